@@ -1,0 +1,69 @@
+//! One error type for the HTTP layer: JSON `{error: {code, message, fields}}`; unexpected
+//! errors are logged and never shown.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("missing or wrong credentials")]
+    Unauthorized,
+    #[error("signature check failed")]
+    BadSignature,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("unsupported content type; expected application/x-www-form-urlencoded")]
+    UnsupportedMediaType,
+    #[error("invalid fields")]
+    Invalid(BTreeMap<&'static str, String>),
+    #[error("{field} is already in use")]
+    Conflict { field: &'static str },
+    /// A dependency is down; Twilio retries webhooks answered with 503.
+    #[error("{0} unavailable")]
+    Unavailable(&'static str),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<nmc_store::StoreError> for ApiError {
+    fn from(e: nmc_store::StoreError) -> Self {
+        match e {
+            nmc_store::StoreError::Conflict { field } => ApiError::Conflict { field },
+            nmc_store::StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => {
+                ApiError::Unavailable("database")
+            }
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::BadSignature => (StatusCode::FORBIDDEN, "bad_signature"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+        };
+        let message = match &self {
+            ApiError::Internal(_) => "internal error".to_owned(),
+            other => other.to_string(),
+        };
+        let fields = match self {
+            ApiError::Invalid(f) => json!(f),
+            ApiError::Conflict { field } => json!({ field: "already in use" }),
+            _ => json!({}),
+        };
+        (status, Json(json!({"error": {"code": code, "message": message, "fields": fields}}))).into_response()
+    }
+}

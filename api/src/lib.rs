@@ -1,0 +1,89 @@
+//! `nmc-api`: Twilio webhooks, the admin API, health, and the built-in Twilio sandbox.
+
+pub mod admin;
+pub mod config;
+pub mod error;
+pub mod temporal;
+pub mod webhook;
+
+use std::future::Future;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use nmc_store::{PgPool, SecretBox};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use temporal::Temporal;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub temporal: Temporal,
+    pub secrets: SecretBox,
+    pub config: std::sync::Arc<Config>,
+    /// The built-in carrier, when no real Twilio is configured.
+    pub sandbox: Option<nmc_sandbox::Sandbox>,
+}
+
+impl AppState {
+    /// Connects to the database (applying migrations) and, in the background, to Temporal.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = nmc_store::connect(&config.database_url, 16).await?;
+        nmc_store::migrate(&db).await?;
+        let secrets = SecretBox::from_base64(&config.secret_key)?;
+        let temporal = Temporal::connect_in_background(
+            config.temporal_address.clone(),
+            config.temporal_namespace.clone(),
+            config.task_queue.clone(),
+            config.conversation_idle_secs,
+        );
+        let sandbox = config.sandbox.then(nmc_sandbox::Sandbox::new);
+        Ok(Self { db, temporal, secrets, config: std::sync::Arc::new(config), sandbox })
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let mut app = Router::new()
+        .route("/healthz", get(healthz))
+        .merge(admin::router())
+        .merge(webhook::voice::router())
+        .merge(webhook::sms::router())
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .with_state(state.clone());
+    if let Some(sandbox) = &state.sandbox {
+        app = app.nest("/sandbox", sandbox.router());
+    }
+    app
+}
+
+/// Serves until `shutdown` resolves. Tests bind port 0 and pass the listener in.
+pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
+    let (db, temporal) = tokio::join!(nmc_store::ping(&state.db), state.temporal.ping());
+    let db = db.map_err(|e| e.to_string());
+    let ok = db.is_ok() && temporal.is_ok();
+    let show = |r: &Result<(), String>| match r {
+        Ok(()) => json!("ok"),
+        Err(e) => json!({"error": e}),
+    };
+    let body = json!({"status": if ok { "ok" } else { "unavailable" }, "database": show(&db), "temporal": show(&temporal)});
+    (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
+}
+
+/// Notes that the workflow has the event, off the request path: if this write is lost, a
+/// Twilio retry signals again and the workflow drops the duplicate by its sid.
+pub(crate) fn mark_signalled_later(state: &AppState, event_id: uuid::Uuid) {
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        if let Err(e) = nmc_store::webhook::mark_signalled(&db, event_id).await {
+            tracing::warn!(error = %e, "could not mark webhook event as signalled");
+        }
+    });
+}

@@ -1,0 +1,116 @@
+//! The API's side of Temporal: connect (in the background, so the API serves /healthz while
+//! Temporal is down) and Signal-With-Start the caller's conversation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nmc_domain::{ConversationStart, ConversationStatus, E164, InboundSms, MissedCall, conversation_workflow_id};
+use nmc_workflows::{BUSINESS_ID, CONVERSATION_STATUS, ConversationWorkflow};
+use temporalio_client::{
+    Client, ClientOptions, Connection, ConnectionOptions, WorkflowCountOptions, WorkflowIdConflictPolicy,
+    WorkflowIdReusePolicy, WorkflowStartOptions,
+};
+use temporalio_common::search_attributes::SearchAttributes;
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+#[derive(Clone)]
+pub struct Temporal {
+    client: Arc<OnceCell<Client>>,
+    pub task_queue: String,
+    pub idle_timeout_secs: u64,
+}
+
+impl Temporal {
+    /// Starts connecting in the background, retrying every second until it succeeds.
+    pub fn connect_in_background(address: String, namespace: String, task_queue: String, idle_timeout_secs: u64) -> Self {
+        let cell: Arc<OnceCell<Client>> = Arc::default();
+        let target = cell.clone();
+        tokio::spawn(async move {
+            loop {
+                match connect(&address, &namespace).await {
+                    Ok(c) => {
+                        let _ = target.set(c);
+                        tracing::info!("connected to Temporal");
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "Temporal not reachable yet; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Self { client: cell, task_queue, idle_timeout_secs }
+    }
+
+    pub fn client(&self) -> Option<&Client> {
+        self.client.get()
+    }
+
+    /// Reachable means a real round trip to the frontend answered.
+    pub async fn ping(&self) -> Result<(), String> {
+        let client = self.client().ok_or("not connected")?;
+        let call = client.count_workflows("WorkflowType = 'ConversationWorkflow'", WorkflowCountOptions::default());
+        match tokio::time::timeout(Duration::from_secs(2), call).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("timed out".into()),
+        }
+    }
+
+    fn start_options(&self, business_id: Uuid, caller: &E164) -> WorkflowStartOptions {
+        WorkflowStartOptions::new(self.task_queue.clone(), conversation_workflow_id(business_id, caller))
+            // A running conversation takes the signal; a closed one is followed by a new run.
+            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+            .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
+            .search_attributes(SearchAttributes::new([
+                BUSINESS_ID.value_set(business_id.to_string()),
+                CONVERSATION_STATUS.value_set(ConversationStatus::Active.as_str().to_owned()),
+            ]))
+            .build()
+    }
+
+    fn start_input(&self, business_id: Uuid, caller: &E164) -> ConversationStart {
+        ConversationStart { business_id, caller: caller.clone(), idle_timeout_secs: self.idle_timeout_secs }
+    }
+
+    pub async fn signal_missed_call(&self, business_id: Uuid, caller: &E164, call: MissedCall) -> Result<(), String> {
+        let client = self.client().ok_or("temporal not connected")?;
+        client
+            .signal_with_start_workflow(
+                ConversationWorkflow::run,
+                self.start_input(business_id, caller),
+                ConversationWorkflow::missed_call,
+                call,
+                self.start_options(business_id, caller),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    pub async fn signal_inbound_sms(&self, business_id: Uuid, caller: &E164, sms: InboundSms) -> Result<(), String> {
+        let client = self.client().ok_or("temporal not connected")?;
+        client
+            .signal_with_start_workflow(
+                ConversationWorkflow::run,
+                self.start_input(business_id, caller),
+                ConversationWorkflow::inbound_sms,
+                sms,
+                self.start_options(business_id, caller),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+pub async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
+    let url = temporalio_client::Url::parse(address)?;
+    let conn = Connection::connect(
+        ConnectionOptions::new(url).identity(format!("nmc-api@{}", std::process::id())).connect_timeout(Duration::from_secs(3)).build(),
+    )
+    .await?;
+    Ok(Client::new(conn, ClientOptions::new(namespace.to_owned()).build())?)
+}

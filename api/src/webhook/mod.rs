@@ -1,0 +1,62 @@
+//! Twilio webhooks. Each handler only verifies, records and signals, then answers; no text is
+//! ever sent inside a request. Rejected requests record nothing.
+
+pub mod sms;
+pub mod voice;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Uri, header};
+use axum::response::{IntoResponse, Response};
+use nmc_store::business::BusinessForWebhook;
+
+use crate::{AppState, error::ApiError};
+
+/// A webhook's decoded form parameters, in the order sent (repeated names allowed).
+pub struct Params(pub Vec<(String, String)>);
+
+impl Params {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn required(&self, name: &'static str) -> Result<&str, ApiError> {
+        self.get(name).filter(|v| !v.is_empty()).ok_or_else(|| ApiError::BadRequest(format!("missing {name}")))
+    }
+}
+
+/// Parses a form body: the right content type and valid UTF-8, or a 4xx.
+pub fn parse_form(headers: &HeaderMap, body: &Bytes) -> Result<Params, ApiError> {
+    let form_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+    if !form_type {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    if std::str::from_utf8(body).is_err() {
+        return Err(ApiError::BadRequest("body is not valid UTF-8".into()));
+    }
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    if pairs.iter().any(|(k, v)| k.contains('\u{FFFD}') || v.contains('\u{FFFD}')) {
+        return Err(ApiError::BadRequest("form value is not valid UTF-8".into()));
+    }
+    Ok(Params(pairs))
+}
+
+/// Checks `X-Twilio-Signature` against the business's auth token and the URL Twilio called.
+pub fn verify(state: &AppState, business: &BusinessForWebhook, uri: &Uri, headers: &HeaderMap, params: &Params) -> Result<(), ApiError> {
+    let signature = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()).ok_or(ApiError::BadSignature)?;
+    let token = state.secrets.decrypt(&business.twilio_auth_token_enc).map_err(|e| ApiError::Internal(e.into()))?;
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let url = format!("{}{path}", state.config.public_base_url);
+    if nmc_twilio::signature::verify(&token, &url, &params.0, signature) {
+        Ok(())
+    } else {
+        tracing::warn!(business_id = %business.id, "webhook signature mismatch");
+        Err(ApiError::BadSignature)
+    }
+}
+
+pub fn twiml(xml: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], xml).into_response()
+}

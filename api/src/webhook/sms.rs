@@ -1,0 +1,80 @@
+//! `POST /webhook/sms/incoming` and `POST /webhook/sms/status`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use nmc_domain::{E164, InboundSms, Keyword};
+use nmc_store::{business, webhook as store};
+use nmc_twilio::twiml;
+use tracing::instrument;
+
+use super::{parse_form, twiml as xml, verify};
+use crate::{AppState, error::ApiError};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/webhook/sms/incoming", post(incoming)).route("/webhook/sms/status", post(status))
+}
+
+const STATUSES: &[&str] = &[
+    "queued", "sending", "sent", "failed", "delivered", "undelivered", "receiving", "received", "accepted", "scheduled",
+    "read", "canceled",
+];
+
+#[instrument(skip_all, fields(business_id, message_sid))]
+async fn incoming(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let params = parse_form(&headers, &body)?;
+    let empty = || xml(twiml::Response::new().render());
+    let Some(to) = params.get("To").and_then(|t| E164::parse(t).ok()) else { return Ok(empty()) };
+    let Some(b) = business::by_twilio_number(&state.db, to.as_str()).await? else { return Ok(empty()) };
+    verify(&state, &b, &uri, &headers, &params)?;
+    let sid = params.required("MessageSid")?;
+    tracing::Span::current().record("business_id", tracing::field::display(b.id)).record("message_sid", sid);
+    let from = E164::parse(params.required("From")?).map_err(|e| ApiError::BadRequest(format!("From: {e}")))?;
+    let text = params.get("Body").unwrap_or_default();
+    let keyword = Keyword::classify(text);
+
+    let rec = store::record_inbound_sms(&state.db, b.id, sid, &from, &to, text, keyword).await?;
+    if !rec.event.already_signalled {
+        let sms = InboundSms {
+            message_sid: sid.to_owned(),
+            message_id: rec.message_id,
+            keyword,
+            newly_opted_out: rec.newly_opted_out,
+            profile: b.profile(),
+        };
+        state.temporal.signal_inbound_sms(b.id, &from, sms).await.map_err(|e| {
+            tracing::warn!(error = %e, "could not signal the conversation; Twilio will retry");
+            ApiError::Unavailable("temporal")
+        })?;
+        crate::mark_signalled_later(&state, rec.event.event_id);
+    }
+    Ok(empty())
+}
+
+#[instrument(skip_all, fields(message_sid))]
+async fn status(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let params = parse_form(&headers, &body)?;
+    let sid = params.required("MessageSid")?;
+    tracing::Span::current().record("message_sid", sid);
+    let status = params.required("MessageStatus")?;
+    if !STATUSES.contains(&status) {
+        return Err(ApiError::BadRequest(format!("unknown MessageStatus `{status}`")));
+    }
+    // The message may not carry its sid yet (the callback can beat our own write): fall back to
+    // the sending number to find whose token signs it.
+    let b = match business::by_message_sid(&state.db, sid).await? {
+        Some(b) => Some(b),
+        None => match params.get("From").and_then(|f| E164::parse(f).ok()) {
+            Some(from) => business::by_twilio_number(&state.db, from.as_str()).await?,
+            None => None,
+        },
+    };
+    let b = b.ok_or(ApiError::BadSignature)?;
+    verify(&state, &b, &uri, &headers, &params)?;
+    let error_code = params.get("ErrorCode").and_then(|c| c.parse::<i32>().ok());
+    store::record_message_status(&state.db, sid, status, error_code).await?;
+    Ok(xml(twiml::Response::new().render()))
+}

@@ -1,0 +1,254 @@
+//! nmc-bench: fires N correctly signed missed-call webhooks at rate R against a running stack
+//! and reports p50/p95/p99 of (a) the webhook's response time and (b) webhook sent → the
+//! carrier receiving `Messages.json`, with texts delivered and duplicates. In the same run it
+//! measures the floor: a bare axum handler that POSTs to the same sandbox inside the request,
+//! with no durability at all.
+//!
+//! The stack's TWILIO_API_BASE must point at this process's sandbox (`--sandbox-bind`);
+//! `scripts/bench` wires it all up.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::post;
+use nmc_sandbox::Sandbox;
+use serde_json::json;
+
+const ACCOUNT_SID: &str = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const AUTH_TOKEN: &str = "bench-auth-token";
+
+struct Args {
+    api: String,
+    admin_token: String,
+    sandbox_bind: String,
+    rate: f64,
+    duration: f64,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        api: "http://127.0.0.1:18080".into(),
+        admin_token: std::env::var("NMC_ADMIN_TOKEN").unwrap_or_default(),
+        sandbox_bind: "127.0.0.1:18090".into(),
+        rate: 20.0,
+        duration: 60.0,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--api" => a.api = val()?,
+            "--admin-token" => a.admin_token = val()?,
+            "--sandbox-bind" => a.sandbox_bind = val()?,
+            "--rate" => a.rate = val()?.parse()?,
+            "--duration" => a.duration = val()?.parse()?,
+            other => anyhow::bail!("unknown flag {other}; see the README's Benchmark section"),
+        }
+    }
+    Ok(a)
+}
+
+fn now_us() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros()
+}
+
+struct Sent {
+    caller: String,
+    sent_us: u128,
+    response_ms: f64,
+    status: u16,
+}
+
+/// Fires one signed call-completed webhook per tick at `rate`, each from a new caller.
+async fn fire(http: &reqwest::Client, url: &str, twilio_number: &str, prefix: u64, rate: f64, n: usize) -> Vec<Sent> {
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut tasks = Vec::with_capacity(n);
+    for i in 0..n {
+        ticker.tick().await;
+        let caller = format!("+1{prefix}{i:06}");
+        let params: Vec<(String, String)> = vec![
+            ("AccountSid".into(), ACCOUNT_SID.into()),
+            ("CallSid".into(), format!("CA{}", uuid::Uuid::new_v4().simple())),
+            ("CallStatus".into(), "in-progress".into()),
+            ("DialCallStatus".into(), "no-answer".into()),
+            ("Direction".into(), "inbound".into()),
+            ("From".into(), caller.clone()),
+            ("To".into(), twilio_number.into()),
+        ];
+        let sig = nmc_twilio::signature::sign(AUTH_TOKEN, url, &params);
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &params {
+            form.append_pair(k, v);
+        }
+        let req = http
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-twilio-signature", sig)
+            .body(form.finish());
+        tasks.push(tokio::spawn(async move {
+            let sent_us = now_us();
+            let t = Instant::now();
+            let status = match req.send().await {
+                Ok(r) => {
+                    let s = r.status().as_u16();
+                    let _ = r.bytes().await;
+                    s
+                }
+                Err(_) => 0,
+            };
+            Sent { caller, sent_us, response_ms: t.elapsed().as_secs_f64() * 1000.0, status }
+        }));
+    }
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+struct Report {
+    response: Vec<f64>,
+    to_text: Vec<f64>,
+    delivered: usize,
+    duplicates: usize,
+    errors: usize,
+}
+
+async fn collect(sandbox: &Sandbox, sent: &[Sent]) -> Report {
+    let wanted: HashMap<&str, u128> = sent.iter().map(|s| (s.caller.as_str(), s.sent_us)).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let have = sandbox.messages().iter().filter(|m| wanted.contains_key(m.to.as_str())).count();
+        if have >= sent.len() || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await; // late duplicates
+    let mut per_caller: HashMap<&str, Vec<u128>> = HashMap::new();
+    for m in sandbox.messages() {
+        if let Some((k, _)) = wanted.get_key_value(m.to.as_str()) {
+            per_caller.entry(k).or_default().push(m.received_unix_us);
+        }
+    }
+    let mut to_text = Vec::new();
+    let mut duplicates = 0;
+    for (caller, times) in &per_caller {
+        duplicates += times.len() - 1;
+        let first = times.iter().min().unwrap();
+        to_text.push((first.saturating_sub(wanted[caller])) as f64 / 1000.0);
+    }
+    Report {
+        response: sent.iter().map(|s| s.response_ms).collect(),
+        to_text,
+        delivered: per_caller.len(),
+        duplicates,
+        errors: sent.iter().filter(|s| s.status != 200).count(),
+    }
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn print_row(name: &str, v: &mut [f64]) {
+    println!("  {name:<44} p50 {:>8.1} ms   p95 {:>8.1} ms   p99 {:>8.1} ms", pct(v, 0.5), pct(v, 0.95), pct(v, 0.99));
+}
+
+#[derive(Clone)]
+struct Floor {
+    http: reqwest::Client,
+    sandbox_base: String,
+}
+
+/// The floor: send the text inside the webhook request, nothing recorded, nothing durable.
+async fn bare_handler(State(f): State<Floor>, body: Bytes) -> &'static str {
+    let params: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("To", &params["From"])
+        .append_pair("From", &params["To"])
+        .append_pair("Body", "Hi, this is Bench Plumbing. Sorry we missed your call! How can we help? Reply STOP to opt out.")
+        .finish();
+    let _ = f
+        .http
+        .post(format!("{}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json", f.sandbox_base))
+        .basic_auth(ACCOUNT_SID, Some(AUTH_TOKEN))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await;
+    "<Response/>"
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let a = args()?;
+    let n = (a.rate * a.duration).round() as usize;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+
+    let sandbox = Sandbox::new();
+    let listener = tokio::net::TcpListener::bind(&a.sandbox_bind).await.context("bind the sandbox")?;
+    let sandbox_base = format!("http://{}", listener.local_addr()?);
+    let router = sandbox.router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    // A fresh business for this run, its number configured in our sandbox.
+    let twilio_number = format!("+1500{:07}", now_us() % 10_000_000);
+    let resp = http
+        .post(format!("{}/api/admin/businesses", a.api))
+        .bearer_auth(&a.admin_token)
+        .json(&json!({
+            "name": "Bench Plumbing", "owner_name": "Bench Owner", "owner_phone": "+15125550111",
+            "owner_email": "owner@bench.example", "business_phone": "+15125550100", "twilio_number": twilio_number,
+            "twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN, "timezone": "America/Chicago",
+            "call_mode": "dial_through"
+        }))
+        .send()
+        .await?;
+    anyhow::ensure!(resp.status() == 201, "onboarding failed: {} {}", resp.status(), resp.text().await?);
+    sandbox.register_number(&twilio_number, ACCOUNT_SID, AUTH_TOKEN, &format!("{}/webhook/voice/incoming", a.api), &format!("{}/webhook/sms/incoming", a.api));
+
+    // Warm-up (connections, caches, first workflow tasks); not counted.
+    let warm = fire(&http, &format!("{}/webhook/voice/call-completed", a.api), &twilio_number, 5129, a.rate, 20).await;
+    collect(&sandbox, &warm).await;
+
+    println!("nmc-bench: {n} signed missed-call webhooks at {} /s for {} s", a.rate, a.duration);
+    let url = format!("{}/webhook/voice/call-completed", a.api);
+    let sent = fire(&http, &url, &twilio_number, 5125, a.rate, n).await;
+    let mut ours = collect(&sandbox, &sent).await;
+
+    // The floor, against the same sandbox.
+    let floor = Floor { http: http.clone(), sandbox_base: sandbox_base.clone() };
+    let fl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let floor_url = format!("http://{}/webhook/voice/call-completed", fl.local_addr()?);
+    let app = axum::Router::new().route("/webhook/voice/call-completed", post(bare_handler)).with_state(floor);
+    tokio::spawn(async move { axum::serve(fl, app).await });
+    let sent_floor = fire(&http, &floor_url, &twilio_number, 5126, a.rate, n).await;
+    let mut bare = collect(&sandbox, &sent_floor).await;
+
+    println!("\ndurable path (webhook → record → Signal-With-Start → workflow → send_sms activity → carrier)");
+    print_row("(a) webhook response", &mut ours.response);
+    print_row("(b) webhook sent → carrier got Messages.json", &mut ours.to_text);
+    println!("  texts delivered {}/{n}, duplicates {}, webhook errors {}", ours.delivered, ours.duplicates, ours.errors);
+    println!("\nfloor (bare axum handler posting to the carrier inside the request, no durability)");
+    print_row("(a) webhook response", &mut bare.response);
+    print_row("(b) webhook sent → carrier got Messages.json", &mut bare.to_text);
+    println!("  texts delivered {}/{n}, duplicates {}, webhook errors {}", bare.delivered, bare.duplicates, bare.errors);
+    println!(
+        "\nour p95 as a multiple of the floor: (a) {:.1}x   (b) {:.1}x",
+        pct(&mut ours.response, 0.95) / pct(&mut bare.response, 0.95),
+        pct(&mut ours.to_text, 0.95) / pct(&mut bare.to_text, 0.95)
+    );
+    if ours.delivered != n || ours.duplicates != 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}

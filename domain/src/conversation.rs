@@ -1,0 +1,181 @@
+//! What flows between the webhooks, the conversation workflow and its activities.
+//! Everything here is serialised into Temporal histories: add fields with `#[serde(default)]`.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{BusinessHours, E164, Keyword};
+
+/// One conversation workflow per (business, caller). The id is deterministic so that a second
+/// missed call or a text from the same caller lands in the same open conversation.
+pub fn conversation_workflow_id(business_id: Uuid, caller: &E164) -> String {
+    format!("conversation-{business_id}-{}", caller.as_str().trim_start_matches('+'))
+}
+
+/// Search attributes ops filter on in the Temporal UI.
+pub const SA_BUSINESS_ID: &str = "NmcBusinessId";
+pub const SA_CONVERSATION_STATUS: &str = "NmcConversationStatus";
+
+/// What the workflow needs to know about the business to word its texts, captured by the
+/// webhook at the moment of the event so the workflow never reads the database itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BusinessProfile {
+    pub name: String,
+    pub owner_name: String,
+    pub business_phone: String,
+    pub timezone: String,
+    pub business_hours: BusinessHours,
+    #[serde(default)]
+    pub greeting: Option<String>,
+    #[serde(default)]
+    pub after_hours_greeting: Option<String>,
+}
+
+/// Start input of a conversation workflow.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConversationStart {
+    pub business_id: Uuid,
+    pub caller: E164,
+    /// Close the conversation after this long without any event.
+    pub idle_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MissedCall {
+    pub call_sid: String,
+    pub profile: BusinessProfile,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InboundSms {
+    pub message_sid: String,
+    /// Our stored copy of the text (messages.id).
+    pub message_id: Uuid,
+    pub keyword: Option<Keyword>,
+    /// For STOP: true only when this text created the opt-out, so a repeated STOP
+    /// does not earn a second confirmation.
+    #[serde(default)]
+    pub newly_opted_out: bool,
+    pub profile: BusinessProfile,
+}
+
+/// Why a text is sent; part of its idempotency key and stored on the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsKind {
+    Greeting,
+    OptOutConfirmation,
+    OptInConfirmation,
+    HelpReply,
+}
+
+impl SmsKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmsKind::Greeting => "greeting",
+            SmsKind::OptOutConfirmation => "opt_out_confirmation",
+            SmsKind::OptInConfirmation => "opt_in_confirmation",
+            SmsKind::HelpReply => "help_reply",
+        }
+    }
+
+    /// Compliance replies go to a caller who just opted out or asked for help; every other
+    /// automated text is suppressed for an opted-out caller.
+    pub fn respects_opt_out(self) -> bool {
+        matches!(self, SmsKind::Greeting)
+    }
+}
+
+/// Input of the `send_sms` activity.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutboundSms {
+    /// Unique per intended text; a retried or re-run activity with the same key never sends twice.
+    pub idempotency_key: String,
+    pub business_id: Uuid,
+    pub conversation_id: Uuid,
+    pub workflow_id: String,
+    pub to: E164,
+    pub body: String,
+    pub kind: SmsKind,
+    /// The missed call that opened the conversation, if any.
+    #[serde(default)]
+    pub call_sid: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum SendOutcome {
+    /// Accepted by the carrier (now or by an earlier attempt).
+    Sent { message_sid: String },
+    /// Not sent: the caller opted out.
+    Suppressed,
+    /// The carrier refused for good (invalid number, unsubscribed, landline…); not retried.
+    Rejected { code: i64, message: String },
+}
+
+/// How a conversation ended, stored on the conversation row and shown in the Temporal UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    Active,
+    ClosedIdle,
+    ClosedOptedOut,
+    ClosedUndeliverable,
+    ClosedManual,
+}
+
+impl ConversationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Active => "active",
+            ConversationStatus::ClosedIdle => "closed_idle",
+            ConversationStatus::ClosedOptedOut => "closed_opted_out",
+            ConversationStatus::ClosedUndeliverable => "closed_undeliverable",
+            ConversationStatus::ClosedManual => "closed_manual",
+        }
+    }
+}
+
+/// Twilio's `DialCallStatus` after `<Dial>`: did a person pick up?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialOutcome {
+    Answered,
+    Missed,
+}
+
+impl DialOutcome {
+    pub fn from_dial_status(s: &str) -> Option<Self> {
+        match s {
+            "completed" | "answered" => Some(Self::Answered),
+            "no-answer" | "busy" | "failed" | "canceled" => Some(Self::Missed),
+            _ => None,
+        }
+    }
+}
+
+/// Twilio error codes that will not succeed on retry (reference/twilio.md).
+pub fn is_permanent_twilio_error(code: i64) -> bool {
+    matches!(code, 21211 | 21408 | 21610 | 21614 | 21635 | 20003)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_id_is_deterministic_per_business_and_caller() {
+        let b = Uuid::nil();
+        let c = E164::parse("+15125550101").unwrap();
+        assert_eq!(conversation_workflow_id(b, &c), "conversation-00000000-0000-0000-0000-000000000000-15125550101");
+    }
+
+    #[test]
+    fn dial_status_mapping() {
+        assert_eq!(DialOutcome::from_dial_status("completed"), Some(DialOutcome::Answered));
+        assert_eq!(DialOutcome::from_dial_status("answered"), Some(DialOutcome::Answered));
+        for s in ["no-answer", "busy", "failed", "canceled"] {
+            assert_eq!(DialOutcome::from_dial_status(s), Some(DialOutcome::Missed));
+        }
+        assert_eq!(DialOutcome::from_dial_status("ringing"), None);
+    }
+}

@@ -1,0 +1,100 @@
+use chrono::{DateTime, Utc};
+
+use crate::BusinessProfile;
+
+/// The texts a conversation sends on its own, before any assistant is involved.
+pub const OPT_OUT_LINE: &str = "Reply STOP to opt out.";
+
+pub fn default_greeting(business: &str) -> String {
+    format!("Hi, this is {business}. Sorry we missed your call! How can we help? {OPT_OUT_LINE}")
+}
+
+pub fn default_after_hours_greeting(business: &str) -> String {
+    format!(
+        "Hi, this is {business}. Sorry we missed your call, we're closed right now. \
+         Tell us what you need and we'll get back to you first thing. {OPT_OUT_LINE}"
+    )
+}
+
+/// Fills a greeting template. `{business}` and `{owner}` are replaced; a template that does not
+/// tell the caller how to opt out gets the opt-out line appended (the first text must carry it).
+pub fn render_greeting(template: &str, business: &str, owner: &str) -> String {
+    let text = template.replace("{business}", business).replace("{owner}", owner);
+    if text.to_ascii_uppercase().contains("STOP") {
+        text
+    } else {
+        format!("{} {OPT_OUT_LINE}", text.trim_end())
+    }
+}
+
+/// Picks the business-hours or after-hours greeting for a missed call at `at`.
+pub fn greeting_for(profile: &BusinessProfile, at: DateTime<Utc>) -> String {
+    let open = match crate::hours::parse_timezone(&profile.timezone) {
+        Some(tz) => profile.business_hours.is_open(tz, at),
+        None => false,
+    };
+    match (open, &profile.greeting, &profile.after_hours_greeting) {
+        (true, Some(t), _) => render_greeting(t, &profile.name, &profile.owner_name),
+        (true, None, _) => default_greeting(&profile.name),
+        (false, _, Some(t)) => render_greeting(t, &profile.name, &profile.owner_name),
+        (false, _, None) => default_after_hours_greeting(&profile.name),
+    }
+}
+
+pub fn opt_out_confirmation(business: &str) -> String {
+    format!("{business}: you're unsubscribed and won't get more texts from us. Reply START to resubscribe.")
+}
+
+pub fn opt_in_confirmation(business: &str) -> String {
+    format!("{business}: you're resubscribed. Reply STOP to opt out.")
+}
+
+pub fn help_reply(business: &str, business_phone: &str) -> String {
+    format!("{business}: text us here or call {business_phone}. Reply STOP to opt out.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BusinessHours;
+
+    fn profile() -> BusinessProfile {
+        BusinessProfile {
+            name: "Acme Plumbing".into(),
+            owner_name: "Dana".into(),
+            business_phone: "+15125550100".into(),
+            timezone: "America/Chicago".into(),
+            business_hours: BusinessHours::default(),
+            greeting: None,
+            after_hours_greeting: None,
+        }
+    }
+
+    #[test]
+    fn default_greeting_names_business_and_ends_with_opt_out() {
+        let g = default_greeting("Acme Plumbing");
+        assert!(g.contains("Acme Plumbing"));
+        assert!(g.ends_with("Reply STOP to opt out."));
+    }
+
+    #[test]
+    fn picks_by_hours_in_business_timezone() {
+        let p = profile();
+        let open = DateTime::parse_from_rfc3339("2026-11-24T15:00:00Z").unwrap().with_timezone(&Utc);
+        let closed = DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(greeting_for(&p, open), default_greeting("Acme Plumbing"));
+        assert_eq!(greeting_for(&p, closed), default_after_hours_greeting("Acme Plumbing"));
+    }
+
+    #[test]
+    fn templates_are_filled_and_get_opt_out() {
+        let mut p = profile();
+        p.after_hours_greeting = Some("{owner} at {business} is off the clock, we'll text back at 8".into());
+        let closed = DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(
+            greeting_for(&p, closed),
+            "Dana at Acme Plumbing is off the clock, we'll text back at 8 Reply STOP to opt out."
+        );
+        assert_eq!(render_greeting("Hi from {business}. Text STOP to quit", "A", "B"), "Hi from A. Text STOP to quit");
+    }
+}

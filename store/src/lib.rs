@@ -1,0 +1,62 @@
+//! PostgreSQL access. Every function that touches tenant data takes the business id it is
+//! scoped to; nothing here decides policy, it records what the layers above decided.
+
+pub mod activity;
+pub mod business;
+pub mod secrets;
+pub mod webhook;
+
+pub use secrets::SecretBox;
+pub use sqlx::PgPool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the row; `field` names the API field it maps to.
+    #[error("{field} is already in use")]
+    Conflict { field: &'static str },
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error("secret: {0}")]
+    Secret(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub async fn connect(database_url: &str, max_connections: u32) -> Result<PgPool> {
+    Ok(sqlx::postgres::PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(3))
+        .connect(database_url)
+        .await?)
+}
+
+/// Applies pending migrations (embedded in the binary).
+pub async fn migrate(pool: &PgPool) -> std::result::Result<(), sqlx::migrate::MigrateError> {
+    sqlx::migrate!("../migrations").run(pool).await
+}
+
+pub async fn ping(pool: &PgPool) -> Result<()> {
+    sqlx::query("select 1").execute(pool).await?;
+    Ok(())
+}
+
+pub(crate) async fn audit<'e, E: sqlx::PgExecutor<'e>>(
+    exec: E,
+    business_id: uuid::Uuid,
+    entity_type: &str,
+    entity_id: Option<uuid::Uuid>,
+    action: &str,
+    details: serde_json::Value,
+) -> Result<()> {
+    sqlx::query("insert into audit_log (business_id, entity_type, entity_id, action, details) values ($1, $2, $3, $4, $5)")
+        .bind(business_id)
+        .bind(entity_type)
+        .bind(entity_id)
+        .bind(action)
+        .bind(details)
+        .execute(exec)
+        .await?;
+    Ok(())
+}

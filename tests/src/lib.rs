@@ -1,0 +1,244 @@
+//! End-to-end harness: a fresh PostgreSQL database per test, the shared Temporal dev server
+//! started by `scripts/test`, nmc-api in-process on port 0, the sandbox carrier on port 0, and
+//! `nmc-worker` as a real child process (so a test can kill -9 it).
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use nmc_sandbox::{CallRequest, CallResult, Sandbox, SandboxMessage, SmsRequest, SmsResult};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const SECRET_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub const ACCOUNT_SID: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+pub const AUTH_TOKEN: &str = "test-auth-token-0123456789abcdef";
+pub const TWILIO_NUMBER: &str = "+15005550006";
+pub const BUSINESS_PHONE: &str = "+15125550100";
+pub const OWNER_PHONE: &str = "+15125550111";
+
+pub struct TestApp {
+    pub api_url: String,
+    pub sandbox_url: String,
+    pub sandbox: Sandbox,
+    pub db: PgPool,
+    pub database_url: String,
+    pub task_queue: String,
+    pub http: reqwest::Client,
+    worker: Option<Child>,
+}
+
+fn admin_database_url() -> String {
+    std::env::var("NMC_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn temporal_address() -> String {
+    std::env::var("TEMPORAL_ADDRESS").unwrap_or_else(|_| "http://127.0.0.1:17233".into())
+}
+
+/// The workspace's built binaries sit two levels above a test executable (target/debug/deps/…).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe path");
+    exe.parent().and_then(|p| p.parent()).expect("target dir").join(name)
+}
+
+async fn serve(router: axum::Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{addr}")
+}
+
+impl TestApp {
+    /// A whole stack with one onboarded business (dial-through unless told otherwise).
+    pub async fn spawn() -> Self {
+        let app = Self::spawn_empty().await;
+        app.onboard(json!({})).await;
+        app
+    }
+
+    pub async fn spawn_empty() -> Self {
+        // Fresh database.
+        let name = format!("nmc_test_{}", Uuid::new_v4().simple());
+        let admin = PgPool::connect(&admin_database_url()).await.expect("connect to PostgreSQL");
+        sqlx::query(&format!("create database {name}")).execute(&admin).await.unwrap();
+        admin.close().await;
+        let database_url = format!("{}/{name}", admin_database_url().rsplit_once('/').unwrap().0);
+
+        let sandbox = Sandbox::new();
+        let sandbox_url = serve(sandbox.router()).await;
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api_url = format!("http://{}", listener.local_addr().unwrap());
+        let task_queue = format!("nmc-test-{}", Uuid::new_v4().simple());
+        let config = nmc_api::Config {
+            database_url: database_url.clone(),
+            temporal_address: temporal_address(),
+            temporal_namespace: "default".into(),
+            task_queue: task_queue.clone(),
+            bind: listener.local_addr().unwrap(),
+            public_base_url: api_url.clone(),
+            twilio_api_base: sandbox_url.clone(),
+            sandbox: false,
+            admin_token: ADMIN_TOKEN.into(),
+            secret_key: SECRET_KEY.into(),
+            conversation_idle_secs: 3600,
+            max_body_bytes: 65536,
+        };
+        let state = nmc_api::AppState::build(config).await.expect("api state");
+        let db = state.db.clone();
+        tokio::spawn(async move { nmc_api::run(listener, state, std::future::pending()).await.unwrap() });
+
+        let mut app = Self { api_url, sandbox_url, sandbox, db, database_url, task_queue, http: reqwest::Client::new(), worker: None };
+        app.start_worker();
+        app.wait_healthy().await;
+        app
+    }
+
+    pub fn start_worker(&mut self) {
+        let child = Command::new(bin("nmc-worker"))
+            .env("DATABASE_URL", &self.database_url)
+            .env("TEMPORAL_ADDRESS", temporal_address())
+            .env("TEMPORAL_NAMESPACE", "default")
+            .env("TEMPORAL_TASK_QUEUE", &self.task_queue)
+            .env("PUBLIC_BASE_URL", &self.api_url)
+            .env("TWILIO_API_BASE", &self.sandbox_url)
+            .env("NMC_SECRET_KEY", SECRET_KEY)
+            .env("RUST_LOG", std::env::var("NMC_TEST_WORKER_LOG").unwrap_or_else(|_| "warn".into()))
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start nmc-worker (run `cargo build --workspace --bins` first)");
+        self.worker = Some(child);
+    }
+
+    /// kill -9: no shutdown, no cleanup, exactly like a crash.
+    pub async fn kill_worker(&mut self) {
+        if let Some(mut w) = self.worker.take() {
+            w.start_kill().unwrap();
+            w.wait().await.unwrap();
+        }
+    }
+
+    async fn wait_healthy(&self) {
+        let url = format!("{}/healthz", self.api_url);
+        wait_until(Duration::from_secs(30), "api healthy", || async {
+            self.http.get(&url).send().await.map(|r| r.status().is_success()).unwrap_or(false)
+        })
+        .await;
+    }
+
+    /// Onboards a business (fields in `overrides` replace the defaults) and configures its
+    /// number in the sandbox as the Twilio console would.
+    pub async fn onboard(&self, overrides: Value) -> Uuid {
+        let mut body = json!({
+            "name": "Acme Plumbing", "owner_name": "Dana Rivera", "owner_phone": OWNER_PHONE,
+            "owner_email": "dana@acme.example", "business_phone": BUSINESS_PHONE, "twilio_number": TWILIO_NUMBER,
+            "twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN, "timezone": "America/Chicago",
+            "call_mode": "dial_through",
+            // Open around the clock, so the greeting does not depend on when the test runs.
+            "business_hours": all_week_open(),
+        });
+        for (k, v) in overrides.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let resp = self.admin_post(&body).await;
+        assert_eq!(resp.status(), 201, "onboarding failed: {}", resp.text().await.unwrap());
+        let id: Value = resp.json().await.unwrap();
+        let number = body["twilio_number"].as_str().unwrap();
+        let token = body["twilio_auth_token"].as_str().unwrap();
+        self.sandbox.register_number(
+            number,
+            body["twilio_account_sid"].as_str().unwrap(),
+            token,
+            &format!("{}/webhook/voice/incoming", self.api_url),
+            &format!("{}/webhook/sms/incoming", self.api_url),
+        );
+        id["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    pub async fn admin_post(&self, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/admin/businesses", self.api_url))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn call(&self, from: &str, outcome: &str) -> CallResult {
+        self.sandbox
+            .place_call(CallRequest { from: from.into(), to: TWILIO_NUMBER.into(), outcome: Some(outcome.into()), call_sid: None, deliveries: 1 })
+            .await
+            .unwrap()
+    }
+
+    pub async fn text(&self, from: &str, body: &str) -> SmsResult {
+        self.sandbox
+            .send_sms_as_caller(SmsRequest { from: from.into(), to: TWILIO_NUMBER.into(), body: body.into(), message_sid: None, deliveries: 1 })
+            .await
+            .unwrap()
+    }
+
+    pub fn texts_to(&self, to: &str) -> Vec<SandboxMessage> {
+        self.sandbox.messages().into_iter().filter(|m| m.to == to).collect()
+    }
+
+    /// Waits until `n` texts reached `to`, then a little longer to catch any duplicate.
+    pub async fn expect_texts(&self, to: &str, n: usize) -> Vec<SandboxMessage> {
+        wait_until(Duration::from_secs(20), &format!("{n} text(s) to the caller"), || async { self.texts_to(to).len() >= n }).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let texts = self.texts_to(to);
+        assert_eq!(texts.len(), n, "expected exactly {n} text(s), got {:#?}", texts);
+        texts
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.db).await.unwrap()
+    }
+
+    /// Posts a form to one of our webhooks, signed with `token` (or unsigned when `None`).
+    pub async fn post_webhook(&self, path: &str, params: &[(&str, &str)], token: Option<&str>) -> reqwest::Response {
+        let url = format!("{}{path}", self.api_url);
+        let owned: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &owned {
+            form.append_pair(k, v);
+        }
+        let mut req = self.http.post(&url).header("content-type", "application/x-www-form-urlencoded").body(form.finish());
+        if let Some(token) = token {
+            req = req.header("x-twilio-signature", nmc_twilio::signature::sign(token, &url, &owned));
+        }
+        req.send().await.unwrap()
+    }
+}
+
+pub fn all_week_open() -> Value {
+    let day = json!({"open": "00:00", "close": "23:59"});
+    json!({"monday": day, "tuesday": day, "wednesday": day, "thursday": day, "friday": day, "saturday": day, "sunday": day})
+}
+
+pub fn never_open() -> Value {
+    json!({})
+}
+
+pub async fn wait_until<F, Fut>(timeout: Duration, what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while tokio::time::Instant::now() < deadline {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}

@@ -1,0 +1,144 @@
+//! Thin Twilio REST client. The base URL is configurable so the same code path talks to real
+//! Twilio (`https://api.twilio.com`) or to the sandbox.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Clone)]
+pub struct TwilioClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SentMessage {
+    pub sid: String,
+    pub status: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub date_created: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TwilioError {
+    /// Twilio answered with an error body (`code`, `message`, HTTP `status`).
+    #[error("twilio error {code} (http {status}): {message}")]
+    Api { status: u16, code: i64, message: String },
+    /// Timeouts, connection failures, unreadable answers: worth retrying.
+    #[error("twilio unreachable: {0}")]
+    Transport(String),
+}
+
+impl TwilioError {
+    /// 429 and 5xx (and transport failures) may succeed later; other 4xx will not.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            TwilioError::Api { status, code, .. } => *status == 429 || *status >= 500 || *code == 20429,
+            TwilioError::Transport(_) => true,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ApiErrorBody {
+    code: Option<i64>,
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MessageList {
+    messages: Vec<SentMessage>,
+}
+
+impl TwilioClient {
+    pub fn new(base: impl Into<String>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(8))
+            .connect_timeout(Duration::from_secs(3))
+            .pool_max_idle_per_host(64)
+            .build()
+            .expect("reqwest client builds");
+        Self { http, base: base.into().trim_end_matches('/').to_owned() }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `POST /2010-04-01/Accounts/{sid}/Messages.json`
+    pub async fn send_message(
+        &self,
+        account_sid: &str,
+        auth_token: &str,
+        from: &str,
+        to: &str,
+        body: &str,
+        status_callback: &str,
+    ) -> Result<SentMessage, TwilioError> {
+        let url = format!("{}/2010-04-01/Accounts/{account_sid}/Messages.json", self.base);
+        let form = form_urlencoded::Serializer::new(String::new())
+            .append_pair("To", to)
+            .append_pair("From", from)
+            .append_pair("Body", body)
+            .append_pair("StatusCallback", status_callback)
+            .finish();
+        let resp = self
+            .http
+            .post(url)
+            .basic_auth(account_sid, Some(auth_token))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .map_err(|e| TwilioError::Transport(e.without_url().to_string()))?;
+        Self::read(resp).await
+    }
+
+    /// Lists messages sent from `from` to `to` on or after `date_sent` (YYYY-MM-DD): used to find
+    /// out whether an attempt cut short by a crash actually reached Twilio.
+    pub async fn list_messages(
+        &self,
+        account_sid: &str,
+        auth_token: &str,
+        from: &str,
+        to: &str,
+        date_sent: &str,
+    ) -> Result<Vec<SentMessage>, TwilioError> {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("To", to)
+            .append_pair("From", from)
+            .append_pair("DateSent>", date_sent)
+            .append_pair("PageSize", "50")
+            .finish();
+        let url = format!("{}/2010-04-01/Accounts/{account_sid}/Messages.json?{query}", self.base);
+        let resp = self
+            .http
+            .get(url)
+            .basic_auth(account_sid, Some(auth_token))
+            .send()
+            .await
+            .map_err(|e| TwilioError::Transport(e.without_url().to_string()))?;
+        let list: MessageList = Self::read(resp).await?;
+        Ok(list.messages)
+    }
+
+    async fn read<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Result<T, TwilioError> {
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.map_err(|e| TwilioError::Transport(e.to_string()))?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&bytes).map_err(|e| TwilioError::Transport(format!("unreadable answer: {e}")));
+        }
+        let err: Option<ApiErrorBody> = serde_json::from_slice(&bytes).ok();
+        Err(TwilioError::Api {
+            status,
+            code: err.as_ref().and_then(|e| e.code).unwrap_or(status as i64),
+            message: err.and_then(|e| e.message).unwrap_or_else(|| format!("http {status}")),
+        })
+    }
+}

@@ -1,0 +1,75 @@
+//! `nmc-worker`: runs conversation workflows and their activities on one task queue.
+
+use std::time::Duration;
+
+use nmc_activities::ConversationActivities;
+use nmc_store::SecretBox;
+use nmc_twilio::TwilioClient;
+use nmc_workflows::ConversationWorkflow;
+use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions};
+use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+
+pub struct WorkerConfig {
+    pub database_url: String,
+    pub temporal_address: String,
+    pub temporal_namespace: String,
+    pub task_queue: String,
+    pub public_base_url: String,
+    pub twilio_api_base: String,
+    pub secret_key: String,
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+}
+
+impl WorkerConfig {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let req = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty()).ok_or_else(|| anyhow::anyhow!("{n} must be set"));
+        let public_base_url = env_or("PUBLIC_BASE_URL", "http://127.0.0.1:8080").trim_end_matches('/').to_owned();
+        Ok(Self {
+            database_url: req("DATABASE_URL")?,
+            temporal_address: env_or("TEMPORAL_ADDRESS", "http://127.0.0.1:7233"),
+            temporal_namespace: env_or("TEMPORAL_NAMESPACE", "default"),
+            task_queue: env_or("TEMPORAL_TASK_QUEUE", "nmc-conversations"),
+            twilio_api_base: env_or("TWILIO_API_BASE", &format!("{public_base_url}/sandbox")),
+            public_base_url,
+            secret_key: req("NMC_SECRET_KEY")?,
+        })
+    }
+}
+
+async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
+    loop {
+        let url = temporalio_client::Url::parse(address)?;
+        let opts = ConnectionOptions::new(url).identity(format!("nmc-worker@{}", std::process::id())).connect_timeout(Duration::from_secs(3)).build();
+        match Connection::connect(opts).await {
+            Ok(conn) => return Ok(Client::new(conn, ClientOptions::new(namespace.to_owned()).build())?),
+            Err(e) => {
+                tracing::warn!(error = %e, "Temporal not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Runs the worker until the process is stopped.
+pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
+    let pool = nmc_store::connect(&config.database_url, 16).await?;
+    let activities = ConversationActivities {
+        pool,
+        secrets: SecretBox::from_base64(&config.secret_key)?,
+        twilio: TwilioClient::new(config.twilio_api_base.clone()),
+        status_callback_url: format!("{}/webhook/sms/status", config.public_base_url),
+    };
+    let client = connect(&config.temporal_address, &config.temporal_namespace).await?;
+    let runtime = Runtime::from_current_tokio(Default::default())?;
+    let options = WorkerOptions::new(config.task_queue.clone())
+        .register_workflow::<ConversationWorkflow>()?
+        .register_activities(activities)
+        .build();
+    let mut worker = Worker::new(&runtime, client, options)?;
+    tracing::info!(task_queue = %config.task_queue, "worker started");
+    worker.run().await?;
+    Ok(())
+}
