@@ -7,9 +7,10 @@ use uuid::Uuid;
 use crate::{BusinessHours, E164, Keyword};
 
 /// One conversation workflow per (business, caller). The id is deterministic so that a second
-/// missed call or a text from the same caller lands in the same open conversation.
+/// missed call or a text from the same caller lands in the same open conversation; it is a
+/// name-based UUID so the caller's number never shows in Temporal, its UI or the SDK's logs.
 pub fn conversation_workflow_id(business_id: Uuid, caller: &E164) -> String {
-    format!("conversation-{business_id}-{}", caller.as_str().trim_start_matches('+'))
+    format!("conversation-{}", Uuid::new_v5(&business_id, caller.as_str().as_bytes()))
 }
 
 /// Search attributes ops filter on in the Temporal UI.
@@ -164,9 +165,13 @@ mod tests {
 
     #[test]
     fn workflow_id_is_deterministic_per_business_and_caller() {
-        let b = Uuid::nil();
+        let b = Uuid::from_u128(7);
         let c = E164::parse("+15125550101").unwrap();
-        assert_eq!(conversation_workflow_id(b, &c), "conversation-00000000-0000-0000-0000-000000000000-15125550101");
+        let id = conversation_workflow_id(b, &c);
+        assert_eq!(id, conversation_workflow_id(b, &c));
+        assert!(!id.contains("5125550101"));
+        assert_ne!(id, conversation_workflow_id(Uuid::from_u128(8), &c));
+        assert_ne!(id, conversation_workflow_id(b, &E164::parse("+15125550102").unwrap()));
     }
 
     #[test]

@@ -32,6 +32,15 @@ async fn missed_call_texts_the_greeting() {
     .await;
     assert_eq!(app.count("select count(*) from leads where status = 'contacted'").await, 1);
     assert_eq!(app.count("select count(*) from conversations where status = 'active'").await, 1);
+
+    // Ops find it in the Temporal UI by business id and status (typed search attributes).
+    let business_id: uuid::Uuid = sqlx::query_scalar("select id from businesses").fetch_one(&app.db).await.unwrap();
+    let client = nmc_api::temporal::connect(&temporal_address(), "default").await.unwrap();
+    let query = format!("NmcBusinessId = '{business_id}' AND NmcConversationStatus = 'active' AND ExecutionStatus = 'Running'");
+    wait_until(Duration::from_secs(10), "workflow visible by search attributes", || async {
+        client.count_workflows(query.as_str(), Default::default()).await.map(|c| c.count() == 1).unwrap_or(false)
+    })
+    .await;
 }
 
 #[tokio::test]
