@@ -52,6 +52,8 @@ start_temporal() {
   log "starting the Temporal dev server on :$port (UI on :$ui)"
   "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$port" --ui-port "$ui" --db-filename "$db" \
     --search-attribute NmcBusinessId=Keyword --search-attribute NmcConversationStatus=Keyword \
+    --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
+    --dynamic-config-value system.enableActivityEagerExecution=true \
     --log-level warn >"$RUN/temporal-$port.log" 2>&1 &
   TEMPORAL_PID=$!
   export TEMPORAL_ADDRESS="http://127.0.0.1:$port"
