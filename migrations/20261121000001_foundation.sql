@@ -107,6 +107,7 @@ create index messages_conversation on messages (conversation_id, created_at);
 -- Every delivery status Twilio reported, kept even when it arrives before we stored the sid.
 create table message_status_events (
     id                  bigint generated always as identity primary key,
+    business_id         uuid not null references businesses(id),
     twilio_message_sid  text not null,
     status              text not null,
     error_code          integer,

@@ -93,7 +93,7 @@ impl ConversationActivities {
             _ => {}
         }
         if sms.kind.respects_opt_out() && out.opted_out {
-            store::mark_suppressed(&self.pool, out.message_id).await.map_err(retryable)?;
+            store::mark_suppressed(&self.pool, sms.business_id, out.message_id).await.map_err(retryable)?;
             info!("caller opted out; text suppressed");
             return Ok(SendOutcome::Suppressed);
         }
@@ -104,20 +104,20 @@ impl ConversationActivities {
             if let Some(started) = out.send_started_at {
                 if let Some(sid) = self.find_earlier_send(&out.account_sid, &token, &out.from_number, &sms, started).await? {
                     warn!(message_sid = %sid, "earlier attempt had reached Twilio; not sending again");
-                    store::mark_accepted(&self.pool, out.message_id, &sid, "queued").await.map_err(retryable)?;
+                    store::mark_accepted(&self.pool, sms.business_id, out.message_id, &sid, "queued").await.map_err(retryable)?;
                     return Ok(SendOutcome::Sent { message_sid: sid });
                 }
             }
         }
 
-        store::mark_dispatching(&self.pool, out.message_id).await.map_err(retryable)?;
+        store::mark_dispatching(&self.pool, sms.business_id, out.message_id).await.map_err(retryable)?;
         match self
             .twilio
             .send_message(&out.account_sid, &token, &out.from_number, sms.to.as_str(), &sms.body, &self.status_callback_url)
             .await
         {
             Ok(sent) => {
-                store::mark_accepted(&self.pool, out.message_id, &sent.sid, &sent.status).await.map_err(retryable)?;
+                store::mark_accepted(&self.pool, sms.business_id, out.message_id, &sent.sid, &sent.status).await.map_err(retryable)?;
                 info!(message_sid = %sent.sid, "text accepted by carrier");
                 Ok(SendOutcome::Sent { message_sid: sent.sid })
             }

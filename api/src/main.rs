@@ -8,7 +8,12 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let state = AppState::build(config).await?;
     nmc_api::run(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
+        // Ctrl-C locally, SIGTERM from docker / systemd: finish the requests in flight, then stop.
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
     })
     .await?;
     Ok(())

@@ -84,35 +84,38 @@ async fn ensure_conversation(
 }
 
 /// A send attempt is about to go out; the first attempt's start time is kept for reconciliation.
-pub async fn mark_dispatching(pool: &PgPool, message_id: Uuid) -> Result<DateTime<Utc>> {
+pub async fn mark_dispatching(pool: &PgPool, business_id: Uuid, message_id: Uuid) -> Result<DateTime<Utc>> {
     Ok(sqlx::query_scalar(
         "update messages set status = 'dispatching', send_started_at = coalesce(send_started_at, now()), updated_at = now()
-         where id = $1 returning send_started_at",
+         where id = $1 and business_id = $2 returning send_started_at",
     )
     .bind(message_id)
+    .bind(business_id)
     .fetch_one(pool)
     .await?)
 }
 
 /// Twilio accepted the text. Any delivery status that raced ahead of us is applied too.
-pub async fn mark_accepted(pool: &PgPool, message_id: Uuid, sid: &str, status: &str) -> Result<()> {
+pub async fn mark_accepted(pool: &PgPool, business_id: Uuid, message_id: Uuid, sid: &str, status: &str) -> Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query(
-        "update messages set twilio_message_sid = $2, status = case when message_status_rank($3) > message_status_rank(status) then $3 else status end,
-             updated_at = now() where id = $1",
+        "update messages set twilio_message_sid = $3, status = case when message_status_rank($4) > message_status_rank(status) then $4 else status end,
+             updated_at = now() where id = $1 and business_id = $2",
     )
     .bind(message_id)
+    .bind(business_id)
     .bind(sid)
     .bind(status)
     .execute(&mut *tx)
     .await?;
     let early: Vec<(String, Option<i32>)> =
-        sqlx::query_as("select status, error_code from message_status_events where twilio_message_sid = $1")
+        sqlx::query_as("select status, error_code from message_status_events where business_id = $1 and twilio_message_sid = $2")
+            .bind(business_id)
             .bind(sid)
             .fetch_all(&mut *tx)
             .await?;
     for (status, code) in early {
-        crate::webhook::apply_status(&mut tx, sid, &status, code).await?;
+        crate::webhook::apply_status(&mut tx, business_id, sid, &status, code).await?;
     }
     // The first text reached the carrier: the lead has been contacted.
     sqlx::query("update leads set status = 'contacted', updated_at = now() where id = (select lead_id from messages where id = $1) and status = 'new'")
@@ -124,9 +127,10 @@ pub async fn mark_accepted(pool: &PgPool, message_id: Uuid, sid: &str, status: &
 }
 
 /// The caller opted out before this text went out: it is never sent.
-pub async fn mark_suppressed(pool: &PgPool, message_id: Uuid) -> Result<()> {
-    sqlx::query("update messages set status = 'suppressed', updated_at = now() where id = $1 and status in ('pending', 'dispatching')")
+pub async fn mark_suppressed(pool: &PgPool, business_id: Uuid, message_id: Uuid) -> Result<()> {
+    sqlx::query("update messages set status = 'suppressed', updated_at = now() where id = $1 and business_id = $2 and status in ('pending', 'dispatching')")
         .bind(message_id)
+        .bind(business_id)
         .execute(pool)
         .await?;
     Ok(())

@@ -233,27 +233,35 @@ pub async fn record_inbound_sms(
 
 /// A delivery status from Twilio. Kept as an event (it may arrive before we know the sid),
 /// and applied to the message only if it moves it forward.
-pub async fn record_message_status(pool: &PgPool, message_sid: &str, status: &str, error_code: Option<i32>) -> Result<()> {
+pub async fn record_message_status(pool: &PgPool, business_id: Uuid, message_sid: &str, status: &str, error_code: Option<i32>) -> Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query(
-        "insert into message_status_events (twilio_message_sid, status, error_code) values ($1, $2, $3)
+        "insert into message_status_events (business_id, twilio_message_sid, status, error_code) values ($1, $2, $3, $4)
          on conflict (twilio_message_sid, status) do nothing",
     )
+    .bind(business_id)
     .bind(message_sid)
     .bind(status)
     .bind(error_code)
     .execute(&mut *tx)
     .await?;
-    apply_status(&mut tx, message_sid, status, error_code).await?;
+    apply_status(&mut tx, business_id, message_sid, status, error_code).await?;
     tx.commit().await?;
     Ok(())
 }
 
-pub(crate) async fn apply_status(tx: &mut Transaction<'_, Postgres>, message_sid: &str, status: &str, error_code: Option<i32>) -> Result<()> {
+pub(crate) async fn apply_status(
+    tx: &mut Transaction<'_, Postgres>,
+    business_id: Uuid,
+    message_sid: &str,
+    status: &str,
+    error_code: Option<i32>,
+) -> Result<()> {
     sqlx::query(
-        "update messages set status = $2, error_code = coalesce($3, error_code), updated_at = now()
-         where twilio_message_sid = $1 and message_status_rank($2) > message_status_rank(status)",
+        "update messages set status = $3, error_code = coalesce($4, error_code), updated_at = now()
+         where business_id = $1 and twilio_message_sid = $2 and message_status_rank($3) > message_status_rank(status)",
     )
+    .bind(business_id)
     .bind(message_sid)
     .bind(status)
     .bind(error_code)

@@ -63,6 +63,11 @@ impl TestApp {
     }
 
     pub async fn spawn_empty() -> Self {
+        Self::spawn_empty_with_idle(3600).await
+    }
+
+    /// A stack whose conversations close after `idle_secs` without an event.
+    pub async fn spawn_empty_with_idle(idle_secs: u64) -> Self {
         // Fresh database.
         let name = format!("nmc_test_{}", Uuid::new_v4().simple());
         let admin = PgPool::connect(&admin_database_url()).await.expect("connect to PostgreSQL");
@@ -87,7 +92,7 @@ impl TestApp {
             sandbox: false,
             admin_token: ADMIN_TOKEN.into(),
             secret_key: SECRET_KEY.into(),
-            conversation_idle_secs: 3600,
+            conversation_idle_secs: idle_secs,
             max_body_bytes: 65536,
         };
         let state = nmc_api::AppState::build(config).await.expect("api state");
@@ -203,9 +208,36 @@ impl TestApp {
         sqlx::query_scalar(sql).fetch_one(&self.db).await.unwrap()
     }
 
+    /// A second nmc-api on the same database whose Temporal is unreachable; returns its URL.
+    pub async fn spawn_api_without_temporal(&self) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = nmc_api::Config {
+            database_url: self.database_url.clone(),
+            temporal_address: "http://127.0.0.1:1".into(),
+            temporal_namespace: "default".into(),
+            task_queue: self.task_queue.clone(),
+            bind: addr,
+            public_base_url: format!("http://{addr}"),
+            twilio_api_base: self.sandbox_url.clone(),
+            sandbox: false,
+            admin_token: ADMIN_TOKEN.into(),
+            secret_key: SECRET_KEY.into(),
+            conversation_idle_secs: 3600,
+            max_body_bytes: 65536,
+        };
+        let state = nmc_api::AppState::build(config).await.unwrap();
+        tokio::spawn(nmc_api::run(listener, state, std::future::pending()));
+        format!("http://{addr}")
+    }
+
     /// Posts a form to one of our webhooks, signed with `token` (or unsigned when `None`).
     pub async fn post_webhook(&self, path: &str, params: &[(&str, &str)], token: Option<&str>) -> reqwest::Response {
-        let url = format!("{}{path}", self.api_url);
+        self.post_webhook_to(&self.api_url, path, params, token).await
+    }
+
+    pub async fn post_webhook_to(&self, base: &str, path: &str, params: &[(&str, &str)], token: Option<&str>) -> reqwest::Response {
+        let url = format!("{base}{path}");
         let owned: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let mut form = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &owned {

@@ -59,25 +59,8 @@ async fn healthz_reports_database_and_temporal() {
     assert_eq!(body["temporal"], "ok");
 
     // Point an API at a Temporal that is not there: 503 naming it.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = nmc_api::Config {
-        database_url: app.database_url.clone(),
-        temporal_address: "http://127.0.0.1:1".into(),
-        temporal_namespace: "default".into(),
-        task_queue: "unused".into(),
-        bind: addr,
-        public_base_url: format!("http://{addr}"),
-        twilio_api_base: app.sandbox_url.clone(),
-        sandbox: false,
-        admin_token: ADMIN_TOKEN.into(),
-        secret_key: SECRET_KEY.into(),
-        conversation_idle_secs: 60,
-        max_body_bytes: 65536,
-    };
-    let state = nmc_api::AppState::build(config).await.unwrap();
-    tokio::spawn(nmc_api::run(listener, state, std::future::pending()));
-    let r = app.http.get(format!("http://{addr}/healthz")).send().await.unwrap();
+    let other = app.spawn_api_without_temporal().await;
+    let r = app.http.get(format!("{other}/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 503);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["database"], "ok");

@@ -293,3 +293,50 @@ async fn status_callbacks_never_move_a_message_backwards() {
     let bogus = [("MessageSid", sid.as_str()), ("MessageStatus", "exploded"), ("From", TWILIO_NUMBER)];
     assert_eq!(app.post_webhook("/webhook/sms/status", &bogus, Some(AUTH_TOKEN)).await.status(), 400);
 }
+
+#[tokio::test]
+async fn idle_conversation_closes_and_the_next_call_opens_a_new_one() {
+    let app = TestApp::spawn_empty_with_idle(2).await;
+    app.onboard(json!({})).await;
+    app.call(CALLER, "no-answer").await;
+    app.expect_texts(CALLER, 1).await;
+    wait_until(Duration::from_secs(15), "idle close", || async {
+        app.count("select count(*) from conversations where status = 'closed_idle' and closed_at is not null").await == 1
+    })
+    .await;
+    // The conversation is over, so a new missed call is greeted again, in a new conversation.
+    app.call(CALLER, "no-answer").await;
+    app.expect_texts(CALLER, 2).await;
+    wait_until(Duration::from_secs(10), "second conversation", || async {
+        app.count("select count(*) from conversations").await == 2
+    })
+    .await;
+    assert_eq!(app.count("select count(*) from calls where is_repeat").await, 0);
+}
+
+#[tokio::test]
+async fn temporal_down_answers_503_and_the_carrier_retry_signals_once() {
+    let app = TestApp::spawn().await;
+    let degraded = app.spawn_api_without_temporal().await;
+    let params = [
+        ("CallSid", "CA00000000000000000000000000000077"),
+        ("From", CALLER),
+        ("To", TWILIO_NUMBER),
+        ("DialCallStatus", "no-answer"),
+        ("CallStatus", "in-progress"),
+    ];
+    let r = app.post_webhook_to(&degraded, "/webhook/voice/call-completed", &params, Some(AUTH_TOKEN)).await;
+    assert_eq!(r.status(), 503, "Twilio retries a 503");
+    // The caller is not lost: the call and lead are on record, waiting for the retry.
+    assert_eq!(app.count("select count(*) from calls where status = 'missed'").await, 1);
+    assert_eq!(app.count("select count(*) from webhook_events where signalled_at is null").await, 1);
+
+    // The carrier retries (here: reaching the healthy API) and again: one text.
+    for _ in 0..2 {
+        let r = app.post_webhook("/webhook/voice/call-completed", &params, Some(AUTH_TOKEN)).await;
+        assert_eq!(r.status(), 200);
+    }
+    app.expect_texts(CALLER, 1).await;
+    assert_eq!(app.count("select count(*) from calls").await, 1);
+    assert_eq!(app.count("select count(*) from webhook_events where signalled_at is not null").await, 1);
+}

@@ -69,7 +69,23 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         .register_activities(activities)
         .build();
     let mut worker = Worker::new(&runtime, client, options)?;
+    // On SIGTERM/Ctrl-C stop polling and let in-flight tasks finish; a kill -9 is covered by
+    // Temporal's timeouts and the activities' idempotency instead.
+    let shutdown = worker.shutdown_handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight tasks");
+        shutdown();
+    });
     tracing::info!(task_queue = %config.task_queue, "worker started");
     worker.run().await?;
     Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }

@@ -75,6 +75,6 @@ async fn status(State(state): State<AppState>, uri: Uri, headers: HeaderMap, bod
     let b = b.ok_or(ApiError::BadSignature)?;
     verify(&state, &b, &uri, &headers, &params)?;
     let error_code = params.get("ErrorCode").and_then(|c| c.parse::<i32>().ok());
-    store::record_message_status(&state.db, sid, status, error_code).await?;
+    store::record_message_status(&state.db, b.id, sid, status, error_code).await?;
     Ok(xml(twiml::Response::new().render()))
 }
