@@ -72,7 +72,7 @@ impl Temporal {
     }
 
     fn start_input(&self, business_id: Uuid, caller: &E164) -> ConversationStart {
-        ConversationStart { business_id, caller: caller.clone(), idle_timeout_secs: self.idle_timeout_secs }
+        ConversationStart { business_id, caller: caller.clone(), idle_timeout_secs: self.idle_timeout_secs, carried: None }
     }
 
     pub async fn signal_missed_call(&self, business_id: Uuid, caller: &E164, call: MissedCall) -> Result<(), String> {

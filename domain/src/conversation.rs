@@ -39,6 +39,30 @@ pub struct ConversationStart {
     pub caller: E164,
     /// Close the conversation after this long without any event.
     pub idle_timeout_secs: u64,
+    /// State handed over by continue-as-new; `None` for a run started by a webhook.
+    #[serde(default)]
+    pub carried: Option<Carried>,
+}
+
+/// What a run hands to the next one when it continues as new.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Carried {
+    /// `Some`: the same conversation goes on (its history grew long). `None`: a new
+    /// conversation, for events that arrived while the previous one was closing.
+    pub conversation_id: Option<Uuid>,
+    pub greeted: bool,
+    pub missed_calls: u32,
+    pub texts_received: u32,
+    /// Newest last; bounded so a long-lived caller does not grow the state forever.
+    pub seen_sids: Vec<String>,
+    pub pending: Vec<CallerEvent>,
+}
+
+/// Something that happened to the caller, queued by a signal handler for the run loop.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum CallerEvent {
+    Missed(MissedCall),
+    Texted(InboundSms),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

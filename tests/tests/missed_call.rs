@@ -340,3 +340,30 @@ async fn temporal_down_answers_503_and_the_carrier_retry_signals_once() {
     assert_eq!(app.count("select count(*) from calls").await, 1);
     assert_eq!(app.count("select count(*) from webhook_events where signalled_at is not null").await, 1);
 }
+
+#[tokio::test]
+async fn call_arriving_while_the_conversation_closes_is_not_lost() {
+    let app = TestApp::spawn_empty_with_idle(2).await;
+    app.onboard(json!({})).await;
+    app.call(CALLER, "no-answer").await;
+    app.expect_texts(CALLER, 1).await;
+
+    // Hold the conversation row so the idle close activity blocks mid-flight…
+    let mut lock = app.db.begin().await.unwrap();
+    sqlx::query("select id from conversations for update").execute(&mut *lock).await.unwrap();
+    wait_until(Duration::from_secs(15), "close activity blocked on the row", || async {
+        app.count("select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query like 'update conversations%'").await == 1
+    })
+    .await;
+    // …call again while it is closing, then let the close finish.
+    let second = app.call(CALLER, "no-answer").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    lock.rollback().await.unwrap();
+
+    // The call was not swallowed by the closing run: a new conversation greets the caller.
+    let texts = app.expect_texts(CALLER, 2).await;
+    assert_eq!(texts[1].body, nmc_domain::default_greeting("Acme Plumbing"));
+    let key = format!("greeting:{}", second.call_sid);
+    assert_eq!(app.count(&format!("select count(*) from messages where idempotency_key = '{key}'")).await, 1);
+    assert_eq!(app.count("select count(*) from conversations").await, 2);
+}

@@ -2,13 +2,13 @@
 //! It owns the conversation's state; the webhooks only record events and signal it, and every
 //! side effect happens in an activity.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 use nmc_activities::{InboundToAttach, ConversationClosing, ConversationActivities, RepeatCall};
 use nmc_domain::{
-    ConversationStart, ConversationStatus, InboundSms, Keyword, MissedCall, SA_BUSINESS_ID, SA_CONVERSATION_STATUS,
+    CallerEvent, Carried, ConversationStart, ConversationStatus, InboundSms, Keyword, MissedCall, SA_BUSINESS_ID, SA_CONVERSATION_STATUS,
     SendOutcome, OutboundSms, SmsKind, greeting_for, help_reply, opt_in_confirmation, opt_out_confirmation,
 };
 use serde::{Deserialize, Serialize};
@@ -16,19 +16,16 @@ use temporalio_common::RetryPolicy;
 use temporalio_common::search_attributes::SearchAttributeKey;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityCloseTimeouts, ActivityOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult,
+    ActivityCloseTimeouts, ActivityOptions, ContinueAsNewOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView,
+    WorkflowResult,
 };
 use uuid::Uuid;
 
 pub const BUSINESS_ID: SearchAttributeKey<String> = SearchAttributeKey::keyword(SA_BUSINESS_ID);
 pub const CONVERSATION_STATUS: SearchAttributeKey<String> = SearchAttributeKey::keyword(SA_CONVERSATION_STATUS);
 
-/// Something that happened to the caller, queued by a signal handler for `run` to act on.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-enum CallerEvent {
-    Missed(MissedCall),
-    Texted(InboundSms),
-}
+/// How many recent call/message sids a conversation remembers for deduplication.
+const SEEN_SIDS_KEPT: usize = 500;
 
 /// The live state a query returns.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,39 +41,51 @@ pub struct ConversationView {
 pub struct ConversationWorkflow {
     start: ConversationStart,
     inbox: VecDeque<CallerEvent>,
-    /// Call and message sids already taken in: a retried webhook is handled once.
-    seen_sids: HashSet<String>,
+    /// Call and message sids already taken in, newest last: a retried webhook is handled once.
+    seen_sids: VecDeque<String>,
     greeted: bool,
     missed_calls: u32,
     texts_received: u32,
     status: ConversationStatus,
     close_requested: bool,
+    /// Set when an earlier run of the same conversation continued as new into this one.
+    carried_conversation_id: Option<Uuid>,
 }
 
 #[workflow_methods]
 impl ConversationWorkflow {
     #[init]
-    pub fn new(_ctx: &WorkflowContextView, start: ConversationStart) -> Self {
+    pub fn new(_ctx: &WorkflowContextView, mut start: ConversationStart) -> Self {
+        let carried = start.carried.take().unwrap_or_default();
         Self {
             start,
-            inbox: VecDeque::new(),
-            seen_sids: HashSet::new(),
-            greeted: false,
-            missed_calls: 0,
-            texts_received: 0,
+            inbox: carried.pending.into(),
+            seen_sids: carried.seen_sids.into(),
+            greeted: carried.greeted,
+            missed_calls: carried.missed_calls,
+            texts_received: carried.texts_received,
             status: ConversationStatus::Active,
             close_requested: false,
+            carried_conversation_id: carried.conversation_id,
         }
     }
 
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<ConversationStatus> {
-        // The run id is a UUID: it names the conversation row, so replays and retries agree on it.
-        let conversation_id = Uuid::parse_str(ctx.run_id()).unwrap_or_else(|_| Uuid::nil());
+        // The first run's id is a UUID: it names the conversation row, so replays and retries agree on it.
+        let conversation_id = match ctx.state(|s| s.carried_conversation_id) {
+            Some(id) => id,
+            None => Uuid::parse_str(ctx.run_id()).unwrap_or_else(|_| Uuid::nil()),
+        };
         let idle = Duration::from_secs(ctx.state(|s| s.start.idle_timeout_secs).max(1));
         ctx.upsert_search_attributes([CONVERSATION_STATUS.value_set(ConversationStatus::Active.as_str().to_owned())]);
 
         loop {
+            // Bound the history: hand the same conversation to a fresh run (rule 6, house style).
+            if ctx.continue_as_new_suggested() && ctx.state(|s| s.inbox.is_empty()) {
+                let next = ctx.state(|s| s.handover(Some(conversation_id), true));
+                ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
+            }
             temporalio_sdk::workflows::select! {
                 _ = ctx.wait_condition(|s: &Self| !s.inbox.is_empty() || s.close_requested) => {}
                 _ = ctx.timer(idle) => {
@@ -104,13 +113,19 @@ impl ConversationWorkflow {
         let close = ConversationClosing { business_id, conversation_id, status };
         // Best effort: the outcome is already in the workflow history even if the row update fails.
         let _ = ctx.execute_activity(ConversationActivities::close_conversation, close, record_options()).await;
+
+        // A call or text that arrived while we were closing starts the next conversation.
+        if ctx.state(|s| !s.inbox.is_empty()) {
+            let next = ctx.state(|s| s.handover(None, false));
+            ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
+        }
         Ok(status)
     }
 
     /// A missed call from this caller (Signal-With-Start from the voice webhook).
     #[signal]
     pub fn missed_call(&mut self, _ctx: &mut SyncWorkflowContext<Self>, call: MissedCall) {
-        if self.seen_sids.insert(call.call_sid.clone()) {
+        if self.first_sighting(&call.call_sid) {
             self.missed_calls += 1;
             self.inbox.push_back(CallerEvent::Missed(call));
         }
@@ -119,7 +134,7 @@ impl ConversationWorkflow {
     /// A text from this caller (Signal-With-Start from the SMS webhook).
     #[signal]
     pub fn inbound_sms(&mut self, _ctx: &mut SyncWorkflowContext<Self>, sms: InboundSms) {
-        if self.seen_sids.insert(sms.message_sid.clone()) {
+        if self.first_sighting(&sms.message_sid) {
             self.texts_received += 1;
             self.inbox.push_back(CallerEvent::Texted(sms));
         }
@@ -138,6 +153,37 @@ impl ConversationWorkflow {
             greeted: self.greeted,
             missed_calls: self.missed_calls,
             texts_received: self.texts_received,
+        }
+    }
+}
+
+impl ConversationWorkflow {
+    fn first_sighting(&mut self, sid: &str) -> bool {
+        if self.seen_sids.iter().any(|s| s == sid) {
+            return false;
+        }
+        if self.seen_sids.len() >= SEEN_SIDS_KEPT {
+            self.seen_sids.pop_front();
+        }
+        self.seen_sids.push_back(sid.to_owned());
+        true
+    }
+
+    /// The start input of the next run. `same_conversation` keeps the greeting state; a new
+    /// conversation starts ungreeted. Pending events move over either way.
+    fn handover(&self, conversation_id: Option<Uuid>, same_conversation: bool) -> ConversationStart {
+        let pending_missed = self.inbox.iter().filter(|e| matches!(e, CallerEvent::Missed(_))).count() as u32;
+        let pending_texts = self.inbox.len() as u32 - pending_missed;
+        ConversationStart {
+            carried: Some(Carried {
+                conversation_id,
+                greeted: same_conversation && self.greeted,
+                missed_calls: if same_conversation { self.missed_calls } else { pending_missed },
+                texts_received: if same_conversation { self.texts_received } else { pending_texts },
+                seen_sids: self.seen_sids.iter().cloned().collect(),
+                pending: self.inbox.iter().cloned().collect(),
+            }),
+            ..self.start.clone()
         }
     }
 }
