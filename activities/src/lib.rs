@@ -99,15 +99,13 @@ impl ConversationActivities {
         }
 
         let token = self.secrets.decrypt(&out.auth_token_enc).map_err(retryable)?;
-        if out.status == "dispatching" {
-            // The last attempt died after it started talking to Twilio: it may have been sent.
-            if let Some(started) = out.send_started_at {
-                if let Some(sid) = self.find_earlier_send(&out.account_sid, &token, &out.from_number, &sms, started).await? {
-                    warn!(message_sid = %sid, "earlier attempt had reached Twilio; not sending again");
-                    store::mark_accepted(&self.pool, sms.business_id, out.message_id, &sid, "queued").await.map_err(retryable)?;
-                    return Ok(SendOutcome::Sent { message_sid: sid });
-                }
-            }
+        // The last attempt died after it started talking to Twilio: it may have been sent.
+        if let (true, Some(started)) = (out.status == "dispatching", out.send_started_at)
+            && let Some(sid) = self.find_earlier_send(&out.account_sid, &token, &out.from_number, &sms, started).await?
+        {
+            warn!(message_sid = %sid, "earlier attempt had reached Twilio; not sending again");
+            store::mark_accepted(&self.pool, sms.business_id, out.message_id, &sid, "queued").await.map_err(retryable)?;
+            return Ok(SendOutcome::Sent { message_sid: sid });
         }
 
         store::mark_dispatching(&self.pool, sms.business_id, out.message_id).await.map_err(retryable)?;

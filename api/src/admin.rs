@@ -79,7 +79,8 @@ async fn create(_: Admin, State(state): State<AppState>, body: axum::body::Bytes
     if !owner_email.is_empty() && !looks_like_email(&owner_email) {
         bad.insert("owner_email", "not an email address".into());
     }
-    if !account_sid.is_empty() && !(account_sid.starts_with("AC") && account_sid.len() == 34) {
+    let sid_shape_ok = account_sid.starts_with("AC") && account_sid.len() == 34;
+    if !account_sid.is_empty() && !sid_shape_ok {
         bad.insert("twilio_account_sid", "must be AC followed by 32 characters".into());
     }
     if !timezone.is_empty() && nmc_domain::hours::parse_timezone(&timezone).is_none() {

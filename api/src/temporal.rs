@@ -10,6 +10,7 @@ use temporalio_client::{
     Client, ClientOptions, Connection, ConnectionOptions, WorkflowCountOptions, WorkflowIdConflictPolicy,
     WorkflowIdReusePolicy, WorkflowStartOptions,
 };
+use temporalio_common::SignalDefinition;
 use temporalio_common::search_attributes::SearchAttributes;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
@@ -76,28 +77,26 @@ impl Temporal {
     }
 
     pub async fn signal_missed_call(&self, business_id: Uuid, caller: &E164, call: MissedCall) -> Result<(), String> {
-        let client = self.client().ok_or("temporal not connected")?;
-        client
-            .signal_with_start_workflow(
-                ConversationWorkflow::run,
-                self.start_input(business_id, caller),
-                ConversationWorkflow::missed_call,
-                call,
-                self.start_options(business_id, caller),
-            )
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        self.signal_with_start(business_id, caller, ConversationWorkflow::missed_call, call).await
     }
 
     pub async fn signal_inbound_sms(&self, business_id: Uuid, caller: &E164, sms: InboundSms) -> Result<(), String> {
+        self.signal_with_start(business_id, caller, ConversationWorkflow::inbound_sms, sms).await
+    }
+
+    /// Signals the caller's conversation, starting it if none is running (never check-then-start).
+    async fn signal_with_start<S>(&self, business_id: Uuid, caller: &E164, signal: S, input: S::Input) -> Result<(), String>
+    where
+        S: SignalDefinition<Workflow = nmc_workflows::ConversationRun>,
+        S::Input: Send,
+    {
         let client = self.client().ok_or("temporal not connected")?;
         client
             .signal_with_start_workflow(
                 ConversationWorkflow::run,
                 self.start_input(business_id, caller),
-                ConversationWorkflow::inbound_sms,
-                sms,
+                signal,
+                input,
                 self.start_options(business_id, caller),
             )
             .await

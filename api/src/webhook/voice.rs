@@ -20,12 +20,19 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/webhook/voice/incoming", post(incoming)).route("/webhook/voice/call-completed", post(call_completed))
 }
 
-/// Finds the business a voice webhook is for (by `To`) and checks the signature.
-async fn business_for(state: &AppState, uri: &Uri, headers: &HeaderMap, params: &Params) -> Result<Option<BusinessForWebhook>, ApiError> {
+/// Parses a voice webhook, finds the business it is for (by `To`) and checks the signature.
+/// `None`: the number is not one of ours.
+async fn verified_call(state: &AppState, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Result<Option<(Params, BusinessForWebhook)>, ApiError> {
+    let params = parse_form(headers, body)?;
     let Some(to) = params.get("To").and_then(|t| E164::parse(t).ok()) else { return Ok(None) };
     let Some(b) = business::by_twilio_number(&state.db, to.as_str()).await? else { return Ok(None) };
-    verify(state, &b, uri, headers, params)?;
-    Ok(Some(b))
+    verify(state, &b, uri, headers, &params)?;
+    let span = tracing::Span::current();
+    span.record("business_id", tracing::field::display(b.id));
+    if let Some(sid) = params.get("CallSid") {
+        span.record("call_sid", sid);
+    }
+    Ok(Some((params, b)))
 }
 
 fn not_in_service() -> Response {
@@ -38,10 +45,8 @@ fn after_hours(b: &BusinessForWebhook) -> bool {
 
 #[instrument(skip_all, fields(business_id, call_sid))]
 async fn incoming(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let params = parse_form(&headers, &body)?;
-    let Some(b) = business_for(&state, &uri, &headers, &params).await? else { return Ok(not_in_service()) };
+    let Some((params, b)) = verified_call(&state, &uri, &headers, &body).await? else { return Ok(not_in_service()) };
     let call_sid = params.required("CallSid")?;
-    tracing::Span::current().record("business_id", tracing::field::display(b.id)).record("call_sid", call_sid);
     let caller = params.get("From").and_then(|f| E164::parse(f).ok());
 
     if b.call_mode == "forwarded" {
@@ -60,10 +65,8 @@ async fn incoming(State(state): State<AppState>, uri: Uri, headers: HeaderMap, b
 
 #[instrument(skip_all, fields(business_id, call_sid))]
 async fn call_completed(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let params = parse_form(&headers, &body)?;
-    let Some(b) = business_for(&state, &uri, &headers, &params).await? else { return Ok(not_in_service()) };
+    let Some((params, b)) = verified_call(&state, &uri, &headers, &body).await? else { return Ok(not_in_service()) };
     let call_sid = params.required("CallSid")?;
-    tracing::Span::current().record("business_id", tracing::field::display(b.id)).record("call_sid", call_sid);
     let dial_status = params.required("DialCallStatus")?;
     let outcome = DialOutcome::from_dial_status(dial_status)
         .ok_or_else(|| ApiError::BadRequest(format!("unknown DialCallStatus `{dial_status}`")))?;
