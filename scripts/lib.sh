@@ -44,6 +44,8 @@ ensure_database() {
     || psql "$admin" -qc "create database \"$name\"" >/dev/null
 }
 
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 # Starts a Temporal dev server unless TEMPORAL_ADDRESS is set. $1 = port, $2 = UI port, $3 = db file.
 start_temporal() {
   local port="$1" ui="$2" db="$3"
