@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use anyhow::anyhow;
 use chrono::{DateTime, Duration, Utc};
-use nmc_domain::{ConversationStatus, SendOutcome, OutboundSms};
+use nmc_assistant::{Assistant, Field, RulesAssistant, TurnInput, TurnOutcome};
+use nmc_domain::{ConversationStatus, E164, OutboundSms, SendOutcome, SmsKind};
 use nmc_store::{PgPool, SecretBox, activity as store};
 use nmc_twilio::TwilioClient;
 use serde::{Deserialize, Serialize};
@@ -16,10 +17,69 @@ use uuid::Uuid;
 
 pub struct ConversationActivities {
     pub pool: PgPool,
+    pub engine: Engine,
     pub secrets: SecretBox,
     pub twilio: TwilioClient,
     /// Where Twilio posts delivery statuses: `{PUBLIC_BASE_URL}/webhook/sms/status`.
     pub status_callback_url: String,
+}
+
+/// The assistant engine this deployment runs.
+pub enum Engine {
+    Rules(RulesAssistant),
+}
+
+impl Engine {
+    async fn turn(&self, input: &TurnInput) -> TurnOutcome {
+        match self {
+            Engine::Rules(r) => r.turn(input).await,
+        }
+    }
+}
+
+/// One assistant turn on a caller's text.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TurnRequest {
+    pub business_id: Uuid,
+    pub conversation_id: Uuid,
+    pub business_name: String,
+    pub owner_name: String,
+    pub disclose: bool,
+    pub first_reply: bool,
+    pub asked: Option<Field>,
+    pub message: String,
+}
+
+/// The outcome of a turn, plus whether it just made the lead qualified.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TurnResult {
+    pub outcome: TurnOutcome,
+    pub newly_qualified: bool,
+    /// One-message summary for the owner when newly qualified.
+    pub summary: Option<String>,
+}
+
+/// Something the owner must hear about: stored, and texted to the owner's phone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OwnerNotice {
+    pub business_id: Uuid,
+    pub conversation_id: Uuid,
+    pub workflow_id: String,
+    /// caller_text | emergency | needs_owner | qualified
+    pub kind: String,
+    pub priority: bool,
+    pub body: String,
+    pub idempotency_key: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConversationFlags {
+    pub business_id: Uuid,
+    pub conversation_id: Uuid,
+    /// assistant | owner
+    pub mode: Option<String>,
+    pub emergency: bool,
+    pub needs_owner: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,6 +127,63 @@ impl ConversationActivities {
             .map_err(retryable)
     }
 
+    /// Reads the conversation, lets the engine answer, and stores what was learned at once.
+    #[activity]
+    pub async fn assistant_turn(self: Arc<Self>, _ctx: ActivityContext, t: TurnRequest) -> Result<TurnResult, ActivityError> {
+        let known = store::lead_fields(&self.pool, t.business_id, t.conversation_id).await.map_err(retryable)?;
+        let mut history = store::history(&self.pool, t.business_id, t.conversation_id).await.map_err(retryable)?;
+        // The message being answered is the last caller line; the engine gets it separately.
+        if history.last().is_some_and(|l| l.from == "caller" && l.text == t.message) {
+            history.pop();
+        }
+        let input = TurnInput {
+            business_name: t.business_name.clone(),
+            owner_name: t.owner_name,
+            disclose: t.disclose,
+            first_reply: t.first_reply,
+            known: known.clone(),
+            asked: t.asked,
+            history,
+            message: t.message,
+        };
+        let outcome = self.engine.turn(&input).await;
+        let newly_qualified =
+            store::record_learned(&self.pool, t.business_id, t.conversation_id, &outcome.learned, outcome.qualified).await.map_err(retryable)?;
+        let summary = newly_qualified.then(|| {
+            let mut all = known;
+            all.merge_missing(&outcome.learned);
+            qualified_summary(&all)
+        });
+        Ok(TurnResult { outcome, newly_qualified, summary })
+    }
+
+    /// Stores the notification and texts the owner, each at most once per key.
+    #[activity]
+    pub async fn notify_owner(self: Arc<Self>, _ctx: ActivityContext, n: OwnerNotice) -> Result<SendOutcome, ActivityError> {
+        let owner_phone = store::record_notification(&self.pool, n.business_id, n.conversation_id, &n.kind, n.priority, &n.body, &n.idempotency_key)
+            .await
+            .map_err(retryable)?;
+        let Ok(to) = E164::parse(&owner_phone) else { return Ok(SendOutcome::Suppressed) };
+        self.send(OutboundSms {
+            idempotency_key: format!("alert:{}", n.idempotency_key),
+            business_id: n.business_id,
+            conversation_id: n.conversation_id,
+            workflow_id: n.workflow_id,
+            to,
+            body: n.body,
+            kind: SmsKind::OwnerAlert,
+            call_sid: None,
+        })
+        .await
+    }
+
+    #[activity]
+    pub async fn set_flags(self: Arc<Self>, _ctx: ActivityContext, f: ConversationFlags) -> Result<(), ActivityError> {
+        store::set_conversation_flags(&self.pool, f.business_id, f.conversation_id, f.mode.as_deref(), f.emergency, f.needs_owner)
+            .await
+            .map_err(retryable)
+    }
+
     #[activity]
     pub async fn close_conversation(self: Arc<Self>, _ctx: ActivityContext, c: ConversationClosing) -> Result<(), ActivityError> {
         store::close_conversation(&self.pool, c.business_id, c.conversation_id, c.status).await.map_err(retryable)
@@ -79,8 +196,9 @@ impl ConversationActivities {
         let out = store::prepare_outbound(&self.pool, &sms).await.map_err(retryable)?;
 
         // An earlier attempt already finished: report what it did.
+        let message_id = Some(out.message_id);
         if let Some(sid) = out.twilio_message_sid {
-            return Ok(SendOutcome::Sent { message_sid: sid });
+            return Ok(SendOutcome::Sent { message_sid: sid, message_id });
         }
         match out.status.as_str() {
             "suppressed" => return Ok(SendOutcome::Suppressed),
@@ -105,7 +223,7 @@ impl ConversationActivities {
         {
             warn!(message_sid = %sid, "earlier attempt had reached Twilio; not sending again");
             store::mark_accepted(&self.pool, sms.business_id, out.message_id, &sid, "queued").await.map_err(retryable)?;
-            return Ok(SendOutcome::Sent { message_sid: sid });
+            return Ok(SendOutcome::Sent { message_sid: sid, message_id });
         }
 
         store::mark_dispatching(&self.pool, sms.business_id, out.message_id).await.map_err(retryable)?;
@@ -117,7 +235,7 @@ impl ConversationActivities {
             Ok(sent) => {
                 store::mark_accepted(&self.pool, sms.business_id, out.message_id, &sent.sid, &sent.status).await.map_err(retryable)?;
                 info!(message_sid = %sent.sid, "text accepted by carrier");
-                Ok(SendOutcome::Sent { message_sid: sent.sid })
+                Ok(SendOutcome::Sent { message_sid: sent.sid, message_id })
             }
             Err(e) if !e.is_retryable() => {
                 let (code, message) = match &e {
@@ -161,4 +279,17 @@ impl ConversationActivities {
     async fn sid_is_claimed(&self, sid: &str) -> Result<bool, ActivityError> {
         store::sid_is_claimed(&self.pool, sid).await.map_err(retryable)
     }
+}
+
+/// The one-message summary the owner gets when a lead is qualified.
+fn qualified_summary(f: &nmc_assistant::LeadFields) -> String {
+    let or = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
+    let urgent = if f.urgency.as_deref() == Some("emergency") { "EMERGENCY " } else { "" };
+    format!(
+        "{urgent}Qualified lead: {} needs {} at {}. Preferred time: {}.",
+        or(&f.name),
+        or(&f.service_needed),
+        or(&f.address),
+        f.preferred_time.clone().or_else(|| f.urgency.clone()).unwrap_or_else(|| "?".into())
+    )
 }

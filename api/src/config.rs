@@ -63,7 +63,7 @@ impl Config {
             sandbox,
             admin_token: required("NMC_ADMIN_TOKEN")?,
             secret_key: required("NMC_SECRET_KEY")?,
-            conversation_idle_secs: env_or("NMC_CONVERSATION_IDLE_SECS", "86400").parse()?,
+            conversation_idle_secs: env_or("NMC_CONVERSATION_IDLE_SECS", "172800").parse()?,
             max_body_bytes: env_or("NMC_MAX_BODY_BYTES", "65536").parse()?,
         })
     }

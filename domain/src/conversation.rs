@@ -30,6 +30,36 @@ pub struct BusinessProfile {
     pub greeting: Option<String>,
     #[serde(default)]
     pub after_hours_greeting: Option<String>,
+    #[serde(default)]
+    pub settings: ConversationSettings,
+}
+
+/// How a business wants its conversations run. Defaults are the product's defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationSettings {
+    /// The owner's head start before the assistant answers a caller (0–600 s).
+    pub owner_window_secs: u64,
+    /// Tell callers they are texting a virtual assistant (California's bot disclosure law).
+    pub disclose_assistant: bool,
+    /// Follow-ups after the caller goes quiet, measured from our last message before that.
+    pub follow_up_secs: Vec<u64>,
+    /// No follow-ups between these local times (the morning is early enough).
+    #[serde(with = "crate::hours::hhmm")]
+    pub quiet_start: chrono::NaiveTime,
+    #[serde(with = "crate::hours::hhmm")]
+    pub quiet_end: chrono::NaiveTime,
+}
+
+impl Default for ConversationSettings {
+    fn default() -> Self {
+        Self {
+            owner_window_secs: 60,
+            disclose_assistant: true,
+            follow_up_secs: vec![2 * 3600, 24 * 3600, 72 * 3600],
+            quiet_start: chrono::NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
+            quiet_end: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+        }
+    }
 }
 
 /// Start input of a conversation workflow.
@@ -56,6 +86,9 @@ pub struct Carried {
     /// Newest last; bounded so a long-lived caller does not grow the state forever.
     pub seen_sids: Vec<String>,
     pub pending: Vec<CallerEvent>,
+    /// The workflow's own memory of the conversation (opaque here).
+    #[serde(default)]
+    pub memory: Option<serde_json::Value>,
 }
 
 /// Something that happened to the caller, queued by a signal handler for the run loop.
@@ -82,6 +115,9 @@ pub struct InboundSms {
     #[serde(default)]
     pub newly_opted_out: bool,
     pub profile: BusinessProfile,
+    /// The caller's words (absent in histories recorded before the assistant).
+    #[serde(default)]
+    pub message_text: Option<String>,
 }
 
 /// Why a text is sent; part of its idempotency key and stored on the message.
@@ -92,6 +128,11 @@ pub enum SmsKind {
     OptOutConfirmation,
     OptInConfirmation,
     HelpReply,
+    AssistantReply,
+    OwnerMessage,
+    FollowUp,
+    /// To the owner's phone, about a conversation.
+    OwnerAlert,
 }
 
 impl SmsKind {
@@ -101,13 +142,26 @@ impl SmsKind {
             SmsKind::OptOutConfirmation => "opt_out_confirmation",
             SmsKind::OptInConfirmation => "opt_in_confirmation",
             SmsKind::HelpReply => "help_reply",
+            SmsKind::AssistantReply => "assistant_reply",
+            SmsKind::OwnerMessage => "owner_message",
+            SmsKind::FollowUp => "follow_up",
+            SmsKind::OwnerAlert => "owner_alert",
         }
     }
 
-    /// Compliance replies go to a caller who just opted out or asked for help; every other
-    /// automated text is suppressed for an opted-out caller.
+    /// Who the thread shows as the author.
+    pub fn sender(self) -> &'static str {
+        match self {
+            SmsKind::AssistantReply | SmsKind::FollowUp => "assistant",
+            SmsKind::OwnerMessage => "owner",
+            _ => "system",
+        }
+    }
+
+    /// Compliance replies go to a caller who just opted out or asked for help, and alerts go to
+    /// the owner; every other text to a caller is suppressed once they opted out.
     pub fn respects_opt_out(self) -> bool {
-        matches!(self, SmsKind::Greeting)
+        !matches!(self, SmsKind::OptOutConfirmation | SmsKind::OptInConfirmation | SmsKind::HelpReply | SmsKind::OwnerAlert)
     }
 }
 
@@ -131,7 +185,12 @@ pub struct OutboundSms {
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum SendOutcome {
     /// Accepted by the carrier (now or by an earlier attempt).
-    Sent { message_sid: String },
+    Sent {
+        message_sid: String,
+        /// Our messages.id (absent in histories recorded before it was added).
+        #[serde(default)]
+        message_id: Option<Uuid>,
+    },
     /// Not sent: the caller opted out.
     Suppressed,
     /// The carrier refused for good (invalid number, unsubscribed, landline…); not retried.
@@ -147,6 +206,8 @@ pub enum ConversationStatus {
     ClosedOptedOut,
     ClosedUndeliverable,
     ClosedManual,
+    ClosedNoResponse,
+    ClosedStale,
 }
 
 impl ConversationStatus {
@@ -157,6 +218,8 @@ impl ConversationStatus {
             ConversationStatus::ClosedOptedOut => "closed_opted_out",
             ConversationStatus::ClosedUndeliverable => "closed_undeliverable",
             ConversationStatus::ClosedManual => "closed_manual",
+            ConversationStatus::ClosedNoResponse => "closed_no_response",
+            ConversationStatus::ClosedStale => "closed_stale",
         }
     }
 }

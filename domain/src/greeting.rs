@@ -53,6 +53,30 @@ pub fn help_reply(business: &str, business_phone: &str) -> String {
     format!("{business}: text us here or call {business_phone}. Reply STOP to opt out.")
 }
 
+/// Follow-up `n` (0-based) after the caller went quiet, in seed 003 flow 2's words.
+pub fn follow_up_text(n: usize, last: bool, business: &str, name: Option<&str>, service: Option<&str>) -> String {
+    let service = service.map(|s| s.trim().trim_end_matches('.').to_lowercase());
+    let body = if last {
+        match &service {
+            Some(s) => format!("Last note from us: if you need help with {s} down the road, just text this number anytime. - {business}"),
+            None => format!("Last note from us: if you need anything down the road, just text this number anytime. - {business}"),
+        }
+    } else if n == 0 {
+        match &service {
+            Some(s) => format!("Just checking in: did you still need help with {s}? Happy to get you scheduled. - {business}"),
+            None => format!("Just checking in: did you still need help? Happy to get you scheduled. - {business}"),
+        }
+    } else {
+        let hey = name.map(|n| format!("Hey {}, ", n.split_whitespace().next().unwrap_or(n))).unwrap_or_else(|| "Hey, ".into());
+        match &service {
+            Some(s) => format!("{hey}wanted to make sure you're taken care of. We have availability this week for {s}. Reply anytime! - {business}"),
+            None => format!("{hey}wanted to make sure you're taken care of. We have availability this week. Reply anytime! - {business}"),
+        }
+    };
+    format!("{body} {OPT_OUT_LINE}")
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +84,7 @@ mod tests {
 
     fn profile() -> BusinessProfile {
         BusinessProfile {
+            settings: Default::default(),
             name: "Acme Plumbing".into(),
             owner_name: "Dana".into(),
             business_phone: "+15125550100".into(),
@@ -84,6 +109,14 @@ mod tests {
         let closed = DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z").unwrap().with_timezone(&Utc);
         assert_eq!(greeting_for(&p, open), default_greeting("Acme Plumbing"));
         assert_eq!(greeting_for(&p, closed), default_after_hours_greeting("Acme Plumbing"));
+    }
+
+    #[test]
+    fn follow_ups_follow_flow_2_and_carry_opt_out() {
+        let first = follow_up_text(0, false, "Acme", None, Some("Leaking faucet"));
+        assert!(first.starts_with("Just checking in") && first.contains("leaking faucet") && first.ends_with(OPT_OUT_LINE));
+        assert!(follow_up_text(1, false, "Acme", Some("Sam Lee"), None).starts_with("Hey Sam,"));
+        assert!(follow_up_text(2, true, "Acme", None, None).starts_with("Last note from us"));
     }
 
     #[test]

@@ -79,18 +79,46 @@ pub fn parse_timezone(name: &str) -> Option<Tz> {
     name.parse::<Tz>().ok()
 }
 
-mod hhmm {
-    use chrono::NaiveTime;
+/// Wall-clock times as "HH:MM" (seconds, "HH:MM:SS", are accepted and kept when not zero).
+pub(crate) mod hhmm {
+    use chrono::{NaiveTime, Timelike};
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
     pub fn serialize<S: Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&t.format("%H:%M").to_string())
+        let f = if t.second() == 0 { "%H:%M" } else { "%H:%M:%S" };
+        s.serialize_str(&t.format(f).to_string())
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
         let s = String::deserialize(d)?;
-        NaiveTime::parse_from_str(&s, "%H:%M").map_err(|_| D::Error::custom(format!("`{s}` is not a HH:MM time")))
+        NaiveTime::parse_from_str(&s, "%H:%M")
+            .or_else(|_| NaiveTime::parse_from_str(&s, "%H:%M:%S"))
+            .map_err(|_| D::Error::custom(format!("`{s}` is not a HH:MM time")))
     }
+}
+
+/// Moves `at` out of the quiet hours [start, end) of `tz` (which may span midnight): a time
+/// inside them becomes the next `end`. Computed on the wall clock, so DST changes are respected.
+pub fn defer_out_of_quiet(tz: Tz, at: DateTime<Utc>, start: NaiveTime, end: NaiveTime) -> DateTime<Utc> {
+    if start == end {
+        return at;
+    }
+    let local = tz.from_utc_datetime(&at.naive_utc());
+    let t = local.time();
+    let quiet = if start < end { start <= t && t < end } else { t >= start || t < end };
+    if !quiet {
+        return at;
+    }
+    let mut day = local.date_naive();
+    if start > end && t >= start {
+        day = day.succ_opt().unwrap_or(day);
+    }
+    let wake = day.and_time(end);
+    // The earliest instant at or after `wake` local time (a DST gap moves it forward).
+    (0..4)
+        .find_map(|h| tz.from_local_datetime(&(wake + chrono::Duration::hours(h))).earliest())
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or(at)
 }
 
 #[cfg(test)]
@@ -121,6 +149,23 @@ mod tests {
         assert!(h.is_open(tz, utc("2026-03-09T12:30:00Z")));
         // Monday 2026-03-02 (UTC-5): 12:30 UTC is 07:30 local → closed.
         assert!(!h.is_open(tz, utc("2026-03-02T12:30:00Z")));
+    }
+
+    #[test]
+    fn quiet_hours_defer_to_the_morning() {
+        let tz: Tz = "America/Chicago".parse().unwrap();
+        let (start, end) = (NaiveTime::from_hms_opt(21, 0, 0).unwrap(), NaiveTime::from_hms_opt(8, 0, 0).unwrap());
+        // 22:30 local (04:30Z next day, CST = UTC-6) → 08:00 local next day = 14:00Z.
+        assert_eq!(defer_out_of_quiet(tz, utc("2026-11-25T04:30:00Z"), start, end), utc("2026-11-25T14:00:00Z"));
+        // 06:00 local → 08:00 the same day.
+        assert_eq!(defer_out_of_quiet(tz, utc("2026-11-25T12:00:00Z"), start, end), utc("2026-11-25T14:00:00Z"));
+        // 10:00 local is not quiet.
+        assert_eq!(defer_out_of_quiet(tz, utc("2026-11-25T16:00:00Z"), start, end), utc("2026-11-25T16:00:00Z"));
+        // A daytime quiet window works too.
+        let (s2, e2) = (NaiveTime::from_hms_opt(12, 0, 0).unwrap(), NaiveTime::from_hms_opt(13, 0, 0).unwrap());
+        assert_eq!(defer_out_of_quiet(tz, utc("2026-11-25T18:30:00Z"), s2, e2), utc("2026-11-25T19:00:00Z"));
+        // Across the spring-forward night (2026-03-08, Chicago): 08:00 CDT is 13:00Z.
+        assert_eq!(defer_out_of_quiet(tz, utc("2026-03-08T07:00:00Z"), start, end), utc("2026-03-08T13:00:00Z"));
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub async fn prepare_outbound(pool: &PgPool, s: &OutboundSms) -> Result<Outbound
     sqlx::query(
         "insert into messages (business_id, lead_id, conversation_id, direction, sender, kind, from_phone, to_phone, body,
                                idempotency_key, status)
-         select b.id, c.lead_id, c.id, 'outbound', 'system', $3, b.twilio_number, $4, $5, $6, 'pending'
+         select b.id, c.lead_id, c.id, 'outbound', $7, $3, b.twilio_number, $4, $5, $6, 'pending'
          from businesses b join conversations c on c.id = $2 and c.business_id = b.id
          where b.id = $1
          on conflict (idempotency_key) do nothing",
@@ -42,6 +42,7 @@ pub async fn prepare_outbound(pool: &PgPool, s: &OutboundSms) -> Result<Outbound
     .bind(s.to.as_str())
     .bind(&s.body)
     .bind(&s.idempotency_key)
+    .bind(s.kind.sender())
     .execute(&mut *tx)
     .await?;
     let row: Outbound = sqlx::query_as(
@@ -209,6 +210,16 @@ pub async fn close_conversation(pool: &PgPool, business_id: Uuid, conversation_i
     .bind(status.as_str())
     .execute(&mut *tx)
     .await?;
+    if status == ConversationStatus::ClosedNoResponse {
+        sqlx::query(
+            "update leads set status = 'unresponsive', updated_at = now()
+             where id = (select lead_id from conversations where id = $1 and business_id = $2) and status in ('new', 'contacted', 'qualifying')",
+        )
+        .bind(conversation_id)
+        .bind(business_id)
+        .execute(&mut *tx)
+        .await?;
+    }
     if closed.rows_affected() > 0 {
         crate::audit(&mut *tx, business_id, "conversation", Some(conversation_id), "closed", serde_json::json!({"status": status.as_str()})).await?;
     }
@@ -222,4 +233,134 @@ pub async fn sid_is_claimed(pool: &PgPool, sid: &str) -> Result<bool> {
         .bind(sid)
         .fetch_one(pool)
         .await?)
+}
+
+/// The conversation so far, oldest first, as the assistant sees it.
+pub async fn history(pool: &PgPool, business_id: Uuid, conversation_id: Uuid) -> Result<Vec<nmc_assistant::Line>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "select sender, body from messages
+         where business_id = $1 and conversation_id = $2 and kind <> 'owner_alert' and status <> 'suppressed'
+         order by created_at, id",
+    )
+    .bind(business_id)
+    .bind(conversation_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(from, text)| nmc_assistant::Line { from, text }).collect())
+}
+
+/// What we know about the conversation's lead, including the owner's edits.
+pub async fn lead_fields(pool: &PgPool, business_id: Uuid, conversation_id: Uuid) -> Result<nmc_assistant::LeadFields> {
+    type Row = (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+    let row: Row = sqlx::query_as(
+        "select l.name, l.service_needed, l.trade, l.urgency, l.address, l.preferred_time
+         from leads l join conversations c on c.lead_id = l.id
+         where c.id = $1 and c.business_id = $2",
+    )
+    .bind(conversation_id)
+    .bind(business_id)
+    .fetch_one(pool)
+    .await?;
+    Ok(nmc_assistant::LeadFields {
+        name: row.0,
+        service_needed: row.1,
+        trade: row.2,
+        urgency: row.3.filter(|u| u != "unknown"),
+        address: row.4,
+        preferred_time: row.5,
+    })
+}
+
+/// Stores what the assistant learned as soon as it is learned: only empty fields are filled and
+/// never one the owner edited; urgency may rise to emergency. Moves the lead along
+/// contacted → qualifying → qualified; returns true when this call made it qualified.
+pub async fn record_learned(
+    pool: &PgPool,
+    business_id: Uuid,
+    conversation_id: Uuid,
+    learned: &nmc_assistant::LeadFields,
+    qualified: bool,
+) -> Result<bool> {
+    let newly: Option<bool> = sqlx::query_scalar(
+        "update leads l set
+             name = case when l.name is null and not ('name' = any(l.owner_edited)) then $3 else l.name end,
+             service_needed = case when l.service_needed is null and not ('service_needed' = any(l.owner_edited)) then $4 else l.service_needed end,
+             trade = case when l.trade is null and not ('trade' = any(l.owner_edited)) then $5 else l.trade end,
+             urgency = case when 'urgency' = any(l.owner_edited) then l.urgency
+                            when $6 = 'emergency' then 'emergency'
+                            when l.urgency is null or l.urgency = 'unknown' then coalesce($6, l.urgency)
+                            else l.urgency end,
+             address = case when l.address is null and not ('address' = any(l.owner_edited)) then $7 else l.address end,
+             preferred_time = case when l.preferred_time is null and not ('preferred_time' = any(l.owner_edited)) then $8 else l.preferred_time end,
+             status = case when l.status in ('new', 'contacted', 'qualifying') then (case when $9 then 'qualified' else 'qualifying' end) else l.status end,
+             qualified_at = case when $9 and l.qualified_at is null then now() else l.qualified_at end,
+             updated_at = now()
+         from conversations c
+         where c.id = $2 and c.business_id = $1 and l.id = c.lead_id
+         returning (l.qualified_at is not null and l.qualified_at >= now())",
+    )
+    .bind(business_id)
+    .bind(conversation_id)
+    .bind(&learned.name)
+    .bind(&learned.service_needed)
+    .bind(&learned.trade)
+    .bind(&learned.urgency)
+    .bind(&learned.address)
+    .bind(&learned.preferred_time)
+    .bind(qualified)
+    .fetch_optional(pool)
+    .await?;
+    Ok(newly.unwrap_or(false))
+}
+
+/// Who answers the caller, and the flags the owner sees on the conversation.
+pub async fn set_conversation_flags(
+    pool: &PgPool,
+    business_id: Uuid,
+    conversation_id: Uuid,
+    mode: Option<&str>,
+    emergency: bool,
+    needs_owner: bool,
+) -> Result<()> {
+    sqlx::query(
+        "update conversations set mode = coalesce($3, mode), emergency = emergency or $4, needs_owner = $5, updated_at = now()
+         where id = $1 and business_id = $2",
+    )
+    .bind(conversation_id)
+    .bind(business_id)
+    .bind(mode)
+    .bind(emergency)
+    .bind(needs_owner)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Stores a notification for the owner (once per key) and returns the owner's phone.
+pub async fn record_notification(
+    pool: &PgPool,
+    business_id: Uuid,
+    conversation_id: Uuid,
+    kind: &str,
+    priority: bool,
+    body: &str,
+    key: &str,
+) -> Result<String> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "insert into notifications (business_id, conversation_id, lead_id, kind, priority, body, idempotency_key)
+         select $1, c.id, c.lead_id, $3, $4, $5, $6 from conversations c where c.id = $2 and c.business_id = $1
+         on conflict (idempotency_key) do nothing",
+    )
+    .bind(business_id)
+    .bind(conversation_id)
+    .bind(kind)
+    .bind(priority)
+    .bind(body)
+    .bind(key)
+    .execute(&mut *tx)
+    .await?;
+    let owner_phone: String = sqlx::query_scalar("select owner_phone from businesses where id = $1").bind(business_id).fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(owner_phone)
 }

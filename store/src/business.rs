@@ -52,6 +52,11 @@ pub struct BusinessForWebhook {
     pub greeting: Option<String>,
     pub after_hours_greeting: Option<String>,
     pub business_hours: sqlx::types::Json<BusinessHours>,
+    pub owner_window_secs: i32,
+    pub assistant_disclosure: bool,
+    pub follow_up_secs: Vec<i32>,
+    pub quiet_start: chrono::NaiveTime,
+    pub quiet_end: chrono::NaiveTime,
 }
 
 impl std::fmt::Debug for BusinessForWebhook {
@@ -70,6 +75,13 @@ impl BusinessForWebhook {
             business_hours: self.business_hours.0.clone(),
             greeting: self.greeting.clone(),
             after_hours_greeting: self.after_hours_greeting.clone(),
+            settings: nmc_domain::ConversationSettings {
+                owner_window_secs: self.owner_window_secs.max(0) as u64,
+                disclose_assistant: self.assistant_disclosure,
+                follow_up_secs: self.follow_up_secs.iter().map(|s| (*s).max(1) as u64).collect(),
+                quiet_start: self.quiet_start,
+                quiet_end: self.quiet_end,
+            },
         }
     }
 }
@@ -117,7 +129,8 @@ pub async fn list(pool: &PgPool) -> Result<Vec<BusinessSummary>> {
 }
 
 const WEBHOOK_COLUMNS: &str = "id, name, owner_name, business_phone, twilio_number, twilio_account_sid,
-    twilio_auth_token_enc, timezone, call_mode, greeting, after_hours_greeting, business_hours";
+    twilio_auth_token_enc, timezone, call_mode, greeting, after_hours_greeting, business_hours,
+    owner_window_secs, assistant_disclosure, follow_up_secs, quiet_start, quiet_end";
 
 /// The business that owns a Twilio number (the `To` of a call or text).
 pub async fn by_twilio_number(pool: &PgPool, number: &str) -> Result<Option<BusinessForWebhook>> {

@@ -251,6 +251,24 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    pub async fn business_id(&self) -> Uuid {
+        sqlx::query_scalar("select id from businesses order by created_at limit 1").fetch_one(&self.db).await.unwrap()
+    }
+
+    /// Per-business conversation settings, written as the settings API will.
+    pub async fn set(&self, assignments: &str) {
+        sqlx::query(&format!("update businesses set {assignments}")).execute(&self.db).await.unwrap();
+    }
+
+    /// The caller's conversation, through the Temporal client the owner API uses.
+    pub async fn conversation(&self, caller: &str) -> temporalio_client::WorkflowHandle<temporalio_client::Client, nmc_workflows::ConversationWorkflow> {
+        let wf_id = nmc_domain::conversation_workflow_id(self.business_id().await, &nmc_domain::E164::parse(caller).unwrap());
+        let client = nmc_api::temporal::connect(&temporal_address(), "default").await.unwrap();
+        client.get_workflow_handle::<nmc_workflows::ConversationWorkflow>(wf_id)
+    }
+}
+
 pub fn all_week_open() -> Value {
     let day = json!({"open": "00:00", "close": "23:59"});
     json!({"monday": day, "tuesday": day, "wednesday": day, "thursday": day, "friday": day, "saturday": day, "sunday": day})

@@ -295,22 +295,23 @@ async fn status_callbacks_never_move_a_message_backwards() {
 }
 
 #[tokio::test]
-async fn idle_conversation_closes_and_the_next_call_opens_a_new_one() {
-    let app = TestApp::spawn_empty_with_idle(2).await;
-    app.onboard(json!({})).await;
+async fn quiet_conversation_closes_and_the_next_call_opens_a_new_one() {
+    let app = TestApp::spawn().await;
+    // One follow-up, one second after the greeting, then the conversation closes as no-response.
+    sqlx::query("update businesses set follow_up_secs = '{1}', quiet_start = '00:00', quiet_end = '00:00'").execute(&app.db).await.unwrap();
     app.call(CALLER, "no-answer").await;
-    app.expect_texts(CALLER, 1).await;
-    wait_until(Duration::from_secs(15), "idle close", || async {
-        app.count("select count(*) from conversations where status = 'closed_idle' and closed_at is not null").await == 1
+    let texts = app.expect_texts(CALLER, 2).await;
+    assert!(texts[1].body.starts_with("Last note from us"), "{}", texts[1].body);
+    wait_until(Duration::from_secs(15), "no-response close", || async {
+        app.count("select count(*) from conversations where status = 'closed_no_response' and closed_at is not null").await == 1
     })
     .await;
+    assert_eq!(app.count("select count(*) from leads where status = 'unresponsive'").await, 1);
     // The conversation is over, so a new missed call is greeted again, in a new conversation.
     app.call(CALLER, "no-answer").await;
-    app.expect_texts(CALLER, 2).await;
-    wait_until(Duration::from_secs(10), "second conversation", || async {
-        app.count("select count(*) from conversations").await == 2
-    })
-    .await;
+    let texts = app.expect_texts(CALLER, 4).await;
+    assert_eq!(texts[2].body, nmc_domain::default_greeting("Acme Plumbing"));
+    assert_eq!(app.count("select count(*) from conversations").await, 2);
     assert_eq!(app.count("select count(*) from calls where is_repeat").await, 0);
 }
 
@@ -343,14 +344,16 @@ async fn temporal_down_answers_503_and_the_carrier_retry_signals_once() {
 
 #[tokio::test]
 async fn call_arriving_while_the_conversation_closes_is_not_lost() {
-    let app = TestApp::spawn_empty_with_idle(2).await;
-    app.onboard(json!({})).await;
+    let app = TestApp::spawn().await;
+    // One follow-up 4 s after the greeting, then the conversation closes as no-response.
+    sqlx::query("update businesses set follow_up_secs = '{4}', quiet_start = '00:00', quiet_end = '00:00'").execute(&app.db).await.unwrap();
     app.call(CALLER, "no-answer").await;
     app.expect_texts(CALLER, 1).await;
 
-    // Hold the conversation row so the idle close activity blocks mid-flight…
+    // Hold the conversation row so the close activity blocks mid-flight…
     let mut lock = app.db.begin().await.unwrap();
-    sqlx::query("select id from conversations for update").execute(&mut *lock).await.unwrap();
+    // (no key update: the follow-up's foreign-key check may pass, the close's update may not)
+    sqlx::query("select id from conversations for no key update").execute(&mut *lock).await.unwrap();
     wait_until(Duration::from_secs(15), "close activity blocked on the row", || async {
         app.count("select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query like 'update conversations%'").await == 1
     })
@@ -361,8 +364,8 @@ async fn call_arriving_while_the_conversation_closes_is_not_lost() {
     lock.rollback().await.unwrap();
 
     // The call was not swallowed by the closing run: a new conversation greets the caller.
-    let texts = app.expect_texts(CALLER, 2).await;
-    assert_eq!(texts[1].body, nmc_domain::default_greeting("Acme Plumbing"));
+    let texts = app.expect_texts(CALLER, 3).await;
+    assert_eq!(texts[2].body, nmc_domain::default_greeting("Acme Plumbing"));
     let key = format!("greeting:{}", second.call_sid);
     assert_eq!(app.count(&format!("select count(*) from messages where idempotency_key = '{key}'")).await, 1);
     assert_eq!(app.count("select count(*) from conversations").await, 2);

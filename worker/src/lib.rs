@@ -58,6 +58,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     let pool = nmc_store::connect(&config.database_url, 16).await?;
     let activities = ConversationActivities {
         pool,
+        engine: nmc_activities::Engine::Rules(nmc_assistant::RulesAssistant),
         secrets: SecretBox::from_base64(&config.secret_key)?,
         twilio: TwilioClient::new(config.twilio_api_base.clone()),
         status_callback_url: format!("{}/webhook/sms/status", config.public_base_url),

@@ -6,10 +6,14 @@ use std::collections::VecDeque;
 use std::time::{Duration, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
-use nmc_activities::{InboundToAttach, ConversationClosing, ConversationActivities, RepeatCall};
+use nmc_activities::{
+    ConversationActivities, ConversationClosing, ConversationFlags, InboundToAttach, OwnerNotice, RepeatCall, TurnRequest, TurnResult,
+};
+use nmc_assistant::{Field, LeadFields};
 use nmc_domain::{
     CallerEvent, Carried, ConversationStart, ConversationStatus, InboundSms, Keyword, MissedCall, SA_BUSINESS_ID, SA_CONVERSATION_STATUS,
-    SendOutcome, OutboundSms, SmsKind, greeting_for, help_reply, opt_in_confirmation, opt_out_confirmation,
+    BusinessProfile, OutboundSms, SendOutcome, SmsKind, follow_up_text, greeting_for, help_reply, opt_in_confirmation,
+    opt_out_confirmation,
 };
 use serde::{Deserialize, Serialize};
 use temporalio_common::RetryPolicy;
@@ -27,14 +31,68 @@ pub const CONVERSATION_STATUS: SearchAttributeKey<String> = SearchAttributeKey::
 /// How many recent call/message sids a conversation remembers for deduplication.
 const SEEN_SIDS_KEPT: usize = 500;
 
+/// The assistant conversation (owner head start, takeover, follow-ups). Runs recorded before it
+/// replay the earlier behaviour; new runs record the marker and take the new path.
+const PATCH_ASSISTANT: &str = "conversation-v2";
+
+/// Who answers the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Assistant,
+    Owner,
+}
+
+/// The conversation's memory beyond the inbox, carried across continue-as-new.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Memory {
+    mode: Mode,
+    fields: LeadFields,
+    asked: Option<Field>,
+    replied_once: bool,
+    emergency: bool,
+    needs_owner: bool,
+    qualified_notified: bool,
+    /// Our last message before the caller went quiet: follow-ups count from here.
+    follow_up_anchor: Option<DateTime<Utc>>,
+    follow_ups_sent: usize,
+    last_activity: Option<DateTime<Utc>>,
+    /// The caller's latest text and whether anyone answered it.
+    last_caller_text: Option<PendingText>,
+    profile: Option<BusinessProfile>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PendingText {
+    message_sid: String,
+    text: String,
+    answered: bool,
+}
+
 /// The live state a query returns.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConversationView {
     pub business_id: Uuid,
+    pub conversation_id: Uuid,
     pub status: ConversationStatus,
+    pub mode: Mode,
     pub greeted: bool,
     pub missed_calls: u32,
     pub texts_received: u32,
+    pub fields: LeadFields,
+    pub emergency: bool,
+    pub needs_owner: bool,
+    pub follow_ups_sent: usize,
+    /// owner_window | caller_reply | follow_up | nothing
+    pub waiting_for: String,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A message the owner sends from the app (the `owner_message` update).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OwnerMessage {
+    pub body: String,
 }
 
 #[workflow]
@@ -48,15 +106,29 @@ pub struct ConversationWorkflow {
     texts_received: u32,
     status: ConversationStatus,
     close_requested: bool,
-    /// Set when an earlier run of the same conversation continued as new into this one.
-    carried_conversation_id: Option<Uuid>,
+    /// The conversation row this run writes to (the first run's id, carried across continue-as-new).
+    conversation_id: Uuid,
+    memory: Memory,
+    /// Bumped by every owner action (message, takeover); the head start ends when it moves.
+    owner_actions: u64,
+    owner_messages: u64,
+    /// Mode changed by a signal; the run loop records it.
+    mode_dirty: bool,
+    /// Released by the owner with a caller text unanswered: the assistant picks it up.
+    resume_requested: bool,
+    waiting: Option<(String, DateTime<Utc>)>,
 }
 
 #[workflow_methods]
 impl ConversationWorkflow {
     #[init]
-    pub fn new(_ctx: &WorkflowContextView, mut start: ConversationStart) -> Self {
+    pub fn new(ctx: &WorkflowContextView, mut start: ConversationStart) -> Self {
         let carried = start.carried.take().unwrap_or_default();
+        let conversation_id = carried.conversation_id.unwrap_or_else(|| Uuid::parse_str(ctx.run_id()).unwrap_or_else(|_| Uuid::nil()));
+        let memory = match (&carried.memory, carried.conversation_id) {
+            (Some(m), Some(_)) => serde_json::from_value(m.clone()).unwrap_or_default(),
+            _ => Memory::default(),
+        };
         Self {
             start,
             inbox: carried.pending.into(),
@@ -66,18 +138,22 @@ impl ConversationWorkflow {
             texts_received: carried.texts_received,
             status: ConversationStatus::Active,
             close_requested: false,
-            carried_conversation_id: carried.conversation_id,
+            conversation_id,
+            memory,
+            owner_actions: 0,
+            owner_messages: 0,
+            mode_dirty: false,
+            resume_requested: false,
+            waiting: None,
         }
     }
 
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<ConversationStatus> {
         // The first run's id is a UUID: it names the conversation row, so replays and retries agree on it.
-        let conversation_id = match ctx.state(|s| s.carried_conversation_id) {
-            Some(id) => id,
-            None => Uuid::parse_str(ctx.run_id()).unwrap_or_else(|_| Uuid::nil()),
-        };
+        let conversation_id = ctx.state(|s| s.conversation_id);
         let idle = Duration::from_secs(ctx.state(|s| s.start.idle_timeout_secs).max(1));
+        let v2 = ctx.patched(PATCH_ASSISTANT);
         ctx.upsert_search_attributes([CONVERSATION_STATUS.value_set(ConversationStatus::Active.as_str().to_owned())]);
 
         loop {
@@ -86,19 +162,27 @@ impl ConversationWorkflow {
                 let next = ctx.state(|s| s.handover(Some(conversation_id), true));
                 ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
             }
-            temporalio_sdk::workflows::select! {
-                _ = ctx.wait_condition(|s: &Self| !s.inbox.is_empty() || s.close_requested) => {}
-                _ = ctx.timer(idle) => {
-                    if ctx.state(|s| s.inbox.is_empty()) {
-                        ctx.state_mut(|s| s.status = ConversationStatus::ClosedIdle);
+            if v2 {
+                wait_for_next_v2(ctx, conversation_id).await;
+            } else {
+                temporalio_sdk::workflows::select! {
+                    _ = ctx.wait_condition(|s: &Self| !s.inbox.is_empty() || s.close_requested) => {}
+                    _ = ctx.timer(idle) => {
+                        if ctx.state(|s| s.inbox.is_empty()) {
+                            ctx.state_mut(|s| s.status = ConversationStatus::ClosedIdle);
+                        }
                     }
                 }
             }
             while let Some(event) = ctx.state_mut(|s| s.inbox.pop_front()) {
                 match event {
                     CallerEvent::Missed(call) => on_missed_call(ctx, conversation_id, call).await,
+                    CallerEvent::Texted(sms) if v2 => on_text_v2(ctx, conversation_id, sms).await,
                     CallerEvent::Texted(sms) => on_text(ctx, conversation_id, sms).await,
                 }
+            }
+            if v2 {
+                after_events_v2(ctx, conversation_id).await;
             }
             if ctx.state(|s| s.close_requested && s.status == ConversationStatus::Active) {
                 ctx.state_mut(|s| s.status = ConversationStatus::ClosedManual);
@@ -145,14 +229,88 @@ impl ConversationWorkflow {
         self.close_requested = true;
     }
 
+    /// The owner takes the conversation: the assistant stays silent until released.
+    #[signal]
+    pub fn owner_takeover(&mut self, _ctx: &mut SyncWorkflowContext<Self>, _by: String) {
+        self.owner_actions += 1;
+        if self.memory.mode != Mode::Owner {
+            self.memory.mode = Mode::Owner;
+            self.mode_dirty = true;
+        }
+    }
+
+    /// The owner hands back to the assistant, which answers anything left unanswered.
+    #[signal]
+    pub fn owner_release(&mut self, _ctx: &mut SyncWorkflowContext<Self>, _by: String) {
+        if self.memory.mode != Mode::Assistant {
+            self.memory.mode = Mode::Assistant;
+            self.memory.needs_owner = false;
+            self.mode_dirty = true;
+            self.resume_requested = self.memory.last_caller_text.as_ref().is_some_and(|t| !t.answered);
+        }
+    }
+
+    #[update_validator(owner_message)]
+    fn validate_owner_message(&self, _ctx: &WorkflowContextView, msg: &OwnerMessage) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let body = msg.body.trim();
+        if body.is_empty() {
+            return Err("message is empty".into());
+        }
+        if body.chars().count() > 1600 {
+            return Err("message is longer than 1600 characters".into());
+        }
+        if self.status != ConversationStatus::Active {
+            return Err("conversation is closed".into());
+        }
+        Ok(())
+    }
+
+    /// The owner texts the caller from the app. Returns the stored message's id once the carrier
+    /// has accepted it, so the app knows it went out.
+    #[update]
+    pub async fn owner_message(ctx: &mut WorkflowContext<Self>, msg: OwnerMessage) -> Result<Uuid, Box<dyn std::error::Error + Send + Sync>> {
+        let n = ctx.state_mut(|s| {
+            s.owner_actions += 1;
+            s.owner_messages += 1;
+            if let Some(t) = s.memory.last_caller_text.as_mut() {
+                t.answered = true;
+            }
+            s.owner_messages
+        });
+        let conversation_id = ctx.state(|s| s.conversation_id);
+        let key = format!("owner:{conversation_id}:{n}");
+        match send(ctx, conversation_id, SmsKind::OwnerMessage, key, msg.body.trim().to_owned(), None).await {
+            Some(SendOutcome::Sent { message_id: Some(id), .. }) => {
+                let now = now(ctx);
+                ctx.state_mut(|s| note_outbound(&mut s.memory, now));
+                Ok(id)
+            }
+            Some(SendOutcome::Suppressed) => Err("the caller has opted out of texts".into()),
+            Some(SendOutcome::Rejected { code, message }) => Err(format!("the carrier refused the text ({code}): {message}").into()),
+            _ => Err("the text could not be sent".into()),
+        }
+    }
+
     #[query]
     pub fn state(&self, _ctx: &WorkflowContextView) -> ConversationView {
+        let (waiting_for, until) = match &self.waiting {
+            Some((what, until)) => (what.clone(), Some(*until)),
+            None => ("nothing".to_owned(), None),
+        };
         ConversationView {
             business_id: self.start.business_id,
+            conversation_id: self.conversation_id,
             status: self.status,
+            mode: self.memory.mode,
             greeted: self.greeted,
             missed_calls: self.missed_calls,
             texts_received: self.texts_received,
+            fields: self.memory.fields.clone(),
+            emergency: self.memory.emergency,
+            needs_owner: self.memory.needs_owner,
+            follow_ups_sent: self.memory.follow_ups_sent,
+            waiting_for,
+            until,
         }
     }
 }
@@ -182,6 +340,7 @@ impl ConversationWorkflow {
                 texts_received: if same_conversation { self.texts_received } else { pending_texts },
                 seen_sids: self.seen_sids.iter().cloned().collect(),
                 pending: self.inbox.iter().cloned().collect(),
+                memory: same_conversation.then(|| serde_json::to_value(&self.memory).unwrap_or_default()),
             }),
             ..self.start.clone()
         }
@@ -249,10 +408,19 @@ async fn on_missed_call(ctx: &mut WorkflowContext<ConversationWorkflow>, convers
         let _ = ctx.execute_activity(ConversationActivities::mark_repeat_call, repeat, record_options()).await;
         return;
     }
-    ctx.state_mut(|s| s.greeted = true);
-    let body = greeting_for(&call.profile, now(ctx));
+    let at = now(ctx);
+    ctx.state_mut(|s| {
+        s.greeted = true;
+        s.memory.profile = Some(call.profile.clone());
+        s.memory.last_activity = Some(at);
+    });
+    let body = greeting_for(&call.profile, at);
     let key = format!("greeting:{}", call.call_sid);
     let outcome = send(ctx, conversation_id, SmsKind::Greeting, key, body, Some(call.call_sid)).await;
+    if matches!(outcome, Some(SendOutcome::Sent { .. })) {
+        let at = now(ctx);
+        ctx.state_mut(|s| note_outbound(&mut s.memory, at));
+    }
     match outcome {
         Some(SendOutcome::Suppressed) => ctx.state_mut(|s| s.status = ConversationStatus::ClosedOptedOut),
         Some(SendOutcome::Rejected { code, .. }) => ctx.state_mut(|s| {
@@ -289,3 +457,273 @@ async fn on_text(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_i
 
 /// The workflow's definition type (generated by the macro), for code generic over its signals.
 pub use conversation_workflow::Run as ConversationRun;
+
+// ---- v2: the assistant conversation -------------------------------------------------------
+
+/// We sent the caller something: follow-ups (if the caller stays quiet) count from here.
+fn note_outbound(m: &mut Memory, at: DateTime<Utc>) {
+    m.follow_up_anchor = Some(at);
+    m.follow_ups_sent = 0;
+    m.last_activity = Some(at);
+}
+
+/// When the next timed step is due: a follow-up while the caller is quiet and the assistant is in
+/// charge, otherwise the stale close. `None` for the kind means "stale".
+fn next_deadline(s: &ConversationWorkflow) -> (DateTime<Utc>, Option<usize>) {
+    let m = &s.memory;
+    let last = m.last_activity.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let stale = last + chrono::Duration::seconds(s.start.idle_timeout_secs as i64);
+    let caller_waiting = m.last_caller_text.as_ref().is_some_and(|t| !t.answered);
+    if let (Some(anchor), Some(profile)) = (m.follow_up_anchor, &m.profile) {
+        let delays = &profile.settings.follow_up_secs;
+        if m.mode == Mode::Assistant && !m.emergency && !m.needs_owner && !caller_waiting && m.follow_ups_sent < delays.len() {
+            let due = anchor + chrono::Duration::seconds(delays[m.follow_ups_sent] as i64);
+            let due = match nmc_domain::hours::parse_timezone(&profile.timezone) {
+                Some(tz) => nmc_domain::hours::defer_out_of_quiet(tz, due, profile.settings.quiet_start, profile.settings.quiet_end),
+                None => due,
+            };
+            return (due, Some(m.follow_ups_sent));
+        }
+    }
+    (stale, None)
+}
+
+/// Waits for the next event, or runs the follow-up / stale close that falls due first.
+async fn wait_for_next_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid) {
+    let (due, follow_up) = ctx.state(next_deadline);
+    let wait = (due - now(ctx)).to_std().unwrap_or(Duration::ZERO).max(Duration::from_millis(1));
+    let what = if follow_up.is_some() { "caller_reply" } else { "nothing" };
+    ctx.state_mut(|s| s.waiting = Some((what.to_owned(), due)));
+    let mut fired = false;
+    temporalio_sdk::workflows::select! {
+        _ = ctx.wait_condition(|s: &ConversationWorkflow| !s.inbox.is_empty() || s.close_requested || s.mode_dirty || s.resume_requested) => {}
+        _ = ctx.timer(wait) => { fired = true; }
+    }
+    ctx.state_mut(|s| s.waiting = None);
+    if !fired || ctx.state(|s| !s.inbox.is_empty()) {
+        return;
+    }
+    match follow_up {
+        Some(n) => send_follow_up(ctx, conversation_id, n).await,
+        None => ctx.state_mut(|s| s.status = ConversationStatus::ClosedStale),
+    }
+}
+
+async fn send_follow_up(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, n: usize) {
+    let (profile, fields, total) = ctx.state(|s| {
+        let p = s.memory.profile.clone().unwrap_or_else(|| unreachable_profile(s));
+        let total = p.settings.follow_up_secs.len();
+        (p, s.memory.fields.clone(), total)
+    });
+    let last = n + 1 >= total;
+    let body = follow_up_text(n, last, &profile.name, fields.name.as_deref(), fields.service_needed.as_deref());
+    let outcome = send(ctx, conversation_id, SmsKind::FollowUp, format!("followup:{conversation_id}:{n}"), body, None).await;
+    ctx.state_mut(|s| {
+        s.memory.follow_ups_sent = n + 1;
+        if matches!(outcome, Some(SendOutcome::Suppressed)) {
+            s.status = ConversationStatus::ClosedOptedOut;
+        } else if last {
+            s.status = ConversationStatus::ClosedNoResponse;
+        }
+    });
+}
+
+/// A profile is recorded with the first event of every run; this is only a safe fallback.
+fn unreachable_profile(_s: &ConversationWorkflow) -> BusinessProfile {
+    BusinessProfile {
+        name: String::new(),
+        owner_name: String::new(),
+        business_phone: String::new(),
+        timezone: "UTC".into(),
+        business_hours: Default::default(),
+        greeting: None,
+        after_hours_greeting: None,
+        settings: Default::default(),
+    }
+}
+
+/// Mode changes from signals are recorded, and a release answers what the caller left unanswered.
+async fn after_events_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid) {
+    if ctx.state(|s| s.mode_dirty) {
+        let flags = ctx.state_mut(|s| {
+            s.mode_dirty = false;
+            ConversationFlags {
+                business_id: s.start.business_id,
+                conversation_id,
+                mode: Some(match s.memory.mode {
+                    Mode::Assistant => "assistant".into(),
+                    Mode::Owner => "owner".into(),
+                }),
+                emergency: s.memory.emergency,
+                needs_owner: s.memory.needs_owner,
+            }
+        });
+        let _ = ctx.execute_activity(ConversationActivities::set_flags, flags, record_options()).await;
+    }
+    if ctx.state(|s| s.resume_requested) {
+        ctx.state_mut(|s| s.resume_requested = false);
+        let pending = ctx.state(|s| s.memory.last_caller_text.clone()).filter(|t| !t.answered);
+        if let Some(text) = pending {
+            // The owner handed back: answer now, with the whole history, no second head start.
+            if let Some(turn) = assistant_turn(ctx, conversation_id, &text.text).await {
+                reply(ctx, conversation_id, &text.message_sid, &turn).await;
+            }
+        }
+    }
+}
+
+async fn assistant_turn(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, text: &str) -> Option<TurnResult> {
+    let req = ctx.state(|s| {
+        let p = s.memory.profile.clone().unwrap_or_else(|| unreachable_profile(s));
+        TurnRequest {
+            business_id: s.start.business_id,
+            conversation_id,
+            business_name: p.name,
+            owner_name: p.owner_name,
+            disclose: p.settings.disclose_assistant,
+            first_reply: !s.memory.replied_once,
+            asked: s.memory.asked,
+            message: text.to_owned(),
+        }
+    });
+    let turn = ctx.execute_activity(ConversationActivities::assistant_turn, req, record_options()).await.ok()?;
+    ctx.state_mut(|s| {
+        s.memory.fields.merge_missing(&turn.outcome.learned);
+        s.memory.asked = turn.outcome.asked;
+    });
+    Some(turn)
+}
+
+/// Sends the assistant's reply to the caller's text `message_sid`, and the qualified summary.
+async fn reply(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, message_sid: &str, turn: &TurnResult) {
+    let key = format!("reply:{message_sid}");
+    let outcome = send(ctx, conversation_id, SmsKind::AssistantReply, key, turn.outcome.reply.clone(), None).await;
+    if matches!(outcome, Some(SendOutcome::Sent { .. })) {
+        let at = now(ctx);
+        ctx.state_mut(|s| {
+            s.memory.replied_once = true;
+            if let Some(t) = s.memory.last_caller_text.as_mut() {
+                t.answered = true;
+            }
+            note_outbound(&mut s.memory, at);
+        });
+    }
+    if let (true, Some(summary)) = (turn.newly_qualified && !ctx.state(|s| s.memory.qualified_notified), &turn.summary) {
+        ctx.state_mut(|s| s.memory.qualified_notified = true);
+        notify(ctx, conversation_id, "qualified", false, summary.clone(), format!("qualified:{conversation_id}")).await;
+    }
+}
+
+async fn notify(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, kind: &str, priority: bool, body: String, key: String) {
+    let notice = OwnerNotice {
+        business_id: ctx.state(|s| s.start.business_id),
+        conversation_id,
+        workflow_id: ctx.workflow_id().to_owned(),
+        kind: kind.to_owned(),
+        priority,
+        body,
+        idempotency_key: key,
+    };
+    let _ = ctx.execute_activity(ConversationActivities::notify_owner, notice, send_options()).await;
+}
+
+async fn set_flags(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid) {
+    let flags = ctx.state(|s| ConversationFlags {
+        business_id: s.start.business_id,
+        conversation_id,
+        mode: Some(match s.memory.mode {
+            Mode::Assistant => "assistant".into(),
+            Mode::Owner => "owner".into(),
+        }),
+        emergency: s.memory.emergency,
+        needs_owner: s.memory.needs_owner,
+    });
+    ctx.state_mut(|s| s.mode_dirty = false);
+    let _ = ctx.execute_activity(ConversationActivities::set_flags, flags, record_options()).await;
+}
+
+/// A caller's text in the assistant conversation: the owner hears at once and gets a head start;
+/// emergencies and hand-offs skip it.
+async fn on_text_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, sms: InboundSms) {
+    let at = now(ctx);
+    let text = sms.message_text.clone().unwrap_or_default();
+    ctx.state_mut(|s| {
+        s.memory.profile = Some(sms.profile.clone());
+        s.memory.last_activity = Some(at);
+        // Any reply from the caller cancels the follow-ups.
+        s.memory.follow_up_anchor = None;
+        s.memory.follow_ups_sent = 0;
+    });
+    if sms.keyword.is_some() {
+        // Carrier keywords keep their compliance handling.
+        return on_text(ctx, conversation_id, sms).await;
+    }
+    let attach = InboundToAttach {
+        business_id: ctx.state(|s| s.start.business_id),
+        conversation_id,
+        workflow_id: ctx.workflow_id().to_owned(),
+        message_id: sms.message_id,
+    };
+    let _ = ctx.execute_activity(ConversationActivities::attach_inbound, attach, record_options()).await;
+    ctx.state_mut(|s| s.memory.last_caller_text = Some(PendingText { message_sid: sms.message_sid.clone(), text: text.clone(), answered: false }));
+    let caller_line = format!("Text from {}: \"{}\"", ctx.state(|s| s.start.caller.as_str().to_owned()), text.chars().take(300).collect::<String>());
+
+    if ctx.state(|s| s.memory.mode == Mode::Owner) {
+        // The owner has it: the assistant stays silent, the owner hears every message.
+        notify(ctx, conversation_id, "caller_text", false, format!("{caller_line} (you have this conversation)"), format!("caller_text:{}", sms.message_sid)).await;
+        return;
+    }
+    let Some(turn) = assistant_turn(ctx, conversation_id, &text).await else {
+        notify(ctx, conversation_id, "needs_owner", false, format!("{caller_line} The assistant could not answer; please reply."), format!("caller_text:{}", sms.message_sid)).await;
+        return;
+    };
+    if turn.outcome.emergency {
+        ctx.state_mut(|s| s.memory.emergency = true);
+        set_flags(ctx, conversation_id).await;
+        let body = format!("EMERGENCY at {}: {caller_line} Call them now.", sms.profile.name);
+        notify(ctx, conversation_id, "emergency", true, body, format!("emergency:{}", sms.message_sid)).await;
+        reply(ctx, conversation_id, &sms.message_sid, &turn).await;
+        return;
+    }
+    if turn.outcome.needs_human {
+        ctx.state_mut(|s| {
+            s.memory.mode = Mode::Owner;
+            s.memory.needs_owner = true;
+        });
+        set_flags(ctx, conversation_id).await;
+        notify(ctx, conversation_id, "needs_owner", false, format!("{caller_line} They want a person: the conversation is yours."), format!("needs_owner:{}", sms.message_sid)).await;
+        reply(ctx, conversation_id, &sms.message_sid, &turn).await;
+        return;
+    }
+
+    let window = sms.profile.settings.owner_window_secs;
+    notify(
+        ctx,
+        conversation_id,
+        "caller_text",
+        false,
+        format!("{caller_line} The assistant answers in {window}s unless you reply or take over."),
+        format!("caller_text:{}", sms.message_sid),
+    )
+    .await;
+    if window > 0 {
+        let (acted, texts) = ctx.state(|s| (s.owner_actions, s.texts_received));
+        let until = now(ctx) + chrono::Duration::seconds(window as i64);
+        ctx.state_mut(|s| s.waiting = Some(("owner_window".to_owned(), until)));
+        temporalio_sdk::workflows::select! {
+            _ = ctx.timer(Duration::from_secs(window)) => {}
+            _ = ctx.wait_condition(move |s: &ConversationWorkflow| {
+                s.owner_actions != acted || s.memory.mode == Mode::Owner || s.texts_received != texts || s.close_requested
+            }) => {}
+        }
+        ctx.state_mut(|s| s.waiting = None);
+        let (owner_moved, caller_moved) = ctx.state(|s| (s.owner_actions != acted || s.memory.mode == Mode::Owner || s.close_requested, s.texts_received != texts));
+        if owner_moved {
+            return; // The owner answered or took over: the assistant stays silent.
+        }
+        if caller_moved {
+            return; // The caller wrote again: the next turn answers everything, with full history.
+        }
+    }
+    reply(ctx, conversation_id, &sms.message_sid, &turn).await;
+}

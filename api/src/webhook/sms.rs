@@ -44,6 +44,7 @@ async fn incoming(State(state): State<AppState>, uri: Uri, headers: HeaderMap, b
             keyword,
             newly_opted_out: rec.newly_opted_out,
             profile: b.profile(),
+            message_text: Some(text.to_owned()),
         };
         state.temporal.signal_inbound_sms(b.id, &from, sms).await.map_err(|e| {
             tracing::warn!(error = %e, "could not signal the conversation; Twilio will retry");
