@@ -15,6 +15,8 @@ alter table leads
     add column preferred_time  text,
     -- Fields the owner edited: the assistant never overwrites them.
     add column owner_edited    text[] not null default '{}',
+    -- What they needed last time, kept when a new conversation starts a new job.
+    add column last_service    text,
     add column qualified_at    timestamptz;
 
 alter table conversations

@@ -53,9 +53,22 @@ pub fn help_reply(business: &str, business_phone: &str) -> String {
     format!("{business}: text us here or call {business_phone}. Reply STOP to opt out.")
 }
 
+/// How a follow-up names the job, by trade ("did you still need help with {this}?").
+pub fn trade_phrase(trade: &str) -> Option<&'static str> {
+    Some(match trade {
+        "plumbing" => "your plumbing",
+        "hvac" => "your heating or cooling",
+        "electrical" => "the electrical work",
+        "handyman" => "the repair",
+        "cleaning" => "the cleaning",
+        "auto" => "your vehicle",
+        _ => return None,
+    })
+}
+
 /// Follow-up `n` (0-based) after the caller went quiet, in seed 003 flow 2's words.
 pub fn follow_up_text(n: usize, last: bool, business: &str, name: Option<&str>, service: Option<&str>) -> String {
-    let service = service.map(|s| s.trim().trim_end_matches('.').to_lowercase());
+    let service = service.map(|s| s.trim().trim_end_matches('.').to_owned());
     let body = if last {
         match &service {
             Some(s) => format!("Last note from us: if you need help with {s} down the road, just text this number anytime. - {business}"),
@@ -113,8 +126,8 @@ mod tests {
 
     #[test]
     fn follow_ups_follow_flow_2_and_carry_opt_out() {
-        let first = follow_up_text(0, false, "Acme", None, Some("Leaking faucet"));
-        assert!(first.starts_with("Just checking in") && first.contains("leaking faucet") && first.ends_with(OPT_OUT_LINE));
+        let first = follow_up_text(0, false, "Acme", None, trade_phrase("plumbing"));
+        assert!(first.starts_with("Just checking in") && first.contains("help with your plumbing?") && first.ends_with(OPT_OUT_LINE));
         assert!(follow_up_text(1, false, "Acme", Some("Sam Lee"), None).starts_with("Hey Sam,"));
         assert!(follow_up_text(2, true, "Acme", None, None).starts_with("Last note from us"));
     }

@@ -27,7 +27,10 @@ pub struct Outbound {
 /// the row with the caller's opt-out state and the business's Twilio account.
 pub async fn prepare_outbound(pool: &PgPool, s: &OutboundSms) -> Result<Outbound> {
     let mut tx = pool.begin().await?;
-    ensure_conversation(&mut tx, s.business_id, s.conversation_id, &s.workflow_id, s.to.as_str()).await?;
+    // An alert goes to the owner about the caller's (existing) conversation: the owner is not a lead.
+    if s.kind != nmc_domain::SmsKind::OwnerAlert {
+        ensure_conversation(&mut tx, s.business_id, s.conversation_id, &s.workflow_id, s.to.as_str()).await?;
+    }
     sqlx::query(
         "insert into messages (business_id, lead_id, conversation_id, direction, sender, kind, from_phone, to_phone, body,
                                idempotency_key, status)
@@ -67,20 +70,36 @@ async fn ensure_conversation(
     workflow_id: &str,
     caller: &str,
 ) -> Result<()> {
-    sqlx::query(
+    let opened: Option<Uuid> = sqlx::query_scalar(
         "with lead as (
              insert into leads (business_id, phone, source) values ($1, $3, 'missed_call')
              on conflict (business_id, phone) do update set updated_at = leads.updated_at returning id)
          insert into conversations (id, business_id, lead_id, workflow_id)
          select $2, $1, lead.id, $4 from lead
-         on conflict (id) do nothing",
+         on conflict (id) do nothing
+         returning lead_id",
     )
     .bind(business_id)
     .bind(conversation_id)
     .bind(caller)
     .bind(workflow_id)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
+    if let Some(lead_id) = opened {
+        // A returning caller: remember who and where, but the job is a new one.
+        sqlx::query(
+            "update leads set last_service = coalesce(service_needed, last_service), service_needed = null, trade = null,
+                 urgency = null, preferred_time = null, qualified_at = null,
+                 status = case when status = 'opted_out' then status else 'contacted' end, updated_at = now()
+             where id = $1 and business_id = $2
+               and exists (select 1 from conversations c where c.lead_id = $1 and c.id <> $3)",
+        )
+        .bind(lead_id)
+        .bind(business_id)
+        .bind(conversation_id)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 

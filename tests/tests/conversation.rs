@@ -48,6 +48,7 @@ async fn caller_is_qualified_by_text_and_the_owner_gets_a_summary() {
     })
     .await;
     assert_eq!(app.count("select count(*) from notifications where kind = 'qualified'").await, 1);
+    assert_eq!(app.count("select count(*) from leads").await, 1, "owner alerts create no lead");
     // The thread shows who said what.
     assert_eq!(app.count("select count(*) from messages where sender = 'assistant'").await, 4);
     assert_eq!(app.count("select count(*) from messages where sender = 'caller'").await, 4);
@@ -220,4 +221,23 @@ async fn duplicate_inbound_text_is_one_turn() {
     app.expect_texts(CALLER, 2).await;
     assert_eq!(app.count("select count(*) from messages where sender = 'caller'").await, 1);
     assert_eq!(app.count("select count(*) from notifications").await, 1);
+}
+
+#[tokio::test]
+async fn a_returning_caller_is_remembered_but_asked_about_the_new_job() {
+    let app = TestApp::spawn().await;
+    app.set("owner_window_secs = 0, follow_up_secs = '{3}', quiet_start = '00:00', quiet_end = '00:00'").await;
+    greeted(&app).await;
+    app.text(CALLER, "This is Sam Lee, my toilet keeps running").await;
+    app.expect_texts(CALLER, 2).await;
+    // Quiet: the follow-up goes out and the conversation closes.
+    wait_until(Duration::from_secs(15), "closed", || async { app.count("select count(*) from conversations where closed_at is not null").await == 1 }).await;
+    assert!(app.texts_to(CALLER)[2].body.contains("help with your plumbing down the road"), "{}", app.texts_to(CALLER)[2].body);
+    app.text(CALLER, "hi again").await;
+    let texts = app.expect_texts(CALLER, 4).await;
+    assert!(texts[3].body.contains("What can we help you with?"), "a new job is asked about: {}", texts[3].body);
+    assert!(!texts[3].body.contains("name"), "the name is remembered: {}", texts[3].body);
+    let (name, last): (Option<String>, Option<String>) = sqlx::query_as("select name, last_service from leads").fetch_one(&app.db).await.unwrap();
+    assert_eq!(name.as_deref(), Some("Sam Lee"));
+    assert_eq!(last.as_deref(), Some("my toilet keeps running"));
 }

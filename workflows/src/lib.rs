@@ -158,7 +158,7 @@ impl ConversationWorkflow {
 
         loop {
             // Bound the history: hand the same conversation to a fresh run (rule 6, house style).
-            if ctx.continue_as_new_suggested() && ctx.state(|s| s.inbox.is_empty()) {
+            if ctx.continue_as_new_suggested() && ctx.state(|s| s.inbox.is_empty()) && ctx.all_handlers_finished() {
                 let next = ctx.state(|s| s.handover(Some(conversation_id), true));
                 ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
             }
@@ -516,7 +516,8 @@ async fn send_follow_up(ctx: &mut WorkflowContext<ConversationWorkflow>, convers
         (p, s.memory.fields.clone(), total)
     });
     let last = n + 1 >= total;
-    let body = follow_up_text(n, last, &profile.name, fields.name.as_deref(), fields.service_needed.as_deref());
+    let job = fields.trade.as_deref().and_then(nmc_domain::trade_phrase);
+    let body = follow_up_text(n, last, &profile.name, fields.name.as_deref(), job);
     let outcome = send(ctx, conversation_id, SmsKind::FollowUp, format!("followup:{conversation_id}:{n}"), body, None).await;
     ctx.state_mut(|s| {
         s.memory.follow_ups_sent = n + 1;
