@@ -39,7 +39,8 @@ impl WorkerConfig {
     }
 }
 
-async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
+/// Connects to Temporal, retrying until it answers.
+pub async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
     loop {
         let url = temporalio_client::Url::parse(address)?;
         let opts = ConnectionOptions::new(url).identity(format!("nmc-worker@{}", std::process::id())).connect_timeout(Duration::from_secs(3)).build();

@@ -728,3 +728,28 @@ async fn on_text_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conversatio
     }
     reply(ctx, conversation_id, &sms.message_sid, &turn).await;
 }
+
+/// Replays recorded histories against the current workflow code (CI and `nmc-worker replay`).
+pub mod replay {
+    use temporalio_client::WorkflowHistory;
+    use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
+
+    /// Replays one history saved as JSON by the SDK (`WorkflowHistory::to_json`, as the recorder in
+    /// `tests/tests/replay.rs` writes them). The error says what no longer matches.
+    pub async fn replay_json(json: &[u8]) -> Result<(), String> {
+        let history = WorkflowHistory::from_json(json).map_err(|e| {
+            format!("not a history in the SDK's JSON form ({e}); for a live workflow use `nmc-worker replay --workflow-id ID`")
+        })?;
+        replay(history).await
+    }
+
+    /// Replays a history, for example one fetched from the server by workflow id.
+    pub async fn replay(history: WorkflowHistory) -> Result<(), String> {
+        let options = WorkflowReplayerOptions::new()
+            .register_workflow::<super::ConversationWorkflow>()
+            .map_err(|e| e.to_string())?
+            .build();
+        let replayer = WorkflowReplayer::new(options).map_err(|e| e.to_string())?;
+        replayer.replay_workflow(history).await.map_err(|e| e.to_string())
+    }
+}
