@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::anyhow;
 use chrono::{DateTime, Duration, Utc};
-use nmc_assistant::{Assistant, Field, RulesAssistant, TurnInput, TurnOutcome};
+use nmc_assistant::{Assistant, Field, LlmAssistant, RulesAssistant, TurnInput, TurnOutcome};
 use nmc_domain::{ConversationStatus, E164, OutboundSms, SendOutcome, SmsKind};
 use nmc_store::{PgPool, SecretBox, activity as store};
 use nmc_twilio::TwilioClient;
@@ -27,12 +27,15 @@ pub struct ConversationActivities {
 /// The assistant engine this deployment runs.
 pub enum Engine {
     Rules(RulesAssistant),
+    /// Falls back to rules by itself when the model fails.
+    Llm(LlmAssistant),
 }
 
 impl Engine {
     async fn turn(&self, input: &TurnInput) -> TurnOutcome {
         match self {
             Engine::Rules(r) => r.turn(input).await,
+            Engine::Llm(l) => l.turn(input).await,
         }
     }
 }

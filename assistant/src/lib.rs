@@ -5,6 +5,7 @@
 pub mod eval;
 pub mod extract;
 pub mod guardrails;
+pub mod llm;
 pub mod rules;
 
 use std::future::Future;
@@ -12,6 +13,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 pub use extract::{Field, LeadFields};
+pub use llm::LlmAssistant;
 pub use rules::RulesAssistant;
 
 /// What the caller's message is about, as the engine reads it.

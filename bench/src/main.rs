@@ -190,6 +190,7 @@ async fn bare_handler(State(f): State<Floor>, body: Bytes) -> &'static str {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    nmc_twilio::install_tls_provider();
     let a = args()?;
     let n = (a.rate * a.duration).round() as usize;
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;

@@ -103,6 +103,7 @@ fn twilio_error(status: StatusCode, code: i64, message: &str) -> Response {
 
 impl Sandbox {
     pub fn new() -> Self {
+        nmc_twilio::install_tls_provider();
         Self {
             inner: Arc::default(),
             http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client"),

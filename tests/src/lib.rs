@@ -31,6 +31,7 @@ pub struct TestApp {
     pub task_queue: String,
     pub http: reqwest::Client,
     worker: Option<Child>,
+    worker_env: Vec<(String, String)>,
 }
 
 fn admin_database_url() -> String {
@@ -68,6 +69,18 @@ impl TestApp {
 
     /// A stack whose conversations close after `idle_secs` without an event.
     pub async fn spawn_empty_with_idle(idle_secs: u64) -> Self {
+        Self::spawn_with(idle_secs, vec![]).await
+    }
+
+    /// A stack with one onboarded business and extra environment for the worker (e.g. the LLM).
+    pub async fn spawn_with_worker_env(env: Vec<(&str, String)>) -> Self {
+        let app = Self::spawn_with(3600, env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()).await;
+        app.onboard(json!({})).await;
+        app
+    }
+
+    async fn spawn_with(idle_secs: u64, worker_env: Vec<(String, String)>) -> Self {
+        nmc_twilio::install_tls_provider();
         // Fresh database.
         let name = format!("nmc_test_{}", Uuid::new_v4().simple());
         let admin = PgPool::connect(&admin_database_url()).await.expect("connect to PostgreSQL");
@@ -99,7 +112,7 @@ impl TestApp {
         let db = state.db.clone();
         tokio::spawn(async move { nmc_api::run(listener, state, std::future::pending()).await.unwrap() });
 
-        let mut app = Self { api_url, sandbox_url, sandbox, db, database_url, task_queue, http: reqwest::Client::new(), worker: None };
+        let mut app = Self { api_url, sandbox_url, sandbox, db, database_url, task_queue, http: reqwest::Client::new(), worker: None, worker_env };
         app.start_worker();
         app.wait_healthy().await;
         app
@@ -115,6 +128,7 @@ impl TestApp {
             .env("TWILIO_API_BASE", &self.sandbox_url)
             .env("NMC_SECRET_KEY", SECRET_KEY)
             .env("RUST_LOG", std::env::var("NMC_TEST_WORKER_LOG").unwrap_or_else(|_| "warn".into()))
+            .envs(self.worker_env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .kill_on_drop(true)
             .spawn()
@@ -291,4 +305,48 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("timed out waiting for {what}");
+}
+
+/// A local OpenAI-compatible server speaking the real chat-completions HTTP, for the LLM engine.
+#[derive(Clone, Default)]
+pub struct LlmDouble {
+    /// ok | error500 | hang | garbage
+    pub mode: std::sync::Arc<std::sync::Mutex<String>>,
+    /// The JSON content an `ok` answer carries.
+    pub content: std::sync::Arc<std::sync::Mutex<Value>>,
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+impl LlmDouble {
+    /// Starts it; returns the base URL to give as OPENAI_BASE_URL.
+    pub async fn start(&self) -> String {
+        use axum::routing::post;
+        let me = self.clone();
+        let router = axum::Router::new().route(
+            "/v1/chat/completions",
+            post(move |axum::Json(body): axum::Json<Value>| {
+                let me = me.clone();
+                async move {
+                    me.requests.lock().unwrap().push(body);
+                    let mode = me.mode.lock().unwrap().clone();
+                    match mode.as_str() {
+                        "error500" => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": {"message": "boom", "type": "server_error", "param": null, "code": null}}))),
+                        "hang" => {
+                            tokio::time::sleep(Duration::from_secs(60)).await;
+                            (axum::http::StatusCode::OK, axum::Json(json!({})))
+                        }
+                        other => {
+                            let content = if other == "garbage" { "this is not json".to_owned() } else { me.content.lock().unwrap().to_string() };
+                            (axum::http::StatusCode::OK, axum::Json(json!({
+                                "id": "chatcmpl-test", "object": "chat.completion", "created": 1, "model": "test-model",
+                                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+                                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+                            })))
+                        }
+                    }
+                }
+            }),
+        );
+        format!("{}/v1", serve(router).await)
+    }
 }

@@ -58,6 +58,7 @@ struct MessageList {
 
 impl TwilioClient {
     pub fn new(base: impl Into<String>) -> Self {
+        crate::install_tls_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(8))
             .connect_timeout(Duration::from_secs(3))

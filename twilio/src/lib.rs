@@ -7,3 +7,12 @@ pub mod signature;
 pub mod twiml;
 
 pub use client::{SentMessage, TwilioClient, TwilioError};
+
+/// HTTP clients here use rustls without a bundled crypto provider (reqwest's
+/// `rustls-no-provider`): install `ring`, which Temporal's client already brings, once per process.
+pub fn install_tls_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}

@@ -17,6 +17,16 @@ pub struct WorkerConfig {
     pub public_base_url: String,
     pub twilio_api_base: String,
     pub secret_key: String,
+    /// OpenAI-compatible endpoint; rules assistant when unset.
+    pub llm: Option<LlmConfig>,
+}
+
+pub struct LlmConfig {
+    pub base_url: String,
+    pub api_key: String,
+    pub model: String,
+    pub timeout_secs: u64,
+    pub attempts: u32,
 }
 
 fn env_or(name: &str, default: &str) -> String {
@@ -35,6 +45,16 @@ impl WorkerConfig {
             twilio_api_base: env_or("TWILIO_API_BASE", &format!("{public_base_url}/sandbox")),
             public_base_url,
             secret_key: req("NMC_SECRET_KEY")?,
+            llm: match (std::env::var("OPENAI_BASE_URL").ok().filter(|v| !v.is_empty()), std::env::var("OPENAI_API_KEY").ok().filter(|v| !v.is_empty())) {
+                (None, None) => None,
+                (base, key) => Some(LlmConfig {
+                    base_url: base.unwrap_or_else(|| "https://api.openai.com/v1".into()),
+                    api_key: key.unwrap_or_default(),
+                    model: env_or("NMC_LLM_MODEL", "gpt-4o-mini"),
+                    timeout_secs: env_or("NMC_LLM_TIMEOUT_SECS", "8").parse()?,
+                    attempts: env_or("NMC_LLM_ATTEMPTS", "2").parse()?,
+                }),
+            },
         })
     }
 }
@@ -59,7 +79,16 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     let pool = nmc_store::connect(&config.database_url, 16).await?;
     let activities = ConversationActivities {
         pool,
-        engine: nmc_activities::Engine::Rules(nmc_assistant::RulesAssistant),
+        engine: match &config.llm {
+            None => nmc_activities::Engine::Rules(nmc_assistant::RulesAssistant),
+            Some(l) => {
+                tracing::info!(model = %l.model, "assistant: LLM with rules fallback");
+                let mut llm = nmc_assistant::LlmAssistant::new(&l.base_url, &l.api_key, &l.model);
+                llm.timeout = Duration::from_secs(l.timeout_secs);
+                llm.attempts = l.attempts;
+                nmc_activities::Engine::Llm(llm)
+            }
+        },
         secrets: SecretBox::from_base64(&config.secret_key)?,
         twilio: TwilioClient::new(config.twilio_api_base.clone()),
         status_callback_url: format!("{}/webhook/sms/status", config.public_base_url),

@@ -1,12 +1,22 @@
-//! Scores the assistant on the evaluation set: `cargo run --release --bin nmc-eval`.
+//! Scores the assistant on the evaluation sets: `cargo run --release --bin nmc-eval`.
+//! With OPENAI_BASE_URL (and OPENAI_API_KEY, NMC_LLM_MODEL) set, the LLM engine is scored too.
 
-use nmc_assistant::{RulesAssistant, eval};
+use nmc_assistant::{LlmAssistant, RulesAssistant, eval};
 
-fn main() {
-    let report = eval::block_on_ready(eval::score(&RulesAssistant, &eval::conversations()));
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let report = eval::score(&RulesAssistant, &eval::conversations()).await;
     eval::print("rules — development set (the rules were tuned on it)", &report);
     println!();
-    let report = eval::block_on_ready(eval::score(&RulesAssistant, &eval::held_out()));
+    let report = eval::score(&RulesAssistant, &eval::held_out()).await;
     eval::print("rules — held-out set (never tuned on)", &report);
+    if let Ok(base) = std::env::var("OPENAI_BASE_URL") {
+        let key = std::env::var("OPENAI_API_KEY").unwrap_or_default();
+        let model = std::env::var("NMC_LLM_MODEL").unwrap_or_else(|_| "gpt-4o-mini".into());
+        let llm = LlmAssistant::new(&base, &key, &model);
+        let mut all = eval::conversations();
+        all.extend(eval::held_out());
+        println!();
+        eval::print(&format!("llm {model} at {base} — both sets"), &eval::score(&llm, &all).await);
+    }
 }
-

@@ -1,0 +1,186 @@
+//! The LLM engine: one chat-completion call per turn against any OpenAI-compatible endpoint,
+//! returning structured output (JSON schema). On timeout, rate limit, 5xx or unparseable output
+//! it retries within a bound, then the rules engine answers: the caller is never left hanging.
+//!
+//! async-openai 0.43 itself retries 429 and 5xx three times with backoff (100 ms doubling), inside
+//! each of our attempts; an API error that survives those goes straight to rules. Our own attempts
+//! cover timeouts and unparseable output. Every attempt, its inner retries included, is bounded by
+//! `timeout`, so a turn never waits longer than about `attempts × timeout`.
+
+use std::time::Duration;
+
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::types::chat::{
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestUserMessage, CreateChatCompletionRequest, ResponseFormat, ResponseFormatJsonSchema,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::extract::{self, Field, LeadFields};
+use crate::guardrails::{self, Policy};
+use crate::{Assistant, Intent, RulesAssistant, TurnInput, TurnOutcome};
+
+pub struct LlmAssistant {
+    client: Client<OpenAIConfig>,
+    model: String,
+    /// Attempts before falling back to rules (a bound on the caller's wait).
+    pub attempts: u32,
+    pub timeout: Duration,
+    rules: RulesAssistant,
+}
+
+/// What the model must return (strict JSON schema).
+#[derive(Debug, Deserialize)]
+struct ModelTurn {
+    reply: String,
+    learned: LeadFields,
+    intent: Intent,
+    emergency: bool,
+    needs_human: bool,
+    asked: Option<Field>,
+}
+
+enum Failure {
+    /// Worth another attempt: timed out, or unreadable output.
+    Transient(String),
+    /// Straight to rules: the client's own retries of 429/5xx are spent, or the request is
+    /// refused for good (bad key, no quota, bad request).
+    Permanent(String),
+}
+
+impl LlmAssistant {
+    /// `base_url` like `https://api.openai.com/v1` or a local server's `/v1`.
+    pub fn new(base_url: &str, api_key: &str, model: &str) -> Self {
+        // async-openai's reqwest uses rustls without a bundled provider: use ring (see nmc-twilio).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let config = OpenAIConfig::new().with_api_base(base_url.trim_end_matches('/')).with_api_key(api_key);
+        Self { client: Client::with_config(config), model: model.to_owned(), attempts: 2, timeout: Duration::from_secs(8), rules: RulesAssistant }
+    }
+
+    fn request(&self, input: &TurnInput) -> CreateChatCompletionRequest {
+        let known = serde_json::to_string(&input.known).unwrap_or_default();
+        let system = format!(
+            "You text with a caller on behalf of {business}, a home-services business whose owner is {owner}. \
+             They just missed the caller's call. Find out, one short question at a time: what they need, how urgent \
+             it is, their name, the service address and a preferred time. Keep replies to one or two short SMS \
+             sentences. Never state a price or estimate (say the owner will confirm pricing). Never say an appointment \
+             is booked or confirmed. Emergencies (gas smell, burst pipe or flooding, sparks or burning smell, CO alarm, \
+             no heat in freezing weather, no cooling in extreme heat): acknowledge, say the owner is being alerted, set \
+             emergency. A caller who is angry, asks for a person, or whom you cannot help: set needs_human. Reply in the \
+             caller's language. Already known (do not ask again): {known}. In `learned`, give only facts stated by the \
+             caller, null otherwise; trade is one of plumbing, hvac, electrical, handyman, cleaning, auto; urgency is \
+             one of emergency, soon, flexible.",
+            business = input.business_name,
+            owner = input.owner_name,
+        );
+        let mut messages: Vec<ChatCompletionRequestMessage> = vec![ChatCompletionRequestSystemMessage::from(system).into()];
+        for line in &input.history {
+            messages.push(match line.from.as_str() {
+                "caller" => ChatCompletionRequestUserMessage::from(line.text.as_str()).into(),
+                _ => ChatCompletionRequestAssistantMessage::from(line.text.as_str()).into(),
+            });
+        }
+        messages.push(ChatCompletionRequestUserMessage::from(input.message.as_str()).into());
+        let text = json!({"type": ["string", "null"]});
+        let schema = json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["reply", "learned", "intent", "emergency", "needs_human", "asked"],
+            "properties": {
+                "reply": {"type": "string"},
+                "learned": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["name", "service_needed", "trade", "urgency", "address", "preferred_time"],
+                    "properties": {"name": text, "service_needed": text, "trade": text, "urgency": text, "address": text, "preferred_time": text}
+                },
+                "intent": {"type": "string", "enum": ["question", "booking", "emergency", "needs_human", "other"]},
+                "emergency": {"type": "boolean"},
+                "needs_human": {"type": "boolean"},
+                "asked": {"type": ["string", "null"], "enum": ["service", "name", "address", "time", null]}
+            }
+        });
+        CreateChatCompletionRequest {
+            model: self.model.clone(),
+            messages,
+            response_format: Some(ResponseFormat::JsonSchema {
+                json_schema: ResponseFormatJsonSchema {
+                    name: "caller_turn".into(),
+                    description: Some("The reply to the caller and what was learned".into()),
+                    schema,
+                    strict: Some(true),
+                },
+            }),
+            ..Default::default()
+        }
+    }
+
+    async fn call(&self, input: &TurnInput) -> Result<ModelTurn, Failure> {
+        let request = self.request(input);
+        let response = match tokio::time::timeout(self.timeout, self.client.chat().create(request)).await {
+            Err(_) => return Err(Failure::Transient("timed out".into())),
+            Ok(Err(OpenAIError::ApiError(e))) => return Err(Failure::Permanent(e.to_string())),
+            Ok(Err(e)) => return Err(Failure::Transient(e.to_string())),
+            Ok(Ok(r)) => r,
+        };
+        let content = response.choices.first().and_then(|c| c.message.content.clone()).unwrap_or_default();
+        serde_json::from_str::<ModelTurn>(&content).map_err(|e| Failure::Transient(format!("unparseable output: {e}")))
+    }
+}
+
+impl Assistant for LlmAssistant {
+    async fn turn(&self, input: &TurnInput) -> TurnOutcome {
+        for attempt in 0..self.attempts.max(1) {
+            match self.call(input).await {
+                Ok(turn) => return finish(input, turn),
+                Err(Failure::Permanent(e)) => {
+                    tracing::warn!(error = %e, "LLM refused the request; the rules assistant answers");
+                    break;
+                }
+                Err(Failure::Transient(e)) => {
+                    tracing::warn!(error = %e, attempt, "LLM attempt failed");
+                    tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
+                }
+            }
+        }
+        let mut out = self.rules.answer(input);
+        out.engine = "llm→rules".into();
+        out
+    }
+}
+
+/// Code has the last word over the model: guardrails on the reply, emergencies also caught by
+/// rules, and "qualified" computed from the facts rather than taken from the model.
+fn finish(input: &TurnInput, turn: ModelTurn) -> TurnOutcome {
+    let reading = extract::read(&input.message, input.asked);
+    let mut learned = turn.learned;
+    for v in [&mut learned.name, &mut learned.service_needed, &mut learned.trade, &mut learned.urgency, &mut learned.address, &mut learned.preferred_time] {
+        if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            *v = None;
+        }
+    }
+    if !matches!(learned.urgency.as_deref(), None | Some("emergency" | "soon" | "flexible")) {
+        learned.urgency = None;
+    }
+    let emergency = turn.emergency || reading.emergency;
+    if emergency {
+        learned.urgency = Some("emergency".into());
+    }
+    let mut known = input.known.clone();
+    known.merge_missing(&learned);
+    let policy = Policy { business_name: &input.business_name, disclose: input.disclose, first_reply: input.first_reply, spanish: reading.spanish };
+    TurnOutcome {
+        reply: guardrails::enforce(&turn.reply, &policy),
+        learned,
+        intent: if emergency { Intent::Emergency } else { turn.intent },
+        emergency,
+        needs_human: turn.needs_human || (!emergency && (reading.wants_human || reading.angry)),
+        qualified: known.is_qualified(),
+        asked: turn.asked,
+        wrong_number: turn.intent == Intent::Other && reading.wrong_number,
+        engine: "llm".into(),
+    }
+}
