@@ -28,7 +28,7 @@ pub struct ConversationActivities {
 pub enum Engine {
     Rules(RulesAssistant),
     /// Falls back to rules by itself when the model fails.
-    Llm(LlmAssistant),
+    Llm(Box<LlmAssistant>),
 }
 
 impl Engine {

@@ -86,7 +86,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
                 let mut llm = nmc_assistant::LlmAssistant::new(&l.base_url, &l.api_key, &l.model);
                 llm.timeout = Duration::from_secs(l.timeout_secs);
                 llm.attempts = l.attempts;
-                nmc_activities::Engine::Llm(llm)
+                nmc_activities::Engine::Llm(Box::new(llm))
             }
         },
         secrets: SecretBox::from_base64(&config.secret_key)?,
