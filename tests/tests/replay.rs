@@ -131,10 +131,10 @@ async fn replay_subcommand_reports_non_determinism_and_fails() {
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("tampered.json");
     std::fs::write(&bad, tampered).unwrap();
-    let good = histories_dir().join("v2-qualified.json");
+    let good = histories_dir().join("v2-emergency.cli-export.json");
     let out = std::process::Command::new(bin("nmc-worker")).arg("replay").arg(&good).arg(&bad).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{stdout}");
-    assert!(stdout.contains("ok      ") && stdout.contains("v2-qualified.json"), "{stdout}");
+    assert!(stdout.contains("ok      ") && stdout.contains("v2-emergency.cli-export.json"), "the CLI's proto JSON replays: {stdout}");
     assert!(stdout.contains("FAILED  ") && stdout.to_lowercase().contains("nondetermin"), "{stdout}");
 }
