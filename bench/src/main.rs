@@ -26,6 +26,12 @@ struct Args {
     sandbox_bind: String,
     rate: f64,
     duration: f64,
+    /// Measure caller text → assistant reply instead of missed call → greeting.
+    conversation: bool,
+    callers: usize,
+    database_url: Option<String>,
+    /// Serve an OpenAI-compatible double here (the worker's OPENAI_BASE_URL points at it).
+    llm_double_bind: Option<String>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -35,6 +41,10 @@ fn args() -> anyhow::Result<Args> {
         sandbox_bind: "127.0.0.1:18090".into(),
         rate: 20.0,
         duration: 60.0,
+        conversation: false,
+        callers: 100,
+        database_url: std::env::var("DATABASE_URL").ok(),
+        llm_double_bind: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -45,6 +55,10 @@ fn args() -> anyhow::Result<Args> {
             "--sandbox-bind" => a.sandbox_bind = val()?,
             "--rate" => a.rate = val()?.parse()?,
             "--duration" => a.duration = val()?.parse()?,
+            "--conversation" => a.conversation = true,
+            "--callers" => a.callers = val()?.parse()?,
+            "--database-url" => a.database_url = Some(val()?),
+            "--llm-double-bind" => a.llm_double_bind = Some(val()?),
             other => anyhow::bail!("unknown flag {other}; see the README's Benchmark section"),
         }
     }
@@ -217,6 +231,10 @@ async fn main() -> anyhow::Result<()> {
     anyhow::ensure!(resp.status() == 201, "onboarding failed: {} {}", resp.status(), resp.text().await?);
     sandbox.register_number(&twilio_number, ACCOUNT_SID, AUTH_TOKEN, &format!("{}/webhook/voice/incoming", a.api), &format!("{}/webhook/sms/incoming", a.api));
 
+    if a.conversation {
+        return conversation(&a, &http, &sandbox, &twilio_number).await;
+    }
+
     // Warm-up (connections, caches, first workflow tasks); not counted.
     let warm = fire(&http, &format!("{}/webhook/voice/call-completed", a.api), &twilio_number, 5129, a.rate, 20).await;
     collect(&sandbox, &warm).await;
@@ -249,6 +267,127 @@ async fn main() -> anyhow::Result<()> {
         pct(&mut ours.to_text, 0.95) / pct(&mut bare.to_text, 0.95)
     );
     if ours.delivered != n || ours.duplicates != 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// Signs and posts one form webhook to the API.
+async fn post_signed(http: &reqwest::Client, url: &str, params: &[(String, String)]) -> anyhow::Result<u16> {
+    let sig = nmc_twilio::signature::sign(AUTH_TOKEN, url, params);
+    let body = {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in params {
+            form.append_pair(k, v);
+        }
+        form.finish()
+    };
+    let r = http.post(url).header("content-type", "application/x-www-form-urlencoded").header("x-twilio-signature", sig).body(body).send().await?;
+    Ok(r.status().as_u16())
+}
+
+/// An OpenAI-compatible double that answers every turn at once with a valid structured turn.
+async fn serve_llm_double(bind: &str) -> anyhow::Result<()> {
+    let content = json!({
+        "reply": "Sorry about that! Can I get your name?",
+        "learned": {"name": null, "service_needed": "kitchen sink won't drain", "trade": "plumbing", "urgency": null, "address": null, "preferred_time": null},
+        "intent": "question", "emergency": false, "needs_human": false, "asked": "name"
+    })
+    .to_string();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(move || {
+            let content = content.clone();
+            async move {
+                axum::Json(json!({
+                    "id": "chatcmpl-bench", "object": "chat.completion", "created": 1, "model": "bench",
+                    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+                }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(bind).await.context("bind the LLM double")?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(())
+}
+
+/// Caller text received → assistant reply sent, with the owner's head start set to 0 (it is a
+/// product delay, not a cost). Each caller first gets the greeting, then texts once.
+async fn conversation(a: &Args, http: &reqwest::Client, sandbox: &Sandbox, twilio_number: &str) -> anyhow::Result<()> {
+    let db = sqlx::PgPool::connect(a.database_url.as_deref().context("--database-url (or DATABASE_URL) is needed to set the owner window to 0")?).await?;
+    sqlx::query("update businesses set owner_window_secs = 0, quiet_start = '00:00', quiet_end = '00:00' where twilio_number = $1")
+        .bind(twilio_number)
+        .execute(&db)
+        .await?;
+    let engine = match &a.llm_double_bind {
+        Some(bind) => {
+            serve_llm_double(bind).await?;
+            "LLM (local OpenAI-compatible double, answers at once)"
+        }
+        None => "rules",
+    };
+    let callers: Vec<String> = (0..a.callers).map(|i| format!("+1512444{i:04}")).collect();
+    // Greetings first (not measured here), at the given rate.
+    let completed = format!("{}/webhook/voice/call-completed", a.api);
+    for caller in &callers {
+        let params: Vec<(String, String)> = vec![
+            ("AccountSid".into(), ACCOUNT_SID.into()),
+            ("CallSid".into(), format!("CA{}", uuid::Uuid::new_v4().simple())),
+            ("CallStatus".into(), "in-progress".into()),
+            ("DialCallStatus".into(), "no-answer".into()),
+            ("From".into(), caller.clone()),
+            ("To".into(), twilio_number.into()),
+        ];
+        post_signed(http, &completed, &params).await?;
+        tokio::time::sleep(Duration::from_secs_f64(1.0 / a.rate)).await;
+    }
+    let greeted = |n: usize| sandbox.messages().iter().filter(|m| callers.contains(&m.to)).count() >= n;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !greeted(callers.len()) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Then one text per caller, at the rate.
+    let incoming = format!("{}/webhook/sms/incoming", a.api);
+    let mut sent_at: HashMap<String, u128> = HashMap::new();
+    let mut errors = 0;
+    for caller in &callers {
+        let sid = format!("SM{}", uuid::Uuid::new_v4().simple());
+        let params: Vec<(String, String)> = vec![
+            ("AccountSid".into(), ACCOUNT_SID.into()),
+            ("Body".into(), "Hi, my kitchen sink won't drain".into()),
+            ("From".into(), caller.clone()),
+            ("MessageSid".into(), sid),
+            ("NumMedia".into(), "0".into()),
+            ("To".into(), twilio_number.into()),
+        ];
+        sent_at.insert(caller.clone(), now_us());
+        if post_signed(http, &incoming, &params).await? != 200 {
+            errors += 1;
+        }
+        tokio::time::sleep(Duration::from_secs_f64(1.0 / a.rate)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !greeted(callers.len() * 2) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut latencies = Vec::new();
+    let mut per_caller: HashMap<String, usize> = HashMap::new();
+    for m in sandbox.messages() {
+        if let Some(t0) = sent_at.get(&m.to) {
+            *per_caller.entry(m.to.clone()).or_default() += 1;
+            if m.received_unix_us > *t0 {
+                latencies.push((m.received_unix_us - t0) as f64 / 1000.0);
+            }
+        }
+    }
+    let replied = latencies.len();
+    let duplicates: usize = per_caller.values().map(|n| n.saturating_sub(2)).sum();
+    println!("nmc-bench conversation: {} callers texting at {} /s, assistant: {engine}", a.callers, a.rate);
+    print_row("caller text webhook sent → assistant reply at carrier", &mut latencies);
+    println!("  replies {replied}/{}, duplicates {duplicates}, webhook errors {errors}", a.callers);
+    if replied != a.callers || duplicates != 0 {
         std::process::exit(1);
     }
     Ok(())
