@@ -40,6 +40,19 @@ impl Engine {
     }
 }
 
+/// The quick read of a caller's text that decides how the owner is alerted, before any model runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TriageRequest {
+    pub message: String,
+    pub asked: Option<Field>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Triage {
+    pub emergency: bool,
+    pub needs_human: bool,
+}
+
 /// One assistant turn on a caller's text.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TurnRequest {
@@ -128,6 +141,13 @@ impl ConversationActivities {
         store::attach_inbound(&self.pool, a.business_id, a.conversation_id, &a.workflow_id, a.message_id)
             .await
             .map_err(retryable)
+    }
+
+    /// Rules only, no IO: milliseconds, so the owner hears at once whatever the engine.
+    #[activity]
+    pub async fn triage(self: Arc<Self>, _ctx: ActivityContext, t: TriageRequest) -> Result<Triage, ActivityError> {
+        let r = nmc_assistant::extract::read(&t.message, t.asked);
+        Ok(Triage { emergency: r.emergency, needs_human: !r.emergency && (r.wants_human || r.angry) })
     }
 
     /// Reads the conversation, lets the engine answer, and stores what was learned at once.

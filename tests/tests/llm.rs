@@ -81,3 +81,23 @@ async fn llm_that_hangs_or_talks_nonsense_falls_back_within_a_bound() {
         assert!(sent.elapsed() < Duration::from_secs(15), "{mode}: took {:?}", sent.elapsed());
     }
 }
+
+#[tokio::test]
+async fn the_owner_hears_at_once_even_while_the_model_is_slow() {
+    let double = LlmDouble::default();
+    *double.mode.lock().unwrap() = "hang".into();
+    let app = stack(&double, 2).await;
+    app.set("owner_window_secs = 6").await;
+    let sent = Instant::now();
+    app.text(CALLER, "the garage door opener is broken").await;
+    wait_until(Duration::from_secs(3), "owner alerted before the model answers", || async {
+        app.texts_to(OWNER_PHONE).iter().any(|m| m.body.contains("garage door"))
+    })
+    .await;
+    assert!(sent.elapsed() < Duration::from_secs(3), "alert took {:?}", sent.elapsed());
+    // The model hangs (2 × 2 s), rules answer, and the reply still waits out the 6 s head start
+    // counted from the alert, not from when the model gave up.
+    let texts = app.expect_texts(CALLER, 2).await;
+    let waited = sent.elapsed();
+    assert!(waited >= Duration::from_secs(6) && waited < Duration::from_secs(12), "reply after {waited:?}: {}", texts[1].body);
+}

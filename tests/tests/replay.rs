@@ -89,7 +89,7 @@ async fn record_assistant_histories() {
         app.text(caller, says).await;
         app.expect_texts(caller, i + 2).await;
     }
-    std::fs::write(histories_dir().join("v2-qualified.json"), history_of(&app, caller).await).unwrap();
+    std::fs::write(histories_dir().join("v3-qualified.json"), history_of(&app, caller).await).unwrap();
 
     // The owner answers, takes over, the caller writes, the owner releases, the assistant answers.
     let caller = "+15125550182";
@@ -103,7 +103,7 @@ async fn record_assistant_histories() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     h.signal(ConversationWorkflow::owner_release, "dana".to_string(), WorkflowSignalOptions::default()).await.unwrap();
     app.expect_texts(caller, 3).await;
-    std::fs::write(histories_dir().join("v2-owner-takeover-release.json"), history_of(&app, caller).await).unwrap();
+    std::fs::write(histories_dir().join("v3-owner-takeover-release.json"), history_of(&app, caller).await).unwrap();
 
     // An emergency skips the head start and alerts the owner.
     let caller = "+15125550183";
@@ -111,20 +111,20 @@ async fn record_assistant_histories() {
     app.expect_texts(caller, 1).await;
     app.text(caller, "pipe burst, water everywhere").await;
     app.expect_texts(caller, 2).await;
-    std::fs::write(histories_dir().join("v2-emergency.json"), history_of(&app, caller).await).unwrap();
+    std::fs::write(histories_dir().join("v3-emergency.json"), history_of(&app, caller).await).unwrap();
 
     // A quiet caller: two follow-ups, then closed as no-response.
     let caller = "+15125550184";
     app.call(caller, "no-answer").await;
     app.expect_texts(caller, 3).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    std::fs::write(histories_dir().join("v2-follow-ups-no-response.json"), history_of(&app, caller).await).unwrap();
+    std::fs::write(histories_dir().join("v3-follow-ups-no-response.json"), history_of(&app, caller).await).unwrap();
 }
 
 #[tokio::test]
 async fn replay_subcommand_reports_non_determinism_and_fails() {
     // A history whose workflow scheduled a different activity than today's code would.
-    let original = std::fs::read_to_string(histories_dir().join("v2-emergency.json")).unwrap();
+    let original = std::fs::read_to_string(histories_dir().join("v3-emergency.json")).unwrap();
     let tampered = original.replacen("ConversationActivities::attach_inbound", "ConversationActivities::close_conversation", 1);
     assert_ne!(original, tampered);
     let dir = std::env::temp_dir().join(format!("nmc-replay-{}", uuid::Uuid::new_v4()));

@@ -7,7 +7,8 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 use nmc_activities::{
-    ConversationActivities, ConversationClosing, ConversationFlags, InboundToAttach, OwnerNotice, RepeatCall, TurnRequest, TurnResult,
+    ConversationActivities, ConversationClosing, ConversationFlags, InboundToAttach, OwnerNotice, RepeatCall, TriageRequest, TurnRequest,
+    TurnResult,
 };
 use nmc_assistant::{Field, LeadFields};
 use nmc_domain::{
@@ -34,6 +35,10 @@ const SEEN_SIDS_KEPT: usize = 500;
 /// The assistant conversation (owner head start, takeover, follow-ups). Runs recorded before it
 /// replay the earlier behaviour; new runs record the marker and take the new path.
 const PATCH_ASSISTANT: &str = "conversation-v2";
+
+/// The owner is alerted from a quick rules triage before the assistant's turn (an LLM may take
+/// seconds), and the head start counts from that alert.
+const PATCH_ALERT_FIRST: &str = "alert-before-turn";
 
 /// Who answers the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -674,6 +679,9 @@ async fn on_text_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conversatio
         notify(ctx, conversation_id, "caller_text", false, format!("{caller_line} (you have this conversation)"), format!("caller_text:{}", sms.message_sid)).await;
         return;
     }
+    if ctx.patched(PATCH_ALERT_FIRST) {
+        return alert_then_answer(ctx, conversation_id, sms, text, caller_line).await;
+    }
     let Some(turn) = assistant_turn(ctx, conversation_id, &text).await else {
         notify(ctx, conversation_id, "needs_owner", false, format!("{caller_line} The assistant could not answer; please reply."), format!("caller_text:{}", sms.message_sid)).await;
         return;
@@ -767,4 +775,76 @@ pub mod replay {
         let replayer = WorkflowReplayer::new(options).map_err(|e| e.to_string())?;
         replayer.replay_workflow(history).await.map_err(|e| e.to_string())
     }
+}
+
+/// The owner hears at once (from a rules triage), then the engine answers; the head start counts
+/// from the alert. Emergencies and hand-offs answer without waiting.
+async fn alert_then_answer(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, sms: InboundSms, text: String, caller_line: String) {
+    let sid = sms.message_sid.clone();
+    // Owner actions or caller texts from here on count, even while the engine is thinking.
+    let (acted, texts) = ctx.state(|s| (s.owner_actions, s.texts_received));
+    let asked = ctx.state(|s| s.memory.asked);
+    let triage = ctx
+        .execute_activity(ConversationActivities::triage, TriageRequest { message: text.clone(), asked }, record_options())
+        .await
+        .unwrap_or(nmc_activities::Triage { emergency: false, needs_human: false });
+    let window = sms.profile.settings.owner_window_secs;
+    let alerted_at = now(ctx);
+    let emergency_alert = |name: &str| format!("EMERGENCY at {name}: {caller_line} Call them now.");
+    if triage.emergency {
+        notify(ctx, conversation_id, "emergency", true, emergency_alert(&sms.profile.name), format!("emergency:{sid}")).await;
+    } else if triage.needs_human {
+        notify(ctx, conversation_id, "needs_owner", false, format!("{caller_line} They want a person: the conversation is yours."), format!("needs_owner:{sid}")).await;
+    } else {
+        let body = format!("{caller_line} The assistant answers in {window}s unless you reply or take over.");
+        notify(ctx, conversation_id, "caller_text", false, body, format!("caller_text:{sid}")).await;
+        // The head start runs from the alert, also while the engine is still thinking.
+        let until = alerted_at + chrono::Duration::seconds(window as i64);
+        ctx.state_mut(|s| s.waiting = Some(("owner_window".to_owned(), until)));
+    }
+
+    let Some(turn) = assistant_turn(ctx, conversation_id, &text).await else {
+        notify(ctx, conversation_id, "needs_owner", false, format!("{caller_line} The assistant could not answer; please reply."), format!("stuck:{sid}")).await;
+        return;
+    };
+    if turn.outcome.emergency || triage.emergency {
+        ctx.state_mut(|s| s.memory.emergency = true);
+        set_flags(ctx, conversation_id).await;
+        if !triage.emergency {
+            // The engine saw what the rules did not: alert now.
+            notify(ctx, conversation_id, "emergency", true, emergency_alert(&sms.profile.name), format!("emergency:{sid}")).await;
+        }
+        reply(ctx, conversation_id, &sid, &turn).await;
+        return;
+    }
+    if turn.outcome.needs_human || triage.needs_human {
+        ctx.state_mut(|s| {
+            s.memory.mode = Mode::Owner;
+            s.memory.needs_owner = true;
+        });
+        set_flags(ctx, conversation_id).await;
+        if !triage.needs_human {
+            notify(ctx, conversation_id, "needs_owner", false, format!("{caller_line} They want a person: the conversation is yours."), format!("needs_owner:{sid}")).await;
+        }
+        reply(ctx, conversation_id, &sid, &turn).await;
+        return;
+    }
+    let until = alerted_at + chrono::Duration::seconds(window as i64);
+    let left = (until - now(ctx)).to_std().unwrap_or(Duration::ZERO);
+    if !left.is_zero() {
+        ctx.state_mut(|s| s.waiting = Some(("owner_window".to_owned(), until)));
+        temporalio_sdk::workflows::select! {
+            _ = ctx.timer(left) => {}
+            _ = ctx.wait_condition(move |s: &ConversationWorkflow| {
+                s.owner_actions != acted || s.memory.mode == Mode::Owner || s.texts_received != texts || s.close_requested
+            }) => {}
+        }
+        ctx.state_mut(|s| s.waiting = None);
+    }
+    let (owner_moved, caller_moved) =
+        ctx.state(|s| (s.owner_actions != acted || s.memory.mode == Mode::Owner || s.close_requested, s.texts_received != texts));
+    if owner_moved || caller_moved {
+        return; // The owner answered or took over, or the caller wrote again (the next turn answers all).
+    }
+    reply(ctx, conversation_id, &sid, &turn).await;
 }
