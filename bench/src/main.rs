@@ -232,7 +232,7 @@ async fn main() -> anyhow::Result<()> {
     sandbox.register_number(&twilio_number, ACCOUNT_SID, AUTH_TOKEN, &format!("{}/webhook/voice/incoming", a.api), &format!("{}/webhook/sms/incoming", a.api));
 
     if a.conversation {
-        return conversation(&a, &http, &sandbox, &twilio_number).await;
+        return conversation(&a, &sandbox, &twilio_number).await;
     }
 
     // Warm-up (connections, caches, first workflow tasks); not counted.
@@ -272,20 +272,6 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Signs and posts one form webhook to the API.
-async fn post_signed(http: &reqwest::Client, url: &str, params: &[(String, String)]) -> anyhow::Result<u16> {
-    let sig = nmc_twilio::signature::sign(AUTH_TOKEN, url, params);
-    let body = {
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in params {
-            form.append_pair(k, v);
-        }
-        form.finish()
-    };
-    let r = http.post(url).header("content-type", "application/x-www-form-urlencoded").header("x-twilio-signature", sig).body(body).send().await?;
-    Ok(r.status().as_u16())
-}
-
 /// An OpenAI-compatible double that answers every turn at once with a valid structured turn.
 async fn serve_llm_double(bind: &str) -> anyhow::Result<()> {
     let content = json!({
@@ -314,7 +300,7 @@ async fn serve_llm_double(bind: &str) -> anyhow::Result<()> {
 
 /// Caller text received → assistant reply sent, with the owner's head start set to 0 (it is a
 /// product delay, not a cost). Each caller first gets the greeting, then texts once.
-async fn conversation(a: &Args, http: &reqwest::Client, sandbox: &Sandbox, twilio_number: &str) -> anyhow::Result<()> {
+async fn conversation(a: &Args, sandbox: &Sandbox, twilio_number: &str) -> anyhow::Result<()> {
     let db = sqlx::PgPool::connect(a.database_url.as_deref().context("--database-url (or DATABASE_URL) is needed to set the owner window to 0")?).await?;
     sqlx::query("update businesses set owner_window_secs = 0, quiet_start = '00:00', quiet_end = '00:00' where twilio_number = $1")
         .bind(twilio_number)
@@ -339,7 +325,7 @@ async fn conversation(a: &Args, http: &reqwest::Client, sandbox: &Sandbox, twili
             ("From".into(), caller.clone()),
             ("To".into(), twilio_number.into()),
         ];
-        post_signed(http, &completed, &params).await?;
+        sandbox.post_signed(&completed, AUTH_TOKEN, &params).await.map_err(anyhow::Error::msg)?;
         tokio::time::sleep(Duration::from_secs_f64(1.0 / a.rate)).await;
     }
     let greeted = |n: usize| sandbox.messages().iter().filter(|m| callers.contains(&m.to)).count() >= n;
@@ -362,7 +348,7 @@ async fn conversation(a: &Args, http: &reqwest::Client, sandbox: &Sandbox, twili
             ("To".into(), twilio_number.into()),
         ];
         sent_at.insert(caller.clone(), now_us());
-        if post_signed(http, &incoming, &params).await? != 200 {
+        if sandbox.post_signed(&incoming, AUTH_TOKEN, &params).await.map_err(anyhow::Error::msg)?.0 != 200 {
             errors += 1;
         }
         tokio::time::sleep(Duration::from_secs_f64(1.0 / a.rate)).await;

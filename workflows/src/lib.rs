@@ -551,20 +551,7 @@ fn unreachable_profile(_s: &ConversationWorkflow) -> BusinessProfile {
 /// Mode changes from signals are recorded, and a release answers what the caller left unanswered.
 async fn after_events_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid) {
     if ctx.state(|s| s.mode_dirty) {
-        let flags = ctx.state_mut(|s| {
-            s.mode_dirty = false;
-            ConversationFlags {
-                business_id: s.start.business_id,
-                conversation_id,
-                mode: Some(match s.memory.mode {
-                    Mode::Assistant => "assistant".into(),
-                    Mode::Owner => "owner".into(),
-                }),
-                emergency: s.memory.emergency,
-                needs_owner: s.memory.needs_owner,
-            }
-        });
-        let _ = ctx.execute_activity(ConversationActivities::set_flags, flags, record_options()).await;
+        set_flags(ctx, conversation_id).await;
     }
     if ctx.state(|s| s.resume_requested) {
         ctx.state_mut(|s| s.resume_requested = false);
