@@ -241,3 +241,49 @@ async fn a_returning_caller_is_remembered_but_asked_about_the_new_job() {
     assert_eq!(name.as_deref(), Some("Sam Lee"));
     assert_eq!(last.as_deref(), Some("my toilet keeps running"));
 }
+
+#[tokio::test]
+async fn takeover_and_close_cancel_follow_ups() {
+    let app = TestApp::spawn().await;
+    app.set("follow_up_secs = '{2}', quiet_start = '00:00', quiet_end = '00:00'").await;
+    greeted(&app).await;
+    let h = app.conversation(CALLER).await;
+    h.signal(ConversationWorkflow::owner_takeover, "dana".to_string(), WorkflowSignalOptions::default()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    app.expect_texts(CALLER, 1).await; // no follow-up while the owner has it
+    h.signal(ConversationWorkflow::close, "done".to_string(), WorkflowSignalOptions::default()).await.unwrap();
+    wait_until(Duration::from_secs(10), "closed by the owner", || async {
+        app.count("select count(*) from conversations where status = 'closed_manual'").await == 1
+    })
+    .await;
+    assert_eq!(app.count("select count(*) from messages where kind = 'follow_up'").await, 0);
+}
+
+#[tokio::test]
+async fn a_conversation_with_nothing_pending_closes_as_stale() {
+    // Stale after 2 s here (48 h in production); the owner has it, so no follow-up is pending.
+    let app = TestApp::spawn_empty_with_idle(2).await;
+    app.onboard(serde_json::json!({})).await;
+    greeted(&app).await;
+    app.conversation(CALLER).await.signal(ConversationWorkflow::owner_takeover, "dana".to_string(), WorkflowSignalOptions::default()).await.unwrap();
+    wait_until(Duration::from_secs(15), "stale close", || async {
+        app.count("select count(*) from conversations where status = 'closed_stale'").await == 1
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_assistant_never_overwrites_what_the_owner_edited() {
+    let app = TestApp::spawn().await;
+    app.set("owner_window_secs = 0").await;
+    greeted(&app).await;
+    // The owner corrected the address and cleared a wrong name.
+    sqlx::query("update leads set address = '9 Owner Way', name = null, owner_edited = '{address,name}'").execute(&app.db).await.unwrap();
+    app.text(CALLER, "This is Sam Lee, toilet is clogged at 55 Birch Ln").await;
+    app.expect_texts(CALLER, 2).await;
+    let (name, address, service): (Option<String>, Option<String>, Option<String>) =
+        sqlx::query_as("select name, address, service_needed from leads").fetch_one(&app.db).await.unwrap();
+    assert_eq!(address.as_deref(), Some("9 Owner Way"));
+    assert_eq!(name, None);
+    assert!(service.is_some(), "other fields are still learned");
+}
