@@ -435,14 +435,19 @@ async fn on_missed_call(ctx: &mut WorkflowContext<ConversationWorkflow>, convers
     }
 }
 
-async fn on_text(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, sms: InboundSms) {
+/// Puts the caller's stored text on this conversation's thread.
+async fn attach_text(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, message_id: Uuid) {
     let attach = InboundToAttach {
         business_id: ctx.state(|s| s.start.business_id),
         conversation_id,
         workflow_id: ctx.workflow_id().to_owned(),
-        message_id: sms.message_id,
+        message_id,
     };
     let _ = ctx.execute_activity(ConversationActivities::attach_inbound, attach, record_options()).await;
+}
+
+async fn on_text(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, sms: InboundSms) {
+    attach_text(ctx, conversation_id, sms.message_id).await;
     let name = sms.profile.name.clone();
     let reply = match sms.keyword {
         Some(Keyword::OptOut) => {
@@ -651,13 +656,7 @@ async fn on_text_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conversatio
         // Carrier keywords keep their compliance handling.
         return on_text(ctx, conversation_id, sms).await;
     }
-    let attach = InboundToAttach {
-        business_id: ctx.state(|s| s.start.business_id),
-        conversation_id,
-        workflow_id: ctx.workflow_id().to_owned(),
-        message_id: sms.message_id,
-    };
-    let _ = ctx.execute_activity(ConversationActivities::attach_inbound, attach, record_options()).await;
+    attach_text(ctx, conversation_id, sms.message_id).await;
     ctx.state_mut(|s| s.memory.last_caller_text = Some(PendingText { message_sid: sms.message_sid.clone(), text: text.clone(), answered: false }));
     let caller_line = format!("Text from {}: \"{}\"", ctx.state(|s| s.start.caller.as_str().to_owned()), text.chars().take(300).collect::<String>());
 
