@@ -2,6 +2,7 @@
 //! scoped to; nothing here decides policy, it records what the layers above decided.
 
 pub mod activity;
+pub mod booking;
 pub mod business;
 pub mod secrets;
 pub mod webhook;

@@ -283,6 +283,32 @@ impl TestApp {
     }
 }
 
+/// A fresh, migrated database with one business, for store-level tests that need no Temporal.
+pub async fn database_with_business(max_connections: u32) -> (PgPool, Uuid) {
+    let name = format!("nmc_test_{}", Uuid::new_v4().simple());
+    let admin = PgPool::connect(&admin_database_url()).await.expect("connect to PostgreSQL");
+    sqlx::query(&format!("create database {name}")).execute(&admin).await.unwrap();
+    admin.close().await;
+    let url = format!("{}/{name}", admin_database_url().rsplit_once('/').unwrap().0);
+    let pool = nmc_store::connect(&url, max_connections).await.unwrap();
+    nmc_store::migrate(&pool).await.unwrap();
+    let id: Uuid = sqlx::query_scalar(
+        "insert into businesses (name, owner_name, owner_phone, owner_email, business_phone, twilio_number, twilio_account_sid,
+             twilio_auth_token_enc, timezone, call_mode, business_hours)
+         values ('Acme Plumbing', 'Dana', '+15125550111', 'dana@acme.example', '+15125550100', $1, 'ACx', 'sealed',
+                 'America/Chicago', 'dial_through', '{}') returning id",
+    )
+    .bind(format!("+1500{:07}", rand_digits()))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    (pool, id)
+}
+
+fn rand_digits() -> u32 {
+    (Uuid::new_v4().as_u128() % 10_000_000) as u32
+}
+
 pub fn all_week_open() -> Value {
     let day = json!({"open": "00:00", "close": "23:59"});
     json!({"monday": day, "tuesday": day, "wednesday": day, "thursday": day, "friday": day, "saturday": day, "sunday": day})
