@@ -2,6 +2,7 @@
 //! (default: offline, deterministic) and an LLM engine (in `nmc-activities`, through async-openai,
 //! falling back to rules). Whatever an engine says, [`guardrails::enforce`] has the last word.
 
+pub mod catalog;
 pub mod eval;
 pub mod extract;
 pub mod guardrails;

@@ -74,3 +74,29 @@ pub async fn add_technician(pool: &PgPool, business_id: Uuid, name: &str) -> Res
         .fetch_one(pool)
         .await?)
 }
+
+/// Copies a trade's starter catalog into the business's catalog; items it already has (by name)
+/// are left as the owner edited them. Returns how many were added.
+pub async fn adopt_starter_catalog(pool: &PgPool, business_id: Uuid, trade: &str) -> Result<usize> {
+    let mut tx = pool.begin().await?;
+    let mut added = 0;
+    for item in nmc_assistant::catalog::starter(trade) {
+        let done = sqlx::query(
+            "insert into catalog_items (business_id, name, keywords, duration_minutes, price_cents, price_min_cents, price_max_cents, emergency_surcharge_cents)
+             values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (business_id, name) do nothing",
+        )
+        .bind(business_id)
+        .bind(&item.name)
+        .bind(&item.keywords)
+        .bind(item.duration_minutes)
+        .bind(item.price_cents)
+        .bind(item.price_min_cents)
+        .bind(item.price_max_cents)
+        .bind(item.emergency_surcharge_cents)
+        .execute(&mut *tx)
+        .await?;
+        added += done.rows_affected() as usize;
+    }
+    tx.commit().await?;
+    Ok(added)
+}

@@ -87,3 +87,20 @@ async fn overlaps_are_refused_and_everything_else_is_allowed() {
     .await;
     assert!(raw.unwrap_err().to_string().contains("appointments_no_overlap"));
 }
+
+#[tokio::test]
+async fn a_business_adopts_a_starter_catalog_once_and_keeps_its_edits() {
+    let (pool, business) = database_with_business(2).await;
+    let added = booking::adopt_starter_catalog(&pool, business, "plumbing").await.unwrap();
+    assert_eq!(added, nmc_assistant::catalog::starter("plumbing").len());
+    sqlx::query("update catalog_items set price_cents = 9900, price_min_cents = null, price_max_cents = null where name = 'Sink Clog'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(booking::adopt_starter_catalog(&pool, business, "plumbing").await.unwrap(), 0, "adopting again adds nothing");
+    let price: Option<i32> = sqlx::query_scalar("select price_cents from catalog_items where name = 'Sink Clog'").fetch_one(&pool).await.unwrap();
+    assert_eq!(price, Some(9900), "the owner's edit stands");
+    // The database refuses a catalog item with no price at all.
+    let bad = sqlx::query("insert into catalog_items (business_id, name, duration_minutes) values ($1, 'Mystery', 60)").bind(business).execute(&pool).await;
+    assert!(bad.is_err());
+}
