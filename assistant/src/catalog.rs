@@ -103,7 +103,7 @@ pub fn match_item<'a>(text: &str, items: &'a [CatalogItem]) -> Option<&'a Catalo
         })
         .filter(|(s, _)| *s > 0)
         .collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
     match scored.as_slice() {
         [] => None,
         [(_, only)] => Some(only),
