@@ -288,3 +288,168 @@ mod tests {
         }
     }
 }
+
+/// What the caller picked from numbered offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "choice", content = "index")]
+pub enum Choice {
+    /// 0-based index into the offers.
+    Picked(usize),
+    NoneOfThese,
+    Unclear,
+}
+
+fn clock(t: NaiveTime) -> String {
+    use chrono::Timelike;
+    let (h, m) = (t.hour(), t.minute());
+    let h12 = if h % 12 == 0 { 12 } else { h % 12 };
+    let ampm = if h < 12 { "am" } else { "pm" };
+    if m == 0 { format!("{h12}{ampm}") } else { format!("{h12}:{m:02}{ampm}") }
+}
+
+/// Numbered offers, one per line, in the business's time: "1) Tue Dec 1, 8am–9:30am".
+pub fn offer_lines(tz: Tz, slots: &[Slot]) -> String {
+    slots
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let (a, b) = (tz.from_utc_datetime(&s.start.naive_utc()), tz.from_utc_datetime(&s.end.naive_utc()));
+            format!("{}) {}, {}–{}", i + 1, a.format("%a %b %-d"), clock(a.time()), clock(b.time()))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Reads the caller's answer to numbered offers: a number ("2", "#2", "option 2"), a day and/or
+/// hour ("tue 10", "thursday at 1pm"), a part of the day ("the morning one"), or a refusal.
+pub fn parse_choice(reply: &str, tz: Tz, offers: &[Slot]) -> Choice {
+    let text = reply.to_lowercase();
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric() && c != ':')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if ["none", "neither", "nope", "no", "other", "different", "later", "ninguno", "ninguna"].iter().any(|n| words.iter().any(|w| w == n)) {
+        return Choice::NoneOfThese;
+    }
+    let local: Vec<_> = offers.iter().map(|s| tz.from_utc_datetime(&s.start.naive_utc())).collect();
+    // A bare number in range wins ("2", "#2", "option 2", "the 2nd one").
+    let ordinal = |w: &str| match w {
+        "first" | "1st" | "one" => Some(1),
+        "second" | "2nd" | "two" => Some(2),
+        "third" | "3rd" | "three" => Some(3),
+        "fourth" | "4th" | "four" => Some(4),
+        _ => None,
+    };
+    let has_time_words = words.iter().any(|w| w.ends_with("am") || w.ends_with("pm") || w.contains(':') || w == "at");
+    if !has_time_words {
+        let mut numbers: Vec<usize> = words.iter().filter_map(|w| w.parse::<usize>().ok().or_else(|| ordinal(w))).collect();
+        // "the first one": the same number said twice is one answer.
+        numbers.sort_unstable();
+        numbers.dedup();
+        if let [n] = numbers.as_slice()
+            && (1..=offers.len()).contains(n)
+            && !words.iter().any(|w| weekday(w).is_some())
+        {
+            return Choice::Picked(n - 1);
+        }
+    }
+    // Otherwise narrow by weekday, hour and part of day; a single survivor is the pick.
+    let day = words.iter().find_map(|w| weekday(w));
+    let hour = words.iter().find_map(|w| {
+        let pm = w.ends_with("pm");
+        let digits = w.trim_end_matches("am").trim_end_matches("pm");
+        let h: u32 = digits.split(':').next()?.parse().ok()?;
+        if !(1..=23).contains(&h) {
+            return None;
+        }
+        Some(if pm && h < 12 { h + 12 } else { h })
+    });
+    let part = if words.iter().any(|w| w == "morning") {
+        Some((0, 12))
+    } else if words.iter().any(|w| w == "afternoon") {
+        Some((12, 17))
+    } else if words.iter().any(|w| w == "evening") {
+        Some((17, 24))
+    } else {
+        None
+    };
+    if day.is_none() && hour.is_none() && part.is_none() {
+        return Choice::Unclear;
+    }
+    use chrono::Timelike;
+    let matches: Vec<usize> = local
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| day.is_none_or(|d| t.weekday() == d))
+        .filter(|(_, t)| hour.is_none_or(|h| t.hour() == h || (h < 8 && t.hour() == h + 12)))
+        .filter(|(_, t)| part.is_none_or(|(a, b)| (a..b).contains(&t.hour())))
+        .map(|(i, _)| i)
+        .collect();
+    match matches.as_slice() {
+        [one] => Choice::Picked(*one),
+        _ => Choice::Unclear,
+    }
+}
+
+fn weekday(w: &str) -> Option<Weekday> {
+    Some(match w {
+        "mon" | "monday" | "lunes" => Weekday::Mon,
+        "tue" | "tues" | "tuesday" | "martes" => Weekday::Tue,
+        "wed" | "weds" | "wednesday" | "miercoles" | "miércoles" => Weekday::Wed,
+        "thu" | "thur" | "thurs" | "thursday" | "jueves" => Weekday::Thu,
+        "fri" | "friday" | "viernes" => Weekday::Fri,
+        "sat" | "saturday" | "sabado" | "sábado" => Weekday::Sat,
+        "sun" | "sunday" | "domingo" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod choice_tests {
+    use super::*;
+
+    fn offers(tz: Tz) -> Vec<Slot> {
+        // Tue Dec 1 8:00 and 13:00, Wed Dec 2 10:00, Thu Dec 3 15:00 (Chicago).
+        [(1, 8), (1, 13), (2, 10), (3, 15)]
+            .iter()
+            .map(|(d, h)| {
+                let start = tz.with_ymd_and_hms(2026, 12, *d, *h, 0, 0).unwrap().with_timezone(&Utc);
+                Slot { technician: Uuid::nil(), start, end: start + Duration::minutes(90) }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn offers_read_like_a_text() {
+        let tz: Tz = "America/Chicago".parse().unwrap();
+        let text = offer_lines(tz, &offers(tz));
+        assert_eq!(text.lines().next(), Some("1) Tue Dec 1, 8am–9:30am"));
+        assert_eq!(text.lines().nth(3), Some("4) Thu Dec 3, 3pm–4:30pm"));
+    }
+
+    #[test]
+    fn callers_pick_in_their_own_words() {
+        let tz: Tz = "America/Chicago".parse().unwrap();
+        let o = offers(tz);
+        for (reply, want) in [
+            ("2", Choice::Picked(1)),
+            ("#3 please", Choice::Picked(2)),
+            ("option 4", Choice::Picked(3)),
+            ("the first one", Choice::Picked(0)),
+            ("tue 1pm", Choice::Picked(1)),
+            ("tue 8", Choice::Picked(0)),
+            ("wed 10", Choice::Picked(2)),
+            ("thursday at 3", Choice::Picked(3)),
+            ("the morning one on tuesday", Choice::Picked(0)),
+            ("wednesday works", Choice::Picked(2)),
+            ("none of those", Choice::NoneOfThese),
+            ("no, something later", Choice::NoneOfThese),
+            ("tuesday", Choice::Unclear),
+            ("7", Choice::Unclear),
+            ("what?", Choice::Unclear),
+        ] {
+            assert_eq!(parse_choice(reply, tz, &o), want, "{reply}");
+        }
+    }
+}
