@@ -521,7 +521,7 @@ async fn wait_for_next_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conve
 
 async fn send_follow_up(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, n: usize) {
     let (profile, fields, total) = ctx.state(|s| {
-        let p = s.memory.profile.clone().unwrap_or_else(|| fallback_profile());
+        let p = s.memory.profile.clone().unwrap_or_else(fallback_profile);
         let total = p.settings.follow_up_secs.len();
         (p, s.memory.fields.clone(), total)
     });
@@ -572,7 +572,7 @@ async fn after_events_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conver
 
 async fn assistant_turn(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, text: &str) -> Option<TurnResult> {
     let req = ctx.state(|s| {
-        let p = s.memory.profile.clone().unwrap_or_else(|| fallback_profile());
+        let p = s.memory.profile.clone().unwrap_or_else(fallback_profile);
         TurnRequest {
             business_id: s.start.business_id,
             conversation_id,
