@@ -16,6 +16,32 @@ impl WeekSchedule {
     pub fn shifts(&self, day: Weekday) -> &[(NaiveTime, NaiveTime)] {
         &self.0[day.num_days_from_monday() as usize]
     }
+
+    /// One shift per open day, from the business hours the greeting uses.
+    pub fn from_business_hours(h: &crate::BusinessHours) -> Self {
+        let mut w: [Vec<(NaiveTime, NaiveTime)>; 7] = Default::default();
+        for (i, d) in w.iter_mut().enumerate() {
+            if let Some(day) = h.day(Weekday::try_from(i as u8).unwrap_or(Weekday::Mon)) {
+                d.push((day.open, day.close));
+            }
+        }
+        Self(w)
+    }
+
+    /// Names of the weekdays whose shifts are empty, reversed or overlapping.
+    pub fn invalid_days(&self) -> Vec<&'static str> {
+        const NAMES: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|(_, shifts)| {
+                let mut sorted = shifts.to_vec();
+                sorted.sort_unstable();
+                sorted.iter().any(|(o, c)| c <= o) || sorted.windows(2).any(|w| w[1].0 < w[0].1)
+            })
+            .map(|(i, _)| NAMES[i])
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -307,15 +333,47 @@ fn clock(t: NaiveTime) -> String {
     if m == 0 { format!("{h12}{ampm}") } else { format!("{h12}:{m:02}{ampm}") }
 }
 
+/// "Tue Dec 1, 8am–9:30am" in the business's time.
+pub fn slot_text(tz: Tz, s: &Slot) -> String {
+    let (a, b) = (tz.from_utc_datetime(&s.start.naive_utc()), tz.from_utc_datetime(&s.end.naive_utc()));
+    format!("{}, {}–{}", a.format("%a %b %-d"), clock(a.time()), clock(b.time()))
+}
+
+/// Up to `n` offers that give the caller a real choice: one start time per slot (whichever
+/// technician), spread over different days and mornings/afternoons before doubling up.
+pub fn pick_offers(tz: Tz, slots: &[Slot], n: usize) -> Vec<Slot> {
+    use chrono::Timelike;
+    let mut distinct: Vec<Slot> = Vec::new();
+    for s in slots {
+        if !distinct.iter().any(|d| d.start == s.start) {
+            distinct.push(*s);
+        }
+    }
+    let bucket = |s: &Slot| {
+        let l = tz.from_utc_datetime(&s.start.naive_utc());
+        (l.date_naive(), l.hour() < 12)
+    };
+    let mut picked: Vec<Slot> = Vec::new();
+    for s in &distinct {
+        if picked.len() < n && !picked.iter().any(|p| bucket(p) == bucket(s)) {
+            picked.push(*s);
+        }
+    }
+    for s in &distinct {
+        if picked.len() < n && !picked.contains(s) {
+            picked.push(*s);
+        }
+    }
+    picked.sort_unstable_by_key(|s| s.start);
+    picked
+}
+
 /// Numbered offers, one per line, in the business's time: "1) Tue Dec 1, 8am–9:30am".
 pub fn offer_lines(tz: Tz, slots: &[Slot]) -> String {
     slots
         .iter()
         .enumerate()
-        .map(|(i, s)| {
-            let (a, b) = (tz.from_utc_datetime(&s.start.naive_utc()), tz.from_utc_datetime(&s.end.naive_utc()));
-            format!("{}) {}, {}–{}", i + 1, a.format("%a %b %-d"), clock(a.time()), clock(b.time()))
-        })
+        .map(|(i, s)| format!("{}) {}", i + 1, slot_text(tz, s)))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -418,6 +476,21 @@ mod choice_tests {
                 Slot { technician: Uuid::nil(), start, end: start + Duration::minutes(90) }
             })
             .collect()
+    }
+
+    #[test]
+    fn offers_spread_over_days_and_halves_of_the_day() {
+        let tz: Tz = "America/Chicago".parse().unwrap();
+        let at = |d: u32, h: u32, tech: u128| {
+            let start = tz.with_ymd_and_hms(2026, 12, d, h, 0, 0).unwrap().with_timezone(&Utc);
+            Slot { technician: Uuid::from_u128(tech), start, end: start + Duration::minutes(60) }
+        };
+        // Two technicians free at the same times, several slots a morning.
+        let slots = vec![at(1, 8, 1), at(1, 8, 2), at(1, 9, 1), at(1, 10, 1), at(1, 13, 1), at(1, 14, 2), at(2, 8, 1), at(2, 9, 2)];
+        let picked = pick_offers(tz, &slots, 4);
+        let starts: Vec<_> = picked.iter().map(|s| tz.from_utc_datetime(&s.start.naive_utc()).format("%d %H").to_string()).collect();
+        assert_eq!(starts, vec!["01 08", "01 09", "01 13", "02 08"]);
+        assert_eq!(pick_offers(tz, &slots[..1], 4).len(), 1);
     }
 
     #[test]

@@ -133,6 +133,12 @@ pub enum SmsKind {
     FollowUp,
     /// To the owner's phone, about a conversation.
     OwnerAlert,
+    /// Numbered slot offers and the booking confirmation.
+    Booking,
+    /// 24 h / 1 h before an appointment.
+    Reminder,
+    /// The owner moved or cancelled the appointment.
+    AppointmentNotice,
 }
 
 impl SmsKind {
@@ -146,13 +152,16 @@ impl SmsKind {
             SmsKind::OwnerMessage => "owner_message",
             SmsKind::FollowUp => "follow_up",
             SmsKind::OwnerAlert => "owner_alert",
+            SmsKind::Booking => "booking",
+            SmsKind::Reminder => "reminder",
+            SmsKind::AppointmentNotice => "appointment_notice",
         }
     }
 
     /// Who the thread shows as the author.
     pub fn sender(self) -> &'static str {
         match self {
-            SmsKind::AssistantReply | SmsKind::FollowUp => "assistant",
+            SmsKind::AssistantReply | SmsKind::FollowUp | SmsKind::Booking => "assistant",
             SmsKind::OwnerMessage => "owner",
             _ => "system",
         }
@@ -208,6 +217,10 @@ pub enum ConversationStatus {
     ClosedManual,
     ClosedNoResponse,
     ClosedStale,
+    /// The caller booked (or moved, or confirmed) an appointment.
+    ClosedBooked,
+    /// The caller cancelled their appointment by text.
+    ClosedCancelled,
 }
 
 impl ConversationStatus {
@@ -220,6 +233,8 @@ impl ConversationStatus {
             ConversationStatus::ClosedManual => "closed_manual",
             ConversationStatus::ClosedNoResponse => "closed_no_response",
             ConversationStatus::ClosedStale => "closed_stale",
+            ConversationStatus::ClosedBooked => "closed_booked",
+            ConversationStatus::ClosedCancelled => "closed_cancelled",
         }
     }
 }

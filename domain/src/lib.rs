@@ -1,6 +1,7 @@
 //! Pure domain types and rules: no IO, no clocks (callers pass the time in), so the
 //! workflow can use them deterministically and tests need nothing but values.
 
+pub mod appointment;
 pub mod availability;
 pub mod conversation;
 pub mod greeting;

@@ -1,0 +1,114 @@
+//! The business's calendars. Thin HTTP clients for exactly the endpoints we call (base URLs are
+//! configurable so tests and the sandbox point them at local doubles), and the iCalendar feed.
+
+pub mod google;
+pub mod ics;
+pub mod jobber;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CalendarError {
+    /// The calendar refused for good (bad token, deleted calendar): retrying will not help.
+    #[error("{provider} refused ({status}): {message}")]
+    Refused { provider: &'static str, status: u16, message: String },
+    /// 429/5xx/network: retried with backoff.
+    #[error("{provider} unavailable: {message}")]
+    Unavailable { provider: &'static str, message: String },
+}
+
+impl CalendarError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, CalendarError::Unavailable { .. })
+    }
+
+    fn from_status(provider: &'static str, status: reqwest::StatusCode, body: String) -> Self {
+        let message = body.chars().take(300).collect();
+        if status.as_u16() == 429 || status.is_server_error() {
+            CalendarError::Unavailable { provider, message }
+        } else {
+            CalendarError::Refused { provider, status: status.as_u16(), message }
+        }
+    }
+
+    fn network(provider: &'static str, e: reqwest::Error) -> Self {
+        CalendarError::Unavailable { provider, message: e.to_string() }
+    }
+}
+
+/// What a calendar shows for one appointment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CalendarEvent {
+    pub appointment_id: uuid::Uuid,
+    pub title: String,
+    pub description: String,
+    pub location: Option<String>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub timezone: String,
+    pub customer_name: Option<String>,
+    pub customer_phone: Option<String>,
+    pub cancelled: bool,
+    pub version: i32,
+}
+
+/// OAuth tokens after a refresh or a code exchange.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Tokens {
+    pub access_token: String,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub expires_in: Option<i64>,
+}
+
+/// One OAuth 2.0 token endpoint (Google's and Jobber's work the same way).
+#[derive(Debug, Clone)]
+pub struct OAuthClient {
+    pub provider: &'static str,
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl OAuthClient {
+    pub async fn refresh(&self, http: &reqwest::Client, refresh_token: &str) -> Result<Tokens, CalendarError> {
+        self.token_request(http, &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
+    }
+
+    pub async fn exchange_code(&self, http: &reqwest::Client, code: &str, redirect_uri: &str) -> Result<Tokens, CalendarError> {
+        self.token_request(http, &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect_uri)]).await
+    }
+
+    async fn token_request(&self, http: &reqwest::Client, params: &[(&str, &str)]) -> Result<Tokens, CalendarError> {
+        let mut form: Vec<(&str, &str)> = params.to_vec();
+        form.push(("client_id", &self.client_id));
+        form.push(("client_secret", &self.client_secret));
+        let body = form_body(&form);
+        let resp = http
+            .post(&self.token_url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| CalendarError::network(self.provider, e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(CalendarError::from_status(self.provider, status, resp.text().await.unwrap_or_default()));
+        }
+        resp.json().await.map_err(|e| CalendarError::network(self.provider, e))
+    }
+}
+
+fn form_body(pairs: &[(&str, &str)]) -> String {
+    fn enc(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
