@@ -1,5 +1,7 @@
-//! Temporal activities: every side effect of a conversation. Each one is idempotent, because
+//! Temporal activities: every side effect of a conversation and of its bookings. Each one is idempotent, because
 //! Temporal runs an activity again whenever it cannot be sure the last attempt finished.
+
+pub mod booking;
 
 use std::sync::Arc;
 

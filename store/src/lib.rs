@@ -3,6 +3,8 @@
 
 pub mod activity;
 pub mod booking;
+pub mod calendar;
+pub mod scheduling;
 pub mod business;
 pub mod secrets;
 pub mod webhook;

@@ -1,0 +1,442 @@
+//! Booking activities: offering slots, booking and moving appointments, the caller's replies
+//! about them, and pushing each change to the business's calendars.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use nmc_assistant::catalog::{self, CatalogItem};
+use nmc_calendar::google::GoogleCalendar;
+use nmc_calendar::jobber::Jobber;
+use nmc_calendar::{CalendarError, CalendarEvent, OAuthClient};
+use nmc_domain::availability::{self, Slot};
+use nmc_domain::appointment::{confirmation_text, reminder_text};
+use nmc_store::booking::{self as store, Booked, NewAppointment};
+use nmc_store::{PgPool, SecretBox, calendar as cal, scheduling};
+use serde::{Deserialize, Serialize};
+use temporalio_macros::activities;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+use tracing::{info, warn};
+use uuid::Uuid;
+
+pub struct BookingActivities {
+    pub pool: PgPool,
+    pub secrets: SecretBox,
+    pub calendars: Calendars,
+}
+
+/// The calendar adapters, with their (configurable) base URLs.
+pub struct Calendars {
+    pub google: GoogleCalendar,
+    pub google_oauth: OAuthClient,
+    pub jobber: Jobber,
+    pub jobber_oauth: OAuthClient,
+}
+
+/// How many numbered slots a text offers (seed 004 VTCR 4.4).
+pub const OFFERS: usize = 4;
+
+/// The job being booked: a catalog item, or the caller's own words when nothing matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotedJob {
+    pub catalog_item_id: Option<Uuid>,
+    pub name: String,
+    pub duration_minutes: i32,
+    /// Only ever from the catalog; `None` means the owner quotes.
+    pub price_text: Option<String>,
+    pub price_cents: Option<i32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OfferRequest {
+    pub business_id: Uuid,
+    /// The caller's words for the job (matched to the catalog), or the job being rescheduled.
+    pub service_text: String,
+    pub job: Option<QuotedJob>,
+    pub emergency: bool,
+    /// Only slots starting after this (a "none of those" asks for later ones).
+    pub after: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Offer {
+    pub job: QuotedJob,
+    /// The caller's words matched a catalog item.
+    pub matched: bool,
+    pub timezone: String,
+    pub slots: Vec<Slot>,
+    pub window_days: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BookRequest {
+    pub business_id: Uuid,
+    pub conversation_id: Uuid,
+    pub slot: Slot,
+    pub job: QuotedJob,
+    /// Moving this appointment instead of booking a new one.
+    pub reschedule: Option<Uuid>,
+    pub idempotency_key: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum BookOutcome {
+    Booked { appointment_id: Uuid, confirmation: String, owner_summary: String },
+    /// Someone took the slot first: nothing was written; here are fresh ones.
+    Taken { offer: Offer },
+}
+
+/// The caller's upcoming appointment, for their C / R / X replies.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CallerAppointment {
+    pub appointment_id: Uuid,
+    pub when: String,
+    pub job: QuotedJob,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CallerLookup {
+    pub business_id: Uuid,
+    pub caller: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub business_id: Uuid,
+    pub appointment_id: Uuid,
+    /// confirmed | cancelled
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppointmentRef {
+    pub business_id: Uuid,
+    pub appointment_id: Uuid,
+}
+
+/// What the appointment workflow needs to decide its next step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppointmentState {
+    pub status: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub version: i32,
+    pub caller: Option<String>,
+    pub conversation_id: Option<Uuid>,
+    pub reminder_minutes: Vec<i32>,
+    pub providers: Vec<String>,
+    pub business_name: String,
+    pub service: String,
+    pub when: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SyncRequest {
+    pub business_id: Uuid,
+    pub appointment_id: Uuid,
+    pub provider: String,
+}
+
+fn retryable(e: impl std::fmt::Display) -> ActivityError {
+    anyhow::anyhow!("{e}").into()
+}
+
+fn tz_of(name: &str) -> Tz {
+    name.parse().unwrap_or(chrono_tz::UTC)
+}
+
+#[activities]
+impl BookingActivities {
+    /// Up to four slots that fit the whole job, after refreshing the Google busy time, so a slot
+    /// that became busy there a moment ago is not offered.
+    #[activity]
+    pub async fn offer_slots(self: Arc<Self>, _ctx: ActivityContext, r: OfferRequest) -> Result<Offer, ActivityError> {
+        if let Err(e) = self.refresh_busy(r.business_id).await {
+            warn!(business_id = %r.business_id, error = %e, "busy time not refreshed; offering from the last projection");
+        }
+        self.offer(&r).await.map_err(retryable)
+    }
+
+    /// Books (or moves) the appointment. A slot taken in the meantime books nothing and comes
+    /// back with fresh slots; the same idempotency key books once.
+    #[activity]
+    pub async fn book_slot(self: Arc<Self>, _ctx: ActivityContext, r: BookRequest) -> Result<BookOutcome, ActivityError> {
+        let lead = store::conversation_lead(&self.pool, r.business_id, r.conversation_id).await.map_err(retryable)?;
+        let booked = match r.reschedule {
+            Some(id) => store::reschedule(&self.pool, r.business_id, id, r.slot.technician, r.slot.start, r.slot.end).await,
+            None => {
+                store::book(
+                    &self.pool,
+                    r.business_id,
+                    &NewAppointment {
+                        technician_id: r.slot.technician,
+                        start: r.slot.start,
+                        end: r.slot.end,
+                        lead_id: Some(lead.lead_id),
+                        conversation_id: Some(r.conversation_id),
+                        catalog_item_id: r.job.catalog_item_id,
+                        service_name: Some(&r.job.name),
+                        customer_name: lead.name.as_deref(),
+                        customer_phone: Some(&lead.phone),
+                        address: lead.address.as_deref(),
+                        price_cents: r.job.price_cents,
+                        notes: lead.service_needed.as_deref(),
+                        idempotency_key: Some(&r.idempotency_key),
+                    },
+                )
+                .await
+            }
+        }
+        .map_err(retryable)?;
+        match booked {
+            Booked::Booked(appointment_id) => {
+                store::mark_lead_booked(&self.pool, r.business_id, lead.lead_id).await.map_err(retryable)?;
+                let when = availability::slot_text(tz_of(&lead.timezone), &r.slot);
+                let confirmation = if r.reschedule.is_some() {
+                    format!("Done: your {} is moved to {when}. {}", r.job.name, nmc_domain::appointment::REPLY_OPTIONS)
+                } else {
+                    confirmation_text(&lead.business_name, &r.job.name, &when, r.job.price_text.as_deref(), lead.address.as_deref())
+                };
+                let verb = if r.reschedule.is_some() { "Moved" } else { "Booked" };
+                let owner_summary = format!(
+                    "{verb}: {} for {} on {when} at {}. {}",
+                    r.job.name,
+                    lead.name.as_deref().unwrap_or("the caller"),
+                    lead.address.as_deref().unwrap_or("(no address)"),
+                    r.job.price_text.as_deref().map(|p| format!("Price {p}.")).unwrap_or_else(|| "No catalog price: please quote.".into())
+                );
+                info!(business_id = %r.business_id, %appointment_id, "appointment booked");
+                Ok(BookOutcome::Booked { appointment_id, confirmation, owner_summary })
+            }
+            Booked::SlotTaken => {
+                info!(business_id = %r.business_id, "slot taken in the meantime; offering fresh ones");
+                let offer = self
+                    .offer(&OfferRequest { business_id: r.business_id, service_text: r.job.name.clone(), job: Some(r.job.clone()), emergency: false, after: None })
+                    .await
+                    .map_err(retryable)?;
+                Ok(BookOutcome::Taken { offer })
+            }
+        }
+    }
+
+    #[activity]
+    pub async fn caller_appointment(self: Arc<Self>, _ctx: ActivityContext, r: CallerLookup) -> Result<Option<CallerAppointment>, ActivityError> {
+        let Some(a) = store::upcoming_for_caller(&self.pool, r.business_id, &r.caller, Utc::now()).await.map_err(retryable)? else { return Ok(None) };
+        let (_, _, timezone) = store::business_basics(&self.pool, r.business_id).await.map_err(retryable)?;
+        let slot = Slot { technician: a.technician_id, start: a.start_at, end: a.end_at };
+        Ok(Some(CallerAppointment {
+            appointment_id: a.id,
+            when: availability::slot_text(tz_of(&timezone), &slot),
+            job: QuotedJob {
+                catalog_item_id: a.catalog_item_id,
+                name: a.service_name.unwrap_or_else(|| "appointment".into()),
+                duration_minutes: ((a.end_at - a.start_at).num_minutes()) as i32,
+                price_text: None,
+                price_cents: a.price_cents,
+            },
+        }))
+    }
+
+    /// Returns whether the status changed (a repeated C changes nothing).
+    #[activity]
+    pub async fn set_appointment_status(self: Arc<Self>, _ctx: ActivityContext, c: StatusChange) -> Result<bool, ActivityError> {
+        store::set_status(&self.pool, c.business_id, c.appointment_id, &c.status, Some("caller")).await.map_err(retryable)
+    }
+
+    #[activity]
+    pub async fn appointment_state(self: Arc<Self>, _ctx: ActivityContext, r: AppointmentRef) -> Result<AppointmentState, ActivityError> {
+        let a = store::get(&self.pool, r.business_id, r.appointment_id).await.map_err(retryable)?;
+        let (business_name, _, timezone) = store::business_basics(&self.pool, r.business_id).await.map_err(retryable)?;
+        let conversation_id = match (a.conversation_id, &a.customer_phone) {
+            (Some(c), _) => Some(c),
+            (None, Some(phone)) => {
+                let workflow_id = nmc_domain::E164::parse(phone).map(|p| nmc_domain::conversation_workflow_id(r.business_id, &p)).unwrap_or_default();
+                store::ensure_appointment_conversation(&self.pool, r.business_id, a.id, &workflow_id).await.map_err(retryable)?
+            }
+            _ => None,
+        };
+        let rules = scheduling::rules(&self.pool, r.business_id).await.map_err(retryable)?;
+        let providers = cal::connections(&self.pool, r.business_id).await.map_err(retryable)?.into_iter().map(|c| c.provider).collect();
+        let slot = Slot { technician: a.technician_id, start: a.start_at, end: a.end_at };
+        Ok(AppointmentState {
+            status: a.status,
+            start: a.start_at,
+            end: a.end_at,
+            version: a.version,
+            caller: a.customer_phone,
+            conversation_id,
+            reminder_minutes: rules.reminder_minutes,
+            providers,
+            business_name,
+            service: a.service_name.unwrap_or_else(|| "appointment".into()),
+            when: availability::slot_text(tz_of(&timezone), &slot),
+        })
+    }
+
+    /// Pushes the appointment as it is now to one calendar. The booking stands whatever the
+    /// calendar does: failures are recorded for the owner; outages are retried with backoff, a
+    /// refusal (bad token, bad request) is recorded and not retried.
+    #[activity]
+    pub async fn sync_calendar(self: Arc<Self>, _ctx: ActivityContext, r: SyncRequest) -> Result<bool, ActivityError> {
+        let a = store::get(&self.pool, r.business_id, r.appointment_id).await.map_err(retryable)?;
+        let Some(conn) = cal::connections(&self.pool, r.business_id).await.map_err(retryable)?.into_iter().find(|c| c.provider == r.provider) else {
+            return Ok(false);
+        };
+        let (_, _, timezone) = store::business_basics(&self.pool, r.business_id).await.map_err(retryable)?;
+        let event = CalendarEvent {
+            appointment_id: a.id,
+            title: format!("{} – {}", a.service_name.as_deref().unwrap_or("Job"), a.customer_name.as_deref().unwrap_or("caller")),
+            description: event_description(&a),
+            location: a.address.clone(),
+            start: a.start_at,
+            end: a.end_at,
+            timezone,
+            customer_name: a.customer_name.clone(),
+            customer_phone: a.customer_phone.clone(),
+            cancelled: a.status == "cancelled",
+            version: a.version,
+        };
+        let known = cal::external_id(&self.pool, a.id, &r.provider).await.map_err(retryable)?;
+        let pushed = async {
+            let token = self.access_token(r.business_id, &conn).await?;
+            match r.provider.as_str() {
+                "google" => self.calendars.google.push(&token, &conn.calendar_id, &event, known.as_deref()).await,
+                _ => self.calendars.jobber.push(&token, &event, known.as_deref()).await,
+            }
+        }
+        .await;
+        match pushed {
+            Ok(external_id) => {
+                cal::record_sync(&self.pool, r.business_id, a.id, &r.provider, Ok((&external_id, a.version))).await.map_err(retryable)?;
+                Ok(true)
+            }
+            Err(e) => {
+                let message = e.to_string();
+                warn!(business_id = %r.business_id, appointment_id = %a.id, provider = %r.provider, error = %message, "calendar sync failed");
+                cal::record_sync(&self.pool, r.business_id, a.id, &r.provider, Err(&message)).await.map_err(retryable)?;
+                if e.is_retryable() { Err(retryable(message)) } else { Ok(false) }
+            }
+        }
+    }
+}
+
+fn event_description(a: &store::Appointment) -> String {
+    let mut lines = vec![];
+    if let Some(p) = &a.customer_phone {
+        lines.push(format!("Phone: {p}"));
+    }
+    if let Some(n) = &a.notes {
+        lines.push(format!("Caller said: {n}"));
+    }
+    if let Some(c) = a.price_cents {
+        lines.push(format!("Quoted: ${}.{:02}", c / 100, c % 100));
+    }
+    lines.push(format!("Technician: {}", a.technician_name));
+    lines.join("\n")
+}
+
+impl BookingActivities {
+    async fn offer(&self, r: &OfferRequest) -> nmc_store::Result<Offer> {
+        let now = Utc::now();
+        let rules = scheduling::rules(&self.pool, r.business_id).await?;
+        let job = match &r.job {
+            Some(j) => j.clone(),
+            None => {
+                let items = scheduling::catalog(&self.pool, r.business_id, true).await?;
+                let catalog: Vec<CatalogItem> = items.iter().map(|i| i.item()).collect();
+                match catalog::match_item(&r.service_text, &catalog).and_then(|m| items.iter().find(|i| i.name == m.name)) {
+                    Some(row) => {
+                        let item = row.item();
+                        let mut price_text = catalog::price_text(&item);
+                        if let (true, Some(s), Some(p)) = (r.emergency, item.emergency_surcharge_cents, price_text.as_mut()) {
+                            p.push_str(&format!(" + ${} emergency fee", s / 100));
+                        }
+                        QuotedJob {
+                            catalog_item_id: Some(row.id),
+                            name: row.name.clone(),
+                            duration_minutes: row.duration_minutes,
+                            price_text,
+                            price_cents: row.price_cents.or(row.price_min_cents),
+                        }
+                    }
+                    None => QuotedJob {
+                        catalog_item_id: None,
+                        name: short_job_name(&r.service_text),
+                        duration_minutes: rules.default_job_minutes,
+                        price_text: None,
+                        price_cents: None,
+                    },
+                }
+            }
+        };
+        let to = now + Duration::days(rules.booking_window_days as i64 + 1);
+        let inputs = scheduling::availability_inputs(&self.pool, r.business_id, now - Duration::days(1), to).await?;
+        let tz = tz_of(&inputs.timezone);
+        let today = tz.from_utc_datetime(&now.naive_utc()).date_naive();
+        let schedule = inputs.rules.for_availability();
+        let slots = availability::available_slots(&availability::Request {
+            tz,
+            rules: &schedule,
+            technicians: &inputs.technicians,
+            busy: &inputs.busy,
+            now: r.after.map_or(now, |a| a.max(now)),
+            from: today,
+            to: today + Duration::days(rules.booking_window_days as i64),
+            duration_minutes: job.duration_minutes as i64,
+        });
+        let slots: Vec<Slot> = slots.into_iter().filter(|s| r.after.is_none_or(|a| s.start > a)).collect();
+        Ok(Offer { matched: job.catalog_item_id.is_some() || r.job.is_some(), job, timezone: inputs.timezone, slots: availability::pick_offers(tz, &slots, OFFERS), window_days: rules.booking_window_days })
+    }
+
+    /// A live access token: refreshed (and stored sealed) when it expires within five minutes.
+    async fn access_token(&self, business_id: Uuid, conn: &cal::Connection) -> Result<String, CalendarError> {
+        let sealed = |e: String| CalendarError::Refused { provider: "store", status: 0, message: e };
+        let token = self.secrets.decrypt(&conn.access_token_enc).map_err(|e| sealed(e.to_string()))?;
+        let expiring = conn.expires_at.is_some_and(|t| t < Utc::now() + Duration::minutes(5));
+        let Some(refresh_enc) = conn.refresh_token_enc.as_ref().filter(|_| expiring) else { return Ok(token) };
+        let refresh = self.secrets.decrypt(refresh_enc).map_err(|e| sealed(e.to_string()))?;
+        let oauth = if conn.provider == "google" { &self.calendars.google_oauth } else { &self.calendars.jobber_oauth };
+        let fresh = oauth.refresh(&self.calendars.google.http, &refresh).await?;
+        let access_enc = self.secrets.encrypt(&fresh.access_token);
+        let refresh_enc = fresh.refresh_token.as_deref().map(|r| self.secrets.encrypt(r));
+        let expires_at = fresh.expires_in.map(|s| Utc::now() + Duration::seconds(s));
+        cal::store_refreshed_token(&self.pool, business_id, &conn.provider, &access_enc, refresh_enc.as_deref(), expires_at)
+            .await
+            .map_err(|e| sealed(e.to_string()))?;
+        info!(%business_id, provider = %conn.provider, "calendar token refreshed");
+        Ok(fresh.access_token)
+    }
+
+    /// Pulls the connected Google Calendar's busy time for the booking window into the projection.
+    pub async fn refresh_busy(&self, business_id: Uuid) -> anyhow::Result<()> {
+        let Some(conn) = cal::connections(&self.pool, business_id).await?.into_iter().find(|c| c.provider == "google") else { return Ok(()) };
+        let rules = scheduling::rules(&self.pool, business_id).await?;
+        let from = Utc::now() - Duration::hours(1);
+        let to = Utc::now() + Duration::days(rules.booking_window_days as i64 + 2);
+        let token = self.access_token(business_id, &conn).await?;
+        let blocks = self.calendars.google.free_busy(&token, &conn.calendar_id, from, to).await?;
+        // Our own events show up as busy too; they are already appointments, so keep them once.
+        let own: Vec<(DateTime<Utc>, DateTime<Utc>)> = store::list(&self.pool, business_id, from, to)
+            .await?
+            .into_iter()
+            .filter(|a| a.status != "cancelled")
+            .map(|a| (a.start_at, a.end_at))
+            .collect();
+        let external: Vec<_> = blocks.into_iter().filter(|b| !own.contains(b)).collect();
+        cal::replace_busy(&self.pool, business_id, "google", from, to, &external).await?;
+        Ok(())
+    }
+
+    /// Reminder text for an appointment (used by the appointment workflow).
+    pub fn reminder(state: &AppointmentState, minutes_before: i64) -> String {
+        reminder_text(&state.business_name, &state.service, &state.when, minutes_before)
+    }
+}
+
+/// A short name for a job with no catalog match: the caller's first few words.
+fn short_job_name(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().take(6).collect();
+    if words.is_empty() { "Service visit".into() } else { format!("Visit: {}", words.join(" ")) }
+}
+
+use chrono::TimeZone;
