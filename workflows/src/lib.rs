@@ -2,6 +2,11 @@
 //! It owns the conversation's state; the webhooks only record events and signal it, and every
 //! side effect happens in an activity.
 
+pub mod appointment;
+mod booking;
+
+pub use appointment::{AppointmentChanged, AppointmentStart, AppointmentWorkflow, appointment_workflow_id};
+
 use std::collections::VecDeque;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -66,6 +71,12 @@ struct Memory {
     /// The caller's latest text and whether anyone answered it.
     last_caller_text: Option<PendingText>,
     profile: Option<BusinessProfile>,
+    /// Slots offered and not yet picked.
+    #[serde(default)]
+    offer: Option<booking::PendingOffer>,
+    /// The appointment this conversation booked.
+    #[serde(default)]
+    booked: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -379,7 +390,7 @@ fn record_options() -> ActivityOptions {
     .build()
 }
 
-fn now(ctx: &WorkflowContext<ConversationWorkflow>) -> DateTime<Utc> {
+fn now<W>(ctx: &WorkflowContext<W>) -> DateTime<Utc> {
     let t = ctx.workflow_time().unwrap_or(UNIX_EPOCH);
     DateTime::<Utc>::from(t)
 }
@@ -594,6 +605,9 @@ async fn assistant_turn(ctx: &mut WorkflowContext<ConversationWorkflow>, convers
 
 /// Sends the assistant's reply to the caller's text `message_sid`, and the qualified summary.
 async fn reply(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, message_sid: &str, turn: &TurnResult) {
+    if ctx.patched(booking::PATCH_BOOKING) && booking::offer_instead_of_reply(ctx, conversation_id, message_sid, turn).await {
+        return;
+    }
     let key = format!("reply:{message_sid}");
     let outcome = send(ctx, conversation_id, SmsKind::AssistantReply, key, turn.outcome.reply.clone(), None).await;
     if matches!(outcome, Some(SendOutcome::Sent { .. })) {
@@ -663,6 +677,9 @@ async fn on_text_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conversatio
     if ctx.state(|s| s.memory.mode == Mode::Owner) {
         // The owner has it: the assistant stays silent, the owner hears every message.
         notify(ctx, conversation_id, "caller_text", false, format!("{caller_line} (you have this conversation)"), format!("caller_text:{}", sms.message_sid)).await;
+        return;
+    }
+    if ctx.patched(booking::PATCH_BOOKING) && booking::on_text(ctx, conversation_id, &sms, &text).await {
         return;
     }
     if ctx.patched(PATCH_ALERT_FIRST) {
@@ -756,6 +773,8 @@ pub mod replay {
     pub async fn replay(history: WorkflowHistory) -> Result<(), String> {
         let options = WorkflowReplayerOptions::new()
             .register_workflow::<super::ConversationWorkflow>()
+            .map_err(|e| e.to_string())?
+            .register_workflow::<super::AppointmentWorkflow>()
             .map_err(|e| e.to_string())?
             .build();
         let replayer = WorkflowReplayer::new(options).map_err(|e| e.to_string())?;

@@ -1,0 +1,167 @@
+//! One workflow per appointment (`appointment-{id}`): pushes every change to the connected
+//! calendars (retried with backoff; the booking stands whatever they do), sends the reminders,
+//! and tells the caller when the owner moves or cancels. It reads the appointment from the
+//! database at each step, so a signal only says "look again".
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use nmc_activities::ConversationActivities;
+use nmc_activities::booking::{AppointmentRef, AppointmentState, BookingActivities, SyncRequest};
+use nmc_domain::{E164, OutboundSms, SmsKind};
+use serde::{Deserialize, Serialize};
+use temporalio_common::RetryPolicy;
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{ActivityCloseTimeouts, ActivityOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
+use uuid::Uuid;
+
+use crate::{record_options, send_options};
+
+pub fn appointment_workflow_id(appointment_id: Uuid) -> String {
+    format!("appointment-{appointment_id}")
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppointmentStart {
+    pub business_id: Uuid,
+    pub appointment_id: Uuid,
+}
+
+/// "The appointment changed: look again." `notify_caller` when the owner changed it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AppointmentChanged {
+    pub notify_caller: bool,
+}
+
+#[workflow]
+pub struct AppointmentWorkflow {
+    start: AppointmentStart,
+    changes: u64,
+    notify_caller: bool,
+    synced_version: i32,
+    notified_version: i32,
+    /// (minutes before, start) of reminders sent or skipped: a moved appointment re-arms them.
+    reminders_done: Vec<(i32, i64)>,
+    /// When each start time was first seen: reminders due before it are skipped (the caller just
+    /// got a confirmation).
+    armed: Vec<(i64, DateTime<Utc>)>,
+}
+
+#[workflow_methods]
+impl AppointmentWorkflow {
+    #[init]
+    pub fn new(_ctx: &WorkflowContextView, start: AppointmentStart) -> Self {
+        Self { start, changes: 0, notify_caller: false, synced_version: 0, notified_version: 1, reminders_done: vec![], armed: vec![] }
+    }
+
+    #[run]
+    pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<String> {
+        let r = ctx.state(|s| AppointmentRef { business_id: s.start.business_id, appointment_id: s.start.appointment_id });
+        loop {
+            let seen = ctx.state(|s| s.changes);
+            let st = ctx.execute_activity(BookingActivities::appointment_state, r.clone(), record_options()).await?;
+            let now = crate::now(ctx);
+
+            if ctx.state(|s| s.notify_caller && st.version > s.notified_version) {
+                let body = if st.status == "cancelled" {
+                    format!("{} had to cancel your {} on {}. Sorry about that. Reply here to book another time.", st.business_name, st.service, st.when)
+                } else {
+                    format!("{} moved your {} to {}. {}", st.business_name, st.service, st.when, nmc_domain::appointment::REPLY_OPTIONS)
+                };
+                text_caller(ctx, &st, SmsKind::AppointmentNotice, format!("notice:{}:{}", r.appointment_id, st.version), body).await;
+                ctx.state_mut(|s| s.notified_version = st.version);
+            }
+            ctx.state_mut(|s| s.notify_caller = false);
+
+            if ctx.state(|s| s.synced_version != st.version) {
+                for provider in &st.providers {
+                    let req = SyncRequest { business_id: r.business_id, appointment_id: r.appointment_id, provider: provider.clone() };
+                    // Failures are recorded by the activity; the appointment stands either way.
+                    let _ = ctx.execute_activity(BookingActivities::sync_calendar, req, sync_options()).await;
+                }
+                ctx.state_mut(|s| s.synced_version = st.version);
+            }
+
+            if matches!(st.status.as_str(), "cancelled" | "completed" | "no_show") || now >= st.end {
+                return Ok(st.status);
+            }
+
+            let next_due = reminders(ctx, &st, now).await;
+            let wake = next_due.map_or(st.end, |d| d.min(st.end));
+            let wait = (wake - now).to_std().unwrap_or(Duration::ZERO).max(Duration::from_millis(1));
+            temporalio_sdk::workflows::select! {
+                _ = ctx.timer(wait) => {}
+                _ = ctx.wait_condition(move |s: &AppointmentWorkflow| s.changes != seen) => {}
+            }
+        }
+    }
+
+    #[signal]
+    pub fn changed(&mut self, _ctx: &mut SyncWorkflowContext<Self>, c: AppointmentChanged) {
+        self.changes += 1;
+        self.notify_caller |= c.notify_caller;
+    }
+}
+
+/// Sends the reminders that are due; returns when the next one falls due.
+async fn reminders(ctx: &mut WorkflowContext<AppointmentWorkflow>, st: &AppointmentState, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let start_ts = st.start.timestamp();
+    let armed_at = ctx.state_mut(|s| match s.armed.iter().find(|(t, _)| *t == start_ts) {
+        Some((_, at)) => *at,
+        None => {
+            s.armed.push((start_ts, now));
+            now
+        }
+    });
+    let mut next: Option<DateTime<Utc>> = None;
+    let appointment_id = ctx.state(|s| s.start.appointment_id);
+    for &m in &st.reminder_minutes {
+        let key = (m, start_ts);
+        if ctx.state(|s| s.reminders_done.contains(&key)) {
+            continue;
+        }
+        let due = st.start - chrono::Duration::minutes(m as i64);
+        if due < armed_at {
+            ctx.state_mut(|s| s.reminders_done.push(key));
+        } else if due <= now {
+            ctx.state_mut(|s| s.reminders_done.push(key));
+            let body = BookingActivities::reminder(st, m as i64);
+            text_caller(ctx, st, SmsKind::Reminder, format!("reminder:{appointment_id}:{m}:{start_ts}"), body).await;
+        } else {
+            next = Some(next.map_or(due, |n: DateTime<Utc>| n.min(due)));
+        }
+    }
+    next
+}
+
+async fn text_caller(ctx: &mut WorkflowContext<AppointmentWorkflow>, st: &AppointmentState, kind: SmsKind, key: String, body: String) {
+    let (Some(conversation_id), Some(to)) = (st.conversation_id, st.caller.as_deref().and_then(|c| E164::parse(c).ok())) else { return };
+    let sms = OutboundSms {
+        idempotency_key: key,
+        business_id: ctx.state(|s| s.start.business_id),
+        conversation_id,
+        workflow_id: nmc_domain::conversation_workflow_id(ctx.state(|s| s.start.business_id), &to),
+        to,
+        body,
+        kind,
+        call_sid: None,
+    };
+    // Opted-out callers are suppressed by the activity.
+    let _ = ctx.execute_activity(ConversationActivities::send_sms, sms, send_options()).await;
+}
+
+/// Calendar pushes: backoff from 2 s to 10 min, for up to a day.
+fn sync_options() -> ActivityOptions {
+    ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
+        schedule_to_close: Duration::from_secs(24 * 3600),
+        start_to_close: Duration::from_secs(30),
+    })
+    .retry_policy(
+        RetryPolicy::builder()
+            .initial_interval(Duration::from_secs(2))
+            .backoff_coefficient(2.0)
+            .maximum_interval(Duration::from_secs(600))
+            .build(),
+    )
+    .build()
+}
