@@ -6,9 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use nmc_assistant::catalog::{self, CatalogItem};
-use nmc_calendar::google::GoogleCalendar;
-use nmc_calendar::jobber::Jobber;
-use nmc_calendar::{CalendarError, CalendarEvent, OAuthClient};
+use nmc_calendar::{CalendarError, CalendarEvent};
 use nmc_domain::availability::{self, Slot};
 use nmc_domain::appointment::{confirmation_text, reminder_text};
 use nmc_store::booking::{self as store, Booked, NewAppointment};
@@ -25,13 +23,7 @@ pub struct BookingActivities {
     pub calendars: Calendars,
 }
 
-/// The calendar adapters, with their (configurable) base URLs.
-pub struct Calendars {
-    pub google: GoogleCalendar,
-    pub google_oauth: OAuthClient,
-    pub jobber: Jobber,
-    pub jobber_oauth: OAuthClient,
-}
+pub use nmc_calendar::Calendars;
 
 /// How many numbered slots a text offers (seed 004 VTCR 4.4).
 pub const OFFERS: usize = 4;
@@ -369,23 +361,9 @@ impl BookingActivities {
                 }
             }
         };
-        let to = now + Duration::days(rules.booking_window_days as i64 + 1);
-        let inputs = scheduling::availability_inputs(&self.pool, r.business_id, now - Duration::days(1), to).await?;
-        let tz = tz_of(&inputs.timezone);
-        let today = tz.from_utc_datetime(&now.naive_utc()).date_naive();
-        let schedule = inputs.rules.for_availability();
-        let slots = availability::available_slots(&availability::Request {
-            tz,
-            rules: &schedule,
-            technicians: &inputs.technicians,
-            busy: &inputs.busy,
-            now: r.after.map_or(now, |a| a.max(now)),
-            from: today,
-            to: today + Duration::days(rules.booking_window_days as i64),
-            duration_minutes: job.duration_minutes as i64,
-        });
-        let slots: Vec<Slot> = slots.into_iter().filter(|s| r.after.is_none_or(|a| s.start > a)).collect();
-        Ok(Offer { matched: job.catalog_item_id.is_some() || r.job.is_some(), job, timezone: inputs.timezone, slots: availability::pick_offers(tz, &slots, OFFERS), window_days: rules.booking_window_days })
+        let (timezone, slots) = scheduling::open_slots(&self.pool, r.business_id, job.duration_minutes, r.after, now).await?;
+        let tz = tz_of(&timezone);
+        Ok(Offer { matched: job.catalog_item_id.is_some() || r.job.is_some(), job, timezone, slots: availability::pick_offers(tz, &slots, OFFERS), window_days: rules.booking_window_days })
     }
 
     /// A live access token: refreshed (and stored sealed) when it expires within five minutes.
@@ -439,4 +417,3 @@ fn short_job_name(text: &str) -> String {
     if words.is_empty() { "Service visit".into() } else { format!("Visit: {}", words.join(" ")) }
 }
 
-use chrono::TimeZone;

@@ -21,6 +21,12 @@ pub enum ApiError {
     Invalid(BTreeMap<&'static str, String>),
     #[error("{field} is already in use")]
     Conflict { field: &'static str },
+    /// Not found, or not this tenant's: the same answer, so ids leak nothing.
+    #[error("not found")]
+    NotFound,
+    /// The slot was booked by someone else first; `alternatives` are open slots right now.
+    #[error("that time is no longer available")]
+    SlotTaken { alternatives: serde_json::Value },
     /// A dependency is down; Twilio retries webhooks answered with 503.
     #[error("{0} unavailable")]
     Unavailable(&'static str),
@@ -32,6 +38,7 @@ impl From<nmc_store::StoreError> for ApiError {
     fn from(e: nmc_store::StoreError) -> Self {
         match e {
             nmc_store::StoreError::Conflict { field } => ApiError::Conflict { field },
+            nmc_store::StoreError::NotFound => ApiError::NotFound,
             nmc_store::StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => {
                 ApiError::Unavailable("database")
             }
@@ -49,6 +56,8 @@ impl IntoResponse for ApiError {
             ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::SlotTaken { .. } => (StatusCode::CONFLICT, "slot_taken"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
@@ -59,11 +68,15 @@ impl IntoResponse for ApiError {
             ApiError::Internal(_) => "internal error".to_owned(),
             other => other.to_string(),
         };
-        let fields = match self {
+        let fields = match &self {
             ApiError::Invalid(f) => json!(f),
-            ApiError::Conflict { field } => json!({ field: "already in use" }),
+            ApiError::Conflict { field } => json!({ *field: "already in use" }),
             _ => json!({}),
         };
-        (status, Json(json!({"error": {"code": code, "message": message, "fields": fields}}))).into_response()
+        let mut body = json!({"error": {"code": code, "message": message, "fields": fields}});
+        if let ApiError::SlotTaken { alternatives } = self {
+            body["alternatives"] = alternatives;
+        }
+        (status, Json(body)).into_response()
     }
 }

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod config;
 pub mod error;
+pub mod owner;
 pub mod temporal;
 pub mod webhook;
 
@@ -27,6 +28,8 @@ pub struct AppState {
     pub config: std::sync::Arc<Config>,
     /// The built-in carrier, when no real Twilio is configured.
     pub sandbox: Option<nmc_sandbox::Sandbox>,
+    /// Calendar adapters (OAuth code exchange when an owner connects a calendar).
+    pub calendars: nmc_calendar::Calendars,
 }
 
 impl AppState {
@@ -42,7 +45,7 @@ impl AppState {
             config.conversation_idle_secs,
         );
         let sandbox = config.sandbox.then(nmc_sandbox::Sandbox::new);
-        Ok(Self { db, temporal, secrets, config: std::sync::Arc::new(config), sandbox })
+        Ok(Self { db, temporal, secrets, config: std::sync::Arc::new(config), sandbox, calendars: nmc_calendar::Calendars::from_env() })
     }
 }
 
@@ -50,6 +53,7 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .route("/healthz", get(healthz))
         .merge(admin::router())
+        .merge(owner::router())
         .merge(webhook::voice::router())
         .merge(webhook::sms::router())
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nmc_domain::{ConversationStart, ConversationStatus, E164, InboundSms, MissedCall, conversation_workflow_id};
-use nmc_workflows::{BUSINESS_ID, CONVERSATION_STATUS, ConversationWorkflow};
+use nmc_workflows::{AppointmentChanged, AppointmentStart, AppointmentWorkflow, BUSINESS_ID, CONVERSATION_STATUS, ConversationWorkflow, appointment_workflow_id};
 use temporalio_client::{
     Client, ClientOptions, Connection, ConnectionOptions, WorkflowCountOptions, WorkflowIdConflictPolicy,
     WorkflowIdReusePolicy, WorkflowStartOptions,
@@ -82,6 +82,33 @@ impl Temporal {
 
     pub async fn signal_inbound_sms(&self, business_id: Uuid, caller: &E164, sms: InboundSms) -> Result<(), String> {
         self.signal_with_start(business_id, caller, ConversationWorkflow::inbound_sms, sms).await
+    }
+
+    /// Tells the appointment's workflow to look again (calendar sync, reminders, and a text to
+    /// the caller when `notify_caller`), starting it if needed. The change is already committed;
+    /// if Temporal is down it is logged and the next change or a restart catches up.
+    pub async fn appointment_changed(&self, business_id: Uuid, appointment_id: Uuid, notify_caller: bool) {
+        let Some(client) = self.client() else {
+            tracing::warn!(%business_id, %appointment_id, "temporal not connected; appointment workflow not signalled");
+            return;
+        };
+        let options = WorkflowStartOptions::new(self.task_queue.clone(), appointment_workflow_id(appointment_id))
+            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+            .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
+            .search_attributes(SearchAttributes::new([BUSINESS_ID.value_set(business_id.to_string())]))
+            .build();
+        let result = client
+            .signal_with_start_workflow(
+                AppointmentWorkflow::run,
+                AppointmentStart { business_id, appointment_id },
+                AppointmentWorkflow::changed,
+                AppointmentChanged { notify_caller },
+                options,
+            )
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(%business_id, %appointment_id, error = %e, "appointment workflow not signalled");
+        }
     }
 
     /// Signals the caller's conversation, starting it if none is running (never check-then-start).

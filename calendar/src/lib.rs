@@ -8,6 +8,43 @@ pub mod jobber;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// The calendar adapters, with their base URLs: the real services unless the environment
+/// points them elsewhere (`scripts/dev` and the tests use the sandbox's doubles).
+#[derive(Debug, Clone)]
+pub struct Calendars {
+    pub google: google::GoogleCalendar,
+    pub google_oauth: OAuthClient,
+    pub jobber: jobber::Jobber,
+    pub jobber_oauth: OAuthClient,
+}
+
+impl Calendars {
+    pub fn from_env() -> Self {
+        let env = |name: &str, default: &str| std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned());
+        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build().unwrap_or_default();
+        Self {
+            google: google::GoogleCalendar { http: http.clone(), api_base: env("GOOGLE_CALENDAR_API_BASE", "https://www.googleapis.com/calendar/v3").trim_end_matches('/').to_owned() },
+            google_oauth: OAuthClient {
+                provider: "google",
+                token_url: env("GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token"),
+                client_id: env("GOOGLE_CLIENT_ID", ""),
+                client_secret: env("GOOGLE_CLIENT_SECRET", ""),
+            },
+            jobber: jobber::Jobber { http, api_base: env("JOBBER_API_BASE", "https://api.getjobber.com").trim_end_matches('/').to_owned() },
+            jobber_oauth: OAuthClient {
+                provider: "jobber",
+                token_url: env("JOBBER_OAUTH_TOKEN_URL", "https://api.getjobber.com/api/oauth/token"),
+                client_id: env("JOBBER_CLIENT_ID", ""),
+                client_secret: env("JOBBER_CLIENT_SECRET", ""),
+            },
+        }
+    }
+
+    pub fn oauth(&self, provider: &str) -> &OAuthClient {
+        if provider == "google" { &self.google_oauth } else { &self.jobber_oauth }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CalendarError {
     /// The calendar refused for good (bad token, deleted calendar): retrying will not help.

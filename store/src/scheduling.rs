@@ -313,3 +313,26 @@ pub async fn availability_inputs(pool: &PgPool, business_id: Uuid, from: DateTim
         .collect();
     Ok(AvailabilityInputs { timezone, rules, technicians, busy })
 }
+
+/// Every open slot for a job of `duration_minutes` from now (or after `after`) through the
+/// booking window, in the business's timezone. Reads the database, then runs the pure function.
+pub async fn open_slots(pool: &PgPool, business_id: Uuid, duration_minutes: i32, after: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(String, Vec<nmc_domain::availability::Slot>)> {
+    use chrono::{Duration, TimeZone};
+    let rules = rules(pool, business_id).await?;
+    let to = now + Duration::days(rules.booking_window_days as i64 + 2);
+    let inputs = availability_inputs(pool, business_id, now - Duration::days(1), to).await?;
+    let tz: chrono_tz::Tz = inputs.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let today = tz.from_utc_datetime(&now.naive_utc()).date_naive();
+    let schedule = inputs.rules.for_availability();
+    let slots = nmc_domain::availability::available_slots(&nmc_domain::availability::Request {
+        tz,
+        rules: &schedule,
+        technicians: &inputs.technicians,
+        busy: &inputs.busy,
+        now: after.map_or(now, |a| a.max(now)),
+        from: today,
+        to: today + Duration::days(rules.booking_window_days as i64),
+        duration_minutes: duration_minutes as i64,
+    });
+    Ok((inputs.timezone, slots.into_iter().filter(|s| after.is_none_or(|a| s.start > a)).collect()))
+}

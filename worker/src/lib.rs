@@ -22,56 +22,7 @@ pub struct WorkerConfig {
     pub secret_key: String,
     /// OpenAI-compatible endpoint; rules assistant when unset.
     pub llm: Option<LlmConfig>,
-    pub calendars: CalendarConfig,
-}
-
-/// Where the calendar adapters send their requests (the real services unless overridden;
-/// `scripts/dev` and the tests point them at the sandbox's doubles).
-pub struct CalendarConfig {
-    pub google_api_base: String,
-    pub google_token_url: String,
-    pub google_client_id: String,
-    pub google_client_secret: String,
-    pub jobber_api_base: String,
-    pub jobber_token_url: String,
-    pub jobber_client_id: String,
-    pub jobber_client_secret: String,
-}
-
-impl CalendarConfig {
-    pub fn from_env() -> Self {
-        Self {
-            google_api_base: env_or("GOOGLE_CALENDAR_API_BASE", "https://www.googleapis.com/calendar/v3").trim_end_matches('/').to_owned(),
-            google_token_url: env_or("GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token"),
-            google_client_id: env_or("GOOGLE_CLIENT_ID", ""),
-            google_client_secret: env_or("GOOGLE_CLIENT_SECRET", ""),
-            jobber_api_base: env_or("JOBBER_API_BASE", "https://api.getjobber.com").trim_end_matches('/').to_owned(),
-            jobber_token_url: env_or("JOBBER_OAUTH_TOKEN_URL", "https://api.getjobber.com/api/oauth/token"),
-            jobber_client_id: env_or("JOBBER_CLIENT_ID", ""),
-            jobber_client_secret: env_or("JOBBER_CLIENT_SECRET", ""),
-        }
-    }
-
-    pub fn clients(&self) -> nmc_activities::booking::Calendars {
-        use nmc_calendar::OAuthClient;
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().unwrap_or_default();
-        nmc_activities::booking::Calendars {
-            google: nmc_calendar::google::GoogleCalendar { http: http.clone(), api_base: self.google_api_base.clone() },
-            google_oauth: OAuthClient {
-                provider: "google",
-                token_url: self.google_token_url.clone(),
-                client_id: self.google_client_id.clone(),
-                client_secret: self.google_client_secret.clone(),
-            },
-            jobber: nmc_calendar::jobber::Jobber { http, api_base: self.jobber_api_base.clone() },
-            jobber_oauth: OAuthClient {
-                provider: "jobber",
-                token_url: self.jobber_token_url.clone(),
-                client_id: self.jobber_client_id.clone(),
-                client_secret: self.jobber_client_secret.clone(),
-            },
-        }
-    }
+    pub calendars: nmc_calendar::Calendars,
 }
 
 pub struct LlmConfig {
@@ -98,7 +49,7 @@ impl WorkerConfig {
             twilio_api_base: env_or("TWILIO_API_BASE", &format!("{public_base_url}/sandbox")),
             public_base_url,
             secret_key: req("NMC_SECRET_KEY")?,
-            calendars: CalendarConfig::from_env(),
+            calendars: nmc_calendar::Calendars::from_env(),
             llm: match (std::env::var("OPENAI_BASE_URL").ok().filter(|v| !v.is_empty()), std::env::var("OPENAI_API_KEY").ok().filter(|v| !v.is_empty())) {
                 (None, None) => None,
                 (base, key) => Some(LlmConfig {
@@ -131,7 +82,7 @@ pub async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
 /// Runs the worker until the process is stopped.
 pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     let pool = nmc_store::connect(&config.database_url, 16).await?;
-    let booking = Arc::new(BookingActivities { pool: pool.clone(), secrets: SecretBox::from_base64(&config.secret_key)?, calendars: config.calendars.clients() });
+    let booking = Arc::new(BookingActivities { pool: pool.clone(), secrets: SecretBox::from_base64(&config.secret_key)?, calendars: config.calendars.clone() });
     let activities = ConversationActivities {
         pool,
         engine: match &config.llm {
@@ -154,7 +105,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         .register_workflow::<ConversationWorkflow>()?
         .register_workflow::<AppointmentWorkflow>()?
         .register_activities(activities)
-        .register_activities(BookingActivities { pool: booking.pool.clone(), secrets: booking.secrets.clone(), calendars: config.calendars.clients() })
+        .register_activities(BookingActivities { pool: booking.pool.clone(), secrets: booking.secrets.clone(), calendars: config.calendars.clone() })
         .build();
     tokio::spawn(refresh_busy_every_minute(booking));
     let mut worker = Worker::new(&runtime, client, options)?;
