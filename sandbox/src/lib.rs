@@ -12,6 +12,8 @@
 //! - `POST /api/faults` `{to?, status, code?, count?, delay_ms?}`       make the next sends fail or stall
 
 use std::collections::HashMap;
+pub mod calendars;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -78,6 +80,8 @@ struct Inner {
 #[derive(Clone)]
 pub struct Sandbox {
     inner: Arc<Mutex<Inner>>,
+    /// Google Calendar and Jobber doubles, mounted beside the carrier.
+    pub calendars: calendars::CalendarDoubles,
     http: reqwest::Client,
     /// Delay before each status callback (sent, then delivered).
     status_delay: Duration,
@@ -106,6 +110,7 @@ impl Sandbox {
         nmc_twilio::install_tls_provider();
         Self {
             inner: Arc::default(),
+            calendars: Default::default(),
             http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client"),
             status_delay: Duration::from_millis(50),
         }
@@ -146,6 +151,7 @@ impl Sandbox {
             .route("/api/sms", post(api_sms))
             .route("/api/faults", post(api_fault))
             .with_state(self.clone())
+            .merge(self.calendars.router())
     }
 
     fn number(&self, number: &str) -> Option<NumberConfig> {

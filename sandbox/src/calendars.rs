@@ -1,0 +1,242 @@
+//! Doubles of the calendar endpoints we call, speaking their HTTP: Google's OAuth token
+//! endpoint, Calendar v3 events insert/patch/delete and freeBusy, and Jobber's GraphQL
+//! mutations. Control API under `/api/calendars` to inspect what arrived, add busy time, and
+//! make a provider fail.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Default)]
+struct Calendars {
+    google_events: BTreeMap<String, Value>,
+    jobber_clients: BTreeMap<String, Value>,
+    jobber_requests: BTreeMap<String, Value>,
+    busy: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    /// provider → (HTTP status to answer, how many more times).
+    failing: BTreeMap<String, (u16, u32)>,
+    token_requests: Vec<Value>,
+    requests: u64,
+}
+
+#[derive(Clone, Default)]
+pub struct CalendarDoubles {
+    inner: Arc<Mutex<Calendars>>,
+}
+
+/// Tokens the doubles accept (what their token endpoint hands out, or what tests connect with).
+fn authorized(headers: &HeaderMap) -> bool {
+    headers.get("authorization").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("Bearer ") && v.len() > "Bearer ".len())
+}
+
+impl CalendarDoubles {
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/google/token", post(token))
+            .route("/jobber/oauth/token", post(token))
+            .route("/google/calendar/v3/calendars/{cal}/events", post(insert_event))
+            .route("/google/calendar/v3/calendars/{cal}/events/{id}", patch(patch_event).delete(delete_event))
+            .route("/google/calendar/v3/freeBusy", post(free_busy))
+            .route("/jobber/api/graphql", post(graphql))
+            .route("/api/calendars", get(inspect).delete(reset))
+            .route("/api/calendars/busy", post(add_busy))
+            .route("/api/calendars/faults", post(add_fault))
+            .with_state(self.clone())
+    }
+
+    /// An injected failure for this provider, if one is armed.
+    fn fault(&self, provider: &str) -> Option<Response> {
+        let mut c = self.inner.lock().unwrap();
+        c.requests += 1;
+        let (status, left) = c.failing.get_mut(provider)?;
+        if *left == 0 {
+            return None;
+        }
+        *left -= 1;
+        let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        Some((status, Json(json!({"error": {"code": status.as_u16(), "message": "injected by the sandbox"}}))).into_response())
+    }
+}
+
+async fn token(State(d): State<CalendarDoubles>, body: String) -> Response {
+    let form: BTreeMap<String, String> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    d.inner.lock().unwrap().token_requests.push(json!(form));
+    match form.get("grant_type").map(String::as_str) {
+        Some("refresh_token") if form.contains_key("refresh_token") => {
+            Json(json!({"access_token": format!("access-{}", uuid::Uuid::new_v4().simple()), "expires_in": 3600, "token_type": "Bearer"})).into_response()
+        }
+        Some("authorization_code") if form.get("code").is_some_and(|c| c != "bad") => Json(json!({
+            "access_token": format!("access-{}", uuid::Uuid::new_v4().simple()),
+            "refresh_token": format!("refresh-{}", uuid::Uuid::new_v4().simple()),
+            "expires_in": 3600, "token_type": "Bearer"
+        }))
+        .into_response(),
+        _ => (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant"}))).into_response(),
+    }
+}
+
+async fn insert_event(State(d): State<CalendarDoubles>, headers: HeaderMap, Path(_cal): Path<String>, Json(event): Json<Value>) -> Response {
+    if !authorized(&headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    if let Some(f) = d.fault("google") {
+        return f;
+    }
+    let id = event.get("id").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let mut c = d.inner.lock().unwrap();
+    if c.google_events.contains_key(&id) {
+        return (StatusCode::CONFLICT, Json(json!({"error": {"code": 409, "message": "The requested identifier already exists."}}))).into_response();
+    }
+    let mut stored = event.clone();
+    stored["status"] = json!("confirmed");
+    c.google_events.insert(id.clone(), stored.clone());
+    (StatusCode::OK, Json(stored)).into_response()
+}
+
+async fn patch_event(State(d): State<CalendarDoubles>, headers: HeaderMap, Path((_cal, id)): Path<(String, String)>, Json(changes): Json<Value>) -> Response {
+    if !authorized(&headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    if let Some(f) = d.fault("google") {
+        return f;
+    }
+    let mut c = d.inner.lock().unwrap();
+    let Some(event) = c.google_events.get_mut(&id) else { return StatusCode::NOT_FOUND.into_response() };
+    if let (Some(e), Some(ch)) = (event.as_object_mut(), changes.as_object()) {
+        for (k, v) in ch {
+            e.insert(k.clone(), v.clone());
+        }
+    }
+    Json(event.clone()).into_response()
+}
+
+async fn delete_event(State(d): State<CalendarDoubles>, headers: HeaderMap, Path((_cal, id)): Path<(String, String)>) -> Response {
+    if !authorized(&headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    if let Some(f) = d.fault("google") {
+        return f;
+    }
+    let mut c = d.inner.lock().unwrap();
+    match c.google_events.get_mut(&id) {
+        Some(e) if e["status"] != "cancelled" => {
+            e["status"] = json!("cancelled");
+            StatusCode::NO_CONTENT.into_response()
+        }
+        _ => StatusCode::GONE.into_response(),
+    }
+}
+
+async fn free_busy(State(d): State<CalendarDoubles>, headers: HeaderMap, Json(q): Json<Value>) -> Response {
+    if !authorized(&headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    if let Some(f) = d.fault("google") {
+        return f;
+    }
+    let c = d.inner.lock().unwrap();
+    let mut busy: Vec<Value> = c.busy.iter().map(|(s, e)| json!({"start": s.to_rfc3339(), "end": e.to_rfc3339()})).collect();
+    // Google counts the calendar's own events as busy too.
+    for e in c.google_events.values().filter(|e| e["status"] != "cancelled") {
+        busy.push(json!({"start": e["start"]["dateTime"], "end": e["end"]["dateTime"]}));
+    }
+    let id = q.pointer("/items/0/id").and_then(Value::as_str).unwrap_or("primary").to_owned();
+    Json(json!({"kind": "calendar#freeBusy", "timeMin": q["timeMin"], "timeMax": q["timeMax"], "calendars": {id: {"busy": busy}}})).into_response()
+}
+
+async fn graphql(State(d): State<CalendarDoubles>, headers: HeaderMap, Json(req): Json<Value>) -> Response {
+    if !authorized(&headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    if headers.get("x-jobber-graphql-version").is_none() {
+        return (StatusCode::BAD_REQUEST, Json(json!({"errors": [{"message": "X-JOBBER-GRAPHQL-VERSION header is required"}]}))).into_response();
+    }
+    if let Some(f) = d.fault("jobber") {
+        return f;
+    }
+    let query = req["query"].as_str().unwrap_or_default();
+    let vars = &req["variables"];
+    let mut c = d.inner.lock().unwrap();
+    let new_id = |prefix: &str| format!("{prefix}{}", uuid::Uuid::new_v4().simple());
+    let data = if query.contains("clientCreate(") {
+        let id = new_id("Z2lkOi8vSm9iYmVyL0NsaWVudC8");
+        c.jobber_clients.insert(id.clone(), vars["input"].clone());
+        json!({"clientCreate": {"client": {"id": id}, "userErrors": []}})
+    } else if query.contains("requestCreate(") {
+        let client = vars.pointer("/input/clientId").and_then(Value::as_str).unwrap_or_default();
+        if !c.jobber_clients.contains_key(client) {
+            return Json(json!({"data": {"requestCreate": {"request": null, "userErrors": [{"message": "Client not found", "path": ["clientId"]}]}}})).into_response();
+        }
+        let id = new_id("Z2lkOi8vSm9iYmVyL1JlcXVlc3Qv");
+        let mut r = vars["input"].clone();
+        r["archived"] = json!(false);
+        c.jobber_requests.insert(id.clone(), r);
+        json!({"requestCreate": {"request": {"id": id}, "userErrors": []}})
+    } else if query.contains("requestEdit(") || query.contains("requestArchive(") {
+        let id = vars["requestId"].as_str().unwrap_or_default().to_owned();
+        let archive = query.contains("requestArchive(");
+        let Some(r) = c.jobber_requests.get_mut(&id) else {
+            return Json(json!({"data": null, "errors": [{"message": "Request not found"}]})).into_response();
+        };
+        if archive {
+            r["archived"] = json!(true);
+        } else if let (Some(o), Some(ch)) = (r.as_object_mut(), vars["input"].as_object()) {
+            for (k, v) in ch {
+                o.insert(k.clone(), v.clone());
+            }
+        }
+        let name = if archive { "requestArchive" } else { "requestEdit" };
+        json!({name: {"request": {"id": id}, "userErrors": []}})
+    } else {
+        return Json(json!({"errors": [{"message": "operation not supported by the sandbox"}]})).into_response();
+    };
+    Json(json!({"data": data})).into_response()
+}
+
+async fn inspect(State(d): State<CalendarDoubles>) -> Json<Value> {
+    let c = d.inner.lock().unwrap();
+    Json(json!({
+        "google_events": c.google_events,
+        "jobber_clients": c.jobber_clients,
+        "jobber_requests": c.jobber_requests,
+        "busy": c.busy.iter().map(|(s, e)| json!({"start": s, "end": e})).collect::<Vec<_>>(),
+        "token_requests": c.token_requests,
+        "requests": c.requests,
+    }))
+}
+
+async fn reset(State(d): State<CalendarDoubles>) -> StatusCode {
+    *d.inner.lock().unwrap() = Calendars::default();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct BusyBlock {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+}
+
+async fn add_busy(State(d): State<CalendarDoubles>, Json(b): Json<BusyBlock>) -> StatusCode {
+    d.inner.lock().unwrap().busy.push((b.start, b.end));
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct Fault {
+    provider: String,
+    status: u16,
+    count: u32,
+}
+
+async fn add_fault(State(d): State<CalendarDoubles>, Json(f): Json<Fault>) -> StatusCode {
+    d.inner.lock().unwrap().failing.insert(f.provider, (f.status, f.count));
+    StatusCode::NO_CONTENT
+}
