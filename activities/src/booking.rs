@@ -58,6 +58,9 @@ pub struct Offer {
     pub timezone: String,
     pub slots: Vec<Slot>,
     pub window_days: i32,
+    /// The business has technicians: booking by text is set up.
+    #[serde(default)]
+    pub bookable: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -361,9 +364,10 @@ impl BookingActivities {
                 }
             }
         };
+        let bookable = scheduling::technicians(&self.pool, r.business_id).await?.iter().any(|t| t.active);
         let (timezone, slots) = scheduling::open_slots(&self.pool, r.business_id, job.duration_minutes, r.after, now).await?;
         let tz = tz_of(&timezone);
-        Ok(Offer { matched: job.catalog_item_id.is_some() || r.job.is_some(), job, timezone, slots: availability::pick_offers(tz, &slots, OFFERS), window_days: rules.booking_window_days })
+        Ok(Offer { matched: job.catalog_item_id.is_some() || r.job.is_some(), job, timezone, slots: availability::pick_offers(tz, &slots, OFFERS), window_days: rules.booking_window_days, bookable })
     }
 
     /// A live access token: refreshed (and stored sealed) when it expires within five minutes.

@@ -127,6 +127,11 @@ impl TestApp {
             .env("PUBLIC_BASE_URL", &self.api_url)
             .env("TWILIO_API_BASE", &self.sandbox_url)
             .env("NMC_SECRET_KEY", SECRET_KEY)
+            // The calendar adapters talk to the sandbox's Google and Jobber doubles.
+            .env("GOOGLE_CALENDAR_API_BASE", format!("{}/google/calendar/v3", self.sandbox_url))
+            .env("GOOGLE_OAUTH_TOKEN_URL", format!("{}/google/token", self.sandbox_url))
+            .env("JOBBER_API_BASE", format!("{}/jobber", self.sandbox_url))
+            .env("JOBBER_OAUTH_TOKEN_URL", format!("{}/jobber/oauth/token", self.sandbox_url))
             .env("RUST_LOG", std::env::var("NMC_TEST_WORKER_LOG").unwrap_or_else(|_| "warn".into()))
             .envs(self.worker_env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
@@ -273,6 +278,16 @@ impl TestApp {
     /// Per-business conversation settings, written as the settings API will.
     pub async fn set(&self, assignments: &str) {
         sqlx::query(&format!("update businesses set {assignments}")).execute(&self.db).await.unwrap();
+    }
+
+    /// Sets the reminder offsets (minutes before) directly, for tests that cannot wait a day.
+    pub async fn set_rules_reminders(&self, business: Uuid, minutes: &str) {
+        sqlx::query(&format!("update schedule_rules set reminder_minutes = '{minutes}' where business_id = $1")).bind(business).execute(&self.db).await.unwrap();
+    }
+
+    /// A call to the owner API as this business (admin token + X-Business-Id until owner accounts).
+    pub fn owner(&self, method: reqwest::Method, path: &str, business: Uuid) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.api_url)).bearer_auth(ADMIN_TOKEN).header("x-business-id", business.to_string())
     }
 
     /// The caller's conversation, through the Temporal client the owner API uses.

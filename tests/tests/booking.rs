@@ -14,18 +14,15 @@ fn slot(tech: uuid::Uuid, start: &str, minutes: i64) -> NewAppointment<'static> 
         technician_id: tech,
         start,
         end: start + Duration::minutes(minutes),
-        lead_id: None,
-        catalog_item_id: None,
-        address: None,
         price_cents: Some(14900),
-        idempotency_key: None,
+        ..Default::default()
     }
 }
 
 #[tokio::test]
 async fn fifty_concurrent_bookings_for_one_slot_exactly_one_wins() {
     let (pool, business) = database_with_business(60).await;
-    let tech = booking::add_technician(&pool, business, "Alex").await.unwrap();
+    let tech = nmc_store::scheduling::add_technician(&pool, business, "Alex", None).await.unwrap();
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(50));
     let tasks: Vec<_> = (0..50)
         .map(|_| {
@@ -47,8 +44,8 @@ async fn fifty_concurrent_bookings_for_one_slot_exactly_one_wins() {
 #[tokio::test]
 async fn overlaps_are_refused_and_everything_else_is_allowed() {
     let (pool, business) = database_with_business(5).await;
-    let alex = booking::add_technician(&pool, business, "Alex").await.unwrap();
-    let sam = booking::add_technician(&pool, business, "Sam").await.unwrap();
+    let alex = nmc_store::scheduling::add_technician(&pool, business, "Alex", None).await.unwrap();
+    let sam = nmc_store::scheduling::add_technician(&pool, business, "Sam", None).await.unwrap();
     let first = booking::book(&pool, business, &slot(alex, "2026-12-01T15:00:00Z", 60)).await.unwrap();
     let Booked::Booked(first_id) = first else { panic!("{first:?}") };
     // A partial overlap is refused; back-to-back is fine; another technician is fine.

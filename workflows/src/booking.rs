@@ -165,6 +165,10 @@ pub(crate) async fn offer_instead_of_reply(ctx: &mut WorkflowContext<Conversatio
     let service = fields.service_needed.clone().unwrap_or_default();
     let req = OfferRequest { business_id, service_text: service.clone(), job: None, emergency: fields.urgency.as_deref() == Some("emergency"), after: None };
     let Ok(offer) = ctx.execute_activity(BookingActivities::offer_slots, req, record_options()).await else { return false };
+    if !offer.bookable {
+        // No technicians yet: booking by text is not set up, the owner schedules.
+        return false;
+    }
     let thanks = match fields.name.as_deref().and_then(|n| n.split_whitespace().next()) {
         Some(first_name) => format!("Thanks, {first_name}!"),
         None => "Thanks!".to_owned(),
