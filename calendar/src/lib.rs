@@ -20,6 +20,8 @@ pub struct Calendars {
 
 impl Calendars {
     pub fn from_env() -> Self {
+        // reqwest is built without a default TLS provider (as in nmc-twilio): install ring once.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let env = |name: &str, default: &str| std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned());
         let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build().unwrap_or_default();
         Self {

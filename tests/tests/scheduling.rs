@@ -79,8 +79,8 @@ async fn missed_call_becomes_a_booked_appointment_in_calendars_and_the_ics_feed_
     assert!(offer.contains("Reply 1-4 to book"), "{offer}");
 
     app.text(CALLER, "1").await;
-    let texts = app.expect_texts(CALLER, 7).await;
-    let confirmation = &texts[6].body;
+    let texts = app.expect_texts(CALLER, 6).await;
+    let confirmation = &texts[5].body;
     let first_line = offer.lines().find(|l| l.starts_with("1) ")).unwrap().trim_start_matches("1) ");
     assert!(confirmation.starts_with(&format!("You're booked with Acme Plumbing: Sink Clog, {first_line} at 55 Birch Ln. Price: $149–$249.")), "{confirmation}");
     assert!(confirmation.contains("Reply C to confirm, R to reschedule or X to cancel."));
@@ -131,11 +131,11 @@ async fn missed_call_becomes_a_booked_appointment_in_calendars_and_the_ics_feed_
 
     // R: fresh slots for the same job; "2" moves it atomically; everything follows.
     app.text(CALLER, "R").await;
-    let texts = app.expect_texts(CALLER, 8).await;
-    assert!(texts[7].body.contains("Other times for your Sink Clog") && texts[7].body.contains("Reply 1-4 to move it"), "{}", texts[7].body);
+    let texts = app.expect_texts(CALLER, 7).await;
+    assert!(texts[6].body.contains("Other times for your Sink Clog") && texts[6].body.contains("Reply 1-4 to move it"), "{}", texts[6].body);
     app.text(CALLER, "2").await;
-    let texts = app.expect_texts(CALLER, 9).await;
-    assert!(texts[8].body.starts_with("Done: your Sink Clog is moved to"), "{}", texts[8].body);
+    let texts = app.expect_texts(CALLER, 8).await;
+    assert!(texts[7].body.starts_with("Done: your Sink Clog is moved to"), "{}", texts[7].body);
     let moved = &appointments(&app, b).await[0];
     assert_eq!(moved["id"].as_str().unwrap(), id, "moved, not re-booked");
     assert_ne!(moved["start_at"], appt["start_at"]);
@@ -150,8 +150,8 @@ async fn missed_call_becomes_a_booked_appointment_in_calendars_and_the_ics_feed_
 
     // C confirms.
     app.text(CALLER, "C").await;
-    let texts = app.expect_texts(CALLER, 10).await;
-    assert!(texts[9].body.starts_with("Thanks, you're confirmed: Sink Clog"), "{}", texts[9].body);
+    let texts = app.expect_texts(CALLER, 9).await;
+    assert!(texts[8].body.starts_with("Thanks, you're confirmed: Sink Clog"), "{}", texts[8].body);
     assert_eq!(appointments(&app, b).await[0]["status"], "confirmed");
 
     // Rotating the feed kills the old URL.
@@ -204,12 +204,12 @@ async fn a_slot_taken_meanwhile_gets_an_apology_and_fresh_slots_never_a_false_co
     assert!(!conflict["alternatives"].as_array().unwrap().is_empty());
 
     app.text(CALLER, "1").await;
-    let texts = app.expect_texts(CALLER, 7).await;
-    assert!(texts[6].body.starts_with("Sorry, that time was just taken. Here are the next open times:"), "{}", texts[6].body);
+    let texts = app.expect_texts(CALLER, 6).await;
+    assert!(texts[5].body.starts_with("Sorry, that time was just taken. Here are the next open times:"), "{}", texts[5].body);
     assert_eq!(app.count("select count(*) from appointments where conversation_id is not null").await, 0, "nothing booked");
     app.text(CALLER, "the first one").await;
-    let texts = app.expect_texts(CALLER, 8).await;
-    assert!(texts[7].body.starts_with("You're booked with Acme Plumbing"), "{}", texts[7].body);
+    let texts = app.expect_texts(CALLER, 7).await;
+    assert!(texts[6].body.starts_with("You're booked with Acme Plumbing"), "{}", texts[6].body);
     assert_eq!(app.count("select count(*) from appointments a join appointments b on a.id < b.id and a.technician_id = b.technician_id and a.during && b.during").await, 0);
 }
 
@@ -275,13 +275,13 @@ async fn google_busy_time_is_not_offered_and_a_failing_calendar_does_not_block_t
     // Busy in Google for the next 6 hours, added after connecting (the refresh before offering sees it).
     let (from, to) = (Utc::now(), Utc::now() + chrono::Duration::hours(6));
     app.http.post(format!("{}/api/calendars/busy", app.sandbox_url)).json(&json!({"start": from, "end": to})).send().await.unwrap();
-    // Google answers 503 three times: the booking stands and the sync catches up with backoff.
-    app.http.post(format!("{}/api/calendars/faults", app.sandbox_url)).json(&json!({"provider": "google", "status": 503, "count": 3})).send().await.unwrap();
     let offer = qualify(&app, CALLER).await;
     assert!(offer.contains("1) "), "{offer}");
+    // Then Google answers 503 three times: the booking stands and the sync catches up with backoff.
+    app.http.post(format!("{}/api/calendars/faults", app.sandbox_url)).json(&json!({"provider": "google", "status": 503, "count": 3})).send().await.unwrap();
     app.text(CALLER, "1").await;
-    let texts = app.expect_texts(CALLER, 7).await;
-    assert!(texts[6].body.starts_with("You're booked"), "{}", texts[6].body);
+    let texts = app.expect_texts(CALLER, 6).await;
+    assert!(texts[5].body.starts_with("You're booked"), "{}", texts[5].body);
     let appt = appointments(&app, b).await[0].clone();
     assert!(at(&appt["start_at"]) >= to, "offered inside Google busy time: {}", appt["start_at"]);
     let id = appt["id"].as_str().unwrap();
