@@ -26,6 +26,13 @@ ensure_temporal_cli() {
   [ -x "$TEMPORAL_BIN" ] || { echo "temporal CLI not found after install" >&2; exit 1; }
 }
 
+# Python test helpers (an independent iCalendar parser for the feed test), into .tools/py.
+ensure_py_tools() {
+  PYTHONPATH="$TOOLS/py" python3 -c 'import icalendar' 2>/dev/null && return
+  log "installing icalendar (PyPI) into .tools/py"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$TOOLS/py" icalendar >/dev/null
+}
+
 # PostgreSQL: the one at DATABASE_URL, or the local server (started if it is down).
 ensure_postgres() {
   if [ -z "${DATABASE_URL:-}" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -34,6 +34,9 @@ struct Args {
     llm_double_bind: Option<String>,
     /// Time the pure availability function instead (no stack needed).
     availability: bool,
+    /// The owner's booking API: availability and appointments under concurrent clients, and the race.
+    booking: bool,
+    clients: usize,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -48,6 +51,8 @@ fn args() -> anyhow::Result<Args> {
         database_url: std::env::var("DATABASE_URL").ok(),
         llm_double_bind: None,
         availability: false,
+        booking: false,
+        clients: 20,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -63,6 +68,8 @@ fn args() -> anyhow::Result<Args> {
             "--database-url" => a.database_url = Some(val()?),
             "--llm-double-bind" => a.llm_double_bind = Some(val()?),
             "--availability" => a.availability = true,
+            "--booking" => a.booking = true,
+            "--clients" => a.clients = val()?.parse()?,
             other => anyhow::bail!("unknown flag {other}; see the README's Benchmark section"),
         }
     }
@@ -241,6 +248,9 @@ async fn main() -> anyhow::Result<()> {
 
     if a.conversation {
         return conversation(&a, &sandbox, &twilio_number).await;
+    }
+    if a.booking {
+        return booking(&a, &http, &twilio_number).await;
     }
 
     // Warm-up (connections, caches, first workflow tasks); not counted.
@@ -442,4 +452,114 @@ fn availability() {
     let p = |q: f64| micros[((micros.len() - 1) as f64 * q) as usize];
     println!("availability: 14 days, 5 technicians, {} appointments, 90-minute job → {slots} slots", busy.len());
     println!("  per call over 2000 calls: p50 {:.0} µs   p95 {:.0} µs   p99 {:.0} µs", p(0.5), p(0.95), p(0.99));
+}
+
+/// `--booking`: a business with its starter catalog and five technicians, open every day; then
+/// `GET /api/availability` and `POST /api/appointments` from `--clients` concurrent clients for
+/// `--duration` seconds each, then 50 concurrent bookings of one technician's same slot.
+async fn booking(a: &Args, http: &reqwest::Client, twilio_number: &str) -> anyhow::Result<()> {
+    let list: serde_json::Value = http.get(format!("{}/api/admin/businesses", a.api)).bearer_auth(&a.admin_token).send().await?.json().await?;
+    let business = list.as_array().into_iter().flatten().find(|b| b["twilio_number"] == twilio_number).context("the business just onboarded")?["id"]
+        .as_str()
+        .context("business id")?
+        .to_owned();
+    let owner = |m: reqwest::Method, path: &str| http.request(m, format!("{}{path}", a.api)).bearer_auth(&a.admin_token).header("x-business-id", &business);
+    owner(reqwest::Method::POST, "/api/catalog/adopt").json(&json!({"trade": "plumbing"})).send().await?.error_for_status()?;
+    let mut techs = vec![];
+    for i in 0..5 {
+        let r: serde_json::Value = owner(reqwest::Method::POST, "/api/technicians").json(&json!({"name": format!("Tech {i}")})).send().await?.error_for_status()?.json().await?;
+        techs.push(r["id"].as_str().unwrap_or_default().to_owned());
+    }
+    let day = json!([["07:00", "19:00"]]);
+    owner(reqwest::Method::PUT, "/api/schedule")
+        .json(&json!({"hours": [day, day, day, day, day, day, day], "closures": [], "buffer_minutes": 0, "max_jobs_per_day": 50,
+                      "booking_window_days": 400, "min_lead_minutes": 0, "step_minutes": 30, "default_job_minutes": 60, "reminder_minutes": [1440, 60]}))
+        .send()
+        .await?
+        .error_for_status()?;
+    println!("nmc-bench --booking: {} concurrent clients, {} s per endpoint; business with 5 technicians", a.clients, a.duration);
+
+    // Each client books its own hours far ahead, so every booking is a real insert that succeeds
+    // (conflicts are measured by the race below).
+    let base = (chrono::Utc::now() + chrono::Duration::days(30)).date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let run = |endpoint: &'static str| {
+        let owner_http = http.clone();
+        let (api, token, business, techs) = (a.api.clone(), a.admin_token.clone(), business.clone(), techs.clone());
+        let (clients, duration) = (a.clients, a.duration);
+        async move {
+            let deadline = Instant::now() + Duration::from_secs_f64(duration);
+            let mut tasks = vec![];
+            for c in 0..clients {
+                let (http, api, token, business, tech) = (owner_http.clone(), api.clone(), token.clone(), business.clone(), techs[c % techs.len()].clone());
+                tasks.push(tokio::spawn(async move {
+                    let (mut times, mut errors, mut k) = (Vec::new(), 0usize, 0i64);
+                    while Instant::now() < deadline {
+                        let t = Instant::now();
+                        let req = if endpoint == "availability" {
+                            http.get(format!("{api}/api/availability?duration_minutes=90&limit=50"))
+                        } else {
+                            // Client c owns every (c)th hour after the base: disjoint from every other client.
+                            let start = base + chrono::Duration::hours(k * clients as i64 + c as i64);
+                            k += 1;
+                            http.post(format!("{api}/api/appointments")).json(&json!({"start": start, "duration_minutes": 60, "technician_id": tech, "customer_name": "Bench"}))
+                        };
+                        let ok = match req.bearer_auth(&token).header("x-business-id", &business).send().await {
+                            Ok(r) => {
+                                let ok = r.status().is_success();
+                                let _ = r.bytes().await;
+                                ok
+                            }
+                            Err(_) => false,
+                        };
+                        times.push(t.elapsed().as_secs_f64() * 1000.0);
+                        errors += usize::from(!ok);
+                    }
+                    (times, errors)
+                }));
+            }
+            let (mut all, mut errors) = (Vec::new(), 0);
+            for t in tasks {
+                let (times, e) = t.await.unwrap();
+                all.extend(times);
+                errors += e;
+            }
+            (all, errors)
+        }
+    };
+    let (mut booked, booking_errors) = run("appointments").await;
+    let (mut avail, avail_errors) = run("availability").await;
+    println!("  (availability computed over {} existing appointments)", booked.len());
+    let rps = |v: &[f64]| v.len() as f64 / a.duration;
+    print_row("POST /api/appointments", &mut booked);
+    println!("    {} bookings ({:.0}/s), errors {booking_errors}", booked.len(), rps(&booked));
+    print_row("GET /api/availability (90-min job, 400 days)", &mut avail);
+    println!("    {} requests ({:.0}/s), errors {avail_errors}", avail.len(), rps(&avail));
+
+    // The race: 50 clients book the same technician's same hour at once.
+    let start = base - chrono::Duration::days(7) + chrono::Duration::hours(10);
+    let mut racers = vec![];
+    for _ in 0..50 {
+        let req = owner(reqwest::Method::POST, "/api/appointments").json(&json!({"start": start, "duration_minutes": 60, "technician_id": techs[0]}));
+        racers.push(tokio::spawn(async move {
+            let r = req.send().await.ok()?;
+            let status = r.status().as_u16();
+            let body: serde_json::Value = r.json().await.unwrap_or_default();
+            Some((status, body["alternatives"].as_array().map_or(0, |a| a.len())))
+        }));
+    }
+    let mut outcomes: HashMap<u16, usize> = HashMap::new();
+    let mut with_alternatives = 0;
+    for r in racers {
+        if let Some((status, alts)) = r.await? {
+            *outcomes.entry(status).or_default() += 1;
+            with_alternatives += usize::from(status == 409 && alts > 0);
+        }
+    }
+    let created = outcomes.get(&201).copied().unwrap_or(0);
+    let conflicts = outcomes.get(&409).copied().unwrap_or(0);
+    println!("  50-way race for one slot: {created} booked, {conflicts} conflict (409), {with_alternatives} of them with fresh alternatives, other {}", 50 - created - conflicts);
+    if created != 1 || conflicts != 49 || booking_errors > 0 || avail_errors > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
 }
