@@ -335,3 +335,75 @@ async fn owner_scheduling_api_validates_and_stays_inside_the_tenant() {
     let no_token = app.http.get(format!("{}/api/catalog", app.api_url)).header("x-business-id", b.to_string()).send().await.unwrap();
     assert_eq!(no_token.status(), 401);
 }
+
+#[tokio::test]
+async fn fifty_simultaneous_api_bookings_of_one_slot_give_one_appointment_and_49_conflicts_with_alternatives() {
+    let app = TestApp::spawn().await;
+    let b = bookable(&app).await;
+    let slots: Value = app.owner(Method::GET, "/api/availability?duration_minutes=60", b).send().await.unwrap().json().await.unwrap();
+    let slot = slots["slots"][3].clone();
+    let racers: Vec<_> = (0..50)
+        .map(|i| {
+            let req = app
+                .owner(Method::POST, "/api/appointments", b)
+                .json(&json!({"start": slot["start"], "duration_minutes": 60, "technician_id": slot["technician_id"], "customer_name": format!("Racer {i}")}));
+            tokio::spawn(async move {
+                let r = req.send().await.unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for r in racers {
+        let (status, body) = r.await.unwrap();
+        match status {
+            201 => created += 1,
+            409 => {
+                assert_eq!(body["error"]["code"], "slot_taken");
+                let alts = body["alternatives"].as_array().unwrap();
+                assert!(!alts.is_empty() && alts.iter().all(|a| a["start"] != slot["start"]), "fresh alternatives: {body}");
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(app.count("select count(*) from appointments").await, 1);
+}
+
+#[tokio::test]
+async fn after_hours_with_no_catalog_match_books_the_next_open_day_and_the_owner_quotes() {
+    let app = TestApp::spawn().await;
+    let b = bookable(&app).await;
+    // Closed now (after-hours greeting); the only shift is the day after tomorrow, in the business's time.
+    app.set("business_hours = '{}'").await;
+    let tz: chrono_tz::Tz = "America/Chicago".parse().unwrap();
+    let open_day = Utc::now().with_timezone(&tz).date_naive() + chrono::Duration::days(2);
+    let mut hours = vec![json!([]); 7];
+    hours[chrono::Datelike::weekday(&open_day).num_days_from_monday() as usize] = json!([["09:00", "12:00"]]);
+    let rules = json!({"hours": hours, "closures": [], "buffer_minutes": 0, "max_jobs_per_day": 5, "booking_window_days": 7,
+        "min_lead_minutes": 60, "step_minutes": 30, "default_job_minutes": 90, "reminder_minutes": [1440, 60]});
+    assert_eq!(app.owner(Method::PUT, "/api/schedule", b).json(&rules).send().await.unwrap().status(), 200);
+
+    app.call(CALLER, "no-answer").await;
+    let greeting = app.expect_texts(CALLER, 1).await;
+    assert!(greeting[0].body.contains("we're closed right now"), "after-hours greeting: {}", greeting[0].body);
+    for (i, says) in ["hi", "replace the shower valve", "Sam Lee", "55 Birch Ln", "tomorrow morning"].iter().enumerate() {
+        app.text(CALLER, says).await;
+        app.expect_texts(CALLER, i + 2).await;
+    }
+    let offer = app.texts_to(CALLER).last().unwrap().body.clone();
+    assert!(offer.contains("Dana will confirm the price for this job.") && !offer.contains('$'), "no invented price: {offer}");
+    let day = open_day.format("%a %b %-d").to_string();
+    let lines: Vec<&str> = offer.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).collect();
+    assert_eq!(lines.len(), 2, "09:00 and 10:30 fit a 90-minute job before noon: {offer}");
+    assert!(lines.iter().all(|l| l.contains(&day)), "only the next open day ({day}): {offer}");
+    wait_until(Duration::from_secs(10), "owner asked to quote", || async {
+        app.count("select count(*) from notifications where kind = 'needs_quote'").await == 1
+    })
+    .await;
+    app.text(CALLER, "2").await;
+    let texts = app.expect_texts(CALLER, 7).await;
+    assert!(texts[6].body.contains(&format!("{day}, 10:30am–12pm")) && texts[6].body.contains("The price will be confirmed by the owner."), "{}", texts[6].body);
+    let a = &appointments(&app, b).await[0];
+    assert!(a["price_cents"].is_null() && a["service_name"].as_str().unwrap().starts_with("Visit: replace the shower valve"), "{a}");
+}
