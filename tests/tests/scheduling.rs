@@ -154,10 +154,26 @@ async fn missed_call_becomes_a_booked_appointment_in_calendars_and_the_ics_feed_
     assert!(texts[8].body.starts_with("Thanks, you're confirmed: Sink Clog"), "{}", texts[8].body);
     assert_eq!(appointments(&app, b).await[0]["status"], "confirmed");
 
+    // The owner cancels: the caller is told, the Google event is deleted, the Jobber request
+    // archived, and the feed marks it cancelled.
+    let r = app.owner(Method::PATCH, &format!("/api/appointments/{id}"), b).json(&json!({"status": "cancelled"})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let texts = app.expect_texts(CALLER, 10).await;
+    assert!(texts[9].body.starts_with("Acme Plumbing had to cancel your Sink Clog on"), "{}", texts[9].body);
+    wait_until(Duration::from_secs(20), "cancellation in both calendars", || async {
+        let d = doubles(&app).await;
+        let e = d["google_events"].as_object().unwrap().values().next().unwrap().clone();
+        let r = d["jobber_requests"].as_object().unwrap().values().next().unwrap().clone();
+        e["status"] == "cancelled" && r["archived"] == true
+    })
+    .await;
+    let parsed = parse_ics(&app.http.get(&ics_url).send().await.unwrap().text().await.unwrap());
+    assert_eq!(parsed[0]["status"], "CANCELLED");
+
     // Rotating the feed kills the old URL.
     app.owner(Method::POST, "/api/calendar/ics/rotate", b).send().await.unwrap();
     assert_eq!(app.http.get(&ics_url).send().await.unwrap().status(), 404);
-    assert_eq!(app.count("select count(*) from appointments where status <> 'cancelled'").await, 1);
+    assert_eq!(app.count("select count(*) from appointments where status <> 'cancelled'").await, 0);
 }
 
 fn parse_ics(text: &str) -> Vec<Value> {
