@@ -123,6 +123,18 @@ pub struct AppointmentState {
     pub business_name: String,
     pub service: String,
     pub when: String,
+    /// The owner changed it and the caller has not been told yet (a signal that failed).
+    #[serde(default)]
+    pub notice_pending: bool,
+}
+
+/// The appointment workflow has acted on everything up to `version`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppointmentTold {
+    pub business_id: Uuid,
+    pub appointment_id: Uuid,
+    pub version: i32,
+    pub notice_sent: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -250,6 +262,7 @@ impl BookingActivities {
             }
             _ => None,
         };
+        let notice_pending = store::caller_notice_pending(&self.pool, r.business_id, a.id).await.map_err(retryable)?;
         let rules = scheduling::rules(&self.pool, r.business_id).await.map_err(retryable)?;
         let providers = cal::connections(&self.pool, r.business_id).await.map_err(retryable)?.into_iter().map(|c| c.provider).collect();
         let slot = Slot { technician: a.technician_id, start: a.start_at, end: a.end_at };
@@ -265,7 +278,13 @@ impl BookingActivities {
             business_name,
             service: a.service_name.unwrap_or_else(|| "appointment".into()),
             when: availability::slot_text(tz_of(&timezone), &slot),
+            notice_pending,
         })
+    }
+
+    #[activity]
+    pub async fn appointment_told(self: Arc<Self>, _ctx: ActivityContext, t: AppointmentTold) -> Result<(), ActivityError> {
+        store::mark_workflow_told(&self.pool, t.business_id, t.appointment_id, t.version, t.notice_sent).await.map_err(retryable)
     }
 
     /// Pushes the appointment as it is now to one calendar. The booking stands whatever the

@@ -416,7 +416,7 @@ async fn create_appointment(Tenant(b): Tenant, State(s): State<AppState>, header
         .await;
         match booked {
             Ok(Booked::Booked(id)) => {
-                s.temporal.appointment_changed(b, id, false).await;
+                tell_workflow(&s, b, id, false).await?;
                 return Ok((StatusCode::CREATED, Json(appointment_json(&s, b, id).await?)));
             }
             Ok(Booked::SlotTaken) => continue,
@@ -465,8 +465,21 @@ async fn update_appointment(Tenant(b): Tenant, State(s): State<AppState>, Path(i
         let changed = booking::set_status(&s.db, b, id, status, Some("owner")).await?;
         notify |= changed && status == "cancelled";
     }
-    s.temporal.appointment_changed(b, id, notify).await;
+    tell_workflow(&s, b, id, notify).await?;
     Ok(Json(appointment_json(&s, b, id).await?))
+}
+
+/// Signals the appointment's workflow and records that it knows; a notice for the caller is
+/// flagged first, so if the signal is lost the worker's catch-up still delivers it.
+async fn tell_workflow(s: &AppState, b: Uuid, id: Uuid, notify_caller: bool) -> Result<(), ApiError> {
+    if notify_caller {
+        booking::flag_caller_notice(&s.db, b, id).await?;
+    }
+    let version = booking::get(&s.db, b, id).await?.version;
+    if s.temporal.appointment_changed(b, id, notify_caller).await {
+        booking::mark_workflow_told(&s.db, b, id, version, notify_caller).await?;
+    }
+    Ok(())
 }
 
 // ---- calendars --------------------------------------------------------------------------------

@@ -86,11 +86,11 @@ impl Temporal {
 
     /// Tells the appointment's workflow to look again (calendar sync, reminders, and a text to
     /// the caller when `notify_caller`), starting it if needed. The change is already committed;
-    /// if Temporal is down it is logged and the next change or a restart catches up.
-    pub async fn appointment_changed(&self, business_id: Uuid, appointment_id: Uuid, notify_caller: bool) {
+    /// if this fails the worker's catch-up signals it (`nmc_store::booking::untold`).
+    pub async fn appointment_changed(&self, business_id: Uuid, appointment_id: Uuid, notify_caller: bool) -> bool {
         let Some(client) = self.client() else {
-            tracing::warn!(%business_id, %appointment_id, "temporal not connected; appointment workflow not signalled");
-            return;
+            tracing::warn!(%business_id, %appointment_id, "temporal not connected; the worker will catch up");
+            return false;
         };
         let options = WorkflowStartOptions::new(self.task_queue.clone(), appointment_workflow_id(appointment_id))
             .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
@@ -106,9 +106,10 @@ impl Temporal {
                 options,
             )
             .await;
-        if let Err(e) = result {
-            tracing::warn!(%business_id, %appointment_id, error = %e, "appointment workflow not signalled");
+        if let Err(e) = &result {
+            tracing::warn!(%business_id, %appointment_id, error = %e, "appointment workflow not signalled; the worker will catch up");
         }
+        result.is_ok()
     }
 
     /// Signals the caller's conversation, starting it if none is running (never check-then-start).

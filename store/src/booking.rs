@@ -300,3 +300,60 @@ pub async fn ensure_appointment_conversation(pool: &PgPool, business_id: Uuid, a
 pub async fn business_basics(pool: &PgPool, business_id: Uuid) -> Result<(String, String, String)> {
     sqlx::query_as("select name, owner_name, timezone from businesses where id = $1").bind(business_id).fetch_optional(pool).await?.ok_or(StoreError::NotFound)
 }
+
+/// The owner changed the appointment in a way the caller must hear about (moved, cancelled).
+pub async fn flag_caller_notice(pool: &PgPool, business_id: Uuid, appointment_id: Uuid) -> Result<()> {
+    sqlx::query("update appointments set caller_notice_pending = true where id = $1 and business_id = $2")
+        .bind(appointment_id)
+        .bind(business_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The appointment's workflow has been told about everything up to `version`.
+pub async fn mark_workflow_told(pool: &PgPool, business_id: Uuid, appointment_id: Uuid, version: i32, notice_sent: bool) -> Result<()> {
+    sqlx::query(
+        "update appointments set workflow_version = greatest(workflow_version, $3),
+             caller_notice_pending = caller_notice_pending and not $4
+         where id = $1 and business_id = $2",
+    )
+    .bind(appointment_id)
+    .bind(business_id)
+    .bind(version)
+    .bind(notice_sent)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// An appointment whose workflow has not been told about its latest change.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Untold {
+    pub business_id: Uuid,
+    pub id: Uuid,
+    pub version: i32,
+    pub caller_notice_pending: bool,
+}
+
+/// Appointments changed more than `grace_secs` ago whose workflow is behind (a signal that failed).
+pub async fn untold(pool: &PgPool, grace_secs: i64, limit: i64) -> Result<Vec<Untold>> {
+    Ok(sqlx::query_as(
+        "select business_id, id, version, caller_notice_pending from appointments
+         where version > workflow_version and updated_at < now() - make_interval(secs => $1) and upper(during) > now() - interval '1 day'
+         order by updated_at limit $2",
+    )
+    .bind(grace_secs as f64)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn caller_notice_pending(pool: &PgPool, business_id: Uuid, appointment_id: Uuid) -> Result<bool> {
+    sqlx::query_scalar("select caller_notice_pending from appointments where id = $1 and business_id = $2")
+        .bind(appointment_id)
+        .bind(business_id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound)
+}

@@ -423,3 +423,33 @@ async fn after_hours_with_no_catalog_match_books_the_next_open_day_and_the_owner
     let a = &appointments(&app, b).await[0];
     assert!(a["price_cents"].is_null() && a["service_name"].as_str().unwrap().starts_with("Visit: replace the shower valve"), "{a}");
 }
+
+#[tokio::test]
+async fn owner_changes_made_while_temporal_is_down_still_reach_the_caller_and_the_calendar() {
+    let app = TestApp::spawn().await;
+    let b = bookable(&app).await;
+    let r = app.owner(Method::POST, "/api/calendar/google/connect", b).json(&json!({"access_token": "g", "expires_in": 3600})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // A second API whose Temporal is unreachable: the booking and the move still stand.
+    let down = app.spawn_api_without_temporal().await;
+    let owner = |m: Method, path: &str| app.http.request(m, format!("{down}{path}")).bearer_auth(ADMIN_TOKEN).header("x-business-id", b.to_string());
+    let start = Utc::now() + chrono::Duration::hours(3);
+    let r = owner(Method::POST, "/api/appointments").json(&json!({"start": start, "duration_minutes": 60, "customer_phone": CALLER, "service_name": "Leak Repair"})).send().await.unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let moved = start + chrono::Duration::days(1);
+    let r = owner(Method::PATCH, &format!("/api/appointments/{id}")).json(&json!({"start": moved})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // The worker's catch-up signals the appointment's workflow: the caller hears, Google gets it.
+    let texts = app.expect_texts(CALLER, 1).await;
+    assert!(texts[0].body.starts_with("Acme Plumbing moved your Leak Repair to"), "{}", texts[0].body);
+    wait_until(Duration::from_secs(30), "event in Google at the new time", || async {
+        let d = doubles(&app).await;
+        d["google_events"].as_object().unwrap().values().any(|e| (at(&e["start"]["dateTime"]) - moved).num_milliseconds().abs() < 1)
+    })
+    .await;
+    wait_until(Duration::from_secs(10), "caught up", || async {
+        app.count("select count(*) from appointments where version > workflow_version or caller_notice_pending").await == 0
+    })
+    .await;
+}

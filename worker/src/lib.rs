@@ -107,6 +107,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         .register_activities(activities)
         .register_activities(BookingActivities { pool: booking.pool.clone(), secrets: booking.secrets.clone(), calendars: config.calendars.clone() })
         .build();
+    tokio::spawn(signal_untold_appointments(booking.pool.clone(), client.clone(), config.task_queue.clone()));
     tokio::spawn(refresh_busy_every_minute(booking));
     let mut worker = Worker::new(&runtime, client, options)?;
     // On SIGTERM/Ctrl-C stop polling and let in-flight tasks finish; a kill -9 is covered by
@@ -131,6 +132,34 @@ async fn refresh_busy_every_minute(booking: Arc<BookingActivities>) {
         for business_id in businesses {
             if let Err(e) = booking.refresh_busy(business_id).await {
                 tracing::warn!(%business_id, error = %e, "busy time refresh failed");
+            }
+        }
+    }
+}
+
+/// Catch-up for appointment changes whose signal was lost (Temporal down when the owner changed
+/// it): every few seconds, signal-with-start the workflows that are behind.
+async fn signal_untold_appointments(pool: nmc_store::PgPool, client: Client, task_queue: String) {
+    use nmc_workflows::{AppointmentChanged, AppointmentStart, BUSINESS_ID, appointment_workflow_id};
+    use temporalio_client::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions};
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let Ok(untold) = nmc_store::booking::untold(&pool, 10, 100).await else { continue };
+        for a in untold {
+            let options = WorkflowStartOptions::new(task_queue.clone(), appointment_workflow_id(a.id))
+                .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+                .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
+                .search_attributes(temporalio_common::search_attributes::SearchAttributes::new([BUSINESS_ID.value_set(a.business_id.to_string())]))
+                .build();
+            let start = AppointmentStart { business_id: a.business_id, appointment_id: a.id };
+            let changed = AppointmentChanged { notify_caller: a.caller_notice_pending };
+            match client.signal_with_start_workflow(AppointmentWorkflow::run, start, AppointmentWorkflow::changed, changed, options).await {
+                Ok(_) => {
+                    tracing::info!(business_id = %a.business_id, appointment_id = %a.id, "appointment workflow caught up");
+                    let _ = nmc_store::booking::mark_workflow_told(&pool, a.business_id, a.id, a.version, a.caller_notice_pending).await;
+                }
+                Err(e) => tracing::warn!(appointment_id = %a.id, error = %e, "appointment catch-up failed; retrying"),
             }
         }
     }

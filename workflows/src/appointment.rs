@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use nmc_activities::ConversationActivities;
-use nmc_activities::booking::{AppointmentRef, AppointmentState, BookingActivities, SyncRequest};
+use nmc_activities::booking::{AppointmentRef, AppointmentState, AppointmentTold, BookingActivities, SyncRequest};
 use nmc_domain::{E164, OutboundSms, SmsKind};
 use serde::{Deserialize, Serialize};
 use temporalio_common::RetryPolicy;
@@ -16,6 +16,10 @@ use temporalio_sdk::{ActivityCloseTimeouts, ActivityOptions, SyncWorkflowContext
 use uuid::Uuid;
 
 use crate::{record_options, send_options};
+
+/// Tells the database which changes the workflow has acted on, so the worker's catch-up only
+/// signals appointments whose signal was lost (histories before it replay without it).
+const PATCH_OUTBOX: &str = "appointment-outbox";
 
 pub fn appointment_workflow_id(appointment_id: Uuid) -> String {
     format!("appointment-{appointment_id}")
@@ -45,13 +49,14 @@ pub struct AppointmentWorkflow {
     /// When each start time was first seen: reminders due before it are skipped (the caller just
     /// got a confirmation).
     armed: Vec<(i64, DateTime<Utc>)>,
+    told_version: i32,
 }
 
 #[workflow_methods]
 impl AppointmentWorkflow {
     #[init]
     pub fn new(_ctx: &WorkflowContextView, start: AppointmentStart) -> Self {
-        Self { start, changes: 0, notify_caller: false, synced_version: 0, notified_version: 1, reminders_done: vec![], armed: vec![] }
+        Self { start, changes: 0, notify_caller: false, synced_version: 0, notified_version: 1, reminders_done: vec![], armed: vec![], told_version: 0 }
     }
 
     #[run]
@@ -62,7 +67,8 @@ impl AppointmentWorkflow {
             let st = ctx.execute_activity(BookingActivities::appointment_state, r.clone(), record_options()).await?;
             let now = crate::now(ctx);
 
-            if ctx.state(|s| s.notify_caller && st.version > s.notified_version) {
+            let mut notice_sent = false;
+            if ctx.state(|s| (s.notify_caller || st.notice_pending) && st.version > s.notified_version) {
                 let body = if st.status == "cancelled" {
                     format!("{} had to cancel your {} on {}. Sorry about that. Reply here to book another time.", st.business_name, st.service, st.when)
                 } else {
@@ -70,6 +76,7 @@ impl AppointmentWorkflow {
                 };
                 text_caller(ctx, &st, SmsKind::AppointmentNotice, format!("notice:{}:{}", r.appointment_id, st.version), body).await;
                 ctx.state_mut(|s| s.notified_version = st.version);
+                notice_sent = true;
             }
             ctx.state_mut(|s| s.notify_caller = false);
 
@@ -80,6 +87,11 @@ impl AppointmentWorkflow {
                     let _ = ctx.execute_activity(BookingActivities::sync_calendar, req, sync_options()).await;
                 }
                 ctx.state_mut(|s| s.synced_version = st.version);
+            }
+            if (st.version > ctx.state(|s| s.told_version) || notice_sent) && ctx.patched(PATCH_OUTBOX) {
+                let told = AppointmentTold { business_id: r.business_id, appointment_id: r.appointment_id, version: st.version, notice_sent };
+                let _ = ctx.execute_activity(BookingActivities::appointment_told, told, record_options()).await;
+                ctx.state_mut(|s| s.told_version = st.version);
             }
 
             if matches!(st.status.as_str(), "cancelled" | "completed" | "no_show") || now >= st.end {
