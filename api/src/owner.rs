@@ -469,16 +469,22 @@ async fn update_appointment(Tenant(b): Tenant, State(s): State<AppState>, Path(i
     Ok(Json(appointment_json(&s, b, id).await?))
 }
 
-/// Signals the appointment's workflow and records that it knows; a notice for the caller is
-/// flagged first, so if the signal is lost the worker's catch-up still delivers it.
+/// Tells the appointment's workflow (sync, reminders, the caller's notice) off the request path:
+/// the change is committed and a notice for the caller is flagged first, so if this signal is
+/// lost the worker's catch-up (`booking::untold`) still delivers it.
 async fn tell_workflow(s: &AppState, b: Uuid, id: Uuid, notify_caller: bool) -> Result<(), ApiError> {
     if notify_caller {
         booking::flag_caller_notice(&s.db, b, id).await?;
     }
     let version = booking::get(&s.db, b, id).await?.version;
-    if s.temporal.appointment_changed(b, id, notify_caller).await {
-        booking::mark_workflow_told(&s.db, b, id, version, notify_caller).await?;
-    }
+    let s = s.clone();
+    tokio::spawn(async move {
+        if s.temporal.appointment_changed(b, id, notify_caller).await
+            && let Err(e) = booking::mark_workflow_told(&s.db, b, id, version, notify_caller).await
+        {
+            tracing::warn!(business_id = %b, appointment_id = %id, error = %e, "could not record the signal; the worker will signal again");
+        }
+    });
     Ok(())
 }
 
