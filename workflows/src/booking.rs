@@ -183,11 +183,12 @@ pub(crate) async fn offer_instead_of_reply(ctx: &mut WorkflowContext<Conversatio
         let body = format!("No catalog price for \"{}\": please quote {}.", service.chars().take(120).collect::<String>(), fields.name.as_deref().unwrap_or("the caller"));
         notify(ctx, conversation_id, "needs_quote", false, body, format!("quote:{conversation_id}")).await;
     }
-    if turn.newly_qualified && !ctx.state(|s| s.memory.qualified_notified) {
-        if let Some(summary) = turn.summary.clone() {
-            ctx.state_mut(|s| s.memory.qualified_notified = true);
-            notify(ctx, conversation_id, "qualified", false, summary, format!("qualified:{conversation_id}")).await;
-        }
+    if turn.newly_qualified
+        && !ctx.state(|s| s.memory.qualified_notified)
+        && let Some(summary) = turn.summary.clone()
+    {
+        ctx.state_mut(|s| s.memory.qualified_notified = true);
+        notify(ctx, conversation_id, "qualified", false, summary, format!("qualified:{conversation_id}")).await;
     }
     let lead = format!("{intro}{thanks} {quote} Next open times:");
     present(ctx, conversation_id, format!("reply:{message_sid}"), offer, None, lead).await;
