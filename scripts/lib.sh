@@ -30,7 +30,7 @@ ensure_temporal_cli() {
 ensure_py_tools() {
   PYTHONPATH="$TOOLS/py" python3 -c 'import icalendar' 2>/dev/null && return
   log "installing icalendar (PyPI) into .tools/py"
-  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$TOOLS/py" icalendar >/dev/null
+  python3 -m pip install -q --disable-pip-version-check --no-warn-conflicts --root-user-action=ignore --target "$TOOLS/py" icalendar >/dev/null
 }
 
 # PostgreSQL: the one at DATABASE_URL, or the local server (started if it is down).
