@@ -132,9 +132,10 @@ impl TestApp {
             .env("GOOGLE_OAUTH_TOKEN_URL", format!("{}/google/token", self.sandbox_url))
             .env("JOBBER_API_BASE", format!("{}/jobber", self.sandbox_url))
             .env("JOBBER_OAUTH_TOKEN_URL", format!("{}/jobber/oauth/token", self.sandbox_url))
-            .env("RUST_LOG", std::env::var("NMC_TEST_WORKER_LOG").unwrap_or_else(|_| "warn".into()))
+            .env("RUST_LOG", std::env::var("NMC_TEST_WORKER_LOG").unwrap_or_else(|_| "warn,nmc_activities=info,nmc_worker=info".into()))
             .envs(self.worker_env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::null())
+            // Kept per test, so a failing test can show what the worker saw.
+            .stdout(std::fs::File::create(self.worker_log()).map(Stdio::from).unwrap_or_else(|_| Stdio::null()))
             .kill_on_drop(true)
             .spawn()
             .expect("start nmc-worker (run `cargo build --workspace --bins` first)");
@@ -214,9 +215,25 @@ impl TestApp {
         self.sandbox.messages().into_iter().filter(|m| m.to == to).collect()
     }
 
+    pub fn worker_log(&self) -> PathBuf {
+        std::env::temp_dir().join(format!("{}-worker.log", self.task_queue))
+    }
+
     /// Waits until `n` texts reached `to`, then a little longer to catch any duplicate.
     pub async fn expect_texts(&self, to: &str, n: usize) -> Vec<SandboxMessage> {
-        wait_until(Duration::from_secs(20), &format!("{n} text(s) to the caller"), || async { self.texts_to(to).len() >= n }).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while self.texts_to(to).len() < n {
+            if tokio::time::Instant::now() > deadline {
+                let log = std::fs::read_to_string(self.worker_log()).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(40).collect();
+                panic!(
+                    "timed out waiting for {n} text(s) to the caller; got {:#?}\nworker log (last lines, newest first):\n{}",
+                    self.texts_to(to).iter().map(|m| &m.body).collect::<Vec<_>>(),
+                    tail.join("\n")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let texts = self.texts_to(to);
         assert_eq!(texts.len(), n, "expected exactly {n} text(s), got {:#?}", texts);

@@ -50,13 +50,15 @@ pub struct AppointmentWorkflow {
     /// got a confirmation).
     armed: Vec<(i64, DateTime<Utc>)>,
     told_version: i32,
+    sync_retry_at: Option<DateTime<Utc>>,
+    sync_backoff_secs: i64,
 }
 
 #[workflow_methods]
 impl AppointmentWorkflow {
     #[init]
     pub fn new(_ctx: &WorkflowContextView, start: AppointmentStart) -> Self {
-        Self { start, changes: 0, notify_caller: false, synced_version: 0, notified_version: 1, reminders_done: vec![], armed: vec![], told_version: 0 }
+        Self { start, changes: 0, notify_caller: false, synced_version: 0, notified_version: 1, reminders_done: vec![], armed: vec![], told_version: 0, sync_retry_at: None, sync_backoff_secs: 0 }
     }
 
     #[run]
@@ -80,26 +82,45 @@ impl AppointmentWorkflow {
             }
             ctx.state_mut(|s| s.notify_caller = false);
 
-            if ctx.state(|s| s.synced_version != st.version) {
-                for provider in &st.providers {
-                    let req = SyncRequest { business_id: r.business_id, appointment_id: r.appointment_id, provider: provider.clone() };
-                    // Failures are recorded by the activity; the appointment stands either way.
-                    let _ = ctx.execute_activity(BookingActivities::sync_calendar, req, sync_options()).await;
-                }
-                ctx.state_mut(|s| s.synced_version = st.version);
-            }
+            // Seen (and the notice sent): the worker's catch-up leaves this one alone.
             if (st.version > ctx.state(|s| s.told_version) || notice_sent) && ctx.patched(PATCH_OUTBOX) {
                 let told = AppointmentTold { business_id: r.business_id, appointment_id: r.appointment_id, version: st.version, notice_sent };
                 let _ = ctx.execute_activity(BookingActivities::appointment_told, told, record_options()).await;
                 ctx.state_mut(|s| s.told_version = st.version);
             }
+            let sync_due = ctx.state(|s| s.synced_version != st.version && s.sync_retry_at.is_none_or(|t| t <= now));
+            if sync_due {
+                let mut all_done = true;
+                for provider in &st.providers {
+                    let req = SyncRequest { business_id: r.business_id, appointment_id: r.appointment_id, provider: provider.clone() };
+                    // Failures are recorded by the activity for the owner; the appointment stands either way.
+                    all_done &= ctx.execute_activity(BookingActivities::sync_calendar, req, sync_options()).await.is_ok();
+                }
+                ctx.state_mut(|s| {
+                    if all_done {
+                        s.synced_version = st.version;
+                        s.sync_retry_at = None;
+                        s.sync_backoff_secs = 0;
+                    } else {
+                        // A calendar still down after a few quick retries: try again later, without
+                        // holding up reminders or the caller's notices meanwhile.
+                        s.sync_backoff_secs = (s.sync_backoff_secs * 2).clamp(60, 3600);
+                        s.sync_retry_at = Some(now + chrono::Duration::seconds(s.sync_backoff_secs));
+                    }
+                });
+            }
 
-            if matches!(st.status.as_str(), "cancelled" | "completed" | "no_show") || now >= st.end {
+            let finished = matches!(st.status.as_str(), "cancelled" | "completed" | "no_show") || now >= st.end;
+            let synced = ctx.state(|s| s.synced_version == st.version);
+            // A finished appointment still waits for its last change to reach the calendars (for a day at most).
+            if finished && (synced || now >= st.end + chrono::Duration::days(1)) {
                 return Ok(st.status);
             }
 
-            let next_due = reminders(ctx, &st, now).await;
-            let wake = next_due.map_or(st.end, |d| d.min(st.end));
+            let next_due = if finished { None } else { reminders(ctx, &st, now).await };
+            let retry = ctx.state(|s| s.sync_retry_at.filter(|_| s.synced_version != st.version));
+            let until = if finished { now + chrono::Duration::hours(1) } else { st.end };
+            let wake = [next_due, retry].into_iter().flatten().fold(until, |a, b| a.min(b));
             let wait = (wake - now).to_std().unwrap_or(Duration::ZERO).max(Duration::from_millis(1));
             temporalio_sdk::workflows::select! {
                 _ = ctx.timer(wait) => {}
@@ -162,17 +183,18 @@ async fn text_caller(ctx: &mut WorkflowContext<AppointmentWorkflow>, st: &Appoin
     let _ = ctx.execute_activity(ConversationActivities::send_sms, sms, send_options()).await;
 }
 
-/// Calendar pushes: backoff from 2 s to 10 min, for up to a day.
+/// One calendar push: quick retries with backoff (2 s, 4 s, 8 s…) for two minutes; after that the
+/// workflow itself retries later (1 min doubling to 1 h) so the rest of its work never waits.
 fn sync_options() -> ActivityOptions {
     ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
-        schedule_to_close: Duration::from_secs(24 * 3600),
+        schedule_to_close: Duration::from_secs(120),
         start_to_close: Duration::from_secs(30),
     })
     .retry_policy(
         RetryPolicy::builder()
             .initial_interval(Duration::from_secs(2))
             .backoff_coefficient(2.0)
-            .maximum_interval(Duration::from_secs(600))
+            .maximum_interval(Duration::from_secs(60))
             .build(),
     )
     .build()
