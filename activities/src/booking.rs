@@ -168,12 +168,13 @@ impl BookingActivities {
     /// back with fresh slots; the same idempotency key books once.
     #[activity]
     pub async fn book_slot(self: Arc<Self>, _ctx: ActivityContext, r: BookRequest) -> Result<BookOutcome, ActivityError> {
-        let lead = store::conversation_lead(&self.pool, r.business_id, r.conversation_id).await.map_err(retryable)?;
+        let mut db = nmc_store::conn(&self.pool).await.map_err(retryable)?;
+        let lead = store::conversation_lead(&mut db, r.business_id, r.conversation_id).await.map_err(retryable)?;
         let booked = match r.reschedule {
-            Some(id) => store::reschedule(&self.pool, r.business_id, id, r.slot.technician, r.slot.start, r.slot.end).await,
+            Some(id) => store::reschedule(&mut db, r.business_id, id, r.slot.technician, r.slot.start, r.slot.end).await,
             None => {
                 store::book(
-                    &self.pool,
+                    &mut db,
                     r.business_id,
                     &NewAppointment {
                         technician_id: r.slot.technician,
@@ -197,7 +198,7 @@ impl BookingActivities {
         .map_err(retryable)?;
         match booked {
             Booked::Booked(appointment_id) => {
-                store::mark_lead_booked(&self.pool, r.business_id, lead.lead_id).await.map_err(retryable)?;
+                store::mark_lead_booked(&mut db, r.business_id, lead.lead_id).await.map_err(retryable)?;
                 let when = availability::slot_text(tz_of(&lead.timezone), &r.slot);
                 let confirmation = if r.reschedule.is_some() {
                     format!("Done: your {} is moved to {when}. {}", r.job.name, nmc_domain::appointment::REPLY_OPTIONS)
@@ -228,8 +229,9 @@ impl BookingActivities {
 
     #[activity]
     pub async fn caller_appointment(self: Arc<Self>, _ctx: ActivityContext, r: CallerLookup) -> Result<Option<CallerAppointment>, ActivityError> {
-        let Some(a) = store::upcoming_for_caller(&self.pool, r.business_id, &r.caller, Utc::now()).await.map_err(retryable)? else { return Ok(None) };
-        let (_, _, timezone) = store::business_basics(&self.pool, r.business_id).await.map_err(retryable)?;
+        let mut db = nmc_store::conn(&self.pool).await.map_err(retryable)?;
+        let Some(a) = store::upcoming_for_caller(&mut db, r.business_id, &r.caller, Utc::now()).await.map_err(retryable)? else { return Ok(None) };
+        let (_, _, timezone) = store::business_basics(&mut db, r.business_id).await.map_err(retryable)?;
         let slot = Slot { technician: a.technician_id, start: a.start_at, end: a.end_at };
         Ok(Some(CallerAppointment {
             appointment_id: a.id,
@@ -247,24 +249,26 @@ impl BookingActivities {
     /// Returns whether the status changed (a repeated C changes nothing).
     #[activity]
     pub async fn set_appointment_status(self: Arc<Self>, _ctx: ActivityContext, c: StatusChange) -> Result<bool, ActivityError> {
-        store::set_status(&self.pool, c.business_id, c.appointment_id, &c.status, Some("caller")).await.map_err(retryable)
+        let mut db = nmc_store::conn(&self.pool).await.map_err(retryable)?;
+        store::set_status(&mut db, c.business_id, c.appointment_id, &c.status, Some("caller")).await.map_err(retryable)
     }
 
     #[activity]
     pub async fn appointment_state(self: Arc<Self>, _ctx: ActivityContext, r: AppointmentRef) -> Result<AppointmentState, ActivityError> {
-        let a = store::get(&self.pool, r.business_id, r.appointment_id).await.map_err(retryable)?;
-        let (business_name, _, timezone) = store::business_basics(&self.pool, r.business_id).await.map_err(retryable)?;
+        let mut db = nmc_store::conn(&self.pool).await.map_err(retryable)?;
+        let a = store::get(&mut db, r.business_id, r.appointment_id).await.map_err(retryable)?;
+        let (business_name, _, timezone) = store::business_basics(&mut db, r.business_id).await.map_err(retryable)?;
         let conversation_id = match (a.conversation_id, &a.customer_phone) {
             (Some(c), _) => Some(c),
             (None, Some(phone)) => {
                 let workflow_id = nmc_domain::E164::parse(phone).map(|p| nmc_domain::conversation_workflow_id(r.business_id, &p)).unwrap_or_default();
-                store::ensure_appointment_conversation(&self.pool, r.business_id, a.id, &workflow_id).await.map_err(retryable)?
+                store::ensure_appointment_conversation(&mut db, r.business_id, a.id, &workflow_id).await.map_err(retryable)?
             }
             _ => None,
         };
-        let notice_pending = store::caller_notice_pending(&self.pool, r.business_id, a.id).await.map_err(retryable)?;
-        let rules = scheduling::rules(&self.pool, r.business_id).await.map_err(retryable)?;
-        let providers = cal::connections(&self.pool, r.business_id).await.map_err(retryable)?.into_iter().map(|c| c.provider).collect();
+        let notice_pending = store::caller_notice_pending(&mut db, r.business_id, a.id).await.map_err(retryable)?;
+        let rules = scheduling::rules(&mut db, r.business_id).await.map_err(retryable)?;
+        let providers = cal::connections(&mut db, r.business_id).await.map_err(retryable)?.into_iter().map(|c| c.provider).collect();
         let slot = Slot { technician: a.technician_id, start: a.start_at, end: a.end_at };
         Ok(AppointmentState {
             status: a.status,
@@ -284,7 +288,8 @@ impl BookingActivities {
 
     #[activity]
     pub async fn appointment_told(self: Arc<Self>, _ctx: ActivityContext, t: AppointmentTold) -> Result<(), ActivityError> {
-        store::mark_workflow_told(&self.pool, t.business_id, t.appointment_id, t.version, t.notice_sent).await.map_err(retryable)
+        let mut db = nmc_store::conn(&self.pool).await.map_err(retryable)?;
+        store::mark_workflow_told(&mut db, t.business_id, t.appointment_id, t.version, t.notice_sent).await.map_err(retryable)
     }
 
     /// Pushes the appointment as it is now to one calendar. The booking stands whatever the
@@ -292,11 +297,12 @@ impl BookingActivities {
     /// refusal (bad token, bad request) is recorded and not retried.
     #[activity]
     pub async fn sync_calendar(self: Arc<Self>, _ctx: ActivityContext, r: SyncRequest) -> Result<bool, ActivityError> {
-        let a = store::get(&self.pool, r.business_id, r.appointment_id).await.map_err(retryable)?;
-        let Some(conn) = cal::connections(&self.pool, r.business_id).await.map_err(retryable)?.into_iter().find(|c| c.provider == r.provider) else {
+        let mut db = nmc_store::conn(&self.pool).await.map_err(retryable)?;
+        let a = store::get(&mut db, r.business_id, r.appointment_id).await.map_err(retryable)?;
+        let Some(conn) = cal::connections(&mut db, r.business_id).await.map_err(retryable)?.into_iter().find(|c| c.provider == r.provider) else {
             return Ok(false);
         };
-        let (_, _, timezone) = store::business_basics(&self.pool, r.business_id).await.map_err(retryable)?;
+        let (_, _, timezone) = store::business_basics(&mut db, r.business_id).await.map_err(retryable)?;
         let event = CalendarEvent {
             appointment_id: a.id,
             title: format!("{} – {}", a.service_name.as_deref().unwrap_or("Job"), a.customer_name.as_deref().unwrap_or("caller")),
@@ -310,7 +316,7 @@ impl BookingActivities {
             cancelled: a.status == "cancelled",
             version: a.version,
         };
-        let known = cal::external_id(&self.pool, a.id, &r.provider).await.map_err(retryable)?;
+        let known = cal::external_id(&mut db, a.id, &r.provider).await.map_err(retryable)?;
         let pushed = async {
             let token = self.access_token(r.business_id, &conn).await?;
             match r.provider.as_str() {
@@ -321,13 +327,13 @@ impl BookingActivities {
         .await;
         match pushed {
             Ok(external_id) => {
-                cal::record_sync(&self.pool, r.business_id, a.id, &r.provider, Ok((&external_id, a.version))).await.map_err(retryable)?;
+                cal::record_sync(&mut db, r.business_id, a.id, &r.provider, Ok((&external_id, a.version))).await.map_err(retryable)?;
                 Ok(true)
             }
             Err(e) => {
                 let message = e.to_string();
                 warn!(business_id = %r.business_id, appointment_id = %a.id, provider = %r.provider, error = %message, "calendar sync failed");
-                cal::record_sync(&self.pool, r.business_id, a.id, &r.provider, Err(&message)).await.map_err(retryable)?;
+                cal::record_sync(&mut db, r.business_id, a.id, &r.provider, Err(&message)).await.map_err(retryable)?;
                 if e.is_retryable() { Err(retryable(message)) } else { Ok(false) }
             }
         }
@@ -351,12 +357,13 @@ fn event_description(a: &store::Appointment) -> String {
 
 impl BookingActivities {
     async fn offer(&self, r: &OfferRequest) -> nmc_store::Result<Offer> {
+        let mut db = nmc_store::conn(&self.pool).await?;
         let now = Utc::now();
-        let rules = scheduling::rules(&self.pool, r.business_id).await?;
+        let rules = scheduling::rules(&mut db, r.business_id).await?;
         let job = match &r.job {
             Some(j) => j.clone(),
             None => {
-                let items = scheduling::catalog(&self.pool, r.business_id, true).await?;
+                let items = scheduling::catalog(&mut db, r.business_id, true).await?;
                 let catalog: Vec<CatalogItem> = items.iter().map(|i| i.item()).collect();
                 match catalog::match_item(&r.service_text, &catalog).and_then(|m| items.iter().find(|i| i.name == m.name)) {
                     Some(row) => {
@@ -383,14 +390,15 @@ impl BookingActivities {
                 }
             }
         };
-        let bookable = scheduling::technicians(&self.pool, r.business_id).await?.iter().any(|t| t.active);
-        let (timezone, slots) = scheduling::open_slots(&self.pool, r.business_id, job.duration_minutes, r.after, now).await?;
+        let bookable = scheduling::technicians(&mut db, r.business_id).await?.iter().any(|t| t.active);
+        let (timezone, slots) = scheduling::open_slots(&mut db, r.business_id, job.duration_minutes, r.after, now).await?;
         let tz = tz_of(&timezone);
         Ok(Offer { matched: job.catalog_item_id.is_some() || r.job.is_some(), job, timezone, slots: availability::pick_offers(tz, &slots, OFFERS), window_days: rules.booking_window_days, bookable })
     }
 
     /// A live access token: refreshed (and stored sealed) when it expires within five minutes.
     async fn access_token(&self, business_id: Uuid, conn: &cal::Connection) -> Result<String, CalendarError> {
+        let mut db = nmc_store::conn(&self.pool).await.map_err(|e| CalendarError::Unavailable { provider: "store", message: e.to_string() })?;
         let sealed = |e: String| CalendarError::Refused { provider: "store", status: 0, message: e };
         let token = self.secrets.decrypt(&conn.access_token_enc).map_err(|e| sealed(e.to_string()))?;
         let expiring = conn.expires_at.is_some_and(|t| t < Utc::now() + Duration::minutes(5));
@@ -401,7 +409,7 @@ impl BookingActivities {
         let access_enc = self.secrets.encrypt(&fresh.access_token);
         let refresh_enc = fresh.refresh_token.as_deref().map(|r| self.secrets.encrypt(r));
         let expires_at = fresh.expires_in.map(|s| Utc::now() + Duration::seconds(s));
-        cal::store_refreshed_token(&self.pool, business_id, &conn.provider, &access_enc, refresh_enc.as_deref(), expires_at)
+        cal::store_refreshed_token(&mut db, business_id, &conn.provider, &access_enc, refresh_enc.as_deref(), expires_at)
             .await
             .map_err(|e| sealed(e.to_string()))?;
         info!(%business_id, provider = %conn.provider, "calendar token refreshed");
@@ -410,21 +418,22 @@ impl BookingActivities {
 
     /// Pulls the connected Google Calendar's busy time for the booking window into the projection.
     pub async fn refresh_busy(&self, business_id: Uuid) -> anyhow::Result<()> {
-        let Some(conn) = cal::connections(&self.pool, business_id).await?.into_iter().find(|c| c.provider == "google") else { return Ok(()) };
-        let rules = scheduling::rules(&self.pool, business_id).await?;
+        let mut db = nmc_store::conn(&self.pool).await?;
+        let Some(conn) = cal::connections(&mut db, business_id).await?.into_iter().find(|c| c.provider == "google") else { return Ok(()) };
+        let rules = scheduling::rules(&mut db, business_id).await?;
         let from = Utc::now() - Duration::hours(1);
         let to = Utc::now() + Duration::days(rules.booking_window_days as i64 + 2);
         let token = self.access_token(business_id, &conn).await?;
         let blocks = self.calendars.google.free_busy(&token, &conn.calendar_id, from, to).await?;
         // Our own events show up as busy too; they are already appointments, so keep them once.
-        let own: Vec<(DateTime<Utc>, DateTime<Utc>)> = store::list(&self.pool, business_id, from, to)
+        let own: Vec<(DateTime<Utc>, DateTime<Utc>)> = store::list(&mut db, business_id, from, to)
             .await?
             .into_iter()
             .filter(|a| a.status != "cancelled")
             .map(|a| (a.start_at, a.end_at))
             .collect();
         let external: Vec<_> = blocks.into_iter().filter(|b| !own.contains(b)).collect();
-        cal::replace_busy(&self.pool, business_id, "google", from, to, &external).await?;
+        cal::replace_busy(&mut db, business_id, "google", from, to, &external).await?;
         Ok(())
     }
 

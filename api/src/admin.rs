@@ -57,6 +57,10 @@ struct Onboard {
     greeting: Option<String>,
     after_hours_greeting: Option<String>,
     business_hours: Option<Value>,
+    /// Optional: gives the owner an account right away (otherwise they sign up or are invited).
+    owner_password: Option<String>,
+    /// Whether the business is registered for A2P messaging (operations registers by hand).
+    messaging_status: Option<String>,
 }
 
 async fn create(_: Admin, State(state): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -127,6 +131,15 @@ async fn create(_: Admin, State(state): State<AppState>, body: axum::body::Bytes
             bad.insert(field, "must be 1 to 640 characters".into());
         }
     }
+    if let Some(p) = req.owner_password.as_deref()
+        && (p.chars().count() < 10 || p.chars().count() > 128)
+    {
+        bad.insert("owner_password", "must be 10 to 128 characters".into());
+    }
+    let messaging_status = req.messaging_status.clone().unwrap_or_else(|| "approved".into());
+    if !["not_registered", "submitted", "approved", "rejected"].contains(&messaging_status.as_str()) {
+        bad.insert("messaging_status", "one of not_registered, submitted, approved, rejected".into());
+    }
     if !bad.is_empty() {
         return Err(ApiError::Invalid(bad));
     }
@@ -150,6 +163,21 @@ async fn create(_: Admin, State(state): State<AppState>, body: axum::body::Bytes
         },
     )
     .await?;
+    if messaging_status != "approved" {
+        sqlx::query("update businesses set messaging_status = $2 where id = $1")
+            .bind(id)
+            .bind(&messaging_status)
+            .execute(&state.db)
+            .await
+            .map_err(nmc_store::StoreError::from)?;
+    }
+    if let Some(password) = req.owner_password.as_deref() {
+        let hash = crate::auth::hash_password(password)?;
+        nmc_store::accounts::add_user(&state.db, id, &owner_email.to_lowercase(), &owner_name, &hash, "owner").await.map_err(|e| match e {
+            nmc_store::StoreError::Conflict { .. } => ApiError::Conflict { field: "owner_email" },
+            other => other.into(),
+        })?;
+    }
     tracing::info!(business_id = %id, "business onboarded");
     if let Some(sandbox) = &state.sandbox {
         // In the sandbox the number is "configured in the console" here, as it would be on Twilio.

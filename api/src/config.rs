@@ -16,6 +16,8 @@ pub struct Config {
     pub sandbox: bool,
     pub admin_token: String,
     pub secret_key: String,
+    /// Signs owner access tokens; derived from the secret key when unset.
+    pub jwt_secret: Option<String>,
     pub conversation_idle_secs: u64,
     pub max_body_bytes: usize,
 }
@@ -63,6 +65,7 @@ impl Config {
             sandbox,
             admin_token: required("NMC_ADMIN_TOKEN")?,
             secret_key: required("NMC_SECRET_KEY")?,
+            jwt_secret: std::env::var("NMC_JWT_SECRET").ok().filter(|v| !v.is_empty()),
             conversation_idle_secs: env_or("NMC_CONVERSATION_IDLE_SECS", "172800").parse()?,
             max_body_bytes: env_or("NMC_MAX_BODY_BYTES", "65536").parse()?,
         })

@@ -11,6 +11,11 @@ use std::collections::BTreeMap;
 pub enum ApiError {
     #[error("missing or wrong credentials")]
     Unauthorized,
+    /// Signed in, but this role may not do that (technicians and owner-only actions).
+    #[error("your role does not allow this")]
+    Forbidden,
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("signature check failed")]
     BadSignature,
     #[error("{0}")]
@@ -51,6 +56,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::BadSignature => (StatusCode::FORBIDDEN, "bad_signature"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),

@@ -1,6 +1,7 @@
 //! `nmc-api`: Twilio webhooks, the admin API, health, and the built-in Twilio sandbox.
 
 pub mod admin;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod owner;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub sandbox: Option<nmc_sandbox::Sandbox>,
     /// Calendar adapters (OAuth code exchange when an owner connects a calendar).
     pub calendars: nmc_calendar::Calendars,
+    pub mailer: auth::Mailer,
+    pub login_limiter: auth::LoginLimiter,
 }
 
 impl AppState {
@@ -45,7 +48,7 @@ impl AppState {
             config.conversation_idle_secs,
         );
         let sandbox = config.sandbox.then(nmc_sandbox::Sandbox::new);
-        Ok(Self { db, temporal, secrets, config: std::sync::Arc::new(config), sandbox, calendars: nmc_calendar::Calendars::from_env() })
+        Ok(Self { db, temporal, secrets, config: std::sync::Arc::new(config), sandbox, calendars: nmc_calendar::Calendars::from_env(), mailer: Default::default(), login_limiter: Default::default() })
     }
 }
 
@@ -53,6 +56,7 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .route("/healthz", get(healthz))
         .merge(admin::router())
+        .merge(auth::router())
         .merge(owner::router())
         .merge(webhook::voice::router())
         .merge(webhook::sms::router())
@@ -66,7 +70,8 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves until `shutdown` resolves. Tests bind port 0 and pass the listener in.
 pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    // Client addresses feed the log-in rate limit.
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
 }
 
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {

@@ -5,11 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use nmc_assistant::catalog::{self, CatalogItem};
@@ -22,49 +21,61 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::admin::Admin;
+use crate::auth::Tenant;
 use crate::{AppState, error::ApiError};
 
+/// One owner route: its path, the methods it answers, and the handlers.
+pub struct OwnerRoute {
+    pub path: &'static str,
+    pub methods: &'static [&'static str],
+    pub handlers: MethodRouter<AppState>,
+}
+
+fn r(path: &'static str, methods: &'static [&'static str], handlers: MethodRouter<AppState>) -> OwnerRoute {
+    OwnerRoute { path, methods, handlers }
+}
+
+/// Every route that needs a signed-in owner or technician. The router is built from this table
+/// and the tenant-isolation test walks it, so a route added here is covered by that test at once.
+/// Path parameters are named after what they point to (`{appointment_id}`), so the test knows
+/// which of the other tenant's ids to try.
+pub fn routes() -> Vec<OwnerRoute> {
+    vec![
+        r("/api/catalog", &["GET", "POST"], get(list_catalog).post(create_catalog_item)),
+        r("/api/catalog/adopt", &["POST"], post(adopt_catalog)),
+        r("/api/catalog/{item_id}", &["PUT", "DELETE"], put(update_catalog_item).delete(delete_catalog_item)),
+        r("/api/schedule", &["GET", "PUT"], get(get_schedule).put(put_schedule)),
+        r("/api/technicians", &["GET", "POST"], get(list_technicians).post(add_technician)),
+        r("/api/technicians/{technician_id}", &["PATCH"], patch(update_technician)),
+        r("/api/availability", &["GET"], get(availability)),
+        r("/api/appointments", &["GET", "POST"], get(list_appointments).post(create_appointment)),
+        r("/api/appointments/{appointment_id}", &["GET", "PATCH"], get(get_appointment).patch(update_appointment)),
+        r("/api/calendar", &["GET"], get(calendar_status)),
+        r("/api/calendar/{provider}/connect", &["POST"], post(connect_calendar)),
+        r("/api/calendar/{provider}", &["DELETE"], delete(disconnect_calendar)),
+        r("/api/calendar/ics/rotate", &["POST"], post(rotate_ics)),
+        r("/api/calendar/ics/revoke", &["POST"], post(revoke_ics)),
+        r("/api/team", &["GET"], get(crate::auth::list_team)),
+        r("/api/team/invites", &["POST"], post(crate::auth::invite)),
+        r("/api/team/{user_id}", &["DELETE"], delete(crate::auth::remove_member)),
+    ]
+}
+
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/catalog", get(list_catalog).post(create_catalog_item))
-        .route("/api/catalog/adopt", post(adopt_catalog))
-        .route("/api/catalog/{id}", put(update_catalog_item).delete(delete_catalog_item))
-        .route("/api/schedule", get(get_schedule).put(put_schedule))
-        .route("/api/technicians", get(list_technicians).post(add_technician))
-        .route("/api/technicians/{id}", axum::routing::patch(update_technician))
-        .route("/api/availability", get(availability))
-        .route("/api/appointments", get(list_appointments).post(create_appointment))
-        .route("/api/appointments/{id}", get(get_appointment).patch(update_appointment))
-        .route("/api/calendar", get(calendar_status))
-        .route("/api/calendar/{provider}/connect", post(connect_calendar))
-        .route("/api/calendar/{provider}", axum::routing::delete(disconnect_calendar))
-        .route("/api/calendar/ics/rotate", post(rotate_ics))
-        .route("/api/calendar/ics/revoke", post(revoke_ics))
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, route| router.route(route.path, route.handlers))
+        // Public: the secret in the URL is the credential.
         .route("/calendar/{file}", get(ics_feed))
 }
 
-/// The business every handler works on. Never taken from the path, query or body.
-pub struct Tenant(pub Uuid);
-
-impl FromRequestParts<AppState> for Tenant {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Admin::from_request_parts(parts, state).await?;
-        let id = parts
-            .headers
-            .get("x-business-id")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| Uuid::parse_str(v).ok())
-            .ok_or_else(|| ApiError::BadRequest("X-Business-Id header with a business id is required".into()))?;
-        let exists: Option<i32> = sqlx::query_scalar("select 1 from businesses where id = $1").bind(id).fetch_optional(&state.db).await.map_err(nmc_store::StoreError::from)?;
-        exists.map(|_| Tenant(id)).ok_or(ApiError::NotFound)
-    }
+/// Ends the request's row-level-security transaction, keeping what it wrote.
+pub async fn commit(tx: sqlx::Transaction<'_, sqlx::Postgres>) -> Result<(), ApiError> {
+    tx.commit().await.map_err(|e| ApiError::from(nmc_store::StoreError::from(e)))
 }
 
 /// JSON bodies with a clear 400 for anything that is not the expected shape.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("body is not the expected JSON: {e}")))
 }
 
@@ -134,25 +145,41 @@ fn catalog_json(r: &scheduling::CatalogRow) -> Value {
     v
 }
 
-async fn list_catalog(Tenant(b): Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let items = scheduling::catalog(&s.db, b, false).await?;
+async fn list_catalog(t: Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    let items = scheduling::catalog(&mut tx, b, false).await?;
     Ok(Json(json!({"items": items.iter().map(catalog_json).collect::<Vec<_>>()})))
 }
 
-async fn create_catalog_item(Tenant(b): Tenant, State(s): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn create_catalog_item(t: Tenant, State(s): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+    t.owner()?;
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
     let (item, active) = catalog_item(parse(&body)?)?;
-    let id = scheduling::save_catalog_item(&s.db, b, None, &item, active).await?;
-    Ok((StatusCode::CREATED, Json(catalog_json(&scheduling::catalog_item(&s.db, b, id).await?))))
+    let id = scheduling::save_catalog_item(&mut tx, b, None, &item, active).await?;
+    let item = catalog_json(&scheduling::catalog_item(&mut tx, b, id).await?);
+    commit(tx).await?;
+    Ok((StatusCode::CREATED, Json(item)))
 }
 
-async fn update_catalog_item(Tenant(b): Tenant, State(s): State<AppState>, Path(id): Path<Uuid>, body: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
+async fn update_catalog_item(t: Tenant, State(s): State<AppState>, Path(id): Path<Uuid>, body: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
+    t.owner()?;
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
     let (item, active) = catalog_item(parse(&body)?)?;
-    scheduling::save_catalog_item(&s.db, b, Some(id), &item, active).await?;
-    Ok(Json(catalog_json(&scheduling::catalog_item(&s.db, b, id).await?)))
+    scheduling::save_catalog_item(&mut tx, b, Some(id), &item, active).await?;
+    let item = catalog_json(&scheduling::catalog_item(&mut tx, b, id).await?);
+    commit(tx).await?;
+    Ok(Json(item))
 }
 
-async fn delete_catalog_item(Tenant(b): Tenant, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<StatusCode, ApiError> {
-    scheduling::delete_catalog_item(&s.db, b, id).await?;
+async fn delete_catalog_item(t: Tenant, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<StatusCode, ApiError> {
+    t.owner()?;
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    scheduling::delete_catalog_item(&mut tx, b, id).await?;
+    commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -161,22 +188,31 @@ struct Adopt {
     trade: String,
 }
 
-async fn adopt_catalog(Tenant(b): Tenant, State(s): State<AppState>, body: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
+async fn adopt_catalog(t: Tenant, State(s): State<AppState>, body: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
+    t.owner()?;
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
     let a: Adopt = parse(&body)?;
     if catalog::starter(&a.trade).is_empty() {
         return Err(ApiError::Invalid(BTreeMap::from([("trade", "one of plumbing, hvac, electrical, handyman, cleaning, auto".to_owned())])));
     }
-    let added = booking::adopt_starter_catalog(&s.db, b, &a.trade).await?;
+    let added = booking::adopt_starter_catalog(&mut tx, b, &a.trade).await?;
+    commit(tx).await?;
     Ok(Json(json!({"added": added})))
 }
 
 // ---- schedule rules and technicians -----------------------------------------------------------
 
-async fn get_schedule(Tenant(b): Tenant, State(s): State<AppState>) -> Result<Json<scheduling::Rules>, ApiError> {
-    Ok(Json(scheduling::rules(&s.db, b).await?))
+async fn get_schedule(t: Tenant, State(s): State<AppState>) -> Result<Json<scheduling::Rules>, ApiError> {
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    Ok(Json(scheduling::rules(&mut tx, b).await?))
 }
 
-async fn put_schedule(Tenant(b): Tenant, State(s): State<AppState>, body: axum::body::Bytes) -> Result<Json<scheduling::Rules>, ApiError> {
+async fn put_schedule(t: Tenant, State(s): State<AppState>, body: axum::body::Bytes) -> Result<Json<scheduling::Rules>, ApiError> {
+    t.owner()?;
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
     let r: scheduling::Rules = parse(&body)?;
     let mut bad = BTreeMap::new();
     let bad_days = r.hours.invalid_days();
@@ -203,7 +239,8 @@ async fn put_schedule(Tenant(b): Tenant, State(s): State<AppState>, body: axum::
     if !bad.is_empty() {
         return Err(ApiError::Invalid(bad));
     }
-    scheduling::put_rules(&s.db, b, &r).await?;
+    scheduling::put_rules(&mut tx, b, &r).await?;
+    commit(tx).await?;
     Ok(Json(r))
 }
 
@@ -237,16 +274,24 @@ fn check_technician(t: &TechnicianBody, creating: bool) -> Result<(), ApiError> 
     if bad.is_empty() { Ok(()) } else { Err(ApiError::Invalid(bad)) }
 }
 
-async fn list_technicians(Tenant(b): Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({"technicians": scheduling::technicians(&s.db, b).await?})))
+async fn list_technicians(t: Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    Ok(Json(json!({"technicians": scheduling::technicians(&mut tx, b).await?})))
 }
 
-async fn add_technician(Tenant(b): Tenant, State(s): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn add_technician(t: Tenant, State(s): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+    t.owner()?;
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
     let t: TechnicianBody = parse(&body)?;
     check_technician(&t, true)?;
     let hours = t.hours.flatten();
-    match scheduling::add_technician(&s.db, b, t.name.as_deref().unwrap_or_default().trim(), hours.as_ref()).await {
-        Ok(id) => Ok((StatusCode::CREATED, Json(json!({"id": id})))),
+    match scheduling::add_technician(&mut tx, b, t.name.as_deref().unwrap_or_default().trim(), hours.as_ref()).await {
+        Ok(id) => {
+            commit(tx).await?;
+            Ok((StatusCode::CREATED, Json(json!({"id": id}))))
+        }
         Err(nmc_store::StoreError::Conflict { .. }) => {
             Err(ApiError::Invalid(BTreeMap::from([("technicians", format!("a business has at most {} active technicians", scheduling::MAX_TECHNICIANS))])))
         }
@@ -254,11 +299,15 @@ async fn add_technician(Tenant(b): Tenant, State(s): State<AppState>, body: axum
     }
 }
 
-async fn update_technician(Tenant(b): Tenant, State(s): State<AppState>, Path(id): Path<Uuid>, body: axum::body::Bytes) -> Result<StatusCode, ApiError> {
+async fn update_technician(t: Tenant, State(s): State<AppState>, Path(id): Path<Uuid>, body: axum::body::Bytes) -> Result<StatusCode, ApiError> {
+    t.owner()?;
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
     let t: TechnicianBody = parse(&body)?;
     check_technician(&t, false)?;
     let hours = t.hours.as_ref().map(|h| h.as_ref());
-    scheduling::update_technician(&s.db, b, id, t.name.as_deref().map(str::trim), t.active, hours).await?;
+    scheduling::update_technician(&mut tx, b, id, t.name.as_deref().map(str::trim), t.active, hours).await?;
+    commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -277,26 +326,28 @@ fn slot_json(tz: chrono_tz::Tz, s: &Slot) -> Value {
     json!({"technician_id": s.technician, "start": s.start, "end": s.end, "label": nmc_domain::availability::slot_text(tz, s)})
 }
 
-async fn job_minutes(s: &AppState, b: Uuid, item: Option<Uuid>, minutes: Option<i32>) -> Result<i32, ApiError> {
+async fn job_minutes(db: &mut sqlx::PgConnection, b: Uuid, item: Option<Uuid>, minutes: Option<i32>) -> Result<i32, ApiError> {
     match (item, minutes) {
-        (Some(id), _) => Ok(scheduling::catalog_item(&s.db, b, id).await.map_err(|_| ApiError::Invalid(BTreeMap::from([("catalog_item_id", "no such catalog item".to_owned())])))?.duration_minutes),
+        (Some(id), _) => Ok(scheduling::catalog_item(&mut *db, b, id).await.map_err(|_| ApiError::Invalid(BTreeMap::from([("catalog_item_id", "no such catalog item".to_owned())])))?.duration_minutes),
         (None, Some(m)) if (5..=1440).contains(&m) => Ok(m),
         (None, Some(_)) => Err(ApiError::Invalid(BTreeMap::from([("duration_minutes", "must be between 5 and 1440".to_owned())]))),
-        (None, None) => Ok(scheduling::rules(&s.db, b).await?.default_job_minutes),
+        (None, None) => Ok(scheduling::rules(&mut *db, b).await?.default_job_minutes),
     }
 }
 
-async fn availability(Tenant(b): Tenant, State(s): State<AppState>, Query(q): Query<AvailabilityQuery>) -> Result<Json<Value>, ApiError> {
-    let minutes = job_minutes(&s, b, q.catalog_item_id, q.duration_minutes).await?;
-    let (timezone, slots) = scheduling::open_slots(&s.db, b, minutes, q.after, Utc::now()).await?;
+async fn availability(t: Tenant, State(s): State<AppState>, Query(q): Query<AvailabilityQuery>) -> Result<Json<Value>, ApiError> {
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    let minutes = job_minutes(&mut tx, b, q.catalog_item_id, q.duration_minutes).await?;
+    let (timezone, slots) = scheduling::open_slots(&mut tx, b, minutes, q.after, Utc::now()).await?;
     let tz: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::UTC);
     let limit = q.limit.unwrap_or(200).min(2000);
     Ok(Json(json!({"timezone": timezone, "duration_minutes": minutes, "slots": slots.iter().take(limit).map(|x| slot_json(tz, x)).collect::<Vec<_>>()})))
 }
 
 /// Up to four open slots right now for a job this long: what a 409 offers instead.
-async fn alternatives(s: &AppState, b: Uuid, minutes: i32) -> Value {
-    match scheduling::open_slots(&s.db, b, minutes, None, Utc::now()).await {
+async fn alternatives(db: &mut sqlx::PgConnection, b: Uuid, minutes: i32) -> Value {
+    match scheduling::open_slots(&mut *db, b, minutes, None, Utc::now()).await {
         Ok((timezone, slots)) => {
             let tz: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::UTC);
             json!(nmc_domain::availability::pick_offers(tz, &slots, 4).iter().map(|x| slot_json(tz, x)).collect::<Vec<_>>())
@@ -311,24 +362,28 @@ struct ListQuery {
     days: Option<i64>,
 }
 
-async fn list_appointments(Tenant(b): Tenant, State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
-    let (_, _, timezone) = booking::business_basics(&s.db, b).await?;
+async fn list_appointments(t: Tenant, State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    let (_, _, timezone) = booking::business_basics(&mut tx, b).await?;
     let tz: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::UTC);
     let from_day = q.from.unwrap_or_else(|| tz.from_utc_datetime(&Utc::now().naive_utc()).date_naive());
     let from = tz.from_local_datetime(&from_day.and_hms_opt(0, 0, 0).unwrap_or_default()).earliest().map(|d| d.with_timezone(&Utc)).unwrap_or_else(Utc::now);
     let to = from + Duration::days(q.days.unwrap_or(14).clamp(1, 366));
-    Ok(Json(json!({"appointments": booking::list(&s.db, b, from, to).await?})))
+    Ok(Json(json!({"appointments": booking::list(&mut tx, b, from, to).await?})))
 }
 
-async fn appointment_json(s: &AppState, b: Uuid, id: Uuid) -> Result<Value, ApiError> {
-    let a = booking::get(&s.db, b, id).await?;
+async fn appointment_json(db: &mut sqlx::PgConnection, b: Uuid, id: Uuid) -> Result<Value, ApiError> {
+    let a = booking::get(&mut *db, b, id).await?;
     let mut v = json!(a);
-    v["calendar_sync"] = json!(cal::sync_states(&s.db, b, id).await?);
+    v["calendar_sync"] = json!(cal::sync_states(&mut *db, b, id).await?);
     Ok(v)
 }
 
-async fn get_appointment(Tenant(b): Tenant, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(appointment_json(&s, b, id).await?))
+async fn get_appointment(t: Tenant, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Json<Value>, ApiError> {
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    Ok(Json(appointment_json(&mut tx, b, id).await?))
 }
 
 #[derive(Deserialize)]
@@ -348,7 +403,9 @@ struct NewAppointmentBody {
 
 /// Books by hand, with the same guarantee as booking by text: the database refuses overlaps.
 /// Without a technician, the first one free at that time gets it.
-async fn create_appointment(Tenant(b): Tenant, State(s): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn create_appointment(t: Tenant, State(s): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
     let r: NewAppointmentBody = parse(&body)?;
     let mut bad = BTreeMap::new();
     let start = r.start.unwrap_or_default();
@@ -374,28 +431,28 @@ async fn create_appointment(Tenant(b): Tenant, State(s): State<AppState>, header
     if !bad.is_empty() {
         return Err(ApiError::Invalid(bad));
     }
-    let minutes = job_minutes(&s, b, r.catalog_item_id, r.duration_minutes).await?;
+    let minutes = job_minutes(&mut tx, b, r.catalog_item_id, r.duration_minutes).await?;
     let item = match r.catalog_item_id {
-        Some(id) => Some(scheduling::catalog_item(&s.db, b, id).await?),
+        Some(id) => Some(scheduling::catalog_item(&mut tx, b, id).await?),
         None => None,
     };
     let service = r.service_name.clone().or_else(|| item.as_ref().map(|i| i.name.clone()));
     let price = r.price_cents.or_else(|| item.as_ref().and_then(|i| i.price_cents.or(i.price_min_cents)));
     let lead_id = match &phone {
-        Some(p) => Some(booking::ensure_manual_lead(&s.db, b, p.as_str(), r.customer_name.as_deref(), r.address.as_deref()).await?),
+        Some(p) => Some(booking::ensure_manual_lead(&mut tx, b, p.as_str(), r.customer_name.as_deref(), r.address.as_deref()).await?),
         None => None,
     };
     let key = r.idempotency_key.clone().or_else(|| headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned)).map(|k| format!("api:{b}:{k}"));
     let technicians: Vec<Uuid> = match r.technician_id {
         Some(t) => vec![t],
-        None => scheduling::technicians(&s.db, b).await?.into_iter().filter(|t| t.active).map(|t| t.id).collect(),
+        None => scheduling::technicians(&mut tx, b).await?.into_iter().filter(|t| t.active).map(|t| t.id).collect(),
     };
     if technicians.is_empty() {
         return Err(ApiError::Invalid(BTreeMap::from([("technician_id", "the business has no active technician".to_owned())])));
     }
     for technician_id in technicians {
         let booked = booking::book(
-            &s.db,
+            &mut tx,
             b,
             &NewAppointment {
                 technician_id,
@@ -416,8 +473,10 @@ async fn create_appointment(Tenant(b): Tenant, State(s): State<AppState>, header
         .await;
         match booked {
             Ok(Booked::Booked(id)) => {
+                let body = appointment_json(&mut tx, b, id).await?;
+                commit(tx).await?;
                 tell_workflow(&s, b, id, false).await?;
-                return Ok((StatusCode::CREATED, Json(appointment_json(&s, b, id).await?)));
+                return Ok((StatusCode::CREATED, Json(body)));
             }
             Ok(Booked::SlotTaken) => continue,
             Err(nmc_store::StoreError::NotFound) => {
@@ -426,7 +485,7 @@ async fn create_appointment(Tenant(b): Tenant, State(s): State<AppState>, header
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::SlotTaken { alternatives: alternatives(&s, b, minutes).await })
+    Err(ApiError::SlotTaken { alternatives: alternatives(&mut tx, b, minutes).await })
 }
 
 #[derive(Deserialize)]
@@ -438,9 +497,11 @@ struct AppointmentPatch {
 
 /// Reschedule (atomically: the new time is checked by the same constraint) or change status.
 /// The caller is texted about a move or a cancellation.
-async fn update_appointment(Tenant(b): Tenant, State(s): State<AppState>, Path(id): Path<Uuid>, body: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
+async fn update_appointment(t: Tenant, State(s): State<AppState>, Path(id): Path<Uuid>, body: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
     let p: AppointmentPatch = parse(&body)?;
-    let current = booking::get(&s.db, b, id).await?;
+    let current = booking::get(&mut tx, b, id).await?;
     if let Some(status) = p.status.as_deref()
         && !["scheduled", "confirmed", "completed", "cancelled", "no_show"].contains(&status)
     {
@@ -454,34 +515,43 @@ async fn update_appointment(Tenant(b): Tenant, State(s): State<AppState>, Path(i
         let start = p.start.unwrap_or(current.start_at);
         let end = start + (current.end_at - current.start_at);
         let technician = p.technician_id.unwrap_or(current.technician_id);
-        match booking::reschedule(&s.db, b, id, technician, start, end).await? {
+        match booking::reschedule(&mut tx, b, id, technician, start, end).await? {
             Booked::Booked(_) => notify = start != current.start_at,
             Booked::SlotTaken => {
-                return Err(ApiError::SlotTaken { alternatives: alternatives(&s, b, (current.end_at - current.start_at).num_minutes() as i32).await });
+                return Err(ApiError::SlotTaken { alternatives: alternatives(&mut tx, b, (current.end_at - current.start_at).num_minutes() as i32).await });
             }
         }
     }
     if let Some(status) = p.status.as_deref() {
-        let changed = booking::set_status(&s.db, b, id, status, Some("owner")).await?;
+        let changed = booking::set_status(&mut tx, b, id, status, Some("owner")).await?;
         notify |= changed && status == "cancelled";
     }
+    let body = appointment_json(&mut tx, b, id).await?;
+    commit(tx).await?;
     tell_workflow(&s, b, id, notify).await?;
-    Ok(Json(appointment_json(&s, b, id).await?))
+    Ok(Json(body))
 }
 
 /// Tells the appointment's workflow (sync, reminders, the caller's notice) off the request path:
 /// the change is committed and a notice for the caller is flagged first, so if this signal is
 /// lost the worker's catch-up (`booking::untold`) still delivers it.
 async fn tell_workflow(s: &AppState, b: Uuid, id: Uuid, notify_caller: bool) -> Result<(), ApiError> {
+    let mut db = nmc_store::conn(&s.db).await?;
     if notify_caller {
-        booking::flag_caller_notice(&s.db, b, id).await?;
+        booking::flag_caller_notice(&mut db, b, id).await?;
     }
-    let version = booking::get(&s.db, b, id).await?.version;
+    let version = booking::get(&mut db, b, id).await?.version;
+    drop(db);
     let s = s.clone();
     tokio::spawn(async move {
-        if s.temporal.appointment_changed(b, id, notify_caller).await
-            && let Err(e) = booking::mark_workflow_told(&s.db, b, id, version, notify_caller).await
-        {
+        let told = match nmc_store::conn(&s.db).await {
+            Ok(mut db) if s.temporal.appointment_changed(b, id, notify_caller).await => {
+                booking::mark_workflow_told(&mut db, b, id, version, notify_caller).await.map_err(|e| e.to_string())
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = told {
             tracing::warn!(business_id = %b, appointment_id = %id, error = %e, "could not record the signal; the worker will signal again");
         }
     });
@@ -494,12 +564,15 @@ fn ics_url(s: &AppState, token: &str) -> String {
     format!("{}/calendar/{token}.ics", s.config.public_base_url)
 }
 
-async fn calendar_status(Tenant(b): Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let ics = match cal::ics_token_enc(&s.db, b).await? {
+async fn calendar_status(t: Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    t.owner()?;
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    let ics = match cal::ics_token_enc(&mut tx, b).await? {
         Some(enc) => Some(ics_url(&s, &s.secrets.decrypt(&enc)?)),
         None => None,
     };
-    Ok(Json(json!({"connections": cal::statuses(&s.db, b).await?, "ics_url": ics})))
+    Ok(Json(json!({"connections": cal::statuses(&mut tx, b).await?, "ics_url": ics})))
 }
 
 #[derive(Deserialize)]
@@ -514,7 +587,10 @@ struct Connect {
     calendar_id: Option<String>,
 }
 
-async fn connect_calendar(Tenant(b): Tenant, State(s): State<AppState>, Path(provider): Path<String>, body: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
+async fn connect_calendar(t: Tenant, State(s): State<AppState>, Path(provider): Path<String>, body: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
+    t.owner()?;
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
     if provider != "google" && provider != "jobber" {
         return Err(ApiError::NotFound);
     }
@@ -532,7 +608,7 @@ async fn connect_calendar(Tenant(b): Tenant, State(s): State<AppState>, Path(pro
     };
     let expires_at = tokens.expires_in.map(|secs| Utc::now() + Duration::seconds(secs));
     cal::connect(
-        &s.db,
+        &mut tx,
         b,
         &provider,
         &s.secrets.encrypt(&tokens.access_token),
@@ -542,11 +618,17 @@ async fn connect_calendar(Tenant(b): Tenant, State(s): State<AppState>, Path(pro
     )
     .await?;
     tracing::info!(business_id = %b, %provider, "calendar connected");
-    Ok(Json(json!({"connections": cal::statuses(&s.db, b).await?})))
+    let connections = cal::statuses(&mut tx, b).await?;
+    commit(tx).await?;
+    Ok(Json(json!({"connections": connections})))
 }
 
-async fn disconnect_calendar(Tenant(b): Tenant, State(s): State<AppState>, Path(provider): Path<String>) -> Result<StatusCode, ApiError> {
-    cal::disconnect(&s.db, b, &provider).await?;
+async fn disconnect_calendar(t: Tenant, State(s): State<AppState>, Path(provider): Path<String>) -> Result<StatusCode, ApiError> {
+    t.owner()?;
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    cal::disconnect(&mut tx, b, &provider).await?;
+    commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -555,14 +637,22 @@ fn token_hash(token: &str) -> String {
 }
 
 /// A new secret feed URL; the previous one stops working at once.
-async fn rotate_ics(Tenant(b): Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn rotate_ics(t: Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    t.owner()?;
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
     let token = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
-    cal::rotate_ics(&s.db, b, &token_hash(&token), &s.secrets.encrypt(&token)).await?;
+    cal::rotate_ics(&mut tx, b, &token_hash(&token), &s.secrets.encrypt(&token)).await?;
+    commit(tx).await?;
     Ok(Json(json!({"ics_url": ics_url(&s, &token)})))
 }
 
-async fn revoke_ics(Tenant(b): Tenant, State(s): State<AppState>) -> Result<StatusCode, ApiError> {
-    cal::revoke_ics(&s.db, b).await?;
+async fn revoke_ics(t: Tenant, State(s): State<AppState>) -> Result<StatusCode, ApiError> {
+    t.owner()?;
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    cal::revoke_ics(&mut tx, b).await?;
+    commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -570,9 +660,10 @@ async fn revoke_ics(Tenant(b): Tenant, State(s): State<AppState>) -> Result<Stat
 /// cannot send headers). Past 30 days and everything ahead.
 async fn ics_feed(State(s): State<AppState>, Path(file): Path<String>) -> Result<Response, ApiError> {
     let token = file.strip_suffix(".ics").ok_or(ApiError::NotFound)?;
-    let Some((b, name, timezone)) = cal::business_by_ics_hash(&s.db, &token_hash(token)).await? else { return Err(ApiError::NotFound) };
+    let mut db = nmc_store::conn(&s.db).await?;
+    let Some((b, name, timezone)) = cal::business_by_ics_hash(&mut db, &token_hash(token)).await? else { return Err(ApiError::NotFound) };
     let now = Utc::now();
-    let events: Vec<nmc_calendar::CalendarEvent> = booking::list(&s.db, b, now - Duration::days(30), now + Duration::days(400))
+    let events: Vec<nmc_calendar::CalendarEvent> = booking::list(&mut db, b, now - Duration::days(30), now + Duration::days(400))
         .await?
         .into_iter()
         .map(|a| nmc_calendar::CalendarEvent {

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::PgConnection;
 use sqlx::postgres::types::PgRange;
 use uuid::Uuid;
 
@@ -35,11 +35,14 @@ pub enum Booked {
 
 /// Books the slot or reports it taken. The same idempotency key books once and returns the
 /// existing appointment. The technician must belong to the business (tenant scoping).
-pub async fn book(pool: &PgPool, business_id: Uuid, a: &NewAppointment<'_>) -> Result<Booked> {
+pub async fn book(db: &mut PgConnection, business_id: Uuid, a: &NewAppointment<'_>) -> Result<Booked> {
     if a.end <= a.start {
         return Err(StoreError::Conflict { field: "end" });
     }
     let during = PgRange::from(a.start..a.end);
+    // A savepoint: a refused overlap leaves the caller's transaction usable (e.g. to try
+    // another technician, or to read alternatives).
+    let mut sp = sqlx::Connection::begin(&mut *db).await?;
     let inserted = sqlx::query_scalar::<_, Uuid>(
         "insert into appointments (business_id, technician_id, during, lead_id, catalog_item_id, address, price_cents, idempotency_key,
                                    conversation_id, service_name, customer_name, customer_phone, notes)
@@ -60,10 +63,13 @@ pub async fn book(pool: &PgPool, business_id: Uuid, a: &NewAppointment<'_>) -> R
     .bind(a.customer_name)
     .bind(a.customer_phone)
     .bind(a.notes)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *sp)
     .await;
     match inserted {
-        Ok(Some(id)) => Ok(Booked::Booked(id)),
+        Ok(Some(id)) => {
+            sp.commit().await?;
+            Ok(Booked::Booked(id))
+        }
         Ok(None) => Err(StoreError::NotFound),
         Err(sqlx::Error::Database(d)) if d.constraint() == Some("appointments_no_overlap") => Ok(Booked::SlotTaken),
         Err(e) => Err(e.into()),
@@ -71,16 +77,17 @@ pub async fn book(pool: &PgPool, business_id: Uuid, a: &NewAppointment<'_>) -> R
 }
 
 /// Cancels an appointment; its time is free again at once.
-pub async fn cancel(pool: &PgPool, business_id: Uuid, appointment_id: Uuid) -> Result<bool> {
-    set_status(pool, business_id, appointment_id, "cancelled", None).await
+pub async fn cancel(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid) -> Result<bool> {
+    set_status(&mut *db, business_id, appointment_id, "cancelled", None).await
 }
 
 /// Moves an appointment to a new technician/time in one statement: the exclusion constraint
 /// checks the new time, and on a clash nothing changes (`SlotTaken`).
-pub async fn reschedule(pool: &PgPool, business_id: Uuid, appointment_id: Uuid, technician_id: Uuid, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Booked> {
+pub async fn reschedule(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid, technician_id: Uuid, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Booked> {
     if end <= start {
         return Err(StoreError::Conflict { field: "end" });
     }
+    let mut sp = sqlx::Connection::begin(&mut *db).await?;
     let moved = sqlx::query_scalar::<_, Uuid>(
         "update appointments a set technician_id = t.id, during = $4, status = 'scheduled', confirmed_at = null,
              version = a.version + 1, updated_at = now()
@@ -93,10 +100,13 @@ pub async fn reschedule(pool: &PgPool, business_id: Uuid, appointment_id: Uuid, 
     .bind(business_id)
     .bind(technician_id)
     .bind(PgRange::from(start..end))
-    .fetch_optional(pool)
+    .fetch_optional(&mut *sp)
     .await;
     match moved {
-        Ok(Some(id)) => Ok(Booked::Booked(id)),
+        Ok(Some(id)) => {
+            sp.commit().await?;
+            Ok(Booked::Booked(id))
+        }
         Ok(None) => Err(StoreError::NotFound),
         Err(sqlx::Error::Database(d)) if d.constraint() == Some("appointments_no_overlap") => Ok(Booked::SlotTaken),
         Err(e) => Err(e.into()),
@@ -105,11 +115,11 @@ pub async fn reschedule(pool: &PgPool, business_id: Uuid, appointment_id: Uuid, 
 
 /// scheduled → confirmed / completed / cancelled / no_show. Returns false when nothing changed
 /// (already in that status, or a cancelled appointment).
-pub async fn set_status(pool: &PgPool, business_id: Uuid, appointment_id: Uuid, status: &str, by: Option<&str>) -> Result<bool> {
+pub async fn set_status(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid, status: &str, by: Option<&str>) -> Result<bool> {
     let exists: Option<String> = sqlx::query_scalar("select status from appointments where id = $1 and business_id = $2")
         .bind(appointment_id)
         .bind(business_id)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *db)
         .await?;
     if exists.is_none() {
         return Err(StoreError::NotFound);
@@ -124,7 +134,7 @@ pub async fn set_status(pool: &PgPool, business_id: Uuid, appointment_id: Uuid, 
     .bind(business_id)
     .bind(status)
     .bind(by)
-    .execute(pool)
+    .execute(&mut *db)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -157,26 +167,26 @@ const APPOINTMENT_SELECT: &str = "select a.id, a.technician_id, t.name as techni
         lower(a.during) as start_at, upper(a.during) as end_at, a.created_at, a.updated_at
     from appointments a join technicians t on t.id = a.technician_id";
 
-pub async fn get(pool: &PgPool, business_id: Uuid, id: Uuid) -> Result<Appointment> {
+pub async fn get(db: &mut PgConnection, business_id: Uuid, id: Uuid) -> Result<Appointment> {
     sqlx::query_as(&format!("{APPOINTMENT_SELECT} where a.business_id = $1 and a.id = $2"))
         .bind(business_id)
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *db)
         .await?
         .ok_or(StoreError::NotFound)
 }
 
 /// Appointments overlapping `[from, to)`, by start time.
-pub async fn list(pool: &PgPool, business_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Appointment>> {
+pub async fn list(db: &mut PgConnection, business_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Appointment>> {
     Ok(sqlx::query_as(&format!("{APPOINTMENT_SELECT} where a.business_id = $1 and a.during && $2 order by lower(a.during), a.id"))
         .bind(business_id)
         .bind(PgRange::from(from..to))
-        .fetch_all(pool)
+        .fetch_all(&mut *db)
         .await?)
 }
 
 /// The caller's next appointment that has not started yet and is still on.
-pub async fn upcoming_for_caller(pool: &PgPool, business_id: Uuid, phone: &str, now: DateTime<Utc>) -> Result<Option<Appointment>> {
+pub async fn upcoming_for_caller(db: &mut PgConnection, business_id: Uuid, phone: &str, now: DateTime<Utc>) -> Result<Option<Appointment>> {
     Ok(sqlx::query_as(&format!(
         "{APPOINTMENT_SELECT} where a.business_id = $1 and a.customer_phone = $2 and a.status in ('scheduled', 'confirmed')
            and lower(a.during) > $3 order by lower(a.during) limit 1"
@@ -184,22 +194,22 @@ pub async fn upcoming_for_caller(pool: &PgPool, business_id: Uuid, phone: &str, 
     .bind(business_id)
     .bind(phone)
     .bind(now)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *db)
     .await?)
 }
 
 /// The lead of a booked conversation is booked.
-pub async fn mark_lead_booked(pool: &PgPool, business_id: Uuid, lead_id: Uuid) -> Result<()> {
+pub async fn mark_lead_booked(db: &mut PgConnection, business_id: Uuid, lead_id: Uuid) -> Result<()> {
     sqlx::query("update leads set status = 'booked', updated_at = now() where id = $1 and business_id = $2 and status <> 'opted_out'")
         .bind(lead_id)
         .bind(business_id)
-        .execute(pool)
+        .execute(&mut *db)
         .await?;
     Ok(())
 }
 
 /// A lead for a booking the owner makes by hand (a phone call, a walk-in).
-pub async fn ensure_manual_lead(pool: &PgPool, business_id: Uuid, phone: &str, name: Option<&str>, address: Option<&str>) -> Result<Uuid> {
+pub async fn ensure_manual_lead(db: &mut PgConnection, business_id: Uuid, phone: &str, name: Option<&str>, address: Option<&str>) -> Result<Uuid> {
     Ok(sqlx::query_scalar(
         "insert into leads (business_id, phone, name, address, source, status) values ($1, $2, $3, $4, 'manual', 'booked')
          on conflict (business_id, phone) do update set name = coalesce(leads.name, excluded.name),
@@ -210,14 +220,14 @@ pub async fn ensure_manual_lead(pool: &PgPool, business_id: Uuid, phone: &str, n
     .bind(phone)
     .bind(name)
     .bind(address)
-    .fetch_one(pool)
+    .fetch_one(&mut *db)
     .await?)
 }
 
 /// Copies a trade's starter catalog into the business's catalog; items it already has (by name)
 /// are left as the owner edited them. Returns how many were added.
-pub async fn adopt_starter_catalog(pool: &PgPool, business_id: Uuid, trade: &str) -> Result<usize> {
-    let mut tx = pool.begin().await?;
+pub async fn adopt_starter_catalog(db: &mut PgConnection, business_id: Uuid, trade: &str) -> Result<usize> {
+    let mut tx = sqlx::Connection::begin(&mut *db).await?;
     let mut added = 0;
     for item in nmc_assistant::catalog::starter(trade) {
         let done = sqlx::query(
@@ -253,7 +263,7 @@ pub struct ConversationLead {
     pub timezone: String,
 }
 
-pub async fn conversation_lead(pool: &PgPool, business_id: Uuid, conversation_id: Uuid) -> Result<ConversationLead> {
+pub async fn conversation_lead(db: &mut PgConnection, business_id: Uuid, conversation_id: Uuid) -> Result<ConversationLead> {
     sqlx::query_as(
         "select l.id as lead_id, l.phone, l.name, l.address, l.service_needed, b.name as business_name, b.owner_name, b.timezone
          from conversations c join leads l on l.id = c.lead_id join businesses b on b.id = c.business_id
@@ -261,18 +271,18 @@ pub async fn conversation_lead(pool: &PgPool, business_id: Uuid, conversation_id
     )
     .bind(business_id)
     .bind(conversation_id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *db)
     .await?
     .ok_or(StoreError::NotFound)
 }
 
 /// Texts about a booking made by hand go on a conversation of their own (closed, booked), so the
 /// caller's thread shows them. Returns its id; safe to call again.
-pub async fn ensure_appointment_conversation(pool: &PgPool, business_id: Uuid, appointment_id: Uuid, workflow_id: &str) -> Result<Option<Uuid>> {
+pub async fn ensure_appointment_conversation(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid, workflow_id: &str) -> Result<Option<Uuid>> {
     let row: Option<(Option<Uuid>, Option<Uuid>)> = sqlx::query_as("select conversation_id, lead_id from appointments where id = $1 and business_id = $2")
         .bind(appointment_id)
         .bind(business_id)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *db)
         .await?;
     let Some((existing, lead_id)) = row else { return Err(StoreError::NotFound) };
     if existing.is_some() {
@@ -280,7 +290,7 @@ pub async fn ensure_appointment_conversation(pool: &PgPool, business_id: Uuid, a
     }
     let Some(lead_id) = lead_id else { return Ok(None) };
     let id = Uuid::new_v5(&appointment_id, b"conversation");
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *db).await?;
     sqlx::query(
         "insert into conversations (id, business_id, lead_id, workflow_id, status, closed_at) values ($1, $2, $3, $4, 'closed_booked', now())
          on conflict (id) do nothing",
@@ -297,22 +307,22 @@ pub async fn ensure_appointment_conversation(pool: &PgPool, business_id: Uuid, a
 }
 
 /// Business name, owner name and timezone, for texts.
-pub async fn business_basics(pool: &PgPool, business_id: Uuid) -> Result<(String, String, String)> {
-    sqlx::query_as("select name, owner_name, timezone from businesses where id = $1").bind(business_id).fetch_optional(pool).await?.ok_or(StoreError::NotFound)
+pub async fn business_basics(db: &mut PgConnection, business_id: Uuid) -> Result<(String, String, String)> {
+    sqlx::query_as("select name, owner_name, timezone from businesses where id = $1").bind(business_id).fetch_optional(&mut *db).await?.ok_or(StoreError::NotFound)
 }
 
 /// The owner changed the appointment in a way the caller must hear about (moved, cancelled).
-pub async fn flag_caller_notice(pool: &PgPool, business_id: Uuid, appointment_id: Uuid) -> Result<()> {
+pub async fn flag_caller_notice(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid) -> Result<()> {
     sqlx::query("update appointments set caller_notice_pending = true where id = $1 and business_id = $2")
         .bind(appointment_id)
         .bind(business_id)
-        .execute(pool)
+        .execute(&mut *db)
         .await?;
     Ok(())
 }
 
 /// The appointment's workflow has been told about everything up to `version`.
-pub async fn mark_workflow_told(pool: &PgPool, business_id: Uuid, appointment_id: Uuid, version: i32, notice_sent: bool) -> Result<()> {
+pub async fn mark_workflow_told(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid, version: i32, notice_sent: bool) -> Result<()> {
     sqlx::query(
         "update appointments set workflow_version = greatest(workflow_version, $3),
              caller_notice_pending = caller_notice_pending and not $4
@@ -322,7 +332,7 @@ pub async fn mark_workflow_told(pool: &PgPool, business_id: Uuid, appointment_id
     .bind(business_id)
     .bind(version)
     .bind(notice_sent)
-    .execute(pool)
+    .execute(&mut *db)
     .await?;
     Ok(())
 }
@@ -337,7 +347,7 @@ pub struct Untold {
 }
 
 /// Appointments changed more than `grace_secs` ago whose workflow is behind (a signal that failed).
-pub async fn untold(pool: &PgPool, grace_secs: i64, limit: i64) -> Result<Vec<Untold>> {
+pub async fn untold(db: &mut PgConnection, grace_secs: i64, limit: i64) -> Result<Vec<Untold>> {
     Ok(sqlx::query_as(
         "select business_id, id, version, caller_notice_pending from appointments
          where version > workflow_version and updated_at < now() - make_interval(secs => $1) and upper(during) > now() - interval '1 day'
@@ -345,15 +355,15 @@ pub async fn untold(pool: &PgPool, grace_secs: i64, limit: i64) -> Result<Vec<Un
     )
     .bind(grace_secs as f64)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(&mut *db)
     .await?)
 }
 
-pub async fn caller_notice_pending(pool: &PgPool, business_id: Uuid, appointment_id: Uuid) -> Result<bool> {
+pub async fn caller_notice_pending(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid) -> Result<bool> {
     sqlx::query_scalar("select caller_notice_pending from appointments where id = $1 and business_id = $2")
         .bind(appointment_id)
         .bind(business_id)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *db)
         .await?
         .ok_or(StoreError::NotFound)
 }

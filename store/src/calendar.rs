@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::postgres::types::PgRange;
-use sqlx::PgPool;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::{Result, StoreError};
@@ -33,7 +33,7 @@ pub struct ConnectionStatus {
 }
 
 pub async fn connect(
-    pool: &PgPool,
+    db: &mut PgConnection,
     business_id: Uuid,
     provider: &str,
     access_token_enc: &str,
@@ -53,16 +53,16 @@ pub async fn connect(
     .bind(refresh_token_enc)
     .bind(expires_at)
     .bind(calendar_id)
-    .execute(pool)
+    .execute(&mut *db)
     .await?;
-    crate::audit(pool, business_id, "calendar_connection", None, "connected", serde_json::json!({"provider": provider})).await
+    crate::audit(&mut *db, business_id, "calendar_connection", None, "connected", serde_json::json!({"provider": provider})).await
 }
 
-pub async fn disconnect(pool: &PgPool, business_id: Uuid, provider: &str) -> Result<()> {
+pub async fn disconnect(db: &mut PgConnection, business_id: Uuid, provider: &str) -> Result<()> {
     let done = sqlx::query("update calendar_connections set status = 'disconnected', updated_at = now() where business_id = $1 and provider = $2")
         .bind(business_id)
         .bind(provider)
-        .execute(pool)
+        .execute(&mut *db)
         .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
@@ -71,17 +71,17 @@ pub async fn disconnect(pool: &PgPool, business_id: Uuid, provider: &str) -> Res
 }
 
 /// Connected calendars of a business (those in error are still tried: errors pass).
-pub async fn connections(pool: &PgPool, business_id: Uuid) -> Result<Vec<Connection>> {
+pub async fn connections(db: &mut PgConnection, business_id: Uuid) -> Result<Vec<Connection>> {
     Ok(sqlx::query_as(
         "select provider, access_token_enc, refresh_token_enc, expires_at, calendar_id from calendar_connections
          where business_id = $1 and status <> 'disconnected' order by provider",
     )
     .bind(business_id)
-    .fetch_all(pool)
+    .fetch_all(&mut *db)
     .await?)
 }
 
-pub async fn statuses(pool: &PgPool, business_id: Uuid) -> Result<Vec<ConnectionStatus>> {
+pub async fn statuses(db: &mut PgConnection, business_id: Uuid) -> Result<Vec<ConnectionStatus>> {
     Ok(sqlx::query_as(
         "select c.provider, c.status, c.calendar_id, c.last_error, c.last_synced_at, c.busy_refreshed_at,
                 (select count(*) from appointments a where a.business_id = c.business_id and not exists (
@@ -90,11 +90,11 @@ pub async fn statuses(pool: &PgPool, business_id: Uuid) -> Result<Vec<Connection
          from calendar_connections c where c.business_id = $1 order by c.provider",
     )
     .bind(business_id)
-    .fetch_all(pool)
+    .fetch_all(&mut *db)
     .await?)
 }
 
-pub async fn store_refreshed_token(pool: &PgPool, business_id: Uuid, provider: &str, access_token_enc: &str, refresh_token_enc: Option<&str>, expires_at: Option<DateTime<Utc>>) -> Result<()> {
+pub async fn store_refreshed_token(db: &mut PgConnection, business_id: Uuid, provider: &str, access_token_enc: &str, refresh_token_enc: Option<&str>, expires_at: Option<DateTime<Utc>>) -> Result<()> {
     sqlx::query(
         "update calendar_connections set access_token_enc = $3, refresh_token_enc = coalesce($4, refresh_token_enc), expires_at = $5, updated_at = now()
          where business_id = $1 and provider = $2",
@@ -104,27 +104,27 @@ pub async fn store_refreshed_token(pool: &PgPool, business_id: Uuid, provider: &
     .bind(access_token_enc)
     .bind(refresh_token_enc)
     .bind(expires_at)
-    .execute(pool)
+    .execute(&mut *db)
     .await?;
     Ok(())
 }
 
 /// The external id this appointment has in a calendar, if it was pushed before.
-pub async fn external_id(pool: &PgPool, appointment_id: Uuid, provider: &str) -> Result<Option<String>> {
+pub async fn external_id(db: &mut PgConnection, appointment_id: Uuid, provider: &str) -> Result<Option<String>> {
     Ok(sqlx::query_scalar::<_, Option<String>>("select external_id from calendar_syncs where appointment_id = $1 and provider = $2")
         .bind(appointment_id)
         .bind(provider)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *db)
         .await?
         .flatten())
 }
 
-pub async fn record_sync(pool: &PgPool, business_id: Uuid, appointment_id: Uuid, provider: &str, outcome: std::result::Result<(&str, i32), &str>) -> Result<()> {
+pub async fn record_sync(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid, provider: &str, outcome: std::result::Result<(&str, i32), &str>) -> Result<()> {
     let (external_id, version, error) = match outcome {
         Ok((id, v)) => (Some(id), v, None),
         Err(e) => (None, 0, Some(e)),
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *db).await?;
     sqlx::query(
         "insert into calendar_syncs (appointment_id, provider, business_id, external_id, synced_version, status, last_error, attempts)
          values ($1, $2, $3, $4, $5, case when $6::text is null then 'synced' else 'error' end, $6, 1)
@@ -166,20 +166,20 @@ pub struct SyncState {
     pub attempts: i32,
 }
 
-pub async fn sync_states(pool: &PgPool, business_id: Uuid, appointment_id: Uuid) -> Result<Vec<SyncState>> {
+pub async fn sync_states(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid) -> Result<Vec<SyncState>> {
     Ok(sqlx::query_as(
         "select provider, status, external_id, synced_version, last_error, attempts from calendar_syncs
          where business_id = $1 and appointment_id = $2 order by provider",
     )
     .bind(business_id)
     .bind(appointment_id)
-    .fetch_all(pool)
+    .fetch_all(&mut *db)
     .await?)
 }
 
 /// Replaces the projection of a calendar's busy time in `[from, to)` with what it reported.
-pub async fn replace_busy(pool: &PgPool, business_id: Uuid, provider: &str, from: DateTime<Utc>, to: DateTime<Utc>, blocks: &[(DateTime<Utc>, DateTime<Utc>)]) -> Result<()> {
-    let mut tx = pool.begin().await?;
+pub async fn replace_busy(db: &mut PgConnection, business_id: Uuid, provider: &str, from: DateTime<Utc>, to: DateTime<Utc>, blocks: &[(DateTime<Utc>, DateTime<Utc>)]) -> Result<()> {
+    let mut tx = sqlx::Connection::begin(&mut *db).await?;
     sqlx::query("delete from external_busy where business_id = $1 and provider = $2 and during && $3")
         .bind(business_id)
         .bind(provider)
@@ -204,36 +204,36 @@ pub async fn replace_busy(pool: &PgPool, business_id: Uuid, provider: &str, from
 }
 
 /// Businesses with a connected Google Calendar (their busy time is refreshed every minute).
-pub async fn businesses_with_google(pool: &PgPool) -> Result<Vec<Uuid>> {
+pub async fn businesses_with_google(db: &mut PgConnection) -> Result<Vec<Uuid>> {
     Ok(sqlx::query_scalar("select business_id from calendar_connections where provider = 'google' and status <> 'disconnected'")
-        .fetch_all(pool)
+        .fetch_all(&mut *db)
         .await?)
 }
 
 /// Sets a new feed token (hash for lookup, sealed copy to show the URL again); the old URL dies.
-pub async fn rotate_ics(pool: &PgPool, business_id: Uuid, token_hash: &str, token_enc: &str) -> Result<()> {
+pub async fn rotate_ics(db: &mut PgConnection, business_id: Uuid, token_hash: &str, token_enc: &str) -> Result<()> {
     let done = sqlx::query("update businesses set ics_token_hash = $2, ics_token_enc = $3, updated_at = now() where id = $1")
         .bind(business_id)
         .bind(token_hash)
         .bind(token_enc)
-        .execute(pool)
+        .execute(&mut *db)
         .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    crate::audit(pool, business_id, "ics_feed", None, "rotated", serde_json::json!({})).await
+    crate::audit(&mut *db, business_id, "ics_feed", None, "rotated", serde_json::json!({})).await
 }
 
-pub async fn revoke_ics(pool: &PgPool, business_id: Uuid) -> Result<()> {
-    sqlx::query("update businesses set ics_token_hash = null, ics_token_enc = null, updated_at = now() where id = $1").bind(business_id).execute(pool).await?;
-    crate::audit(pool, business_id, "ics_feed", None, "revoked", serde_json::json!({})).await
+pub async fn revoke_ics(db: &mut PgConnection, business_id: Uuid) -> Result<()> {
+    sqlx::query("update businesses set ics_token_hash = null, ics_token_enc = null, updated_at = now() where id = $1").bind(business_id).execute(&mut *db).await?;
+    crate::audit(&mut *db, business_id, "ics_feed", None, "revoked", serde_json::json!({})).await
 }
 
-pub async fn ics_token_enc(pool: &PgPool, business_id: Uuid) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar::<_, Option<String>>("select ics_token_enc from businesses where id = $1").bind(business_id).fetch_optional(pool).await?.flatten())
+pub async fn ics_token_enc(db: &mut PgConnection, business_id: Uuid) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar::<_, Option<String>>("select ics_token_enc from businesses where id = $1").bind(business_id).fetch_optional(&mut *db).await?.flatten())
 }
 
 /// The business a feed token belongs to, and its name and timezone.
-pub async fn business_by_ics_hash(pool: &PgPool, token_hash: &str) -> Result<Option<(Uuid, String, String)>> {
-    Ok(sqlx::query_as("select id, name, timezone from businesses where ics_token_hash = $1").bind(token_hash).fetch_optional(pool).await?)
+pub async fn business_by_ics_hash(db: &mut PgConnection, token_hash: &str) -> Result<Option<(Uuid, String, String)>> {
+    Ok(sqlx::query_as("select id, name, timezone from businesses where ics_token_hash = $1").bind(token_hash).fetch_optional(&mut *db).await?)
 }

@@ -1,6 +1,7 @@
 //! PostgreSQL access. Every function that touches tenant data takes the business id it is
 //! scoped to; nothing here decides policy, it records what the layers above decided.
 
+pub mod accounts;
 pub mod activity;
 pub mod booking;
 pub mod calendar;
@@ -62,4 +63,10 @@ pub(crate) async fn audit<'e, E: sqlx::PgExecutor<'e>>(
         .execute(exec)
         .await?;
     Ok(())
+}
+
+/// A pooled connection, for the store functions that take one (they also run inside a caller's
+/// transaction, e.g. the owner API's row-level-security transaction).
+pub async fn conn(pool: &PgPool) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+    Ok(pool.acquire().await?)
 }

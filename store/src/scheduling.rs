@@ -7,7 +7,7 @@ use nmc_domain::BusinessHours;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::types::PgRange;
 use sqlx::types::Json;
-use sqlx::PgPool;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::{Result, StoreError};
@@ -68,14 +68,14 @@ struct RulesRow {
     reminder_minutes: Vec<i32>,
 }
 
-pub async fn rules(pool: &PgPool, business_id: Uuid) -> Result<Rules> {
+pub async fn rules(db: &mut PgConnection, business_id: Uuid) -> Result<Rules> {
     let row: Option<RulesRow> = sqlx::query_as(
         "select hours, closures, buffer_minutes, max_jobs_per_day, booking_window_days, min_lead_minutes, step_minutes,
                 default_job_minutes, reminder_minutes
          from schedule_rules where business_id = $1",
     )
     .bind(business_id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *db)
     .await?;
     if let Some(r) = row {
         return Ok(Rules {
@@ -91,12 +91,12 @@ pub async fn rules(pool: &PgPool, business_id: Uuid) -> Result<Rules> {
         });
     }
     let hours: Json<BusinessHours> =
-        sqlx::query_scalar("select business_hours from businesses where id = $1").bind(business_id).fetch_optional(pool).await?.ok_or(StoreError::NotFound)?;
+        sqlx::query_scalar("select business_hours from businesses where id = $1").bind(business_id).fetch_optional(&mut *db).await?.ok_or(StoreError::NotFound)?;
     Ok(Rules::defaults(&hours.0))
 }
 
-pub async fn put_rules(pool: &PgPool, business_id: Uuid, r: &Rules) -> Result<()> {
-    let mut tx = pool.begin().await?;
+pub async fn put_rules(db: &mut PgConnection, business_id: Uuid, r: &Rules) -> Result<()> {
+    let mut tx = sqlx::Connection::begin(&mut *db).await?;
     sqlx::query(
         "insert into schedule_rules (business_id, hours, closures, buffer_minutes, max_jobs_per_day, booking_window_days,
                                      min_lead_minutes, step_minutes, default_job_minutes, reminder_minutes)
@@ -132,16 +132,16 @@ pub struct TechnicianRow {
 
 pub const MAX_TECHNICIANS: i64 = 5;
 
-pub async fn technicians(pool: &PgPool, business_id: Uuid) -> Result<Vec<TechnicianRow>> {
+pub async fn technicians(db: &mut PgConnection, business_id: Uuid) -> Result<Vec<TechnicianRow>> {
     Ok(sqlx::query_as("select id, name, active, hours from technicians where business_id = $1 order by created_at, id")
         .bind(business_id)
-        .fetch_all(pool)
+        .fetch_all(&mut *db)
         .await?)
 }
 
 /// Adds a technician; a business has at most five active ones (`Conflict` on the sixth).
-pub async fn add_technician(pool: &PgPool, business_id: Uuid, name: &str, hours: Option<&WeekSchedule>) -> Result<Uuid> {
-    let mut tx = pool.begin().await?;
+pub async fn add_technician(db: &mut PgConnection, business_id: Uuid, name: &str, hours: Option<&WeekSchedule>) -> Result<Uuid> {
+    let mut tx = sqlx::Connection::begin(&mut *db).await?;
     // Serialise concurrent adds for this business so the cap holds.
     sqlx::query("select id from businesses where id = $1 for update").bind(business_id).execute(&mut *tx).await?;
     let n: i64 = sqlx::query_scalar("select count(*) from technicians where business_id = $1 and active").bind(business_id).fetch_one(&mut *tx).await?;
@@ -158,7 +158,7 @@ pub async fn add_technician(pool: &PgPool, business_id: Uuid, name: &str, hours:
     Ok(id)
 }
 
-pub async fn update_technician(pool: &PgPool, business_id: Uuid, id: Uuid, name: Option<&str>, active: Option<bool>, hours: Option<Option<&WeekSchedule>>) -> Result<()> {
+pub async fn update_technician(db: &mut PgConnection, business_id: Uuid, id: Uuid, name: Option<&str>, active: Option<bool>, hours: Option<Option<&WeekSchedule>>) -> Result<()> {
     let done = sqlx::query(
         "update technicians set name = coalesce($3, name), active = coalesce($4, active),
              hours = case when $5 then $6 else hours end, updated_at = now()
@@ -170,7 +170,7 @@ pub async fn update_technician(pool: &PgPool, business_id: Uuid, id: Uuid, name:
     .bind(active)
     .bind(hours.is_some())
     .bind(hours.flatten().map(Json))
-    .execute(pool)
+    .execute(&mut *db)
     .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
@@ -207,19 +207,19 @@ impl CatalogRow {
 
 const CATALOG_COLUMNS: &str = "id, name, keywords, duration_minutes, price_cents, price_min_cents, price_max_cents, emergency_surcharge_cents, active";
 
-pub async fn catalog(pool: &PgPool, business_id: Uuid, only_active: bool) -> Result<Vec<CatalogRow>> {
+pub async fn catalog(db: &mut PgConnection, business_id: Uuid, only_active: bool) -> Result<Vec<CatalogRow>> {
     Ok(sqlx::query_as(&format!("select {CATALOG_COLUMNS} from catalog_items where business_id = $1 and (active or not $2) order by name"))
         .bind(business_id)
         .bind(only_active)
-        .fetch_all(pool)
+        .fetch_all(&mut *db)
         .await?)
 }
 
-pub async fn catalog_item(pool: &PgPool, business_id: Uuid, id: Uuid) -> Result<CatalogRow> {
+pub async fn catalog_item(db: &mut PgConnection, business_id: Uuid, id: Uuid) -> Result<CatalogRow> {
     sqlx::query_as(&format!("select {CATALOG_COLUMNS} from catalog_items where business_id = $1 and id = $2"))
         .bind(business_id)
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *db)
         .await?
         .ok_or(StoreError::NotFound)
 }
@@ -232,7 +232,7 @@ fn catalog_conflict(e: sqlx::Error) -> StoreError {
 }
 
 /// Creates (id `None`) or replaces an item.
-pub async fn save_catalog_item(pool: &PgPool, business_id: Uuid, id: Option<Uuid>, item: &CatalogItem, active: bool) -> Result<Uuid> {
+pub async fn save_catalog_item(db: &mut PgConnection, business_id: Uuid, id: Option<Uuid>, item: &CatalogItem, active: bool) -> Result<Uuid> {
     let q = match id {
         None => "insert into catalog_items (business_id, name, keywords, duration_minutes, price_cents, price_min_cents, price_max_cents, emergency_surcharge_cents, active)
                  values ($1, $3, $4, $5, $6, $7, $8, $9, $10) returning id",
@@ -251,7 +251,7 @@ pub async fn save_catalog_item(pool: &PgPool, business_id: Uuid, id: Option<Uuid
         .bind(item.price_max_cents)
         .bind(item.emergency_surcharge_cents)
         .bind(active)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *db)
         .await
         .map_err(catalog_conflict)?
         .ok_or(StoreError::NotFound)
@@ -259,18 +259,18 @@ pub async fn save_catalog_item(pool: &PgPool, business_id: Uuid, id: Option<Uuid
 
 /// Deletes an item; one that appointments point to is retired (inactive) instead, so their
 /// history keeps its service.
-pub async fn delete_catalog_item(pool: &PgPool, business_id: Uuid, id: Uuid) -> Result<()> {
+pub async fn delete_catalog_item(db: &mut PgConnection, business_id: Uuid, id: Uuid) -> Result<()> {
     let used: Option<bool> = sqlx::query_scalar("select exists (select 1 from appointments where catalog_item_id = $2) from catalog_items where business_id = $1 and id = $2")
         .bind(business_id)
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *db)
         .await?;
     let q = match used {
         None => return Err(StoreError::NotFound),
         Some(true) => "update catalog_items set active = false, updated_at = now() where business_id = $1 and id = $2",
         Some(false) => "delete from catalog_items where business_id = $1 and id = $2",
     };
-    sqlx::query(q).bind(business_id).bind(id).execute(pool).await?;
+    sqlx::query(q).bind(business_id).bind(id).execute(&mut *db).await?;
     Ok(())
 }
 
@@ -282,11 +282,11 @@ pub struct AvailabilityInputs {
     pub busy: Vec<Busy>,
 }
 
-pub async fn availability_inputs(pool: &PgPool, business_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<AvailabilityInputs> {
+pub async fn availability_inputs(db: &mut PgConnection, business_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<AvailabilityInputs> {
     let timezone: String =
-        sqlx::query_scalar("select timezone from businesses where id = $1").bind(business_id).fetch_optional(pool).await?.ok_or(StoreError::NotFound)?;
-    let rules = rules(pool, business_id).await?;
-    let technicians = technicians(pool, business_id)
+        sqlx::query_scalar("select timezone from businesses where id = $1").bind(business_id).fetch_optional(&mut *db).await?.ok_or(StoreError::NotFound)?;
+    let rules = rules(&mut *db, business_id).await?;
+    let technicians = technicians(&mut *db, business_id)
         .await?
         .into_iter()
         .filter(|t| t.active)
@@ -300,7 +300,7 @@ pub async fn availability_inputs(pool: &PgPool, business_id: Uuid, from: DateTim
     )
     .bind(business_id)
     .bind(window)
-    .fetch_all(pool)
+    .fetch_all(&mut *db)
     .await?;
     let busy = rows
         .into_iter()
@@ -316,11 +316,11 @@ pub async fn availability_inputs(pool: &PgPool, business_id: Uuid, from: DateTim
 
 /// Every open slot for a job of `duration_minutes` from now (or after `after`) through the
 /// booking window, in the business's timezone. Reads the database, then runs the pure function.
-pub async fn open_slots(pool: &PgPool, business_id: Uuid, duration_minutes: i32, after: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(String, Vec<nmc_domain::availability::Slot>)> {
+pub async fn open_slots(db: &mut PgConnection, business_id: Uuid, duration_minutes: i32, after: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(String, Vec<nmc_domain::availability::Slot>)> {
     use chrono::{Duration, TimeZone};
-    let rules = rules(pool, business_id).await?;
+    let rules = rules(&mut *db, business_id).await?;
     let to = now + Duration::days(rules.booking_window_days as i64 + 2);
-    let inputs = availability_inputs(pool, business_id, now - Duration::days(1), to).await?;
+    let inputs = availability_inputs(&mut *db, business_id, now - Duration::days(1), to).await?;
     let tz: chrono_tz::Tz = inputs.timezone.parse().unwrap_or(chrono_tz::UTC);
     let today = tz.from_utc_datetime(&now.naive_utc()).date_naive();
     let schedule = inputs.rules.for_availability();

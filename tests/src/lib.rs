@@ -32,6 +32,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     worker: Option<Child>,
     worker_env: Vec<(String, String)>,
+    /// Owners' access tokens, by business.
+    tokens: std::sync::Mutex<std::collections::HashMap<Uuid, String>>,
 }
 
 fn admin_database_url() -> String {
@@ -105,6 +107,7 @@ impl TestApp {
             sandbox: false,
             admin_token: ADMIN_TOKEN.into(),
             secret_key: SECRET_KEY.into(),
+            jwt_secret: None,
             conversation_idle_secs: idle_secs,
             max_body_bytes: 65536,
         };
@@ -112,7 +115,7 @@ impl TestApp {
         let db = state.db.clone();
         tokio::spawn(async move { nmc_api::run(listener, state, std::future::pending()).await.unwrap() });
 
-        let mut app = Self { api_url, sandbox_url, sandbox, db, database_url, task_queue, http: reqwest::Client::new(), worker: None, worker_env };
+        let mut app = Self { api_url, sandbox_url, sandbox, db, database_url, task_queue, http: reqwest::Client::new(), worker: None, worker_env, tokens: Default::default() };
         app.start_worker();
         app.wait_healthy().await;
         app
@@ -165,7 +168,7 @@ impl TestApp {
             "name": "Acme Plumbing", "owner_name": "Dana Rivera", "owner_phone": OWNER_PHONE,
             "owner_email": "dana@acme.example", "business_phone": BUSINESS_PHONE, "twilio_number": TWILIO_NUMBER,
             "twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN, "timezone": "America/Chicago",
-            "call_mode": "dial_through",
+            "call_mode": "dial_through", "owner_password": OWNER_PASSWORD,
             // Open around the clock, so the greeting does not depend on when the test runs.
             "business_hours": all_week_open(),
         });
@@ -184,7 +187,10 @@ impl TestApp {
             &format!("{}/webhook/voice/incoming", self.api_url),
             &format!("{}/webhook/sms/incoming", self.api_url),
         );
-        id["id"].as_str().unwrap().parse().unwrap()
+        let id: Uuid = id["id"].as_str().unwrap().parse().unwrap();
+        let token = log_in(&self.http, &self.api_url, body["owner_email"].as_str().unwrap(), OWNER_PASSWORD).await;
+        self.tokens.lock().unwrap().insert(id, token);
+        id
     }
 
     pub async fn admin_post(&self, body: &Value) -> reqwest::Response {
@@ -259,6 +265,7 @@ impl TestApp {
             sandbox: false,
             admin_token: ADMIN_TOKEN.into(),
             secret_key: SECRET_KEY.into(),
+            jwt_secret: None,
             conversation_idle_secs: 3600,
             max_body_bytes: 65536,
         };
@@ -302,9 +309,15 @@ impl TestApp {
         sqlx::query(&format!("update schedule_rules set reminder_minutes = '{minutes}' where business_id = $1")).bind(business).execute(&self.db).await.unwrap();
     }
 
-    /// A call to the owner API as this business (admin token + X-Business-Id until owner accounts).
+    /// The access token of this business's owner.
+    pub fn owner_token(&self, business: Uuid) -> String {
+        self.tokens.lock().unwrap().get(&business).cloned().expect("a business onboarded by this TestApp")
+    }
+
+    /// A call to the owner API as this business's owner (logged in once, token kept).
     pub fn owner(&self, method: reqwest::Method, path: &str, business: Uuid) -> reqwest::RequestBuilder {
-        self.http.request(method, format!("{}{path}", self.api_url)).bearer_auth(ADMIN_TOKEN).header("x-business-id", business.to_string())
+        let token = self.tokens.lock().unwrap().get(&business).cloned().expect("a business onboarded by this TestApp (its owner logs in then)");
+        self.http.request(method, format!("{}{path}", self.api_url)).bearer_auth(token)
     }
 
     /// The caller's conversation, through the Temporal client the owner API uses.
@@ -313,6 +326,15 @@ impl TestApp {
         let client = nmc_api::temporal::connect(&temporal_address(), "default").await.unwrap();
         client.get_workflow_handle::<nmc_workflows::ConversationWorkflow>(wf_id)
     }
+}
+
+pub const OWNER_PASSWORD: &str = "correct horse battery staple";
+
+/// Logs in through the API; returns the access token.
+pub async fn log_in(http: &reqwest::Client, api: &str, email: &str, password: &str) -> String {
+    let r = http.post(format!("{api}/api/auth/login")).json(&json!({"email": email, "password": password})).send().await.unwrap();
+    assert_eq!(r.status(), 200, "log-in failed: {}", r.text().await.unwrap());
+    r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
 }
 
 /// A fresh, migrated database with one business, for store-level tests that need no Temporal.

@@ -350,6 +350,8 @@ async fn owner_scheduling_api_validates_and_stays_inside_the_tenant() {
     assert_eq!(app.owner(Method::GET, &format!("/api/appointments/{}", Uuid::new_v4()), b).send().await.unwrap().status(), 404);
     let no_token = app.http.get(format!("{}/api/catalog", app.api_url)).header("x-business-id", b.to_string()).send().await.unwrap();
     assert_eq!(no_token.status(), 401);
+    let admin_token_is_not_an_owner = app.http.get(format!("{}/api/catalog", app.api_url)).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    assert_eq!(admin_token_is_not_an_owner.status(), 401);
 }
 
 #[tokio::test]
@@ -432,7 +434,8 @@ async fn owner_changes_made_while_temporal_is_down_still_reach_the_caller_and_th
     assert_eq!(r.status(), 200);
     // A second API whose Temporal is unreachable: the booking and the move still stand.
     let down = app.spawn_api_without_temporal().await;
-    let owner = |m: Method, path: &str| app.http.request(m, format!("{down}{path}")).bearer_auth(ADMIN_TOKEN).header("x-business-id", b.to_string());
+    let token = app.owner_token(b);
+    let owner = |m: Method, path: &str| app.http.request(m, format!("{down}{path}")).bearer_auth(&token);
     let start = Utc::now() + chrono::Duration::hours(3);
     let r = owner(Method::POST, "/api/appointments").json(&json!({"start": start, "duration_minutes": 60, "customer_phone": CALLER, "service_name": "Leak Repair"})).send().await.unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());

@@ -128,7 +128,9 @@ async fn refresh_busy_every_minute(booking: Arc<BookingActivities>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
-        let Ok(businesses) = nmc_store::calendar::businesses_with_google(&booking.pool).await else { continue };
+        let Ok(mut db) = nmc_store::conn(&booking.pool).await else { continue };
+        let Ok(businesses) = nmc_store::calendar::businesses_with_google(&mut db).await else { continue };
+        drop(db);
         for business_id in businesses {
             if let Err(e) = booking.refresh_busy(business_id).await {
                 tracing::warn!(%business_id, error = %e, "busy time refresh failed");
@@ -145,7 +147,8 @@ async fn signal_untold_appointments(pool: nmc_store::PgPool, client: Client, tas
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tick.tick().await;
-        let Ok(untold) = nmc_store::booking::untold(&pool, 10, 100).await else { continue };
+        let Ok(mut db) = nmc_store::conn(&pool).await else { continue };
+        let Ok(untold) = nmc_store::booking::untold(&mut db, 10, 100).await else { continue };
         for a in untold {
             let options = WorkflowStartOptions::new(task_queue.clone(), appointment_workflow_id(a.id))
                 .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
@@ -157,7 +160,7 @@ async fn signal_untold_appointments(pool: nmc_store::PgPool, client: Client, tas
             match client.signal_with_start_workflow(AppointmentWorkflow::run, start, AppointmentWorkflow::changed, changed, options).await {
                 Ok(_) => {
                     tracing::info!(business_id = %a.business_id, appointment_id = %a.id, "appointment workflow caught up");
-                    let _ = nmc_store::booking::mark_workflow_told(&pool, a.business_id, a.id, a.version, a.caller_notice_pending).await;
+                    let _ = nmc_store::booking::mark_workflow_told(&mut db, a.business_id, a.id, a.version, a.caller_notice_pending).await;
                 }
                 Err(e) => tracing::warn!(appointment_id = %a.id, error = %e, "appointment catch-up failed; retrying"),
             }

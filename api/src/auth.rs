@@ -1,0 +1,436 @@
+//! Owner accounts: sign-up, log-in (short-lived JWT access token + rotating refresh token),
+//! log-out, invitations for technicians, and the [`Tenant`] extractor every owner route uses.
+//! The business comes only from the verified token, and each request's queries run in a
+//! transaction as the `nmc_app` role with the tenant set, so PostgreSQL's row-level security
+//! is a second wall behind the store's tenant argument.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{Duration, Utc};
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use nmc_domain::E164;
+use nmc_store::accounts::{self, Rotation};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{AppState, error::ApiError};
+
+const ACCESS_TTL_MINUTES: i64 = 15;
+const REFRESH_TTL_DAYS: i64 = 30;
+const INVITE_TTL_DAYS: i64 = 7;
+/// Failed log-ins in a row before an email is locked, and for how long.
+const MAX_FAILURES: i32 = 5;
+const LOCK_MINUTES: i64 = 15;
+/// Log-in attempts per client address per minute, whatever the email.
+const ATTEMPTS_PER_MINUTE: u32 = 20;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/signup", post(sign_up))
+        .route("/api/auth/login", post(log_in))
+        .route("/api/auth/refresh", post(refresh))
+        .route("/api/auth/logout", post(log_out))
+        .route("/api/auth/me", get(me))
+        .route("/api/auth/accept-invite", post(accept_invite))
+}
+
+/// Routes about the team, for the owner-route table.
+pub async fn list_team(t: Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    t.owner()?;
+    let mut tx = t.begin(&s.db).await?;
+    let members = accounts::members(&mut tx, t.business_id).await?;
+    tx.commit().await.map_err(nmc_store::StoreError::from)?;
+    Ok(Json(json!({"members": members})))
+}
+
+#[derive(Deserialize)]
+pub struct InviteBody {
+    email: Option<String>,
+}
+
+pub async fn invite(t: Tenant, State(s): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+    t.owner()?;
+    let b: InviteBody = crate::owner::parse(&body)?;
+    let email = b.email.as_deref().map(str::trim).unwrap_or_default().to_lowercase();
+    if !looks_like_email(&email) {
+        return Err(invalid("email", "not an email address"));
+    }
+    let token = new_secret();
+    let mut tx = t.begin(&s.db).await?;
+    let id = accounts::create_invite(&mut tx, t.business_id, &email, &hash(&token), t.user_id, Duration::days(INVITE_TTL_DAYS)).await?;
+    let link = format!("{}/invite/{token}", s.config.public_base_url);
+    s.mailer.send(&mut tx, t.business_id, &email, "You're invited to NeverMissCall", &format!("Join your team on NeverMissCall: {link}\nThe link works once, for {INVITE_TTL_DAYS} days.")).await?;
+    tx.commit().await.map_err(nmc_store::StoreError::from)?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "email": email, "role": "tech"}))))
+}
+
+pub async fn remove_member(t: Tenant, State(s): State<AppState>, Path(user_id): Path<Uuid>) -> Result<StatusCode, ApiError> {
+    t.owner()?;
+    let mut tx = t.begin(&s.db).await?;
+    accounts::deactivate_member(&mut tx, t.business_id, user_id).await?;
+    tx.commit().await.map_err(nmc_store::StoreError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Where invitations and other account mail go. The log mailer records it (`outbound_emails`)
+/// and logs that it was sent; a real provider plugs in here.
+#[derive(Clone, Default)]
+pub struct Mailer;
+
+impl Mailer {
+    async fn send(&self, db: &mut sqlx::PgConnection, business_id: Uuid, to: &str, subject: &str, body: &str) -> Result<(), ApiError> {
+        accounts::record_email(db, business_id, to, subject, body).await?;
+        tracing::info!(%business_id, subject, "email queued (log mailer)");
+        Ok(())
+    }
+}
+
+// ---- tokens --------------------------------------------------------------------------------
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: Uuid,
+    bid: Uuid,
+    role: String,
+    sid: Uuid,
+    iat: i64,
+    exp: i64,
+}
+
+fn jwt_key(s: &AppState) -> Vec<u8> {
+    // A key of its own, derived from the deployment secret unless NMC_JWT_SECRET is set.
+    match &s.config.jwt_secret {
+        Some(k) => k.as_bytes().to_vec(),
+        None => Sha256::digest(format!("nmc-jwt:{}", s.config.secret_key).as_bytes()).to_vec(),
+    }
+}
+
+fn hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn new_secret() -> String {
+    format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
+}
+
+#[derive(Serialize)]
+struct Tokens {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    refresh_token: String,
+    user: Value,
+}
+
+fn issue(s: &AppState, user_id: Uuid, business_id: Uuid, role: &str, session_id: Uuid, refresh_token: String) -> Result<Tokens, ApiError> {
+    let now = Utc::now().timestamp();
+    let claims = Claims { sub: user_id, bid: business_id, role: role.to_owned(), sid: session_id, iat: now, exp: now + ACCESS_TTL_MINUTES * 60 };
+    let access_token = jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(&jwt_key(s))).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(Tokens {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ACCESS_TTL_MINUTES * 60,
+        refresh_token,
+        user: json!({"id": user_id, "business_id": business_id, "role": role}),
+    })
+}
+
+async fn open_session(s: &AppState, user_id: Uuid, business_id: Uuid, role: &str) -> Result<Tokens, ApiError> {
+    let refresh_token = new_secret();
+    let session = accounts::open_session(&s.db, business_id, user_id, &hash(&refresh_token), Duration::days(REFRESH_TTL_DAYS)).await?;
+    issue(s, user_id, business_id, role, session, refresh_token)
+}
+
+// ---- passwords -----------------------------------------------------------------------------
+
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    let salt = SaltString::encode_b64(Uuid::new_v4().as_bytes()).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
+    Ok(Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?.to_string())
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// A hash nobody's password matches: unknown emails are checked against it, so a log-in takes
+/// as long whether or not the account exists.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&new_secret()).unwrap_or_default())
+}
+
+/// Length 10–128, not one repeated character, not the email. Reasons come back as the field's error.
+fn password_problem(password: &str, email: &str) -> Option<&'static str> {
+    let n = password.chars().count();
+    if n < 10 {
+        return Some("at least 10 characters");
+    }
+    if n > 128 {
+        return Some("at most 128 characters");
+    }
+    let mut chars = password.chars();
+    let first = chars.next();
+    if chars.all(|c| Some(c) == first) {
+        return Some("not one repeated character");
+    }
+    if password.eq_ignore_ascii_case(email) {
+        return Some("must differ from the email");
+    }
+    if ["password123", "1234567890", "qwertyuiop", "letmein123", "password1234"].contains(&password.to_lowercase().as_str()) {
+        return Some("too common");
+    }
+    None
+}
+
+fn invalid(field: &'static str, message: &str) -> ApiError {
+    ApiError::Invalid(BTreeMap::from([(field, message.to_owned())]))
+}
+
+fn looks_like_email(s: &str) -> bool {
+    s.len() <= 254 && s.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !s.contains(char::is_whitespace))
+}
+
+// ---- handlers ------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct SignUpBody {
+    business_name: Option<String>,
+    owner_name: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+    phone: Option<String>,
+    timezone: Option<String>,
+    trade: Option<String>,
+}
+
+async fn sign_up(State(s): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Tokens>), ApiError> {
+    let b: SignUpBody = crate::owner::parse(&body)?;
+    let mut bad = BTreeMap::new();
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    let (business_name, owner_name, email) = (text(&b.business_name), text(&b.owner_name), text(&b.email).to_lowercase());
+    if business_name.is_empty() || business_name.chars().count() > 100 {
+        bad.insert("business_name", "must be 1 to 100 characters".to_owned());
+    }
+    if owner_name.is_empty() || owner_name.chars().count() > 100 {
+        bad.insert("owner_name", "must be 1 to 100 characters".to_owned());
+    }
+    if !looks_like_email(&email) {
+        bad.insert("email", "not an email address".to_owned());
+    }
+    let password = b.password.clone().unwrap_or_default();
+    if let Some(p) = password_problem(&password, &email) {
+        bad.insert("password", p.to_owned());
+    }
+    let phone = match b.phone.as_deref().map(E164::parse) {
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => {
+            bad.insert("phone", e.to_string());
+            None
+        }
+        None => {
+            bad.insert("phone", "the owner's mobile, for alerts".to_owned());
+            None
+        }
+    };
+    let timezone = b.timezone.clone().unwrap_or_else(|| "America/Chicago".into());
+    if nmc_domain::hours::parse_timezone(&timezone).is_none() {
+        bad.insert("timezone", format!("`{timezone}` is not an IANA timezone"));
+    }
+    if let Some(t) = b.trade.as_deref()
+        && nmc_assistant::catalog::starter(t).is_empty()
+    {
+        bad.insert("trade", "one of plumbing, hvac, electrical, handyman, cleaning, auto".to_owned());
+    }
+    if !bad.is_empty() {
+        return Err(ApiError::Invalid(bad));
+    }
+    let password_hash = hash_password(&password)?;
+    let signup = accounts::SignUp {
+        business_name: &business_name,
+        owner_name: &owner_name,
+        email: &email,
+        password_hash: &password_hash,
+        owner_phone: phone.as_ref().map(|p| p.as_str()).unwrap_or_default(),
+        timezone: &timezone,
+        trade: b.trade.as_deref(),
+    };
+    let (business_id, user_id) = accounts::sign_up(&s.db, &signup).await?;
+    tracing::info!(%business_id, "business signed up");
+    Ok((StatusCode::CREATED, Json(open_session(&s, user_id, business_id, "owner").await?)))
+}
+
+#[derive(Deserialize)]
+struct LogIn {
+    email: Option<String>,
+    password: Option<String>,
+}
+
+/// Attempts per client address in the current minute (per API instance; the per-email
+/// lock-out lives in the database and holds across instances).
+#[derive(Clone, Default)]
+pub struct LoginLimiter(Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>);
+
+impl LoginLimiter {
+    fn allow(&self, ip: IpAddr) -> bool {
+        let mut m = self.0.lock().unwrap();
+        let now = Instant::now();
+        if m.len() > 10_000 {
+            m.retain(|_, (t, _)| now.duration_since(*t).as_secs() < 60);
+        }
+        let e = m.entry(ip).or_insert((now, 0));
+        if now.duration_since(e.0).as_secs() >= 60 {
+            *e = (now, 0);
+        }
+        e.1 += 1;
+        e.1 <= ATTEMPTS_PER_MINUTE
+    }
+}
+
+fn too_many() -> ApiError {
+    ApiError::TooManyRequests("too many log-in attempts; try again later".into())
+}
+
+async fn log_in(State(s): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: axum::body::Bytes) -> Result<Json<Tokens>, ApiError> {
+    if !s.login_limiter.allow(peer.ip()) {
+        return Err(too_many());
+    }
+    let b: LogIn = crate::owner::parse(&body)?;
+    let email = b.email.as_deref().map(str::trim).unwrap_or_default().to_lowercase();
+    let password = b.password.unwrap_or_default();
+    // The same answer whether or not the email has an account.
+    if accounts::locked_until(&s.db, &email).await?.is_some() {
+        return Err(too_many());
+    }
+    let creds = accounts::credentials(&s.db, &email).await?;
+    let ok = verify_password(&password, creds.as_ref().map_or(decoy_hash(), |c| c.password_hash.as_str())) && creds.is_some();
+    let Some(c) = creds.filter(|_| ok) else {
+        accounts::record_login_failure(&s.db, &email, MAX_FAILURES, Duration::minutes(LOCK_MINUTES)).await?;
+        return Err(ApiError::Unauthorized);
+    };
+    accounts::clear_login_failures(&s.db, &email).await?;
+    Ok(Json(open_session(&s, c.id, c.business_id, &c.role).await?))
+}
+
+#[derive(Deserialize)]
+struct RefreshBody {
+    refresh_token: Option<String>,
+}
+
+async fn refresh(State(s): State<AppState>, body: axum::body::Bytes) -> Result<Json<Tokens>, ApiError> {
+    let b: RefreshBody = crate::owner::parse(&body)?;
+    let old = b.refresh_token.unwrap_or_default();
+    let next = new_secret();
+    match accounts::rotate_refresh(&s.db, &hash(&old), &hash(&next), Duration::days(REFRESH_TTL_DAYS)).await {
+        Ok(Rotation::Rotated(u)) => Ok(Json(issue(&s, u.user_id, u.business_id, &u.role, u.session_id, next)?)),
+        Ok(Rotation::Reused) => {
+            tracing::warn!("a used refresh token was presented again; session revoked");
+            Err(ApiError::Unauthorized)
+        }
+        Ok(Rotation::Invalid) | Err(nmc_store::StoreError::NotFound) => Err(ApiError::Unauthorized),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn log_out(t: Tenant, State(s): State<AppState>) -> Result<StatusCode, ApiError> {
+    accounts::revoke_session(&s.db, t.session_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(t: Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let mut tx = t.begin(&s.db).await?;
+    let m = accounts::member(&mut tx, t.business_id, t.user_id).await?;
+    let business: (String, Option<String>, String) = sqlx::query_as("select name, twilio_number, messaging_status from businesses where id = $1")
+        .bind(t.business_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(nmc_store::StoreError::from)?;
+    Ok(Json(json!({"user": m, "business": {"id": t.business_id, "name": business.0, "number": business.1, "messaging_status": business.2}})))
+}
+
+#[derive(Deserialize)]
+struct AcceptInvite {
+    token: Option<String>,
+    name: Option<String>,
+    password: Option<String>,
+}
+
+async fn accept_invite(State(s): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Tokens>), ApiError> {
+    let b: AcceptInvite = crate::owner::parse(&body)?;
+    let name = b.name.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    let mut bad = BTreeMap::new();
+    if name.is_empty() || name.chars().count() > 100 {
+        bad.insert("name", "must be 1 to 100 characters".to_owned());
+    }
+    let password = b.password.unwrap_or_default();
+    if let Some(p) = password_problem(&password, "") {
+        bad.insert("password", p.to_owned());
+    }
+    if !bad.is_empty() {
+        return Err(ApiError::Invalid(bad));
+    }
+    let accepted = accounts::accept_invite(&s.db, &hash(b.token.as_deref().unwrap_or_default()), &name, &hash_password(&password)?).await?;
+    let Some((business_id, user_id, role)) = accepted else { return Err(invalid("token", "this invitation is unknown, used or expired")) };
+    Ok((StatusCode::CREATED, Json(open_session(&s, user_id, business_id, &role).await?)))
+}
+
+// ---- the tenant ----------------------------------------------------------------------------
+
+/// The signed-in user and their business, from a verified access token whose session is open.
+#[derive(Debug, Clone, Copy)]
+pub struct Tenant {
+    pub business_id: Uuid,
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub owner_role: bool,
+}
+
+impl Tenant {
+    /// Owners only: technicians get 403 (inside their own business; other tenants' ids are 404).
+    pub fn owner(&self) -> Result<(), ApiError> {
+        if self.owner_role { Ok(()) } else { Err(ApiError::Forbidden) }
+    }
+
+    /// A transaction in which row-level security confines every query to this business.
+    pub async fn begin<'a>(&self, db: &'a sqlx::PgPool) -> Result<sqlx::Transaction<'a, sqlx::Postgres>, ApiError> {
+        let mut tx = db.begin().await.map_err(nmc_store::StoreError::from)?;
+        sqlx::query("select set_config('nmc.business_id', $1, true), set_config('role', 'nmc_app', true)")
+            .bind(self.business_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(nmc_store::StoreError::from)?;
+        Ok(tx)
+    }
+}
+
+impl FromRequestParts<AppState> for Tenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthorized)?;
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.leeway = 5;
+        let claims = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&jwt_key(state)), &validation).map_err(|_| ApiError::Unauthorized)?.claims;
+        // Log-out and removed technicians take effect at once, not when the token expires.
+        if !accounts::session_is_live(&state.db, claims.sid, claims.sub).await? {
+            return Err(ApiError::Unauthorized);
+        }
+        Ok(Tenant { business_id: claims.bid, user_id: claims.sub, session_id: claims.sid, owner_role: claims.role == "owner" })
+    }
+}
