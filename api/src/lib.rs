@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod owner;
 pub mod temporal;
 pub mod webhook;
@@ -32,6 +33,8 @@ pub struct AppState {
     /// Calendar adapters (OAuth code exchange when an owner connects a calendar).
     pub calendars: nmc_calendar::Calendars,
     pub mailer: auth::Mailer,
+    /// Committed events for the live feed, from this instance's LISTEN connection.
+    pub events: events::EventHub,
     pub login_limiter: auth::LoginLimiter,
 }
 
@@ -48,7 +51,8 @@ impl AppState {
             config.conversation_idle_secs,
         );
         let sandbox = config.sandbox.then(nmc_sandbox::Sandbox::new);
-        Ok(Self { db, temporal, secrets, config: std::sync::Arc::new(config), sandbox, calendars: nmc_calendar::Calendars::from_env(), mailer: Default::default(), login_limiter: Default::default() })
+        let events = events::EventHub::start(db.clone());
+        Ok(Self { db, temporal, secrets, config: std::sync::Arc::new(config), sandbox, calendars: nmc_calendar::Calendars::from_env(), mailer: Default::default(), login_limiter: Default::default(), events })
     }
 }
 
@@ -57,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .merge(admin::router())
         .merge(auth::router())
+        .merge(events::router())
         .merge(owner::router())
         .merge(webhook::voice::router())
         .merge(webhook::sms::router())

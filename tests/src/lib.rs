@@ -430,3 +430,76 @@ impl LlmDouble {
         format!("{}/v1", serve(router).await)
     }
 }
+
+/// A server-sent events client for the owner feed: events as (id, kind, data).
+pub struct EventStream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedEvent {
+    pub id: i64,
+    pub kind: String,
+    pub data: Value,
+}
+
+impl EventStream {
+    pub async fn connect(http: &reqwest::Client, api: &str, token: &str, last_event_id: Option<i64>) -> Self {
+        let mut req = http.get(format!("{api}/api/events")).bearer_auth(token);
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let response = req.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+        Self { response, buffer: String::new() }
+    }
+
+    /// The next event, or `None` if none arrives within `timeout`.
+    pub async fn next(&mut self, timeout: Duration) -> Option<FeedEvent> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut id, mut kind, mut data) = (None, String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = v.trim().parse().ok();
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        kind = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if let Some(id) = id {
+                    return Some(FeedEvent { id, kind, data: serde_json::from_str(&data).unwrap_or(Value::Null) });
+                }
+            }
+            let left = deadline.checked_duration_since(tokio::time::Instant::now())?;
+            match tokio::time::timeout(left, self.response.chunk()).await {
+                Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Events until one of `kind` arrives (returned last), within `timeout`.
+    pub async fn until(&mut self, kind: &str, timeout: Duration) -> Vec<FeedEvent> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut seen = vec![];
+        while let Some(left) = deadline.checked_duration_since(tokio::time::Instant::now()) {
+            match self.next(left).await {
+                Some(e) => {
+                    let done = e.kind == kind;
+                    seen.push(e);
+                    if done {
+                        return seen;
+                    }
+                }
+                None => break,
+            }
+        }
+        panic!("no `{kind}` event within {timeout:?}; saw {:?}", seen.iter().map(|e| &e.kind).collect::<Vec<_>>());
+    }
+}

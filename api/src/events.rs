@@ -1,0 +1,145 @@
+//! `GET /api/events`: server-sent events for the signed-in user's business only. The database
+//! writes each event (triggers, same transaction as the change) and NOTIFYs on commit; one
+//! LISTEN connection per API instance fans them out, so every instance behind a load balancer
+//! delivers every event. `Last-Event-ID` resumes from the event log without gaps.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use axum::Router;
+use futures::Stream;
+use serde_json::Value;
+use sqlx::postgres::PgListener;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::auth::Tenant;
+use crate::{AppState, error::ApiError};
+
+/// One event from the log.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LiveEvent {
+    pub id: i64,
+    pub business_id: Uuid,
+    pub kind: String,
+    pub data: Value,
+}
+
+/// The instance's fan-out of committed events.
+#[derive(Clone)]
+pub struct EventHub {
+    tx: broadcast::Sender<LiveEvent>,
+}
+
+impl EventHub {
+    /// Starts listening (reconnecting forever) and returns the hub.
+    pub fn start(db: sqlx::PgPool) -> Self {
+        let (tx, _) = broadcast::channel(4096);
+        let hub = Self { tx: tx.clone() };
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = listen(&db, &tx).await {
+                    tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        hub
+    }
+}
+
+async fn listen(db: &sqlx::PgPool, tx: &broadcast::Sender<LiveEvent>) -> Result<(), sqlx::Error> {
+    let mut listener = PgListener::connect_with(db).await?;
+    listener.listen("nmc_events").await?;
+    loop {
+        let n = listener.recv().await?;
+        let Some(id) = n.payload().split_once(':').and_then(|(_, id)| id.parse::<i64>().ok()) else { continue };
+        let event: Option<LiveEvent> = sqlx::query_as("select id, business_id, kind, data from events where id = $1").bind(id).fetch_optional(db).await?;
+        if let Some(e) = event {
+            let _ = tx.send(e);
+        }
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/events", get(stream))
+}
+
+fn to_sse(e: &LiveEvent) -> Event {
+    Event::default().id(e.id.to_string()).event(e.kind.clone()).data(e.data.to_string())
+}
+
+async fn backlog(db: &sqlx::PgPool, business_id: Uuid, after: i64) -> Result<Vec<LiveEvent>, sqlx::Error> {
+    sqlx::query_as("select id, business_id, kind, data from events where business_id = $1 and id > $2 order by id limit 1000")
+        .bind(business_id)
+        .bind(after)
+        .fetch_all(db)
+        .await
+}
+
+async fn stream(t: Tenant, State(s): State<AppState>, headers: HeaderMap) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let business_id = t.business_id;
+    // Subscribe before reading the backlog, so nothing committed in between is missed.
+    let mut rx = s.events.tx.subscribe();
+    let resume: Option<i64> = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
+    let mut last = match resume {
+        Some(id) => id,
+        None => sqlx::query_scalar::<_, Option<i64>>("select max(id) from events where business_id = $1")
+            .bind(business_id)
+            .fetch_one(&s.db)
+            .await
+            .map_err(nmc_store::StoreError::from)?
+            .unwrap_or(0),
+    };
+    let db = s.db.clone();
+    let stream = async_stream(move |out| async move {
+        // Anything after the client's last event first (a reconnect), then live.
+        if let Ok(rows) = backlog(&db, business_id, last).await {
+            for e in rows {
+                last = e.id;
+                if out.send(to_sse(&e)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        loop {
+            match rx.recv().await {
+                Ok(e) if e.business_id == business_id && e.id > last => {
+                    last = e.id;
+                    if out.send(to_sse(&e)).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                // This client fell behind the fan-out: catch up from the log.
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    if let Ok(rows) = backlog(&db, business_id, last).await {
+                        for e in rows {
+                            last = e.id;
+                            if out.send(to_sse(&e)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// A stream fed by a task through a small channel (no extra crate needed).
+fn async_stream<F, Fut>(f: F) -> impl Stream<Item = Result<Event, Infallible>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Event>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    tokio::spawn(f(tx));
+    futures::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), Ok)
+}
