@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod inbox;
 pub mod owner;
 pub mod temporal;
 pub mod webhook;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::Tenant;
-use crate::{AppState, error::ApiError};
+use crate::{AppState, error::{ApiError, Params}};
 
 /// One owner route: its path, the methods it answers, and the handlers.
 pub struct OwnerRoute {
@@ -55,6 +55,16 @@ pub fn routes() -> Vec<OwnerRoute> {
         r("/api/calendar/{provider}", &["DELETE"], delete(disconnect_calendar)),
         r("/api/calendar/ics/rotate", &["POST"], post(rotate_ics)),
         r("/api/calendar/ics/revoke", &["POST"], post(revoke_ics)),
+        r("/api/leads", &["GET"], get(crate::inbox::list_leads)),
+        r("/api/leads/{lead_id}", &["GET", "PATCH"], get(crate::inbox::get_lead).patch(crate::inbox::edit_lead)),
+        r("/api/calls", &["GET"], get(crate::inbox::list_calls)),
+        r("/api/conversations", &["GET"], get(crate::inbox::list_conversations)),
+        r("/api/conversations/{conversation_id}", &["GET"], get(crate::inbox::get_conversation)),
+        r("/api/conversations/{conversation_id}/takeover", &["POST"], post(crate::inbox::take_over)),
+        r("/api/conversations/{conversation_id}/return-ai", &["POST"], post(crate::inbox::return_to_assistant)),
+        r("/api/conversations/{conversation_id}/message", &["POST"], post(crate::inbox::send_message)),
+        r("/api/opt-outs", &["GET", "POST"], get(crate::inbox::list_opt_outs).post(crate::inbox::add_opt_out)),
+        r("/api/audit-log", &["GET"], get(crate::inbox::audit_log)),
         r("/api/team", &["GET"], get(crate::auth::list_team)),
         r("/api/team/invites", &["POST"], post(crate::auth::invite)),
         r("/api/team/{user_id}", &["DELETE"], delete(crate::auth::remove_member)),
@@ -335,7 +345,7 @@ async fn job_minutes(db: &mut sqlx::PgConnection, b: Uuid, item: Option<Uuid>, m
     }
 }
 
-async fn availability(t: Tenant, State(s): State<AppState>, Query(q): Query<AvailabilityQuery>) -> Result<Json<Value>, ApiError> {
+async fn availability(t: Tenant, State(s): State<AppState>, Params(q): Params<AvailabilityQuery>) -> Result<Json<Value>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
     let minutes = job_minutes(&mut tx, b, q.catalog_item_id, q.duration_minutes).await?;
@@ -362,7 +372,7 @@ struct ListQuery {
     days: Option<i64>,
 }
 
-async fn list_appointments(t: Tenant, State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+async fn list_appointments(t: Tenant, State(s): State<AppState>, Params(q): Params<ListQuery>) -> Result<Json<Value>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
     let (_, _, timezone) = booking::business_basics(&mut tx, b).await?;

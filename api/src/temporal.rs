@@ -112,6 +112,41 @@ impl Temporal {
         result.is_ok()
     }
 
+    fn conversation(&self, workflow_id: &str) -> Result<temporalio_client::WorkflowHandle<Client, ConversationWorkflow>, String> {
+        let client = self.client().ok_or("temporal not connected")?;
+        Ok(client.get_workflow_handle::<ConversationWorkflow>(workflow_id.to_owned()))
+    }
+
+    pub async fn owner_takeover(&self, workflow_id: &str, by: &str) -> Result<(), String> {
+        self.conversation(workflow_id)?
+            .signal(ConversationWorkflow::owner_takeover, by.to_owned(), temporalio_client::WorkflowSignalOptions::default())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    pub async fn owner_release(&self, workflow_id: &str, by: &str) -> Result<(), String> {
+        self.conversation(workflow_id)?
+            .signal(ConversationWorkflow::owner_release, by.to_owned(), temporalio_client::WorkflowSignalOptions::default())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The owner's text, through the workflow's update (returns the stored message's id).
+    pub async fn owner_message(&self, workflow_id: &str, body: &str) -> Result<Uuid, SendError> {
+        let handle = self.conversation(workflow_id).map_err(|_| SendError::Unavailable)?;
+        let update = handle.execute_update(
+            ConversationWorkflow::owner_message,
+            nmc_workflows::OwnerMessage { body: body.to_owned() },
+            temporalio_client::WorkflowExecuteUpdateOptions::default(),
+        );
+        match tokio::time::timeout(Duration::from_secs(30), update).await {
+            Ok(Ok(id)) => Ok(id),
+            // The workflow refused it (validator or the carrier): the reason is for the owner.
+            Ok(Err(e)) if !e.to_string().contains("unavailable") && !e.to_string().contains("connect") => Err(SendError::Refused(short_reason(&e.to_string()))),
+            _ => Err(SendError::Unavailable),
+        }
+    }
+
     /// Signals the caller's conversation, starting it if none is running (never check-then-start).
     async fn signal_with_start<S>(&self, business_id: Uuid, caller: &E164, signal: S, input: S::Input) -> Result<(), String>
     where
@@ -140,4 +175,24 @@ pub async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
     )
     .await?;
     Ok(Client::new(conn, ClientOptions::new(namespace.to_owned()).build())?)
+}
+
+/// Why an owner's text did not go out.
+#[derive(Debug)]
+pub enum SendError {
+    Refused(String),
+    Unavailable,
+}
+
+/// The workflow's own words, without the SDK's wrapping.
+fn short_reason(e: &str) -> String {
+    ["message is empty", "longer than 1600", "conversation is closed", "opted out", "carrier refused", "could not be sent"]
+        .iter()
+        .find(|k| e.contains(*k))
+        .map(|k| match *k {
+            "opted out" => "the caller has opted out of texts".to_owned(),
+            "conversation is closed" => "the conversation is closed".to_owned(),
+            other => other.to_owned(),
+        })
+        .unwrap_or_else(|| "the text could not be sent".to_owned())
 }

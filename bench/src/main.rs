@@ -37,6 +37,8 @@ struct Args {
     /// The owner's booking API: availability and appointments under concurrent clients, and the race.
     booking: bool,
     clients: usize,
+    /// The live feed: event committed → delivered to each of `--clients` SSE connections.
+    events: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -53,6 +55,7 @@ fn args() -> anyhow::Result<Args> {
         availability: false,
         booking: false,
         clients: 20,
+        events: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -69,6 +72,7 @@ fn args() -> anyhow::Result<Args> {
             "--llm-double-bind" => a.llm_double_bind = Some(val()?),
             "--availability" => a.availability = true,
             "--booking" => a.booking = true,
+            "--events" => a.events = true,
             "--clients" => a.clients = val()?.parse()?,
             other => anyhow::bail!("unknown flag {other}; see the README's Benchmark section"),
         }
@@ -237,9 +241,10 @@ async fn main() -> anyhow::Result<()> {
         .bearer_auth(&a.admin_token)
         .json(&json!({
             "name": "Bench Plumbing", "owner_name": "Bench Owner", "owner_phone": "+15125550111",
-            "owner_email": "owner@bench.example", "business_phone": "+15125550100", "twilio_number": twilio_number,
+            "business_phone": "+15125550100", "twilio_number": twilio_number,
             "twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN, "timezone": "America/Chicago",
-            "call_mode": "dial_through"
+            "call_mode": "dial_through",
+            "owner_email": format!("owner-{}@bench.example", now_us()), "owner_password": "bench owner password"
         }))
         .send()
         .await?;
@@ -251,6 +256,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if a.booking {
         return booking(&a, &http, &twilio_number).await;
+    }
+    if a.events {
+        return events(&a, &http, &twilio_number).await;
     }
 
     // Warm-up (connections, caches, first workflow tasks); not counted.
@@ -576,6 +584,84 @@ async fn booking(a: &Args, http: &reqwest::Client, twilio_number: &str) -> anyho
     let conflicts = outcomes.get(&409).copied().unwrap_or(0);
     println!("  50-way race for one slot: {created} booked, {conflicts} conflict (409), {with_alternatives} of them with fresh alternatives, other {}", 50 - created - conflicts);
     if created != 1 || conflicts != 49 || booking_errors > 0 || avail_errors > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// `--events`: `--clients` owners' SSE connections to one business; events committed at `--rate`
+/// for `--duration` s; each delivery timed from the commit (the insert returning) to its arrival.
+async fn events(a: &Args, http: &reqwest::Client, twilio_number: &str) -> anyhow::Result<()> {
+    let db = sqlx::PgPool::connect(a.database_url.as_deref().context("--database-url (or DATABASE_URL)")?).await?;
+    let (business, email): (uuid::Uuid, String) = sqlx::query_as("select b.id, u.email from businesses b join users u on u.business_id = b.id where b.twilio_number = $1")
+        .bind(twilio_number)
+        .fetch_one(&db)
+        .await?;
+    let login: serde_json::Value = http
+        .post(format!("{}/api/auth/login", a.api))
+        .json(&json!({"email": email, "password": "bench owner password"}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let token = login["access_token"].as_str().context("token")?.to_owned();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(i64, u128)>();
+    let mut ready = 0;
+    for _ in 0..a.clients {
+        let resp = reqwest::Client::new().get(format!("{}/api/events", a.api)).bearer_auth(&token).send().await?.error_for_status()?;
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let mut resp = resp;
+            let mut buf = String::new();
+            while let Ok(Some(chunk)) = resp.chunk().await {
+                let at = now_us();
+                buf.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buf.find("\n\n") {
+                    let block: String = buf.drain(..end + 2).collect();
+                    if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:"))
+                        && let Ok(v) = serde_json::from_str::<serde_json::Value>(data.trim())
+                        && let Some(seq) = v["seq"].as_i64()
+                    {
+                        let _ = tx.send((seq, at));
+                    }
+                }
+            }
+        });
+        ready += 1;
+    }
+    drop(tx);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let n = (a.rate * a.duration).round() as i64;
+    println!("nmc-bench --events: {ready} SSE clients, {n} events at {} /s, each delivered to every client", a.rate);
+    let mut committed: HashMap<i64, u128> = HashMap::new();
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / a.rate));
+    for seq in 0..n {
+        ticker.tick().await;
+        sqlx::query("insert into events (business_id, kind, data) values ($1, 'bench', jsonb_build_object('seq', $2::bigint))")
+            .bind(business)
+            .bind(seq)
+            .execute(&db)
+            .await?;
+        committed.insert(seq, now_us());
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut latencies = Vec::new();
+    while latencies.len() < (n as usize) * ready && Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
+            Ok(Some((seq, at))) => {
+                if let Some(t0) = committed.get(&seq) {
+                    latencies.push(at.saturating_sub(*t0) as f64 / 1000.0);
+                }
+            }
+            Ok(None) => break,
+            Err(_) => {}
+        }
+    }
+    let expected = n as usize * ready;
+    print_row("event committed → delivered (every client)", &mut latencies);
+    println!("    deliveries {}/{expected}", latencies.len());
+    if latencies.len() != expected {
         std::process::exit(1);
     }
     Ok(())

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod activity;
 pub mod booking;
 pub mod calendar;
+pub mod inbox;
 pub mod scheduling;
 pub mod business;
 pub mod secrets;

@@ -179,6 +179,13 @@ async fn every_owner_route_keeps_tenants_apart() {
         .await
         .unwrap();
     app.owner(Method::POST, "/api/team/invites", b).json(&json!({"email": "bravo-tech@bravo.example"})).send().await.unwrap();
+    // A missed call to B: a lead and a conversation of B's.
+    app.sandbox
+        .place_call(nmc_sandbox::CallRequest { from: "+15125550901".into(), to: "+15005550997".into(), outcome: Some("no-answer".into()), call_sid: None, deliveries: 1 })
+        .await
+        .unwrap();
+    app.expect_texts("+15125550901", 1).await;
+    let (bravo_lead, bravo_conversation): (Uuid, Uuid) = sqlx::query_as("select lead_id, id from conversations where business_id = $1").bind(b).fetch_one(&app.db).await.unwrap();
     let bravo_user: Uuid = sqlx::query_scalar("select id from users where business_id = $1").bind(b).fetch_one(&app.db).await.unwrap();
     let ids: HashMap<&str, String> = HashMap::from([
         ("item_id", item["id"].as_str().unwrap().to_owned()),
@@ -186,8 +193,10 @@ async fn every_owner_route_keeps_tenants_apart() {
         ("appointment_id", appt["id"].as_str().unwrap().to_owned()),
         ("user_id", bravo_user.to_string()),
         ("provider", "google".to_owned()),
+        ("lead_id", bravo_lead.to_string()),
+        ("conversation_id", bravo_conversation.to_string()),
     ]);
-    let secrets = ["Bravo Secret", "bravo-secret", "4242", "+15125550900", "bravo@bravo.example"];
+    let secrets = ["Bravo Secret", "bravo-secret", "4242", "+15125550900", "+15125550901", "bravo@bravo.example"];
     let mut secrets: Vec<String> = secrets.iter().map(|s| s.to_string()).collect();
     secrets.extend(ids.values().filter(|v| v.len() > 10).cloned());
     secrets.push(b.to_string());
@@ -199,6 +208,8 @@ async fn every_owner_route_keeps_tenants_apart() {
         ("/api/technicians/{technician_id}", json!({"name": "Hijacked", "active": false})),
         ("/api/appointments/{appointment_id}", json!({"status": "cancelled"})),
         ("/api/calendar/{provider}/connect", json!({"access_token": "alpha-token"})),
+        ("/api/leads/{lead_id}", json!({"name": "Hijacked", "status": "lost"})),
+        ("/api/conversations/{conversation_id}/message", json!({"body": "hello from tenant A"})),
     ]);
     let mut walked = 0;
     for route in nmc_api::owner::routes() {
@@ -238,6 +249,9 @@ async fn snapshot(app: &TestApp, b: Uuid) -> Vec<String> {
         "select string_agg(status || lower(during)::text || version::text, ',' order by id) from appointments where business_id = $1",
         "select string_agg(provider || status || coalesce(access_token_enc, ''), ',' order by id) from calendar_connections where business_id = $1",
         "select coalesce(ics_token_hash, '') from businesses where id = $1",
+        "select string_agg(coalesce(name, '') || status, ',' order by id) from leads where business_id = $1",
+        "select string_agg(status || mode, ',' order by id) from conversations where business_id = $1",
+        "select count(*)::text from messages where business_id = $1 and sender = 'owner'",
         "select string_agg(email || active::text, ',' order by id) from users where business_id = $1",
     ] {
         let v: Option<String> = sqlx::query_scalar(q).bind(b).fetch_one(&app.db).await.unwrap();

@@ -1,0 +1,227 @@
+//! The owner's inbox: leads, calls, conversations (with takeover, hand-back and sending, all
+//! through the conversation's workflow so they are durable), opt-outs and the audit log.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, NaiveDate, Utc};
+use nmc_domain::E164;
+use nmc_store::inbox::{self, CallFilter, ConversationFilter, Cursor, LeadEdit};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::auth::Tenant;
+use crate::owner::{commit, parse};
+use crate::{AppState, error::{ApiError, Params}};
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+fn paging(q: &PageQuery) -> Result<(Option<Cursor>, i64), ApiError> {
+    let cursor = match &q.cursor {
+        Some(c) => Some(Cursor::decode(c).ok_or_else(|| invalid("cursor", "not a cursor from this API"))?),
+        None => None,
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(invalid("limit", "between 1 and 200"));
+    }
+    Ok((cursor, limit))
+}
+
+fn invalid(field: &'static str, message: &str) -> ApiError {
+    ApiError::Invalid(BTreeMap::from([(field, message.to_owned())]))
+}
+
+// ---- leads ---------------------------------------------------------------------------------
+
+const LEAD_STATUSES: [&str; 10] = ["new", "contacted", "qualifying", "qualified", "booked", "completed", "unresponsive", "opted_out", "undeliverable", "lost"];
+
+#[derive(Deserialize)]
+pub struct LeadQuery {
+    status: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+pub async fn list_leads(t: Tenant, State(s): State<AppState>, Params(q): Params<LeadQuery>) -> Result<Json<Value>, ApiError> {
+    if q.status.as_deref().is_some_and(|st| !LEAD_STATUSES.contains(&st)) {
+        return Err(invalid("status", &format!("one of {}", LEAD_STATUSES.join(", "))));
+    }
+    let (cursor, limit) = paging(&PageQuery { cursor: q.cursor.clone(), limit: q.limit })?;
+    let mut tx = t.begin(&s.db).await?;
+    Ok(Json(json!(inbox::leads(&mut tx, t.business_id, q.status.as_deref(), cursor, limit).await?)))
+}
+
+pub async fn get_lead(t: Tenant, State(s): State<AppState>, Path(lead_id): Path<Uuid>) -> Result<Json<Value>, ApiError> {
+    let mut tx = t.begin(&s.db).await?;
+    Ok(Json(json!(inbox::lead(&mut tx, t.business_id, lead_id).await?)))
+}
+
+#[derive(Deserialize)]
+struct LeadPatch {
+    status: Option<String>,
+    notes: Option<String>,
+    name: Option<String>,
+    address: Option<String>,
+    service_needed: Option<String>,
+    urgency: Option<String>,
+    preferred_time: Option<String>,
+}
+
+/// Owner edits win: an edited field is never overwritten by the assistant afterwards.
+pub async fn edit_lead(t: Tenant, State(s): State<AppState>, Path(lead_id): Path<Uuid>, body: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
+    let p: LeadPatch = parse(&body)?;
+    let mut bad = BTreeMap::new();
+    if p.status.as_deref().is_some_and(|st| !LEAD_STATUSES.contains(&st)) {
+        bad.insert("status", format!("one of {}", LEAD_STATUSES.join(", ")));
+    }
+    if p.urgency.as_deref().is_some_and(|u| !["emergency", "soon", "flexible", "unknown"].contains(&u)) {
+        bad.insert("urgency", "one of emergency, soon, flexible, unknown".to_owned());
+    }
+    for (field, v) in [("notes", &p.notes), ("name", &p.name), ("address", &p.address), ("service_needed", &p.service_needed), ("preferred_time", &p.preferred_time)] {
+        if v.as_deref().is_some_and(|t| t.chars().count() > 2000) {
+            bad.insert(field, "at most 2000 characters".to_owned());
+        }
+    }
+    if !bad.is_empty() {
+        return Err(ApiError::Invalid(bad));
+    }
+    let edit = LeadEdit { status: p.status, notes: p.notes, name: p.name, address: p.address, service_needed: p.service_needed, urgency: p.urgency, preferred_time: p.preferred_time };
+    let mut tx = t.begin(&s.db).await?;
+    let lead = inbox::edit_lead(&mut tx, t.business_id, lead_id, &edit).await?;
+    commit(tx).await?;
+    Ok(Json(json!(lead)))
+}
+
+// ---- calls ---------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct CallQuery {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    outcome: Option<String>,
+    after_hours: Option<bool>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+pub async fn list_calls(t: Tenant, State(s): State<AppState>, Params(q): Params<CallQuery>) -> Result<Json<Value>, ApiError> {
+    if q.outcome.as_deref().is_some_and(|o| !["missed", "answered", "ringing"].contains(&o)) {
+        return Err(invalid("outcome", "one of missed, answered, ringing"));
+    }
+    let (cursor, limit) = paging(&PageQuery { cursor: q.cursor.clone(), limit: q.limit })?;
+    let day = |d: NaiveDate| -> DateTime<Utc> { d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() };
+    let filter = CallFilter { from: q.from.map(day), to: q.to.map(|d| day(d + chrono::Duration::days(1))), outcome: q.outcome, after_hours: q.after_hours };
+    let mut tx = t.begin(&s.db).await?;
+    Ok(Json(json!(inbox::calls(&mut tx, t.business_id, &filter, cursor, limit).await?)))
+}
+
+// ---- conversations -------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct ConversationQuery {
+    status: Option<String>,
+    needs_owner: Option<bool>,
+    emergency: Option<bool>,
+    mode: Option<String>,
+    booked: Option<bool>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+pub async fn list_conversations(t: Tenant, State(s): State<AppState>, Params(q): Params<ConversationQuery>) -> Result<Json<Value>, ApiError> {
+    if q.mode.as_deref().is_some_and(|m| m != "assistant" && m != "owner") {
+        return Err(invalid("mode", "assistant or owner"));
+    }
+    let (cursor, limit) = paging(&PageQuery { cursor: q.cursor.clone(), limit: q.limit })?;
+    let f = ConversationFilter { status: q.status, needs_owner: q.needs_owner, emergency: q.emergency, mode: q.mode, booked: q.booked };
+    let mut tx = t.begin(&s.db).await?;
+    Ok(Json(json!(inbox::conversations(&mut tx, t.business_id, &f, cursor, limit).await?)))
+}
+
+pub async fn get_conversation(t: Tenant, State(s): State<AppState>, Path(conversation_id): Path<Uuid>) -> Result<Json<Value>, ApiError> {
+    let mut tx = t.begin(&s.db).await?;
+    let c = inbox::conversation(&mut tx, t.business_id, conversation_id).await?;
+    let lead = inbox::lead(&mut tx, t.business_id, c.lead_id).await?;
+    let messages = inbox::messages(&mut tx, t.business_id, conversation_id).await?;
+    Ok(Json(json!({"conversation": c, "lead": lead, "messages": messages})))
+}
+
+/// The conversation's workflow, if the conversation is still open.
+async fn open_workflow(t: &Tenant, s: &AppState, conversation_id: Uuid) -> Result<String, ApiError> {
+    let mut tx = t.begin(&s.db).await?;
+    let c = inbox::conversation(&mut tx, t.business_id, conversation_id).await?;
+    if c.status != "active" {
+        return Err(ApiError::Conflict { field: "conversation" });
+    }
+    Ok(c.workflow_id)
+}
+
+pub async fn take_over(t: Tenant, State(s): State<AppState>, Path(conversation_id): Path<Uuid>) -> Result<StatusCode, ApiError> {
+    let wf = open_workflow(&t, &s, conversation_id).await?;
+    s.temporal.owner_takeover(&wf, &t.user_id.to_string()).await.map_err(|_| ApiError::Unavailable("temporal"))?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+pub async fn return_to_assistant(t: Tenant, State(s): State<AppState>, Path(conversation_id): Path<Uuid>) -> Result<StatusCode, ApiError> {
+    let wf = open_workflow(&t, &s, conversation_id).await?;
+    s.temporal.owner_release(&wf, &t.user_id.to_string()).await.map_err(|_| ApiError::Unavailable("temporal"))?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Deserialize)]
+struct OwnerText {
+    body: Option<String>,
+}
+
+/// Sends through the workflow's update: durable, counted as the owner's answer, and refused
+/// (422) when the caller opted out or the carrier will not take it.
+pub async fn send_message(t: Tenant, State(s): State<AppState>, Path(conversation_id): Path<Uuid>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let m: OwnerText = parse(&body)?;
+    let text = m.body.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    if text.is_empty() || text.chars().count() > 1600 {
+        return Err(invalid("body", "1 to 1600 characters"));
+    }
+    let wf = open_workflow(&t, &s, conversation_id).await?;
+    match s.temporal.owner_message(&wf, &text).await {
+        Ok(message_id) => Ok((StatusCode::CREATED, Json(json!({"message_id": message_id})))),
+        Err(crate::temporal::SendError::Refused(reason)) => Err(invalid("body", &reason)),
+        Err(crate::temporal::SendError::Unavailable) => Err(ApiError::Unavailable("temporal")),
+    }
+}
+
+// ---- opt-outs and the audit log ------------------------------------------------------------------
+
+pub async fn list_opt_outs(t: Tenant, State(s): State<AppState>, Params(q): Params<PageQuery>) -> Result<Json<Value>, ApiError> {
+    let (cursor, limit) = paging(&q)?;
+    let mut tx = t.begin(&s.db).await?;
+    Ok(Json(json!(inbox::opt_outs(&mut tx, t.business_id, cursor, limit).await?)))
+}
+
+#[derive(Deserialize)]
+struct NewOptOut {
+    phone: Option<String>,
+}
+
+pub async fn add_opt_out(t: Tenant, State(s): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let o: NewOptOut = parse(&body)?;
+    let phone = E164::parse(o.phone.as_deref().unwrap_or_default()).map_err(|e| invalid("phone", &e.to_string()))?;
+    let mut tx = t.begin(&s.db).await?;
+    let added = inbox::add_opt_out(&mut tx, t.business_id, phone.as_str()).await?;
+    commit(tx).await?;
+    Ok((if added { StatusCode::CREATED } else { StatusCode::OK }, Json(json!({"phone": phone.as_str(), "added": added}))))
+}
+
+pub async fn audit_log(t: Tenant, State(s): State<AppState>, Params(q): Params<PageQuery>) -> Result<Json<Value>, ApiError> {
+    t.owner()?;
+    let (cursor, limit) = paging(&q)?;
+    let mut tx = t.begin(&s.db).await?;
+    Ok(Json(json!(inbox::audit_log(&mut tx, t.business_id, cursor, limit).await?)))
+}

@@ -1,0 +1,100 @@
+//! The owner's API beyond scheduling (issue 5): conversations with takeover / hand-back /
+//! sending through the workflow, leads with owner edits that win, calls with filters, opt-outs,
+//! the audit log, cursor pagination, and what a technician may do there.
+
+use std::time::Duration;
+
+use nmc_tests::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const CALLER: &str = "+15125550122";
+
+#[tokio::test]
+async fn the_owner_works_a_conversation_from_the_api() {
+    let app = TestApp::spawn().await;
+    app.set("owner_window_secs = 600").await;
+    let b = app.business_id().await;
+    app.call(CALLER, "no-answer").await;
+    app.expect_texts(CALLER, 1).await;
+    app.text(CALLER, "my kitchen sink won't drain").await;
+    wait_until(Duration::from_secs(10), "the caller's text on the thread", || async {
+        app.count("select count(*) from messages where direction = 'inbound' and conversation_id is not null").await == 1
+    })
+    .await;
+
+    let list: Value = app.owner(Method::GET, "/api/conversations?status=active", b).send().await.unwrap().json().await.unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["last_message"], "my kitchen sink won't drain");
+    let id = items[0]["id"].as_str().unwrap().to_owned();
+    let detail: Value = app.owner(Method::GET, &format!("/api/conversations/{id}"), b).send().await.unwrap().json().await.unwrap();
+    let senders: Vec<&str> = detail["messages"].as_array().unwrap().iter().map(|m| m["sender"].as_str().unwrap()).collect();
+    assert_eq!(senders, vec!["system", "caller"], "greeting, then the caller; owner alerts are not on the caller's thread");
+    assert_eq!(detail["lead"]["phone"], CALLER);
+
+    // Take over, answer, hand back: all through the workflow.
+    assert_eq!(app.owner(Method::POST, &format!("/api/conversations/{id}/takeover"), b).send().await.unwrap().status(), 202);
+    wait_until(Duration::from_secs(10), "owner mode", || async { app.count("select count(*) from conversations where mode = 'owner'").await == 1 }).await;
+    let r = app.owner(Method::POST, &format!("/api/conversations/{id}/message"), b).json(&json!({"body": "Hi, Dana here. I can come at 3."})).send().await.unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let texts = app.expect_texts(CALLER, 2).await;
+    assert_eq!(texts[1].body, "Hi, Dana here. I can come at 3.");
+    assert_eq!(app.owner(Method::POST, &format!("/api/conversations/{id}/message"), b).json(&json!({"body": "  "})).send().await.unwrap().status(), 422);
+    assert_eq!(app.owner(Method::POST, &format!("/api/conversations/{id}/return-ai"), b).send().await.unwrap().status(), 202);
+    wait_until(Duration::from_secs(10), "assistant mode", || async { app.count("select count(*) from conversations where mode = 'assistant'").await == 1 }).await;
+    let filtered: Value = app.owner(Method::GET, "/api/conversations?needs_owner=true", b).send().await.unwrap().json().await.unwrap();
+    assert!(filtered["items"].as_array().unwrap().is_empty());
+
+    // Opt-out added by the owner: the next text to that caller is suppressed.
+    let r = app.owner(Method::POST, "/api/opt-outs", b).json(&json!({"phone": CALLER})).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(app.owner(Method::POST, "/api/opt-outs", b).json(&json!({"phone": "nope"})).send().await.unwrap().status(), 422);
+    let r = app.owner(Method::POST, &format!("/api/conversations/{id}/message"), b).json(&json!({"body": "One more thing"})).send().await.unwrap();
+    assert_eq!(r.status(), 422, "opted out: refused with the reason");
+    let reason: Value = r.json().await.unwrap();
+    assert!(reason["error"]["fields"]["body"].as_str().unwrap().contains("opted out"), "{reason}");
+    assert_eq!(app.texts_to(CALLER).len(), 2);
+    let outs: Value = app.owner(Method::GET, "/api/opt-outs", b).send().await.unwrap().json().await.unwrap();
+    assert_eq!(outs["items"][0]["source"], "owner");
+}
+
+#[tokio::test]
+async fn leads_and_calls_filter_page_and_owner_edits_win() {
+    let app = TestApp::spawn().await;
+    app.set("owner_window_secs = 0").await;
+    let b = app.business_id().await;
+    for (i, caller) in ["+15125550161", "+15125550162", "+15125550163"].iter().enumerate() {
+        app.call(caller, if i == 2 { "completed" } else { "no-answer" }).await;
+    }
+    app.expect_texts("+15125550161", 1).await;
+    app.expect_texts("+15125550162", 1).await;
+    let missed: Value = app.owner(Method::GET, "/api/calls?outcome=missed", b).send().await.unwrap().json().await.unwrap();
+    assert_eq!(missed["items"].as_array().unwrap().len(), 2);
+    let answered: Value = app.owner(Method::GET, "/api/calls?outcome=answered", b).send().await.unwrap().json().await.unwrap();
+    assert_eq!(answered["items"].as_array().unwrap().len(), 1);
+    assert_eq!(app.owner(Method::GET, "/api/calls?outcome=maybe", b).send().await.unwrap().status(), 422);
+    // Pages of one, newest first, no repeats.
+    let p1: Value = app.owner(Method::GET, "/api/calls?limit=1", b).send().await.unwrap().json().await.unwrap();
+    let cursor = p1["next_cursor"].as_str().unwrap();
+    let p2: Value = app.owner(Method::GET, &format!("/api/calls?limit=1&cursor={cursor}"), b).send().await.unwrap().json().await.unwrap();
+    assert_ne!(p1["items"][0]["id"], p2["items"][0]["id"]);
+    assert!(p1["items"][0]["created_at"].as_str() >= p2["items"][0]["created_at"].as_str());
+    assert_eq!(app.owner(Method::GET, "/api/calls?cursor=garbage", b).send().await.unwrap().status(), 422);
+
+    // The owner names the caller; the assistant later hears another name and keeps the owner's.
+    let leads: Value = app.owner(Method::GET, "/api/leads?status=contacted", b).send().await.unwrap().json().await.unwrap();
+    let lead = leads["items"].as_array().unwrap().iter().find(|l| l["phone"] == "+15125550161").unwrap().clone();
+    let id = lead["id"].as_str().unwrap();
+    let r = app.owner(Method::PATCH, &format!("/api/leads/{id}"), b).json(&json!({"name": "Robert Owner-Typed", "notes": "repeat customer"})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    app.text("+15125550161", "this is Bob, my toilet is running").await;
+    app.expect_texts("+15125550161", 2).await;
+    let after: Value = app.owner(Method::GET, &format!("/api/leads/{id}"), b).send().await.unwrap().json().await.unwrap();
+    assert_eq!(after["name"], "Robert Owner-Typed");
+    assert_eq!(after["notes"], "repeat customer");
+    assert!(after["service_needed"].as_str().unwrap().contains("toilet"), "the assistant still fills what the owner did not edit");
+    assert_eq!(app.owner(Method::PATCH, &format!("/api/leads/{id}"), b).json(&json!({"status": "sold"})).send().await.unwrap().status(), 422);
+    let audit: Value = app.owner(Method::GET, "/api/audit-log", b).send().await.unwrap().json().await.unwrap();
+    assert!(audit["items"].as_array().unwrap().iter().any(|e| e["entity_type"] == "lead" && e["action"] == "edited"));
+}
