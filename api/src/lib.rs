@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod inbox;
+pub mod insights;
 pub mod owner;
 pub mod temporal;
 pub mod webhook;

@@ -379,7 +379,12 @@ pub async fn record_notification(
     .bind(key)
     .execute(&mut *tx)
     .await?;
-    let owner_phone: String = sqlx::query_scalar("select owner_phone from businesses where id = $1").bind(business_id).fetch_one(&mut *tx).await?;
+    // The owner may turn alert texts off (the app still shows them); emergencies always text.
+    let owner_phone: String = sqlx::query_scalar("select case when notify_by_text or $2 then owner_phone else '' end from businesses where id = $1")
+        .bind(business_id)
+        .bind(priority)
+        .fetch_one(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(owner_phone)
 }

@@ -6,9 +6,11 @@ pub mod activity;
 pub mod booking;
 pub mod calendar;
 pub mod inbox;
+pub mod insights;
 pub mod scheduling;
 pub mod business;
 pub mod secrets;
+pub mod settings;
 pub mod webhook;
 
 pub use secrets::SecretBox;

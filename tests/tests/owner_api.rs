@@ -98,3 +98,70 @@ async fn leads_and_calls_filter_page_and_owner_edits_win() {
     let audit: Value = app.owner(Method::GET, "/api/audit-log", b).send().await.unwrap().json().await.unwrap();
     assert!(audit["items"].as_array().unwrap().iter().any(|e| e["entity_type"] == "lead" && e["action"] == "edited"));
 }
+
+#[tokio::test]
+async fn settings_dashboard_and_reports_show_the_money_recovered() {
+    let app = TestApp::spawn().await;
+    app.set("owner_window_secs = 0").await;
+    let b = app.business_id().await;
+    let mut settings: Value = app.owner(Method::GET, "/api/settings", b).send().await.unwrap().json().await.unwrap();
+    assert_eq!(settings["owner_window_secs"], 0);
+    settings["greeting"] = json!("Hi! Sorry we missed you — how can we help? 🙂");
+    settings["follow_up_secs"] = json!([3600, 60]);
+    let r = app.owner(Method::PUT, "/api/settings", b).json(&settings).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.json::<Value>().await.unwrap()["error"]["fields"]["follow_up_secs"].is_string());
+    settings["follow_up_secs"] = json!([3600, 86400]);
+    settings["notify_by_text"] = json!(false);
+    let saved: Value = app.owner(Method::PUT, "/api/settings", b).json(&settings).send().await.unwrap().json().await.unwrap();
+    assert_eq!(saved["greeting_segments"], 1, "the segment count the owner sees while typing");
+    assert_eq!(saved["notify_by_text"], false);
+
+    // A missed call that replies and books: missed 1, recovered 1, booked 1, revenue from the catalog.
+    app.owner(Method::POST, "/api/catalog/adopt", b).json(&json!({"trade": "plumbing"})).send().await.unwrap();
+    app.owner(Method::POST, "/api/technicians", b).json(&json!({"name": "Alex"})).send().await.unwrap();
+    let day = json!([["00:00", "23:59"]]);
+    app.owner(Method::PUT, "/api/schedule", b)
+        .json(&json!({"hours": [day, day, day, day, day, day, day], "closures": [], "buffer_minutes": 0, "max_jobs_per_day": 20,
+            "booking_window_days": 7, "min_lead_minutes": 30, "step_minutes": 30, "default_job_minutes": 60, "reminder_minutes": [1440]}))
+        .send()
+        .await
+        .unwrap();
+    let caller = "+15125550177";
+    app.call(caller, "no-answer").await;
+    app.expect_texts(caller, 1).await;
+    for (i, says) in ["my toilet keeps running", "Sam Lee", "55 Birch Ln", "tomorrow morning", "1"].iter().enumerate() {
+        app.text(caller, says).await;
+        app.expect_texts(caller, i + 2).await;
+    }
+    assert!(app.texts_to(OWNER_PHONE).is_empty(), "alerts by text are off (the app still has them)");
+    assert!(app.count("select count(*) from notifications").await > 0);
+    let stats: Value = app.owner(Method::GET, "/api/dashboard/stats", b).send().await.unwrap().json().await.unwrap();
+    let today = &stats["today"];
+    assert_eq!((today["missed"].as_i64(), today["recovered"].as_i64(), today["booked"].as_i64()), (Some(1), Some(1), Some(1)), "{stats}");
+    assert_eq!(today["revenue_cents"], 12900, "Toilet Repair from the catalog");
+    assert_eq!(today["recovery_rate"], 1.0);
+    assert_eq!(stats["last_14_days"].as_array().unwrap().len(), 14);
+    let recent: Value = app.owner(Method::GET, "/api/dashboard/recent", b).send().await.unwrap().json().await.unwrap();
+    assert!(recent["items"].as_array().unwrap().iter().any(|e| e["kind"] == "appointment.created"));
+    let week: Value = app.owner(Method::GET, "/api/reports/weekly", b).send().await.unwrap().json().await.unwrap();
+    assert_eq!(week["totals"]["revenue_cents"], 12900);
+    assert_eq!(week["days"].as_array().unwrap().len(), 7);
+    let month: Value = app.owner(Method::GET, "/api/reports/monthly?start=2026-02-10", b).send().await.unwrap().json().await.unwrap();
+    assert_eq!((month["from"].as_str(), month["to"].as_str()), (Some("2026-02-01"), Some("2026-02-28")));
+    assert_eq!(app.owner(Method::GET, "/api/reports/monthly?start=soon", b).send().await.unwrap().status(), 400);
+
+    // A technician sees the dashboard without revenue, and no reports or settings.
+    app.owner(Method::POST, "/api/team/invites", b).json(&json!({"email": "tech@acme.example"})).send().await.unwrap();
+    let body: String = sqlx::query_scalar("select body from outbound_emails").fetch_one(&app.db).await.unwrap();
+    let token = body.split("/invite/").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    let tech: Value = app.http.post(format!("{}/api/auth/accept-invite", app.api_url)).json(&json!({"token": token, "name": "Lee", "password": "a fine long password"})).send().await.unwrap().json().await.unwrap();
+    let access = tech["access_token"].as_str().unwrap();
+    let as_tech = |path: &str| app.http.get(format!("{}{path}", app.api_url)).bearer_auth(access).send();
+    let tech_stats: Value = as_tech("/api/dashboard/stats").await.unwrap().json().await.unwrap();
+    assert!(tech_stats["today"].get("revenue_cents").is_none() && tech_stats["today"]["booked"] == 1, "{tech_stats}");
+    assert!(!tech_stats.to_string().contains("12900"));
+    for path in ["/api/reports/weekly", "/api/reports/monthly", "/api/settings", "/api/audit-log"] {
+        assert_eq!(as_tech(path).await.unwrap().status(), 403, "{path}");
+    }
+}

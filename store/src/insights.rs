@@ -1,0 +1,102 @@
+//! The numbers that show the money recovered: per period and per day, in the business's time.
+//! A missed call is *recovered* when the caller answered our text or got booked.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::Result;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Totals {
+    pub missed: i64,
+    pub answered: i64,
+    pub recovered: i64,
+    pub booked: i64,
+    pub revenue_cents: i64,
+    pub emergencies: i64,
+    pub opt_outs: i64,
+    /// Missed call → first text accepted by the carrier, median seconds.
+    pub median_first_text_secs: Option<f64>,
+}
+
+/// Totals for `[from, to)`.
+pub async fn totals(db: &mut PgConnection, business_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Totals> {
+    Ok(sqlx::query_as(
+        "with missed as (
+             select c.id, c.lead_id, c.created_at from calls c
+             where c.business_id = $1 and c.status = 'missed' and not c.is_repeat and c.created_at >= $2 and c.created_at < $3)
+         select
+             (select count(*) from missed) as missed,
+             (select count(*) from calls where business_id = $1 and status = 'answered' and created_at >= $2 and created_at < $3) as answered,
+             (select count(*) from missed m where exists (
+                  select 1 from messages x where x.business_id = $1 and x.lead_id = m.lead_id and x.direction = 'inbound' and x.created_at > m.created_at)
+               or exists (select 1 from appointments a where a.business_id = $1 and a.lead_id = m.lead_id and a.created_at > m.created_at)) as recovered,
+             (select count(*) from appointments where business_id = $1 and status <> 'cancelled' and created_at >= $2 and created_at < $3) as booked,
+             (select coalesce(sum(price_cents), 0)::bigint from appointments
+               where business_id = $1 and status <> 'cancelled' and conversation_id is not null and created_at >= $2 and created_at < $3) as revenue_cents,
+             (select count(*) from conversations where business_id = $1 and emergency and created_at >= $2 and created_at < $3) as emergencies,
+             (select count(*) from opt_outs where business_id = $1 and created_at >= $2 and created_at < $3) as opt_outs,
+             (select percentile_cont(0.5) within group (order by extract(epoch from (x.first_at - m.created_at)))
+                from missed m join lateral (select min(created_at) as first_at from messages
+                     where business_id = $1 and lead_id = m.lead_id and direction = 'outbound' and kind = 'greeting' and created_at >= m.created_at) x on x.first_at is not null
+             ) as median_first_text_secs",
+    )
+    .bind(business_id)
+    .bind(from)
+    .bind(to)
+    .fetch_one(db)
+    .await?)
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Day {
+    pub day: NaiveDate,
+    pub missed: i64,
+    pub recovered: i64,
+    pub booked: i64,
+    pub revenue_cents: i64,
+}
+
+/// One row per local day in `[from_day, to_day]` (days with nothing included).
+pub async fn daily(db: &mut PgConnection, business_id: Uuid, timezone: &str, from_day: NaiveDate, to_day: NaiveDate) -> Result<Vec<Day>> {
+    Ok(sqlx::query_as(
+        "with days as (select generate_series($3::date, $4::date, interval '1 day')::date as day),
+         missed as (
+             select c.lead_id, c.created_at, (c.created_at at time zone $2)::date as day from calls c
+             where c.business_id = $1 and c.status = 'missed' and not c.is_repeat
+               and (c.created_at at time zone $2)::date between $3 and $4)
+         select d.day,
+             (select count(*) from missed m where m.day = d.day) as missed,
+             (select count(*) from missed m where m.day = d.day and (
+                  exists (select 1 from messages x where x.business_id = $1 and x.lead_id = m.lead_id and x.direction = 'inbound' and x.created_at > m.created_at)
+               or exists (select 1 from appointments a where a.business_id = $1 and a.lead_id = m.lead_id and a.created_at > m.created_at))) as recovered,
+             (select count(*) from appointments a where a.business_id = $1 and a.status <> 'cancelled' and (a.created_at at time zone $2)::date = d.day) as booked,
+             (select coalesce(sum(price_cents), 0)::bigint from appointments a where a.business_id = $1 and a.status <> 'cancelled'
+                 and a.conversation_id is not null and (a.created_at at time zone $2)::date = d.day) as revenue_cents
+         from days d order by d.day",
+    )
+    .bind(business_id)
+    .bind(timezone)
+    .bind(from_day)
+    .bind(to_day)
+    .fetch_all(db)
+    .await?)
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Recent {
+    pub id: i64,
+    pub kind: String,
+    pub data: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn recent(db: &mut PgConnection, business_id: Uuid, limit: i64) -> Result<Vec<Recent>> {
+    Ok(sqlx::query_as("select id, kind, data, created_at from events where business_id = $1 order by id desc limit $2")
+        .bind(business_id)
+        .bind(limit)
+        .fetch_all(db)
+        .await?)
+}
