@@ -24,7 +24,13 @@ pub struct ConversationActivities {
     pub twilio: TwilioClient,
     /// Where Twilio posts delivery statuses: `{PUBLIC_BASE_URL}/webhook/sms/status`.
     pub status_callback_url: String,
+    /// On a real Twilio account, texts from a business whose 10DLC registration is not approved
+    /// are held (carriers filter unregistered traffic); the built-in sandbox always sends.
+    pub enforce_registration: bool,
 }
+
+/// Why a held text was not sent, for the owner.
+pub const HELD_REASON: &str = "held: your business is not yet approved for business texting (10DLC registration); texts go out once it is";
 
 /// The assistant engine this deployment runs.
 pub enum Engine {
@@ -234,6 +240,14 @@ impl ConversationActivities {
                 });
             }
             _ => {}
+        }
+        if self.enforce_registration && out.messaging_status != "approved" {
+            store::mark_held(&self.pool, sms.business_id, out.message_id, HELD_REASON).await.map_err(retryable)?;
+            // The owner hears why, once a day, in the app (a text to them would be held too).
+            let key = format!("registration_hold:{}:{}", sms.business_id, Utc::now().format("%Y-%m-%d"));
+            store::record_notification(&self.pool, sms.business_id, sms.conversation_id, "registration_hold", true, HELD_REASON, &key).await.map_err(retryable)?;
+            warn!("text held: messaging registration not approved");
+            return Ok(SendOutcome::Rejected { code: 30034, message: HELD_REASON.to_owned() });
         }
         if sms.kind.respects_opt_out() && out.opted_out {
             store::mark_suppressed(&self.pool, sms.business_id, out.message_id).await.map_err(retryable)?;

@@ -17,7 +17,9 @@ use subtle::ConstantTimeEq;
 use crate::{AppState, error::ApiError};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/admin/businesses", get(list).post(create))
+    Router::new()
+        .route("/api/admin/businesses", get(list).post(create))
+        .route("/api/admin/businesses/{id}/messaging", axum::routing::post(crate::numbers::decide))
 }
 
 /// Proof that the request carried the admin token (compared in constant time).

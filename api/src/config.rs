@@ -18,6 +18,9 @@ pub struct Config {
     pub secret_key: String,
     /// Signs owner access tokens; derived from the secret key when unset.
     pub jwt_secret: Option<String>,
+    /// The platform's own Twilio account, for buying numbers (`TWILIO_ACCOUNT_SID` / `TWILIO_AUTH_TOKEN`);
+    /// the sandbox's when unset.
+    pub platform_twilio: Option<(String, String)>,
     pub conversation_idle_secs: u64,
     pub max_body_bytes: usize,
 }
@@ -45,6 +48,11 @@ fn required(name: &str) -> anyhow::Result<String> {
 }
 
 impl Config {
+    /// The account numbers are bought on.
+    pub fn platform_twilio(&self) -> (String, String) {
+        self.platform_twilio.clone().unwrap_or_else(|| ("AC00000000000000000000000000000000".into(), "sandbox-auth-token".into()))
+    }
+
     pub fn from_env() -> anyhow::Result<Self> {
         let bind: SocketAddr = env_or("NMC_BIND", "127.0.0.1:8080").parse()?;
         let public_base_url = env_or("PUBLIC_BASE_URL", &format!("http://{bind}")).trim_end_matches('/').to_owned();
@@ -66,6 +74,10 @@ impl Config {
             admin_token: required("NMC_ADMIN_TOKEN")?,
             secret_key: required("NMC_SECRET_KEY")?,
             jwt_secret: std::env::var("NMC_JWT_SECRET").ok().filter(|v| !v.is_empty()),
+            platform_twilio: match (std::env::var("TWILIO_ACCOUNT_SID"), std::env::var("TWILIO_AUTH_TOKEN")) {
+                (Ok(sid), Ok(token)) if !sid.is_empty() && !token.is_empty() => Some((sid, token)),
+                _ => None,
+            },
             conversation_idle_secs: env_or("NMC_CONVERSATION_IDLE_SECS", "172800").parse()?,
             max_body_bytes: env_or("NMC_MAX_BODY_BYTES", "65536").parse()?,
         })

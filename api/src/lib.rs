@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod inbox;
 pub mod insights;
+pub mod numbers;
 pub mod owner;
 pub mod temporal;
 pub mod webhook;

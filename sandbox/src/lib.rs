@@ -28,6 +28,7 @@ use serde_json::json;
 
 #[derive(Clone, Debug)]
 struct NumberConfig {
+    sid: String,
     account_sid: String,
     auth_token: String,
     voice_url: String,
@@ -121,6 +122,7 @@ impl Sandbox {
         self.inner.lock().unwrap().numbers.insert(
             number.to_owned(),
             NumberConfig {
+                sid: format!("PN{}", uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, number.as_bytes()).simple()),
                 account_sid: account_sid.to_owned(),
                 auth_token: auth_token.to_owned(),
                 voice_url: voice_url.to_owned(),
@@ -144,7 +146,9 @@ impl Sandbox {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/2010-04-01/Accounts/{account}/Messages.json", post(send_message).get(list_messages))
-            .route("/2010-04-01/Accounts/{account}/IncomingPhoneNumbers.json", post(register_number))
+            .route("/2010-04-01/Accounts/{account}/IncomingPhoneNumbers.json", post(register_number).get(list_incoming))
+            .route("/2010-04-01/Accounts/{account}/IncomingPhoneNumbers/{sid}", post(update_incoming))
+            .route("/2010-04-01/Accounts/{account}/AvailablePhoneNumbers/US/Local.json", get(available_local))
             .route("/api/messages", get(api_messages).delete(api_reset))
             .route("/api/stats", get(api_stats))
             .route("/api/calls", post(api_call))
@@ -401,8 +405,72 @@ async fn register_number(State(sb): State<Sandbox>, Path(account): Path<String>,
     let Some((user, token)) = basic_auth(&headers).filter(|(u, _)| *u == account) else {
         return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
     };
+    if sb.number(&f.phone_number).is_some_and(|n| n.account_sid != user) {
+        return twilio_error(StatusCode::BAD_REQUEST, 21422, "Phone number is not available");
+    }
     sb.register_number(&f.phone_number, &user, &token, &f.voice_url, &f.sms_url);
-    (StatusCode::CREATED, Json(json!({"sid": new_sid("PN"), "phone_number": f.phone_number, "voice_url": f.voice_url, "sms_url": f.sms_url}))).into_response()
+    let sid = sb.number(&f.phone_number).map(|n| n.sid).unwrap_or_default();
+    (StatusCode::CREATED, Json(json!({"sid": sid, "phone_number": f.phone_number, "voice_url": f.voice_url, "sms_url": f.sms_url}))).into_response()
+}
+
+/// Numbers for sale in an area code: the sandbox makes them up (555-01xx, never real), minus
+/// the ones already taken.
+async fn available_local(State(sb): State<Sandbox>, Path(account): Path<String>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    if basic_auth(&headers).filter(|(u, _)| *u == account).is_none() {
+        return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    }
+    let area = q.get("AreaCode").cloned().unwrap_or_else(|| "512".into());
+    if area.len() != 3 || !area.chars().all(|c| c.is_ascii_digit()) {
+        return twilio_error(StatusCode::BAD_REQUEST, 21452, "AreaCode is invalid");
+    }
+    let taken = sb.inner.lock().unwrap().numbers.keys().cloned().collect::<std::collections::HashSet<_>>();
+    let numbers: Vec<serde_json::Value> = (100..120)
+        .map(|n| format!("+1{area}555{n:04}"))
+        .filter(|n| !taken.contains(n))
+        .take(10)
+        .map(|n| json!({"phone_number": n, "friendly_name": format!("({}) 555-{}", &n[2..5], &n[8..]), "locality": "Sandbox", "region": "TX"}))
+        .collect();
+    Json(json!({"available_phone_numbers": numbers})).into_response()
+}
+
+async fn list_incoming(State(sb): State<Sandbox>, Path(account): Path<String>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let Some((user, token)) = basic_auth(&headers).filter(|(u, _)| *u == account) else {
+        return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    };
+    let inner = sb.inner.lock().unwrap();
+    let list: Vec<serde_json::Value> = inner
+        .numbers
+        .iter()
+        .filter(|(n, c)| c.account_sid == user && c.auth_token == token && q.get("PhoneNumber").is_none_or(|p| p == *n))
+        .map(|(n, c)| json!({"sid": c.sid, "phone_number": n, "voice_url": c.voice_url, "sms_url": c.sms_url}))
+        .collect();
+    Json(json!({"incoming_phone_numbers": list})).into_response()
+}
+
+#[derive(Deserialize)]
+struct UpdateForm {
+    #[serde(rename = "VoiceUrl")]
+    voice_url: Option<String>,
+    #[serde(rename = "SmsUrl")]
+    sms_url: Option<String>,
+}
+
+async fn update_incoming(State(sb): State<Sandbox>, Path((account, sid)): Path<(String, String)>, headers: HeaderMap, Form(f): Form<UpdateForm>) -> Response {
+    let Some((user, _)) = basic_auth(&headers).filter(|(u, _)| *u == account) else {
+        return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    };
+    let sid = sid.trim_end_matches(".json").to_owned();
+    let mut inner = sb.inner.lock().unwrap();
+    let Some((number, c)) = inner.numbers.iter_mut().find(|(_, c)| c.sid == sid && c.account_sid == user) else {
+        return twilio_error(StatusCode::NOT_FOUND, 20404, "The requested resource was not found");
+    };
+    if let Some(v) = f.voice_url {
+        c.voice_url = v;
+    }
+    if let Some(v) = f.sms_url {
+        c.sms_url = v;
+    }
+    Json(json!({"sid": c.sid, "phone_number": number, "voice_url": c.voice_url, "sms_url": c.sms_url})).into_response()
 }
 
 async fn api_messages(State(sb): State<Sandbox>, Query(q): Query<HashMap<String, String>>) -> Json<Vec<SandboxMessage>> {

@@ -21,6 +21,8 @@ pub struct Outbound {
     pub from_number: String,
     pub account_sid: String,
     pub auth_token_enc: String,
+    /// not_registered | submitted | approved | rejected (10DLC).
+    pub messaging_status: String,
 }
 
 /// Records the intended text (once per idempotency key) and its conversation, and returns
@@ -51,7 +53,8 @@ pub async fn prepare_outbound(pool: &PgPool, s: &OutboundSms) -> Result<Outbound
     let row: Outbound = sqlx::query_as(
         "select m.id as message_id, m.status, m.twilio_message_sid, m.error_code, m.error_message, m.send_started_at,
                 exists (select 1 from opt_outs o where o.business_id = m.business_id and o.phone = m.to_phone) as opted_out,
-                b.twilio_number as from_number, b.twilio_account_sid as account_sid, b.twilio_auth_token_enc as auth_token_enc
+                coalesce(b.twilio_number, '') as from_number, coalesce(b.twilio_account_sid, '') as account_sid,
+                coalesce(b.twilio_auth_token_enc, '') as auth_token_enc, b.messaging_status
          from messages m join businesses b on b.id = m.business_id
          where m.idempotency_key = $1 and m.business_id = $2",
     )
@@ -158,6 +161,18 @@ pub async fn mark_suppressed(pool: &PgPool, business_id: Uuid, message_id: Uuid)
 
 /// Twilio refused the text for good. Recorded on the message and on the lead; 21610 (the
 /// caller unsubscribed at the carrier) also lands on our opt-out list.
+/// Not sent: the business may not send automated texts until its registration is approved.
+/// Error 30034 is the carrier's own code for traffic from an unregistered number.
+pub async fn mark_held(pool: &PgPool, business_id: Uuid, message_id: Uuid, reason: &str) -> Result<()> {
+    sqlx::query("update messages set status = 'held', error_code = 30034, error_message = $3, updated_at = now() where id = $1 and business_id = $2")
+        .bind(message_id)
+        .bind(business_id)
+        .bind(reason)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 pub async fn mark_rejected(pool: &PgPool, business_id: Uuid, message_id: Uuid, code: i64, message: &str) -> Result<()> {
     let mut tx = pool.begin().await?;
     let (lead_id, to_phone): (Uuid, String) = sqlx::query_as(

@@ -67,3 +67,69 @@ pub async fn put(db: &mut PgConnection, business_id: Uuid, s: &Settings) -> Resu
     .await?;
     crate::audit(&mut *db, business_id, "settings", Some(business_id), "updated", serde_json::json!({})).await
 }
+
+/// The business's number, once bought or registered. A number another business has is a conflict.
+pub async fn set_number(db: &mut PgConnection, business_id: Uuid, number: &str, account_sid: &str, auth_token_enc: &str) -> Result<()> {
+    let done = sqlx::query(
+        "update businesses set twilio_number = $2, twilio_account_sid = $3, twilio_auth_token_enc = $4,
+             business_phone = coalesce(business_phone, owner_phone), updated_at = now()
+         where id = $1 and twilio_number is null",
+    )
+    .bind(business_id)
+    .bind(number)
+    .bind(account_sid)
+    .bind(auth_token_enc)
+    .execute(&mut *db)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict { field: "phone_number" },
+        _ => e.into(),
+    })?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Conflict { field: "number" });
+    }
+    crate::audit(&mut *db, business_id, "number", Some(business_id), "assigned", serde_json::json!({})).await
+}
+
+pub async fn number(db: &mut PgConnection, business_id: Uuid) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar::<_, Option<String>>("select twilio_number from businesses where id = $1").bind(business_id).fetch_one(db).await?)
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Messaging {
+    pub messaging_status: String,
+    pub messaging_registration: Option<serde_json::Value>,
+    pub messaging_note: Option<String>,
+}
+
+pub async fn messaging(db: &mut PgConnection, business_id: Uuid) -> Result<Messaging> {
+    Ok(sqlx::query_as("select messaging_status, messaging_registration, messaging_note from businesses where id = $1").bind(business_id).fetch_one(db).await?)
+}
+
+/// The owner submits (or corrects) the brand and campaign; an approved business stays approved.
+pub async fn submit_registration(db: &mut PgConnection, business_id: Uuid, registration: &serde_json::Value) -> Result<()> {
+    sqlx::query(
+        "update businesses set messaging_registration = $2, messaging_note = null,
+             messaging_status = case when messaging_status = 'approved' then 'approved' else 'submitted' end, updated_at = now()
+         where id = $1",
+    )
+    .bind(business_id)
+    .bind(registration)
+    .execute(&mut *db)
+    .await?;
+    crate::audit(&mut *db, business_id, "messaging_registration", Some(business_id), "submitted", serde_json::json!({})).await
+}
+
+/// Operations record the carriers' decision.
+pub async fn decide_registration(db: &mut PgConnection, business_id: Uuid, status: &str, note: Option<&str>) -> Result<()> {
+    let done = sqlx::query("update businesses set messaging_status = $2, messaging_note = $3, updated_at = now() where id = $1")
+        .bind(business_id)
+        .bind(status)
+        .bind(note)
+        .execute(&mut *db)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    crate::audit(&mut *db, business_id, "messaging_registration", Some(business_id), status, serde_json::json!({"note": note})).await
+}

@@ -108,6 +108,7 @@ impl TestApp {
             admin_token: ADMIN_TOKEN.into(),
             secret_key: SECRET_KEY.into(),
             jwt_secret: None,
+            platform_twilio: None,
             conversation_idle_secs: idle_secs,
             max_body_bytes: 65536,
         };
@@ -266,6 +267,7 @@ impl TestApp {
             admin_token: ADMIN_TOKEN.into(),
             secret_key: SECRET_KEY.into(),
             jwt_secret: None,
+            platform_twilio: None,
             conversation_idle_secs: 3600,
             max_body_bytes: 65536,
         };

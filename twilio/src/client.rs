@@ -129,6 +129,63 @@ impl TwilioClient {
         Ok(list.messages)
     }
 
+    /// `GET /Accounts/{sid}/AvailablePhoneNumbers/US/Local.json?AreaCode=…&SmsEnabled=true&VoiceEnabled=true`
+    pub async fn search_local(&self, account_sid: &str, auth_token: &str, area_code: &str) -> Result<Vec<AvailableNumber>, TwilioError> {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("AreaCode", area_code)
+            .append_pair("SmsEnabled", "true")
+            .append_pair("VoiceEnabled", "true")
+            .append_pair("PageSize", "20")
+            .finish();
+        let url = format!("{}/2010-04-01/Accounts/{account_sid}/AvailablePhoneNumbers/US/Local.json?{query}", self.base);
+        let resp = self.http.get(url).basic_auth(account_sid, Some(auth_token)).send().await.map_err(|e| TwilioError::Transport(e.without_url().to_string()))?;
+        let list: AvailableList = Self::read(resp).await?;
+        Ok(list.available_phone_numbers)
+    }
+
+    /// Buys a number (`POST IncomingPhoneNumbers.json`) with its voice and SMS webhooks set.
+    pub async fn buy_number(&self, account_sid: &str, auth_token: &str, number: &str, voice_url: &str, sms_url: &str) -> Result<IncomingNumber, TwilioError> {
+        let url = format!("{}/2010-04-01/Accounts/{account_sid}/IncomingPhoneNumbers.json", self.base);
+        self.post_form(&url, account_sid, auth_token, &[("PhoneNumber", number), ("VoiceUrl", voice_url), ("VoiceMethod", "POST"), ("SmsUrl", sms_url), ("SmsMethod", "POST")])
+            .await
+    }
+
+    /// The account's own number, if it has it (`GET IncomingPhoneNumbers.json?PhoneNumber=…`).
+    pub async fn find_incoming(&self, account_sid: &str, auth_token: &str, number: &str) -> Result<Option<IncomingNumber>, TwilioError> {
+        let query = form_urlencoded::Serializer::new(String::new()).append_pair("PhoneNumber", number).finish();
+        let url = format!("{}/2010-04-01/Accounts/{account_sid}/IncomingPhoneNumbers.json?{query}", self.base);
+        let resp = self.http.get(url).basic_auth(account_sid, Some(auth_token)).send().await.map_err(|e| TwilioError::Transport(e.without_url().to_string()))?;
+        let list: IncomingList = Self::read(resp).await?;
+        Ok(list.incoming_phone_numbers.into_iter().next())
+    }
+
+    /// Points an existing number's webhooks at us (`POST IncomingPhoneNumbers/{sid}.json`).
+    pub async fn set_webhooks(&self, account_sid: &str, auth_token: &str, number_sid: &str, voice_url: &str, sms_url: &str) -> Result<IncomingNumber, TwilioError> {
+        let url = format!("{}/2010-04-01/Accounts/{account_sid}/IncomingPhoneNumbers/{number_sid}.json", self.base);
+        self.post_form(&url, account_sid, auth_token, &[("VoiceUrl", voice_url), ("VoiceMethod", "POST"), ("SmsUrl", sms_url), ("SmsMethod", "POST")]).await
+    }
+
+    async fn post_form<T: serde::de::DeserializeOwned>(&self, url: &str, account_sid: &str, auth_token: &str, pairs: &[(&str, &str)]) -> Result<T, TwilioError> {
+        // Built before any await: the serializer is not Send.
+        let body = {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in pairs {
+                form.append_pair(k, v);
+            }
+            form.finish()
+        };
+        let resp = self
+            .http
+            .post(url)
+            .basic_auth(account_sid, Some(auth_token))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| TwilioError::Transport(e.without_url().to_string()))?;
+        Self::read(resp).await
+    }
+
     async fn read<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Result<T, TwilioError> {
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.map_err(|e| TwilioError::Transport(e.to_string()))?;
@@ -142,4 +199,37 @@ impl TwilioClient {
             message: err.and_then(|e| e.message).unwrap_or_else(|| format!("http {status}")),
         })
     }
+}
+
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+pub struct AvailableNumber {
+    pub phone_number: String,
+    #[serde(default)]
+    pub friendly_name: Option<String>,
+    #[serde(default)]
+    pub locality: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct AvailableList {
+    #[serde(default)]
+    available_phone_numbers: Vec<AvailableNumber>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+pub struct IncomingNumber {
+    pub sid: String,
+    pub phone_number: String,
+    #[serde(default)]
+    pub voice_url: Option<String>,
+    #[serde(default)]
+    pub sms_url: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct IncomingList {
+    #[serde(default)]
+    incoming_phone_numbers: Vec<IncomingNumber>,
 }

@@ -23,6 +23,8 @@ pub struct WorkerConfig {
     /// OpenAI-compatible endpoint; rules assistant when unset.
     pub llm: Option<LlmConfig>,
     pub calendars: nmc_calendar::Calendars,
+    /// Hold texts of businesses not approved for 10DLC (on unless the carrier is the built-in sandbox).
+    pub enforce_registration: bool,
 }
 
 pub struct LlmConfig {
@@ -50,6 +52,11 @@ impl WorkerConfig {
             public_base_url,
             secret_key: req("NMC_SECRET_KEY")?,
             calendars: nmc_calendar::Calendars::from_env(),
+            enforce_registration: match std::env::var("NMC_ENFORCE_MESSAGING_REGISTRATION").ok().as_deref() {
+                Some("1" | "true") => true,
+                Some("0" | "false") => false,
+                _ => std::env::var("TWILIO_API_BASE").ok().filter(|v| !v.is_empty()).is_some_and(|b| !b.trim_end_matches('/').ends_with("/sandbox")),
+            },
             llm: match (std::env::var("OPENAI_BASE_URL").ok().filter(|v| !v.is_empty()), std::env::var("OPENAI_API_KEY").ok().filter(|v| !v.is_empty())) {
                 (None, None) => None,
                 (base, key) => Some(LlmConfig {
@@ -98,6 +105,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         secrets: SecretBox::from_base64(&config.secret_key)?,
         twilio: TwilioClient::new(config.twilio_api_base.clone()),
         status_callback_url: format!("{}/webhook/sms/status", config.public_base_url),
+        enforce_registration: config.enforce_registration,
     };
     let client = connect(&config.temporal_address, &config.temporal_namespace).await?;
     let runtime = Runtime::from_current_tokio(Default::default())?;
