@@ -98,3 +98,26 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestP
         axum::extract::Query::<T>::try_from_uri(&parts.uri).map(|q| Params(q.0)).map_err(|e| ApiError::BadRequest(format!("query: {}", e.body_text())))
     }
 }
+
+/// Axum answers a bad path parameter, an unknown route or a wrong method with plain text; on
+/// `/api` we keep one error shape everywhere.
+pub async fn json_for_framework_errors(response: axum::response::Response) -> axum::response::Response {
+    let status = response.status();
+    let is_json = response.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let twiml = response.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/xml"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json || twiml {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+    let message = String::from_utf8_lossy(&body).trim().to_owned();
+    let code = match status.as_u16() {
+        404 => "not_found",
+        405 => "method_not_allowed",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        s if s >= 500 => "internal",
+        _ => "bad_request",
+    };
+    let message = if message.is_empty() { status.canonical_reason().unwrap_or("error").to_owned() } else { message };
+    (status, Json(json!({"error": {"code": code, "message": message, "fields": {}}}))).into_response()
+}

@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .merge(owner::router())
         .merge(webhook::voice::router())
         .merge(webhook::sms::router())
+        .layer(axum::middleware::map_response(error::json_for_framework_errors))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state.clone());
     if let Some(sandbox) = &state.sandbox {

@@ -165,3 +165,16 @@ async fn settings_dashboard_and_reports_show_the_money_recovered() {
         assert_eq!(as_tech(path).await.unwrap().status(), 403, "{path}");
     }
 }
+
+#[tokio::test]
+async fn every_error_has_one_shape() {
+    let app = TestApp::spawn().await;
+    let b = app.business_id().await;
+    for (m, path) in [(Method::GET, "/api/appointments/not-a-uuid"), (Method::GET, "/api/nothing-here"), (Method::DELETE, "/api/leads"), (Method::GET, "/api/calls?limit=many")] {
+        let r = app.owner(m.clone(), path, b).send().await.unwrap();
+        assert!(r.status().is_client_error(), "{m} {path}");
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"), "{m} {path}");
+        let body: Value = r.json().await.unwrap();
+        assert!(body["error"]["code"].is_string() && body["error"]["message"].is_string(), "{m} {path}: {body}");
+    }
+}
