@@ -44,6 +44,12 @@ async fn a_missed_call_streams_to_its_owner_only_and_a_reconnect_misses_nothing(
     app.owner(Method::POST, "/api/appointments", a).json(&json!({"start": start, "duration_minutes": 60, "customer_name": "Pat"})).send().await.unwrap();
     let appt = again.until("appointment.created", Duration::from_secs(10)).await;
     assert_eq!(appt.last().unwrap().data["customer_name"], "Pat");
+    // A second API instance on the same database delivers the same events (LISTEN/NOTIFY, not memory).
+    let second = app.spawn_api_without_temporal().await;
+    let mut other_instance = EventStream::connect(&app.http, &second, &app.owner_token(a), None).await;
+    app.owner(Method::POST, "/api/appointments", a).json(&json!({"start": start + chrono::Duration::hours(3), "duration_minutes": 60, "customer_name": "Quinn"})).send().await.unwrap();
+    let via_other = other_instance.until("appointment.created", Duration::from_secs(10)).await;
+    assert_eq!(via_other.last().unwrap().data["customer_name"], "Quinn");
     // Without a token: 401.
     assert_eq!(app.http.get(format!("{}/api/events", app.api_url)).send().await.unwrap().status(), 401);
 }
