@@ -55,7 +55,6 @@ struct Buy {
 }
 
 /// Buys the number on the platform's Twilio account, with its webhooks set to us.
-
 pub async fn buy(t: Tenant, State(s): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
     t.owner()?;
     let b: Buy = parse(&body)?;

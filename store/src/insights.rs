@@ -100,3 +100,13 @@ pub async fn recent(db: &mut PgConnection, business_id: Uuid, limit: i64) -> Res
         .fetch_all(db)
         .await?)
 }
+
+/// The live feed's log keeps `days` days (reconnects and the activity list need no more);
+/// returns how many events were dropped.
+pub async fn prune_events(db: &mut PgConnection, days: i64) -> Result<u64> {
+    Ok(sqlx::query("delete from events where created_at < now() - make_interval(days => $1)")
+        .bind(days as i32)
+        .execute(db)
+        .await?
+        .rows_affected())
+}

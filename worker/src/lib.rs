@@ -116,6 +116,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         .register_activities(BookingActivities { pool: booking.pool.clone(), secrets: booking.secrets.clone(), calendars: config.calendars.clone() })
         .build();
     tokio::spawn(signal_untold_appointments(booking.pool.clone(), client.clone(), config.task_queue.clone()));
+    tokio::spawn(prune_events_hourly(booking.pool.clone()));
     tokio::spawn(refresh_busy_every_minute(booking));
     let mut worker = Worker::new(&runtime, client, options)?;
     // On SIGTERM/Ctrl-C stop polling and let in-flight tasks finish; a kill -9 is covered by
@@ -172,6 +173,20 @@ async fn signal_untold_appointments(pool: nmc_store::PgPool, client: Client, tas
                 }
                 Err(e) => tracing::warn!(appointment_id = %a.id, error = %e, "appointment catch-up failed; retrying"),
             }
+        }
+    }
+}
+
+/// The live feed's event log keeps 30 days.
+async fn prune_events_hourly(pool: nmc_store::PgPool) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        if let Ok(mut db) = nmc_store::conn(&pool).await
+            && let Ok(n) = nmc_store::insights::prune_events(&mut db, 30).await
+            && n > 0
+        {
+            tracing::info!(events = n, "old feed events pruned");
         }
     }
 }
