@@ -28,6 +28,8 @@ use uuid::Uuid;
 use crate::{AppState, error::ApiError};
 
 const ACCESS_TTL_MINUTES: i64 = 15;
+/// The web pages keep the access token in this cookie.
+pub const ACCESS_COOKIE: &str = "nmc_access";
 const REFRESH_TTL_DAYS: i64 = 30;
 const INVITE_TTL_DAYS: i64 = 7;
 /// Failed log-ins in a row before an email is locked, and for how long.
@@ -126,11 +128,11 @@ fn new_secret() -> String {
 }
 
 #[derive(Serialize)]
-struct Tokens {
-    access_token: String,
+pub struct Tokens {
+    pub access_token: String,
     token_type: &'static str,
-    expires_in: i64,
-    refresh_token: String,
+    pub expires_in: i64,
+    pub refresh_token: String,
     user: Value,
 }
 
@@ -303,24 +305,29 @@ fn too_many() -> ApiError {
 }
 
 async fn log_in(State(s): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: axum::body::Bytes) -> Result<Json<Tokens>, ApiError> {
-    if !s.login_limiter.allow(peer.ip()) {
+    let b: LogIn = crate::owner::parse(&body)?;
+    Ok(Json(authenticate(&s, peer.ip(), b.email.as_deref().unwrap_or_default(), &b.password.unwrap_or_default()).await?))
+}
+
+/// Checks a log-in (rate limit, lock-out, password) and opens a session. Used by the API and
+/// by the web pages' form.
+pub async fn authenticate(s: &AppState, ip: IpAddr, email: &str, password: &str) -> Result<Tokens, ApiError> {
+    if !s.login_limiter.allow(ip) {
         return Err(too_many());
     }
-    let b: LogIn = crate::owner::parse(&body)?;
-    let email = b.email.as_deref().map(str::trim).unwrap_or_default().to_lowercase();
-    let password = b.password.unwrap_or_default();
+    let email = email.trim().to_lowercase();
     // The same answer whether or not the email has an account.
     if accounts::locked_until(&s.db, &email).await?.is_some() {
         return Err(too_many());
     }
     let creds = accounts::credentials(&s.db, &email).await?;
-    let ok = verify_password(&password, creds.as_ref().map_or(decoy_hash(), |c| c.password_hash.as_str())) && creds.is_some();
+    let ok = verify_password(password, creds.as_ref().map_or(decoy_hash(), |c| c.password_hash.as_str())) && creds.is_some();
     let Some(c) = creds.filter(|_| ok) else {
         accounts::record_login_failure(&s.db, &email, MAX_FAILURES, Duration::minutes(LOCK_MINUTES)).await?;
         return Err(ApiError::Unauthorized);
     };
     accounts::clear_login_failures(&s.db, &email).await?;
-    Ok(Json(open_session(&s, c.id, c.business_id, &c.role).await?))
+    open_session(s, c.id, c.business_id, &c.role).await
 }
 
 #[derive(Deserialize)]
@@ -418,12 +425,16 @@ impl FromRequestParts<AppState> for Tenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
+        // A bearer token (the API), or the web pages' HttpOnly, SameSite=Strict cookie.
+        let bearer = parts.headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let cookie = parts
             .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ApiError::Unauthorized)?;
+            .get_all("cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|c| c.trim().strip_prefix(&format!("{ACCESS_COOKIE}=")));
+        let token = bearer.or(cookie).ok_or(ApiError::Unauthorized)?;
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = 5;
         let claims = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&jwt_key(state)), &validation).map_err(|_| ApiError::Unauthorized)?.claims;
@@ -432,5 +443,18 @@ impl FromRequestParts<AppState> for Tenant {
             return Err(ApiError::Unauthorized);
         }
         Ok(Tenant { business_id: claims.bid, user_id: claims.sub, session_id: claims.sid, owner_role: claims.role == "owner" })
+    }
+}
+
+/// Pages show the log-in form instead of an error when nobody is signed in.
+impl axum::extract::OptionalFromRequestParts<AppState> for Tenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, ApiError> {
+        match <Tenant as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
+            Ok(t) => Ok(Some(t)),
+            Err(ApiError::Unauthorized) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }

@@ -101,7 +101,12 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestP
 
 /// Axum answers a bad path parameter, an unknown route or a wrong method with plain text; on
 /// `/api` we keep one error shape everywhere.
-pub async fn json_for_framework_errors(response: axum::response::Response) -> axum::response::Response {
+pub async fn json_for_framework_errors(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !api {
+        return response;
+    }
     let status = response.status();
     let is_json = response.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     let twiml = response.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/xml"));

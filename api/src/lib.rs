@@ -10,6 +10,7 @@ pub mod insights;
 pub mod numbers;
 pub mod owner;
 pub mod temporal;
+pub mod web;
 pub mod webhook;
 
 use std::future::Future;
@@ -64,11 +65,12 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .merge(admin::router())
         .merge(auth::router())
+        .merge(web::router())
         .merge(events::router())
         .merge(owner::router())
         .merge(webhook::voice::router())
         .merge(webhook::sms::router())
-        .layer(axum::middleware::map_response(error::json_for_framework_errors))
+        .layer(axum::middleware::from_fn(error::json_for_framework_errors))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state.clone());
     if let Some(sandbox) = &state.sandbox {

@@ -1,0 +1,41 @@
+//! The owner's web pages (issue 6, first slice): log-in with an HttpOnly, SameSite=Strict cookie,
+//! the home page with today's numbers, log-out. Plain HTTP here; browser tests come with the UI.
+
+use nmc_tests::*;
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+#[tokio::test]
+async fn log_in_see_home_log_out() {
+    let app = TestApp::spawn().await;
+    let http = no_redirects();
+    let r = http.get(format!("{}/app", app.api_url)).send().await.unwrap();
+    assert_eq!(r.status(), 303, "signed out: to the log-in page");
+    assert_eq!(r.headers()["location"], "/login");
+    let page = http.get(format!("{}/login", app.api_url)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"<label for="email">"#) && page.contains(r#"name="viewport""#), "labelled, phone-sized: {page}");
+
+    let wrong = http.post(format!("{}/login", app.api_url)).header("content-type", "application/x-www-form-urlencoded").body("email=dana%40acme.example&password=nope+nope+nope").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.text().await.unwrap().contains("That email or password is not right."));
+
+    let ok = http.post(format!("{}/login", app.api_url)).header("content-type", "application/x-www-form-urlencoded").body(format!("email=dana%40acme.example&password={}", OWNER_PASSWORD.replace(' ', "+"))).send().await.unwrap();
+    assert_eq!(ok.status(), 303);
+    let set = ok.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let home = http.get(format!("{}/app", app.api_url)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(home.status(), 200);
+    let html = home.text().await.unwrap();
+    assert!(html.contains("Acme Plumbing") && html.contains("recovered"), "{html}");
+    // The cookie works for the API too (same session).
+    assert_eq!(http.get(format!("{}/api/auth/me", app.api_url)).header("cookie", &cookie).send().await.unwrap().status(), 200);
+
+    let out = http.post(format!("{}/logout", app.api_url)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(out.status(), 303);
+    assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    let after = http.get(format!("{}/app", app.api_url)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(after.status(), 303, "the old cookie's session is over");
+}
