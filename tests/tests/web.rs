@@ -39,3 +39,14 @@ async fn log_in_see_home_log_out() {
     let after = http.get(format!("{}/app", app.api_url)).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(after.status(), 303, "the old cookie's session is over");
 }
+
+#[tokio::test]
+async fn the_dev_phone_exists_only_with_the_built_in_sandbox() {
+    // This stack talks to a carrier at its own address (as a real Twilio account would): no dev phone.
+    let app = TestApp::spawn().await;
+    let http = no_redirects();
+    assert_eq!(http.get(format!("{}/dev/phone", app.api_url)).send().await.unwrap().status(), 404);
+    let r = http.post(format!("{}/dev/phone/call", app.api_url)).header("content-type", "application/x-www-form-urlencoded").body("number=%2B15005550006&caller=%2B15125550199").send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(app.sandbox.messages().is_empty());
+}

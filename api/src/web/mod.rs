@@ -12,6 +12,8 @@ use axum::{Form, Router};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
+pub mod phone;
+
 use crate::auth::{ACCESS_COOKIE, Tenant};
 use crate::{AppState, error::ApiError};
 
@@ -23,10 +25,11 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login_page).post(login))
         .route("/logout", axum::routing::post(logout))
         .route("/app", get(home))
+        .merge(phone::router())
 }
 
 /// The page frame: one column on a phone, big targets, readable contrast.
-fn page(title: &str, body: Markup) -> Markup {
+pub(crate) fn page(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
