@@ -50,3 +50,59 @@ async fn the_dev_phone_exists_only_with_the_built_in_sandbox() {
     assert_eq!(r.status(), 404);
     assert!(app.sandbox.messages().is_empty());
 }
+
+async fn cookie_for(app: &TestApp, http: &reqwest::Client) -> String {
+    let ok = http
+        .post(format!("{}/login", app.api_url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("email=dana%40acme.example&password={}", OWNER_PASSWORD.replace(' ', "+")))
+        .send()
+        .await
+        .unwrap();
+    ok.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_inbox_shows_the_thread_and_the_owner_takes_over_and_answers() {
+    let app = TestApp::spawn().await;
+    app.set("owner_window_secs = 600").await;
+    let http = no_redirects();
+    let cookie = cookie_for(&app, &http).await;
+    let get = |path: String| http.get(format!("{}{path}", app.api_url)).header("cookie", cookie.clone()).send();
+    let empty = get("/app/inbox".into()).await.unwrap().text().await.unwrap();
+    assert!(empty.contains("No conversations here yet"), "an empty state that says what happens next");
+
+    let caller = "+15125550144";
+    app.call(caller, "no-answer").await;
+    app.expect_texts(caller, 1).await;
+    app.text(caller, "is anyone there? need a quote for a new faucet").await;
+    wait_until(std::time::Duration::from_secs(10), "the text on the thread", || async {
+        app.count("select count(*) from messages where direction = 'inbound' and conversation_id is not null").await == 1
+    })
+    .await;
+    let list = get("/app/inbox".into()).await.unwrap().text().await.unwrap();
+    assert!(list.contains(caller), "{list}");
+    let id: uuid::Uuid = sqlx::query_scalar("select id from conversations").fetch_one(&app.db).await.unwrap();
+    let page = get(format!("/app/inbox/{id}")).await.unwrap().text().await.unwrap();
+    assert!(page.contains("is anyone there?") && page.contains(">Caller<") && page.contains("Take over"), "{page}");
+    assert!(page.contains("EventSource('/api/events')"), "the thread updates live");
+
+    let r = http.post(format!("{}/app/inbox/{id}/takeover", app.api_url)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    wait_until(std::time::Duration::from_secs(10), "owner mode", || async { app.count("select count(*) from conversations where mode = 'owner'").await == 1 }).await;
+    let r = http
+        .post(format!("{}/app/inbox/{id}/send", app.api_url))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("body=On+my+way%2C+Dana")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let texts = app.expect_texts(caller, 2).await;
+    assert_eq!(texts[1].body, "On my way, Dana");
+    let page = get(format!("/app/inbox/{id}")).await.unwrap().text().await.unwrap();
+    assert!(page.contains("Return to assistant") && page.contains(">You<"), "{page}");
+    let fragment = get(format!("/app/inbox/{id}/thread")).await.unwrap().text().await.unwrap();
+    assert!(fragment.contains("On my way, Dana"));
+}

@@ -12,6 +12,7 @@ use axum::{Form, Router};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
+pub mod inbox;
 pub mod phone;
 
 use crate::auth::{ACCESS_COOKIE, Tenant};
@@ -26,6 +27,19 @@ pub fn router() -> Router<AppState> {
         .route("/logout", axum::routing::post(logout))
         .route("/app", get(home))
         .merge(phone::router())
+        .merge(inbox::router())
+}
+
+/// The app's navigation: big targets, the current page marked for screen readers.
+pub(crate) fn nav(current: &str) -> Markup {
+    html! {
+        nav class="bar links" aria-label="Main" {
+            @for (key, href, label) in [("home", "/app", "Home"), ("inbox", "/app/inbox", "Inbox")] {
+                a href=(href) aria-current=[(key == current).then_some("page")] { (label) }
+            }
+            form method="post" action="/logout" { button class="link" type="submit" { "Log out" } }
+        }
+    }
 }
 
 /// The page frame: one column on a phone, big targets, readable contrast.
@@ -111,10 +125,8 @@ async fn home(t: Option<Tenant>, State(s): State<AppState>) -> Result<Response, 
     Ok(page(
         "Home",
         html! {
-            header class="bar" {
-                h1 { (settings.name) }
-                form method="post" action="/logout" { button class="link" type="submit" { "Log out" } }
-            }
+            (nav("home"))
+            h1 { (settings.name) }
             section class="stats" aria-label="Today" {
                 div class="stat" { span class="n" { (totals.missed) } span { "missed" } }
                 div class="stat" { span class="n" { (totals.recovered) } span { "recovered" } }
