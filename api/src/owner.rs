@@ -554,7 +554,7 @@ async fn update_appointment(t: Tenant, State(s): State<AppState>, Path(id): Path
 /// Tells the appointment's workflow (sync, reminders, the caller's notice) off the request path:
 /// the change is committed and a notice for the caller is flagged first, so if this signal is
 /// lost the worker's catch-up (`booking::untold`) still delivers it.
-async fn tell_workflow(s: &AppState, b: Uuid, id: Uuid, notify_caller: bool) -> Result<(), ApiError> {
+pub(crate) async fn tell_workflow(s: &AppState, b: Uuid, id: Uuid, notify_caller: bool) -> Result<(), ApiError> {
     let mut db = nmc_store::conn(&s.db).await?;
     if notify_caller {
         booking::flag_caller_notice(&mut db, b, id).await?;

@@ -106,3 +106,37 @@ async fn the_inbox_shows_the_thread_and_the_owner_takes_over_and_answers() {
     let fragment = get(format!("/app/inbox/{id}/thread")).await.unwrap().text().await.unwrap();
     assert!(fragment.contains("On my way, Dana"));
 }
+
+#[tokio::test]
+async fn the_appointments_page_lists_the_days_and_cancelling_tells_the_caller() {
+    let app = TestApp::spawn().await;
+    let http = no_redirects();
+    let cookie = cookie_for(&app, &http).await;
+    let b = app.business_id().await;
+    let empty = http.get(format!("{}/app/appointments", app.api_url)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(empty.contains("No appointments in the next two weeks"));
+    app.owner(reqwest::Method::POST, "/api/technicians", b).json(&serde_json::json!({"name": "Alex"})).send().await.unwrap();
+    let start = chrono::Utc::now() + chrono::Duration::days(2);
+    let caller = "+15125550145";
+    let r = app
+        .owner(reqwest::Method::POST, "/api/appointments", b)
+        .json(&serde_json::json!({"start": start, "duration_minutes": 60, "service_name": "Leak Repair", "customer_name": "Pat", "customer_phone": caller}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let page = http.get(format!("{}/app/appointments", app.api_url)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Leak Repair") && page.contains("Pat") && page.contains("<h2>"), "{page}");
+    let r = http
+        .post(format!("{}/app/appointments/{id}/status", app.api_url))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("status=cancelled")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let texts = app.expect_texts(caller, 1).await;
+    assert!(texts[0].body.starts_with("Acme Plumbing had to cancel your Leak Repair"), "{}", texts[0].body);
+}

@@ -41,7 +41,9 @@ pub struct AppointmentChanged {
 pub struct AppointmentWorkflow {
     start: AppointmentStart,
     changes: u64,
-    notify_caller: bool,
+    /// The change count at which the owner asked for the caller to be told: a state read that
+    /// started before that signal must not consume it.
+    notify_at: Option<u64>,
     synced_version: i32,
     notified_version: i32,
     /// (minutes before, start) of reminders sent or skipped: a moved appointment re-arms them.
@@ -58,7 +60,7 @@ pub struct AppointmentWorkflow {
 impl AppointmentWorkflow {
     #[init]
     pub fn new(_ctx: &WorkflowContextView, start: AppointmentStart) -> Self {
-        Self { start, changes: 0, notify_caller: false, synced_version: 0, notified_version: 1, reminders_done: vec![], armed: vec![], told_version: 0, sync_retry_at: None, sync_backoff_secs: 0 }
+        Self { start, changes: 0, notify_at: None, synced_version: 0, notified_version: 1, reminders_done: vec![], armed: vec![], told_version: 0, sync_retry_at: None, sync_backoff_secs: 0 }
     }
 
     #[run]
@@ -70,7 +72,8 @@ impl AppointmentWorkflow {
             let now = crate::now(ctx);
 
             let mut notice_sent = false;
-            if ctx.state(|s| (s.notify_caller || st.notice_pending) && st.version > s.notified_version) {
+            let asked = ctx.state(|s| s.notify_at.is_some_and(|n| n <= seen));
+            if ctx.state(|s| (asked || st.notice_pending) && st.version > s.notified_version) {
                 let body = if st.status == "cancelled" {
                     format!("{} had to cancel your {} on {}. Sorry about that. Reply here to book another time.", st.business_name, st.service, st.when)
                 } else {
@@ -80,7 +83,9 @@ impl AppointmentWorkflow {
                 ctx.state_mut(|s| s.notified_version = st.version);
                 notice_sent = true;
             }
-            ctx.state_mut(|s| s.notify_caller = false);
+            if asked {
+                ctx.state_mut(|s| s.notify_at = None);
+            }
 
             // Seen (and the notice sent): the worker's catch-up leaves this one alone.
             if (st.version > ctx.state(|s| s.told_version) || notice_sent) && ctx.patched(PATCH_OUTBOX) {
@@ -113,6 +118,10 @@ impl AppointmentWorkflow {
             let finished = matches!(st.status.as_str(), "cancelled" | "completed" | "no_show") || now >= st.end;
             let synced = ctx.state(|s| s.synced_version == st.version);
             // A finished appointment still waits for its last change to reach the calendars (for a day at most).
+            // An owner's notice asked for after this read started is answered by another read first.
+            if ctx.state(|s| s.notify_at.is_some()) {
+                continue;
+            }
             if finished && (synced || now >= st.end + chrono::Duration::days(1)) {
                 return Ok(st.status);
             }
@@ -132,7 +141,9 @@ impl AppointmentWorkflow {
     #[signal]
     pub fn changed(&mut self, _ctx: &mut SyncWorkflowContext<Self>, c: AppointmentChanged) {
         self.changes += 1;
-        self.notify_caller |= c.notify_caller;
+        if c.notify_caller {
+            self.notify_at.get_or_insert(self.changes);
+        }
     }
 }
 

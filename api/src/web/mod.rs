@@ -12,6 +12,7 @@ use axum::{Form, Router};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
+pub mod appointments;
 pub mod inbox;
 pub mod phone;
 
@@ -28,13 +29,14 @@ pub fn router() -> Router<AppState> {
         .route("/app", get(home))
         .merge(phone::router())
         .merge(inbox::router())
+        .merge(appointments::router())
 }
 
 /// The app's navigation: big targets, the current page marked for screen readers.
 pub(crate) fn nav(current: &str) -> Markup {
     html! {
         nav class="bar links" aria-label="Main" {
-            @for (key, href, label) in [("home", "/app", "Home"), ("inbox", "/app/inbox", "Inbox")] {
+            @for (key, href, label) in [("home", "/app", "Home"), ("inbox", "/app/inbox", "Inbox"), ("appointments", "/app/appointments", "Appointments")] {
                 a href=(href) aria-current=[(key == current).then_some("page")] { (label) }
             }
             form method="post" action="/logout" { button class="link" type="submit" { "Log out" } }
