@@ -26,6 +26,15 @@ async fn list(t: Option<Tenant>, State(s): State<AppState>) -> Result<Response, 
     let today = Utc::now().with_timezone(&tz).date_naive();
     let from = tz.from_local_datetime(&today.and_hms_opt(0, 0, 0).unwrap_or_default()).earliest().map(|d| d.with_timezone(&Utc)).unwrap_or_else(Utc::now);
     let items = booking::list(&mut tx, t.business_id, from, from + Duration::days(14)).await?;
+    // Grouped by the business's own calendar day.
+    let mut days: Vec<(chrono::NaiveDate, Vec<&booking::Appointment>)> = Vec::new();
+    for a in &items {
+        let day = a.start_at.with_timezone(&tz).date_naive();
+        match days.last_mut() {
+            Some((d, list)) if *d == day => list.push(a),
+            _ => days.push((day, vec![a])),
+        }
+    }
     Ok(super::page(
         "Appointments",
         html! {
@@ -34,13 +43,10 @@ async fn list(t: Option<Tenant>, State(s): State<AppState>) -> Result<Response, 
             @if items.is_empty() {
                 p class="empty" { "No appointments in the next two weeks. Callers book from the numbered times the assistant offers; you can also book by hand from the API." }
             }
-            @let mut last_day = None;
-            @for a in &items {
+            @for (day, list) in &days {
+                h2 { (day.format("%A %B %-d")) }
+                @for a in list {
                 @let local = a.start_at.with_timezone(&tz);
-                @if last_day != Some(local.date_naive()) {
-                    h2 { (local.format("%A %B %-d")) }
-                }
-                @let _ = { last_day = Some(local.date_naive()); };
                 article class="card appt" {
                     p { strong { (local.format("%-I:%M %p")) "–" (a.end_at.with_timezone(&tz).format("%-I:%M %p")) } " · " (a.service_name.clone().unwrap_or_else(|| "Job".into())) }
                     p class="muted" { (a.customer_name.clone().unwrap_or_default()) " " (a.address.clone().unwrap_or_default()) " · " (a.technician_name) }
@@ -55,6 +61,7 @@ async fn list(t: Option<Tenant>, State(s): State<AppState>) -> Result<Response, 
                             }
                         }
                     }
+                }
                 }
             }
         },
