@@ -82,7 +82,7 @@ async fn create(_: Admin, State(state): State<AppState>, body: axum::body::Bytes
     let auth_token = text("twilio_auth_token", &req.twilio_auth_token);
     let timezone = text("timezone", &req.timezone);
     let call_mode = text("call_mode", &req.call_mode);
-    if !owner_email.is_empty() && !looks_like_email(&owner_email) {
+    if !owner_email.is_empty() && !crate::auth::looks_like_email(&owner_email) {
         bad.insert("owner_email", "not an email address".into());
     }
     let sid_shape_ok = account_sid.starts_with("AC") && account_sid.len() == 34;
@@ -195,9 +195,6 @@ async fn create(_: Admin, State(state): State<AppState>, body: axum::body::Bytes
     Ok((StatusCode::CREATED, Json(json!({"id": id}))))
 }
 
-fn looks_like_email(s: &str) -> bool {
-    s.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !s.contains(char::is_whitespace))
-}
 
 async fn list(_: Admin, State(state): State<AppState>) -> Result<Json<Vec<BusinessSummary>>, ApiError> {
     Ok(Json(business::list(&state.db).await?))

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::{AppState, error::ApiError};
+use crate::{AppState, error::{ApiError, invalid}};
 
 const ACCESS_TTL_MINUTES: i64 = 15;
 /// The web pages keep the access token in this cookie.
@@ -119,7 +119,7 @@ fn jwt_key(s: &AppState) -> Vec<u8> {
     }
 }
 
-fn hash(token: &str) -> String {
+pub(crate) fn hash(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -196,11 +196,8 @@ fn password_problem(password: &str, email: &str) -> Option<&'static str> {
     None
 }
 
-fn invalid(field: &'static str, message: &str) -> ApiError {
-    ApiError::Invalid(BTreeMap::from([(field, message.to_owned())]))
-}
 
-fn looks_like_email(s: &str) -> bool {
+pub(crate) fn looks_like_email(s: &str) -> bool {
     s.len() <= 254 && s.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !s.contains(char::is_whitespace))
 }
 

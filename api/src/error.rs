@@ -126,3 +126,8 @@ pub async fn json_for_framework_errors(request: axum::extract::Request, next: ax
     let message = if message.is_empty() { status.canonical_reason().unwrap_or("error").to_owned() } else { message };
     (status, Json(json!({"error": {"code": code, "message": message, "fields": {}}}))).into_response()
 }
+
+/// A 422 naming one field.
+pub fn invalid(field: &'static str, message: &str) -> ApiError {
+    ApiError::Invalid(BTreeMap::from([(field, message.to_owned())]))
+}

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::auth::Tenant;
 use crate::owner::{commit, parse};
-use crate::{AppState, error::{ApiError, Params}};
+use crate::{AppState, error::{ApiError, Params, invalid}};
 
 #[derive(Deserialize)]
 pub struct PageQuery {
@@ -35,9 +35,6 @@ fn paging(q: &PageQuery) -> Result<(Option<Cursor>, i64), ApiError> {
     Ok((cursor, limit))
 }
 
-fn invalid(field: &'static str, message: &str) -> ApiError {
-    ApiError::Invalid(BTreeMap::from([(field, message.to_owned())]))
-}
 
 // ---- leads ---------------------------------------------------------------------------------
 
@@ -155,7 +152,7 @@ pub async fn get_conversation(t: Tenant, State(s): State<AppState>, Path(convers
 }
 
 /// The conversation's workflow, if the conversation is still open.
-async fn open_workflow(t: &Tenant, s: &AppState, conversation_id: Uuid) -> Result<String, ApiError> {
+pub(crate) async fn open_workflow(t: &Tenant, s: &AppState, conversation_id: Uuid) -> Result<String, ApiError> {
     let mut tx = t.begin(&s.db).await?;
     let c = inbox::conversation(&mut tx, t.business_id, conversation_id).await?;
     if c.status != "active" {

@@ -16,11 +16,8 @@ use uuid::Uuid;
 use crate::admin::Admin;
 use crate::auth::Tenant;
 use crate::owner::{commit, parse};
-use crate::{AppState, error::{ApiError, Params}};
+use crate::{AppState, error::{ApiError, Params, invalid}};
 
-fn invalid(field: &'static str, message: &str) -> ApiError {
-    ApiError::Invalid(BTreeMap::from([(field, message.to_owned())]))
-}
 
 fn twilio(s: &AppState) -> nmc_twilio::TwilioClient {
     nmc_twilio::TwilioClient::new(s.config.twilio_api_base.clone())

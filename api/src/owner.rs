@@ -18,7 +18,6 @@ use nmc_store::booking::{self, Booked, NewAppointment};
 use nmc_store::{calendar as cal, scheduling};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::Tenant;
@@ -609,7 +608,6 @@ struct Connect {
 async fn connect_calendar(t: Tenant, State(s): State<AppState>, Path(provider): Path<String>, body: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
     t.owner()?;
     let b = t.business_id;
-    let mut tx = t.begin(&s.db).await?;
     if provider != "google" && provider != "jobber" {
         return Err(ApiError::NotFound);
     }
@@ -625,6 +623,8 @@ async fn connect_calendar(t: Tenant, State(s): State<AppState>, Path(provider): 
         (None, Some(access_token)) if !access_token.trim().is_empty() => nmc_calendar::Tokens { access_token, refresh_token: c.refresh_token, expires_in: c.expires_in },
         _ => return Err(ApiError::Invalid(BTreeMap::from([("code", "give an authorization code, or an access_token".to_owned())]))),
     };
+    // The OAuth exchange (a network call) happens before the transaction opens.
+    let mut tx = t.begin(&s.db).await?;
     let expires_at = tokens.expires_in.map(|secs| Utc::now() + Duration::seconds(secs));
     cal::connect(
         &mut tx,
@@ -651,9 +651,6 @@ async fn disconnect_calendar(t: Tenant, State(s): State<AppState>, Path(provider
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// A new secret feed URL; the previous one stops working at once.
 async fn rotate_ics(t: Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -661,7 +658,7 @@ async fn rotate_ics(t: Tenant, State(s): State<AppState>) -> Result<Json<Value>,
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
     let token = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
-    cal::rotate_ics(&mut tx, b, &token_hash(&token), &s.secrets.encrypt(&token)).await?;
+    cal::rotate_ics(&mut tx, b, &crate::auth::hash(&token), &s.secrets.encrypt(&token)).await?;
     commit(tx).await?;
     Ok(Json(json!({"ics_url": ics_url(&s, &token)})))
 }
@@ -680,7 +677,7 @@ async fn revoke_ics(t: Tenant, State(s): State<AppState>) -> Result<StatusCode, 
 async fn ics_feed(State(s): State<AppState>, Path(file): Path<String>) -> Result<Response, ApiError> {
     let token = file.strip_suffix(".ics").ok_or(ApiError::NotFound)?;
     let mut db = nmc_store::conn(&s.db).await?;
-    let Some((b, name, timezone)) = cal::business_by_ics_hash(&mut db, &token_hash(token)).await? else { return Err(ApiError::NotFound) };
+    let Some((b, name, timezone)) = cal::business_by_ics_hash(&mut db, &crate::auth::hash(token)).await? else { return Err(ApiError::NotFound) };
     let now = Utc::now();
     let events: Vec<nmc_calendar::CalendarEvent> = booking::list(&mut db, b, now - Duration::days(30), now + Duration::days(400))
         .await?

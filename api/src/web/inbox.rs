@@ -142,23 +142,15 @@ async fn thread_fragment(t: Tenant, State(s): State<AppState>, Path(id): Path<Uu
     Ok(thread(&inbox::messages(&mut tx, t.business_id, id).await?))
 }
 
-async fn workflow_of(t: &Tenant, s: &AppState, id: Uuid) -> Result<String, ApiError> {
-    let mut tx = t.begin(&s.db).await?;
-    let c = inbox::conversation(&mut tx, t.business_id, id).await?;
-    if c.status != "active" {
-        return Err(ApiError::Conflict { field: "conversation" });
-    }
-    Ok(c.workflow_id)
-}
 
 async fn take_over(t: Tenant, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
-    let wf = workflow_of(&t, &s, id).await?;
+    let wf = crate::inbox::open_workflow(&t, &s, id).await?;
     s.temporal.owner_takeover(&wf, &t.user_id.to_string()).await.map_err(|_| ApiError::Unavailable("temporal"))?;
     Ok(Redirect::to(&format!("/app/inbox/{id}")).into_response())
 }
 
 async fn give_back(t: Tenant, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
-    let wf = workflow_of(&t, &s, id).await?;
+    let wf = crate::inbox::open_workflow(&t, &s, id).await?;
     s.temporal.owner_release(&wf, &t.user_id.to_string()).await.map_err(|_| ApiError::Unavailable("temporal"))?;
     Ok(Redirect::to(&format!("/app/inbox/{id}")).into_response())
 }
@@ -173,7 +165,7 @@ async fn send(t: Tenant, State(s): State<AppState>, Path(id): Path<Uuid>, Form(f
     if text.is_empty() || text.chars().count() > 1600 {
         return Err(ApiError::BadRequest("a message of 1 to 1600 characters".into()));
     }
-    let wf = workflow_of(&t, &s, id).await?;
+    let wf = crate::inbox::open_workflow(&t, &s, id).await?;
     match s.temporal.owner_message(&wf, &text).await {
         Ok(_) => Ok(Redirect::to(&format!("/app/inbox/{id}")).into_response()),
         Err(crate::temporal::SendError::Refused(reason)) => Err(ApiError::BadRequest(reason)),
