@@ -801,11 +801,12 @@ async fn alert_then_answer(ctx: &mut WorkflowContext<ConversationWorkflow>, conv
     } else if triage.needs_human {
         notify(ctx, conversation_id, "needs_owner", false, format!("{caller_line} They want a person: the conversation is yours."), format!("needs_owner:{sid}")).await;
     } else {
-        let body = format!("{caller_line} The assistant answers in {window}s unless you reply or take over.");
-        notify(ctx, conversation_id, "caller_text", false, body, format!("caller_text:{sid}")).await;
-        // The head start runs from the alert, also while the engine is still thinking.
+        // The head start runs from the alert, also while the alert is going out and the engine is
+        // still thinking: anyone asking sees it from the moment the owner can.
         let until = alerted_at + chrono::Duration::seconds(window as i64);
         ctx.state_mut(|s| s.waiting = Some(("owner_window".to_owned(), until)));
+        let body = format!("{caller_line} The assistant answers in {window}s unless you reply or take over.");
+        notify(ctx, conversation_id, "caller_text", false, body, format!("caller_text:{sid}")).await;
     }
 
     let Some(turn) = assistant_turn(ctx, conversation_id, &text).await else {
