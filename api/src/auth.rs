@@ -30,7 +30,9 @@ use crate::{AppState, error::{ApiError, invalid}};
 const ACCESS_TTL_MINUTES: i64 = 15;
 /// The web pages keep the access token in this cookie.
 pub const ACCESS_COOKIE: &str = "nmc_access";
-const REFRESH_TTL_DAYS: i64 = 30;
+/// ...and the refresh token in this one, so an owner stays signed in between jobs.
+pub const REFRESH_COOKIE: &str = "nmc_refresh";
+pub const REFRESH_TTL_DAYS: i64 = 30;
 const INVITE_TTL_DAYS: i64 = 7;
 /// Failed log-ins in a row before an email is locked, and for how long.
 const MAX_FAILURES: i32 = 5;
@@ -203,19 +205,23 @@ pub(crate) fn looks_like_email(s: &str) -> bool {
 
 // ---- handlers ------------------------------------------------------------------------------
 
-#[derive(Deserialize)]
-struct SignUpBody {
-    business_name: Option<String>,
-    owner_name: Option<String>,
-    email: Option<String>,
-    password: Option<String>,
-    phone: Option<String>,
-    timezone: Option<String>,
-    trade: Option<String>,
+#[derive(Deserialize, Default)]
+pub struct SignUpBody {
+    pub business_name: Option<String>,
+    pub owner_name: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub phone: Option<String>,
+    pub timezone: Option<String>,
+    pub trade: Option<String>,
 }
 
 async fn sign_up(State(s): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Tokens>), ApiError> {
-    let b: SignUpBody = crate::owner::parse(&body)?;
+    Ok((StatusCode::CREATED, Json(create_account(&s, crate::owner::parse(&body)?).await?)))
+}
+
+/// Creates the business and its owner and opens a session (the API's sign-up and the web page's).
+pub async fn create_account(s: &AppState, b: SignUpBody) -> Result<Tokens, ApiError> {
     let mut bad = BTreeMap::new();
     let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_owned();
     let (business_name, owner_name, email) = (text(&b.business_name), text(&b.owner_name), text(&b.email).to_lowercase());
@@ -267,7 +273,7 @@ async fn sign_up(State(s): State<AppState>, body: axum::body::Bytes) -> Result<(
     };
     let (business_id, user_id) = accounts::sign_up(&s.db, &signup).await?;
     tracing::info!(%business_id, "business signed up");
-    Ok((StatusCode::CREATED, Json(open_session(&s, user_id, business_id, "owner").await?)))
+    open_session(s, user_id, business_id, "owner").await
 }
 
 #[derive(Deserialize)]
@@ -334,10 +340,14 @@ struct RefreshBody {
 
 async fn refresh(State(s): State<AppState>, body: axum::body::Bytes) -> Result<Json<Tokens>, ApiError> {
     let b: RefreshBody = crate::owner::parse(&body)?;
-    let old = b.refresh_token.unwrap_or_default();
+    Ok(Json(rotate(&s, &b.refresh_token.unwrap_or_default()).await?))
+}
+
+/// Trades a refresh token for new tokens; it works once, and a second use revokes the session.
+pub async fn rotate(s: &AppState, old: &str) -> Result<Tokens, ApiError> {
     let next = new_secret();
-    match accounts::rotate_refresh(&s.db, &hash(&old), &hash(&next), Duration::days(REFRESH_TTL_DAYS)).await {
-        Ok(Rotation::Rotated(u)) => Ok(Json(issue(&s, u.user_id, u.business_id, &u.role, u.session_id, next)?)),
+    match accounts::rotate_refresh(&s.db, &hash(old), &hash(&next), Duration::days(REFRESH_TTL_DAYS)).await {
+        Ok(Rotation::Rotated(u)) => issue(s, u.user_id, u.business_id, &u.role, u.session_id, next),
         Ok(Rotation::Reused) => {
             tracing::warn!("a used refresh token was presented again; session revoked");
             Err(ApiError::Unauthorized)
@@ -372,21 +382,26 @@ struct AcceptInvite {
 
 async fn accept_invite(State(s): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Tokens>), ApiError> {
     let b: AcceptInvite = crate::owner::parse(&body)?;
-    let name = b.name.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    Ok((StatusCode::CREATED, Json(join(&s, b.token.as_deref().unwrap_or_default(), b.name.as_deref(), b.password).await?)))
+}
+
+/// Accepts an invitation: creates the technician's account and opens their session.
+pub async fn join(s: &AppState, token: &str, name: Option<&str>, password: Option<String>) -> Result<Tokens, ApiError> {
+    let name = name.map(str::trim).unwrap_or_default().to_owned();
     let mut bad = BTreeMap::new();
     if name.is_empty() || name.chars().count() > 100 {
         bad.insert("name", "must be 1 to 100 characters".to_owned());
     }
-    let password = b.password.unwrap_or_default();
+    let password = password.unwrap_or_default();
     if let Some(p) = password_problem(&password, "") {
         bad.insert("password", p.to_owned());
     }
     if !bad.is_empty() {
         return Err(ApiError::Invalid(bad));
     }
-    let accepted = accounts::accept_invite(&s.db, &hash(b.token.as_deref().unwrap_or_default()), &name, &hash_password(&password)?).await?;
+    let accepted = accounts::accept_invite(&s.db, &hash(token), &name, &hash_password(&password)?).await?;
     let Some((business_id, user_id, role)) = accepted else { return Err(invalid("token", "this invitation is unknown, used or expired")) };
-    Ok((StatusCode::CREATED, Json(open_session(&s, user_id, business_id, &role).await?)))
+    open_session(s, user_id, business_id, &role).await
 }
 
 // ---- the tenant ----------------------------------------------------------------------------
@@ -424,14 +439,7 @@ impl FromRequestParts<AppState> for Tenant {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         // A bearer token (the API), or the web pages' HttpOnly, SameSite=Strict cookie.
         let bearer = parts.headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-        let cookie = parts
-            .headers
-            .get_all("cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|c| c.trim().strip_prefix(&format!("{ACCESS_COOKIE}=")));
-        let token = bearer.or(cookie).ok_or(ApiError::Unauthorized)?;
+        let token = bearer.or(cookie(&parts.headers, ACCESS_COOKIE)).ok_or(ApiError::Unauthorized)?;
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = 5;
         let claims = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&jwt_key(state)), &validation).map_err(|_| ApiError::Unauthorized)?.claims;
@@ -441,6 +449,17 @@ impl FromRequestParts<AppState> for Tenant {
         }
         Ok(Tenant { business_id: claims.bid, user_id: claims.sub, session_id: claims.sid, owner_role: claims.role == "owner" })
     }
+}
+
+/// A cookie's value from the request headers.
+pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
+        .filter(|v| !v.is_empty())
 }
 
 /// Pages show the log-in form instead of an error when nobody is signed in.

@@ -37,13 +37,16 @@ pub struct Search {
 
 pub async fn available(t: Tenant, State(s): State<AppState>, Params(q): Params<Search>) -> Result<Json<Value>, ApiError> {
     t.owner()?;
-    let area = q.area_code.unwrap_or_default();
+    Ok(Json(json!({"numbers": search(&s, &q.area_code.unwrap_or_default()).await?})))
+}
+
+/// Local numbers with voice and SMS in an area code (the API's search and the set-up page's).
+pub async fn search(s: &AppState, area: &str) -> Result<Vec<nmc_twilio::client::AvailableNumber>, ApiError> {
     if area.len() != 3 || !area.chars().all(|c| c.is_ascii_digit()) {
         return Err(invalid("area_code", "three digits, like 512"));
     }
     let (sid, token) = s.config.platform_twilio();
-    let numbers = twilio(&s).search_local(&sid, &token, &area).await.map_err(carrier_error)?;
-    Ok(Json(json!({"numbers": numbers})))
+    twilio(s).search_local(&sid, &token, area).await.map_err(carrier_error)
 }
 
 #[derive(Deserialize)]

@@ -131,6 +131,15 @@ impl Temporal {
             .map_err(|e| e.to_string())
     }
 
+    /// When the assistant will answer if the owner does not (the owner's head start), from the
+    /// workflow's state query. `None` when it is not waiting on the owner, or Temporal is away.
+    pub async fn owner_window_until(&self, workflow_id: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        let handle = self.conversation(workflow_id).ok()?;
+        let query = handle.query(ConversationWorkflow::state, (), temporalio_client::WorkflowQueryOptions::default());
+        let view = tokio::time::timeout(Duration::from_secs(2), query).await.ok()?.ok()?;
+        (view.waiting_for == "owner_window").then_some(view.until).flatten()
+    }
+
     /// The owner's text, through the workflow's update (returns the stored message's id).
     pub async fn owner_message(&self, workflow_id: &str, body: &str) -> Result<Uuid, SendError> {
         let handle = self.conversation(workflow_id).map_err(|_| SendError::Unavailable)?;

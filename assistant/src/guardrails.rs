@@ -6,10 +6,14 @@
 const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
 const GSM7_EXT: &str = "^{}\\[~]|€\u{c}";
 
+/// Can the text go as GSM-7? One emoji or curly quote makes the whole text UCS-2 (70 per segment).
+pub fn is_gsm7(text: &str) -> bool {
+    text.chars().all(|c| GSM7_BASIC.contains(c) || GSM7_EXT.contains(c))
+}
+
 /// How many SMS segments a text takes (GSM-7: 160 / 153 per part; otherwise UCS-2: 70 / 67).
 pub fn sms_segments(text: &str) -> usize {
-    let gsm = text.chars().all(|c| GSM7_BASIC.contains(c) || GSM7_EXT.contains(c));
-    if gsm {
+    if is_gsm7(text) {
         let septets: usize = text.chars().map(|c| if GSM7_EXT.contains(c) { 2 } else { 1 }).sum();
         if septets <= 160 { 1 } else { septets.div_ceil(153) }
     } else {

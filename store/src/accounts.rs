@@ -31,8 +31,8 @@ fn email_conflict(e: sqlx::Error) -> StoreError {
 pub async fn sign_up(pool: &PgPool, s: &SignUp<'_>) -> Result<(Uuid, Uuid)> {
     let mut tx = pool.begin().await?;
     let business_id: Uuid = sqlx::query_scalar(
-        "insert into businesses (name, owner_name, owner_phone, owner_email, timezone, call_mode, business_hours, trade, messaging_status)
-         values ($1, $2, $3, $4, $5, 'forwarded', '{\"monday\":{\"open\":\"08:00\",\"close\":\"17:00\"},\"tuesday\":{\"open\":\"08:00\",\"close\":\"17:00\"},\"wednesday\":{\"open\":\"08:00\",\"close\":\"17:00\"},\"thursday\":{\"open\":\"08:00\",\"close\":\"17:00\"},\"friday\":{\"open\":\"08:00\",\"close\":\"17:00\"}}', $6, 'not_registered')
+        "insert into businesses (name, owner_name, owner_phone, owner_email, timezone, call_mode, business_hours, trade, messaging_status, onboarding_step)
+         values ($1, $2, $3, $4, $5, 'forwarded', '{\"monday\":{\"open\":\"08:00\",\"close\":\"17:00\"},\"tuesday\":{\"open\":\"08:00\",\"close\":\"17:00\"},\"wednesday\":{\"open\":\"08:00\",\"close\":\"17:00\"},\"thursday\":{\"open\":\"08:00\",\"close\":\"17:00\"},\"friday\":{\"open\":\"08:00\",\"close\":\"17:00\"}}', $6, 'not_registered', 'profile')
          returning id",
     )
     .bind(s.business_name)

@@ -133,3 +133,29 @@ pub async fn decide_registration(db: &mut PgConnection, business_id: Uuid, statu
     }
     crate::audit(&mut *db, business_id, "messaging_registration", Some(business_id), status, serde_json::json!({"note": note})).await
 }
+
+/// The onboarding wizard's steps, in order.
+pub const ONBOARDING_STEPS: [&str; 6] = ["profile", "hours", "catalog", "greeting", "number", "test"];
+
+/// Where the owner left the wizard; `None` once the business is set up.
+pub async fn onboarding_step(db: &mut PgConnection, business_id: Uuid) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("select onboarding_step from businesses where id = $1").bind(business_id).fetch_optional(db).await?.flatten())
+}
+
+/// Records progress: a step only moves forward (going back to edit a step keeps the place),
+/// and `None` finishes the wizard.
+pub async fn reach_onboarding_step(db: &mut PgConnection, business_id: Uuid, step: Option<&str>) -> Result<()> {
+    let rank = |s: &str| ONBOARDING_STEPS.iter().position(|x| *x == s).unwrap_or(0) as i32;
+    sqlx::query(
+        "update businesses set onboarding_step = $2
+         where id = $1 and onboarding_step is not null
+           and ($2::text is null or array_position($3::text[], onboarding_step) - 1 < $4)",
+    )
+    .bind(business_id)
+    .bind(step)
+    .bind(ONBOARDING_STEPS.as_slice())
+    .bind(step.map(rank).unwrap_or(0))
+    .execute(db)
+    .await?;
+    Ok(())
+}

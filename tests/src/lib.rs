@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+pub mod browser;
+
 use nmc_sandbox::{CallRequest, CallResult, Sandbox, SandboxMessage, SmsRequest, SmsResult};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -81,7 +83,17 @@ impl TestApp {
         app
     }
 
+    /// A stack whose API serves the built-in sandbox carrier at `/sandbox`, as `scripts/dev` does
+    /// (the dev phone works); no business yet.
+    pub async fn spawn_with_built_in_sandbox() -> Self {
+        Self::spawn_inner(3600, vec![], true).await
+    }
+
     async fn spawn_with(idle_secs: u64, worker_env: Vec<(String, String)>) -> Self {
+        Self::spawn_inner(idle_secs, worker_env, false).await
+    }
+
+    async fn spawn_inner(idle_secs: u64, worker_env: Vec<(String, String)>, built_in_sandbox: bool) -> Self {
         nmc_twilio::install_tls_provider();
         // Fresh database.
         let name = format!("nmc_test_{}", Uuid::new_v4().simple());
@@ -90,11 +102,15 @@ impl TestApp {
         admin.close().await;
         let database_url = format!("{}/{name}", admin_database_url().rsplit_once('/').unwrap().0);
 
-        let sandbox = Sandbox::new();
-        let sandbox_url = serve(sandbox.router()).await;
-
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api_url = format!("http://{}", listener.local_addr().unwrap());
+        let (mut sandbox, sandbox_url) = if built_in_sandbox {
+            (Sandbox::new(), format!("{api_url}/sandbox"))
+        } else {
+            let sandbox = Sandbox::new();
+            let url = serve(sandbox.router()).await;
+            (sandbox, url)
+        };
         let task_queue = format!("nmc-test-{}", Uuid::new_v4().simple());
         let config = nmc_api::Config {
             database_url: database_url.clone(),
@@ -104,7 +120,7 @@ impl TestApp {
             bind: listener.local_addr().unwrap(),
             public_base_url: api_url.clone(),
             twilio_api_base: sandbox_url.clone(),
-            sandbox: false,
+            sandbox: built_in_sandbox,
             admin_token: ADMIN_TOKEN.into(),
             secret_key: SECRET_KEY.into(),
             jwt_secret: None,
@@ -113,6 +129,9 @@ impl TestApp {
             max_body_bytes: 65536,
         };
         let state = nmc_api::AppState::build(config).await.expect("api state");
+        if let Some(built_in) = &state.sandbox {
+            sandbox = built_in.clone();
+        }
         let db = state.db.clone();
         tokio::spawn(async move { nmc_api::run(listener, state, std::future::pending()).await.unwrap() });
 
@@ -156,10 +175,18 @@ impl TestApp {
 
     async fn wait_healthy(&self) {
         let url = format!("{}/healthz", self.api_url);
-        wait_until(Duration::from_secs(30), "api healthy", || async {
-            self.http.get(&url).send().await.map(|r| r.status().is_success()).unwrap_or(false)
-        })
-        .await;
+        let healthy = || async { self.http.get(&url).send().await.map(|r| r.status().is_success()).unwrap_or(false) };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !healthy().await {
+            if tokio::time::Instant::now() > deadline {
+                let last = match self.http.get(&url).send().await {
+                    Ok(r) => r.text().await.unwrap_or_default(),
+                    Err(e) => e.to_string(),
+                };
+                panic!("the API did not become healthy: {last}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Onboards a business (fields in `overrides` replace the defaults) and configures its

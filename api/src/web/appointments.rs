@@ -1,67 +1,124 @@
-//! The appointments page: the next two weeks by day, with complete / no-show / cancel. A change
-//! goes through the same path as the API (the caller is told of a cancellation, calendars follow).
+//! Appointments: the week (a column per day) or the list of the next two weeks, with done /
+//! no-show / cancel and reschedule. Changes go through the same path as the API (the caller is
+//! told of a move or a cancellation, calendars follow).
+
+use std::collections::HashMap;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use chrono::{Duration, TimeZone, Utc};
-use maud::html;
-use nmc_store::booking;
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use maud::{Markup, html};
+use nmc_domain::availability::{Slot, pick_offers, slot_text};
+use nmc_store::{booking, scheduling};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::Tenant;
+use super::{Signed, dollars, form_status, local_midnight, nav, page, today, tz};
+use crate::error::Params;
 use crate::{AppState, error::ApiError};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/app/appointments", get(list)).route("/app/appointments/{appointment_id}/status", post(set_status))
 }
 
-async fn list(t: Option<Tenant>, State(s): State<AppState>) -> Result<Response, ApiError> {
-    let Some(t) = t else { return Ok(Redirect::to("/login").into_response()) };
-    let mut tx = t.begin(&s.db).await?;
-    let (_, _, timezone) = booking::business_basics(&mut tx, t.business_id).await?;
-    let tz: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::UTC);
-    let today = Utc::now().with_timezone(&tz).date_naive();
-    let from = tz.from_local_datetime(&today.and_hms_opt(0, 0, 0).unwrap_or_default()).earliest().map(|d| d.with_timezone(&Utc)).unwrap_or_else(Utc::now);
-    let items = booking::list(&mut tx, t.business_id, from, from + Duration::days(14)).await?;
-    // Grouped by the business's own calendar day.
-    let mut days: Vec<(chrono::NaiveDate, Vec<&booking::Appointment>)> = Vec::new();
-    for a in &items {
-        let day = a.start_at.with_timezone(&tz).date_naive();
-        match days.last_mut() {
-            Some((d, list)) if *d == day => list.push(a),
-            _ => days.push((day, vec![a])),
-        }
-    }
-    Ok(super::page(
-        "Appointments",
-        html! {
-            (super::nav("appointments"))
-            h1 { "Appointments" }
-            @if items.is_empty() {
-                p class="empty" { "No appointments in the next two weeks. Callers book from the numbered times the assistant offers; you can also book by hand from the API." }
+#[derive(Deserialize)]
+struct Query {
+    view: Option<String>,
+    start: Option<NaiveDate>,
+}
+
+fn card(a: &booking::Appointment, zone: chrono_tz::Tz, slots: &[Slot], revenue: bool) -> Markup {
+    let local = a.start_at.with_timezone(&zone);
+    let open = a.status == "scheduled" || a.status == "confirmed";
+    html! {
+        article class="card appt" {
+            p { strong { (local.format("%-I:%M %p")) "–" (a.end_at.with_timezone(&zone).format("%-I:%M %p")) } " · " (a.service_name.clone().unwrap_or_else(|| "Job".into()))
+                @if revenue { @if let Some(p) = a.price_cents { " · " (dollars(p as i64)) } } }
+            p class="muted" { (a.customer_name.clone().unwrap_or_default()) " " (a.address.clone().unwrap_or_default()) " · " (a.technician_name) }
+            p {
+                span class=(if a.status == "cancelled" || a.status == "no_show" { "badge bad" } else { "badge" }) { (a.status.replace('_', " ")) }
+                @if let Some(c) = a.conversation_id { " " a href={ "/app/inbox/" (c) } { "Conversation" } }
+                @if let Some(p) = &a.customer_phone { " " a href={ "tel:" (p) } { "Call" } }
             }
-            @for (day, list) in &days {
-                h2 { (day.format("%A %B %-d")) }
-                @for a in list {
-                @let local = a.start_at.with_timezone(&tz);
-                article class="card appt" {
-                    p { strong { (local.format("%-I:%M %p")) "–" (a.end_at.with_timezone(&tz).format("%-I:%M %p")) } " · " (a.service_name.clone().unwrap_or_else(|| "Job".into())) }
-                    p class="muted" { (a.customer_name.clone().unwrap_or_default()) " " (a.address.clone().unwrap_or_default()) " · " (a.technician_name) }
-                    p { span class=(if a.status == "cancelled" { "badge bad" } else { "badge" }) { (a.status.replace('_', " ")) } }
-                    @if a.status == "scheduled" || a.status == "confirmed" {
-                        div class="actions" {
-                            @for (status, label) in [("completed", "Done"), ("no_show", "No-show"), ("cancelled", "Cancel")] {
-                                form method="post" action={ "/app/appointments/" (a.id) "/status" } {
-                                    input type="hidden" name="status" value=(status);
-                                    button type="submit" class=(if status == "cancelled" { "secondary" } else { "" }) { (label) }
-                                }
-                            }
+            @if open {
+                div class="actions" {
+                    @for (status, label) in [("completed", "Done"), ("no_show", "No-show"), ("cancelled", "Cancel")] {
+                        form method="post" action={ "/app/appointments/" (a.id) "/status" } {
+                            input type="hidden" name="status" value=(status);
+                            button type="submit" class=(if status == "cancelled" { "secondary" } else { "" }) { (label) }
                         }
                     }
                 }
+                @if !slots.is_empty() {
+                    details {
+                        summary { "Reschedule" }
+                        form data-api={ "/api/appointments/" (a.id) } data-method="PATCH" class="card" {
+                            label for={ "move-" (a.id) } { "New time (the caller is texted)" }
+                            select id={ "move-" (a.id) } name="start" {
+                                @for s in slots { option value=(s.start.to_rfc3339()) { (slot_text(zone, s)) } }
+                            }
+                            (form_status())
+                            button type="submit" { "Move" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn list(Signed(t): Signed, State(s): State<AppState>, Params(q): Params<Query>) -> Result<Response, ApiError> {
+    let week_view = q.view.as_deref() != Some("list");
+    let mut tx = t.begin(&s.db).await?;
+    let (_, _, timezone) = booking::business_basics(&mut tx, t.business_id).await?;
+    let zone = tz(&timezone);
+    let anchor = q.start.unwrap_or_else(|| today(zone));
+    let first = if week_view { anchor - Duration::days(anchor.weekday().num_days_from_monday() as i64) } else { anchor };
+    let span = if week_view { 7 } else { 14 };
+    let items = booking::list(&mut tx, t.business_id, local_midnight(zone, first), local_midnight(zone, first + Duration::days(span))).await?;
+    // Reschedule choices, once per job length.
+    let mut choices: HashMap<i64, Vec<Slot>> = HashMap::new();
+    for a in items.iter().filter(|a| a.status == "scheduled" || a.status == "confirmed") {
+        let minutes = (a.end_at - a.start_at).num_minutes();
+        if !choices.contains_key(&minutes) {
+            let (_, slots) = scheduling::open_slots(&mut tx, t.business_id, minutes as i32, None, Utc::now()).await?;
+            choices.insert(minutes, pick_offers(zone, &slots, 16));
+        }
+    }
+    let days: Vec<NaiveDate> = (0..span).map(|i| first + Duration::days(i)).collect();
+    let on = |d: &NaiveDate| items.iter().filter(|a| a.start_at.with_timezone(&zone).date_naive() == *d).collect::<Vec<_>>();
+    let slots_for = |a: &booking::Appointment| choices.get(&(a.end_at - a.start_at).num_minutes()).cloned().unwrap_or_default();
+    let view = if week_view { "week" } else { "list" };
+    let step = if week_view { 7 } else { 14 };
+    Ok(page(
+        "Appointments",
+        html! {
+            (nav("appointments", &t))
+            h1 { "Appointments" }
+            nav class="filters" aria-label="View" {
+                a href="/app/appointments" aria-current=[week_view.then_some("page")] { "Week" }
+                a href="/app/appointments?view=list" aria-current=[(!week_view).then_some("page")] { "Next two weeks" }
+            }
+            p class="bar" {
+                a href={ "/app/appointments?view=" (view) "&start=" (first - Duration::days(step)) } { "← Earlier" }
+                strong { (first.format("%b %-d")) " – " ((first + Duration::days(span - 1)).format("%b %-d")) }
+                a href={ "/app/appointments?view=" (view) "&start=" (first + Duration::days(step)) } { "Later →" }
+            }
+            @if items.is_empty() {
+                p class="empty" { "No appointments in these days. Callers book from the times the assistant offers; you can book by hand from any conversation." }
+            }
+            div class=(if week_view { "week" } else { "agenda" }) {
+                @for d in &days {
+                    @let list = on(d);
+                    @if week_view || !list.is_empty() {
+                        section class="day" aria-label=(d.format("%A %B %-d")) {
+                            h2 class=(if *d == today(zone) { "today" } else { "" }) { (d.format("%a %b %-d")) }
+                            @if list.is_empty() { p class="muted" { "Free" } }
+                            @for a in list { (card(a, zone, &slots_for(a), t.owner_role)) }
+                        }
+                    }
                 }
             }
         },
@@ -74,7 +131,7 @@ struct StatusForm {
     status: String,
 }
 
-async fn set_status(t: Tenant, State(s): State<AppState>, Path(id): Path<Uuid>, Form(f): Form<StatusForm>) -> Result<Response, ApiError> {
+async fn set_status(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uuid>, Form(f): Form<StatusForm>) -> Result<Response, ApiError> {
     if !["completed", "no_show", "cancelled"].contains(&f.status.as_str()) {
         return Err(ApiError::BadRequest("status must be completed, no_show or cancelled".into()));
     }

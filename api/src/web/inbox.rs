@@ -1,24 +1,29 @@
-//! The inbox pages: conversations with filters, a live thread showing who said what with
-//! delivery ticks, Take over / Return to assistant, the composer, and the lead card.
+//! The inbox: conversations with filters (live), the thread showing who said what with delivery
+//! ticks, Take over / Return to assistant, the composer, the owner's head-start countdown, the
+//! lead card (editable in place) and booking the job by hand.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use maud::{Markup, PreEscaped, html};
+use chrono::Utc;
+use maud::{Markup, html};
 use nmc_store::inbox::{self, ConversationFilter};
+use nmc_store::scheduling;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::Tenant;
+use super::{Signed, ago, form_status, nav, page};
 use crate::error::Params;
 use crate::{AppState, error::ApiError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/app/inbox", get(list))
+        .route("/app/inbox/list", get(list_fragment))
         .route("/app/inbox/{conversation_id}", get(detail))
         .route("/app/inbox/{conversation_id}/thread", get(thread_fragment))
+        .route("/app/inbox/{conversation_id}/controls", get(controls_fragment))
         .route("/app/inbox/{conversation_id}/takeover", post(take_over))
         .route("/app/inbox/{conversation_id}/return", post(give_back))
         .route("/app/inbox/{conversation_id}/send", post(send))
@@ -31,11 +36,9 @@ struct Filter {
 
 const FILTERS: [(&str, &str); 5] = [("", "All"), ("needs_owner", "Needs you"), ("assistant", "Assistant"), ("booked", "Booked"), ("closed", "Closed")];
 
-async fn list(t: Option<Tenant>, State(s): State<AppState>, Params(f): Params<Filter>) -> Result<Response, ApiError> {
-    let Some(t) = t else { return Ok(Redirect::to("/login").into_response()) };
-    let show = f.show.unwrap_or_default();
-    let filter = ConversationFilter {
-        status: match show.as_str() {
+fn filter_for(show: &str) -> ConversationFilter {
+    ConversationFilter {
+        status: match show {
             "closed" => Some("closed".into()),
             "assistant" | "needs_owner" => Some("active".into()),
             _ => None,
@@ -44,32 +47,187 @@ async fn list(t: Option<Tenant>, State(s): State<AppState>, Params(f): Params<Fi
         emergency: None,
         mode: (show == "assistant").then(|| "assistant".to_owned()),
         booked: (show == "booked").then_some(true),
-    };
+    }
+}
+
+async fn rows(t: &crate::auth::Tenant, s: &AppState, show: &str) -> Result<Markup, ApiError> {
     let mut tx = t.begin(&s.db).await?;
-    let page = inbox::conversations(&mut tx, t.business_id, &filter, None, 50).await?;
-    Ok(super::page(
+    let page = inbox::conversations(&mut tx, t.business_id, &filter_for(show), None, 50).await?;
+    Ok(html! {
+        @if page.items.is_empty() {
+            p class="empty" {
+                @if show.is_empty() {
+                    "No conversations yet. When a call is missed, the caller gets a text and the conversation appears here at once. "
+                    "Try it: ring your number from the " a href="/dev/phone" { "dev phone" } "."
+                } @else { "Nothing here right now." }
+            }
+        }
+        ul class="list" {
+            @for c in &page.items {
+                li {
+                    a href={ "/app/inbox/" (c.id) } class="row" {
+                        span { strong { (c.caller_name.clone().unwrap_or_else(|| c.caller_phone.clone())) }
+                            @if let Some(at) = c.last_message_at { " " small class="muted" { (ago(at)) } } }
+                        span {
+                            @if c.emergency { span class="badge bad" { "Emergency" } }
+                            @if c.needs_owner { span class="badge" { "Needs you" } }
+                            @if c.mode == "owner" { span class="badge" { "You have it" } }
+                            @if c.status != "active" { span class="badge muted" { (c.status.replace('_', " ")) } }
+                            @if let Some(need) = &c.service_needed { span class="muted" { (need) } }
+                        }
+                        span class="muted" { (c.last_message.clone().unwrap_or_default().chars().take(80).collect::<String>()) }
+                    }
+                }
+            }
+        }
+    })
+}
+
+async fn list(Signed(t): Signed, State(s): State<AppState>, Params(f): Params<Filter>) -> Result<Response, ApiError> {
+    let show = f.show.unwrap_or_default();
+    let list = rows(&t, &s, &show).await?;
+    Ok(page(
         "Inbox",
         html! {
-            (super::nav("inbox"))
+            (nav("inbox", &t))
             h1 { "Inbox" }
             nav class="filters" aria-label="Filter" {
                 @for (key, label) in FILTERS {
                     a href={ "/app/inbox" @if !key.is_empty() { "?show=" (key) } } aria-current=[(key == show).then_some("page")] { (label) }
                 }
             }
-            @if page.items.is_empty() {
-                p class="empty" { "No conversations here yet. When a call is missed, the caller gets a text and the conversation appears here at once." }
+            div id="conversations" data-live={ "/app/inbox/list?show=" (show) } data-on="conversation.created conversation.updated message.created lead.updated" { (list) }
+        },
+    )
+    .into_response())
+}
+
+async fn list_fragment(Signed(t): Signed, State(s): State<AppState>, Params(f): Params<Filter>) -> Result<Markup, ApiError> {
+    rows(&t, &s, &f.show.unwrap_or_default()).await
+}
+
+fn ticks(status: &str) -> &str {
+    match status {
+        "delivered" | "read" => "✓✓ delivered",
+        "sent" | "queued" | "accepted" | "sending" => "✓ sent",
+        "failed" | "undelivered" => "✗ not delivered",
+        "held" => "held (messaging registration pending)",
+        "suppressed" => "not sent (opted out)",
+        "pending" => "sending…",
+        other => other,
+    }
+}
+
+fn thread(messages: &[inbox::Message], zone: chrono_tz::Tz, until: Option<chrono::DateTime<Utc>>) -> Markup {
+    html! {
+        @if messages.is_empty() { p class="empty" { "No texts yet." } }
+        @for m in messages {
+            div class=(match (m.direction.as_str(), m.sender.as_str()) { ("inbound", _) => "bubble them", (_, "owner") => "bubble me owner", _ => "bubble me" }) {
+                small class="who" { (match m.sender.as_str() { "caller" => "Caller", "assistant" => "Assistant", "owner" => "You", _ => "Automatic" }) }
+                p { (m.body) }
+                small { time datetime=(m.created_at.to_rfc3339()) { (m.created_at.with_timezone(&zone).format("%-I:%M %p")) }
+                    @if m.direction == "outbound" { " · " span class=(if matches!(m.status.as_str(), "failed" | "undelivered") { "tick bad" } else { "tick" }) { (ticks(&m.status)) } } }
             }
-            ul class="list" {
-                @for c in &page.items {
-                    li {
-                        a href={ "/app/inbox/" (c.id) } class="row" {
-                            strong { (c.caller_name.clone().unwrap_or_else(|| c.caller_phone.clone())) }
-                            @if c.emergency { span class="badge bad" { "Emergency" } }
-                            @if c.needs_owner { span class="badge" { "Needs you" } }
-                            @if c.mode == "owner" { span class="badge" { "You have it" } }
-                            span class="muted" { (c.last_message.clone().unwrap_or_default().chars().take(80).collect::<String>()) }
+        }
+        @if let Some(until) = until {
+            p class="countdown" role="status" { "Your head start: the assistant answers in " strong data-until=(until.to_rfc3339()) { "…" } ". Take over to answer yourself." }
+        }
+    }
+}
+
+/// The lead card: what the assistant learned, editable in place (owner edits win over later
+/// assistant guesses).
+fn lead_card(lead: &inbox::Lead) -> Markup {
+    let urgencies = [("unknown", "Not known"), ("emergency", "Emergency"), ("soon", "Soon"), ("flexible", "Flexible")];
+    html! {
+        details class="card lead" {
+            summary {
+                strong { (lead.name.clone().unwrap_or_else(|| "Caller".into())) } " · " a href={ "tel:" (lead.phone) } { (lead.phone) }
+                br; span class="muted" { (lead.service_needed.clone().unwrap_or_else(|| "need not known yet".into())) " · " (lead.urgency.clone().unwrap_or_else(|| "urgency not known".into())) }
+                br; span class="muted" { (lead.address.clone().unwrap_or_else(|| "no address yet".into())) }
+                " " span class="link" { "Edit" }
+            }
+            form data-api={ "/api/leads/" (lead.id) } data-method="PATCH" data-changed-only class="card" {
+                label for="lead-name" { "Name" }
+                input id="lead-name" name="name" value=(lead.name.clone().unwrap_or_default()) maxlength="200";
+                label for="lead-need" { "Needs" }
+                input id="lead-need" name="service_needed" value=(lead.service_needed.clone().unwrap_or_default()) maxlength="500";
+                label for="lead-urgency" { "Urgency" }
+                select id="lead-urgency" name="urgency" {
+                    @for (v, l) in urgencies { option value=(v) selected[lead.urgency.as_deref().unwrap_or("unknown") == v] { (l) } }
+                }
+                label for="lead-address" { "Address" }
+                input id="lead-address" name="address" value=(lead.address.clone().unwrap_or_default()) maxlength="500" autocomplete="street-address";
+                label for="lead-notes" { "Notes" }
+                textarea id="lead-notes" name="notes" rows="2" maxlength="2000" { (lead.notes.clone().unwrap_or_default()) }
+                (form_status())
+                button type="submit" { "Save lead" }
+            }
+        }
+    }
+}
+
+async fn detail(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
+    let mut tx = t.begin(&s.db).await?;
+    let c = inbox::conversation(&mut tx, t.business_id, id).await?;
+    let lead = inbox::lead(&mut tx, t.business_id, c.lead_id).await?;
+    let messages = inbox::messages(&mut tx, t.business_id, id).await?;
+    let catalog = scheduling::catalog(&mut tx, t.business_id, true).await?;
+    let has_crew = scheduling::technicians(&mut tx, t.business_id).await?.iter().any(|t| t.active);
+    let matched = lead.service_needed.as_deref().and_then(|need| {
+        let items: Vec<_> = catalog.iter().map(|c| c.item()).collect();
+        nmc_assistant::catalog::match_item(need, &items).map(|m| m.name.clone())
+    });
+    let matched_row = catalog.iter().find(|c| Some(&c.name) == matched.as_ref());
+    let minutes = match matched_row {
+        Some(row) => row.duration_minutes,
+        None => scheduling::rules(&mut tx, t.business_id).await?.default_job_minutes,
+    };
+    let (timezone, slots) = scheduling::open_slots(&mut tx, t.business_id, minutes, None, Utc::now()).await?;
+    let zone = super::tz(&timezone);
+    let offers = nmc_domain::availability::pick_offers(zone, &slots, 8);
+    drop(tx);
+    let open = c.status == "active";
+    let until = if open && c.mode == "assistant" { s.temporal.owner_window_until(&c.workflow_id).await } else { None };
+    Ok(page(
+        "Conversation",
+        html! {
+            (nav("inbox", &t))
+            p { a href="/app/inbox" { "← All conversations" } }
+            h1 { (lead.name.clone().unwrap_or_else(|| lead.phone.clone()))
+                @if c.emergency { " " span class="badge bad" { "Emergency" } } }
+            (lead_card(&lead))
+            div id="controls" data-live={ "/app/inbox/" (id) "/controls" } data-on="conversation.updated" { (controls(&c, &lead)) }
+            section id="thread" class="thread" aria-live="polite" aria-label="Messages" data-stick-bottom
+                data-live={ "/app/inbox/" (id) "/thread" } data-on="message.created message.updated conversation.updated" { (thread(&messages, zone, until)) }
+            @if open {
+                form method="post" action={ "/app/inbox/" (id) "/send" } class="compose" {
+                    label for="body" class="visually-hidden" { "Message to the caller" }
+                    input id="body" name="body" placeholder="Text the caller" required maxlength="1600" autocomplete="off";
+                    button type="submit" { "Send" }
+                }
+            }
+            @if has_crew && !offers.is_empty() {
+                details class="card book" {
+                    summary { "Book this job" }
+                    form data-api="/api/appointments" data-method="POST" data-next="/app/appointments?view=list" class="card" {
+                        input type="hidden" name="customer_phone" value=(lead.phone);
+                        input type="hidden" name="idempotency_key" value={ "web-" (uuid::Uuid::new_v4()) };
+                        label for="book-service" { "Job" }
+                        select id="book-service" name="catalog_item_id" data-optional {
+                            option value="" { "Not on the price list (" (minutes) " min)" }
+                            @for item in &catalog { option value=(item.id) selected[Some(&item.name) == matched.as_ref()] { (item.name) " — " (nmc_assistant::catalog::price_text(&item.item()).unwrap_or_else(|| "price to confirm".into())) } }
                         }
+                        label for="book-start" { "Time" }
+                        select id="book-start" name="start" {
+                            @for slot in &offers { option value=(slot.start.to_rfc3339()) { (nmc_domain::availability::slot_text(zone, slot)) } }
+                        }
+                        label for="book-name" { "Name" }
+                        input id="book-name" name="customer_name" value=(lead.name.clone().unwrap_or_default()) required maxlength="200";
+                        label for="book-address" { "Address" }
+                        input id="book-address" name="address" value=(lead.address.clone().unwrap_or_default()) maxlength="500";
+                        (form_status())
+                        button type="submit" { "Book" }
                     }
                 }
             }
@@ -78,81 +236,70 @@ async fn list(t: Option<Tenant>, State(s): State<AppState>, Params(f): Params<Fi
     .into_response())
 }
 
-fn thread(messages: &[inbox::Message]) -> Markup {
-    html! {
-        @for m in messages {
-            div class=(if m.direction == "inbound" { "bubble them" } else { "bubble me" }) {
-                small class="who" { (match m.sender.as_str() { "caller" => "Caller", "assistant" => "Assistant", "owner" => "You", _ => "Auto" }) }
-                p { (m.body) }
-                @if m.direction == "outbound" {
-                    small { (match m.status.as_str() { "delivered" | "read" => "✓✓ delivered", "sent" | "queued" | "accepted" | "sending" => "✓ sent", "failed" | "undelivered" => "✗ not delivered", "held" => "held (registration)", "suppressed" => "not sent (opted out)", other => other }) }
-                }
-            }
-        }
-    }
-}
-
-async fn detail(t: Option<Tenant>, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
-    let Some(t) = t else { return Ok(Redirect::to("/login").into_response()) };
-    let mut tx = t.begin(&s.db).await?;
-    let c = inbox::conversation(&mut tx, t.business_id, id).await?;
-    let lead = inbox::lead(&mut tx, t.business_id, c.lead_id).await?;
-    let messages = inbox::messages(&mut tx, t.business_id, id).await?;
+/// Take over / Return to assistant, live: the workflow records the switch a moment after the
+/// click, and the buttons follow the conversation's state.
+fn controls(c: &inbox::ConversationSummary, lead: &inbox::Lead) -> Markup {
+    let id = c.id;
     let open = c.status == "active";
-    let script = format!(
-        "const es = new EventSource('/api/events'); const refresh = async () => {{ const r = await fetch('/app/inbox/{id}/thread'); if (r.ok) {{ const el = document.getElementById('thread'); el.innerHTML = await r.text(); el.scrollTop = el.scrollHeight; }} }}; ['message.created','message.updated','conversation.updated'].forEach(k => es.addEventListener(k, refresh));"
-    );
-    Ok(super::page(
-        "Conversation",
-        html! {
-            (super::nav("inbox"))
-            h1 { (lead.name.clone().unwrap_or_else(|| lead.phone.clone())) }
-            section class="card lead" aria-label="Lead" {
-                p { strong { "Phone " } a href={ "tel:" (lead.phone) } { (lead.phone) } }
-                p { strong { "Needs " } (lead.service_needed.clone().unwrap_or_else(|| "—".into())) }
-                p { strong { "Urgency " } (lead.urgency.clone().unwrap_or_else(|| "—".into())) }
-                p { strong { "Address " } (lead.address.clone().unwrap_or_else(|| "—".into())) }
-            }
-            @if open {
+    html! {
+        @if open {
+            div class="actions" {
                 @if c.mode == "owner" {
                     form method="post" action={ "/app/inbox/" (id) "/return" } { button type="submit" class="secondary" { "Return to assistant" } }
                 } @else {
                     form method="post" action={ "/app/inbox/" (id) "/takeover" } { button type="submit" { "Take over" } }
                 }
-            } @else {
-                p class="muted" { "This conversation is closed (" (c.status.replace('_', " ")) ")." }
+                a class="button secondary" href={ "tel:" (lead.phone) } { "Call" }
             }
-            section id="thread" class="thread" aria-live="polite" aria-label="Messages" { (thread(&messages)) }
-            @if open {
-                form method="post" action={ "/app/inbox/" (id) "/send" } class="compose" {
-                    label for="body" class="visually-hidden" { "Message to the caller" }
-                    input id="body" name="body" placeholder="Text the caller" required maxlength="1600";
-                    button type="submit" { "Send" }
-                }
-            }
-            script { (PreEscaped(script)) }
-        },
-    )
-    .into_response())
+            p class="muted" { @if c.mode == "owner" { "You have this conversation; the assistant stays quiet until you return it." } @else { "The assistant is answering. Take over to text the caller yourself." } }
+        } @else {
+            p class="muted" { "This conversation is closed (" (c.status.replace('_', " ")) ")." }
+        }
+    }
 }
 
-async fn thread_fragment(t: Tenant, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Markup, ApiError> {
+async fn controls_fragment(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Markup, ApiError> {
     let mut tx = t.begin(&s.db).await?;
-    inbox::conversation(&mut tx, t.business_id, id).await?;
-    Ok(thread(&inbox::messages(&mut tx, t.business_id, id).await?))
+    let c = inbox::conversation(&mut tx, t.business_id, id).await?;
+    let lead = inbox::lead(&mut tx, t.business_id, c.lead_id).await?;
+    Ok(controls(&c, &lead))
 }
 
+async fn thread_fragment(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Markup, ApiError> {
+    let mut tx = t.begin(&s.db).await?;
+    let c = inbox::conversation(&mut tx, t.business_id, id).await?;
+    let messages = inbox::messages(&mut tx, t.business_id, id).await?;
+    let (_, _, timezone) = nmc_store::booking::business_basics(&mut tx, t.business_id).await?;
+    drop(tx);
+    let until = if c.status == "active" && c.mode == "assistant" { s.temporal.owner_window_until(&c.workflow_id).await } else { None };
+    Ok(thread(&messages, super::tz(&timezone), until))
+}
 
-async fn take_over(t: Tenant, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
+async fn take_over(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
     let wf = crate::inbox::open_workflow(&t, &s, id).await?;
     s.temporal.owner_takeover(&wf, &t.user_id.to_string()).await.map_err(|_| ApiError::Unavailable("temporal"))?;
+    settled(&t, &s, id, "owner").await;
     Ok(Redirect::to(&format!("/app/inbox/{id}")).into_response())
 }
 
-async fn give_back(t: Tenant, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
+async fn give_back(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
     let wf = crate::inbox::open_workflow(&t, &s, id).await?;
     s.temporal.owner_release(&wf, &t.user_id.to_string()).await.map_err(|_| ApiError::Unavailable("temporal"))?;
+    settled(&t, &s, id, "assistant").await;
     Ok(Redirect::to(&format!("/app/inbox/{id}")).into_response())
+}
+
+/// Waits (briefly) until the workflow has recorded the switch, so the page the owner lands on
+/// shows it; if it takes longer, the live controls catch up.
+async fn settled(t: &crate::auth::Tenant, s: &AppState, id: Uuid, mode: &str) {
+    for _ in 0..30 {
+        if let Ok(mut tx) = t.begin(&s.db).await
+            && inbox::conversation(&mut tx, t.business_id, id).await.is_ok_and(|c| c.mode == mode)
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 #[derive(Deserialize)]
@@ -160,7 +307,7 @@ struct Compose {
     body: String,
 }
 
-async fn send(t: Tenant, State(s): State<AppState>, Path(id): Path<Uuid>, Form(f): Form<Compose>) -> Result<Response, ApiError> {
+async fn send(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uuid>, Form(f): Form<Compose>) -> Result<Response, ApiError> {
     let text = f.body.trim().to_owned();
     if text.is_empty() || text.chars().count() > 1600 {
         return Err(ApiError::BadRequest("a message of 1 to 1600 characters".into()));

@@ -1,43 +1,131 @@
 //! The owner's web pages, served by nmc-api itself: server-rendered (maud), phone-first, no
-//! front-end build. This first slice: log-in, the home page with today's numbers and the live
-//! activity feed, and log-out.
+//! front-end build. Pages read through the store in the tenant's row-level-security
+//! transaction; changes go through the owner API from a small embedded script (`app.js`), so
+//! the pages and the API share one set of rules and error messages.
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderValue, header};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Form, Router};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
 pub mod appointments;
+pub mod calls;
+pub mod catalog;
+pub mod home;
 pub mod inbox;
+pub mod leads;
+pub mod onboarding;
 pub mod phone;
+pub mod reports;
+pub mod settings;
 
-use crate::auth::{ACCESS_COOKIE, Tenant};
+use crate::auth::{ACCESS_COOKIE, REFRESH_COOKIE, REFRESH_TTL_DAYS, Tenant, Tokens};
+use crate::error::Params;
 use crate::{AppState, error::ApiError};
 
 const STYLE: &str = include_str!("style.css");
+const SCRIPT: &str = include_str!("app.js");
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/app") }))
+        .route("/assets/app.js", get(script))
         .route("/login", get(login_page).post(login))
-        .route("/logout", axum::routing::post(logout))
-        .route("/app", get(home))
+        .route("/signup", get(signup_page).post(signup))
+        .route("/session/refresh", get(refresh_session))
+        .route("/logout", post(logout))
+        .merge(home::router())
+        .merge(onboarding::router())
         .merge(phone::router())
         .merge(inbox::router())
+        .merge(leads::router())
+        .merge(calls::router())
         .merge(appointments::router())
+        .merge(catalog::router())
+        .merge(settings::router())
+        .merge(reports::router())
 }
 
-/// The app's navigation: big targets, the current page marked for screen readers.
-pub(crate) fn nav(current: &str) -> Markup {
+async fn script() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], SCRIPT)
+}
+
+/// The signed-in user of a page. Signed out, the page sends the browser to renew the session
+/// from the refresh cookie, or to the log-in form, and back to the page afterwards.
+pub struct Signed(pub Tenant);
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match <Tenant as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
+            Ok(t) => Ok(Signed(t)),
+            Err(ApiError::Unauthorized) => {
+                let here = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/app");
+                let next = if here == "/app" { String::new() } else { format!("?next={}", enc(here)) };
+                let to = if crate::auth::cookie(&parts.headers, REFRESH_COOKIE).is_some() { "/session/refresh" } else { "/login" };
+                Err(Redirect::to(&format!("{to}{next}")).into_response())
+            }
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// Owner-only pages answer a technician with a page that says so (403).
+pub(crate) fn owner_only(t: &Tenant) -> Result<(), Response> {
+    if t.owner_role {
+        return Ok(());
+    }
+    let body = html! {
+        (nav("", t))
+        h1 { "Only the owner can open this page" }
+        p { "Ask the business owner to change this for you. You can still answer conversations and see appointments." }
+        p { a href="/app/inbox" { "Go to the inbox" } }
+    };
+    Err((StatusCode::FORBIDDEN, page("Owner only", body)).into_response())
+}
+
+pub(crate) fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Only our own pages are places to go back to after logging in (no open redirect).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/app".to_owned(),
+    }
+}
+
+/// The app's navigation: big targets, wraps on a phone, the current page marked for screen
+/// readers; the owner's pages only for the owner.
+pub(crate) fn nav(current: &str, t: &Tenant) -> Markup {
+    let all: [(&str, &str, &str, bool); 10] = [
+        ("home", "/app", "Home", false),
+        ("inbox", "/app/inbox", "Inbox", false),
+        ("leads", "/app/leads", "Leads", false),
+        ("calls", "/app/calls", "Calls", false),
+        ("appointments", "/app/appointments", "Appointments", false),
+        ("catalog", "/app/catalog", "Prices", true),
+        ("reports", "/app/reports", "Reports", true),
+        ("settings", "/app/settings", "Settings", true),
+        ("team", "/app/team", "Team", true),
+        ("phone", "/dev/phone", "Dev phone", false),
+    ];
     html! {
+        a class="skip" href="#content" { "Skip to content" }
         nav class="bar links" aria-label="Main" {
-            @for (key, href, label) in [("home", "/app", "Home"), ("inbox", "/app/inbox", "Inbox"), ("appointments", "/app/appointments", "Appointments")] {
-                a href=(href) aria-current=[(key == current).then_some("page")] { (label) }
+            @for (key, href, label, owner) in all {
+                @if !owner || t.owner_role {
+                    a href=(href) aria-current=[(key == current).then_some("page")] { (label) }
+                }
             }
             form method="post" action="/logout" { button class="link" type="submit" { "Log out" } }
         }
@@ -54,28 +142,92 @@ pub(crate) fn page(title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · NeverMissCall" }
                 style { (PreEscaped(STYLE)) }
+                script src="/assets/app.js" defer {}
             }
-            body { main { (body) } }
+            body { main id="content" { (body) } }
         }
     }
 }
 
-async fn login_page() -> Markup {
-    login_form(None)
+/// A form's status line (saving, saved, or what went wrong), announced to screen readers.
+pub(crate) fn form_status() -> Markup {
+    html! { p class="form-status" role="status" aria-live="polite" {} }
 }
 
-fn login_form(error: Option<&str>) -> Markup {
+/// The business's timezone, and local midnight of a day in it.
+pub(crate) fn tz(name: &str) -> chrono_tz::Tz {
+    name.parse().unwrap_or(chrono_tz::UTC)
+}
+
+pub(crate) fn local_midnight(tz: chrono_tz::Tz, day: NaiveDate) -> DateTime<Utc> {
+    tz.from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default()).earliest().map(|d| d.with_timezone(&Utc)).unwrap_or_else(Utc::now)
+}
+
+pub(crate) fn today(tz: chrono_tz::Tz) -> NaiveDate {
+    Utc::now().with_timezone(&tz).date_naive()
+}
+
+pub(crate) fn dollars(cents: i64) -> String {
+    let whole = cents / 100;
+    let s = whole.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{}${out}", if cents < 0 { "-" } else { "" })
+}
+
+/// A bar chart as inline SVG (no script), with the numbers in a table for screen readers.
+pub(crate) fn bar_chart(caption: &str, bars: &[(String, i64)]) -> Markup {
+    let max = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1);
+    let (w, h, gap) = (24.0, 80.0, 6.0);
+    let width = bars.len() as f64 * (w + gap);
+    html! {
+        figure class="chart" {
+            figcaption { (caption) }
+            svg viewBox=(format!("0 0 {width} {}", h + 18.0)) role="img" aria-label=(caption) preserveAspectRatio="none" {
+                @for (i, (label, v)) in bars.iter().enumerate() {
+                    @let bh = (*v as f64 / max as f64) * h;
+                    @let x = i as f64 * (w + gap);
+                    rect x=(x) y=(h - bh) width=(w) height=(bh.max(1.0)) rx="3" { title { (label) ": " (v) } }
+                    text x=(x + w / 2.0) y=(h + 14.0) text-anchor="middle" { (label.split_whitespace().last().unwrap_or("")) }
+                }
+            }
+            table class="visually-hidden" {
+                caption { (caption) }
+                @for (label, v) in bars { tr { th scope="row" { (label) } td { (v) } } }
+            }
+        }
+    }
+}
+
+// ---- log-in, sign-up, session --------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct Next {
+    next: Option<String>,
+}
+
+async fn login_page(Params(n): Params<Next>) -> Markup {
+    login_form(None, n.next.as_deref())
+}
+
+fn login_form(error: Option<&str>, next: Option<&str>) -> Markup {
     page(
         "Log in",
         html! {
             h1 { "NeverMissCall" }
-            form method="post" action="/login" class="card" {
+            form method="post" action={ "/login" @if let Some(n) = next { "?next=" (enc(n)) } } class="card" {
                 @if let Some(e) = error { p role="alert" class="error" { (e) } }
                 label for="email" { "Email" }
                 input id="email" name="email" type="email" autocomplete="username" required;
                 label for="password" { "Password" }
                 input id="password" name="password" type="password" autocomplete="current-password" required;
                 button type="submit" { "Log in" }
+                p { "New here? " a href="/signup" { "Create an account" } }
             }
         },
     )
@@ -87,21 +239,45 @@ struct LoginForm {
     password: String,
 }
 
-fn cookie(value: &str, max_age: i64) -> HeaderValue {
+fn cookie(name: &str, value: &str, max_age: i64) -> HeaderValue {
     // HttpOnly (no script reads it) and SameSite=Strict (no other site can post with it).
-    HeaderValue::from_str(&format!("{ACCESS_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}")).unwrap_or(HeaderValue::from_static(""))
+    HeaderValue::from_str(&format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}")).unwrap_or(HeaderValue::from_static(""))
 }
 
-async fn login(State(s): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Form(f): Form<LoginForm>) -> Response {
+fn signed_in(to: &str, tokens: &Tokens) -> Response {
+    let mut r = Redirect::to(to).into_response();
+    r.headers_mut().append(header::SET_COOKIE, cookie(ACCESS_COOKIE, &tokens.access_token, tokens.expires_in));
+    r.headers_mut().append(header::SET_COOKIE, cookie(REFRESH_COOKIE, &tokens.refresh_token, REFRESH_TTL_DAYS * 86400));
+    r
+}
+
+fn signed_out(to: &str) -> Response {
+    let mut r = Redirect::to(to).into_response();
+    r.headers_mut().append(header::SET_COOKIE, cookie(ACCESS_COOKIE, "", 0));
+    r.headers_mut().append(header::SET_COOKIE, cookie(REFRESH_COOKIE, "", 0));
+    r
+}
+
+async fn login(State(s): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Params(n): Params<Next>, Form(f): Form<LoginForm>) -> Response {
     match crate::auth::authenticate(&s, peer.ip(), &f.email, &f.password).await {
-        Ok(tokens) => {
-            let mut r = Redirect::to("/app").into_response();
-            r.headers_mut().append(header::SET_COOKIE, cookie(&tokens.access_token, tokens.expires_in));
-            r
-        }
-        Err(ApiError::TooManyRequests(_)) => (axum::http::StatusCode::TOO_MANY_REQUESTS, login_form(Some("Too many attempts. Try again in a few minutes."))).into_response(),
-        Err(ApiError::Unauthorized) => (axum::http::StatusCode::UNAUTHORIZED, login_form(Some("That email or password is not right."))).into_response(),
+        Ok(tokens) => signed_in(&safe_next(n.next.as_deref()), &tokens),
+        Err(ApiError::TooManyRequests(_)) => (StatusCode::TOO_MANY_REQUESTS, login_form(Some("Too many attempts. Try again in a few minutes."), n.next.as_deref())).into_response(),
+        Err(ApiError::Unauthorized) => (StatusCode::UNAUTHORIZED, login_form(Some("That email or password is not right."), n.next.as_deref())).into_response(),
         Err(e) => e.into_response(),
+    }
+}
+
+/// Renews the page session from the refresh cookie (rotating it), then goes back to the page.
+async fn refresh_session(State(s): State<AppState>, headers: HeaderMap, Params(n): Params<Next>) -> Response {
+    let next = safe_next(n.next.as_deref());
+    let login = if next == "/app" { "/login".to_owned() } else { format!("/login?next={}", enc(&next)) };
+    match crate::auth::cookie(&headers, REFRESH_COOKIE) {
+        Some(old) => match crate::auth::rotate(&s, old).await {
+            Ok(tokens) => signed_in(&next, &tokens),
+            Err(ApiError::Unauthorized) => signed_out(&login),
+            Err(e) => e.into_response(),
+        },
+        None => Redirect::to(&login).into_response(),
     }
 }
 
@@ -109,45 +285,106 @@ async fn logout(t: Option<Tenant>, State(s): State<AppState>) -> Response {
     if let Some(t) = t {
         let _ = nmc_store::accounts::revoke_session(&s.db, t.session_id).await;
     }
-    let mut r = Redirect::to("/login").into_response();
-    r.headers_mut().append(header::SET_COOKIE, cookie("", 0));
-    r
+    signed_out("/login")
 }
 
-async fn home(t: Option<Tenant>, State(s): State<AppState>) -> Result<Response, ApiError> {
-    let Some(t) = t else { return Ok(Redirect::to("/login").into_response()) };
-    let mut tx = t.begin(&s.db).await?;
-    let settings = nmc_store::settings::get(&mut tx, t.business_id).await?;
-    let tz: chrono_tz::Tz = settings.timezone.parse().unwrap_or(chrono_tz::UTC);
-    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
-    let start = today.and_hms_opt(0, 0, 0).and_then(|d| chrono::TimeZone::from_local_datetime(&tz, &d).earliest()).map(|d| d.with_timezone(&chrono::Utc)).unwrap_or_else(chrono::Utc::now);
-    let totals = nmc_store::insights::totals(&mut tx, t.business_id, start, start + chrono::Duration::days(1)).await?;
-    let recent = nmc_store::insights::recent(&mut tx, t.business_id, 15).await?;
-    let rate = if totals.missed > 0 { totals.recovered * 100 / totals.missed } else { 0 };
-    Ok(page(
-        "Home",
+pub(crate) const TRADES: [(&str, &str); 6] =
+    [("plumbing", "Plumbing"), ("hvac", "Heating & cooling"), ("electrical", "Electrical"), ("handyman", "Handyman"), ("cleaning", "Cleaning"), ("auto", "Mobile mechanic")];
+
+pub(crate) const TIMEZONES: [(&str, &str); 7] = [
+    ("America/New_York", "Eastern"),
+    ("America/Chicago", "Central"),
+    ("America/Denver", "Mountain"),
+    ("America/Phoenix", "Arizona"),
+    ("America/Los_Angeles", "Pacific"),
+    ("America/Anchorage", "Alaska"),
+    ("Pacific/Honolulu", "Hawaii"),
+];
+
+#[derive(Deserialize, Default)]
+struct SignUpForm {
+    business_name: String,
+    owner_name: String,
+    email: String,
+    phone: String,
+    password: String,
+    trade: String,
+    timezone: String,
+}
+
+async fn signup_page() -> Markup {
+    signup_form(&SignUpForm::default(), &Default::default())
+}
+
+fn signup_form(f: &SignUpForm, errors: &std::collections::BTreeMap<&'static str, String>) -> Markup {
+    let field = |id: &'static str, label: &str, kind: &str, value: &str, auto: &str, hint: Option<&str>| {
         html! {
-            (nav("home"))
-            h1 { (settings.name) }
-            section class="stats" aria-label="Today" {
-                div class="stat" { span class="n" { (totals.missed) } span { "missed" } }
-                div class="stat" { span class="n" { (totals.recovered) } span { "recovered" } }
-                div class="stat" { span class="n" { (rate) "%" } span { "recovery" } }
-                div class="stat" { span class="n" { (totals.booked) } span { "booked" } }
-                @if t.owner_role {
-                    div class="stat" { span class="n" { "$" (totals.revenue_cents / 100) } span { "recovered revenue" } }
+            label for=(id) { (label) }
+            @if let Some(h) = hint { small id={ (id) "-hint" } class="muted" { (h) } }
+            input id=(id) name=(id) type=(kind) value=(value) autocomplete=(auto) required
+                aria-invalid=[errors.contains_key(id).then_some("true")] aria-describedby=[hint.map(|_| format!("{id}-hint"))];
+            @if let Some(e) = errors.get(id) { p class="error field-error" { (e) } }
+        }
+    };
+    page(
+        "Sign up",
+        html! {
+            h1 { "Never miss a job again" }
+            p { "Every missed call gets a text within a second, and the assistant books the job. Set-up takes about five minutes." }
+            form method="post" action="/signup" class="card" {
+                @if !errors.is_empty() { p role="alert" class="error" { "Please fix the fields marked below." } }
+                (field("business_name", "Business name", "text", &f.business_name, "organization", None))
+                (field("owner_name", "Your name", "text", &f.owner_name, "name", None))
+                (field("email", "Email", "email", &f.email, "email", None))
+                (field("phone", "Your mobile", "tel", &f.phone, "tel", Some("We text you here when a caller needs you.")))
+                (field("password", "Password", "password", "", "new-password", Some("At least 10 characters.")))
+                label for="trade" { "Your trade" }
+                select id="trade" name="trade" {
+                    @for (v, l) in TRADES { option value=(v) selected[f.trade == v] { (l) } }
                 }
-            }
-            h2 { "Recent activity" }
-            @if recent.is_empty() {
-                p class="empty" { "Nothing yet. When a call is missed, the text it got and everything after shows up here." }
-            }
-            ul class="feed" {
-                @for e in &recent {
-                    li { span class="kind" { (e.kind) } " " time datetime=(e.created_at.to_rfc3339()) { (e.created_at.with_timezone(&tz).format("%-I:%M %p")) } }
+                label for="timezone" { "Time zone" }
+                select id="timezone" name="timezone" {
+                    @for (v, l) in TIMEZONES { option value=(v) selected[f.timezone == v || (f.timezone.is_empty() && v == "America/Chicago")] { (l) } }
                 }
+                @if let Some(e) = errors.get("timezone").or(errors.get("trade")) { p class="error field-error" { (e) } }
+                button type="submit" { "Create account" }
+                p { "Already have one? " a href="/login" { "Log in" } }
             }
         },
     )
-    .into_response())
+}
+
+async fn signup(State(s): State<AppState>, Form(f): Form<SignUpForm>) -> Response {
+    let body = crate::auth::SignUpBody {
+        business_name: Some(f.business_name.clone()),
+        owner_name: Some(f.owner_name.clone()),
+        email: Some(f.email.clone()),
+        password: Some(f.password.clone()),
+        phone: Some(f.phone.clone()),
+        timezone: Some(f.timezone.clone()),
+        trade: Some(f.trade.clone()),
+    };
+    match crate::auth::create_account(&s, body).await {
+        Ok(tokens) => signed_in("/app/onboarding", &tokens),
+        Err(ApiError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, signup_form(&f, &errors)).into_response(),
+        Err(ApiError::Conflict { field }) => {
+            let errors = std::collections::BTreeMap::from([(field, "already has an account; log in instead".to_owned())]);
+            (StatusCode::CONFLICT, signup_form(&f, &errors)).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// "3 min ago", for activity and lists.
+pub(crate) fn ago(at: DateTime<Utc>) -> String {
+    let d = Utc::now() - at;
+    if d < Duration::minutes(1) {
+        "just now".into()
+    } else if d < Duration::hours(1) {
+        format!("{} min ago", d.num_minutes())
+    } else if d < Duration::days(1) {
+        format!("{} h ago", d.num_hours())
+    } else {
+        format!("{} d ago", d.num_days())
+    }
 }

@@ -1,0 +1,277 @@
+//! The owner's pages in a real browser (headless Chromium over WebDriver) against the whole
+//! stack: sign up → set-up wizard → test call → the conversation appears in the inbox without a
+//! reload → the caller answers from the dev phone → take over → send → the caller sees it → book
+//! → the appointment is on the appointments page. Plus: a technician cannot open settings, and
+//! no page scrolls sideways on a 360 px phone. Screenshots land in docs/screenshots/.
+
+use std::time::Duration;
+
+use nmc_tests::browser::Browser;
+use nmc_tests::*;
+use serde_json::{Value, json};
+
+const OWNER_EMAIL: &str = "ana@rivera-plumbing.example";
+const PASSWORD: &str = "pipes and drains 42";
+const CALLER: &str = "+15125550123";
+
+#[tokio::test]
+async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
+    let app = TestApp::spawn_with_built_in_sandbox().await;
+    let b = Browser::desktop(&app.api_url).await;
+
+    // Sign up.
+    b.goto("/signup").await;
+    b.screenshot("signup").await;
+    b.fill("#business_name", "Rivera Plumbing").await;
+    b.fill("#owner_name", "Ana Rivera").await;
+    b.fill("#email", OWNER_EMAIL).await;
+    b.fill("#phone", "+15125550142").await;
+    b.fill("#password", PASSWORD).await;
+    b.click_text("Create account").await;
+
+    // The wizard: profile.
+    b.wait_path("/app/onboarding/profile").await;
+    assert!(b.text(".progress").await.contains("Step 1 of 6"));
+    b.click_text("Save and continue").await;
+
+    // Hours (open every day, so the test call gets the open-hours greeting on any weekday) and crew.
+    b.wait_path("/app/onboarding/hours").await;
+    b.click_text("Add to the crew").await;
+    b.wait_text("main", "Ana Rivera", Duration::from_secs(10)).await;
+    for day in ["saturday", "sunday"] {
+        b.click(&format!("input[data-drop-unless='business_hours.{day}']")).await;
+    }
+    b.click_text("Save and continue").await;
+
+    // Prices from the plumbing starter list.
+    b.wait_path("/app/onboarding/catalog").await;
+    b.click_text("Use the plumbing price list").await;
+    b.wait_text("main", "Sink Clog", Duration::from_secs(10)).await;
+    b.click_text("Continue").await;
+
+    // Greeting, with the live preview rendered as it will be sent.
+    b.wait_path("/app/onboarding/greeting").await;
+    b.fill("#greeting", "Hi, this is {business}. Sorry we missed you! What needs fixing?").await;
+    b.wait_text("#greeting-preview", "Hi, this is Rivera Plumbing. Sorry we missed you! What needs fixing? Reply STOP to opt out.", Duration::from_secs(5)).await;
+    b.wait_text("#greeting-preview", "1 SMS segment", Duration::from_secs(5)).await;
+    b.screenshot("onboarding-greeting").await;
+    b.click_text("Save and continue").await;
+
+    // A number in the owner's area code.
+    b.wait_path("/app/onboarding/number").await;
+    b.fill("#area_code", "512").await;
+    b.click_text("Find numbers").await;
+    b.click("button[data-action='/api/numbers']").await;
+    b.wait_text("main", "Your NeverMissCall number is", Duration::from_secs(10)).await;
+    let number = b.text(".number").await;
+    assert!(number.starts_with("+1512"), "{number}");
+    b.screenshot("onboarding-number").await;
+    b.click_text("Continue").await;
+
+    // Test it: the text arrives on the test caller's phone.
+    b.wait_path("/app/onboarding/test").await;
+    b.click("#test-call").await;
+    b.wait_text("#test-thread", "Sorry we missed you! What needs fixing?", Duration::from_secs(15)).await;
+    b.screenshot("onboarding-test").await;
+    b.click_text("Finish set-up").await;
+    b.wait_path("/app/inbox").await;
+
+    // The dev phone in a second window calls; the inbox shows the conversation without a reload.
+    let inbox = b.client.window().await.unwrap();
+    b.js("window.__stillThisPage = true; return true;").await;
+    let phone = b.client.new_window(false).await.unwrap().handle;
+    b.client.switch_to_window(phone.clone()).await.unwrap();
+    b.goto("/dev/phone").await;
+    b.fill("#caller", CALLER).await;
+    b.click("#call").await;
+    b.client.switch_to_window(inbox.clone()).await.unwrap();
+    let appeared = b.wait_text("#conversations", CALLER, Duration::from_secs(15)).await;
+    assert_eq!(b.js("return window.__stillThisPage === true;").await, json!(true), "the list updated in place, not by reloading");
+    println!("missed call → conversation on the open inbox page: {} ms", appeared.as_millis());
+    b.screenshot("inbox").await;
+
+    // The caller answers; the thread updates live, with the owner's head start counting down.
+    b.click_text(CALLER).await;
+    b.wait_path("/app/inbox/").await;
+    b.js("window.__stillThisPage = true; return true;").await;
+    b.client.switch_to_window(phone.clone()).await.unwrap();
+    b.wait_text("#thread", "What needs fixing?", Duration::from_secs(15)).await;
+    b.fill("#body", "My kitchen sink is clogged. This is Sam Lee at 12 Oak St").await;
+    b.click("#compose button").await;
+    b.client.switch_to_window(inbox.clone()).await.unwrap();
+    b.wait_text("#thread", "kitchen sink is clogged", Duration::from_secs(15)).await;
+    b.wait_text("#thread", "Your head start", Duration::from_secs(15)).await;
+    assert_eq!(b.js("return window.__stillThisPage === true;").await, json!(true), "the thread updated in place");
+    b.screenshot("conversation").await;
+
+    // Take over and answer; the caller gets it.
+    b.click_text("Take over").await;
+    b.wait_text("main", "Return to assistant", Duration::from_secs(10)).await;
+    b.fill("#body", "Hi Sam, this is Ana. I can come by to clear that sink.").await;
+    b.click(".compose button").await;
+    b.wait_text("#thread", "I can come by to clear that sink", Duration::from_secs(15)).await;
+    b.client.switch_to_window(phone.clone()).await.unwrap();
+    b.wait_text("#thread", "I can come by to clear that sink", Duration::from_secs(15)).await;
+    b.screenshot("dev-phone").await;
+
+    // Book the job from the conversation; it is on the appointments page.
+    b.client.switch_to_window(inbox.clone()).await.unwrap();
+    b.click_text("Book this job").await;
+    let service = b.client.find(fantoccini::Locator::Css("#book-service")).await.unwrap();
+    assert!(service.prop("value").await.unwrap().is_some_and(|v| !v.is_empty()), "the sink clog is matched from the catalog");
+    b.fill("#book-name", "Sam Lee").await;
+    b.fill("#book-address", "12 Oak St").await;
+    b.click(".book button[type=submit]").await;
+    b.wait_path("/app/appointments").await;
+    b.wait_text("main", "Sam Lee", Duration::from_secs(10)).await;
+    assert!(b.text("main").await.contains("Sink Clog"));
+    b.screenshot("appointments").await;
+
+    // The other pages, for the README.
+    for (path, name) in [("/app", "home"), ("/app/leads", "leads"), ("/app/calls", "calls"), ("/app/catalog", "prices"), ("/app/reports", "reports"), ("/app/settings", "settings")] {
+        b.goto(path).await;
+        b.wait_text("main", "", Duration::from_secs(5)).await;
+        b.screenshot(name).await;
+    }
+    assert!(b.text("main").await.contains("Your number: "), "{}", b.text("main").await);
+    b.close().await;
+}
+
+/// A business set up through the API: number, prices, crew, set-up finished. Returns the
+/// owner's token and the business's number.
+async fn business_via_api(app: &TestApp, email: &str) -> (String, String) {
+    let http = reqwest::Client::new();
+    let signup: Value = http
+        .post(format!("{}/api/auth/signup", app.api_url))
+        .json(&json!({"business_name": "Rivera Plumbing", "owner_name": "Ana Rivera", "email": email, "password": PASSWORD, "phone": "+15125550142", "trade": "plumbing", "timezone": "America/Chicago"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signup["access_token"].as_str().unwrap().to_owned();
+    let api = |method: reqwest::Method, path: &str| http.request(method, format!("{}{path}", app.api_url)).bearer_auth(&token);
+    let found: Value = api(reqwest::Method::GET, "/api/numbers/available?area_code=512").send().await.unwrap().json().await.unwrap();
+    let number = found["numbers"][0]["phone_number"].as_str().unwrap().to_owned();
+    assert_eq!(api(reqwest::Method::POST, "/api/numbers").json(&json!({"phone_number": number})).send().await.unwrap().status(), 201);
+    assert!(api(reqwest::Method::POST, "/api/catalog/adopt").json(&json!({"trade": "plumbing"})).send().await.unwrap().status().is_success());
+    assert_eq!(api(reqwest::Method::POST, "/api/technicians").json(&json!({"name": "Ana Rivera"})).send().await.unwrap().status(), 201);
+    sqlx::query("update businesses set onboarding_step = null").execute(&app.db).await.unwrap();
+    (token, number)
+}
+
+async fn log_in_page(b: &Browser, email: &str, password: &str) {
+    b.goto("/login").await;
+    b.fill("#email", email).await;
+    b.fill("#password", password).await;
+    b.click_text("Log in").await;
+    b.wait_path("/app").await;
+}
+
+#[tokio::test]
+async fn a_technician_joins_from_the_invitation_and_cannot_open_settings() {
+    let app = TestApp::spawn_with_built_in_sandbox().await;
+    let (token, _) = business_via_api(&app, "owner@tech-test.example").await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/team/invites", app.api_url))
+        .bearer_auth(&token)
+        .json(&json!({"email": "tom@tech-test.example"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let mail: String = sqlx::query_scalar("select body from outbound_emails order by created_at desc limit 1").fetch_one(&app.db).await.unwrap();
+    let link = mail.split_whitespace().find(|w| w.contains("/invite/")).unwrap().to_owned();
+    let path = link.trim_start_matches(&app.api_url).to_owned();
+
+    let b = Browser::desktop(&app.api_url).await;
+    b.goto(&path).await;
+    b.fill("#name", "Tom Tech").await;
+    b.fill("#password", "wrenches all day 7").await;
+    b.click_text("Join").await;
+    b.wait_path("/app/inbox").await;
+    let nav = b.text("nav.links").await;
+    assert!(nav.contains("Inbox") && !nav.contains("Settings") && !nav.contains("Prices") && !nav.contains("Team"), "{nav}");
+    for page in ["/app/settings", "/app/team", "/app/catalog", "/app/reports", "/app/onboarding/profile"] {
+        b.goto(page).await;
+        b.wait_text("h1", "Only the owner can open this page", Duration::from_secs(5)).await;
+    }
+    // And the API behind the pages refuses the technician too.
+    let status = b.js("return fetch('/api/settings').then(r => r.status);").await;
+    assert_eq!(status, json!(403));
+    // Home has no revenue for a technician.
+    b.goto("/app").await;
+    assert!(!b.text("main").await.contains("revenue"));
+    b.close().await;
+}
+
+#[tokio::test]
+async fn no_page_scrolls_sideways_on_a_360_px_phone() {
+    let app = TestApp::spawn_with_built_in_sandbox().await;
+    let (token, number) = business_via_api(&app, "owner@phone-test.example").await;
+    // Content on every page: a missed call, a conversation, a booked job.
+    app.sandbox
+        .place_call(nmc_sandbox::CallRequest { from: CALLER.into(), to: number.clone(), outcome: Some("no-answer".into()), call_sid: None, deliveries: 1 })
+        .await
+        .unwrap();
+    app.sandbox
+        .send_sms_as_caller(nmc_sandbox::SmsRequest { from: CALLER.into(), to: number.clone(), body: "Water heater is leaking everywhere, this is Sam Lee at 12 Oak St".into(), message_sid: None, deliveries: 1 })
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let slots: Value = http.get(format!("{}/api/availability?duration_minutes=60", app.api_url)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let start = slots["slots"][0]["start"].as_str().unwrap_or_else(|| panic!("{slots}")).to_owned();
+    let booked = http
+        .post(format!("{}/api/appointments", app.api_url))
+        .bearer_auth(&token)
+        .json(&json!({"start": start, "customer_name": "Sam Lee", "customer_phone": CALLER, "address": "12 Oak St, Austin TX 78701", "service_name": "Water Heater Repair"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(booked.status(), 201);
+    wait_until(Duration::from_secs(15), "the conversation", || async { app.count("select count(*) from conversations").await == 1 }).await;
+    let conversation: uuid::Uuid = sqlx::query_scalar("select id from conversations").fetch_one(&app.db).await.unwrap();
+
+    let b = Browser::phone(&app.api_url).await;
+    for page in ["/signup", "/login"] {
+        b.goto(page).await;
+        assert!(b.horizontal_overflow().await <= 0, "{page} scrolls sideways at 360 px");
+    }
+    log_in_page(&b, "owner@phone-test.example", PASSWORD).await;
+    let pages = [
+        "/app".to_owned(),
+        "/app/inbox".into(),
+        format!("/app/inbox/{conversation}"),
+        "/app/leads".into(),
+        "/app/calls".into(),
+        "/app/appointments".into(),
+        "/app/appointments?view=list".into(),
+        "/app/catalog".into(),
+        "/app/settings".into(),
+        "/app/team".into(),
+        "/app/reports".into(),
+        "/app/reports?period=month".into(),
+        "/app/onboarding/profile".into(),
+        "/app/onboarding/hours".into(),
+        "/app/onboarding/catalog".into(),
+        "/app/onboarding/greeting".into(),
+        "/app/onboarding/number".into(),
+        "/app/onboarding/test".into(),
+        "/dev/phone".into(),
+    ];
+    for page in &pages {
+        b.goto(page).await;
+        b.wait_text("main", "", Duration::from_secs(5)).await;
+        // Open the collapsed parts too (lead card, booking, reschedule, price rows).
+        b.js("document.querySelectorAll('details').forEach(d => d.open = true); return true;").await;
+        let overflow = b.horizontal_overflow().await;
+        assert!(overflow <= 0, "{page} scrolls sideways by {overflow} px at 360 px");
+    }
+    b.goto(&format!("/app/inbox/{conversation}")).await;
+    b.wait_text("#thread", "Water heater", Duration::from_secs(5)).await;
+    b.screenshot("phone-conversation").await;
+    b.goto("/app").await;
+    b.screenshot("phone-home").await;
+    b.close().await;
+}
