@@ -138,6 +138,16 @@ pub struct Tokens {
     user: Value,
 }
 
+impl Tokens {
+    pub fn business_id(&self) -> Option<Uuid> {
+        self.user["business_id"].as_str().and_then(|b| b.parse().ok())
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.user["role"] == "owner"
+    }
+}
+
 fn issue(s: &AppState, user_id: Uuid, business_id: Uuid, role: &str, session_id: Uuid, refresh_token: String) -> Result<Tokens, ApiError> {
     let now = Utc::now().timestamp();
     let claims = Claims { sub: user_id, bid: business_id, role: role.to_owned(), sid: session_id, iat: now, exp: now + ACCESS_TTL_MINUTES * 60 };

@@ -191,8 +191,9 @@ async fn a_technician_joins_from_the_invitation_and_cannot_open_settings() {
     b.fill("#password", "wrenches all day 7").await;
     b.click_text("Join").await;
     b.wait_path("/app/inbox").await;
+    b.click_text("More").await;
     let nav = b.text("nav.links").await;
-    assert!(nav.contains("Inbox") && !nav.contains("Settings") && !nav.contains("Prices") && !nav.contains("Team"), "{nav}");
+    assert!(nav.contains("Inbox") && nav.contains("Calls") && !nav.contains("Settings") && !nav.contains("Prices") && !nav.contains("Team"), "{nav}");
     for page in ["/app/settings", "/app/team", "/app/catalog", "/app/reports", "/app/onboarding/profile"] {
         b.goto(page).await;
         b.wait_text("h1", "Only the owner can open this page", Duration::from_secs(5)).await;
@@ -230,8 +231,12 @@ async fn no_page_scrolls_sideways_on_a_360_px_phone() {
         .await
         .unwrap();
     assert_eq!(booked.status(), 201);
-    wait_until(Duration::from_secs(15), "the conversation", || async { app.count("select count(*) from conversations").await == 1 }).await;
-    let conversation: uuid::Uuid = sqlx::query_scalar("select id from conversations").fetch_one(&app.db).await.unwrap();
+    wait_until(Duration::from_secs(15), "the caller's text in a conversation", || async {
+        app.count("select count(*) from messages where direction = 'inbound' and conversation_id is not null").await == 1
+    })
+    .await;
+    let conversation: uuid::Uuid =
+        sqlx::query_scalar("select conversation_id from messages where direction = 'inbound'").fetch_one(&app.db).await.unwrap();
 
     let b = Browser::phone(&app.api_url).await;
     for page in ["/signup", "/login"] {

@@ -104,30 +104,36 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-/// The app's navigation: big targets, wraps on a phone, the current page marked for screen
-/// readers; the owner's pages only for the owner.
+/// The app's navigation: the four places an owner goes between jobs always in reach (big
+/// targets, one row on a phone), the rest under "More"; owner-only pages only for the owner.
 pub(crate) fn nav(current: &str, t: &Tenant) -> Markup {
-    let all: [(&str, &str, &str, bool); 10] = [
-        ("home", "/app", "Home", false),
-        ("inbox", "/app/inbox", "Inbox", false),
-        ("leads", "/app/leads", "Leads", false),
+    let primary = [("home", "/app", "Home"), ("inbox", "/app/inbox", "Inbox"), ("appointments", "/app/appointments", "Jobs"), ("leads", "/app/leads", "Leads")];
+    let more: [(&str, &str, &str, bool); 6] = [
         ("calls", "/app/calls", "Calls", false),
-        ("appointments", "/app/appointments", "Appointments", false),
         ("catalog", "/app/catalog", "Prices", true),
         ("reports", "/app/reports", "Reports", true),
         ("settings", "/app/settings", "Settings", true),
         ("team", "/app/team", "Team", true),
         ("phone", "/dev/phone", "Dev phone", false),
     ];
+    let in_more = more.iter().any(|m| m.0 == current);
     html! {
         a class="skip" href="#content" { "Skip to content" }
-        nav class="bar links" aria-label="Main" {
-            @for (key, href, label, owner) in all {
-                @if !owner || t.owner_role {
-                    a href=(href) aria-current=[(key == current).then_some("page")] { (label) }
+        nav class="links" aria-label="Main" {
+            @for (key, href, label) in primary {
+                a href=(href) aria-current=[(key == current).then_some("page")] { (label) }
+            }
+            details class="more" {
+                summary aria-current=[in_more.then_some("page")] { "More" }
+                div class="menu" {
+                    @for (key, href, label, owner) in more {
+                        @if !owner || t.owner_role {
+                            a href=(href) aria-current=[(key == current).then_some("page")] { (label) }
+                        }
+                    }
+                    form method="post" action="/logout" { button class="link" type="submit" { "Log out" } }
                 }
             }
-            form method="post" action="/logout" { button class="link" type="submit" { "Log out" } }
         }
     }
 }
@@ -260,7 +266,15 @@ fn signed_out(to: &str) -> Response {
 
 async fn login(State(s): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Params(n): Params<Next>, Form(f): Form<LoginForm>) -> Response {
     match crate::auth::authenticate(&s, peer.ip(), &f.email, &f.password).await {
-        Ok(tokens) => signed_in(&safe_next(n.next.as_deref()), &tokens),
+        Ok(tokens) => {
+            // An owner who stopped half-way through set-up picks up where they left it.
+            let mut unfinished = false;
+            if let (true, Some(b), true, Ok(mut c)) = (n.next.is_none(), tokens.business_id(), tokens.is_owner(), nmc_store::conn(&s.db).await) {
+                unfinished = nmc_store::settings::onboarding_step(&mut c, b).await.ok().flatten().is_some();
+            }
+            let to = if unfinished { "/app/onboarding".to_owned() } else { safe_next(n.next.as_deref()) };
+            signed_in(&to, &tokens)
+        }
         Err(ApiError::TooManyRequests(_)) => (StatusCode::TOO_MANY_REQUESTS, login_form(Some("Too many attempts. Try again in a few minutes."), n.next.as_deref())).into_response(),
         Err(ApiError::Unauthorized) => (StatusCode::UNAUTHORIZED, login_form(Some("That email or password is not right."), n.next.as_deref())).into_response(),
         Err(e) => e.into_response(),
