@@ -127,6 +127,46 @@ async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
     assert!(b.text("main").await.contains("Sink Clog"));
     b.screenshot("appointments").await;
 
+    // Reschedule from the appointments page: the caller is texted the new time.
+    let before: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("select lower(during) from appointments").fetch_one(&app.db).await.unwrap();
+    b.click_text("Reschedule").await;
+    let choice = b.client.find(fantoccini::Locator::Css("select[id^='move-'] option:nth-child(2)")).await.unwrap();
+    let to = choice.attr("value").await.unwrap().unwrap();
+    b.client.find(fantoccini::Locator::Css("select[id^='move-']")).await.unwrap().select_by_value(&to).await.unwrap();
+    b.click_text("Move").await;
+    wait_until(Duration::from_secs(10), "the move", || async {
+        sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>("select lower(during) from appointments").fetch_one(&app.db).await.unwrap() != before
+    })
+    .await;
+    b.client.switch_to_window(phone.clone()).await.unwrap();
+    b.wait_text("#thread", "moved", Duration::from_secs(20)).await;
+    b.client.switch_to_window(inbox.clone()).await.unwrap();
+
+    // The lead card, edited in place: only the changed field becomes the owner's.
+    let conversation: uuid::Uuid = sqlx::query_scalar("select c.id from conversations c join leads l on l.id = c.lead_id where l.phone = $1").bind(CALLER).fetch_one(&app.db).await.unwrap();
+    b.goto(&format!("/app/inbox/{conversation}")).await;
+    b.click(".lead summary").await;
+    b.fill("#lead-address", "14 Oak St, Austin").await;
+    b.click_text("Save lead").await;
+    b.wait_text(".lead summary", "14 Oak St, Austin", Duration::from_secs(10)).await;
+    let edited: Vec<String> = sqlx::query_scalar("select owner_edited from leads where phone = $1").bind(CALLER).fetch_one(&app.db).await.unwrap();
+    assert_eq!(edited, vec!["address".to_owned()]);
+
+    // A price, a setting and an invitation, each saved from its page.
+    b.goto("/app/catalog").await;
+    b.click_text("Sink Clog").await;
+    b.fill("details[open] input[name='price_min_cents']", "175").await;
+    b.click("details[open] button[type=submit]").await;
+    b.wait_text("main", "Sink Clog · $175", Duration::from_secs(10)).await;
+    b.goto("/app/settings").await;
+    b.fill("#owner_window_secs", "45").await;
+    b.click("form:has(#owner_window_secs) button[type=submit]").await;
+    wait_until(Duration::from_secs(10), "the setting", || async { app.count("select count(*) from businesses where owner_window_secs = 45").await == 1 }).await;
+    b.goto("/app/team").await;
+    b.fill("#invite-email", "tom@rivera-plumbing.example").await;
+    b.click_text("Send invitation").await;
+    wait_until(Duration::from_secs(10), "the invitation email", || async { app.count("select count(*) from outbound_emails where to_email = 'tom@rivera-plumbing.example'").await == 1 }).await;
+
     // The other pages, for the README.
     for (path, name) in [("/app", "home"), ("/app/leads", "leads"), ("/app/calls", "calls"), ("/app/catalog", "prices"), ("/app/reports", "reports"), ("/app/settings", "settings")] {
         b.goto(path).await;

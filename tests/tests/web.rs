@@ -243,3 +243,34 @@ async fn the_calls_log_filters_and_exports_csv() {
     let none = get("/app/calls.csv?outcome=answered").await.unwrap().text().await.unwrap();
     assert_eq!(none.lines().count(), 1);
 }
+
+#[tokio::test]
+async fn home_shows_banners_for_emergencies_and_texts_not_delivered() {
+    let app = TestApp::spawn().await;
+    let http = no_redirects();
+    let cookie = cookie_for(&app, &http).await;
+    let home = || async { http.get(format!("{}/app", app.api_url)).header("cookie", cookie.clone()).send().await.unwrap().text().await.unwrap() };
+    let quiet = home().await;
+    assert!(!quiet.contains("not delivered") && !quiet.contains("Emergency:"), "{quiet}");
+
+    // A landline: the carrier refuses the text.
+    let landline = "+15125550147";
+    app.sandbox.add_fault(nmc_sandbox::Fault { to: Some(landline.into()), status: 400, code: Some(21614), count: 100, delay_ms: 0 });
+    app.call(landline, "no-answer").await;
+    wait_until(std::time::Duration::from_secs(15), "the failed greeting", || async {
+        app.count("select count(*) from messages where status = 'failed'").await >= 1
+    })
+    .await;
+    // A burst pipe.
+    let flooded = "+15125550148";
+    app.call(flooded, "no-answer").await;
+    app.expect_texts(flooded, 1).await;
+    app.text(flooded, "EMERGENCY pipe burst, water everywhere in the basement").await;
+    wait_until(std::time::Duration::from_secs(15), "the emergency", || async { app.count("select count(*) from conversations where emergency").await == 1 }).await;
+
+    let page = home().await;
+    assert!(page.contains("1 text not delivered"), "{page}");
+    assert!(page.contains("Emergency: ") && page.contains(&format!("tel:{flooded}")), "{page}");
+    assert!(page.contains("Missed call") && page.contains("Caller texted"), "the activity feed: {page}");
+    assert!(page.contains("Missed calls, last 14 days") && page.contains("<svg"), "the chart");
+}
