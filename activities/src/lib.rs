@@ -127,6 +127,8 @@ pub struct ConversationClosing {
     pub status: ConversationStatus,
 }
 
+use nmc_telemetry::{CARRIER_RETRIES, FIRST_TEXT_SECONDS, REPLY_SECONDS, TEXTS};
+
 fn retryable(e: impl std::fmt::Display) -> ActivityError {
     anyhow!("{e}").into()
 }
@@ -231,6 +233,7 @@ impl ConversationActivities {
         if let Some(sid) = out.twilio_message_sid {
             return Ok(SendOutcome::Sent { message_sid: sid, message_id });
         }
+        let kind = sms.kind.as_str();
         match out.status.as_str() {
             "suppressed" => return Ok(SendOutcome::Suppressed),
             "failed" => {
@@ -247,11 +250,13 @@ impl ConversationActivities {
             let key = format!("registration_hold:{}:{}", sms.business_id, Utc::now().format("%Y-%m-%d"));
             store::record_notification(&self.pool, sms.business_id, sms.conversation_id, "registration_hold", true, HELD_REASON, &key).await.map_err(retryable)?;
             warn!("text held: messaging registration not approved");
+            TEXTS.with_label_values(&[kind, "held", "30034"]).inc();
             return Ok(SendOutcome::Rejected { code: 30034, message: HELD_REASON.to_owned() });
         }
         if sms.kind.respects_opt_out() && out.opted_out {
             store::mark_suppressed(&self.pool, sms.business_id, out.message_id).await.map_err(retryable)?;
             info!("caller opted out; text suppressed");
+            TEXTS.with_label_values(&[kind, "suppressed", "0"]).inc();
             return Ok(SendOutcome::Suppressed);
         }
 
@@ -274,6 +279,8 @@ impl ConversationActivities {
             Ok(sent) => {
                 store::mark_accepted(&self.pool, sms.business_id, out.message_id, &sent.sid, &sent.status).await.map_err(retryable)?;
                 info!(message_sid = %sent.sid, "text accepted by carrier");
+                TEXTS.with_label_values(&[kind, "sent", "0"]).inc();
+                self.observe_latency(&sms, out.message_id).await;
                 Ok(SendOutcome::Sent { message_sid: sent.sid, message_id })
             }
             Err(e) if !e.is_retryable() => {
@@ -282,10 +289,16 @@ impl ConversationActivities {
                     other => (0, other.to_string()),
                 };
                 warn!(code, "carrier refused the text for good");
+                TEXTS.with_label_values(&[kind, "failed", &code.to_string()]).inc();
                 store::mark_rejected(&self.pool, sms.business_id, out.message_id, code, &message).await.map_err(retryable)?;
                 Ok(SendOutcome::Rejected { code, message })
             }
             Err(e) => {
+                let reason = match &e {
+                    nmc_twilio::TwilioError::Api { status, .. } => status.to_string(),
+                    _ => "network".to_owned(),
+                };
+                CARRIER_RETRIES.with_label_values(&[&reason]).inc();
                 warn!(error = %e, "carrier unavailable; Temporal will retry");
                 Err(retryable(e))
             }
@@ -313,6 +326,19 @@ impl ConversationActivities {
             }
         }
         Ok(None)
+    }
+
+    /// Feeds the SLO histograms: missed call → greeting, caller text → assistant reply.
+    async fn observe_latency(&self, sms: &OutboundSms, message_id: uuid::Uuid) {
+        let histogram = match sms.kind {
+            SmsKind::Greeting => &*FIRST_TEXT_SECONDS,
+            SmsKind::AssistantReply | SmsKind::Booking => &*REPLY_SECONDS,
+            _ => return,
+        };
+        let call_sid = if sms.kind == SmsKind::Greeting { sms.call_sid.as_deref() } else { None };
+        if let Ok(Some(at)) = store::text_origin(&self.pool, sms.business_id, message_id, call_sid).await {
+            histogram.observe((Utc::now() - at).num_microseconds().unwrap_or(0) as f64 / 1e6);
+        }
     }
 
     async fn sid_is_claimed(&self, sid: &str) -> Result<bool, ActivityError> {

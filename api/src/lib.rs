@@ -63,6 +63,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .merge(admin::router())
         .merge(auth::router())
         .merge(web::router())
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .merge(owner::router())
         .merge(webhook::voice::router())
         .merge(webhook::sms::router())
+        .route_layer(axum::middleware::from_fn(record_latency))
         .layer(axum::middleware::from_fn(error::json_for_framework_errors))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state.clone());
@@ -83,6 +85,48 @@ pub fn router(state: AppState) -> Router {
 pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     // Client addresses feed the log-in rate limit.
     axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
+}
+
+/// Every matched request into the latency histograms, by route pattern; webhooks and bookings
+/// also into their SLO histograms.
+async fn record_latency(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let route = req.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let method = req.method().clone();
+    let response = next.run(req).await;
+    // A live feed stays open for minutes: its duration is not a latency.
+    if route == "/api/events" {
+        return response;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let status = response.status();
+    nmc_telemetry::HTTP_SECONDS.with_label_values(&[method.as_str(), &route, status.as_str()]).observe(seconds);
+    if route.starts_with("/webhook/") {
+        nmc_telemetry::WEBHOOK_SECONDS.with_label_values(&[&route]).observe(seconds);
+    } else if route == "/api/appointments" && method == axum::http::Method::POST {
+        let outcome = match status.as_u16() {
+            201 => "booked",
+            409 => "slot_taken",
+            _ => "refused",
+        };
+        nmc_telemetry::BOOKING_SECONDS.with_label_values(&[outcome]).observe(seconds);
+    }
+    response
+}
+
+/// Prometheus metrics. With `NMC_METRICS_TOKEN` set, only a bearer of it may scrape.
+async fn metrics(headers: axum::http::HeaderMap) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    static TOKEN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let token = TOKEN.get_or_init(|| std::env::var("NMC_METRICS_TOKEN").ok().filter(|t| !t.is_empty()));
+    if let Some(t) = token {
+        let given = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(given.as_bytes(), t.as_bytes())) {
+            return error::ApiError::Unauthorized.into_response();
+        }
+    }
+    nmc_telemetry::init_metrics();
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], nmc_telemetry::render()).into_response()
 }
 
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {

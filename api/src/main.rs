@@ -2,7 +2,8 @@ use nmc_api::{AppState, Config};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).init();
+    nmc_telemetry::init_logging("info");
+    nmc_telemetry::init_metrics();
     let config = Config::from_env()?;
     tracing::info!(?config, "starting nmc-api");
     let listener = tokio::net::TcpListener::bind(config.bind).await?;

@@ -25,7 +25,7 @@ impl E164 {
         &self.0
     }
 
-    /// For logs: keeps the country code's first digit and the last two digits only.
+    /// For logs: the last four digits only (enough to match a caller's complaint, not to call them).
     pub fn masked(&self) -> String {
         mask(&self.0)
     }
@@ -34,13 +34,10 @@ impl E164 {
 /// Masks any phone-like string for logs, valid or not.
 pub fn mask(raw: &str) -> String {
     let n = raw.chars().count();
-    if n <= 4 {
+    if n <= 6 {
         return "*".repeat(n);
     }
-    raw.chars()
-        .enumerate()
-        .map(|(i, c)| if i < 2 || i >= n - 2 { c } else { '*' })
-        .collect()
+    raw.chars().enumerate().map(|(i, c)| if i >= n - 4 { c } else { '*' }).collect()
 }
 
 impl TryFrom<String> for E164 {
@@ -89,7 +86,8 @@ mod tests {
     #[test]
     fn masks_for_logs() {
         let p = E164::parse("+15125550100").unwrap();
-        assert_eq!(p.masked(), "+1********00");
+        assert_eq!(p.masked(), "********0100");
+        assert_eq!(mask("12"), "**");
         assert!(!format!("{p:?}").contains("5550100"));
     }
 }

@@ -403,3 +403,25 @@ pub async fn record_notification(
     tx.commit().await?;
     Ok(owner_phone)
 }
+
+/// When what this text answers happened, for the latency metrics: the missed call for a
+/// greeting, the caller's latest text before it for a reply.
+pub async fn text_origin(pool: &PgPool, business_id: Uuid, message_id: Uuid, call_sid: Option<&str>) -> Result<Option<DateTime<Utc>>> {
+    let at: Option<DateTime<Utc>> = match call_sid {
+        // The moment the call was known to be missed (after the ringing, for dial-through).
+        Some(sid) => sqlx::query_scalar("select updated_at from calls where business_id = $1 and twilio_call_sid = $2 and status = 'missed'")
+            .bind(business_id)
+            .bind(sid)
+            .fetch_optional(pool)
+            .await?,
+        None => sqlx::query_scalar(
+            "select max(i.created_at) from messages o join messages i on i.conversation_id = o.conversation_id
+             where o.business_id = $1 and o.id = $2 and i.business_id = $1 and i.direction = 'inbound' and i.created_at <= o.created_at",
+        )
+        .bind(business_id)
+        .bind(message_id)
+        .fetch_one(pool)
+        .await?,
+    };
+    Ok(at)
+}

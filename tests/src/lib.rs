@@ -150,6 +150,8 @@ impl TestApp {
             .env("PUBLIC_BASE_URL", &self.api_url)
             .env("TWILIO_API_BASE", &self.sandbox_url)
             .env("NMC_SECRET_KEY", SECRET_KEY)
+            .env("NMC_METRICS_BIND", "off")
+            .env("NMC_LOG_FORMAT", "text")
             // The calendar adapters talk to the sandbox's Google and Jobber doubles.
             .env("GOOGLE_CALENDAR_API_BASE", format!("{}/google/calendar/v3", self.sandbox_url))
             .env("GOOGLE_OAUTH_TOKEN_URL", format!("{}/google/token", self.sandbox_url))

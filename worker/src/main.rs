@@ -11,9 +11,24 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let replaying = args.first().map(String::as_str) == Some("replay");
     let default_log = if replaying { "warn" } else { "info" };
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_log.into())).init();
+    nmc_telemetry::init_logging(default_log);
     if replaying {
         return replay(&args[1..]).await;
+    }
+    nmc_telemetry::init_metrics();
+    // Prometheus scrapes the worker here; "off" turns it off. A taken port is logged, not fatal.
+    let bind = std::env::var("NMC_METRICS_BIND").unwrap_or_else(|_| "127.0.0.1:9464".into());
+    if bind != "off" {
+        match bind.parse() {
+            Ok(addr) => {
+                tokio::spawn(async move {
+                    if let Err(e) = nmc_telemetry::serve_metrics(addr).await {
+                        tracing::warn!(error = %e, "metrics endpoint not available");
+                    }
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "NMC_METRICS_BIND is not an address"),
+        }
     }
     nmc_worker::run(nmc_worker::WorkerConfig::from_env()?).await
 }
