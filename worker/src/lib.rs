@@ -9,7 +9,7 @@ use nmc_activities::booking::BookingActivities;
 use nmc_store::SecretBox;
 use nmc_twilio::TwilioClient;
 use nmc_workflows::{AppointmentWorkflow, ConversationWorkflow};
-use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions};
+use temporalio_client::{Client, ClientOptions, Connection};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
 pub struct WorkerConfig {
@@ -74,8 +74,7 @@ impl WorkerConfig {
 /// Connects to Temporal, retrying until it answers.
 pub async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
     loop {
-        let url = temporalio_client::Url::parse(address)?;
-        let opts = ConnectionOptions::new(url).identity(format!("nmc-worker@{}", std::process::id())).connect_timeout(Duration::from_secs(3)).build();
+        let opts = nmc_workflows::connect::connection_options(address, format!("nmc-worker@{}", std::process::id()))?;
         match Connection::connect(opts).await {
             Ok(conn) => return Ok(Client::new(conn, ClientOptions::new(namespace.to_owned()).build())?),
             Err(e) => {

@@ -3,6 +3,7 @@
 //! side effect happens in an activity.
 
 pub mod appointment;
+pub mod connect;
 mod booking;
 
 pub use appointment::{AppointmentChanged, AppointmentStart, AppointmentWorkflow, appointment_workflow_id};
