@@ -55,6 +55,15 @@ ensure_compose_schema() {
   rm -rf "$tmp"
 }
 
+# cargo-fuzz (crates.io), into .tools/.
+CARGO_FUZZ="$TOOLS/cargo-fuzz/bin/cargo-fuzz"
+ensure_cargo_fuzz() {
+  [ -x "$CARGO_FUZZ" ] && return
+  if command -v cargo-fuzz >/dev/null 2>&1; then CARGO_FUZZ="$(command -v cargo-fuzz)"; return; fi
+  log "installing cargo-fuzz into .tools/"
+  cargo install -q --locked --root "$TOOLS/cargo-fuzz" cargo-fuzz
+}
+
 # PostgreSQL: the one at DATABASE_URL, or the local server (started if it is down).
 ensure_postgres() {
   if [ -z "${DATABASE_URL:-}" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -114,10 +114,17 @@ pub fn defer_out_of_quiet(tz: Tz, at: DateTime<Utc>, start: NaiveTime, end: Naiv
         day = day.succ_opt().unwrap_or(day);
     }
     let wake = day.and_time(end);
-    // The earliest instant at or after `wake` local time (a DST gap moves it forward).
+    // The first instant showing `wake` on the local clock that is not before `at`: a DST gap
+    // moves it forward, and in the repeated hour of a fall-back the first showing may already
+    // be past (found by the `times` fuzz target).
     (0..4)
-        .find_map(|h| tz.from_local_datetime(&(wake + chrono::Duration::hours(h))).earliest())
+        .flat_map(|h| {
+            let r = tz.from_local_datetime(&(wake + chrono::Duration::hours(h)));
+            [r.earliest(), r.latest()]
+        })
+        .flatten()
         .map(|d| d.with_timezone(&Utc))
+        .find(|d| *d >= at)
         .unwrap_or(at)
 }
 
@@ -127,6 +134,17 @@ mod tests {
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn quiet_hours_ending_in_the_repeated_fall_back_hour_never_move_a_text_earlier() {
+        // 2025-11-02 in New York: 01:00–02:00 happens twice. At 01:10 EST (the second time),
+        // quiet until 01:30 means 01:30 EST, not the 01:30 EDT that has already passed.
+        let tz: Tz = "America/New_York".parse().unwrap();
+        let at = utc("2025-11-02T06:10:00Z");
+        let end = NaiveTime::from_hms_opt(1, 30, 0).unwrap();
+        let deferred = defer_out_of_quiet(tz, at, NaiveTime::from_hms_opt(21, 0, 0).unwrap(), end);
+        assert_eq!(deferred, utc("2025-11-02T06:30:00Z"));
     }
 
     #[test]
