@@ -17,6 +17,8 @@ use axum::routing::post;
 use nmc_sandbox::Sandbox;
 use serde_json::json;
 
+mod load;
+
 const ACCOUNT_SID: &str = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 const AUTH_TOKEN: &str = "bench-auth-token";
 
@@ -39,6 +41,11 @@ struct Args {
     clients: usize,
     /// The live feed: event committed → delivered to each of `--clients` SSE connections.
     events: bool,
+    /// The Monday-morning burst over `--businesses` businesses (see load.rs).
+    load: bool,
+    businesses: usize,
+    api_pid: Option<u32>,
+    worker_pid: Option<u32>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -56,6 +63,10 @@ fn args() -> anyhow::Result<Args> {
         booking: false,
         clients: 20,
         events: false,
+        load: false,
+        businesses: 100,
+        api_pid: None,
+        worker_pid: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -74,6 +85,10 @@ fn args() -> anyhow::Result<Args> {
             "--booking" => a.booking = true,
             "--events" => a.events = true,
             "--clients" => a.clients = val()?.parse()?,
+            "--load" => a.load = true,
+            "--businesses" => a.businesses = val()?.parse()?,
+            "--api-pid" => a.api_pid = Some(val()?.parse()?),
+            "--worker-pid" => a.worker_pid = Some(val()?.parse()?),
             other => anyhow::bail!("unknown flag {other}; see the README's Benchmark section"),
         }
     }
@@ -236,6 +251,7 @@ async fn main() -> anyhow::Result<()> {
 
     // A fresh business for this run, its number configured in our sandbox.
     let twilio_number = format!("+1500{:07}", now_us() % 10_000_000);
+    let owner_email = format!("owner-{}@bench.example", now_us());
     let resp = http
         .post(format!("{}/api/admin/businesses", a.api))
         .bearer_auth(&a.admin_token)
@@ -244,7 +260,7 @@ async fn main() -> anyhow::Result<()> {
             "business_phone": "+15125550100", "twilio_number": twilio_number,
             "twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN, "timezone": "America/Chicago",
             "call_mode": "dial_through",
-            "owner_email": format!("owner-{}@bench.example", now_us()), "owner_password": "bench owner password"
+            "owner_email": owner_email, "owner_password": "bench owner password"
         }))
         .send()
         .await?;
@@ -259,6 +275,14 @@ async fn main() -> anyhow::Result<()> {
     }
     if a.events {
         return events(&a, &http, &twilio_number).await;
+    }
+    if a.load {
+        let floor = Floor { http: http.clone(), sandbox_base: sandbox_base.clone() };
+        let fl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let floor_url = format!("http://{}/webhook/voice/call-completed", fl.local_addr()?);
+        let app = axum::Router::new().route("/webhook/voice/call-completed", post(bare_handler)).with_state(floor);
+        tokio::spawn(async move { axum::serve(fl, app).await });
+        return load::run(&a, &sandbox, &http, &twilio_number, &owner_email, &floor_url).await;
     }
 
     // Warm-up (connections, caches, first workflow tasks); not counted.

@@ -135,6 +135,11 @@ impl Sandbox {
         self.inner.lock().unwrap().messages.clone()
     }
 
+    /// The messages after the first `offset` (a load generator reads only what is new).
+    pub fn messages_since(&self, offset: usize) -> Vec<SandboxMessage> {
+        self.inner.lock().unwrap().messages.iter().skip(offset).cloned().collect()
+    }
+
     pub fn attempts(&self) -> u64 {
         self.inner.lock().unwrap().attempts
     }
