@@ -116,9 +116,9 @@ pub async fn run(a: &Args, sandbox: &Sandbox, http: &reqwest::Client, template_n
     let prefix = format!("{:03}", now_us() % 1_000);
     let others = a.businesses.saturating_sub(1) as i32;
     sqlx::query(
-        "insert into businesses (name, owner_name, owner_phone, business_phone, twilio_number, twilio_account_sid, twilio_auth_token_enc, timezone,
+        "insert into businesses (name, owner_name, owner_email, owner_phone, business_phone, twilio_number, twilio_account_sid, twilio_auth_token_enc, timezone,
                                  call_mode, business_hours, messaging_status, owner_window_secs, quiet_start, quiet_end, notify_by_text, trade)
-         select 'Load ' || $2 || ' #' || g, t.owner_name, t.owner_phone, t.business_phone, '+1555' || $2 || lpad(g::text, 4, '0'), t.twilio_account_sid,
+         select 'Load ' || $2 || ' #' || g, t.owner_name, 'owner-' || $2 || '-' || g || '@load.example', t.owner_phone, t.business_phone, '+1555' || $2 || lpad(g::text, 4, '0'), t.twilio_account_sid,
                 t.twilio_auth_token_enc, t.timezone, t.call_mode, t.business_hours, t.messaging_status, 0, t.quiet_start, t.quiet_end, false, 'plumbing'
          from businesses t, generate_series(1, $3) g where t.id = $1",
     )
