@@ -108,7 +108,14 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     };
     let client = connect(&config.temporal_address, &config.temporal_namespace).await?;
     let runtime = Runtime::from_current_tokio(Default::default())?;
+    // Tuning knobs for bigger boxes (docs/PERFORMANCE.md); unset, the SDK's defaults apply. On
+    // the 2-core test box more pollers only loaded the Temporal dev server further.
+    let number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<usize>().ok());
+    let poll = |name: &str| number(name).map(temporalio_sdk::runtime::PollerBehavior::SimpleMaximum);
     let options = WorkerOptions::new(config.task_queue.clone())
+        .maybe_max_cached_workflows(number("NMC_WORKFLOW_CACHE"))
+        .maybe_workflow_task_poller_behavior(poll("NMC_WORKFLOW_POLLERS"))
+        .maybe_activity_task_poller_behavior(poll("NMC_ACTIVITY_POLLERS"))
         .register_workflow::<ConversationWorkflow>()?
         .register_workflow::<AppointmentWorkflow>()?
         .register_activities(activities)
