@@ -36,6 +36,10 @@ pub struct TestApp {
     worker_env: Vec<(String, String)>,
     /// Owners' access tokens, by business.
     tokens: std::sync::Mutex<std::collections::HashMap<Uuid, String>>,
+    /// The in-process API: its configuration and the switch that stops it (for restart drills).
+    api_config: nmc_api::Config,
+    api_stop: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    api_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 fn admin_database_url() -> String {
@@ -57,6 +61,19 @@ async fn serve(router: axum::Router) -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     format!("http://{addr}")
+}
+
+/// Serves the API until the returned switch is flipped.
+fn serve_api(listener: TcpListener, state: nmc_api::AppState) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        nmc_api::run(listener, state, async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap()
+    });
+    (stop, task)
 }
 
 impl TestApp {
@@ -128,14 +145,28 @@ impl TestApp {
             conversation_idle_secs: idle_secs,
             max_body_bytes: 65536,
         };
-        let state = nmc_api::AppState::build(config).await.expect("api state");
+        let state = nmc_api::AppState::build(config.clone()).await.expect("api state");
         if let Some(built_in) = &state.sandbox {
             sandbox = built_in.clone();
         }
         let db = state.db.clone();
-        tokio::spawn(async move { nmc_api::run(listener, state, std::future::pending()).await.unwrap() });
+        let (api_stop, api_task) = serve_api(listener, state);
 
-        let mut app = Self { api_url, sandbox_url, sandbox, db, database_url, task_queue, http: reqwest::Client::new(), worker: None, worker_env, tokens: Default::default() };
+        let mut app = Self {
+            api_url,
+            sandbox_url,
+            sandbox,
+            db,
+            database_url,
+            task_queue,
+            http: reqwest::Client::new(),
+            worker: None,
+            worker_env,
+            tokens: Default::default(),
+            api_config: config,
+            api_stop: std::sync::Mutex::new(Some(api_stop)),
+            api_task: std::sync::Mutex::new(Some(api_task)),
+        };
         app.start_worker();
         app.wait_healthy().await;
         app
@@ -165,6 +196,26 @@ impl TestApp {
             .spawn()
             .expect("start nmc-worker (run `cargo build --workspace --bins` first)");
         self.worker = Some(child);
+    }
+
+    /// Stops the API (connections are refused, as during a deploy), waits `down_for`, and starts a
+    /// new one on the same address with fresh state, as a restarted process would have.
+    pub async fn restart_api(&self, down_for: Duration) {
+        let stop = self.api_stop.lock().unwrap().take();
+        if let Some(stop) = stop {
+            let _ = stop.send(());
+        }
+        let task = self.api_task.lock().unwrap().take();
+        if let Some(task) = task {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+        tokio::time::sleep(down_for).await;
+        let listener = TcpListener::bind(self.api_config.bind).await.expect("the API's address again");
+        let state = nmc_api::AppState::build(self.api_config.clone()).await.expect("api state");
+        let (stop, task) = serve_api(listener, state);
+        *self.api_stop.lock().unwrap() = Some(stop);
+        *self.api_task.lock().unwrap() = Some(task);
+        self.wait_healthy().await;
     }
 
     /// kill -9: no shutdown, no cleanup, exactly like a crash.

@@ -126,6 +126,34 @@ async fn carrier_throttling_delays_texts_then_each_goes_once_and_21610_stops_onl
     assert_eq!(app.count("select count(*) from messages where kind = 'greeting' and status in ('sent', 'delivered', 'queued', 'accepted')").await, 10);
 }
 
+#[tokio::test]
+async fn api_restarted_while_the_carrier_keeps_delivering_loses_and_doubles_nothing() {
+    let app = TestApp::spawn().await;
+    app.set("owner_window_secs = 0, notify_by_text = false").await;
+    let first: Vec<String> = (300..310).map(caller).collect();
+    let second: Vec<String> = (310..320).map(caller).collect();
+    burst(&app, &first).await;
+    exactly(&app, &first, 1, Duration::from_secs(60)).await;
+    let before = REDELIVERIES.load(std::sync::atomic::Ordering::Relaxed);
+    // The API goes away for 2 s while calls and texts keep coming, a caller every 200 ms.
+    let traffic = join_all(second.iter().zip(&first).enumerate().map(|(i, (new, old))| {
+        let app = &app;
+        async move {
+            tokio::time::sleep(Duration::from_millis(100 + 200 * i as u64)).await;
+            burst(app, std::slice::from_ref(new)).await;
+            texts(app, std::slice::from_ref(old), "the water heater is leaking, this is Sam").await;
+        }
+    }));
+    let ((), _) = tokio::join!(app.restart_api(Duration::from_secs(2)), traffic);
+    exactly(&app, &second, 1, Duration::from_secs(60)).await;
+    exactly(&app, &first, 2, Duration::from_secs(60)).await;
+    assert_eq!(app.count("select count(*) from calls").await, 20, "one call row per call, whatever the redeliveries");
+    assert_eq!(app.count("select count(*) from messages where direction = 'inbound'").await, 10);
+    let redelivered = REDELIVERIES.load(std::sync::atomic::Ordering::Relaxed) - before;
+    assert!(redelivered > 0, "the outage was hit");
+    println!("API down 2 s: {redelivered} webhook deliveries refused and repeated; 20 callers, 30 texts expected, 30 delivered, none twice");
+}
+
 /// Runs a restart command from `scripts/drill` (in the background, as an outage would happen).
 fn restart(variable: &str) -> tokio::task::JoinHandle<Duration> {
     let command = std::env::var(variable).unwrap_or_else(|_| panic!("{variable}: run this drill through scripts/drill"));
