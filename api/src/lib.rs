@@ -8,6 +8,7 @@ pub mod events;
 pub mod inbox;
 pub mod insights;
 pub mod numbers;
+pub mod openapi;
 pub mod owner;
 pub mod temporal;
 pub mod web;
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi::serve))
         .merge(admin::router())
         .merge(auth::router())
         .merge(web::router())
