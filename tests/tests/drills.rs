@@ -110,14 +110,17 @@ async fn carrier_throttling_delays_texts_then_each_goes_once_and_21610_stops_onl
     let app = TestApp::spawn().await;
     let callers: Vec<String> = (100..110).map(caller).collect();
     let blocked = caller(110);
-    // The carrier throttles every send for a while, and one caller has blocked us.
-    app.sandbox.add_fault(Fault { to: None, status: 429, code: Some(20429), count: 25, delay_ms: 0 });
+    // The carrier throttles every send for about a minute (70 refusals against Temporal's backoff
+    // of 0.5 s doubling), and one caller has blocked us.
+    app.sandbox.add_fault(Fault { to: None, status: 429, code: Some(20429), count: 70, delay_ms: 0 });
     app.sandbox.add_fault(Fault { to: Some(blocked.clone()), status: 400, code: Some(21610), count: 100, delay_ms: 0 });
     let mut everyone = callers.clone();
     everyone.push(blocked.clone());
+    let started = Instant::now();
     burst(&app, &everyone).await;
-    exactly(&app, &callers, 1, Duration::from_secs(90)).await;
-    assert!(app.sandbox.attempts() > 25, "the throttled sends were retried: {}", app.sandbox.attempts());
+    exactly(&app, &callers, 1, Duration::from_secs(150)).await;
+    assert!(app.sandbox.attempts() > 70, "the throttled sends were retried: {}", app.sandbox.attempts());
+    println!("carrier throttled for {:.0} s: {} send attempts for 10 texts, each delivered once", started.elapsed().as_secs_f64() - 3.0, app.sandbox.attempts());
     assert!(app.texts_to(&blocked).is_empty());
     wait_until(Duration::from_secs(30), "the blocked caller opted out", || async {
         app.count(&format!("select count(*) from leads where phone = '{blocked}' and status = 'opted_out'")).await == 1
