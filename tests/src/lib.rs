@@ -306,9 +306,10 @@ impl TestApp {
         std::env::temp_dir().join(format!("{}-worker.log", self.task_queue))
     }
 
-    /// Waits until `n` texts reached `to`, then a little longer to catch any duplicate.
+    /// Waits until `n` texts reached `to` (45 s: generous for a loaded CI box; a passing test never
+    /// waits that long), then a little longer to catch any duplicate.
     pub async fn expect_texts(&self, to: &str, n: usize) -> Vec<SandboxMessage> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
         while self.texts_to(to).len() < n {
             if tokio::time::Instant::now() > deadline {
                 let log = std::fs::read_to_string(self.worker_log()).unwrap_or_default();
