@@ -100,22 +100,29 @@ fn profile(c: &settings::Settings, next: &str) -> Markup {
     html! {
         h1 { "Your business" }
         form data-api="/api/settings" data-method="PUT" data-merge data-next=(next) class="card" {
-            label for="name" { "Business name (callers see it in every text)" }
-            input id="name" name="name" value=(c.name) required maxlength="100";
-            label for="owner_name" { "Your name" }
-            input id="owner_name" name="owner_name" value=(c.owner_name) required;
-            label for="owner_phone" { "Your mobile (alerts come here)" }
-            input id="owner_phone" name="owner_phone" type="tel" value=(c.owner_phone) required;
-            label for="trade" { "Trade" }
-            select id="trade" name="trade" {
-                @for (v, l) in TRADES { option value=(v) selected[c.trade.as_deref() == Some(v)] { (l) } }
-            }
-            label for="timezone" { "Time zone" }
-            select id="timezone" name="timezone" {
-                @for (v, l) in TIMEZONES { option value=(v) selected[c.timezone == v] { (l) } }
-            }
+            (profile_fields(c))
             (form_status())
             button type="submit" { "Save and continue" }
+        }
+    }
+}
+
+/// The business's name, owner, mobile, trade and time zone (the wizard's first step and settings).
+pub(crate) fn profile_fields(c: &settings::Settings) -> Markup {
+    html! {
+        label for="name" { "Business name (callers see it in every text)" }
+        input id="name" name="name" value=(c.name) required maxlength="100";
+        label for="owner_name" { "Your name" }
+        input id="owner_name" name="owner_name" value=(c.owner_name) required;
+        label for="owner_phone" { "Your mobile (alerts come here)" }
+        input id="owner_phone" name="owner_phone" type="tel" value=(c.owner_phone) required;
+        label for="trade" { "Trade" }
+        select id="trade" name="trade" {
+            @for (v, l) in TRADES { option value=(v) selected[c.trade.as_deref() == Some(v)] { (l) } }
+        }
+        label for="timezone" { "Time zone" }
+        select id="timezone" name="timezone" {
+            @for (v, l) in TIMEZONES { option value=(v) selected[c.timezone == v] { (l) } }
         }
     }
 }

@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use nmc_store::{accounts, settings};
 use serde::Deserialize;
 
-use super::{Signed, TIMEZONES, TRADES, form_status, nav, owner_only, page};
+use super::{Signed, form_status, nav, owner_only, page};
 use crate::{AppState, error::ApiError};
 
 pub fn router() -> Router<AppState> {
@@ -48,18 +48,7 @@ async fn settings_page(Signed(t): Signed, State(s): State<AppState>) -> Result<R
         html! {
             (nav("settings", &t))
             h1 { "Settings" }
-            (section("Business", html! {
-                label for="name" { "Business name" }
-                input id="name" name="name" value=(c.name) required maxlength="100";
-                label for="owner_name" { "Your name" }
-                input id="owner_name" name="owner_name" value=(c.owner_name) required;
-                label for="owner_phone" { "Your mobile (alerts)" }
-                input id="owner_phone" name="owner_phone" type="tel" value=(c.owner_phone) required;
-                label for="trade" { "Trade" }
-                select id="trade" name="trade" { @for (v, l) in TRADES { option value=(v) selected[c.trade.as_deref() == Some(v)] { (l) } } }
-                label for="timezone" { "Time zone" }
-                select id="timezone" name="timezone" { @for (v, l) in TIMEZONES { option value=(v) selected[c.timezone == v] { (l) } } }
-            }))
+            (section("Business", super::onboarding::profile_fields(&c)))
             (section("Hours", super::onboarding::hours_fields(&c)))
             (section("Greetings", html! {
                 label for="greeting" { "During open hours" }
