@@ -41,6 +41,17 @@ pub async fn connect(database_url: &str, max_connections: u32) -> Result<PgPool>
 
 /// Applies pending migrations (embedded in the binary).
 pub async fn migrate(pool: &PgPool) -> std::result::Result<(), sqlx::migrate::MigrateError> {
+    // The tenant role is cluster-wide, so databases migrated side by side on one server (tests,
+    // services starting together) raced to create it inside migration 6; make it first and let a
+    // concurrent twin win.
+    sqlx::query(
+        "do $$ begin
+             if not exists (select from pg_roles where rolname = 'nmc_app') then create role nmc_app nologin; end if;
+         exception when duplicate_object or unique_violation then null;
+         end $$",
+    )
+    .execute(pool)
+    .await?;
     sqlx::migrate!("../migrations").run(pool).await
 }
 

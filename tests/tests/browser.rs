@@ -34,13 +34,17 @@ async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
     assert!(b.text(".progress").await.contains("Step 1 of 6"));
     b.click_text("Save and continue").await;
 
-    // Hours (open every day, so the test call gets the open-hours greeting on any weekday) and crew.
+    // Hours (open every day around the clock, so the test call gets the open-hours greeting
+    // whenever CI runs) and crew.
     b.wait_path("/app/onboarding/hours").await;
     b.click_text("Add to the crew").await;
     b.wait_text("main", "Ana Rivera", Duration::from_secs(10)).await;
     for day in ["saturday", "sunday"] {
         b.click(&format!("input[data-drop-unless='business_hours.{day}']")).await;
     }
+    b.js("document.querySelectorAll('input[type=time][name$=\".open\"]').forEach(i => i.value = '00:00');
+          document.querySelectorAll('input[type=time][name$=\".close\"]').forEach(i => i.value = '23:59'); return true;")
+        .await;
     b.click_text("Save and continue").await;
 
     // Prices from the plumbing starter list.
