@@ -403,6 +403,25 @@ impl TestApp {
         self.http.request(method, format!("{}{path}", self.api_url)).bearer_auth(token)
     }
 
+    /// Ready to book by text: catalog adopted, one technician, open around the clock in 15-minute steps from 10 minutes out.
+    pub async fn bookable(&self) -> Uuid {
+        self.set("owner_window_secs = 0").await;
+        let b = self.business_id().await;
+        let r = self.owner(reqwest::Method::POST, "/api/catalog/adopt", b).json(&json!({"trade": "plumbing"})).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let r = self.owner(reqwest::Method::POST, "/api/technicians", b).json(&json!({"name": "Alex"})).send().await.unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let day = json!([["00:00", "23:59"]]);
+        let rules = json!({
+            "hours": [day, day, day, day, day, day, day], "closures": [], "buffer_minutes": 15, "max_jobs_per_day": 20,
+            "booking_window_days": 7, "min_lead_minutes": 10, "step_minutes": 15, "default_job_minutes": 60,
+            "reminder_minutes": [1440, 60]
+        });
+        let r = self.owner(reqwest::Method::PUT, "/api/schedule", b).json(&rules).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        b
+    }
+
     /// The caller's conversation, through the Temporal client the owner API uses.
     pub async fn conversation(&self, caller: &str) -> temporalio_client::WorkflowHandle<temporalio_client::Client, nmc_workflows::ConversationWorkflow> {
         let wf_id = nmc_domain::conversation_workflow_id(self.business_id().await, &nmc_domain::E164::parse(caller).unwrap());

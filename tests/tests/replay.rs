@@ -74,6 +74,8 @@ async fn record_histories() {
     std::fs::write(histories_dir().join("carrier-refused-21610.json"), history_of(&app, caller).await).unwrap();
 }
 
+/// Today's conversation paths, written as v5-*.json (patch `local-steps`). The v3 files were
+/// written by this recorder before that patch and stay, so the old path keeps replaying.
 #[tokio::test]
 #[ignore = "records histories into tests/histories/; run by hand after a deliberate workflow change"]
 async fn record_assistant_histories() {
@@ -89,7 +91,7 @@ async fn record_assistant_histories() {
         app.text(caller, says).await;
         app.expect_texts(caller, i + 2).await;
     }
-    std::fs::write(histories_dir().join("v3-qualified.json"), history_of(&app, caller).await).unwrap();
+    std::fs::write(histories_dir().join("v5-qualified.json"), history_of(&app, caller).await).unwrap();
 
     // The owner answers, takes over, the caller writes, the owner releases, the assistant answers.
     let caller = "+15125550182";
@@ -103,7 +105,7 @@ async fn record_assistant_histories() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     h.signal(ConversationWorkflow::owner_release, "dana".to_string(), WorkflowSignalOptions::default()).await.unwrap();
     app.expect_texts(caller, 3).await;
-    std::fs::write(histories_dir().join("v3-owner-takeover-release.json"), history_of(&app, caller).await).unwrap();
+    std::fs::write(histories_dir().join("v5-owner-takeover-release.json"), history_of(&app, caller).await).unwrap();
 
     // An emergency skips the head start and alerts the owner.
     let caller = "+15125550183";
@@ -111,14 +113,26 @@ async fn record_assistant_histories() {
     app.expect_texts(caller, 1).await;
     app.text(caller, "pipe burst, water everywhere").await;
     app.expect_texts(caller, 2).await;
-    std::fs::write(histories_dir().join("v3-emergency.json"), history_of(&app, caller).await).unwrap();
+    std::fs::write(histories_dir().join("v5-emergency.json"), history_of(&app, caller).await).unwrap();
 
     // A quiet caller: two follow-ups, then closed as no-response.
     let caller = "+15125550184";
     app.call(caller, "no-answer").await;
     app.expect_texts(caller, 3).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    std::fs::write(histories_dir().join("v3-follow-ups-no-response.json"), history_of(&app, caller).await).unwrap();
+    std::fs::write(histories_dir().join("v5-follow-ups-no-response.json"), history_of(&app, caller).await).unwrap();
+
+    // Qualified, offered slots, picks one: booked (the appointment workflow starts as a child).
+    let app = TestApp::spawn().await;
+    app.bookable().await;
+    let caller = "+15125550185";
+    app.call(caller, "no-answer").await;
+    for (i, says) in ["my kitchen sink won't drain", "Sam Lee", "55 Birch Ln", "tomorrow morning", "1"].iter().enumerate() {
+        app.text(caller, says).await;
+        app.expect_texts(caller, i + 2).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    std::fs::write(histories_dir().join("v5-booked.json"), history_of(&app, caller).await).unwrap();
 }
 
 #[tokio::test]

@@ -13,25 +13,6 @@ use uuid::Uuid;
 
 const CALLER: &str = "+15125550177";
 
-/// Catalog adopted, one technician, open around the clock in 15-minute steps from 10 minutes out.
-async fn bookable(app: &TestApp) -> Uuid {
-    app.set("owner_window_secs = 0").await;
-    let b = app.business_id().await;
-    let r = app.owner(Method::POST, "/api/catalog/adopt", b).json(&json!({"trade": "plumbing"})).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let r = app.owner(Method::POST, "/api/technicians", b).json(&json!({"name": "Alex"})).send().await.unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let day = json!([["00:00", "23:59"]]);
-    let rules = json!({
-        "hours": [day, day, day, day, day, day, day], "closures": [], "buffer_minutes": 15, "max_jobs_per_day": 20,
-        "booking_window_days": 7, "min_lead_minutes": 10, "step_minutes": 15, "default_job_minutes": 60,
-        "reminder_minutes": [1440, 60]
-    });
-    let r = app.owner(Method::PUT, "/api/schedule", b).json(&rules).send().await.unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    b
-}
-
 /// Texts the script that qualifies a lead; returns the offer text.
 async fn qualify(app: &TestApp, caller: &str) -> String {
     app.call(caller, "no-answer").await;
@@ -61,7 +42,7 @@ fn at(v: &Value) -> DateTime<Utc> {
 #[tokio::test]
 async fn missed_call_becomes_a_booked_appointment_in_calendars_and_the_ics_feed_and_can_be_moved_by_text() {
     let app = TestApp::spawn().await;
-    let b = bookable(&app).await;
+    let b = app.bookable().await;
     // Both calendars connected; Google's token is about to expire, so it is refreshed first.
     for (provider, expires) in [("google", 60), ("jobber", 3600)] {
         let r = app
@@ -204,7 +185,7 @@ print(json.dumps(out))
 #[tokio::test]
 async fn a_slot_taken_meanwhile_gets_an_apology_and_fresh_slots_never_a_false_confirmation() {
     let app = TestApp::spawn().await;
-    let b = bookable(&app).await;
+    let b = app.bookable().await;
     let offer = qualify(&app, CALLER).await;
     assert!(offer.contains("1) "), "{offer}");
     // The owner books the first offered time by hand before the caller answers.
@@ -232,7 +213,7 @@ async fn a_slot_taken_meanwhile_gets_an_apology_and_fresh_slots_never_a_false_co
 #[tokio::test]
 async fn reminders_owner_moves_and_cancellations_reach_the_caller_and_opt_out_is_respected() {
     let app = TestApp::spawn().await;
-    let b = bookable(&app).await;
+    let b = app.bookable().await;
     app.set_rules_reminders(b, "{1}").await;
     // The owner books a caller by hand, starting in 75 s: the 1-minute reminder falls due in ~15 s.
     let start = Utc::now() + chrono::Duration::seconds(75);
@@ -285,7 +266,7 @@ async fn reminders_owner_moves_and_cancellations_reach_the_caller_and_opt_out_is
 #[tokio::test]
 async fn google_busy_time_is_not_offered_and_a_failing_calendar_does_not_block_the_booking() {
     let app = TestApp::spawn().await;
-    let b = bookable(&app).await;
+    let b = app.bookable().await;
     let r = app.owner(Method::POST, "/api/calendar/google/connect", b).json(&json!({"access_token": "g", "expires_in": 3600})).send().await.unwrap();
     assert_eq!(r.status(), 200);
     // Busy in Google for the next 6 hours, added after connecting (the refresh before offering sees it).
@@ -357,7 +338,7 @@ async fn owner_scheduling_api_validates_and_stays_inside_the_tenant() {
 #[tokio::test]
 async fn fifty_simultaneous_api_bookings_of_one_slot_give_one_appointment_and_49_conflicts_with_alternatives() {
     let app = TestApp::spawn().await;
-    let b = bookable(&app).await;
+    let b = app.bookable().await;
     let slots: Value = app.owner(Method::GET, "/api/availability?duration_minutes=60", b).send().await.unwrap().json().await.unwrap();
     let slot = slots["slots"][3].clone();
     let racers: Vec<_> = (0..50)
@@ -391,7 +372,7 @@ async fn fifty_simultaneous_api_bookings_of_one_slot_give_one_appointment_and_49
 #[tokio::test]
 async fn after_hours_with_no_catalog_match_books_the_next_open_day_and_the_owner_quotes() {
     let app = TestApp::spawn().await;
-    let b = bookable(&app).await;
+    let b = app.bookable().await;
     // Closed now (after-hours greeting); the only shift is the day after tomorrow, in the business's time.
     app.set("business_hours = '{}'").await;
     let tz: chrono_tz::Tz = "America/Chicago".parse().unwrap();
@@ -429,7 +410,7 @@ async fn after_hours_with_no_catalog_match_books_the_next_open_day_and_the_owner
 #[tokio::test]
 async fn owner_changes_made_while_temporal_is_down_still_reach_the_caller_and_the_calendar() {
     let app = TestApp::spawn().await;
-    let b = bookable(&app).await;
+    let b = app.bookable().await;
     let r = app.owner(Method::POST, "/api/calendar/google/connect", b).json(&json!({"access_token": "g", "expires_in": 3600})).send().await.unwrap();
     assert_eq!(r.status(), 200);
     // A second API whose Temporal is unreachable: the booking and the move still stand.

@@ -13,7 +13,7 @@ use temporalio_sdk::{ChildWorkflowOptions, ParentClosePolicy, SignalWorkflowOpti
 use uuid::Uuid;
 
 use crate::appointment::{AppointmentChanged, AppointmentStart, AppointmentWorkflow, appointment_workflow_id};
-use crate::{ConversationWorkflow, Mode, fallback_profile, note_outbound, notify, record_options, send};
+use crate::{ConversationWorkflow, Mode, Step, fallback_profile, note_outbound, notify, send, step};
 
 /// Conversations recorded before booking existed replay without it.
 pub(crate) const PATCH_BOOKING: &str = "booking";
@@ -91,13 +91,13 @@ pub(crate) async fn on_text(ctx: &mut WorkflowContext<ConversationWorkflow>, con
     let Some(reply) = AppointmentReply::classify(text) else { return false };
     let business_id = ctx.state(|s| s.start.business_id);
     let lookup = CallerLookup { business_id, caller: ctx.state(|s| s.start.caller.as_str().to_owned()) };
-    let Ok(Some(appt)) = ctx.execute_activity(BookingActivities::caller_appointment, lookup, record_options()).await else { return false };
+    let Ok(Some(appt)) = step(ctx, BookingActivities::caller_appointment, lookup, Step::Record).await else { return false };
     let name = ctx.state(|s| s.memory.profile.clone().unwrap_or_else(fallback_profile).name);
     match reply {
         AppointmentReply::Confirm | AppointmentReply::Cancel => {
             let cancel = reply == AppointmentReply::Cancel;
             let change = StatusChange { business_id, appointment_id: appt.appointment_id, status: if cancel { "cancelled" } else { "confirmed" }.into() };
-            let _ = ctx.execute_activity(BookingActivities::set_appointment_status, change, record_options()).await;
+            let _ = step(ctx, BookingActivities::set_appointment_status, change, Step::Record).await;
             let body = if cancel {
                 format!("Your {} on {} is cancelled. Text us anytime to book again.", appt.job.name, appt.when)
             } else {
@@ -124,7 +124,7 @@ pub(crate) async fn on_text(ctx: &mut WorkflowContext<ConversationWorkflow>, con
 
 /// Offers slots with `lead` as the first line; no slots → the owner is told and calls back.
 async fn offer_slots(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, sid: &str, req: OfferRequest, reschedule: Option<Uuid>, lead: String) {
-    let Ok(offer) = ctx.execute_activity(BookingActivities::offer_slots, req, record_options()).await else {
+    let Ok(offer) = step(ctx, BookingActivities::offer_slots, req, Step::Record).await else {
         ctx.state_mut(|s| s.memory.offer = None);
         return;
     };
@@ -164,7 +164,7 @@ pub(crate) async fn offer_instead_of_reply(ctx: &mut WorkflowContext<Conversatio
     });
     let service = fields.service_needed.clone().unwrap_or_default();
     let req = OfferRequest { business_id, service_text: service.clone(), job: None, emergency: fields.urgency.as_deref() == Some("emergency"), after: None };
-    let Ok(offer) = ctx.execute_activity(BookingActivities::offer_slots, req, record_options()).await else { return false };
+    let Ok(offer) = step(ctx, BookingActivities::offer_slots, req, Step::Record).await else { return false };
     if !offer.bookable {
         // No technicians yet: booking by text is not set up, the owner schedules.
         return false;
@@ -206,7 +206,7 @@ async fn book(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: 
         reschedule: offer.reschedule,
         idempotency_key: format!("book:{conversation_id}:{sid}"),
     };
-    let Ok(outcome) = ctx.execute_activity(BookingActivities::book_slot, req, record_options()).await else { return };
+    let Ok(outcome) = step(ctx, BookingActivities::book_slot, req, Step::Record).await else { return };
     match outcome {
         BookOutcome::Booked { appointment_id, confirmation, owner_summary } => {
             ctx.state_mut(|s| {

@@ -23,12 +23,13 @@ use nmc_domain::{
     opt_out_confirmation,
 };
 use serde::{Deserialize, Serialize};
-use temporalio_common::RetryPolicy;
+use temporalio_common::data_converters::TemporalDeserializable;
+use temporalio_common::{ActivityDefinition, RetryPolicy};
 use temporalio_common::search_attributes::SearchAttributeKey;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityCloseTimeouts, ActivityOptions, ContinueAsNewOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView,
-    WorkflowResult,
+    ActivityCloseTimeouts, ActivityExecutionError, ActivityOptions, ContinueAsNewOptions, LocalActivityOptions, SyncWorkflowContext,
+    WorkflowContext, WorkflowContextView, WorkflowResult,
 };
 use uuid::Uuid;
 
@@ -45,6 +46,13 @@ const PATCH_ASSISTANT: &str = "conversation-v2";
 /// The owner is alerted from a quick rules triage before the assistant's turn (an LLM may take
 /// seconds), and the head start counts from that alert.
 const PATCH_ALERT_FIRST: &str = "alert-before-turn";
+
+/// New runs take their quick steps (texts, owner alerts, bookkeeping, booking) as local
+/// activities: one marker in the workflow task that asked for it, instead of a scheduled activity
+/// with its own task round trip and about four writes on the Temporal server, whose writes bound
+/// the first text under load (docs/PERFORMANCE.md). The assistant's turn stays scheduled: a model
+/// may think for seconds, and the workflow keeps taking signals and queries meanwhile.
+const PATCH_LOCAL_STEPS: &str = "local-steps";
 
 /// Who answers the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -213,6 +221,9 @@ impl ConversationWorkflow {
         ctx.upsert_search_attributes([CONVERSATION_STATUS.value_set(status.as_str().to_owned())]);
         let close = ConversationClosing { business_id, conversation_id, status };
         // Best effort: the outcome is already in the workflow history even if the row update fails.
+        // Scheduled, never a local step: the decision to close is then committed before the run
+        // ends, so a call arriving meanwhile is seen after it and starts the next conversation
+        // (as a local step the server would refuse the ending task and replay the call first).
         let _ = ctx.execute_activity(ConversationActivities::close_conversation, close, record_options()).await;
 
         // A call or text that arrived while we were closing starts the next conversation.
@@ -364,31 +375,70 @@ impl ConversationWorkflow {
     }
 }
 
-/// Texts go out with backoff on carrier trouble (429/5xx/timeouts) for up to 30 minutes;
-/// permanent refusals come back as `SendOutcome::Rejected`, not as errors.
-fn send_options() -> ActivityOptions {
-    ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
-        schedule_to_close: Duration::from_secs(30 * 60),
-        start_to_close: Duration::from_secs(10),
-    })
-    .retry_policy(
-        RetryPolicy::builder()
-            .initial_interval(Duration::from_millis(500))
-            .backoff_coefficient(2.0)
-            .maximum_interval(Duration::from_secs(60))
-            .build(),
-    )
-    .build()
+/// How a step is retried. Texts go out with backoff on carrier trouble (429/5xx/timeouts) for up
+/// to 30 minutes; permanent refusals come back as `SendOutcome::Rejected`, not as errors.
+/// Database bookkeeping is quick and retried until the database is back.
+#[derive(Clone, Copy)]
+pub(crate) enum Step {
+    Send,
+    Record,
 }
 
-/// Database bookkeeping: quick, retried until the database is back.
+impl Step {
+    fn retry(self) -> RetryPolicy {
+        match self {
+            Step::Send => {
+                RetryPolicy::builder().initial_interval(Duration::from_millis(500)).backoff_coefficient(2.0).maximum_interval(Duration::from_secs(60)).build()
+            }
+            Step::Record => RetryPolicy::builder().initial_interval(Duration::from_millis(500)).maximum_interval(Duration::from_secs(30)).build(),
+        }
+    }
+
+    fn schedule_to_close(self) -> Duration {
+        match self {
+            Step::Send => Duration::from_secs(30 * 60),
+            Step::Record => Duration::from_secs(60 * 60),
+        }
+    }
+
+    fn options(self) -> ActivityOptions {
+        let timeouts = ActivityCloseTimeouts::ScheduleAndStartToClose { schedule_to_close: self.schedule_to_close(), start_to_close: Duration::from_secs(10) };
+        ActivityOptions::with_close_timeouts(timeouts).retry_policy(self.retry()).build()
+    }
+
+    fn local_options(self) -> LocalActivityOptions {
+        LocalActivityOptions::builder()
+            .retry_policy(self.retry())
+            .schedule_to_close_timeout(self.schedule_to_close())
+            .start_to_close_timeout(Duration::from_secs(10))
+            .build()
+    }
+}
+
+fn send_options() -> ActivityOptions {
+    Step::Send.options()
+}
+
 fn record_options() -> ActivityOptions {
-    ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
-        schedule_to_close: Duration::from_secs(60 * 60),
-        start_to_close: Duration::from_secs(10),
-    })
-    .retry_policy(RetryPolicy::builder().initial_interval(Duration::from_millis(500)).maximum_interval(Duration::from_secs(30)).build())
-    .build()
+    Step::Record.options()
+}
+
+/// Runs one quick step of the conversation: a local activity in runs with `PATCH_LOCAL_STEPS`,
+/// a scheduled one in runs recorded before it.
+pub(crate) async fn step<AD: ActivityDefinition>(
+    ctx: &WorkflowContext<ConversationWorkflow>,
+    activity: AD,
+    input: impl Into<AD::Input>,
+    how: Step,
+) -> Result<AD::Output, ActivityExecutionError>
+where
+    AD::Output: TemporalDeserializable,
+{
+    if ctx.patched(PATCH_LOCAL_STEPS) {
+        ctx.execute_local_activity(activity, input, how.local_options()).await
+    } else {
+        ctx.execute_activity(activity, input, how.options()).await
+    }
 }
 
 fn now<W>(ctx: &WorkflowContext<W>) -> DateTime<Utc> {
@@ -415,14 +465,14 @@ async fn send(
         kind,
         call_sid,
     };
-    ctx.execute_activity(ConversationActivities::send_sms, sms, send_options()).await.ok()
+    step(ctx, ConversationActivities::send_sms, sms, Step::Send).await.ok()
 }
 
 async fn on_missed_call(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, call: MissedCall) {
     if ctx.state(|s| s.greeted) {
         // The caller tried again while we are already talking: no second text.
         let repeat = RepeatCall { business_id: ctx.state(|s| s.start.business_id), call_sid: call.call_sid };
-        let _ = ctx.execute_activity(ConversationActivities::mark_repeat_call, repeat, record_options()).await;
+        let _ = step(ctx, ConversationActivities::mark_repeat_call, repeat, Step::Record).await;
         return;
     }
     let at = now(ctx);
@@ -455,7 +505,7 @@ async fn attach_text(ctx: &mut WorkflowContext<ConversationWorkflow>, conversati
         workflow_id: ctx.workflow_id().to_owned(),
         message_id,
     };
-    let _ = ctx.execute_activity(ConversationActivities::attach_inbound, attach, record_options()).await;
+    let _ = step(ctx, ConversationActivities::attach_inbound, attach, Step::Record).await;
 }
 
 async fn on_text(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, sms: InboundSms) {
@@ -637,7 +687,7 @@ async fn notify(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id
         body,
         idempotency_key: key,
     };
-    let _ = ctx.execute_activity(ConversationActivities::notify_owner, notice, send_options()).await;
+    let _ = step(ctx, ConversationActivities::notify_owner, notice, Step::Send).await;
 }
 
 async fn set_flags(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid) {
@@ -652,7 +702,7 @@ async fn set_flags(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation
         needs_owner: s.memory.needs_owner,
     });
     ctx.state_mut(|s| s.mode_dirty = false);
-    let _ = ctx.execute_activity(ConversationActivities::set_flags, flags, record_options()).await;
+    let _ = step(ctx, ConversationActivities::set_flags, flags, Step::Record).await;
 }
 
 /// A caller's text in the assistant conversation: the owner hears at once and gets a head start;
@@ -790,8 +840,7 @@ async fn alert_then_answer(ctx: &mut WorkflowContext<ConversationWorkflow>, conv
     // Owner actions or caller texts from here on count, even while the engine is thinking.
     let (acted, texts) = ctx.state(|s| (s.owner_actions, s.texts_received));
     let asked = ctx.state(|s| s.memory.asked);
-    let triage = ctx
-        .execute_activity(ConversationActivities::triage, TriageRequest { message: text.clone(), asked }, record_options())
+    let triage = step(ctx, ConversationActivities::triage, TriageRequest { message: text.clone(), asked }, Step::Record)
         .await
         .unwrap_or(nmc_activities::Triage { emergency: false, needs_human: false });
     let window = sms.profile.settings.owner_window_secs;
