@@ -92,6 +92,9 @@ ensure_database() {
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # Starts a Temporal dev server unless TEMPORAL_ADDRESS is set. $1 = port, $2 = UI port, $3 = db file.
+# Settings from profiling it under load (docs/PERFORMANCE.md): SQLite in WAL mode, eager activities,
+# and no search-attribute cache refresh on every read (ours are registered here at start; the
+# refresh was a third of the dev server's SQLite time). TEMPORAL_METRICS_PORT serves its metrics.
 start_temporal() {
   local port="$1" ui="$2" db="$3"
   if [ -n "${TEMPORAL_ADDRESS:-}" ]; then return; fi
@@ -101,6 +104,8 @@ start_temporal() {
     --search-attribute NmcBusinessId=Keyword --search-attribute NmcConversationStatus=Keyword \
     --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
     --dynamic-config-value system.enableActivityEagerExecution=true \
+    --dynamic-config-value system.forceSearchAttributesCacheRefreshOnRead=false \
+    ${TEMPORAL_METRICS_PORT:+--metrics-port "$TEMPORAL_METRICS_PORT"} ${TEMPORAL_EXTRA_ARGS:-} \
     --log-level warn >"$RUN/temporal-$port.log" 2>&1 &
   TEMPORAL_PID=$!
   export TEMPORAL_ADDRESS="http://127.0.0.1:$port"

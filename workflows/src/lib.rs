@@ -562,13 +562,19 @@ fn next_deadline(s: &ConversationWorkflow) -> (DateTime<Utc>, Option<usize>) {
 
 /// Waits for the next event, or runs the follow-up / stale close that falls due first.
 async fn wait_for_next_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid) {
+    let woken = |s: &ConversationWorkflow| !s.inbox.is_empty() || s.close_requested || s.mode_dirty || s.resume_requested;
+    // Something to do already (a new run starts with the missed call in its inbox): no timer, which
+    // would fire into a workflow task of its own for nothing.
+    if ctx.state(woken) && ctx.patched(PATCH_LOCAL_STEPS) {
+        return;
+    }
     let (due, follow_up) = ctx.state(next_deadline);
     let wait = (due - now(ctx)).to_std().unwrap_or(Duration::ZERO).max(Duration::from_millis(1));
     let what = if follow_up.is_some() { "caller_reply" } else { "nothing" };
     ctx.state_mut(|s| s.waiting = Some((what.to_owned(), due)));
     let mut fired = false;
     temporalio_sdk::workflows::select! {
-        _ = ctx.wait_condition(|s: &ConversationWorkflow| !s.inbox.is_empty() || s.close_requested || s.mode_dirty || s.resume_requested) => {}
+        _ = ctx.wait_condition(woken) => {}
         _ = ctx.timer(wait) => { fired = true; }
     }
     ctx.state_mut(|s| s.waiting = None);
