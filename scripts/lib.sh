@@ -105,7 +105,7 @@ start_temporal() {
     --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
     --dynamic-config-value system.enableActivityEagerExecution=true \
     --dynamic-config-value system.forceSearchAttributesCacheRefreshOnRead=false \
-    ${TEMPORAL_METRICS_PORT:+--metrics-port "$TEMPORAL_METRICS_PORT"} ${TEMPORAL_EXTRA_ARGS:-} \
+    ${TEMPORAL_METRICS_PORT:+--metrics-port "$TEMPORAL_METRICS_PORT"} \
     --log-level warn >"$RUN/temporal-$port.log" 2>&1 &
   TEMPORAL_PID=$!
   export TEMPORAL_ADDRESS="http://127.0.0.1:$port"

@@ -51,7 +51,8 @@ const PATCH_ALERT_FIRST: &str = "alert-before-turn";
 /// activities: one marker in the workflow task that asked for it, instead of a scheduled activity
 /// with its own task round trip and about four writes on the Temporal server, whose writes bound
 /// the first text under load (docs/PERFORMANCE.md). The assistant's turn stays scheduled: a model
-/// may think for seconds, and the workflow keeps taking signals and queries meanwhile.
+/// may think for seconds, and the workflow keeps taking signals and queries meanwhile. Under the
+/// same patch a run that already has work waiting starts no timer for it.
 const PATCH_LOCAL_STEPS: &str = "local-steps";
 
 /// Who answers the caller.
