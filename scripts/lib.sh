@@ -108,7 +108,8 @@ start_temporal() {
     ${TEMPORAL_METRICS_PORT:+--metrics-port "$TEMPORAL_METRICS_PORT"} \
     --log-level warn >"$RUN/temporal-$port.log" 2>&1 &
   TEMPORAL_PID=$!
-  export TEMPORAL_ADDRESS="http://127.0.0.1:$port"
+  # host:port, the form the temporal CLI and every SDK take (nmc-api and nmc-worker accept a URL too).
+  export TEMPORAL_ADDRESS="127.0.0.1:$port"
   for _ in $(seq 1 60); do
     "$TEMPORAL_BIN" operator cluster health --address "127.0.0.1:$port" 2>/dev/null | grep -q SERVING && return
     sleep 0.5

@@ -126,6 +126,9 @@ pub struct AppointmentState {
     /// The owner changed it and the caller has not been told yet (a signal that failed).
     #[serde(default)]
     pub notice_pending: bool,
+    /// Reminders and notices wait for the end of these (absent in older histories).
+    #[serde(default)]
+    pub quiet: Option<nmc_domain::hours::QuietHours>,
 }
 
 /// The appointment workflow has acted on everything up to `version`.
@@ -267,6 +270,7 @@ impl BookingActivities {
             _ => None,
         };
         let notice_pending = store::caller_notice_pending(&mut db, r.business_id, a.id).await.map_err(retryable)?;
+        let quiet = Some(store::quiet_hours(&mut db, r.business_id).await.map_err(retryable)?);
         let rules = scheduling::rules(&mut db, r.business_id).await.map_err(retryable)?;
         let providers = cal::connections(&mut db, r.business_id).await.map_err(retryable)?.into_iter().map(|c| c.provider).collect();
         let slot = Slot { technician: a.technician_id, start: a.start_at, end: a.end_at };
@@ -283,6 +287,7 @@ impl BookingActivities {
             service: a.service_name.unwrap_or_else(|| "appointment".into()),
             when: availability::slot_text(tz_of(&timezone), &slot),
             notice_pending,
+            quiet,
         })
     }
 

@@ -120,6 +120,14 @@ pub struct InboundToAttach {
     pub message_id: Uuid,
 }
 
+/// The caller revoked consent in words only the assistant read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Revocation {
+    pub business_id: Uuid,
+    pub caller: E164,
+    pub message_sid: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConversationClosing {
     pub business_id: Uuid,
@@ -180,6 +188,10 @@ impl ConversationActivities {
             message: t.message,
         };
         let outcome = self.engine.turn(&input).await;
+        if outcome.wrong_number || outcome.declined {
+            let reason = if outcome.wrong_number { "wrong_number" } else { "declined" };
+            store::mark_lead_lost(&self.pool, t.business_id, t.conversation_id, reason).await.map_err(retryable)?;
+        }
         let newly_qualified =
             store::record_learned(&self.pool, t.business_id, t.conversation_id, &outcome.learned, outcome.qualified).await.map_err(retryable)?;
         let summary = newly_qualified.then(|| {
@@ -215,6 +227,12 @@ impl ConversationActivities {
         store::set_conversation_flags(&self.pool, f.business_id, f.conversation_id, f.mode.as_deref(), f.emergency, f.needs_owner)
             .await
             .map_err(retryable)
+    }
+
+    /// Puts the caller on the opt-out list; true when this created it (confirm once).
+    #[activity]
+    pub async fn record_opt_out(self: Arc<Self>, _ctx: ActivityContext, r: Revocation) -> Result<bool, ActivityError> {
+        nmc_store::webhook::opt_out_read_by_assistant(&self.pool, r.business_id, &r.caller, &r.message_sid).await.map_err(retryable)
     }
 
     #[activity]
@@ -315,8 +333,7 @@ impl ConversationActivities {
         sms: &OutboundSms,
         started: DateTime<Utc>,
     ) -> Result<Option<String>, ActivityError> {
-        let day = (started - Duration::days(1)).format("%Y-%m-%d").to_string();
-        let listed = self.twilio.list_messages(account_sid, token, from, sms.to.as_str(), &day).await.map_err(retryable)?;
+        let listed = self.twilio.list_messages(account_sid, token, from, sms.to.as_str()).await.map_err(retryable)?;
         let not_before = started - Duration::seconds(5);
         for m in listed {
             let created = m.date_created.as_deref().and_then(|d| DateTime::parse_from_rfc2822(d).ok());

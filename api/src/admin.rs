@@ -174,7 +174,7 @@ async fn create(_: Admin, State(state): State<AppState>, body: axum::body::Bytes
             .map_err(nmc_store::StoreError::from)?;
     }
     if let Some(password) = req.owner_password.as_deref() {
-        let hash = crate::auth::hash_password(password)?;
+        let hash = crate::auth::hash_password(password).await?;
         nmc_store::accounts::add_user(&state.db, id, &owner_email.to_lowercase(), &owner_name, &hash, "owner").await.map_err(|e| match e {
             nmc_store::StoreError::Conflict { .. } => ApiError::Conflict { field: "owner_email" },
             other => other.into(),

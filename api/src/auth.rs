@@ -4,15 +4,11 @@
 //! transaction as the `nmc_app` role with the tenant set, so PostgreSQL's row-level security
 //! is a second wall behind the store's tenant argument.
 
-use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
-use axum::http::StatusCode;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -25,20 +21,26 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::web::security::{access_cookie, refresh_cookie};
 use crate::{AppState, error::{ApiError, invalid}};
 
+mod limits;
+mod passwords;
+
+pub use limits::{ClientAddr, LoginLimiter, client_address};
+pub use passwords::hash_password;
+use passwords::{decoy_hash, password_problem, verify_password};
+
 const ACCESS_TTL_MINUTES: i64 = 15;
-/// The web pages keep the access token in this cookie.
-pub const ACCESS_COOKIE: &str = "nmc_access";
-/// ...and the refresh token in this one, so an owner stays signed in between jobs.
-pub const REFRESH_COOKIE: &str = "nmc_refresh";
 pub const REFRESH_TTL_DAYS: i64 = 30;
+/// A just-rotated refresh token presented again this soon gets the same successor back instead
+/// of ending the session: a page's concurrent requests all carry the old cookie.
+pub const REFRESH_GRACE_SECS: i64 = 20;
 const INVITE_TTL_DAYS: i64 = 7;
-/// Failed log-ins in a row before an email is locked, and for how long.
+/// Log-in attempts in a row (counted before the password is checked) before an email is
+/// locked, and for how long.
 const MAX_FAILURES: i32 = 5;
 const LOCK_MINUTES: i64 = 15;
-/// Log-in attempts per client address per minute, whatever the email.
-const ATTEMPTS_PER_MINUTE: u32 = 20;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -129,6 +131,13 @@ fn new_secret() -> String {
     format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
 }
 
+/// The refresh token that follows `old`: derived rather than random, so the same token presented
+/// again within the grace names the same successor (only hashes are stored, so it could not be
+/// looked up). Without the deployment secret nobody can compute it.
+fn successor(s: &AppState, old: &str) -> String {
+    hash(&format!("nmc-refresh:{}:{old}", s.config.secret_key))
+}
+
 #[derive(Serialize)]
 pub struct Tokens {
     pub access_token: String,
@@ -167,48 +176,6 @@ async fn open_session(s: &AppState, user_id: Uuid, business_id: Uuid, role: &str
     issue(s, user_id, business_id, role, session, refresh_token)
 }
 
-// ---- passwords -----------------------------------------------------------------------------
-
-pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    let salt = SaltString::encode_b64(Uuid::new_v4().as_bytes()).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
-    Ok(Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?.to_string())
-}
-
-fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-}
-
-/// A hash nobody's password matches: unknown emails are checked against it, so a log-in takes
-/// as long whether or not the account exists.
-fn decoy_hash() -> &'static str {
-    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DECOY.get_or_init(|| hash_password(&new_secret()).unwrap_or_default())
-}
-
-/// Length 10–128, not one repeated character, not the email. Reasons come back as the field's error.
-fn password_problem(password: &str, email: &str) -> Option<&'static str> {
-    let n = password.chars().count();
-    if n < 10 {
-        return Some("at least 10 characters");
-    }
-    if n > 128 {
-        return Some("at most 128 characters");
-    }
-    let mut chars = password.chars();
-    let first = chars.next();
-    if chars.all(|c| Some(c) == first) {
-        return Some("not one repeated character");
-    }
-    if password.eq_ignore_ascii_case(email) {
-        return Some("must differ from the email");
-    }
-    if ["password123", "1234567890", "qwertyuiop", "letmein123", "password1234"].contains(&password.to_lowercase().as_str()) {
-        return Some("too common");
-    }
-    None
-}
-
-
 pub(crate) fn looks_like_email(s: &str) -> bool {
     s.len() <= 254 && s.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !s.contains(char::is_whitespace))
 }
@@ -226,12 +193,19 @@ pub struct SignUpBody {
     pub trade: Option<String>,
 }
 
-async fn sign_up(State(s): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Tokens>), ApiError> {
-    Ok((StatusCode::CREATED, Json(create_account(&s, crate::owner::parse(&body)?).await?)))
+async fn sign_up(State(s): State<AppState>, ClientAddr(ip): ClientAddr, body: axum::body::Bytes) -> Result<(StatusCode, Json<Tokens>), ApiError> {
+    Ok((StatusCode::CREATED, Json(create_account(&s, ip, crate::owner::parse(&body)?).await?)))
+}
+
+fn too_many_joins() -> ApiError {
+    ApiError::TooManyRequests("too many accounts from this address; try again later".into())
 }
 
 /// Creates the business and its owner and opens a session (the API's sign-up and the web page's).
-pub async fn create_account(s: &AppState, b: SignUpBody) -> Result<Tokens, ApiError> {
+pub async fn create_account(s: &AppState, ip: IpAddr, b: SignUpBody) -> Result<Tokens, ApiError> {
+    if !s.login_limiter.allow_join(ip) {
+        return Err(too_many_joins());
+    }
     let mut bad = BTreeMap::new();
     let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_owned();
     let (business_name, owner_name, email) = (text(&b.business_name), text(&b.owner_name), text(&b.email).to_lowercase());
@@ -271,7 +245,7 @@ pub async fn create_account(s: &AppState, b: SignUpBody) -> Result<Tokens, ApiEr
     if !bad.is_empty() {
         return Err(ApiError::Invalid(bad));
     }
-    let password_hash = hash_password(&password)?;
+    let password_hash = hash_password(&password).await?;
     let signup = accounts::SignUp {
         business_name: &business_name,
         owner_name: &owner_name,
@@ -292,53 +266,33 @@ struct LogIn {
     password: Option<String>,
 }
 
-/// Attempts per client address in the current minute (per API instance; the per-email
-/// lock-out lives in the database and holds across instances).
-#[derive(Clone, Default)]
-pub struct LoginLimiter(Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>);
-
-impl LoginLimiter {
-    fn allow(&self, ip: IpAddr) -> bool {
-        let mut m = self.0.lock().unwrap();
-        let now = Instant::now();
-        if m.len() > 10_000 {
-            m.retain(|_, (t, _)| now.duration_since(*t).as_secs() < 60);
-        }
-        let e = m.entry(ip).or_insert((now, 0));
-        if now.duration_since(e.0).as_secs() >= 60 {
-            *e = (now, 0);
-        }
-        e.1 += 1;
-        e.1 <= ATTEMPTS_PER_MINUTE
-    }
-}
-
 fn too_many() -> ApiError {
     ApiError::TooManyRequests("too many log-in attempts; try again later".into())
 }
 
-async fn log_in(State(s): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: axum::body::Bytes) -> Result<Json<Tokens>, ApiError> {
+async fn log_in(State(s): State<AppState>, ClientAddr(ip): ClientAddr, body: axum::body::Bytes) -> Result<Json<Tokens>, ApiError> {
     let b: LogIn = crate::owner::parse(&body)?;
-    Ok(Json(authenticate(&s, peer.ip(), b.email.as_deref().unwrap_or_default(), &b.password.unwrap_or_default()).await?))
+    Ok(Json(authenticate(&s, ip, b.email.as_deref().unwrap_or_default(), &b.password.unwrap_or_default()).await?))
 }
 
 /// Checks a log-in (rate limit, lock-out, password) and opens a session. Used by the API and
-/// by the web pages' form.
+/// by the web pages' form. Both counters count the attempt before the password is checked.
 pub async fn authenticate(s: &AppState, ip: IpAddr, email: &str, password: &str) -> Result<Tokens, ApiError> {
-    if !s.login_limiter.allow(ip) {
+    if !s.login_limiter.allow_log_in(ip) {
         return Err(too_many());
     }
     let email = email.trim().to_lowercase();
-    // The same answer whether or not the email has an account.
-    if accounts::locked_until(&s.db, &email).await?.is_some() {
+    // The same answer whether or not the email has an account (unknown emails lock too).
+    if !accounts::count_login_attempt(&s.db, &email, MAX_FAILURES, Duration::minutes(LOCK_MINUTES)).await? {
         return Err(too_many());
     }
     let creds = accounts::credentials(&s.db, &email).await?;
-    let ok = verify_password(password, creds.as_ref().map_or(decoy_hash(), |c| c.password_hash.as_str())) && creds.is_some();
-    let Some(c) = creds.filter(|_| ok) else {
-        accounts::record_login_failure(&s.db, &email, MAX_FAILURES, Duration::minutes(LOCK_MINUTES)).await?;
-        return Err(ApiError::Unauthorized);
+    let against = match &creds {
+        Some(c) => c.password_hash.clone(),
+        None => decoy_hash().await?,
     };
+    let ok = verify_password(password, against).await? && creds.is_some();
+    let Some(c) = creds.filter(|_| ok) else { return Err(ApiError::Unauthorized) };
     accounts::clear_login_failures(&s.db, &email).await?;
     open_session(s, c.id, c.business_id, &c.role).await
 }
@@ -353,11 +307,13 @@ async fn refresh(State(s): State<AppState>, body: axum::body::Bytes) -> Result<J
     Ok(Json(rotate(&s, &b.refresh_token.unwrap_or_default()).await?))
 }
 
-/// Trades a refresh token for new tokens; it works once, and a second use revokes the session.
+/// Trades a refresh token for new tokens; it works once, and a second use revokes the session,
+/// except within the grace, when the same successor comes back with a fresh access token.
 pub async fn rotate(s: &AppState, old: &str) -> Result<Tokens, ApiError> {
-    let next = new_secret();
-    match accounts::rotate_refresh(&s.db, &hash(old), &hash(&next), Duration::days(REFRESH_TTL_DAYS)).await {
-        Ok(Rotation::Rotated(u)) => issue(s, u.user_id, u.business_id, &u.role, u.session_id, next),
+    let next = successor(s, old);
+    let (ttl, grace) = (Duration::days(REFRESH_TTL_DAYS), Duration::seconds(REFRESH_GRACE_SECS));
+    match accounts::rotate_refresh(&s.db, &hash(old), &hash(&next), ttl, grace).await {
+        Ok(Rotation::Rotated(u) | Rotation::Repeated(u)) => issue(s, u.user_id, u.business_id, &u.role, u.session_id, next),
         Ok(Rotation::Reused) => {
             tracing::warn!("a used refresh token was presented again; session revoked");
             Err(ApiError::Unauthorized)
@@ -390,15 +346,24 @@ struct AcceptInvite {
     password: Option<String>,
 }
 
-async fn accept_invite(State(s): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Tokens>), ApiError> {
+async fn accept_invite(State(s): State<AppState>, ClientAddr(ip): ClientAddr, body: axum::body::Bytes) -> Result<(StatusCode, Json<Tokens>), ApiError> {
     let b: AcceptInvite = crate::owner::parse(&body)?;
-    Ok((StatusCode::CREATED, Json(join(&s, b.token.as_deref().unwrap_or_default(), b.name.as_deref(), b.password).await?)))
+    Ok((StatusCode::CREATED, Json(join(&s, ip, b.token.as_deref().unwrap_or_default(), b.name.as_deref(), b.password).await?)))
 }
 
-/// Accepts an invitation: creates the technician's account and opens their session.
-pub async fn join(s: &AppState, token: &str, name: Option<&str>, password: Option<String>) -> Result<Tokens, ApiError> {
+const BAD_INVITE: &str = "this invitation is unknown, used or expired";
+
+/// Accepts an invitation: creates the technician's account and opens their session. The link is
+/// checked before the password is hashed, so made-up links cost no hashing.
+pub async fn join(s: &AppState, ip: IpAddr, token: &str, name: Option<&str>, password: Option<String>) -> Result<Tokens, ApiError> {
+    if !s.login_limiter.allow_join(ip) {
+        return Err(too_many_joins());
+    }
     let name = name.map(str::trim).unwrap_or_default().to_owned();
     let mut bad = BTreeMap::new();
+    if !accounts::invite_is_open(&s.db, &hash(token)).await? {
+        bad.insert("token", BAD_INVITE.to_owned());
+    }
     if name.is_empty() || name.chars().count() > 100 {
         bad.insert("name", "must be 1 to 100 characters".to_owned());
     }
@@ -409,8 +374,8 @@ pub async fn join(s: &AppState, token: &str, name: Option<&str>, password: Optio
     if !bad.is_empty() {
         return Err(ApiError::Invalid(bad));
     }
-    let accepted = accounts::accept_invite(&s.db, &hash(token), &name, &hash_password(&password)?).await?;
-    let Some((business_id, user_id, role)) = accepted else { return Err(invalid("token", "this invitation is unknown, used or expired")) };
+    let accepted = accounts::accept_invite(&s.db, &hash(token), &name, &hash_password(&password).await?).await?;
+    let Some((business_id, user_id, role)) = accepted else { return Err(invalid("token", BAD_INVITE)) };
     open_session(s, user_id, business_id, &role).await
 }
 
@@ -449,7 +414,7 @@ impl FromRequestParts<AppState> for Tenant {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         // A bearer token (the API), or the web pages' HttpOnly, SameSite=Strict cookie.
         let bearer = parts.headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-        let token = bearer.or(cookie(&parts.headers, ACCESS_COOKIE)).ok_or(ApiError::Unauthorized)?;
+        let token = bearer.or(cookie(&parts.headers, access_cookie(&state.config))).ok_or(ApiError::Unauthorized)?;
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = 5;
         let claims = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&jwt_key(state)), &validation).map_err(|_| ApiError::Unauthorized)?.claims;
@@ -458,6 +423,22 @@ impl FromRequestParts<AppState> for Tenant {
             return Err(ApiError::Unauthorized);
         }
         Ok(Tenant { business_id: claims.bid, user_id: claims.sub, session_id: claims.sid, owner_role: claims.role == "owner" })
+    }
+}
+
+/// The session a browser's cookies belong to, even after the 15-minute access cookie expired:
+/// by the access token's signature (its expiry ignored), else by the refresh token.
+pub async fn cookie_session(s: &AppState, headers: &HeaderMap) -> Result<Option<Uuid>, ApiError> {
+    if let Some(token) = cookie(headers, access_cookie(&s.config)) {
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.validate_exp = false;
+        if let Ok(d) = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&jwt_key(s)), &validation) {
+            return Ok(Some(d.claims.sid));
+        }
+    }
+    match cookie(headers, refresh_cookie(&s.config)) {
+        Some(refresh) => Ok(accounts::session_of_refresh(&s.db, &hash(refresh)).await?),
+        None => Ok(None),
     }
 }
 

@@ -5,6 +5,9 @@ use std::net::SocketAddr;
 #[derive(Clone)]
 pub struct Config {
     pub database_url: String,
+    /// Migrations run over this URL (the role that owns the schema) when set; over `database_url`
+    /// otherwise. Lets the services connect as a role that owns nothing (docs/DEPLOY.md).
+    pub database_migrate_url: Option<String>,
     pub temporal_address: String,
     pub temporal_namespace: String,
     pub task_queue: String,
@@ -12,7 +15,7 @@ pub struct Config {
     /// The URL Twilio uses to reach us, without a trailing slash; signatures are computed over it.
     pub public_base_url: String,
     pub twilio_api_base: String,
-    /// Serve the built-in Twilio sandbox at `/sandbox` (on when TWILIO_API_BASE is not set).
+    /// Serve the built-in Twilio sandbox at `/sandbox` and the dev phone: only with `NMC_SANDBOX=1`.
     pub sandbox: bool,
     pub admin_token: String,
     pub secret_key: String,
@@ -23,6 +26,10 @@ pub struct Config {
     pub platform_twilio: Option<(String, String)>,
     pub conversation_idle_secs: u64,
     pub max_body_bytes: usize,
+    /// The header our reverse proxy writes the client's address into (`NMC_TRUSTED_PROXY_HEADER`,
+    /// lower-cased), for the per-address limits; unset, the socket peer is the client and no
+    /// header is believed.
+    pub trusted_proxy_header: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -39,12 +46,39 @@ impl std::fmt::Debug for Config {
     }
 }
 
+/// Real Twilio: where the API buys numbers when neither TWILIO_API_BASE nor the sandbox is set.
+pub const TWILIO_API: &str = "https://api.twilio.com";
+
 pub fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
 }
 
-fn required(name: &str) -> anyhow::Result<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or_else(|| anyhow::anyhow!("{name} must be set"))
+/// An on/off switch: `1`/`true` or `0`/`false` (unset or empty is off); anything else is a mistake
+/// worth stopping for, since a typo must not silently leave the sandbox on or off.
+pub fn flag(name: &str, value: Option<&str>) -> anyhow::Result<bool> {
+    match value.unwrap_or_default() {
+        "1" | "true" => Ok(true),
+        "" | "0" | "false" => Ok(false),
+        other => anyhow::bail!("{name} must be 1, true, 0 or false (got {other:?})"),
+    }
+}
+
+/// Why the sandbox may not serve on `bind`, if it may not: it hands out every tenant's texts to
+/// whoever reaches it, so only loopback unless the second flag says otherwise.
+pub fn sandbox_bind_problem(sandbox: bool, allow_public: bool, bind: &SocketAddr) -> Option<String> {
+    (sandbox && !allow_public && !bind.ip().is_loopback()).then(|| {
+        format!(
+            "NMC_SANDBOX=1 serves a fake carrier whose API can read every business's texts, and NMC_BIND={bind} is not a \
+             loopback address. Bind 127.0.0.1, or set NMC_SANDBOX_ALLOW_PUBLIC=1 if this host is private (never in production)."
+        )
+    })
+}
+
+/// A header name, or a stop: a typo here would silently limit every client as one.
+fn proxy_header(value: Option<String>) -> anyhow::Result<Option<String>> {
+    let Some(name) = value.map(|v| v.trim().to_ascii_lowercase()) else { return Ok(None) };
+    axum::http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| anyhow::anyhow!("NMC_TRUSTED_PROXY_HEADER {name:?} is not a header name"))?;
+    Ok(Some(name))
 }
 
 impl Config {
@@ -54,32 +88,40 @@ impl Config {
     }
 
     pub fn from_env() -> anyhow::Result<Self> {
-        let bind: SocketAddr = env_or("NMC_BIND", "127.0.0.1:8080").parse()?;
-        let public_base_url = env_or("PUBLIC_BASE_URL", &format!("http://{bind}")).trim_end_matches('/').to_owned();
-        let explicit_twilio = std::env::var("TWILIO_API_BASE").ok().filter(|v| !v.is_empty());
-        let sandbox = match std::env::var("NMC_SANDBOX").ok().as_deref() {
-            Some("1" | "true") => true,
-            Some("0" | "false") => false,
-            _ => explicit_twilio.is_none(),
-        };
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// The configuration from a variable lookup (the environment, or a test's map).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let get = |name: &str| var(name).filter(|v| !v.is_empty());
+        let or = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
+        let required = |name: &str| get(name).ok_or_else(|| anyhow::anyhow!("{name} must be set"));
+        let bind: SocketAddr = or("NMC_BIND", "127.0.0.1:8080").parse()?;
+        let public_base_url = or("PUBLIC_BASE_URL", &format!("http://{bind}")).trim_end_matches('/').to_owned();
+        let sandbox = flag("NMC_SANDBOX", get("NMC_SANDBOX").as_deref())?;
+        let allow_public = flag("NMC_SANDBOX_ALLOW_PUBLIC", get("NMC_SANDBOX_ALLOW_PUBLIC").as_deref())?;
+        if let Some(problem) = sandbox_bind_problem(sandbox, allow_public, &bind) {
+            anyhow::bail!(problem);
+        }
+        // Never the sandbox by accident: without the flag, an unset base means real Twilio.
+        let twilio_api_base = get("TWILIO_API_BASE").unwrap_or_else(|| if sandbox { format!("{public_base_url}/sandbox") } else { TWILIO_API.to_owned() });
         Ok(Self {
             database_url: required("DATABASE_URL")?,
-            temporal_address: env_or("TEMPORAL_ADDRESS", "http://127.0.0.1:7233"),
-            temporal_namespace: env_or("TEMPORAL_NAMESPACE", "default"),
-            task_queue: env_or("TEMPORAL_TASK_QUEUE", "nmc-conversations"),
+            database_migrate_url: get("DATABASE_MIGRATE_URL"),
+            temporal_address: or("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+            temporal_namespace: or("TEMPORAL_NAMESPACE", "default"),
+            task_queue: or("TEMPORAL_TASK_QUEUE", "nmc-conversations"),
             bind,
-            twilio_api_base: explicit_twilio.unwrap_or_else(|| format!("{public_base_url}/sandbox")),
+            twilio_api_base,
             public_base_url,
             sandbox,
             admin_token: required("NMC_ADMIN_TOKEN")?,
             secret_key: required("NMC_SECRET_KEY")?,
-            jwt_secret: std::env::var("NMC_JWT_SECRET").ok().filter(|v| !v.is_empty()),
-            platform_twilio: match (std::env::var("TWILIO_ACCOUNT_SID"), std::env::var("TWILIO_AUTH_TOKEN")) {
-                (Ok(sid), Ok(token)) if !sid.is_empty() && !token.is_empty() => Some((sid, token)),
-                _ => None,
-            },
-            conversation_idle_secs: env_or("NMC_CONVERSATION_IDLE_SECS", "172800").parse()?,
-            max_body_bytes: env_or("NMC_MAX_BODY_BYTES", "65536").parse()?,
+            jwt_secret: get("NMC_JWT_SECRET"),
+            platform_twilio: get("TWILIO_ACCOUNT_SID").zip(get("TWILIO_AUTH_TOKEN")),
+            conversation_idle_secs: or("NMC_CONVERSATION_IDLE_SECS", "172800").parse()?,
+            max_body_bytes: or("NMC_MAX_BODY_BYTES", "65536").parse()?,
+            trusted_proxy_header: proxy_header(get("NMC_TRUSTED_PROXY_HEADER"))?,
         })
     }
 }

@@ -1,10 +1,11 @@
 //! `GET /api/events`: server-sent events for the signed-in user's business only. The database
 //! writes each event (triggers, same transaction as the change) and NOTIFYs on commit; one
 //! LISTEN connection per API instance fans them out, so every instance behind a load balancer
-//! delivers every event. `Last-Event-ID` resumes from the event log without gaps.
+//! delivers every event. `Last-Event-ID` resumes from the event log without gaps. A feed ends
+//! when its session is revoked or expires or its user is removed (checked before each event).
 
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -12,6 +13,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use axum::Router;
 use futures::Stream;
+use nmc_store::accounts;
 use serde_json::Value;
 use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
@@ -81,55 +83,87 @@ async fn backlog(db: &sqlx::PgPool, business_id: Uuid, after: i64) -> Result<Vec
         .await
 }
 
+/// How old a "the session still stands" answer may be when an event is about to go out.
+const RECHECK: Duration = Duration::from_secs(2);
+/// A quiet feed checks its session this often too, and notices a client that went away.
+const IDLE_CHECK: Duration = Duration::from_secs(30);
+
+/// One client's feed: it ends when its session is revoked or expires or its user is removed.
+struct Feed {
+    db: sqlx::PgPool,
+    out: tokio::sync::mpsc::Sender<Event>,
+    tenant: Tenant,
+    last: i64,
+    checked: Instant,
+}
+
+impl Feed {
+    /// Asks the database again once the last answer is older than [`RECHECK`]; a failed check
+    /// ends the feed (the browser reconnects and signs in again if it can).
+    async fn session_stands(&mut self) -> bool {
+        if self.checked.elapsed() < RECHECK {
+            return true;
+        }
+        let open = accounts::session_is_open(&self.db, self.tenant.session_id, self.tenant.user_id).await.unwrap_or(false);
+        self.checked = Instant::now();
+        open
+    }
+
+    /// Sends one event; `false` ends the stream.
+    async fn deliver(&mut self, e: &LiveEvent) -> bool {
+        if !self.session_stands().await {
+            return false;
+        }
+        self.last = e.id;
+        self.out.send(to_sse(e)).await.is_ok()
+    }
+
+    /// Anything in the log after the last event sent (a reconnect, or a client that fell behind).
+    async fn catch_up(&mut self) -> bool {
+        let Ok(rows) = backlog(&self.db, self.tenant.business_id, self.last).await else { return true };
+        for e in &rows {
+            if !self.deliver(e).await {
+                return false;
+            }
+        }
+        true
+    }
+
+    async fn run(mut self, mut rx: broadcast::Receiver<LiveEvent>) {
+        if !self.catch_up().await {
+            return;
+        }
+        loop {
+            let more = match tokio::time::timeout(IDLE_CHECK, rx.recv()).await {
+                Ok(Ok(e)) if e.business_id == self.tenant.business_id && e.id > self.last => self.deliver(&e).await,
+                Ok(Ok(_)) => true,
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => self.catch_up().await,
+                Ok(Err(broadcast::error::RecvError::Closed)) => false,
+                Err(_) => !self.out.is_closed() && self.session_stands().await,
+            };
+            if !more {
+                return;
+            }
+        }
+    }
+}
+
 async fn stream(t: Tenant, State(s): State<AppState>, headers: HeaderMap) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let business_id = t.business_id;
     // Subscribe before reading the backlog, so nothing committed in between is missed.
-    let mut rx = s.events.tx.subscribe();
+    let rx = s.events.tx.subscribe();
     let resume: Option<i64> = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
-    let mut last = match resume {
+    let last = match resume {
         Some(id) => id,
         None => sqlx::query_scalar::<_, Option<i64>>("select max(id) from events where business_id = $1")
-            .bind(business_id)
+            .bind(t.business_id)
             .fetch_one(&s.db)
             .await
             .map_err(nmc_store::StoreError::from)?
             .unwrap_or(0),
     };
     let db = s.db.clone();
-    let stream = async_stream(move |out| async move {
-        // Anything after the client's last event first (a reconnect), then live.
-        if let Ok(rows) = backlog(&db, business_id, last).await {
-            for e in rows {
-                last = e.id;
-                if out.send(to_sse(&e)).await.is_err() {
-                    return;
-                }
-            }
-        }
-        loop {
-            match rx.recv().await {
-                Ok(e) if e.business_id == business_id && e.id > last => {
-                    last = e.id;
-                    if out.send(to_sse(&e)).await.is_err() {
-                        return;
-                    }
-                }
-                Ok(_) => {}
-                // This client fell behind the fan-out: catch up from the log.
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    if let Ok(rows) = backlog(&db, business_id, last).await {
-                        for e in rows {
-                            last = e.id;
-                            if out.send(to_sse(&e)).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
-            }
-        }
-    });
+    // The extractor has just checked the session.
+    let stream = async_stream(move |out| Feed { db, out, tenant: t, last, checked: Instant::now() }.run(rx));
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

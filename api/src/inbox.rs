@@ -176,19 +176,40 @@ pub async fn return_to_assistant(t: Tenant, State(s): State<AppState>, Path(conv
 #[derive(Deserialize)]
 struct OwnerText {
     body: Option<String>,
+    /// The client's idempotency key (or the `Idempotency-Key` header): a retried send is sent once.
+    idempotency_key: Option<String>,
+}
+
+/// A client's idempotency key (1–100 letters, digits, `-`, `_`), or a fresh one.
+pub fn send_key(given: Option<&str>) -> Result<String, ApiError> {
+    match given.map(str::trim).filter(|k| !k.is_empty()) {
+        None => Ok(Uuid::new_v4().to_string()),
+        Some(k) if k.len() <= 100 && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') => Ok(k.to_owned()),
+        Some(_) => Err(invalid("idempotency_key", "1 to 100 letters, digits, - or _")),
+    }
 }
 
 /// Sends through the workflow's update: durable, counted as the owner's answer, and refused
 /// (422) when the caller opted out or the carrier will not take it.
-pub async fn send_message(t: Tenant, State(s): State<AppState>, Path(conversation_id): Path<Uuid>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn send_message(
+    t: Tenant,
+    State(s): State<AppState>,
+    Path(conversation_id): Path<Uuid>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let m: OwnerText = parse(&body)?;
+    let header = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+    let key = send_key(m.idempotency_key.as_deref().or(header))?;
     let text = m.body.as_deref().map(str::trim).unwrap_or_default().to_owned();
     if text.is_empty() || text.chars().count() > 1600 {
         return Err(invalid("body", "1 to 1600 characters"));
     }
     let wf = open_workflow(&t, &s, conversation_id).await?;
-    match s.temporal.owner_message(&wf, &text).await {
-        Ok(message_id) => Ok((StatusCode::CREATED, Json(json!({"message_id": message_id})))),
+    match s.temporal.owner_message(&wf, &text, &key).await {
+        Ok(message_id) => Ok((StatusCode::CREATED, Json(json!({"message_id": message_id, "idempotency_key": key})))),
+        // Accepted by the workflow, still with the carrier: repeat with the same key to learn the outcome.
+        Err(crate::temporal::SendError::StillSending) => Ok((StatusCode::ACCEPTED, Json(json!({"status": "sending", "idempotency_key": key})))),
         Err(crate::temporal::SendError::Refused(reason)) => Err(invalid("body", &reason)),
         Err(crate::temporal::SendError::Unavailable) => Err(ApiError::Unavailable("temporal")),
     }

@@ -65,6 +65,10 @@ pub async fn put_settings(t: Tenant, State(s): State<AppState>, body: axum::body
     if new.follow_up_secs.len() > 5 || new.follow_up_secs.iter().any(|f| *f <= 0) || new.follow_up_secs.windows(2).any(|w| w[1] <= w[0]) {
         bad.insert("follow_up_secs", "up to 5 increasing delays in seconds".to_owned());
     }
+    if new.quiet_start == new.quiet_end {
+        // An empty window would silently allow automated texts around the clock.
+        bad.insert("quiet_end", "must differ from quiet_start (quiet hours cannot be switched off)".to_owned());
+    }
     if new.trade.as_deref().is_some_and(|tr| nmc_assistant::catalog::starter(tr).is_empty()) {
         bad.insert("trade", "one of plumbing, hvac, electrical, handyman, cleaning, auto".to_owned());
     }

@@ -47,7 +47,7 @@ impl AppState {
     /// Connects to the database (applying migrations) and, in the background, to Temporal.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let db = nmc_store::connect(&config.database_url, 16).await?;
-        nmc_store::migrate(&db).await?;
+        migrate(&config, &db).await?;
         let secrets = SecretBox::from_base64(&config.secret_key)?;
         let temporal = Temporal::connect_in_background(
             config.temporal_address.clone(),
@@ -55,10 +55,34 @@ impl AppState {
             config.task_queue.clone(),
             config.conversation_idle_secs,
         );
-        let sandbox = config.sandbox.then(nmc_sandbox::Sandbox::new);
+        let sandbox = config.sandbox.then(|| built_in_sandbox(&config));
         let events = events::EventHub::start(db.clone());
         Ok(Self { db, temporal, secrets, config: std::sync::Arc::new(config), sandbox, calendars: nmc_calendar::Calendars::from_env(), mailer: Default::default(), login_limiter: Default::default(), events })
     }
+}
+
+/// Migrations as the schema's owner when `DATABASE_MIGRATE_URL` names one, so the pool the
+/// services use can be a role that owns nothing (RLS then binds it); else over the pool.
+async fn migrate(config: &Config, db: &PgPool) -> anyhow::Result<()> {
+    match &config.database_migrate_url {
+        Some(url) => {
+            let owner = nmc_store::connect(url, 1).await?;
+            nmc_store::migrate(&owner).await?;
+            owner.close().await;
+        }
+        None => nmc_store::migrate(db).await?,
+    }
+    Ok(())
+}
+
+/// The carrier double, locked down: the control API takes the admin token, the REST API only
+/// known accounts (the platform's here; each number brings its own), and webhooks go only
+/// under PUBLIC_BASE_URL, so no account can point the server at an internal address.
+fn built_in_sandbox(config: &Config) -> nmc_sandbox::Sandbox {
+    let sandbox = nmc_sandbox::Sandbox::new().with_admin_token(&config.admin_token).with_webhook_base(&config.public_base_url);
+    let (sid, token) = config.platform_twilio();
+    sandbox.register_account(&sid, &token);
+    sandbox
 }
 
 pub fn router(state: AppState) -> Router {
@@ -76,6 +100,8 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(record_latency))
         .layer(axum::middleware::from_fn(error::json_for_framework_errors))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        // Cross-site state-changing requests refused; HSTS over https.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), web::security::guard))
         .with_state(state.clone());
     if let Some(sandbox) = &state.sandbox {
         app = app.nest("/sandbox", sandbox.router());
@@ -116,31 +142,73 @@ async fn record_latency(req: axum::extract::Request, next: axum::middleware::Nex
     response
 }
 
-/// Prometheus metrics. With `NMC_METRICS_TOKEN` set, only a bearer of it may scrape.
-async fn metrics(headers: axum::http::HeaderMap) -> axum::response::Response {
+/// Prometheus metrics. With `NMC_METRICS_TOKEN` set, only a bearer of it may scrape; without one
+/// they are served only to a plain-http (local) deployment, never on a public https one.
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> axum::response::Response {
     use axum::response::IntoResponse;
     static TOKEN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     let token = TOKEN.get_or_init(|| std::env::var("NMC_METRICS_TOKEN").ok().filter(|t| !t.is_empty()));
-    if let Some(t) = token {
-        let given = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
-        if !bool::from(subtle::ConstantTimeEq::ct_eq(given.as_bytes(), t.as_bytes())) {
-            return error::ApiError::Unauthorized.into_response();
+    match token {
+        Some(t) => {
+            let given = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+            if !bool::from(subtle::ConstantTimeEq::ct_eq(given.as_bytes(), t.as_bytes())) {
+                return error::ApiError::Unauthorized.into_response();
+            }
         }
+        None if web::security::https(&state.config) => {
+            let message = "metrics are not served openly on an https deployment: set NMC_METRICS_TOKEN and scrape with it as a bearer";
+            return (StatusCode::FORBIDDEN, Json(json!({"error": {"code": "forbidden", "message": message, "fields": {}}}))).into_response();
+        }
+        None => {}
     }
     nmc_telemetry::init_metrics();
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], nmc_telemetry::render()).into_response()
 }
 
+/// Each dependency as "ok" or "unavailable", with a short reason for Temporal; never the error
+/// text itself (it can carry hosts and credentials' hints), which goes to the log instead.
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    let (db, temporal) = tokio::join!(nmc_store::ping(&state.db), state.temporal.ping());
-    let db = db.map_err(|e| e.to_string());
+    let (db, temporal) = tokio::join!(nmc_store::ping(&state.db), temporal_health(&state));
+    if let Err(e) = &db {
+        tracing::warn!(error = %e, "healthz: database unavailable");
+    }
     let ok = db.is_ok() && temporal.is_ok();
-    let show = |r: &Result<(), String>| match r {
-        Ok(()) => json!("ok"),
-        Err(e) => json!({"error": e}),
-    };
-    let body = json!({"status": if ok { "ok" } else { "unavailable" }, "database": show(&db), "temporal": show(&temporal)});
+    let state_of = |up: bool| if up { "ok" } else { "unavailable" };
+    let mut body = json!({"status": state_of(ok), "database": state_of(db.is_ok()), "temporal": state_of(temporal.is_ok())});
+    if let Err(reason) = temporal {
+        body["temporal_reason"] = json!(reason);
+    }
     (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
+}
+
+/// Temporal answers, and knows the search attributes every conversation start sets (without
+/// them each missed call would fail while this said "ok").
+async fn temporal_health(state: &AppState) -> Result<(), &'static str> {
+    if let Err(e) = state.temporal.ping().await {
+        // Not connected yet: the background connect logs why.
+        if e != "not connected" {
+            tracing::warn!(error = %e, "healthz: Temporal unavailable");
+        }
+        return Err(match e.as_str() {
+            "not connected" => "not connected",
+            "timed out" => "timed out",
+            _ => "unreachable",
+        });
+    }
+    let client = state.temporal.client().ok_or("not connected")?;
+    let check = nmc_workflows::connect::missing_search_attributes(client, &state.config.temporal_namespace);
+    match tokio::time::timeout(std::time::Duration::from_secs(2), check).await {
+        Ok(Ok(missing)) if missing.is_empty() => Ok(()),
+        Ok(Ok(missing)) => {
+            tracing::warn!(?missing, "healthz: Temporal search attributes missing (the worker log names the commands)");
+            Err("search attributes missing")
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "healthz: Temporal search attributes not listed");
+            Err("unreachable")
+        }
+        Err(_) => Err("timed out"),
+    }
 }
 
 /// Notes that the workflow has the event, off the request path: if this write is lost, a

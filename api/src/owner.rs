@@ -164,6 +164,7 @@ fn catalog_json(r: &scheduling::CatalogRow) -> Value {
 }
 
 async fn list_catalog(t: Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    t.owner()?;
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
     let items = scheduling::catalog(&mut tx, b, false).await?;
@@ -222,6 +223,7 @@ async fn adopt_catalog(t: Tenant, State(s): State<AppState>, body: axum::body::B
 // ---- schedule rules and technicians -----------------------------------------------------------
 
 async fn get_schedule(t: Tenant, State(s): State<AppState>) -> Result<Json<scheduling::Rules>, ApiError> {
+    t.owner()?;
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
     Ok(Json(scheduling::rules(&mut tx, b).await?))

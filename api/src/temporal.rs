@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use nmc_domain::{ConversationStart, ConversationStatus, E164, InboundSms, MissedCall, conversation_workflow_id};
-use nmc_workflows::{AppointmentChanged, AppointmentStart, AppointmentWorkflow, BUSINESS_ID, CONVERSATION_STATUS, ConversationWorkflow, appointment_workflow_id};
+use nmc_domain::{CallerEvent, E164};
+use nmc_workflows::signal::ConversationQueue;
+use nmc_workflows::{AppointmentChanged, AppointmentStart, AppointmentWorkflow, BUSINESS_ID, ConversationWorkflow, appointment_workflow_id};
 use temporalio_client::{
     Client, ClientOptions, Connection, WorkflowCountOptions, WorkflowIdConflictPolicy,
     WorkflowIdReusePolicy, WorkflowStartOptions,
 };
-use temporalio_common::SignalDefinition;
 use temporalio_common::search_attributes::SearchAttributes;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
@@ -60,28 +60,11 @@ impl Temporal {
         }
     }
 
-    fn start_options(&self, business_id: Uuid, caller: &E164) -> WorkflowStartOptions {
-        WorkflowStartOptions::new(self.task_queue.clone(), conversation_workflow_id(business_id, caller))
-            // A running conversation takes the signal; a closed one is followed by a new run.
-            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-            .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
-            .search_attributes(SearchAttributes::new([
-                BUSINESS_ID.value_set(business_id.to_string()),
-                CONVERSATION_STATUS.value_set(ConversationStatus::Active.as_str().to_owned()),
-            ]))
-            .build()
-    }
-
-    fn start_input(&self, business_id: Uuid, caller: &E164) -> ConversationStart {
-        ConversationStart { business_id, caller: caller.clone(), idle_timeout_secs: self.idle_timeout_secs, carried: None }
-    }
-
-    pub async fn signal_missed_call(&self, business_id: Uuid, caller: &E164, call: MissedCall) -> Result<(), String> {
-        self.signal_with_start(business_id, caller, ConversationWorkflow::missed_call, call).await
-    }
-
-    pub async fn signal_inbound_sms(&self, business_id: Uuid, caller: &E164, sms: InboundSms) -> Result<(), String> {
-        self.signal_with_start(business_id, caller, ConversationWorkflow::inbound_sms, sms).await
+    /// Hands a recorded call or text to the caller's conversation (Signal-With-Start).
+    pub async fn signal_caller_event(&self, business_id: Uuid, caller: &E164, event: CallerEvent) -> Result<(), String> {
+        let client = self.client().ok_or("temporal not connected")?;
+        let queue = ConversationQueue { task_queue: self.task_queue.clone(), idle_timeout_secs: self.idle_timeout_secs };
+        queue.signal(client, business_id, caller, event).await
     }
 
     /// Tells the appointment's workflow to look again (calendar sync, reminders, and a text to
@@ -140,53 +123,54 @@ impl Temporal {
         (view.waiting_for == "owner_window").then_some(view.until).flatten()
     }
 
-    /// The owner's text, through the workflow's update (returns the stored message's id).
-    pub async fn owner_message(&self, workflow_id: &str, body: &str) -> Result<Uuid, SendError> {
+    /// The owner's text, through the workflow's update (returns the stored message's id). The
+    /// update id comes from the client's key, so a resubmit joins the first send instead of
+    /// starting a second; a send slower than the wait below answers "still sending".
+    pub async fn owner_message(&self, workflow_id: &str, body: &str, key: &str) -> Result<Uuid, SendError> {
         let handle = self.conversation(workflow_id).map_err(|_| SendError::Unavailable)?;
-        let update = handle.execute_update(
-            ConversationWorkflow::owner_message,
-            nmc_workflows::OwnerMessage { body: body.to_owned() },
-            temporalio_client::WorkflowExecuteUpdateOptions::default(),
-        );
-        match tokio::time::timeout(Duration::from_secs(30), update).await {
+        let options = temporalio_client::WorkflowExecuteUpdateOptions::builder().update_id(format!("owner-message-{key}")).build();
+        let message = nmc_workflows::OwnerMessage { body: body.to_owned(), key: Some(key.to_owned()) };
+        let update = handle.execute_update(ConversationWorkflow::owner_message, message, options);
+        match tokio::time::timeout(OWNER_SEND_WAIT, update).await {
             Ok(Ok(id)) => Ok(id),
+            Ok(Err(e)) if unreachable(&e.to_string()) => Err(SendError::Unavailable),
             // The workflow refused it (validator or the carrier): the reason is for the owner.
-            Ok(Err(e)) if !e.to_string().contains("unavailable") && !e.to_string().contains("connect") => Err(SendError::Refused(short_reason(&e.to_string()))),
-            _ => Err(SendError::Unavailable),
+            Ok(Err(e)) => Err(SendError::Refused(short_reason(&e.to_string()))),
+            Err(_) => Err(SendError::StillSending),
         }
     }
-
-    /// Signals the caller's conversation, starting it if none is running (never check-then-start).
-    async fn signal_with_start<S>(&self, business_id: Uuid, caller: &E164, signal: S, input: S::Input) -> Result<(), String>
-    where
-        S: SignalDefinition<Workflow = nmc_workflows::ConversationRun>,
-        S::Input: Send,
-    {
-        let client = self.client().ok_or("temporal not connected")?;
-        client
-            .signal_with_start_workflow(
-                ConversationWorkflow::run,
-                self.start_input(business_id, caller),
-                signal,
-                input,
-                self.start_options(business_id, caller),
-            )
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
 }
 
+/// Connects, and registers our search attributes where the server lets us. When it does not,
+/// the client is still returned (owner pages work) and /healthz reports the attributes missing.
 pub async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
     let conn = Connection::connect(nmc_workflows::connect::connection_options(address, format!("nmc-api@{}", std::process::id()))?).await?;
-    Ok(Client::new(conn, ClientOptions::new(namespace.to_owned()).build())?)
+    let client = Client::new(conn, ClientOptions::new(namespace.to_owned()).build())?;
+    let ensure = nmc_workflows::connect::ensure_search_attributes(&client, namespace);
+    match tokio::time::timeout(Duration::from_secs(10), ensure).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!("{e}"),
+        Err(_) => tracing::warn!("Temporal search attributes not checked (timed out); /healthz keeps checking"),
+    }
+    Ok(client)
 }
 
-/// Why an owner's text did not go out.
+/// How long an owner's send may take before the app hears "still sending" (the carrier may be
+/// slow or throttling; the workflow keeps trying).
+const OWNER_SEND_WAIT: Duration = Duration::from_secs(10);
+
+fn unreachable(e: &str) -> bool {
+    e.contains("unavailable") || e.contains("connect") || e.contains("transport")
+}
+
+/// Why an owner's text did not go out (yet).
 #[derive(Debug)]
 pub enum SendError {
     Refused(String),
+    /// Temporal could not be reached: nothing was started, a retry is safe.
     Unavailable,
+    /// The workflow has it and the carrier has not answered yet.
+    StillSending,
 }
 
 /// The workflow's own words, without the SDK's wrapping.

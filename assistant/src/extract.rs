@@ -59,6 +59,8 @@ pub struct Reading {
     pub angry: bool,
     pub price_question: bool,
     pub wrong_number: bool,
+    /// "No thanks", "already found someone": the caller is done, and follow-ups end.
+    pub declined: bool,
     pub spanish: bool,
 }
 
@@ -100,6 +102,12 @@ const ANGRY: &[&str] = &[
 ];
 const PRICE: &[&str] = &["how much", "price", "prices", "cost", "costs", "quote", "estimate", "rate", "rates", "charge", "fee", "cuanto", "cuánto", "precio"];
 const WRONG: &[&str] = &["wrong number", "who is this", "didn't call", "did not call", "never called", "not me", "numero equivocado", "número equivocado"];
+const DECLINED: &[&str] = &[
+    "no thanks", "no thank you", "not interested", "already found someone", "found someone", "found someone else", "got someone",
+    "already got someone", "already hired", "hired someone", "already fixed", "got it fixed", "fixed it myself", "no longer need",
+    "never mind", "nevermind", "we're good", "we are good", "went with someone",
+    "no gracias", "ya no necesito", "ya encontré", "ya encontre",
+];
 const SPANISH: &[&str] = &["hola", "necesito", "tengo", "por favor", "gracias", "mi nombre", "me llamo", "dirección", "direccion", "mañana", "manana", "calle", "fuga", "baño", "cocina", "aire", "luz", "ayuda", "está", "esta roto"];
 
 /// Trades and the words callers use for their jobs, most specific first.
@@ -386,6 +394,7 @@ pub fn read(text: &str, asked: Option<Field>) -> Reading {
         angry: has_any(&n, ANGRY) || shouting || text.contains("!!!"),
         price_question: has_any(&n, PRICE),
         wrong_number,
+        declined: !emergency && has_any(&n, DECLINED),
         spanish: has_any(&n, SPANISH),
     }
 }

@@ -25,6 +25,10 @@ pub enum Intent {
     Booking,
     Emergency,
     NeedsHuman,
+    /// The caller is done: no thanks, already found someone.
+    Declined,
+    /// The caller wants no more texts, in words the carrier keywords missed.
+    OptOut,
     Other,
 }
 
@@ -70,6 +74,13 @@ pub struct TurnOutcome {
     /// Wrong number: reply once, then stay quiet.
     #[serde(default)]
     pub wrong_number: bool,
+    /// The caller declined ("no thanks", "found someone"): follow-ups end.
+    #[serde(default)]
+    pub declined: bool,
+    /// The caller revoked consent to texts (the model read it): recorded as an opt-out, confirmed
+    /// once, and no reply is sent.
+    #[serde(default)]
+    pub opt_out: bool,
     /// rules | llm | llm→rules (the LLM failed and rules answered)
     pub engine: String,
 }

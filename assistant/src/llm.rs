@@ -72,7 +72,9 @@ impl LlmAssistant {
              emergency. A caller who is angry, asks for a person, or whom you cannot help: set needs_human. Reply in the \
              caller's language. Already known (do not ask again): {known}. In `learned`, give only facts stated by the \
              caller, null otherwise; trade is one of plumbing, hvac, electrical, handyman, cleaning, auto; urgency is \
-             one of emergency, soon, flexible.",
+             one of emergency, soon, flexible. Intent `declined`: the caller no longer wants the job done by \
+             us (no thanks, found someone else). Intent `opt_out`: the caller asks, in any words, not to be texted \
+             any more.",
             business = input.business_name,
             owner = input.owner_name,
         );
@@ -97,7 +99,7 @@ impl LlmAssistant {
                     "required": ["name", "service_needed", "trade", "urgency", "address", "preferred_time"],
                     "properties": {"name": text, "service_needed": text, "trade": text, "urgency": text, "address": text, "preferred_time": text}
                 },
-                "intent": {"type": "string", "enum": ["question", "booking", "emergency", "needs_human", "other"]},
+                "intent": {"type": "string", "enum": ["question", "booking", "emergency", "needs_human", "declined", "opt_out", "other"]},
                 "emergency": {"type": "boolean"},
                 "needs_human": {"type": "boolean"},
                 "asked": {"type": ["string", "null"], "enum": ["service", "name", "address", "time", null]}
@@ -181,6 +183,9 @@ fn finish(input: &TurnInput, turn: ModelTurn) -> TurnOutcome {
         qualified: known.is_qualified(),
         asked: turn.asked,
         wrong_number: turn.intent == Intent::Other && reading.wrong_number,
+        declined: turn.intent == Intent::Declined || (!emergency && reading.declined),
+        // A revocation is honoured whatever else the model said (the FCC's "any reasonable means").
+        opt_out: turn.intent == Intent::OptOut,
         engine: "llm".into(),
     }
 }

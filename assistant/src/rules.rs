@@ -56,6 +56,13 @@ impl RulesAssistant {
             } else {
                 "Sorry to bother you! If you ever need a hand, just text this number.".into()
             });
+        } else if reading.declined && !reading.emergency {
+            intent = Intent::Declined;
+            parts.push(if es {
+                "¡Entendido, gracias por avisarnos! Si algún día necesita ayuda, escríbanos aquí.".into()
+            } else {
+                "No problem, thanks for letting us know! If you ever need a hand, just text this number.".into()
+            });
         } else if reading.emergency {
             intent = Intent::Emergency;
             parts.push(if es {
@@ -120,6 +127,8 @@ impl RulesAssistant {
             qualified: known.is_qualified(),
             asked,
             wrong_number: intent == Intent::Other && reading.wrong_number,
+            declined: intent == Intent::Declined,
+            opt_out: false,
             engine: "rules".into(),
         }
     }

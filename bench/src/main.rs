@@ -17,6 +17,7 @@ use axum::routing::post;
 use nmc_sandbox::Sandbox;
 use serde_json::json;
 
+mod flood;
 mod load;
 
 const ACCOUNT_SID: &str = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -43,6 +44,8 @@ struct Args {
     events: bool,
     /// The Monday-morning burst over `--businesses` businesses (see load.rs).
     load: bool,
+    /// Caller-text webhooks alone, then while `--clients` clients flood the password endpoints (flood.rs).
+    password_flood: bool,
     businesses: usize,
     api_pid: Option<u32>,
     worker_pid: Option<u32>,
@@ -64,6 +67,7 @@ fn args() -> anyhow::Result<Args> {
         clients: 20,
         events: false,
         load: false,
+        password_flood: false,
         businesses: 100,
         api_pid: None,
         worker_pid: None,
@@ -86,6 +90,7 @@ fn args() -> anyhow::Result<Args> {
             "--events" => a.events = true,
             "--clients" => a.clients = val()?.parse()?,
             "--load" => a.load = true,
+            "--password-flood" => a.password_flood = true,
             "--businesses" => a.businesses = val()?.parse()?,
             "--api-pid" => a.api_pid = Some(val()?.parse()?),
             "--worker-pid" => a.worker_pid = Some(val()?.parse()?),
@@ -275,6 +280,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if a.events {
         return events(&a, &http, &twilio_number).await;
+    }
+    if a.password_flood {
+        return flood::run(&a, &http, &twilio_number).await;
     }
     if a.load {
         let floor = Floor { http: http.clone(), sandbox_base: sandbox_base.clone() };

@@ -19,9 +19,14 @@ pub fn default_after_hours_greeting(business: &str) -> String {
 /// Fills a greeting template. `{business}` and `{owner}` are replaced; a template that does not
 /// tell the caller how to opt out gets the opt-out line appended (the first text must carry it).
 pub fn render_greeting(template: &str, business: &str, owner: &str) -> String {
-    let text = template.replace("{business}", business).replace("{owner}", owner);
-    if text.to_ascii_uppercase().contains("STOP") {
-        text
+    with_opt_out_line(&template.replace("{business}", business).replace("{owner}", owner))
+}
+
+/// The text with our opt-out line, unless it already carries an explicit instruction ("Reply
+/// STOP to opt out"); the word alone ("One Stop Plumbing") is not one.
+pub fn with_opt_out_line(text: &str) -> String {
+    if crate::keywords::has_opt_out_instruction(text) {
+        text.to_owned()
     } else {
         format!("{} {OPT_OUT_LINE}", text.trim_end())
     }
@@ -142,5 +147,10 @@ mod tests {
             "Dana at Acme Plumbing is off the clock, we'll text back at 8 Reply STOP to opt out."
         );
         assert_eq!(render_greeting("Hi from {business}. Text STOP to quit", "A", "B"), "Hi from A. Text STOP to quit");
+        // The business's name is not an instruction: the line is still added.
+        assert_eq!(
+            render_greeting("Hi, {business} here, sorry we missed you!", "One Stop Plumbing", "B"),
+            "Hi, One Stop Plumbing here, sorry we missed you! Reply STOP to opt out."
+        );
     }
 }

@@ -97,12 +97,37 @@ pub(crate) mod hhmm {
     }
 }
 
+/// 21:00–08:00: no automated text to a caller in the evening or before the working day.
+pub fn default_quiet_hours() -> (NaiveTime, NaiveTime) {
+    (NaiveTime::from_hms_opt(21, 0, 0).unwrap_or_default(), NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default())
+}
+
+/// A business's quiet hours in its timezone: automated texts (follow-ups, reminders, notices,
+/// review requests) wait for the end; emergencies and direct answers to a caller do not.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QuietHours {
+    pub timezone: String,
+    #[serde(with = "hhmm")]
+    pub start: NaiveTime,
+    #[serde(with = "hhmm")]
+    pub end: NaiveTime,
+}
+
+impl QuietHours {
+    /// `at`, or the end of the quiet hours it falls in.
+    pub fn defer(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        match parse_timezone(&self.timezone) {
+            Some(tz) => defer_out_of_quiet(tz, at, self.start, self.end),
+            None => at,
+        }
+    }
+}
+
 /// Moves `at` out of the quiet hours [start, end) of `tz` (which may span midnight): a time
 /// inside them becomes the next `end`. Computed on the wall clock, so DST changes are respected.
 pub fn defer_out_of_quiet(tz: Tz, at: DateTime<Utc>, start: NaiveTime, end: NaiveTime) -> DateTime<Utc> {
-    if start == end {
-        return at;
-    }
+    // An empty window is refused by the settings; one stored earlier gets the default, never none.
+    let (start, end) = if start == end { default_quiet_hours() } else { (start, end) };
     let local = tz.from_utc_datetime(&at.naive_utc());
     let t = local.time();
     let quiet = if start < end { start <= t && t < end } else { t >= start || t < end };

@@ -1,7 +1,7 @@
 //! Doubles of the calendar endpoints we call, speaking their HTTP: Google's OAuth token
 //! endpoint, Calendar v3 events insert/patch/delete and freeBusy, and Jobber's GraphQL
-//! mutations. Control API under `/api/calendars` to inspect what arrived, add busy time, and
-//! make a provider fail.
+//! mutations. Control API under `/api/calendars` (behind the sandbox's admin token) to inspect
+//! what arrived, add busy time, and make a provider fail.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -46,6 +46,12 @@ impl CalendarDoubles {
             .route("/google/calendar/v3/calendars/{cal}/events/{id}", patch(patch_event).delete(delete_event))
             .route("/google/calendar/v3/freeBusy", post(free_busy))
             .route("/jobber/api/graphql", post(graphql))
+            .with_state(self.clone())
+    }
+
+    /// Inspect, reset, add busy time, arm faults: the sandbox mounts these behind its admin token.
+    pub fn control_router(&self) -> Router {
+        Router::new()
             .route("/api/calendars", get(inspect).delete(reset))
             .route("/api/calendars/busy", post(add_busy))
             .route("/api/calendars/faults", post(add_fault))

@@ -3,26 +3,29 @@
 //! status callbacks, and plays the caller: it rings a number and lets it go unanswered, or
 //! texts it, by posting correctly signed webhooks to the URLs registered for that number.
 //!
-//! Control API (JSON), next to the Twilio paths:
+//! The Twilio-shaped routes take HTTP Basic auth with a known account's SID and auth token
+//! (20003 otherwise). The control API (JSON), next to them, takes `Authorization: Bearer
+//! <admin token>` and answers nobody when the sandbox has no admin token:
 //! - `GET  /api/messages?to=&from=`  messages the carrier accepted (newest last)
 //! - `DELETE /api/messages`          forget messages, attempts and faults
 //! - `GET  /api/stats`               send attempts, including refused ones
 //! - `POST /api/calls`  `{from, to, outcome?, call_sid?, deliveries?}`  place a call
 //! - `POST /api/sms`    `{from, to, body, message_sid?, deliveries?}`   text a number
 //! - `POST /api/faults` `{to?, status, code?, count?, delay_ms?}`       make the next sends fail or stall
+//! - `/api/calendars…`  the calendar doubles' control routes
+
+pub mod auth;
+pub mod calendars;
+mod control;
+mod rest;
 
 use std::collections::HashMap;
-pub mod calendars;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Form, Json, Router};
-use base64::Engine;
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -44,6 +47,8 @@ pub struct SandboxMessage {
     pub body: String,
     pub status: String,
     pub date_created: String,
+    /// Empty while the message is queued, as Twilio leaves it; set when it is sent.
+    pub date_sent: Option<String>,
     /// When the carrier received the send request (µs since the Unix epoch): for benchmarks.
     pub received_unix_us: u128,
 }
@@ -72,6 +77,8 @@ fn one() -> u32 {
 
 #[derive(Default)]
 struct Inner {
+    /// Accounts known without a number yet (the platform's, where numbers are bought): SID → auth token.
+    accounts: HashMap<String, String>,
     numbers: HashMap<String, NumberConfig>,
     messages: Vec<SandboxMessage>,
     attempts: u64,
@@ -86,6 +93,10 @@ pub struct Sandbox {
     http: reqwest::Client,
     /// Delay before each status callback (sent, then delivered).
     status_delay: Duration,
+    /// The bearer the control API takes; without one it answers nobody.
+    admin_token: Option<Arc<str>>,
+    /// When set, webhooks go only to URLs under this base (the API's built-in sandbox).
+    webhook_base: Option<Arc<str>>,
 }
 
 impl Default for Sandbox {
@@ -114,12 +125,48 @@ impl Sandbox {
             calendars: Default::default(),
             http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client"),
             status_delay: Duration::from_millis(50),
+            admin_token: None,
+            webhook_base: None,
         }
+    }
+
+    /// The control API answers only a bearer of this token (an empty one opens nothing).
+    pub fn with_admin_token(mut self, token: &str) -> Self {
+        self.admin_token = (!token.is_empty()).then(|| Arc::from(token));
+        self
+    }
+
+    /// Posts webhooks only to URLs under `base`: an authenticated account still must not make
+    /// the server that hosts the sandbox fetch its internal URLs.
+    pub fn with_webhook_base(mut self, base: &str) -> Self {
+        self.webhook_base = Some(Arc::from(base.trim_end_matches('/')));
+        self
+    }
+
+    /// Lets an account use the REST API before it has a number (as a Twilio account with none).
+    pub fn register_account(&self, account_sid: &str, auth_token: &str) {
+        self.inner.lock().unwrap().accounts.insert(account_sid.to_owned(), auth_token.to_owned());
+    }
+
+    /// Whether these are a known account's credentials: registered, or carried by one of its numbers.
+    pub fn knows_account(&self, account_sid: &str, auth_token: &str) -> bool {
+        let inner = self.inner.lock().unwrap();
+        let same = |t: &str| auth::constant_time_eq(t.as_bytes(), auth_token.as_bytes());
+        inner.accounts.get(account_sid).is_some_and(|t| same(t.as_str()))
+            || inner.numbers.values().any(|n| n.account_sid == account_sid && same(n.auth_token.as_str()))
+    }
+
+    /// Whether a webhook may be posted to `url` (always, unless a base was set).
+    pub fn webhook_allowed(&self, url: &str) -> bool {
+        auth::under_base(self.webhook_base.as_deref(), url)
     }
 
     /// Registers a number as Twilio's console would: its account, and where its webhooks go.
     pub fn register_number(&self, number: &str, account_sid: &str, auth_token: &str, voice_url: &str, sms_url: &str) {
-        self.inner.lock().unwrap().numbers.insert(
+        let mut inner = self.inner.lock().unwrap();
+        // The account is known from now on (the map makes the check quick with thousands of numbers).
+        inner.accounts.entry(account_sid.to_owned()).or_insert_with(|| auth_token.to_owned());
+        inner.numbers.insert(
             number.to_owned(),
             NumberConfig {
                 sid: format!("PN{}", uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, number.as_bytes()).simple()),
@@ -149,18 +196,10 @@ impl Sandbox {
     }
 
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/2010-04-01/Accounts/{account}/Messages.json", post(send_message).get(list_messages))
-            .route("/2010-04-01/Accounts/{account}/IncomingPhoneNumbers.json", post(register_number).get(list_incoming))
-            .route("/2010-04-01/Accounts/{account}/IncomingPhoneNumbers/{sid}", post(update_incoming))
-            .route("/2010-04-01/Accounts/{account}/AvailablePhoneNumbers/US/Local.json", get(available_local))
-            .route("/api/messages", get(api_messages).delete(api_reset))
-            .route("/api/stats", get(api_stats))
-            .route("/api/calls", post(api_call))
-            .route("/api/sms", post(api_sms))
-            .route("/api/faults", post(api_fault))
-            .with_state(self.clone())
-            .merge(self.calendars.router())
+        let control = control::router(self)
+            .merge(self.calendars.control_router())
+            .route_layer(axum::middleware::from_fn_with_state(self.admin_token.clone(), auth::require_admin));
+        rest::router(self).merge(control).merge(self.calendars.router())
     }
 
     fn number(&self, number: &str) -> Option<NumberConfig> {
@@ -169,6 +208,9 @@ impl Sandbox {
 
     /// Posts a form webhook signed the way Twilio signs it; returns (status, body).
     pub async fn post_signed(&self, url: &str, auth_token: &str, params: &[(String, String)]) -> Result<(u16, String), String> {
+        if !self.webhook_allowed(url) {
+            return Err(format!("{url} is not under the sandbox's base URL"));
+        }
         let signature = nmc_twilio::signature::sign(auth_token, url, params);
         let body = {
             let mut form = form_urlencoded::Serializer::new(String::new());
@@ -265,241 +307,6 @@ fn dial_action(twiml: &str) -> Option<String> {
     Some(dial[start..end].replace("&quot;", "\"").replace("&apos;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
 }
 
-fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get("authorization")?.to_str().ok()?.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(value).ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, pass) = text.split_once(':')?;
-    Some((user.to_owned(), pass.to_owned()))
-}
-
-#[derive(Deserialize)]
-struct SendForm {
-    #[serde(rename = "To")]
-    to: String,
-    #[serde(rename = "From")]
-    from: String,
-    #[serde(rename = "Body")]
-    body: String,
-    #[serde(rename = "StatusCallback")]
-    status_callback: Option<String>,
-}
-
-async fn send_message(State(sb): State<Sandbox>, Path(account): Path<String>, headers: HeaderMap, Form(f): Form<SendForm>) -> Response {
-    let received = now_us();
-    let (fault, cfg) = {
-        let mut inner = sb.inner.lock().unwrap();
-        inner.attempts += 1;
-        let idx = inner.faults.iter().position(|x| x.count > 0 && x.to.as_deref().is_none_or(|t| t == f.to));
-        let fault = idx.map(|i| {
-            inner.faults[i].count -= 1;
-            let fault = inner.faults[i].clone();
-            if inner.faults[i].count == 0 {
-                inner.faults.remove(i);
-            }
-            fault
-        });
-        (fault, inner.numbers.get(&f.from).cloned())
-    };
-    let Some(cfg) = cfg.filter(|c| c.account_sid == account) else {
-        return twilio_error(StatusCode::BAD_REQUEST, 21606, "The 'From' phone number provided is not a valid message-capable Twilio phone number for this account.");
-    };
-    if basic_auth(&headers) != Some((cfg.account_sid.clone(), cfg.auth_token.clone())) {
-        return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
-    }
-    if f.body.chars().count() > 1600 {
-        return twilio_error(StatusCode::BAD_REQUEST, 21617, "The concatenated message body exceeds the 1600 character limit.");
-    }
-    if let Some(fault) = &fault {
-        if fault.delay_ms > 0 {
-            // A stalled carrier: the message is accepted now, the answer comes late.
-            let msg = sb.accept(&account, &f, received);
-            tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
-            if fault.status < 300 {
-                sb.spawn_status_callbacks(&cfg, &msg, f.status_callback.clone());
-                return (StatusCode::CREATED, Json(message_json(&msg))).into_response();
-            }
-        }
-        if fault.status >= 300 {
-            let code = fault.code.unwrap_or(fault.status as i64);
-            let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            return twilio_error(status, code, "sandbox fault");
-        }
-    }
-    let msg = sb.accept(&account, &f, received);
-    sb.spawn_status_callbacks(&cfg, &msg, f.status_callback);
-    (StatusCode::CREATED, Json(message_json(&msg))).into_response()
-}
-
-impl Sandbox {
-    fn accept(&self, account: &str, f: &SendForm, received: u128) -> SandboxMessage {
-        let msg = SandboxMessage {
-            sid: new_sid("SM"),
-            account_sid: account.to_owned(),
-            from: f.from.clone(),
-            to: f.to.clone(),
-            body: f.body.clone(),
-            status: "queued".to_owned(),
-            date_created: chrono::Utc::now().to_rfc2822(),
-            received_unix_us: received,
-        };
-        self.inner.lock().unwrap().messages.push(msg.clone());
-        msg
-    }
-
-    fn spawn_status_callbacks(&self, cfg: &NumberConfig, msg: &SandboxMessage, url: Option<String>) {
-        let Some(url) = url else { return };
-        let (sb, token, msg) = (self.clone(), cfg.auth_token.clone(), msg.clone());
-        tokio::spawn(async move {
-            for status in ["sent", "delivered"] {
-                tokio::time::sleep(sb.status_delay).await;
-                if let Some(m) = sb.inner.lock().unwrap().messages.iter_mut().find(|m| m.sid == msg.sid) {
-                    m.status = status.to_owned();
-                }
-                let params = vec![
-                    ("AccountSid".to_owned(), msg.account_sid.clone()),
-                    ("ApiVersion".to_owned(), "2010-04-01".to_owned()),
-                    ("From".to_owned(), msg.from.clone()),
-                    ("MessageSid".to_owned(), msg.sid.clone()),
-                    ("MessageStatus".to_owned(), status.to_owned()),
-                    ("SmsSid".to_owned(), msg.sid.clone()),
-                    ("SmsStatus".to_owned(), status.to_owned()),
-                    ("To".to_owned(), msg.to.clone()),
-                ];
-                let _ = sb.post_signed(&url, &token, &params).await;
-            }
-        });
-    }
-}
-
-fn message_json(m: &SandboxMessage) -> serde_json::Value {
-    json!({
-        "sid": m.sid, "account_sid": m.account_sid, "to": m.to, "from": m.from, "body": m.body,
-        "status": m.status, "num_segments": "1", "error_code": null, "error_message": null,
-        "date_created": m.date_created, "direction": "outbound-api", "api_version": "2010-04-01",
-    })
-}
-
-async fn list_messages(State(sb): State<Sandbox>, Path(account): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let since = q.get("DateSent>").cloned().unwrap_or_default();
-    let list: Vec<_> = sb
-        .messages()
-        .into_iter()
-        .filter(|m| m.account_sid == account)
-        .filter(|m| q.get("To").is_none_or(|t| *t == m.to) && q.get("From").is_none_or(|f| *f == m.from))
-        .filter(|m| {
-            since.is_empty()
-                || chrono::DateTime::parse_from_rfc2822(&m.date_created).is_ok_and(|d| d.format("%Y-%m-%d").to_string() >= since)
-        })
-        .map(|m| message_json(&m))
-        .collect();
-    Json(json!({"messages": list, "page": 0, "page_size": 50})).into_response()
-}
-
-#[derive(Deserialize)]
-struct NumberForm {
-    #[serde(rename = "PhoneNumber")]
-    phone_number: String,
-    #[serde(rename = "VoiceUrl")]
-    voice_url: String,
-    #[serde(rename = "SmsUrl")]
-    sms_url: String,
-}
-
-async fn register_number(State(sb): State<Sandbox>, Path(account): Path<String>, headers: HeaderMap, Form(f): Form<NumberForm>) -> Response {
-    let Some((user, token)) = basic_auth(&headers).filter(|(u, _)| *u == account) else {
-        return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
-    };
-    if sb.number(&f.phone_number).is_some_and(|n| n.account_sid != user) {
-        return twilio_error(StatusCode::BAD_REQUEST, 21422, "Phone number is not available");
-    }
-    sb.register_number(&f.phone_number, &user, &token, &f.voice_url, &f.sms_url);
-    let sid = sb.number(&f.phone_number).map(|n| n.sid).unwrap_or_default();
-    (StatusCode::CREATED, Json(json!({"sid": sid, "phone_number": f.phone_number, "voice_url": f.voice_url, "sms_url": f.sms_url}))).into_response()
-}
-
-/// Numbers for sale in an area code: the sandbox makes them up (555-01xx, never real), minus
-/// the ones already taken.
-async fn available_local(State(sb): State<Sandbox>, Path(account): Path<String>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
-    if basic_auth(&headers).filter(|(u, _)| *u == account).is_none() {
-        return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
-    }
-    let area = q.get("AreaCode").cloned().unwrap_or_else(|| "512".into());
-    if area.len() != 3 || !area.chars().all(|c| c.is_ascii_digit()) {
-        return twilio_error(StatusCode::BAD_REQUEST, 21452, "AreaCode is invalid");
-    }
-    let taken = sb.inner.lock().unwrap().numbers.keys().cloned().collect::<std::collections::HashSet<_>>();
-    let numbers: Vec<serde_json::Value> = (100..120)
-        .map(|n| format!("+1{area}555{n:04}"))
-        .filter(|n| !taken.contains(n))
-        .take(10)
-        .map(|n| json!({"phone_number": n, "friendly_name": format!("({}) 555-{}", &n[2..5], &n[8..]), "locality": "Sandbox", "region": "TX"}))
-        .collect();
-    Json(json!({"available_phone_numbers": numbers})).into_response()
-}
-
-async fn list_incoming(State(sb): State<Sandbox>, Path(account): Path<String>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
-    let Some((user, token)) = basic_auth(&headers).filter(|(u, _)| *u == account) else {
-        return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
-    };
-    let inner = sb.inner.lock().unwrap();
-    let list: Vec<serde_json::Value> = inner
-        .numbers
-        .iter()
-        .filter(|(n, c)| c.account_sid == user && c.auth_token == token && q.get("PhoneNumber").is_none_or(|p| p == *n))
-        .map(|(n, c)| json!({"sid": c.sid, "phone_number": n, "voice_url": c.voice_url, "sms_url": c.sms_url}))
-        .collect();
-    Json(json!({"incoming_phone_numbers": list})).into_response()
-}
-
-#[derive(Deserialize)]
-struct UpdateForm {
-    #[serde(rename = "VoiceUrl")]
-    voice_url: Option<String>,
-    #[serde(rename = "SmsUrl")]
-    sms_url: Option<String>,
-}
-
-async fn update_incoming(State(sb): State<Sandbox>, Path((account, sid)): Path<(String, String)>, headers: HeaderMap, Form(f): Form<UpdateForm>) -> Response {
-    let Some((user, _)) = basic_auth(&headers).filter(|(u, _)| *u == account) else {
-        return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
-    };
-    let sid = sid.trim_end_matches(".json").to_owned();
-    let mut inner = sb.inner.lock().unwrap();
-    let Some((number, c)) = inner.numbers.iter_mut().find(|(_, c)| c.sid == sid && c.account_sid == user) else {
-        return twilio_error(StatusCode::NOT_FOUND, 20404, "The requested resource was not found");
-    };
-    if let Some(v) = f.voice_url {
-        c.voice_url = v;
-    }
-    if let Some(v) = f.sms_url {
-        c.sms_url = v;
-    }
-    Json(json!({"sid": c.sid, "phone_number": number, "voice_url": c.voice_url, "sms_url": c.sms_url})).into_response()
-}
-
-async fn api_messages(State(sb): State<Sandbox>, Query(q): Query<HashMap<String, String>>) -> Json<Vec<SandboxMessage>> {
-    Json(
-        sb.messages()
-            .into_iter()
-            .filter(|m| q.get("to").is_none_or(|t| *t == m.to) && q.get("from").is_none_or(|f| *f == m.from))
-            .collect(),
-    )
-}
-
-async fn api_reset(State(sb): State<Sandbox>) -> StatusCode {
-    let mut inner = sb.inner.lock().unwrap();
-    inner.messages.clear();
-    inner.faults.clear();
-    inner.attempts = 0;
-    StatusCode::NO_CONTENT
-}
-
-async fn api_stats(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
-    let inner = sb.inner.lock().unwrap();
-    Json(json!({"attempts": inner.attempts, "messages": inner.messages.len(), "numbers": inner.numbers.len()}))
-}
-
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct CallRequest {
     pub from: String,
@@ -539,25 +346,6 @@ pub struct SmsResult {
     pub message_sid: String,
     pub status: u16,
     pub twiml: String,
-}
-
-async fn api_call(State(sb): State<Sandbox>, Json(req): Json<CallRequest>) -> Response {
-    match sb.place_call(req).await {
-        Ok(r) => Json(r).into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({"error": e}))).into_response(),
-    }
-}
-
-async fn api_sms(State(sb): State<Sandbox>, Json(req): Json<SmsRequest>) -> Response {
-    match sb.send_sms_as_caller(req).await {
-        Ok(r) => Json(r).into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({"error": e}))).into_response(),
-    }
-}
-
-async fn api_fault(State(sb): State<Sandbox>, Json(f): Json<Fault>) -> StatusCode {
-    sb.add_fault(f);
-    StatusCode::NO_CONTENT
 }
 
 #[cfg(test)]

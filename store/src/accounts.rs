@@ -84,33 +84,29 @@ pub async fn credentials(pool: &PgPool, email: &str) -> Result<Option<Credential
         .await?)
 }
 
-/// When this email may try again, if it is locked out.
-pub async fn locked_until(pool: &PgPool, email: &str) -> Result<Option<DateTime<Utc>>> {
-    Ok(sqlx::query_scalar::<_, Option<DateTime<Utc>>>("select locked_until from login_failures where email = lower($1) and locked_until > now()")
-        .bind(email)
-        .fetch_optional(pool)
-        .await?
-        .flatten())
-}
-
-/// Counts a failed log-in; the `max`-th failure in a row locks the email for `lock`.
-pub async fn record_login_failure(pool: &PgPool, email: &str, max: i32, lock: Duration) -> Result<()> {
-    sqlx::query(
-        "insert into login_failures (email, failures) values (lower($1), 1)
+/// Counts a log-in attempt for this email before its password is checked, and says whether it
+/// may be checked: the `max`-th attempt since the last success locks the email for `lock`. One
+/// upsert, so a parallel burst is counted one by one and cannot slip past the lock.
+pub async fn count_login_attempt(pool: &PgPool, email: &str, max: i32, lock: Duration) -> Result<bool> {
+    let attempts: i32 = sqlx::query_scalar(
+        "insert into login_failures (email, failures, locked_until)
+         values (lower($1), 1, case when 1 >= $2 then now() + make_interval(secs => $3) end)
          on conflict (email) do update set
              failures = case when login_failures.locked_until < now() then 1 else login_failures.failures + 1 end,
              locked_until = case
                  when login_failures.locked_until < now() then null
+                 when login_failures.locked_until is not null then login_failures.locked_until
                  when login_failures.failures + 1 >= $2 then now() + make_interval(secs => $3)
-                 else login_failures.locked_until end,
-             updated_at = now()",
+                 end,
+             updated_at = now()
+         returning failures",
     )
     .bind(email)
     .bind(max)
     .bind(lock.num_seconds() as f64)
-    .execute(pool)
+    .fetch_one(pool)
     .await?;
-    Ok(())
+    Ok(attempts <= max)
 }
 
 pub async fn clear_login_failures(pool: &PgPool, email: &str) -> Result<()> {
@@ -148,24 +144,33 @@ pub struct SessionUser {
 #[derive(Debug)]
 pub enum Rotation {
     Rotated(SessionUser),
+    /// The token just exchanged, presented again within the grace (a page's concurrent
+    /// requests): its successor (`new_hash`) still stands unused, so nothing is revoked.
+    Repeated(SessionUser),
     /// Unknown, expired, or the session is over.
     Invalid,
     /// A token already exchanged was presented again: someone copied it. The session is revoked.
     Reused,
 }
 
-/// Exchanges a refresh token for the next one (`new_hash`), once.
-pub async fn rotate_refresh(pool: &PgPool, old_hash: &str, new_hash: &str, ttl: Duration) -> Result<Rotation> {
+/// Exchanges a refresh token for the next one (`new_hash`, which the caller derives from the old
+/// token, so a repeat within `grace` names the same successor), once.
+pub async fn rotate_refresh(pool: &PgPool, old_hash: &str, new_hash: &str, ttl: Duration, grace: Duration) -> Result<Rotation> {
     let mut tx = pool.begin().await?;
-    let row: Option<(Uuid, Option<DateTime<Utc>>, bool)> = sqlx::query_as(
-        "select r.session_id, r.used_at, (r.expires_at > now() and s.revoked_at is null) from refresh_tokens r
-         join sessions s on s.id = r.session_id where r.token_hash = $1 for update of r",
+    let row: Option<(Uuid, bool, bool, bool)> = sqlx::query_as(
+        "select r.session_id, r.used_at is not null, (r.expires_at > now() and s.revoked_at is null),
+                coalesce(r.used_at > now() - make_interval(secs => $2), false)
+         from refresh_tokens r join sessions s on s.id = r.session_id where r.token_hash = $1 for update of r",
     )
     .bind(old_hash)
+    .bind(grace.num_seconds() as f64)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((session_id, used_at, live)) = row else { return Ok(Rotation::Invalid) };
-    if used_at.is_some() {
+    let Some((session_id, used, live, just_used)) = row else { return Ok(Rotation::Invalid) };
+    if used {
+        if live && just_used && successor_unused(&mut tx, session_id, new_hash).await? {
+            return Ok(Rotation::Repeated(session_user(&mut tx, session_id).await?));
+        }
         sqlx::query("update sessions set revoked_at = coalesce(revoked_at, now()), updated_at = now() where id = $1").bind(session_id).execute(&mut *tx).await?;
         tx.commit().await?;
         return Ok(Rotation::Reused);
@@ -174,13 +179,7 @@ pub async fn rotate_refresh(pool: &PgPool, old_hash: &str, new_hash: &str, ttl: 
         return Ok(Rotation::Invalid);
     }
     sqlx::query("update refresh_tokens set used_at = now(), updated_at = now() where token_hash = $1").bind(old_hash).execute(&mut *tx).await?;
-    let user: SessionUser = sqlx::query_as(
-        "select s.id as session_id, u.id as user_id, u.business_id, u.role from sessions s join users u on u.id = s.user_id where s.id = $1 and u.active",
-    )
-    .bind(session_id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(StoreError::NotFound)?;
+    let user = session_user(&mut tx, session_id).await?;
     sqlx::query("insert into refresh_tokens (business_id, session_id, token_hash, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4))")
         .bind(user.business_id)
         .bind(session_id)
@@ -190,6 +189,27 @@ pub async fn rotate_refresh(pool: &PgPool, old_hash: &str, new_hash: &str, ttl: 
         .await?;
     tx.commit().await?;
     Ok(Rotation::Rotated(user))
+}
+
+async fn successor_unused(db: &mut PgConnection, session_id: Uuid, token_hash: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar("select exists (select 1 from refresh_tokens where token_hash = $1 and session_id = $2 and used_at is null and expires_at > now())")
+        .bind(token_hash)
+        .bind(session_id)
+        .fetch_one(db)
+        .await?)
+}
+
+async fn session_user(db: &mut PgConnection, session_id: Uuid) -> Result<SessionUser> {
+    sqlx::query_as("select s.id as session_id, u.id as user_id, u.business_id, u.role from sessions s join users u on u.id = s.user_id where s.id = $1 and u.active")
+        .bind(session_id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// The session a refresh token belongs to (used or not), so log-out can end it.
+pub async fn session_of_refresh(pool: &PgPool, token_hash: &str) -> Result<Option<Uuid>> {
+    Ok(sqlx::query_scalar("select session_id from refresh_tokens where token_hash = $1").bind(token_hash).fetch_optional(pool).await?)
 }
 
 /// Ends a session: its refresh tokens and access tokens stop working.
@@ -202,6 +222,19 @@ pub async fn revoke_session(pool: &PgPool, session_id: Uuid) -> Result<()> {
 pub async fn session_is_live(pool: &PgPool, session_id: Uuid, user_id: Uuid) -> Result<bool> {
     Ok(sqlx::query_scalar(
         "select exists (select 1 from sessions s join users u on u.id = s.user_id where s.id = $1 and s.user_id = $2 and s.revoked_at is null and u.active)",
+    )
+    .bind(session_id)
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Live (as above) and not expired: a refresh token of the session is still valid. The live feed
+/// outlasts its access token, so it asks this.
+pub async fn session_is_open(pool: &PgPool, session_id: Uuid, user_id: Uuid) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "select exists (select 1 from sessions s join users u on u.id = s.user_id where s.id = $1 and s.user_id = $2 and s.revoked_at is null and u.active
+             and exists (select 1 from refresh_tokens r where r.session_id = s.id and r.expires_at > now()))",
     )
     .bind(session_id)
     .bind(user_id)
@@ -266,6 +299,15 @@ pub async fn create_invite(db: &mut PgConnection, business_id: Uuid, email: &str
     .await?;
     crate::audit(&mut *db, business_id, "invite", Some(id), "created", serde_json::json!({"role": "tech"})).await?;
     Ok(id)
+}
+
+/// Whether an invitation can still be accepted: checked before the password is hashed, so
+/// made-up links cost no hashing.
+pub async fn invite_is_open(pool: &PgPool, token_hash: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar("select exists (select 1 from invites where token_hash = $1 and accepted_at is null and expires_at > now())")
+        .bind(token_hash)
+        .fetch_one(pool)
+        .await?)
 }
 
 /// Uses an invitation once: the technician's account. `Ok(None)` when the link is unknown,

@@ -39,7 +39,7 @@ pub async fn prepare_outbound(pool: &PgPool, s: &OutboundSms) -> Result<Outbound
          select b.id, c.lead_id, c.id, 'outbound', $7, $3, b.twilio_number, $4, $5, $6, 'pending'
          from businesses b join conversations c on c.id = $2 and c.business_id = b.id
          where b.id = $1
-         on conflict (idempotency_key) do nothing",
+         on conflict (business_id, idempotency_key) do nothing",
     )
     .bind(s.business_id)
     .bind(s.conversation_id)
@@ -52,7 +52,7 @@ pub async fn prepare_outbound(pool: &PgPool, s: &OutboundSms) -> Result<Outbound
     .await?;
     let row: Outbound = sqlx::query_as(
         "select m.id as message_id, m.status, m.twilio_message_sid, m.error_code, m.error_message, m.send_started_at,
-                exists (select 1 from opt_outs o where o.business_id = m.business_id and o.phone = m.to_phone) as opted_out,
+                exists (select 1 from opt_outs o where o.business_id = m.business_id and o.phone = m.to_phone and o.opted_in_at is null) as opted_out,
                 coalesce(b.twilio_number, '') as from_number, coalesce(b.twilio_account_sid, '') as account_sid,
                 coalesce(b.twilio_auth_token_enc, '') as auth_token_enc, b.messaging_status
          from messages m join businesses b on b.id = m.business_id
@@ -92,7 +92,7 @@ async fn ensure_conversation(
         // A returning caller: remember who and where, but the job is a new one.
         sqlx::query(
             "update leads set last_service = coalesce(service_needed, last_service), service_needed = null, trade = null,
-                 urgency = null, preferred_time = null, qualified_at = null,
+                 urgency = null, preferred_time = null, qualified_at = null, lost_reason = null,
                  status = case when status = 'opted_out' then status else 'contacted' end, updated_at = now()
              where id = $1 and business_id = $2
                and exists (select 1 from conversations c where c.lead_id = $1 and c.id <> $3)",
@@ -193,7 +193,7 @@ pub async fn mark_rejected(pool: &PgPool, business_id: Uuid, message_id: Uuid, c
         .execute(&mut *tx)
         .await?;
     if code == 21610 {
-        sqlx::query("insert into opt_outs (business_id, phone, source) values ($1, $2, 'carrier') on conflict do nothing")
+        sqlx::query("insert into opt_outs (business_id, phone, source) values ($1, $2, 'carrier') on conflict (business_id, phone) where opted_in_at is null do nothing")
             .bind(business_id)
             .bind(&to_phone)
             .execute(&mut *tx)
@@ -258,6 +258,20 @@ pub async fn close_conversation(pool: &PgPool, business_id: Uuid, conversation_i
         crate::audit(&mut *tx, business_id, "conversation", Some(conversation_id), "closed", serde_json::json!({"status": status.as_str()})).await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// The caller ended it: a wrong number or a decline (not counted as a recovery).
+pub async fn mark_lead_lost(pool: &PgPool, business_id: Uuid, conversation_id: Uuid, reason: &str) -> Result<()> {
+    sqlx::query(
+        "update leads set lost_reason = $3, updated_at = now()
+         where business_id = $1 and id = (select lead_id from conversations where id = $2 and business_id = $1)",
+    )
+    .bind(business_id)
+    .bind(conversation_id)
+    .bind(reason)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -384,7 +398,7 @@ pub async fn record_notification(
     sqlx::query(
         "insert into notifications (business_id, conversation_id, lead_id, kind, priority, body, idempotency_key)
          select $1, c.id, c.lead_id, $3, $4, $5, $6 from conversations c where c.id = $2 and c.business_id = $1
-         on conflict (idempotency_key) do nothing",
+         on conflict (business_id, idempotency_key) do nothing",
     )
     .bind(business_id)
     .bind(conversation_id)

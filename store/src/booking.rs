@@ -47,7 +47,7 @@ pub async fn book(db: &mut PgConnection, business_id: Uuid, a: &NewAppointment<'
         "insert into appointments (business_id, technician_id, during, lead_id, catalog_item_id, address, price_cents, idempotency_key,
                                    conversation_id, service_name, customer_name, customer_phone, notes)
          select $1, t.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 from technicians t where t.id = $2 and t.business_id = $1 and t.active
-         on conflict (idempotency_key) do update set updated_at = appointments.updated_at
+         on conflict (business_id, idempotency_key) do update set updated_at = appointments.updated_at
          returning id",
     )
     .bind(business_id)
@@ -309,6 +309,13 @@ pub async fn ensure_appointment_conversation(db: &mut PgConnection, business_id:
 /// Business name, owner name and timezone, for texts.
 pub async fn business_basics(db: &mut PgConnection, business_id: Uuid) -> Result<(String, String, String)> {
     sqlx::query_as("select name, owner_name, timezone from businesses where id = $1").bind(business_id).fetch_optional(&mut *db).await?.ok_or(StoreError::NotFound)
+}
+
+/// The business's quiet hours, in its timezone.
+pub async fn quiet_hours(db: &mut PgConnection, business_id: Uuid) -> Result<nmc_domain::hours::QuietHours> {
+    let (timezone, start, end): (String, chrono::NaiveTime, chrono::NaiveTime) =
+        sqlx::query_as("select timezone, quiet_start, quiet_end from businesses where id = $1").bind(business_id).fetch_optional(&mut *db).await?.ok_or(StoreError::NotFound)?;
+    Ok(nmc_domain::hours::QuietHours { timezone, start, end })
 }
 
 /// The owner changed the appointment in a way the caller must hear about (moved, cancelled).

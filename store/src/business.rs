@@ -143,7 +143,7 @@ pub async fn by_twilio_number(pool: &PgPool, number: &str) -> Result<Option<Busi
 /// The business that sent a message, found by its Twilio sid (status callbacks).
 pub async fn by_message_sid(pool: &PgPool, sid: &str) -> Result<Option<BusinessForWebhook>> {
     Ok(sqlx::query_as(&format!(
-        "select {WEBHOOK_COLUMNS} from businesses where id = (select business_id from messages where twilio_message_sid = $1)"
+        "select {WEBHOOK_COLUMNS} from businesses where id = (select business_id from messages where twilio_message_sid = $1 order by created_at limit 1)"
     ))
     .bind(sid)
     .fetch_optional(pool)

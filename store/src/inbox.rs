@@ -283,12 +283,14 @@ pub struct OptOut {
     pub phone: String,
     pub source: String,
     pub created_at: DateTime<Utc>,
+    /// The caller re-subscribed (START/YES/UNSTOP) at this time; the opt-out is history.
+    pub opted_in_at: Option<DateTime<Utc>>,
 }
 
 pub async fn opt_outs(db: &mut PgConnection, business_id: Uuid, cursor: Option<Cursor>, limit: i64) -> Result<Page<OptOut>> {
     let (ts, id) = after(cursor);
     let rows: Vec<OptOut> = sqlx::query_as(
-        "select id, phone, source, created_at from opt_outs where business_id = $1 and ($2::timestamptz is null or (created_at, id) < ($2, $3))
+        "select id, phone, source, created_at, opted_in_at from opt_outs where business_id = $1 and ($2::timestamptz is null or (created_at, id) < ($2, $3))
          order by created_at desc, id desc limit $4",
     )
     .bind(business_id)
@@ -302,7 +304,7 @@ pub async fn opt_outs(db: &mut PgConnection, business_id: Uuid, cursor: Option<C
 
 /// The owner puts a number on the do-not-text list (honoured by every send at once).
 pub async fn add_opt_out(db: &mut PgConnection, business_id: Uuid, phone: &str) -> Result<bool> {
-    let added = sqlx::query("insert into opt_outs (business_id, phone, source) values ($1, $2, 'owner') on conflict (business_id, phone) do nothing")
+    let added = sqlx::query("insert into opt_outs (business_id, phone, source) values ($1, $2, 'owner') on conflict (business_id, phone) where opted_in_at is null do nothing")
         .bind(business_id)
         .bind(phone)
         .execute(&mut *db)

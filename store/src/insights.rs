@@ -22,17 +22,22 @@ pub struct Totals {
 }
 
 /// Totals for `[from, to)`.
+/// A missed call the business got back: the caller booked, or texted back and did not end it
+/// (an opt-out, a wrong number or a decline is an answer, not a recovery). `m` is the missed call.
+const RECOVERED: &str = "(exists (select 1 from appointments a where a.business_id = $1 and a.lead_id = m.lead_id and a.created_at > m.created_at)
+    or (exists (select 1 from messages x where x.business_id = $1 and x.lead_id = m.lead_id and x.direction = 'inbound'
+                and x.kind = 'text' and x.created_at > m.created_at)
+        and not exists (select 1 from leads l where l.id = m.lead_id and (l.status = 'opted_out' or l.lost_reason is not null))))";
+
 pub async fn totals(db: &mut PgConnection, business_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Totals> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(&format!(
         "with missed as (
              select c.id, c.lead_id, c.created_at from calls c
              where c.business_id = $1 and c.status = 'missed' and not c.is_repeat and c.created_at >= $2 and c.created_at < $3)
          select
              (select count(*) from missed) as missed,
              (select count(*) from calls where business_id = $1 and status = 'answered' and created_at >= $2 and created_at < $3) as answered,
-             (select count(*) from missed m where exists (
-                  select 1 from messages x where x.business_id = $1 and x.lead_id = m.lead_id and x.direction = 'inbound' and x.created_at > m.created_at)
-               or exists (select 1 from appointments a where a.business_id = $1 and a.lead_id = m.lead_id and a.created_at > m.created_at)) as recovered,
+             (select count(*) from missed m where {RECOVERED}) as recovered,
              (select count(*) from appointments where business_id = $1 and status <> 'cancelled' and created_at >= $2 and created_at < $3) as booked,
              (select coalesce(sum(price_cents), 0)::bigint from appointments
                where business_id = $1 and status <> 'cancelled' and conversation_id is not null and created_at >= $2 and created_at < $3) as revenue_cents,
@@ -41,8 +46,8 @@ pub async fn totals(db: &mut PgConnection, business_id: Uuid, from: DateTime<Utc
              (select percentile_cont(0.5) within group (order by extract(epoch from (x.first_at - m.created_at)))
                 from missed m join lateral (select min(created_at) as first_at from messages
                      where business_id = $1 and lead_id = m.lead_id and direction = 'outbound' and kind = 'greeting' and created_at >= m.created_at) x on x.first_at is not null
-             ) as median_first_text_secs",
-    )
+             ) as median_first_text_secs"
+    ))
     .bind(business_id)
     .bind(from)
     .bind(to)
@@ -61,7 +66,7 @@ pub struct Day {
 
 /// One row per local day in `[from_day, to_day]` (days with nothing included).
 pub async fn daily(db: &mut PgConnection, business_id: Uuid, timezone: &str, from_day: NaiveDate, to_day: NaiveDate) -> Result<Vec<Day>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(&format!(
         "with days as (select generate_series($3::date, $4::date, interval '1 day')::date as day),
          missed as (
              select c.lead_id, c.created_at, (c.created_at at time zone $2)::date as day from calls c
@@ -69,14 +74,12 @@ pub async fn daily(db: &mut PgConnection, business_id: Uuid, timezone: &str, fro
                and (c.created_at at time zone $2)::date between $3 and $4)
          select d.day,
              (select count(*) from missed m where m.day = d.day) as missed,
-             (select count(*) from missed m where m.day = d.day and (
-                  exists (select 1 from messages x where x.business_id = $1 and x.lead_id = m.lead_id and x.direction = 'inbound' and x.created_at > m.created_at)
-               or exists (select 1 from appointments a where a.business_id = $1 and a.lead_id = m.lead_id and a.created_at > m.created_at))) as recovered,
+             (select count(*) from missed m where m.day = d.day and {RECOVERED}) as recovered,
              (select count(*) from appointments a where a.business_id = $1 and a.status <> 'cancelled' and (a.created_at at time zone $2)::date = d.day) as booked,
              (select coalesce(sum(price_cents), 0)::bigint from appointments a where a.business_id = $1 and a.status <> 'cancelled'
                  and a.conversation_id is not null and (a.created_at at time zone $2)::date = d.day) as revenue_cents
-         from days d order by d.day",
-    )
+         from days d order by d.day"
+    ))
     .bind(business_id)
     .bind(timezone)
     .bind(from_day)

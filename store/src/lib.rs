@@ -7,6 +7,7 @@ pub mod booking;
 pub mod calendar;
 pub mod inbox;
 pub mod insights;
+pub mod retention;
 pub mod scheduling;
 pub mod business;
 pub mod secrets;
@@ -40,18 +41,31 @@ pub async fn connect(database_url: &str, max_connections: u32) -> Result<PgPool>
 }
 
 /// Applies pending migrations (embedded in the binary).
+/// Cluster-wide objects the migrations rely on, each made idempotently and tolerant of a twin
+/// doing the same at the same moment (its unique index wins, ours is caught).
+const CLUSTER_WIDE_STEPS: [&str; 2] = [
+    "do $$ begin
+         if not exists (select from pg_roles where rolname = 'nmc_app') then create role nmc_app nologin; end if;
+     exception when duplicate_object or unique_violation then null;
+     end $$",
+    "do $$ begin
+         if not exists (select from pg_auth_members m join pg_roles r on r.oid = m.roleid
+                        where r.rolname = 'nmc_app' and m.member = (select oid from pg_roles where rolname = current_user)) then
+             grant nmc_app to current_user;
+         end if;
+     exception when duplicate_object or unique_violation then null;
+     end $$",
+];
+
 pub async fn migrate(pool: &PgPool) -> std::result::Result<(), sqlx::migrate::MigrateError> {
     // The tenant role is cluster-wide, so databases migrated side by side on one server (tests,
     // services starting together) raced to create it inside migration 6; make it first and let a
     // concurrent twin win.
-    sqlx::query(
-        "do $$ begin
-             if not exists (select from pg_roles where rolname = 'nmc_app') then create role nmc_app nologin; end if;
-         exception when duplicate_object or unique_violation then null;
-         end $$",
-    )
-    .execute(pool)
-    .await?;
+    // The same for the membership migration 6 grants (`grant nmc_app to current_user`): twins
+    // granting at once collide in pg_auth_members; once it exists, the migration's grant is a no-op.
+    for step in CLUSTER_WIDE_STEPS {
+        sqlx::query(step).execute(pool).await?;
+    }
     sqlx::migrate!("../migrations").run(pool).await
 }
 

@@ -1,18 +1,21 @@
 //! What the Twilio webhooks record. Each function is one transaction and is safe to repeat:
-//! Twilio retries, and a retry must have no second effect.
+//! Twilio retries, and a retry must have no second effect. The webhook row is also an outbox:
+//! it keeps the signal for the caller's workflow, and the worker sends any the API could not.
 
-use nmc_domain::{E164, Keyword};
+use nmc_domain::{BusinessProfile, CallerEvent, E164, InboundSms, Keyword, MissedCall};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::Result;
 
 /// A recorded event that the caller's workflow must hear about.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Recorded {
     pub event_id: Uuid,
     /// An earlier delivery of the same webhook already reached the workflow.
     pub already_signalled: bool,
+    /// What to signal (as first recorded: a redelivery signals the same thing).
+    pub signal: CallerEvent,
 }
 
 async fn upsert_lead(tx: &mut Transaction<'_, Postgres>, business_id: Uuid, phone: &E164, source: &str) -> Result<Uuid> {
@@ -29,18 +32,26 @@ async fn upsert_lead(tx: &mut Transaction<'_, Postgres>, business_id: Uuid, phon
     .await?)
 }
 
-async fn record_event(tx: &mut Transaction<'_, Postgres>, business_id: Uuid, kind: &str, sid: &str) -> Result<Recorded> {
-    let (event_id, signalled): (Uuid, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
-        "insert into webhook_events (business_id, kind, provider_sid) values ($1, $2, $3)
-         on conflict (kind, provider_sid) do update set updated_at = now()
-         returning id, signalled_at",
+async fn record_event(tx: &mut Transaction<'_, Postgres>, business_id: Uuid, sid: &str, caller: &E164, signal: CallerEvent) -> Result<Recorded> {
+    let kind = match signal {
+        CallerEvent::Missed(_) => "missed_call",
+        CallerEvent::Texted(_) => "inbound_sms",
+    };
+    let json = serde_json::to_value(&signal).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let (event_id, signalled, stored): (Uuid, Option<chrono::DateTime<chrono::Utc>>, Option<serde_json::Value>) = sqlx::query_as(
+        "insert into webhook_events (business_id, kind, provider_sid, caller_phone, signal) values ($1, $2, $3, $4, $5)
+         on conflict (business_id, kind, provider_sid) do update set updated_at = now()
+         returning id, signalled_at, signal",
     )
     .bind(business_id)
     .bind(kind)
     .bind(sid)
+    .bind(caller.as_str())
+    .bind(&json)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(Recorded { event_id, already_signalled: signalled.is_some() })
+    let signal = stored.and_then(|v| serde_json::from_value(v).ok()).unwrap_or(signal);
+    Ok(Recorded { event_id, already_signalled: signalled.is_some(), signal })
 }
 
 /// A call is ringing through to the business (dial-through mode). Only the first delivery counts.
@@ -53,7 +64,7 @@ pub async fn record_ringing_call(
 ) -> Result<()> {
     sqlx::query(
         "insert into calls (business_id, twilio_call_sid, caller_phone, status, is_after_hours)
-         values ($1, $2, $3, 'ringing', $4) on conflict (twilio_call_sid) do nothing",
+         values ($1, $2, $3, 'ringing', $4) on conflict (business_id, twilio_call_sid) do nothing",
     )
     .bind(business_id)
     .bind(call_sid)
@@ -76,8 +87,7 @@ pub async fn record_answered_call(
     sqlx::query(
         "insert into calls (business_id, twilio_call_sid, caller_phone, status, dial_status, is_after_hours)
          values ($1, $2, $3, 'answered', $4, $5)
-         on conflict (twilio_call_sid) do update set status = 'answered', dial_status = excluded.dial_status, updated_at = now()
-         where calls.business_id = excluded.business_id",
+         on conflict (business_id, twilio_call_sid) do update set status = 'answered', dial_status = excluded.dial_status, updated_at = now()",
     )
     .bind(business_id)
     .bind(call_sid)
@@ -89,8 +99,8 @@ pub async fn record_answered_call(
     Ok(())
 }
 
-/// A missed call from a caller we can text back: the call, the lead and the dedupe record,
-/// in one transaction.
+/// A missed call from a caller we can text back: the call, the lead and the outbox row, in one
+/// transaction.
 pub async fn record_missed_call(
     pool: &PgPool,
     business_id: Uuid,
@@ -98,15 +108,15 @@ pub async fn record_missed_call(
     caller: &E164,
     dial_status: &str,
     after_hours: bool,
+    profile: BusinessProfile,
 ) -> Result<Recorded> {
     let mut tx = pool.begin().await?;
     let lead_id = upsert_lead(&mut tx, business_id, caller, "missed_call").await?;
     sqlx::query(
         "insert into calls (business_id, twilio_call_sid, caller_phone, lead_id, status, dial_status, is_after_hours)
          values ($1, $2, $3, $4, 'missed', $5, $6)
-         on conflict (twilio_call_sid) do update
-             set status = 'missed', dial_status = excluded.dial_status, lead_id = excluded.lead_id, updated_at = now()
-         where calls.business_id = excluded.business_id",
+         on conflict (business_id, twilio_call_sid) do update
+             set status = 'missed', dial_status = excluded.dial_status, lead_id = excluded.lead_id, updated_at = now()",
     )
     .bind(business_id)
     .bind(call_sid)
@@ -116,7 +126,8 @@ pub async fn record_missed_call(
     .bind(after_hours)
     .execute(&mut *tx)
     .await?;
-    let rec = record_event(&mut tx, business_id, "missed_call", call_sid).await?;
+    let signal = CallerEvent::Missed(MissedCall { call_sid: call_sid.to_owned(), profile });
+    let rec = record_event(&mut tx, business_id, call_sid, caller, signal).await?;
     tx.commit().await?;
     Ok(rec)
 }
@@ -126,8 +137,7 @@ pub async fn record_missed_call_anonymous(pool: &PgPool, business_id: Uuid, call
     sqlx::query(
         "insert into calls (business_id, twilio_call_sid, status, dial_status, is_after_hours)
          values ($1, $2, 'missed', $3, $4)
-         on conflict (twilio_call_sid) do update set status = 'missed', dial_status = excluded.dial_status, updated_at = now()
-         where calls.business_id = excluded.business_id",
+         on conflict (business_id, twilio_call_sid) do update set status = 'missed', dial_status = excluded.dial_status, updated_at = now()",
     )
     .bind(business_id)
     .bind(call_sid)
@@ -146,16 +156,51 @@ pub async fn mark_signalled(pool: &PgPool, event_id: Uuid) -> Result<()> {
     Ok(())
 }
 
-#[derive(Debug, Clone, Copy)]
+/// A recorded call or text whose signal has not reached the caller's workflow.
+#[derive(Debug, Clone)]
+pub struct Unsignalled {
+    pub event_id: Uuid,
+    pub business_id: Uuid,
+    pub caller: E164,
+    pub signal: CallerEvent,
+}
+
+/// The outbox: events recorded more than `older_than_secs` ago and still not signalled (the API
+/// signals at once; this finds what it could not), oldest first.
+pub async fn unsignalled(pool: &PgPool, older_than_secs: i64, limit: i64) -> Result<Vec<Unsignalled>> {
+    let rows: Vec<(Uuid, Uuid, String, serde_json::Value)> = sqlx::query_as(
+        "select id, business_id, caller_phone, signal from webhook_events
+         where signalled_at is null and signal is not null and caller_phone is not null
+           and created_at < now() - make_interval(secs => $1)
+         order by created_at limit $2",
+    )
+    .bind(older_than_secs as f64)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(event_id, business_id, caller, signal)| {
+            let caller = E164::parse(&caller).ok()?;
+            let signal = serde_json::from_value(signal).ok()?;
+            Some(Unsignalled { event_id, business_id, caller, signal })
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone)]
 pub struct RecordedSms {
     pub event: Recorded,
     pub message_id: Uuid,
+    /// What the text means for consent here: START/YES/UNSTOP re-subscribe only a number that is
+    /// opted out; from anyone else they are an ordinary answer (`None`).
+    pub keyword: Option<Keyword>,
     /// For STOP: this very text created the opt-out (so it earns the one confirmation).
     pub newly_opted_out: bool,
 }
 
-/// A text from a caller. It is stored before anything else happens; a carrier keyword
-/// updates the opt-out list in the same transaction so it is honoured at once.
+/// A text from a caller. It is stored before anything else happens; an opt-out or opt-in updates
+/// the opt-out list in the same transaction so it is honoured at once.
 pub async fn record_inbound_sms(
     pool: &PgPool,
     business_id: Uuid,
@@ -163,14 +208,20 @@ pub async fn record_inbound_sms(
     from: &E164,
     to: &E164,
     body: &str,
-    keyword: Option<Keyword>,
+    read_as: Option<Keyword>,
+    profile: BusinessProfile,
 ) -> Result<RecordedSms> {
     let mut tx = pool.begin().await?;
     let lead_id = upsert_lead(&mut tx, business_id, from, "inbound_sms").await?;
+    let opted_out = opt_out_in_force(&mut tx, business_id, from).await?;
+    let keyword = match read_as {
+        Some(Keyword::OptIn) if !opted_out => None,
+        other => other,
+    };
     let message_id: Uuid = sqlx::query_scalar(
         "insert into messages (business_id, lead_id, direction, sender, kind, from_phone, to_phone, body, twilio_message_sid, status)
          values ($1, $2, 'inbound', 'caller', $3, $4, $5, $6, $7, 'received')
-         on conflict (twilio_message_sid) do update set updated_at = messages.updated_at
+         on conflict (business_id, twilio_message_sid) do update set updated_at = messages.updated_at
          returning id",
     )
     .bind(business_id)
@@ -188,47 +239,105 @@ pub async fn record_inbound_sms(
     .fetch_one(&mut *tx)
     .await?;
 
-    let mut newly_opted_out = false;
-    match keyword {
-        Some(Keyword::OptOut) => {
-            let source_sid: String = sqlx::query_scalar(
-                "insert into opt_outs (business_id, phone, source, source_message_sid) values ($1, $2, 'stop_keyword', $3)
-                 on conflict (business_id, phone) do update set updated_at = opt_outs.updated_at
-                 returning coalesce(source_message_sid, '')",
-            )
-            .bind(business_id)
-            .bind(from.as_str())
-            .bind(message_sid)
-            .fetch_one(&mut *tx)
-            .await?;
-            newly_opted_out = source_sid == message_sid;
-            sqlx::query("update leads set status = 'opted_out', updated_at = now() where id = $1")
-                .bind(lead_id)
-                .execute(&mut *tx)
-                .await?;
-            if newly_opted_out {
-                crate::audit(&mut *tx, business_id, "lead", Some(lead_id), "opted_out", serde_json::json!({"message_sid": message_sid})).await?;
-            }
-        }
+    let newly_opted_out = match keyword {
+        Some(Keyword::OptOut) => opt_out(&mut tx, business_id, lead_id, from, "stop_keyword", Some(message_sid)).await?,
         Some(Keyword::OptIn) => {
-            let removed = sqlx::query("delete from opt_outs where business_id = $1 and phone = $2")
-                .bind(business_id)
-                .bind(from.as_str())
-                .execute(&mut *tx)
-                .await?;
-            if removed.rows_affected() > 0 {
-                sqlx::query("update leads set status = 'contacted', updated_at = now() where id = $1 and status = 'opted_out'")
-                    .bind(lead_id)
-                    .execute(&mut *tx)
-                    .await?;
-                crate::audit(&mut *tx, business_id, "lead", Some(lead_id), "opted_in", serde_json::json!({"message_sid": message_sid})).await?;
-            }
+            opt_in(&mut tx, business_id, lead_id, from, message_sid).await?;
+            false
         }
-        _ => {}
-    }
-    let event = record_event(&mut tx, business_id, "inbound_sms", message_sid).await?;
+        _ => false,
+    };
+    let sms = InboundSms {
+        message_sid: message_sid.to_owned(),
+        message_id,
+        keyword,
+        newly_opted_out,
+        profile,
+        message_text: Some(body.to_owned()),
+    };
+    let event = record_event(&mut tx, business_id, message_sid, from, CallerEvent::Texted(sms)).await?;
     tx.commit().await?;
-    Ok(RecordedSms { event, message_id, newly_opted_out })
+    // A redelivery reports what the first delivery decided (the opt-out list has moved on since).
+    let (keyword, newly_opted_out) = match &event.signal {
+        CallerEvent::Texted(first) => (first.keyword, first.newly_opted_out),
+        CallerEvent::Missed(_) => (keyword, newly_opted_out),
+    };
+    Ok(RecordedSms { event, message_id, keyword, newly_opted_out })
+}
+
+/// The assistant read a revocation the keywords missed ("please quit messaging this number").
+/// True when this created the opt-out (the caller is confirmed once).
+pub async fn opt_out_read_by_assistant(pool: &PgPool, business_id: Uuid, phone: &E164, message_sid: &str) -> Result<bool> {
+    let mut tx = pool.begin().await?;
+    let lead_id = upsert_lead(&mut tx, business_id, phone, "inbound_sms").await?;
+    let created = opt_out(&mut tx, business_id, lead_id, phone, "assistant", Some(message_sid)).await?;
+    sqlx::query("update messages set kind = 'opt_out', updated_at = now() where business_id = $1 and twilio_message_sid = $2 and direction = 'inbound'")
+        .bind(business_id)
+        .bind(message_sid)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+async fn opt_out_in_force(tx: &mut Transaction<'_, Postgres>, business_id: Uuid, phone: &E164) -> Result<bool> {
+    Ok(sqlx::query_scalar("select exists (select 1 from opt_outs where business_id = $1 and phone = $2 and opted_in_at is null)")
+        .bind(business_id)
+        .bind(phone.as_str())
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+/// Puts the number on the opt-out list (once: an opt-out in force stays as it is). True when
+/// this call created it, so the caller is confirmed once.
+pub(crate) async fn opt_out(
+    tx: &mut Transaction<'_, Postgres>,
+    business_id: Uuid,
+    lead_id: Uuid,
+    phone: &E164,
+    source: &str,
+    message_sid: Option<&str>,
+) -> Result<bool> {
+    let created: bool = sqlx::query_scalar(
+        "insert into opt_outs (business_id, phone, source, source_message_sid) values ($1, $2, $3, $4)
+         on conflict (business_id, phone) where opted_in_at is null do update set updated_at = opt_outs.updated_at
+         returning (xmax = 0) or source_message_sid is not distinct from $4",
+    )
+    .bind(business_id)
+    .bind(phone.as_str())
+    .bind(source)
+    .bind(message_sid)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query("update leads set status = 'opted_out', updated_at = now() where id = $1")
+        .bind(lead_id)
+        .execute(&mut **tx)
+        .await?;
+    if created {
+        crate::audit(&mut **tx, business_id, "lead", Some(lead_id), "opted_out", serde_json::json!({"message_sid": message_sid, "source": source})).await?;
+    }
+    Ok(created)
+}
+
+/// Re-subscribes an opted-out number. The opt-out row stays, stamped with when and by which text.
+async fn opt_in(tx: &mut Transaction<'_, Postgres>, business_id: Uuid, lead_id: Uuid, phone: &E164, message_sid: &str) -> Result<()> {
+    let lifted = sqlx::query(
+        "update opt_outs set opted_in_at = now(), opted_in_message_sid = $3, updated_at = now()
+         where business_id = $1 and phone = $2 and opted_in_at is null",
+    )
+    .bind(business_id)
+    .bind(phone.as_str())
+    .bind(message_sid)
+    .execute(&mut **tx)
+    .await?;
+    if lifted.rows_affected() > 0 {
+        sqlx::query("update leads set status = 'contacted', updated_at = now() where id = $1 and status = 'opted_out'")
+            .bind(lead_id)
+            .execute(&mut **tx)
+            .await?;
+        crate::audit(&mut **tx, business_id, "lead", Some(lead_id), "opted_in", serde_json::json!({"message_sid": message_sid})).await?;
+    }
+    Ok(())
 }
 
 /// A delivery status from Twilio. Kept as an event (it may arrive before we know the sid),
@@ -237,7 +346,7 @@ pub async fn record_message_status(pool: &PgPool, business_id: Uuid, message_sid
     let mut tx = pool.begin().await?;
     sqlx::query(
         "insert into message_status_events (business_id, twilio_message_sid, status, error_code) values ($1, $2, $3, $4)
-         on conflict (twilio_message_sid, status) do nothing",
+         on conflict (business_id, twilio_message_sid, status) do nothing",
     )
     .bind(business_id)
     .bind(message_sid)

@@ -103,14 +103,22 @@ impl TestApp {
     /// A stack whose API serves the built-in sandbox carrier at `/sandbox`, as `scripts/dev` does
     /// (the dev phone works); no business yet.
     pub async fn spawn_with_built_in_sandbox() -> Self {
-        Self::spawn_inner(3600, vec![], true).await
+        Self::spawn_inner(3600, vec![], true, |_| {}).await
+    }
+
+    /// A stack with one onboarded business whose API configuration `tweak` changes first (an
+    /// https PUBLIC_BASE_URL, a trusted proxy header). Requests still go to the plain listener.
+    pub async fn spawn_configured(tweak: fn(&mut nmc_api::Config)) -> Self {
+        let app = Self::spawn_inner(3600, vec![], false, tweak).await;
+        app.onboard(json!({})).await;
+        app
     }
 
     async fn spawn_with(idle_secs: u64, worker_env: Vec<(String, String)>) -> Self {
-        Self::spawn_inner(idle_secs, worker_env, false).await
+        Self::spawn_inner(idle_secs, worker_env, false, |_| {}).await
     }
 
-    async fn spawn_inner(idle_secs: u64, worker_env: Vec<(String, String)>, built_in_sandbox: bool) -> Self {
+    async fn spawn_inner(idle_secs: u64, worker_env: Vec<(String, String)>, built_in_sandbox: bool, tweak: fn(&mut nmc_api::Config)) -> Self {
         nmc_twilio::install_tls_provider();
         // Fresh database.
         let name = format!("nmc_test_{}", Uuid::new_v4().simple());
@@ -124,13 +132,14 @@ impl TestApp {
         let (mut sandbox, sandbox_url) = if built_in_sandbox {
             (Sandbox::new(), format!("{api_url}/sandbox"))
         } else {
-            let sandbox = Sandbox::new();
+            let sandbox = Sandbox::new().with_admin_token(ADMIN_TOKEN);
             let url = serve(sandbox.router()).await;
             (sandbox, url)
         };
         let task_queue = format!("nmc-test-{}", Uuid::new_v4().simple());
-        let config = nmc_api::Config {
+        let mut config = nmc_api::Config {
             database_url: database_url.clone(),
+            database_migrate_url: None,
             temporal_address: temporal_address(),
             temporal_namespace: "default".into(),
             task_queue: task_queue.clone(),
@@ -144,11 +153,18 @@ impl TestApp {
             platform_twilio: None,
             conversation_idle_secs: idle_secs,
             max_body_bytes: 65536,
+            trusted_proxy_header: None,
         };
+        tweak(&mut config);
         let state = nmc_api::AppState::build(config.clone()).await.expect("api state");
         if let Some(built_in) = &state.sandbox {
             sandbox = built_in.clone();
         }
+        // The carrier knows the accounts the tests use: the test business's, and the platform's
+        // (numbers are bought on it).
+        let (platform_sid, platform_token) = config.platform_twilio();
+        sandbox.register_account(&platform_sid, &platform_token);
+        sandbox.register_account(ACCOUNT_SID, AUTH_TOKEN);
         let db = state.db.clone();
         let (api_stop, api_task) = serve_api(listener, state);
 
@@ -181,6 +197,7 @@ impl TestApp {
             .env("PUBLIC_BASE_URL", &self.api_url)
             .env("TWILIO_API_BASE", &self.sandbox_url)
             .env("NMC_SECRET_KEY", SECRET_KEY)
+            .env("NMC_CONVERSATION_IDLE_SECS", self.api_config.conversation_idle_secs.to_string())
             .env("NMC_METRICS_BIND", "off")
             .env("NMC_LOG_FORMAT", "text")
             // The calendar adapters talk to the sandbox's Google and Jobber doubles.
@@ -334,11 +351,18 @@ impl TestApp {
 
     /// A second nmc-api on the same database whose Temporal is unreachable; returns its URL.
     pub async fn spawn_api_without_temporal(&self) -> String {
+        self.spawn_api_with(|c| c.temporal_address = "http://127.0.0.1:1".into()).await
+    }
+
+    /// A second nmc-api on the same database and carrier, its own address as PUBLIC_BASE_URL,
+    /// with `change` applied to its configuration first; returns its URL.
+    pub async fn spawn_api_with(&self, change: impl FnOnce(&mut nmc_api::Config)) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = nmc_api::Config {
+        let mut config = nmc_api::Config {
             database_url: self.database_url.clone(),
-            temporal_address: "http://127.0.0.1:1".into(),
+            database_migrate_url: None,
+            temporal_address: temporal_address(),
             temporal_namespace: "default".into(),
             task_queue: self.task_queue.clone(),
             bind: addr,
@@ -351,7 +375,9 @@ impl TestApp {
             platform_twilio: None,
             conversation_idle_secs: 3600,
             max_body_bytes: 65536,
+            trusted_proxy_header: None,
         };
+        change(&mut config);
         let state = nmc_api::AppState::build(config).await.unwrap();
         tokio::spawn(nmc_api::run(listener, state, std::future::pending()));
         format!("http://{addr}")
@@ -586,6 +612,23 @@ impl EventStream {
         }
     }
 
+    /// Whether the server closes the stream within `timeout` without sending another event
+    /// (keep-alive comments aside).
+    pub async fn ends_within(&mut self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.buffer.lines().any(|l| l.starts_with("id:")) {
+                return false;
+            }
+            let Some(left) = deadline.checked_duration_since(tokio::time::Instant::now()) else { return false };
+            match tokio::time::timeout(left, self.response.chunk()).await {
+                Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                Ok(Ok(None) | Err(_)) => return !self.buffer.lines().any(|l| l.starts_with("id:")),
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// Events until one of `kind` arrives (returned last), within `timeout`.
     pub async fn until(&mut self, kind: &str, timeout: Duration) -> Vec<FeedEvent> {
         let deadline = tokio::time::Instant::now() + timeout;
@@ -604,4 +647,13 @@ impl EventStream {
         }
         panic!("no `{kind}` event within {timeout:?}; saw {:?}", seen.iter().map(|e| &e.kind).collect::<Vec<_>>());
     }
+}
+
+/// Quiet hours that do not cover now (a one-minute window twelve hours away, in the test
+/// business's timezone): for tests whose follow-ups must go out whenever they run. Quiet hours
+/// cannot be switched off (an empty window means the default 21:00–08:00).
+pub fn quiet_hours_away() -> String {
+    let local = chrono::Utc::now().with_timezone(&chrono_tz::America::Chicago).time() + chrono::Duration::hours(12);
+    let end = local + chrono::Duration::minutes(1);
+    format!("quiet_start = '{}', quiet_end = '{}'", local.format("%H:%M"), end.format("%H:%M"))
 }

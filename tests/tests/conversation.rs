@@ -74,7 +74,7 @@ async fn owner_answering_inside_the_window_keeps_the_assistant_silent() {
     assert_eq!(state.waiting_for, "owner_window");
     assert!(state.until.is_some());
     let id = handle
-        .execute_update(ConversationWorkflow::owner_message, OwnerMessage { body: "Yes we do! This is Dana.".into() }, WorkflowExecuteUpdateOptions::default())
+        .execute_update(ConversationWorkflow::owner_message, OwnerMessage { body: "Yes we do! This is Dana.".into(), key: None }, WorkflowExecuteUpdateOptions::default())
         .await
         .unwrap();
     let stored: String = sqlx::query_scalar("select sender from messages where id = $1").bind(id).fetch_one(&app.db).await.unwrap();
@@ -85,7 +85,7 @@ async fn owner_answering_inside_the_window_keeps_the_assistant_silent() {
     assert_eq!(app.count("select count(*) from messages where sender = 'assistant'").await, 0);
     // An empty message is refused by the validator and changes nothing.
     let refused = handle
-        .execute_update(ConversationWorkflow::owner_message, OwnerMessage { body: "   ".into() }, WorkflowExecuteUpdateOptions::default())
+        .execute_update(ConversationWorkflow::owner_message, OwnerMessage { body: "   ".into(), key: None }, WorkflowExecuteUpdateOptions::default())
         .await;
     assert!(refused.is_err());
     assert_eq!(app.count("select count(*) from messages where sender = 'owner'").await, 1);
@@ -144,7 +144,7 @@ async fn stop_mid_conversation_cancels_follow_ups() {
 #[tokio::test]
 async fn follow_ups_fire_in_order_then_the_conversation_closes() {
     let app = TestApp::spawn().await;
-    app.set("follow_up_secs = '{1,2,3}', quiet_start = '00:00', quiet_end = '00:00'").await;
+    app.set(&format!("follow_up_secs = '{{1,2,3}}', {}", nmc_tests::quiet_hours_away())).await;
     // Not `greeted`: its exact count of one would race the first follow-up, due a second later.
     app.call(CALLER, "no-answer").await;
     let texts = app.expect_texts(CALLER, 4).await;
@@ -228,7 +228,7 @@ async fn duplicate_inbound_text_is_one_turn() {
 #[tokio::test]
 async fn a_returning_caller_is_remembered_but_asked_about_the_new_job() {
     let app = TestApp::spawn().await;
-    app.set("owner_window_secs = 0, follow_up_secs = '{3}', quiet_start = '00:00', quiet_end = '00:00'").await;
+    app.set(&format!("owner_window_secs = 0, follow_up_secs = '{{3}}', {}", nmc_tests::quiet_hours_away())).await;
     greeted(&app).await;
     app.text(CALLER, "This is Sam Lee, my toilet keeps running").await;
     app.expect_texts(CALLER, 2).await;
@@ -247,7 +247,7 @@ async fn a_returning_caller_is_remembered_but_asked_about_the_new_job() {
 #[tokio::test]
 async fn takeover_and_close_cancel_follow_ups() {
     let app = TestApp::spawn().await;
-    app.set("follow_up_secs = '{2}', quiet_start = '00:00', quiet_end = '00:00'").await;
+    app.set(&format!("follow_up_secs = '{{2}}', {}", nmc_tests::quiet_hours_away())).await;
     greeted(&app).await;
     let h = app.conversation(CALLER).await;
     h.signal(ConversationWorkflow::owner_takeover, "dana".to_string(), WorkflowSignalOptions::default()).await.unwrap();

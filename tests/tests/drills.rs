@@ -215,3 +215,61 @@ async fn postgres_restarts_mid_run_and_nothing_is_lost_or_doubled() {
 async fn temporal_restarts_mid_run_and_workflows_resume() {
     drill("NMC_DRILL_RESTART_TEMPORAL").await;
 }
+
+/// Runs `scripts/drill restart-temporal` with Temporal down for `secs` seconds.
+fn stop_temporal_for(secs: u64) -> tokio::task::JoinHandle<Duration> {
+    let command = std::env::var("NMC_DRILL_RESTART_TEMPORAL").expect("NMC_DRILL_RESTART_TEMPORAL: run this drill through scripts/drill");
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let status = std::process::Command::new("sh").arg("-c").arg(format!("{command} {secs}")).status().unwrap();
+        assert!(status.success(), "{command}");
+        started.elapsed()
+    })
+}
+
+#[tokio::test]
+#[ignore = "stops Temporal: run by scripts/drill"]
+async fn temporal_down_a_call_and_a_text_are_answered_then_acted_on_once_without_a_redelivery() {
+    let app = TestApp::spawn().await;
+    app.set("owner_window_secs = 0, notify_by_text = false").await;
+    let (calling, texting) = (caller(300), caller(301));
+    burst(&app, std::slice::from_ref(&texting)).await;
+    exactly(&app, std::slice::from_ref(&texting), 1, Duration::from_secs(60)).await;
+
+    let outage = stop_temporal_for(10);
+    let health = format!("{}/healthz", app.api_url);
+    wait_until(Duration::from_secs(20), "Temporal to be down", || async {
+        app.http.get(&health).send().await.is_ok_and(|r| r.status() == 503)
+    })
+    .await;
+    // One delivery each, as real Twilio makes: both are answered while Temporal is away.
+    let call = CallRequest { from: calling.clone(), to: TWILIO_NUMBER.into(), outcome: Some("no-answer".into()), call_sid: None, deliveries: 1 };
+    let call = app.sandbox.place_call(call).await.unwrap();
+    assert_eq!(call.dial_status, Some(200), "{:?}", call.dial_twiml);
+    let text = SmsRequest { from: texting.clone(), to: TWILIO_NUMBER.into(), body: "the water heater is leaking, this is Sam".into(), message_sid: None, deliveries: 1 };
+    assert_eq!(app.sandbox.send_sms_as_caller(text).await.unwrap().status, 200);
+    assert_eq!(app.count("select count(*) from webhook_events where signalled_at is null").await, 2);
+    let took = outage.await.unwrap();
+
+    exactly(&app, std::slice::from_ref(&calling), 1, Duration::from_secs(120)).await;
+    exactly(&app, std::slice::from_ref(&texting), 2, Duration::from_secs(120)).await;
+    println!("Temporal down {:.1}s: a call and a text answered 200 meanwhile, each acted on once afterwards by the outbox", took.as_secs_f64());
+}
+
+#[tokio::test]
+#[ignore = "needs a PostgreSQL cluster without the tenant role: run first by scripts/drill"]
+async fn eight_fresh_databases_migrate_side_by_side_on_a_new_cluster() {
+    let admin = sqlx::PgPool::connect(&std::env::var("NMC_TEST_DATABASE_URL").unwrap()).await.unwrap();
+    let role: bool = sqlx::query_scalar("select exists (select from pg_roles where rolname = 'nmc_app')").fetch_one(&admin).await.unwrap();
+    assert!(!role, "this drill needs a cluster where nmc_app does not exist yet");
+    // Each makes its database and migrates it; the cluster-wide role and its grant race.
+    let pools = join_all((0..8).map(|_| database_with_business(2))).await;
+    assert_eq!(pools.len(), 8);
+    let members: i64 = sqlx::query_scalar(
+        "select count(*) from pg_auth_members m join pg_roles r on r.oid = m.roleid where r.rolname = 'nmc_app'",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    assert_eq!(members, 1, "one membership, granted once");
+}

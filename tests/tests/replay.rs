@@ -82,7 +82,7 @@ async fn record_assistant_histories() {
     use nmc_workflows::{ConversationWorkflow, OwnerMessage};
     use temporalio_client::{WorkflowExecuteUpdateOptions, WorkflowSignalOptions};
     let app = TestApp::spawn().await;
-    app.set("owner_window_secs = 1, follow_up_secs = '{2,3}', quiet_start = '00:00', quiet_end = '00:00'").await;
+    app.set(&format!("owner_window_secs = 1, follow_up_secs = '{{2,3}}', {}", nmc_tests::quiet_hours_away())).await;
 
     // Qualified by text, with the owner's head start on each turn.
     let caller = "+15125550181";
@@ -99,7 +99,7 @@ async fn record_assistant_histories() {
     app.expect_texts(caller, 1).await;
     let h = app.conversation(caller).await;
     app.text(caller, "do you fix garbage disposals?").await;
-    h.execute_update(ConversationWorkflow::owner_message, OwnerMessage { body: "Yes we do!".into() }, WorkflowExecuteUpdateOptions::default()).await.unwrap();
+    h.execute_update(ConversationWorkflow::owner_message, OwnerMessage { body: "Yes we do!".into(), key: None }, WorkflowExecuteUpdateOptions::default()).await.unwrap();
     h.signal(ConversationWorkflow::owner_takeover, "dana".to_string(), WorkflowSignalOptions::default()).await.unwrap();
     app.text(caller, "great, I'm Kim at 9 Elm Ct").await;
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -32,7 +32,7 @@ async fn appointments(app: &TestApp, b: Uuid) -> Vec<Value> {
 }
 
 async fn doubles(app: &TestApp) -> Value {
-    app.http.get(format!("{}/api/calendars", app.sandbox_url)).send().await.unwrap().json().await.unwrap()
+    app.http.get(format!("{}/api/calendars", app.sandbox_url)).bearer_auth(ADMIN_TOKEN).send().await.unwrap().json().await.unwrap()
 }
 
 fn at(v: &Value) -> DateTime<Utc> {
@@ -271,11 +271,11 @@ async fn google_busy_time_is_not_offered_and_a_failing_calendar_does_not_block_t
     assert_eq!(r.status(), 200);
     // Busy in Google for the next 6 hours, added after connecting (the refresh before offering sees it).
     let (from, to) = (Utc::now(), Utc::now() + chrono::Duration::hours(6));
-    app.http.post(format!("{}/api/calendars/busy", app.sandbox_url)).json(&json!({"start": from, "end": to})).send().await.unwrap();
+    app.http.post(format!("{}/api/calendars/busy", app.sandbox_url)).bearer_auth(ADMIN_TOKEN).json(&json!({"start": from, "end": to})).send().await.unwrap();
     let offer = qualify(&app, CALLER).await;
     assert!(offer.contains("1) "), "{offer}");
     // Then Google answers 503 three times: the booking stands and the sync catches up with backoff.
-    app.http.post(format!("{}/api/calendars/faults", app.sandbox_url)).json(&json!({"provider": "google", "status": 503, "count": 3})).send().await.unwrap();
+    app.http.post(format!("{}/api/calendars/faults", app.sandbox_url)).bearer_auth(ADMIN_TOKEN).json(&json!({"provider": "google", "status": 503, "count": 3})).send().await.unwrap();
     app.text(CALLER, "1").await;
     let texts = app.expect_texts(CALLER, 6).await;
     assert!(texts[5].body.starts_with("You're booked"), "{}", texts[5].body);

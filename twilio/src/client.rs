@@ -101,22 +101,13 @@ impl TwilioClient {
         Self::read(resp).await
     }
 
-    /// Lists messages sent from `from` to `to` on or after `date_sent` (YYYY-MM-DD): used to find
-    /// out whether an attempt cut short by a crash actually reached Twilio.
-    pub async fn list_messages(
-        &self,
-        account_sid: &str,
-        auth_token: &str,
-        from: &str,
-        to: &str,
-        date_sent: &str,
-    ) -> Result<Vec<SentMessage>, TwilioError> {
-        let query = form_urlencoded::Serializer::new(String::new())
-            .append_pair("To", to)
-            .append_pair("From", from)
-            .append_pair("DateSent>", date_sent)
-            .append_pair("PageSize", "50")
-            .finish();
+    /// The latest messages from `from` to `to`, newest first: used to find out whether an attempt
+    /// cut short by a crash actually reached Twilio. No `DateSent` filter: Twilio leaves
+    /// `date_sent` empty while a message is queued or accepted (long codes send about one a
+    /// second, so bursts queue), and such a message must be found too; callers match on
+    /// `date_created`.
+    pub async fn list_messages(&self, account_sid: &str, auth_token: &str, from: &str, to: &str) -> Result<Vec<SentMessage>, TwilioError> {
+        let query = form_urlencoded::Serializer::new(String::new()).append_pair("To", to).append_pair("From", from).append_pair("PageSize", "50").finish();
         let url = format!("{}/2010-04-01/Accounts/{account_sid}/Messages.json?{query}", self.base);
         let resp = self
             .http

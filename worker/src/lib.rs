@@ -1,5 +1,7 @@
 //! `nmc-worker`: runs conversation workflows and their activities on one task queue.
 
+mod outbox;
+
 use std::time::Duration;
 
 use std::sync::Arc;
@@ -25,6 +27,8 @@ pub struct WorkerConfig {
     pub calendars: nmc_calendar::Calendars,
     /// Hold texts of businesses not approved for 10DLC (on unless the carrier is the built-in sandbox).
     pub enforce_registration: bool,
+    /// As the API's: how long an idle conversation the outbox starts stays open.
+    pub conversation_idle_secs: u64,
 }
 
 pub struct LlmConfig {
@@ -43,19 +47,24 @@ impl WorkerConfig {
     pub fn from_env() -> anyhow::Result<Self> {
         let req = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty()).ok_or_else(|| anyhow::anyhow!("{n} must be set"));
         let public_base_url = env_or("PUBLIC_BASE_URL", "http://127.0.0.1:8080").trim_end_matches('/').to_owned();
+        // As the API: the built-in sandbox only with NMC_SANDBOX=1, never by accident.
+        let sandbox = matches!(std::env::var("NMC_SANDBOX").ok().as_deref(), Some("1" | "true"));
+        let twilio_api_base = env_or("TWILIO_API_BASE", &if sandbox { format!("{public_base_url}/sandbox") } else { "https://api.twilio.com".to_owned() });
+        let enforce_by_default = !twilio_api_base.trim_end_matches('/').ends_with("/sandbox");
         Ok(Self {
             database_url: req("DATABASE_URL")?,
-            temporal_address: env_or("TEMPORAL_ADDRESS", "http://127.0.0.1:7233"),
+            temporal_address: env_or("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
             temporal_namespace: env_or("TEMPORAL_NAMESPACE", "default"),
             task_queue: env_or("TEMPORAL_TASK_QUEUE", "nmc-conversations"),
-            twilio_api_base: env_or("TWILIO_API_BASE", &format!("{public_base_url}/sandbox")),
+            twilio_api_base,
             public_base_url,
             secret_key: req("NMC_SECRET_KEY")?,
+            conversation_idle_secs: env_or("NMC_CONVERSATION_IDLE_SECS", "172800").parse()?,
             calendars: nmc_calendar::Calendars::from_env(),
             enforce_registration: match std::env::var("NMC_ENFORCE_MESSAGING_REGISTRATION").ok().as_deref() {
                 Some("1" | "true") => true,
                 Some("0" | "false") => false,
-                _ => std::env::var("TWILIO_API_BASE").ok().filter(|v| !v.is_empty()).is_some_and(|b| !b.trim_end_matches('/').ends_with("/sandbox")),
+                _ => enforce_by_default,
             },
             llm: match (std::env::var("OPENAI_BASE_URL").ok().filter(|v| !v.is_empty()), std::env::var("OPENAI_API_KEY").ok().filter(|v| !v.is_empty())) {
                 (None, None) => None,
@@ -68,6 +77,22 @@ impl WorkerConfig {
                 }),
             },
         })
+    }
+}
+
+/// Registers the search attributes the workflows set, retrying while Temporal does not answer;
+/// refuses to start, naming the commands, when they are missing and may not be added here.
+pub async fn ensure_search_attributes(client: &Client, namespace: &str) -> anyhow::Result<()> {
+    use nmc_workflows::connect::SearchAttributesError;
+    loop {
+        match nmc_workflows::connect::ensure_search_attributes(client, namespace).await {
+            Ok(()) => return Ok(()),
+            Err(SearchAttributesError::Missing(m)) => anyhow::bail!(m),
+            Err(e) => {
+                tracing::warn!(error = %e, "retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
     }
 }
 
@@ -107,6 +132,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         enforce_registration: config.enforce_registration,
     };
     let client = connect(&config.temporal_address, &config.temporal_namespace).await?;
+    ensure_search_attributes(&client, &config.temporal_namespace).await?;
     let runtime = Runtime::from_current_tokio(Default::default())?;
     // Tuning knobs for bigger boxes (docs/PERFORMANCE.md); unset, the SDK's defaults apply. On
     // the 2-core test box more pollers only loaded the Temporal dev server further.
@@ -122,6 +148,8 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         .register_activities(BookingActivities { pool: booking.pool.clone(), secrets: booking.secrets.clone(), calendars: config.calendars.clone() })
         .build();
     tokio::spawn(signal_untold_appointments(booking.pool.clone(), client.clone(), config.task_queue.clone()));
+    let queue = nmc_workflows::signal::ConversationQueue { task_queue: config.task_queue.clone(), idle_timeout_secs: config.conversation_idle_secs };
+    tokio::spawn(outbox::signal_unsignalled_webhooks(booking.pool.clone(), client.clone(), queue));
     tokio::spawn(prune_events_hourly(booking.pool.clone()));
     tokio::spawn(refresh_busy_every_minute(booking));
     let mut worker = Worker::new(&runtime, client, options)?;
@@ -183,16 +211,21 @@ async fn signal_untold_appointments(pool: nmc_store::PgPool, client: Client, tas
     }
 }
 
-/// The live feed's event log keeps 30 days.
+/// The live feed's event log keeps 30 days; expired sessions, refresh tokens and log-in
+/// failure counters go too.
 async fn prune_events_hourly(pool: nmc_store::PgPool) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        if let Ok(mut db) = nmc_store::conn(&pool).await
-            && let Ok(n) = nmc_store::insights::prune_events(&mut db, 30).await
+        let Ok(mut db) = nmc_store::conn(&pool).await else { continue };
+        if let Ok(n) = nmc_store::insights::prune_events(&mut db, 30).await
             && n > 0
         {
             tracing::info!(events = n, "old feed events pruned");
+        }
+        match nmc_store::retention::prune_accounts(&mut db).await {
+            Ok(p) => tracing::info!(refresh_tokens = p.refresh_tokens, sessions = p.sessions, login_failures = p.login_failures, "expired sign-in records pruned"),
+            Err(e) => tracing::warn!(error = %e, "pruning sign-in records failed"),
         }
     }
 }

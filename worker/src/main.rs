@@ -44,7 +44,7 @@ async fn replay(args: &[String]) -> anyhow::Result<()> {
         results.push((file.clone(), nmc_workflows::replay::replay_json(&std::fs::read(file)?).await));
     }
     if !ids.is_empty() {
-        let address = std::env::var("TEMPORAL_ADDRESS").unwrap_or_else(|_| "http://127.0.0.1:7233".into());
+        let address = std::env::var("TEMPORAL_ADDRESS").unwrap_or_else(|_| "127.0.0.1:7233".into());
         let namespace = std::env::var("TEMPORAL_NAMESPACE").unwrap_or_else(|_| "default".into());
         let client = nmc_worker::connect(&address, &namespace).await?;
         for id in ids {

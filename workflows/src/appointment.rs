@@ -21,6 +21,9 @@ use crate::{record_options, send_options};
 /// signals appointments whose signal was lost (histories before it replay without it).
 const PATCH_OUTBOX: &str = "appointment-outbox";
 
+/// Reminders and the owner's notices wait out the business's quiet hours.
+const PATCH_QUIET: &str = "appointment-quiet-hours";
+
 pub fn appointment_workflow_id(appointment_id: Uuid) -> String {
     format!("appointment-{appointment_id}")
 }
@@ -54,13 +57,15 @@ pub struct AppointmentWorkflow {
     told_version: i32,
     sync_retry_at: Option<DateTime<Utc>>,
     sync_backoff_secs: i64,
+    /// A notice that fell in quiet hours goes out at this time.
+    notice_deferred_to: Option<DateTime<Utc>>,
 }
 
 #[workflow_methods]
 impl AppointmentWorkflow {
     #[init]
     pub fn new(_ctx: &WorkflowContextView, start: AppointmentStart) -> Self {
-        Self { start, changes: 0, notify_at: None, synced_version: 0, notified_version: 1, reminders_done: vec![], armed: vec![], told_version: 0, sync_retry_at: None, sync_backoff_secs: 0 }
+        Self { start, changes: 0, notify_at: None, synced_version: 0, notified_version: 1, reminders_done: vec![], armed: vec![], told_version: 0, sync_retry_at: None, sync_backoff_secs: 0, notice_deferred_to: None }
     }
 
     #[run]
@@ -73,7 +78,10 @@ impl AppointmentWorkflow {
 
             let mut notice_sent = false;
             let asked = ctx.state(|s| s.notify_at.is_some_and(|n| n <= seen));
-            if ctx.state(|s| (asked || st.notice_pending) && st.version > s.notified_version) {
+            let quiet_until = quiet_until(ctx, &st, now);
+            let notice_due = ctx.state(|s| (asked || st.notice_pending) && st.version > s.notified_version);
+            ctx.state_mut(|s| s.notice_deferred_to = quiet_until.filter(|_| notice_due));
+            if notice_due && quiet_until.is_none() {
                 let body = if st.status == "cancelled" {
                     format!("{} had to cancel your {} on {}. Sorry about that. Reply here to book another time.", st.business_name, st.service, st.when)
                 } else {
@@ -83,7 +91,7 @@ impl AppointmentWorkflow {
                 ctx.state_mut(|s| s.notified_version = st.version);
                 notice_sent = true;
             }
-            if asked {
+            if asked && quiet_until.is_none() {
                 ctx.state_mut(|s| s.notify_at = None);
             }
 
@@ -119,17 +127,19 @@ impl AppointmentWorkflow {
             let synced = ctx.state(|s| s.synced_version == st.version);
             // A finished appointment still waits for its last change to reach the calendars (for a day at most).
             // An owner's notice asked for after this read started is answered by another read first.
-            if ctx.state(|s| s.notify_at.is_some()) {
+            // (A notice waiting out quiet hours keeps its request: the timer below brings it back.)
+            if ctx.state(|s| s.notify_at.is_some_and(|n| n > seen)) {
                 continue;
             }
-            if finished && (synced || now >= st.end + chrono::Duration::days(1)) {
+            let deferred = ctx.state(|s| s.notice_deferred_to);
+            if finished && deferred.is_none() && (synced || now >= st.end + chrono::Duration::days(1)) {
                 return Ok(st.status);
             }
 
             let next_due = if finished { None } else { reminders(ctx, &st, now).await };
             let retry = ctx.state(|s| s.sync_retry_at.filter(|_| s.synced_version != st.version));
             let until = if finished { now + chrono::Duration::hours(1) } else { st.end };
-            let wake = [next_due, retry].into_iter().flatten().fold(until, |a, b| a.min(b));
+            let wake = [next_due, retry, deferred].into_iter().flatten().fold(until, |a, b| a.min(b));
             let wait = (wake - now).to_std().unwrap_or(Duration::ZERO).max(Duration::from_millis(1));
             temporalio_sdk::workflows::select! {
                 _ = ctx.timer(wait) => {}
@@ -159,12 +169,21 @@ async fn reminders(ctx: &mut WorkflowContext<AppointmentWorkflow>, st: &Appointm
     });
     let mut next: Option<DateTime<Utc>> = None;
     let appointment_id = ctx.state(|s| s.start.appointment_id);
+    let quiet_patched = st.quiet.is_some() && ctx.patched(PATCH_QUIET);
     for &m in &st.reminder_minutes {
         let key = (m, start_ts);
         if ctx.state(|s| s.reminders_done.contains(&key)) {
             continue;
         }
-        let due = st.start - chrono::Duration::minutes(m as i64);
+        let mut due = st.start - chrono::Duration::minutes(m as i64);
+        if let Some(quiet) = st.quiet.as_ref().filter(|_| quiet_patched) {
+            // Out of quiet hours; a reminder that would then come after the start is pointless.
+            due = quiet.defer(due);
+            if due >= st.start {
+                ctx.state_mut(|s| s.reminders_done.push(key));
+                continue;
+            }
+        }
         if due < armed_at {
             ctx.state_mut(|s| s.reminders_done.push(key));
         } else if due <= now {
@@ -176,6 +195,13 @@ async fn reminders(ctx: &mut WorkflowContext<AppointmentWorkflow>, st: &Appointm
         }
     }
     next
+}
+
+/// When the quiet hours that `now` falls in end (`None`: not quiet, or a run recorded before).
+fn quiet_until(ctx: &WorkflowContext<AppointmentWorkflow>, st: &AppointmentState, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let quiet = st.quiet.as_ref()?;
+    let until = quiet.defer(now);
+    (until > now && ctx.patched(PATCH_QUIET)).then_some(until)
 }
 
 async fn text_caller(ctx: &mut WorkflowContext<AppointmentWorkflow>, st: &AppointmentState, kind: SmsKind, key: String, body: String) {

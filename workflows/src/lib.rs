@@ -4,7 +4,9 @@
 
 pub mod appointment;
 pub mod connect;
+pub mod signal;
 mod booking;
+mod follow_ups;
 
 pub use appointment::{AppointmentChanged, AppointmentStart, AppointmentWorkflow, appointment_workflow_id};
 
@@ -19,7 +21,7 @@ use nmc_activities::{
 use nmc_assistant::{Field, LeadFields};
 use nmc_domain::{
     CallerEvent, Carried, ConversationStart, ConversationStatus, InboundSms, Keyword, MissedCall, SA_BUSINESS_ID, SA_CONVERSATION_STATUS,
-    BusinessProfile, OutboundSms, SendOutcome, SmsKind, follow_up_text, greeting_for, help_reply, opt_in_confirmation,
+    BusinessProfile, OutboundSms, SendOutcome, SmsKind, greeting_for, help_reply, opt_in_confirmation,
     opt_out_confirmation,
 };
 use serde::{Deserialize, Serialize};
@@ -87,6 +89,12 @@ struct Memory {
     /// The appointment this conversation booked.
     #[serde(default)]
     booked: Option<Uuid>,
+    /// Follow-ups sent in this conversation, across the caller's replies (at most three).
+    #[serde(default)]
+    follow_ups_total: usize,
+    /// The caller is done (wrong number, declined) or the owner has the qualified lead: no more follow-ups.
+    #[serde(default)]
+    follow_ups_over: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -119,6 +127,9 @@ pub struct ConversationView {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OwnerMessage {
     pub body: String,
+    /// The app's idempotency key: the text's key, so a repeated send goes out once.
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 #[workflow]
@@ -143,6 +154,8 @@ pub struct ConversationWorkflow {
     /// Released by the owner with a caller text unanswered: the assistant picks it up.
     resume_requested: bool,
     waiting: Option<(String, DateTime<Utc>)>,
+    /// This run takes the `trust-v1` path.
+    trust: bool,
 }
 
 #[workflow_methods]
@@ -171,6 +184,7 @@ impl ConversationWorkflow {
             mode_dirty: false,
             resume_requested: false,
             waiting: None,
+            trust: false,
         }
     }
 
@@ -180,6 +194,8 @@ impl ConversationWorkflow {
         let conversation_id = ctx.state(|s| s.conversation_id);
         let idle = Duration::from_secs(ctx.state(|s| s.start.idle_timeout_secs).max(1));
         let v2 = ctx.patched(PATCH_ASSISTANT);
+        let trust = v2 && ctx.patched(follow_ups::PATCH_TRUST);
+        ctx.state_mut(|s| s.trust = trust);
         ctx.upsert_search_attributes([CONVERSATION_STATUS.value_set(ConversationStatus::Active.as_str().to_owned())]);
 
         loop {
@@ -307,7 +323,10 @@ impl ConversationWorkflow {
             s.owner_messages
         });
         let conversation_id = ctx.state(|s| s.conversation_id);
-        let key = format!("owner:{conversation_id}:{n}");
+        let key = match &msg.key {
+            Some(k) => format!("owner:{conversation_id}:key:{k}"),
+            None => format!("owner:{conversation_id}:{n}"),
+        };
         match send(ctx, conversation_id, SmsKind::OwnerMessage, key, msg.body.trim().to_owned(), None).await {
             Some(SendOutcome::Sent { message_id: Some(id), .. }) => {
                 let now = now(ctx);
@@ -533,80 +552,8 @@ pub use conversation_workflow::Run as ConversationRun;
 
 // ---- v2: the assistant conversation -------------------------------------------------------
 
-/// We sent the caller something: follow-ups (if the caller stays quiet) count from here.
-fn note_outbound(m: &mut Memory, at: DateTime<Utc>) {
-    m.follow_up_anchor = Some(at);
-    m.follow_ups_sent = 0;
-    m.last_activity = Some(at);
-}
-
-/// When the next timed step is due: a follow-up while the caller is quiet and the assistant is in
-/// charge, otherwise the stale close. `None` for the kind means "stale".
-fn next_deadline(s: &ConversationWorkflow) -> (DateTime<Utc>, Option<usize>) {
-    let m = &s.memory;
-    let last = m.last_activity.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-    let stale = last + chrono::Duration::seconds(s.start.idle_timeout_secs as i64);
-    let caller_waiting = m.last_caller_text.as_ref().is_some_and(|t| !t.answered);
-    if let (Some(anchor), Some(profile)) = (m.follow_up_anchor, &m.profile) {
-        let delays = &profile.settings.follow_up_secs;
-        if m.mode == Mode::Assistant && !m.emergency && !m.needs_owner && !caller_waiting && m.follow_ups_sent < delays.len() {
-            let due = anchor + chrono::Duration::seconds(delays[m.follow_ups_sent] as i64);
-            let due = match nmc_domain::hours::parse_timezone(&profile.timezone) {
-                Some(tz) => nmc_domain::hours::defer_out_of_quiet(tz, due, profile.settings.quiet_start, profile.settings.quiet_end),
-                None => due,
-            };
-            return (due, Some(m.follow_ups_sent));
-        }
-    }
-    (stale, None)
-}
-
-/// Waits for the next event, or runs the follow-up / stale close that falls due first.
-async fn wait_for_next_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid) {
-    let woken = |s: &ConversationWorkflow| !s.inbox.is_empty() || s.close_requested || s.mode_dirty || s.resume_requested;
-    // Something to do already (a new run starts with the missed call in its inbox): no timer, which
-    // would fire into a workflow task of its own for nothing.
-    if ctx.state(woken) && ctx.patched(PATCH_LOCAL_STEPS) {
-        return;
-    }
-    let (due, follow_up) = ctx.state(next_deadline);
-    let wait = (due - now(ctx)).to_std().unwrap_or(Duration::ZERO).max(Duration::from_millis(1));
-    let what = if follow_up.is_some() { "caller_reply" } else { "nothing" };
-    ctx.state_mut(|s| s.waiting = Some((what.to_owned(), due)));
-    let mut fired = false;
-    temporalio_sdk::workflows::select! {
-        _ = ctx.wait_condition(woken) => {}
-        _ = ctx.timer(wait) => { fired = true; }
-    }
-    ctx.state_mut(|s| s.waiting = None);
-    if !fired || ctx.state(|s| !s.inbox.is_empty()) {
-        return;
-    }
-    match follow_up {
-        Some(n) => send_follow_up(ctx, conversation_id, n).await,
-        None => ctx.state_mut(|s| s.status = ConversationStatus::ClosedStale),
-    }
-}
-
-async fn send_follow_up(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, n: usize) {
-    let (profile, fields, total) = ctx.state(|s| {
-        let p = s.memory.profile.clone().unwrap_or_else(fallback_profile);
-        let total = p.settings.follow_up_secs.len();
-        (p, s.memory.fields.clone(), total)
-    });
-    let last = n + 1 >= total;
-    let job = fields.trade.as_deref().and_then(nmc_domain::trade_phrase);
-    let body = follow_up_text(n, last, &profile.name, fields.name.as_deref(), job);
-    let outcome = send(ctx, conversation_id, SmsKind::FollowUp, format!("followup:{conversation_id}:{n}"), body, None).await;
-    ctx.state_mut(|s| {
-        s.memory.follow_ups_sent = n + 1;
-        if matches!(outcome, Some(SendOutcome::Suppressed)) {
-            s.status = ConversationStatus::ClosedOptedOut;
-        } else if last {
-            s.status = ConversationStatus::ClosedNoResponse;
-        }
-    });
-}
+use follow_ups::{caller_is_done, wait_for_next_v2};
+pub(crate) use follow_ups::note_outbound;
 
 /// A profile is recorded with the first event of every run; this is only a safe fallback.
 fn fallback_profile() -> BusinessProfile {
@@ -632,7 +579,9 @@ async fn after_events_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conver
         let pending = ctx.state(|s| s.memory.last_caller_text.clone()).filter(|t| !t.answered);
         if let Some(text) = pending {
             // The owner handed back: answer now, with the whole history, no second head start.
-            if let Some(turn) = assistant_turn(ctx, conversation_id, &text.text).await {
+            if let Some(turn) = assistant_turn(ctx, conversation_id, &text.text).await
+                && !caller_is_done(ctx, conversation_id, &text.message_sid, &turn).await
+            {
                 reply(ctx, conversation_id, &text.message_sid, &turn).await;
             }
         }
@@ -679,7 +628,11 @@ async fn reply(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id:
         });
     }
     if let (true, Some(summary)) = (turn.newly_qualified && !ctx.state(|s| s.memory.qualified_notified), &turn.summary) {
-        ctx.state_mut(|s| s.memory.qualified_notified = true);
+        ctx.state_mut(|s| {
+            s.memory.qualified_notified = true;
+            // The owner now has the lead: follow-ups would talk over them.
+            s.memory.follow_ups_over |= s.trust;
+        });
         notify(ctx, conversation_id, "qualified", false, summary.clone(), format!("qualified:{conversation_id}")).await;
     }
 }
@@ -870,6 +823,9 @@ async fn alert_then_answer(ctx: &mut WorkflowContext<ConversationWorkflow>, conv
         notify(ctx, conversation_id, "needs_owner", false, format!("{caller_line} The assistant could not answer; please reply."), format!("stuck:{sid}")).await;
         return;
     };
+    if caller_is_done(ctx, conversation_id, &sid, &turn).await {
+        return;
+    }
     if turn.outcome.emergency || triage.emergency {
         ctx.state_mut(|s| s.memory.emergency = true);
         set_flags(ctx, conversation_id).await;

@@ -203,6 +203,8 @@ async fn detail(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uui
             @if open {
                 form method="post" action={ "/app/inbox/" (id) "/send" } class="compose" {
                     label for="body" class="visually-hidden" { "Message to the caller" }
+                    // One key per rendered form: a double tap or a resubmit sends the text once.
+                    input type="hidden" name="key" value=(Uuid::new_v4());
                     input id="body" name="body" placeholder="Text the caller" required maxlength="1600" autocomplete="off";
                     button type="submit" { "Send" }
                 }
@@ -305,6 +307,8 @@ async fn settled(t: &crate::auth::Tenant, s: &AppState, id: Uuid, mode: &str) {
 #[derive(Deserialize)]
 struct Compose {
     body: String,
+    #[serde(default)]
+    key: Option<String>,
 }
 
 async fn send(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uuid>, Form(f): Form<Compose>) -> Result<Response, ApiError> {
@@ -313,8 +317,10 @@ async fn send(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uuid>
         return Err(ApiError::BadRequest("a message of 1 to 1600 characters".into()));
     }
     let wf = crate::inbox::open_workflow(&t, &s, id).await?;
-    match s.temporal.owner_message(&wf, &text).await {
-        Ok(_) => Ok(Redirect::to(&format!("/app/inbox/{id}")).into_response()),
+    let key = crate::inbox::send_key(f.key.as_deref())?;
+    match s.temporal.owner_message(&wf, &text, &key).await {
+        // Sent, or still with the carrier: the thread shows it either way.
+        Ok(_) | Err(crate::temporal::SendError::StillSending) => Ok(Redirect::to(&format!("/app/inbox/{id}")).into_response()),
         Err(crate::temporal::SendError::Refused(reason)) => Err(ApiError::BadRequest(reason)),
         Err(crate::temporal::SendError::Unavailable) => Err(ApiError::Unavailable("temporal")),
     }

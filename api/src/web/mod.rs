@@ -3,11 +3,9 @@
 //! transaction; changes go through the owner API from a small embedded script (`app.js`), so
 //! the pages and the API share one set of rules and error messages.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -24,9 +22,10 @@ pub mod leads;
 pub mod onboarding;
 pub mod phone;
 pub mod reports;
+pub mod security;
 pub mod settings;
 
-use crate::auth::{ACCESS_COOKIE, REFRESH_COOKIE, REFRESH_TTL_DAYS, Tenant, Tokens};
+use crate::auth::{ClientAddr, REFRESH_TTL_DAYS, Tenant, Tokens};
 use crate::error::Params;
 use crate::{AppState, error::ApiError};
 
@@ -70,7 +69,7 @@ impl FromRequestParts<AppState> for Signed {
             Err(ApiError::Unauthorized) => {
                 let here = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/app");
                 let next = if here == "/app" { String::new() } else { format!("?next={}", enc(here)) };
-                let to = if crate::auth::cookie(&parts.headers, REFRESH_COOKIE).is_some() { "/session/refresh" } else { "/login" };
+                let to = if crate::auth::cookie(&parts.headers, security::refresh_cookie(&state.config)).is_some() { "/session/refresh" } else { "/login" };
                 Err(Redirect::to(&format!("{to}{next}")).into_response())
             }
             Err(e) => Err(e.into_response()),
@@ -94,14 +93,6 @@ pub(crate) fn owner_only(t: &Tenant) -> Result<(), Response> {
 
 pub(crate) fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// Only our own pages are places to go back to after logging in (no open redirect).
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/app".to_owned(),
-    }
 }
 
 /// The app's navigation: the four places an owner goes between jobs always in reach (big
@@ -245,35 +236,32 @@ struct LoginForm {
     password: String,
 }
 
-fn cookie(name: &str, value: &str, max_age: i64) -> HeaderValue {
-    // HttpOnly (no script reads it) and SameSite=Strict (no other site can post with it).
-    HeaderValue::from_str(&format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}")).unwrap_or(HeaderValue::from_static(""))
-}
-
-fn signed_in(to: &str, tokens: &Tokens) -> Response {
+fn signed_in(s: &AppState, to: &str, tokens: &Tokens) -> Response {
+    let c = &s.config;
     let mut r = Redirect::to(to).into_response();
-    r.headers_mut().append(header::SET_COOKIE, cookie(ACCESS_COOKIE, &tokens.access_token, tokens.expires_in));
-    r.headers_mut().append(header::SET_COOKIE, cookie(REFRESH_COOKIE, &tokens.refresh_token, REFRESH_TTL_DAYS * 86400));
+    r.headers_mut().append(header::SET_COOKIE, security::set_cookie(c, security::access_cookie(c), &tokens.access_token, tokens.expires_in));
+    r.headers_mut().append(header::SET_COOKIE, security::set_cookie(c, security::refresh_cookie(c), &tokens.refresh_token, REFRESH_TTL_DAYS * 86400));
     r
 }
 
-fn signed_out(to: &str) -> Response {
+fn signed_out(s: &AppState, to: &str) -> Response {
+    let c = &s.config;
     let mut r = Redirect::to(to).into_response();
-    r.headers_mut().append(header::SET_COOKIE, cookie(ACCESS_COOKIE, "", 0));
-    r.headers_mut().append(header::SET_COOKIE, cookie(REFRESH_COOKIE, "", 0));
+    r.headers_mut().append(header::SET_COOKIE, security::set_cookie(c, security::access_cookie(c), "", 0));
+    r.headers_mut().append(header::SET_COOKIE, security::set_cookie(c, security::refresh_cookie(c), "", 0));
     r
 }
 
-async fn login(State(s): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Params(n): Params<Next>, Form(f): Form<LoginForm>) -> Response {
-    match crate::auth::authenticate(&s, peer.ip(), &f.email, &f.password).await {
+async fn login(State(s): State<AppState>, ClientAddr(ip): ClientAddr, Params(n): Params<Next>, Form(f): Form<LoginForm>) -> Response {
+    match crate::auth::authenticate(&s, ip, &f.email, &f.password).await {
         Ok(tokens) => {
             // An owner who stopped half-way through set-up picks up where they left it.
             let mut unfinished = false;
             if let (true, Some(b), true, Ok(mut c)) = (n.next.is_none(), tokens.business_id(), tokens.is_owner(), nmc_store::conn(&s.db).await) {
                 unfinished = nmc_store::settings::onboarding_step(&mut c, b).await.ok().flatten().is_some();
             }
-            let to = if unfinished { "/app/onboarding".to_owned() } else { safe_next(n.next.as_deref()) };
-            signed_in(&to, &tokens)
+            let to = if unfinished { "/app/onboarding".to_owned() } else { security::safe_next(n.next.as_deref()) };
+            signed_in(&s, &to, &tokens)
         }
         Err(ApiError::TooManyRequests(_)) => (StatusCode::TOO_MANY_REQUESTS, login_form(Some("Too many attempts. Try again in a few minutes."), n.next.as_deref())).into_response(),
         Err(ApiError::Unauthorized) => (StatusCode::UNAUTHORIZED, login_form(Some("That email or password is not right."), n.next.as_deref())).into_response(),
@@ -281,25 +269,33 @@ async fn login(State(s): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketA
     }
 }
 
-/// Renews the page session from the refresh cookie (rotating it), then goes back to the page.
+/// Renews the page session from the refresh cookie (rotating it; a page's concurrent renewals
+/// within the grace all get the same new cookies), then goes back to the page.
 async fn refresh_session(State(s): State<AppState>, headers: HeaderMap, Params(n): Params<Next>) -> Response {
-    let next = safe_next(n.next.as_deref());
+    let next = security::safe_next(n.next.as_deref());
     let login = if next == "/app" { "/login".to_owned() } else { format!("/login?next={}", enc(&next)) };
-    match crate::auth::cookie(&headers, REFRESH_COOKIE) {
+    match crate::auth::cookie(&headers, security::refresh_cookie(&s.config)) {
         Some(old) => match crate::auth::rotate(&s, old).await {
-            Ok(tokens) => signed_in(&next, &tokens),
-            Err(ApiError::Unauthorized) => signed_out(&login),
+            Ok(tokens) => signed_in(&s, &next, &tokens),
+            Err(ApiError::Unauthorized) => signed_out(&s, &login),
             Err(e) => e.into_response(),
         },
         None => Redirect::to(&login).into_response(),
     }
 }
 
-async fn logout(t: Option<Tenant>, State(s): State<AppState>) -> Response {
-    if let Some(t) = t {
-        let _ = nmc_store::accounts::revoke_session(&s.db, t.session_id).await;
+/// Ends the session the cookies belong to, even when the access cookie has already expired.
+async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    match crate::auth::cookie_session(&s, &headers).await {
+        Ok(Some(session)) => {
+            if let Err(e) = nmc_store::accounts::revoke_session(&s.db, session).await {
+                return ApiError::from(e).into_response();
+            }
+        }
+        Ok(None) => {}
+        Err(e) => return e.into_response(),
     }
-    signed_out("/login")
+    signed_out(&s, "/login")
 }
 
 pub(crate) const TRADES: [(&str, &str); 6] =
@@ -368,7 +364,7 @@ fn signup_form(f: &SignUpForm, errors: &std::collections::BTreeMap<&'static str,
     )
 }
 
-async fn signup(State(s): State<AppState>, Form(f): Form<SignUpForm>) -> Response {
+async fn signup(State(s): State<AppState>, ClientAddr(ip): ClientAddr, Form(f): Form<SignUpForm>) -> Response {
     let body = crate::auth::SignUpBody {
         business_name: Some(f.business_name.clone()),
         owner_name: Some(f.owner_name.clone()),
@@ -378,13 +374,14 @@ async fn signup(State(s): State<AppState>, Form(f): Form<SignUpForm>) -> Respons
         timezone: Some(f.timezone.clone()),
         trade: Some(f.trade.clone()),
     };
-    match crate::auth::create_account(&s, body).await {
-        Ok(tokens) => signed_in("/app/onboarding", &tokens),
+    match crate::auth::create_account(&s, ip, body).await {
+        Ok(tokens) => signed_in(&s, "/app/onboarding", &tokens),
         Err(ApiError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, signup_form(&f, &errors)).into_response(),
         Err(ApiError::Conflict { field }) => {
             let errors = std::collections::BTreeMap::from([(field, "already has an account; log in instead".to_owned())]);
             (StatusCode::CONFLICT, signup_form(&f, &errors)).into_response()
         }
+        Err(ApiError::TooManyRequests(m)) => (StatusCode::TOO_MANY_REQUESTS, signup_form(&f, &std::collections::BTreeMap::from([("email", m)]))).into_response(),
         Err(e) => e.into_response(),
     }
 }

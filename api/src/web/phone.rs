@@ -1,9 +1,14 @@
-//! The dev phone (sandbox only): play the caller. Pick a business, "call" it and let it ring
-//! out, then text back and forth in a phone-like thread; open the owner's pages beside it to
-//! watch both sides. The thread refreshes itself every second.
+//! The dev phone (sandbox only, a signed-in owner only): play a caller of your own business.
+//! "Call" your number and let it ring out, then text back and forth in a phone-like thread; open
+//! the inbox beside it to watch both sides. The thread refreshes itself every second.
+//!
+//! Everything goes to the signed-in owner's own number, read from their session's business:
+//! the page never takes a business number from the request, so no owner can play a caller of
+//! another business (or read its texts).
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -11,7 +16,9 @@ use maud::{Markup, PreEscaped, html};
 use nmc_domain::E164;
 use serde::Deserialize;
 
-use crate::error::Params;
+use super::{Signed, nav, owner_only, page};
+use crate::auth::Tenant;
+use crate::error::{Params, invalid};
 use crate::{AppState, error::ApiError};
 
 pub fn router() -> Router<AppState> {
@@ -22,19 +29,37 @@ pub fn router() -> Router<AppState> {
         .route("/dev/phone/text", post(text))
 }
 
-fn sandbox(s: &AppState) -> Result<&nmc_sandbox::Sandbox, ApiError> {
-    // Only with the built-in carrier: on a real Twilio account there is no dev phone.
-    s.sandbox.as_ref().ok_or(ApiError::NotFound)
+/// The built-in carrier. Taken before the session, so without the sandbox every dev phone route
+/// is a plain 404 (on a real Twilio account there is no dev phone).
+struct DevSandbox(nmc_sandbox::Sandbox);
+
+impl FromRequestParts<AppState> for DevSandbox {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        state.sandbox.clone().map(DevSandbox).ok_or(ApiError::NotFound)
+    }
+}
+
+/// The owner's business: its name and number (none until it has gone live).
+async fn business(s: &AppState, t: &Tenant) -> Result<(String, Option<String>), ApiError> {
+    let mut tx = t.begin(&s.db).await?;
+    let row = sqlx::query_as("select name, twilio_number from businesses where id = $1")
+        .bind(t.business_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(nmc_store::StoreError::from)?;
+    tx.commit().await.map_err(nmc_store::StoreError::from)?;
+    Ok(row)
 }
 
 #[derive(Deserialize)]
 struct Who {
-    number: Option<String>,
     caller: Option<String>,
 }
 
 const SCRIPT: &str = r#"
-const q = () => new URLSearchParams({number: document.getElementById('number').value, caller: document.getElementById('caller').value});
+const q = () => new URLSearchParams({caller: document.getElementById('caller').value});
 async function refresh() {
   const r = await fetch('/dev/phone/thread?' + q());
   if (r.ok) { const t = document.getElementById('thread'); const html = await r.text(); if (t.innerHTML !== html) { t.innerHTML = html; t.scrollTop = t.scrollHeight; } }
@@ -49,54 +74,53 @@ document.getElementById('compose').onsubmit = (e) => { e.preventDefault(); const
 setInterval(refresh, 1000); refresh();
 "#;
 
-async fn phone(State(s): State<AppState>, Params(w): Params<Who>) -> Result<Markup, ApiError> {
-    sandbox(&s)?;
-    let businesses: Vec<(String, String)> = sqlx::query_as("select name, twilio_number from businesses where twilio_number is not null order by created_at")
-        .fetch_all(&s.db)
-        .await
-        .map_err(nmc_store::StoreError::from)?;
-    let chosen = w.number.clone().or_else(|| businesses.first().map(|b| b.1.clone())).unwrap_or_default();
-    let caller = w.caller.clone().unwrap_or_else(|| "+15125550199".into());
-    Ok(super::page(
-        "Dev phone",
-        html! {
-            h1 { "Dev phone" }
-            p class="empty" { "You are the caller. Calls and texts go through the sandbox carrier, exactly as Twilio would deliver them." }
-            div class="card" {
-                label for="number" { "Business" }
-                select id="number" name="number" {
-                    @for (name, number) in &businesses {
-                        option value=(number) selected[*number == chosen] { (name) " " (number) }
-                    }
+async fn phone(_: DevSandbox, Signed(t): Signed, State(s): State<AppState>, Params(w): Params<Who>) -> Result<Response, ApiError> {
+    if let Err(r) = owner_only(&t) {
+        return Ok(r);
+    }
+    let (name, number) = business(&s, &t).await?;
+    let caller = w.caller.unwrap_or_else(|| "+15125550199".into());
+    let body = html! {
+        (nav("phone", &t))
+        h1 { "Dev phone" }
+        p class="empty" { "You are a caller of your own business. Calls and texts go through the sandbox carrier, exactly as Twilio would deliver them." }
+        @match &number {
+            None => p { "Your business has no number yet. " a href="/app/onboarding/number" { "Pick one" } },
+            Some(n) => {
+                div class="card" {
+                    p { "Calling " strong { (name) " " (n) } }
+                    label for="caller" { "Your number" }
+                    input id="caller" name="caller" value=(caller) inputmode="tel";
+                    button id="call" type="button" { "Call (no one answers)" }
                 }
-                label for="caller" { "Your number" }
-                input id="caller" name="caller" value=(caller) inputmode="tel";
-                button id="call" type="button" { "Call (no one answers)" }
+                section id="thread" class="thread" aria-live="polite" aria-label="Texts" {}
+                form id="compose" class="compose" {
+                    label for="body" class="visually-hidden" { "Text message" }
+                    input id="body" name="body" placeholder="Text message" autocomplete="off";
+                    button type="submit" { "Send" }
+                }
+                script { (PreEscaped(SCRIPT)) }
             }
-            section id="thread" class="thread" aria-live="polite" aria-label="Texts" {}
-            form id="compose" class="compose" {
-                label for="body" class="visually-hidden" { "Text message" }
-                input id="body" name="body" placeholder="Text message" autocomplete="off";
-                button type="submit" { "Send" }
-            }
-            script { (PreEscaped(SCRIPT)) }
-        },
-    ))
+        }
+    };
+    Ok(page("Dev phone", body).into_response())
 }
 
-async fn thread(State(s): State<AppState>, Params(w): Params<Who>) -> Result<Markup, ApiError> {
-    sandbox(&s)?;
-    let (Some(number), Some(caller)) = (w.number, w.caller) else { return Ok(html! {}) };
+async fn thread(_: DevSandbox, t: Tenant, State(s): State<AppState>, Params(w): Params<Who>) -> Result<Markup, ApiError> {
+    t.owner()?;
+    let Some(caller) = w.caller else { return Ok(html! {}) };
+    let mut tx = t.begin(&s.db).await?;
     let rows: Vec<(String, String, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
-        "select m.direction, m.body, m.status, m.created_at from messages m join businesses b on b.id = m.business_id join leads l on l.id = m.lead_id
-         where b.twilio_number = $1 and l.phone = $2 and m.kind <> 'owner_alert' and m.status not in ('pending', 'suppressed', 'held')
+        "select m.direction, m.body, m.status, m.created_at from messages m join leads l on l.id = m.lead_id
+         where m.business_id = $1 and l.phone = $2 and m.kind <> 'owner_alert' and m.status not in ('pending', 'suppressed', 'held')
          order by m.created_at, m.id limit 200",
     )
-    .bind(&number)
+    .bind(t.business_id)
     .bind(&caller)
-    .fetch_all(&s.db)
+    .fetch_all(&mut *tx)
     .await
     .map_err(nmc_store::StoreError::from)?;
+    tx.commit().await.map_err(nmc_store::StoreError::from)?;
     Ok(html! {
         @if rows.is_empty() { p class="empty" { "No texts yet. Call the business and let it ring out." } }
         @for (direction, body, status, at) in &rows {
@@ -108,19 +132,26 @@ async fn thread(State(s): State<AppState>, Params(w): Params<Who>) -> Result<Mar
     })
 }
 
+/// A caller's action. Any `number` the form sends is ignored: the business is the session's.
 #[derive(Deserialize)]
 struct Act {
-    number: String,
     caller: String,
     body: Option<String>,
 }
 
-async fn call(State(s): State<AppState>, Form(a): Form<Act>) -> Result<Response, ApiError> {
-    let sb = sandbox(&s)?.clone();
+/// The caller, and the number they reach: the signed-in owner's own.
+async fn caller_and_number(s: &AppState, t: &Tenant, a: &Act) -> Result<(E164, String), ApiError> {
+    t.owner()?;
     let caller = E164::parse(&a.caller).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let number = business(s, t).await?.1.ok_or_else(|| invalid("number", "your business has no number yet"))?;
+    Ok((caller, number))
+}
+
+async fn call(DevSandbox(sb): DevSandbox, t: Tenant, State(s): State<AppState>, Form(a): Form<Act>) -> Result<Response, ApiError> {
+    let (caller, to) = caller_and_number(&s, &t, &a).await?;
     // The call plays out in the background, as a real one would (ringing, then the missed flow).
     tokio::spawn(async move {
-        let req = nmc_sandbox::CallRequest { from: caller.as_str().to_owned(), to: a.number, outcome: Some("no-answer".into()), call_sid: None, deliveries: 1 };
+        let req = nmc_sandbox::CallRequest { from: caller.as_str().to_owned(), to, outcome: Some("no-answer".into()), call_sid: None, deliveries: 1 };
         if let Err(e) = sb.place_call(req).await {
             tracing::warn!(error = %e, "dev phone call failed");
         }
@@ -128,15 +159,14 @@ async fn call(State(s): State<AppState>, Form(a): Form<Act>) -> Result<Response,
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-async fn text(State(s): State<AppState>, Form(a): Form<Act>) -> Result<Response, ApiError> {
-    let sb = sandbox(&s)?.clone();
-    let caller = E164::parse(&a.caller).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+async fn text(DevSandbox(sb): DevSandbox, t: Tenant, State(s): State<AppState>, Form(a): Form<Act>) -> Result<Response, ApiError> {
+    let (caller, to) = caller_and_number(&s, &t, &a).await?;
     let body = a.body.unwrap_or_default();
     if body.trim().is_empty() {
         return Err(ApiError::BadRequest("empty text".into()));
     }
     tokio::spawn(async move {
-        let req = nmc_sandbox::SmsRequest { from: caller.as_str().to_owned(), to: a.number, body, message_sid: None, deliveries: 1 };
+        let req = nmc_sandbox::SmsRequest { from: caller.as_str().to_owned(), to, body, message_sid: None, deliveries: 1 };
         if let Err(e) = sb.send_sms_as_caller(req).await {
             tracing::warn!(error = %e, "dev phone text failed");
         }

@@ -11,6 +11,7 @@ use nmc_store::{accounts, settings};
 use serde::Deserialize;
 
 use super::{Signed, form_status, nav, owner_only, page};
+use crate::auth::ClientAddr;
 use crate::{AppState, error::ApiError};
 
 pub fn router() -> Router<AppState> {
@@ -146,13 +147,14 @@ struct Join {
     password: String,
 }
 
-async fn accept(State(s): State<AppState>, Path(token): Path<String>, Form(f): Form<Join>) -> Response {
-    match crate::auth::join(&s, &token, Some(&f.name), Some(f.password)).await {
-        Ok(tokens) => super::signed_in("/app/inbox", &tokens),
+async fn accept(State(s): State<AppState>, ClientAddr(ip): ClientAddr, Path(token): Path<String>, Form(f): Form<Join>) -> Response {
+    match crate::auth::join(&s, ip, &token, Some(&f.name), Some(f.password)).await {
+        Ok(tokens) => super::signed_in(&s, "/app/inbox", &tokens),
         Err(ApiError::Invalid(fields)) => {
             let msg = fields.iter().map(|(k, v)| if *k == "token" { v.clone() } else { format!("{k}: {v}") }).collect::<Vec<_>>().join("; ");
             (StatusCode::UNPROCESSABLE_ENTITY, invite_form(&token, Some(&msg))).into_response()
         }
+        Err(ApiError::TooManyRequests(m)) => (StatusCode::TOO_MANY_REQUESTS, invite_form(&token, Some(&m))).into_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
 use nmc_store::business::BusinessForWebhook;
+use nmc_store::webhook::Recorded;
 
 use crate::{AppState, error::ApiError};
 
@@ -54,6 +55,24 @@ pub fn verify(state: &AppState, business: &BusinessForWebhook, uri: &Uri, header
     } else {
         tracing::warn!(business_id = %business.id, "webhook signature mismatch");
         Err(ApiError::BadSignature)
+    }
+}
+
+const SIGNAL_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Signals a recorded call or text to the caller's conversation. When Temporal is away the row
+/// stays unsignalled and the worker's outbox signals it within seconds; the webhook is answered
+/// 200 either way, because Twilio does not redeliver a 5xx and the event is already safe.
+pub async fn hand_over(state: &AppState, business_id: uuid::Uuid, caller: &nmc_domain::E164, rec: &Recorded) {
+    if rec.already_signalled {
+        return;
+    }
+    // Bounded: a Temporal that hangs must not hold the carrier's request (it gives up after 15 s).
+    let signal = state.temporal.signal_caller_event(business_id, caller, rec.signal.clone());
+    match tokio::time::timeout(SIGNAL_WAIT, signal).await {
+        Ok(Ok(())) => crate::mark_signalled_later(state, rec.event_id),
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not signal the conversation; the worker's outbox will"),
+        Err(_) => tracing::warn!("signalling the conversation timed out; the worker's outbox will"),
     }
 }
 

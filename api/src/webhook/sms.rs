@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use nmc_domain::{E164, InboundSms, Keyword};
+use nmc_domain::{E164, Keyword};
 use nmc_store::{business, webhook as store};
 use nmc_twilio::twiml;
 use tracing::instrument;
@@ -36,22 +36,8 @@ async fn incoming(State(state): State<AppState>, uri: Uri, headers: HeaderMap, b
     let text = params.get("Body").unwrap_or_default();
     let keyword = Keyword::classify(text);
 
-    let rec = store::record_inbound_sms(&state.db, b.id, sid, &from, &to, text, keyword).await?;
-    if !rec.event.already_signalled {
-        let sms = InboundSms {
-            message_sid: sid.to_owned(),
-            message_id: rec.message_id,
-            keyword,
-            newly_opted_out: rec.newly_opted_out,
-            profile: b.profile(),
-            message_text: Some(text.to_owned()),
-        };
-        state.temporal.signal_inbound_sms(b.id, &from, sms).await.map_err(|e| {
-            tracing::warn!(error = %e, "could not signal the conversation; Twilio will retry");
-            ApiError::Unavailable("temporal")
-        })?;
-        crate::mark_signalled_later(&state, rec.event.event_id);
-    }
+    let rec = store::record_inbound_sms(&state.db, b.id, sid, &from, &to, text, keyword, b.profile()).await?;
+    super::hand_over(&state, b.id, &from, &rec.event).await;
     Ok(empty())
 }
 
@@ -64,14 +50,15 @@ async fn status(State(state): State<AppState>, uri: Uri, headers: HeaderMap, bod
     if !STATUSES.contains(&status) {
         return Err(ApiError::BadRequest(format!("unknown MessageStatus `{status}`")));
     }
-    // The message may not carry its sid yet (the callback can beat our own write): fall back to
-    // the sending number to find whose token signs it.
-    let b = match business::by_message_sid(&state.db, sid).await? {
+    // Whose token signs it: the sending number is ours and names one business (a sid is only
+    // unique per business); a callback without it falls back to the sid.
+    let by_number = match params.get("From").and_then(|f| E164::parse(f).ok()) {
+        Some(from) => business::by_twilio_number(&state.db, from.as_str()).await?,
+        None => None,
+    };
+    let b = match by_number {
         Some(b) => Some(b),
-        None => match params.get("From").and_then(|f| E164::parse(f).ok()) {
-            Some(from) => business::by_twilio_number(&state.db, from.as_str()).await?,
-            None => None,
-        },
+        None => business::by_message_sid(&state.db, sid).await?,
     };
     let b = b.ok_or(ApiError::BadSignature)?;
     verify(&state, &b, &uri, &headers, &params)?;

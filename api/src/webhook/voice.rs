@@ -7,7 +7,7 @@ use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 use chrono::Utc;
-use nmc_domain::{DialOutcome, E164, MissedCall};
+use nmc_domain::{DialOutcome, E164};
 use nmc_store::business::BusinessForWebhook;
 use nmc_store::{business, webhook as store};
 use nmc_twilio::twiml;
@@ -95,15 +95,7 @@ async fn missed(state: &AppState, b: &BusinessForWebhook, call_sid: &str, caller
         store::record_missed_call_anonymous(&state.db, b.id, call_sid, dial_status, after_hours).await?;
         return Ok(());
     };
-    let rec = store::record_missed_call(&state.db, b.id, call_sid, caller, dial_status, after_hours).await?;
-    if rec.already_signalled {
-        return Ok(());
-    }
-    let call = MissedCall { call_sid: call_sid.to_owned(), profile: b.profile() };
-    state.temporal.signal_missed_call(b.id, caller, call).await.map_err(|e| {
-        tracing::warn!(error = %e, "could not signal the conversation; Twilio will retry");
-        ApiError::Unavailable("temporal")
-    })?;
-    crate::mark_signalled_later(state, rec.event_id);
+    let rec = store::record_missed_call(&state.db, b.id, call_sid, caller, dial_status, after_hours, b.profile()).await?;
+    super::hand_over(state, b.id, caller, &rec).await;
     Ok(())
 }

@@ -1,0 +1,42 @@
+//! The webhook outbox: a call or text the API recorded but could not signal (Temporal away, the
+//! API stopped between commit and signal) is signalled from here, so a recorded event is always
+//! acted on without waiting for a carrier redelivery that real Twilio does not make on a 5xx.
+//! The workflow drops a repeat by its sid, so a signal sent twice is harmless.
+
+use std::time::Duration;
+
+use nmc_store::PgPool;
+use nmc_workflows::signal::ConversationQueue;
+use temporalio_client::Client;
+
+/// The API signals at once and marks the row off the request path; an event still unmarked after
+/// this long was not signalled (or its mark was lost: signalling again is harmless).
+const GRACE_SECS: i64 = 3;
+
+pub async fn signal_unsignalled_webhooks(pool: PgPool, client: Client, queue: ConversationQueue) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let pending = match nmc_store::webhook::unsignalled(&pool, GRACE_SECS, 100).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook outbox: database unavailable");
+                continue;
+            }
+        };
+        for event in pending {
+            match queue.signal(&client, event.business_id, &event.caller, event.signal).await {
+                Ok(()) => {
+                    tracing::info!(business_id = %event.business_id, event_id = %event.event_id, "webhook outbox: signalled a recorded event");
+                    if let Err(e) = nmc_store::webhook::mark_signalled(&pool, event.event_id).await {
+                        tracing::warn!(error = %e, "webhook outbox: could not mark the event signalled");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook outbox: Temporal unavailable; retrying");
+                    break;
+                }
+            }
+        }
+    }
+}
