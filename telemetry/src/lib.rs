@@ -65,6 +65,11 @@ pub static TEXTS: LazyLock<IntCounterVec> =
 pub static CARRIER_RETRIES: LazyLock<IntCounterVec> =
     LazyLock::new(|| counter("carrier_retries_total", "Carrier calls that failed in a retryable way", &["reason"]));
 
+/// Recorded webhooks the worker's outbox had to signal (the API could not), by outcome
+/// (signalled, failed): non-zero means Temporal was away from the API for a while.
+pub static OUTBOX_SIGNALS: LazyLock<IntCounterVec> =
+    LazyLock::new(|| counter("webhook_outbox_signals_total", "Recorded webhooks signalled by the worker's outbox", &["outcome"]));
+
 /// Registers every metric, so a scrape shows them all (at zero) from the start.
 pub fn init_metrics() {
     LazyLock::force(&HTTP_SECONDS);
@@ -74,6 +79,7 @@ pub fn init_metrics() {
     LazyLock::force(&REPLY_SECONDS);
     LazyLock::force(&TEXTS);
     LazyLock::force(&CARRIER_RETRIES);
+    LazyLock::force(&OUTBOX_SIGNALS);
 }
 
 /// The Prometheus text exposition of everything registered.

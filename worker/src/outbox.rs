@@ -27,12 +27,14 @@ pub async fn signal_unsignalled_webhooks(pool: PgPool, client: Client, queue: Co
         for event in pending {
             match queue.signal(&client, event.business_id, &event.caller, event.signal).await {
                 Ok(()) => {
+                    nmc_telemetry::OUTBOX_SIGNALS.with_label_values(&["signalled"]).inc();
                     tracing::info!(business_id = %event.business_id, event_id = %event.event_id, "webhook outbox: signalled a recorded event");
                     if let Err(e) = nmc_store::webhook::mark_signalled(&pool, event.event_id).await {
                         tracing::warn!(error = %e, "webhook outbox: could not mark the event signalled");
                     }
                 }
                 Err(e) => {
+                    nmc_telemetry::OUTBOX_SIGNALS.with_label_values(&["failed"]).inc();
                     tracing::warn!(error = %e, "webhook outbox: Temporal unavailable; retrying");
                     break;
                 }
