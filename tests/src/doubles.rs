@@ -1,0 +1,141 @@
+//! Peers the tests talk to over real HTTP: an OpenAI-compatible model server, and a
+//! server-sent-events client for the owner's live feed.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// A local OpenAI-compatible server speaking the real chat-completions HTTP, for the LLM engine.
+#[derive(Clone, Default)]
+pub struct LlmDouble {
+    /// ok | error500 | hang | garbage
+    pub mode: std::sync::Arc<std::sync::Mutex<String>>,
+    /// The JSON content an `ok` answer carries.
+    pub content: std::sync::Arc<std::sync::Mutex<Value>>,
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+impl LlmDouble {
+    /// Starts it; returns the base URL to give as OPENAI_BASE_URL.
+    pub async fn start(&self) -> String {
+        use axum::routing::post;
+        let me = self.clone();
+        let router = axum::Router::new().route(
+            "/v1/chat/completions",
+            post(move |axum::Json(body): axum::Json<Value>| {
+                let me = me.clone();
+                async move {
+                    me.requests.lock().unwrap().push(body);
+                    let mode = me.mode.lock().unwrap().clone();
+                    match mode.as_str() {
+                        "error500" => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": {"message": "boom", "type": "server_error", "param": null, "code": null}}))),
+                        "hang" => {
+                            tokio::time::sleep(Duration::from_secs(60)).await;
+                            (axum::http::StatusCode::OK, axum::Json(json!({})))
+                        }
+                        other => {
+                            let content = if other == "garbage" { "this is not json".to_owned() } else { me.content.lock().unwrap().to_string() };
+                            (axum::http::StatusCode::OK, axum::Json(json!({
+                                "id": "chatcmpl-test", "object": "chat.completion", "created": 1, "model": "test-model",
+                                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+                                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+                            })))
+                        }
+                    }
+                }
+            }),
+        );
+        format!("{}/v1", crate::serve(router).await)
+    }
+}
+
+/// A server-sent events client for the owner feed: events as (id, kind, data).
+pub struct EventStream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedEvent {
+    pub id: i64,
+    pub kind: String,
+    pub data: Value,
+}
+
+impl EventStream {
+    pub async fn connect(http: &reqwest::Client, api: &str, token: &str, last_event_id: Option<i64>) -> Self {
+        let mut req = http.get(format!("{api}/api/events")).bearer_auth(token);
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let response = req.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+        Self { response, buffer: String::new() }
+    }
+
+    /// The next event, or `None` if none arrives within `timeout`.
+    pub async fn next(&mut self, timeout: Duration) -> Option<FeedEvent> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut id, mut kind, mut data) = (None, String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = v.trim().parse().ok();
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        kind = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if let Some(id) = id {
+                    return Some(FeedEvent { id, kind, data: serde_json::from_str(&data).unwrap_or(Value::Null) });
+                }
+            }
+            let left = deadline.checked_duration_since(tokio::time::Instant::now())?;
+            match tokio::time::timeout(left, self.response.chunk()).await {
+                Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Whether the server closes the stream within `timeout` without sending another event
+    /// (keep-alive comments aside).
+    pub async fn ends_within(&mut self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.buffer.lines().any(|l| l.starts_with("id:")) {
+                return false;
+            }
+            let Some(left) = deadline.checked_duration_since(tokio::time::Instant::now()) else { return false };
+            match tokio::time::timeout(left, self.response.chunk()).await {
+                Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                Ok(Ok(None) | Err(_)) => return !self.buffer.lines().any(|l| l.starts_with("id:")),
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Events until one of `kind` arrives (returned last), within `timeout`.
+    pub async fn until(&mut self, kind: &str, timeout: Duration) -> Vec<FeedEvent> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut seen = vec![];
+        while let Some(left) = deadline.checked_duration_since(tokio::time::Instant::now()) {
+            match self.next(left).await {
+                Some(e) => {
+                    let done = e.kind == kind;
+                    seen.push(e);
+                    if done {
+                        return seen;
+                    }
+                }
+                None => break,
+            }
+        }
+        panic!("no `{kind}` event within {timeout:?}; saw {:?}", seen.iter().map(|e| &e.kind).collect::<Vec<_>>());
+    }
+}
+
