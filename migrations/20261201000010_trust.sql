@@ -15,8 +15,10 @@ alter table opt_outs add constraint opt_outs_source_check check (source in ('sto
 -- again when the API could not (Temporal away), and no recorded event waits for a redelivery.
 alter table webhook_events
     add column caller_phone e164,
-    add column signal jsonb;
-create index webhook_events_unsignalled on webhook_events (created_at) where signalled_at is null and signal is not null;
+    add column signal jsonb,
+    -- A signal this version cannot read: kept for an operator, skipped so it blocks nothing newer.
+    add column outbox_error text;
+create index webhook_events_unsignalled on webhook_events (created_at) where signalled_at is null and signal is not null and outbox_error is null;
 
 -- Provider sids and idempotency keys are unique per business: one tenant's webhook (signed with
 -- its own Twilio account) can never collide with, or claim, another tenant's row.

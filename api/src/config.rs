@@ -103,6 +103,10 @@ impl Config {
         if let Some(problem) = sandbox_bind_problem(sandbox, allow_public, &bind) {
             anyhow::bail!(problem);
         }
+        // The built-in account's token is in the source: off loopback it would sign anyone's STOPs.
+        if sandbox && allow_public && get("TWILIO_AUTH_TOKEN").is_none() {
+            anyhow::bail!("NMC_SANDBOX_ALLOW_PUBLIC=1 needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (a private sandbox account): the built-in default token is public");
+        }
         // Never the sandbox by accident: without the flag, an unset base means real Twilio.
         let twilio_api_base = get("TWILIO_API_BASE").unwrap_or_else(|| if sandbox { format!("{public_base_url}/sandbox") } else { TWILIO_API.to_owned() });
         Ok(Self {

@@ -21,6 +21,8 @@ const OPT_OUT_WORDS: &[&str] = &[
     // Spanish (carriers honour these on US long codes).
     "alto", "parar", "cancelar", "baja", "detener",
 ];
+/// Revocations that count only as the whole message ("remove me", "take me off").
+const WHOLE_REVOCATIONS: &[&str] = &["remove me", "take me off", "unsubscribe me", "opt me out"];
 const OPT_IN_WORDS: &[&str] = &["start", "yes", "unstop"];
 const HELP_WORDS: &[&str] = &["help", "info"];
 
@@ -29,9 +31,13 @@ const FILLER: &[&str] = &["please", "pls", "plz", "now", "ok", "okay", "just", "
 
 /// Phrases that on their own say "no more texts". Each is checked as whole words.
 const REVOCATIONS: &[&str] = &[
-    "stop texting", "stop txting", "stop messaging", "stop sending", "stop contacting", "stop the texts", "stop these texts",
-    "stop all texts", "stop all messages", "stop msging", "quit texting", "quit messaging",
-    "unsubscribe me", "opt me out", "remove me", "remove my number", "take me off", "take my number off", "delete my number",
+    "stop texting", "stop txting", "stop messaging", "stop sending me", "stop sending texts", "stop sending messages",
+    "stop contacting", "stop the texts", "stop these texts", "stop all texts", "stop all messages", "stop msging",
+    "quit texting", "quit messaging", "unsubscribe me", "opt me out",
+    // "remove me" / "take me off" need their list: "remove me from Tuesday's schedule" is a job.
+    "remove me from your list", "remove me from the list", "remove me from this list", "remove me from your texts",
+    "remove my number", "take me off your list", "take me off the list", "take me off this list", "take my number off",
+    "delete my number",
     "dont text me", "do not text me", "dont message me", "do not message me", "dont contact me", "do not contact me",
     "never text me", "no more texts", "no more text", "no more messages", "no more txts", "dont text this number",
     "do not text this number", "leave me alone", "lose my number",
@@ -51,7 +57,7 @@ impl Keyword {
     pub fn classify(body: &str) -> Option<Keyword> {
         let text = normalise(body);
         let core = strip_filler(&text);
-        if OPT_OUT_WORDS.contains(&core.as_str()) || is_revocation(&text) {
+        if OPT_OUT_WORDS.contains(&core.as_str()) || WHOLE_REVOCATIONS.contains(&core.as_str()) || is_revocation(&text) {
             return Some(Keyword::OptOut);
         }
         if OPT_IN_WORDS.contains(&core.as_str()) {
@@ -193,6 +199,11 @@ mod tests {
         ("I need help with a leak", None),
         ("the toilet keeps running and I can't stop it, also the shower drips and the kitchen sink is slow", None),
         ("One Stop Plumbing gave me your number", None),
+        ("Please stop sending the tech, we fixed it", None),
+        ("remove me from Tuesday's schedule", None),
+        ("can you take me off the waitlist for Friday", None),
+        ("remove me", Some(Keyword::OptOut)),
+        ("take me off", Some(Keyword::OptOut)),
         ("my sink is leaking", None),
         ("", None),
     ];

@@ -170,7 +170,7 @@ pub struct Unsignalled {
 pub async fn unsignalled(pool: &PgPool, older_than_secs: i64, limit: i64) -> Result<Vec<Unsignalled>> {
     let rows: Vec<(Uuid, Uuid, String, serde_json::Value)> = sqlx::query_as(
         "select id, business_id, caller_phone, signal from webhook_events
-         where signalled_at is null and signal is not null and caller_phone is not null
+         where signalled_at is null and signal is not null and caller_phone is not null and outbox_error is null
            and created_at < now() - make_interval(secs => $1)
          order by created_at limit $2",
     )
@@ -178,14 +178,18 @@ pub async fn unsignalled(pool: &PgPool, older_than_secs: i64, limit: i64) -> Res
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(event_id, business_id, caller, signal)| {
-            let caller = E164::parse(&caller).ok()?;
-            let signal = serde_json::from_value(signal).ok()?;
-            Some(Unsignalled { event_id, business_id, caller, signal })
-        })
-        .collect())
+    let mut pending = Vec::with_capacity(rows.len());
+    for (event_id, business_id, caller, signal) in rows {
+        let decoded = E164::parse(&caller).map_err(|e| e.to_string()).and_then(|c| Ok((c, serde_json::from_value(signal).map_err(|e| e.to_string())?)));
+        match decoded {
+            Ok((caller, signal)) => pending.push(Unsignalled { event_id, business_id, caller, signal }),
+            Err(why) => {
+                tracing::error!(%event_id, %business_id, error = %why, "webhook outbox: unreadable signal set aside");
+                sqlx::query("update webhook_events set outbox_error = $2, updated_at = now() where id = $1").bind(event_id).bind(why).execute(pool).await?;
+            }
+        }
+    }
+    Ok(pending)
 }
 
 #[derive(Debug, Clone)]
@@ -218,11 +222,11 @@ pub async fn record_inbound_sms(
         Some(Keyword::OptIn) if !opted_out => None,
         other => other,
     };
-    let message_id: Uuid = sqlx::query_scalar(
+    let (message_id, first_delivery): (Uuid, bool) = sqlx::query_as(
         "insert into messages (business_id, lead_id, direction, sender, kind, from_phone, to_phone, body, twilio_message_sid, status)
          values ($1, $2, 'inbound', 'caller', $3, $4, $5, $6, $7, 'received')
          on conflict (business_id, twilio_message_sid) do update set updated_at = messages.updated_at
-         returning id",
+         returning id, (xmax = 0)",
     )
     .bind(business_id)
     .bind(lead_id)
@@ -239,7 +243,8 @@ pub async fn record_inbound_sms(
     .fetch_one(&mut *tx)
     .await?;
 
-    let newly_opted_out = match keyword {
+    // Consent moves only with the first delivery: a redelivered START must not lift a later STOP.
+    let newly_opted_out = match keyword.filter(|_| first_delivery) {
         Some(Keyword::OptOut) => opt_out(&mut tx, business_id, lead_id, from, "stop_keyword", Some(message_sid)).await?,
         Some(Keyword::OptIn) => {
             opt_in(&mut tx, business_id, lead_id, from, message_sid).await?;

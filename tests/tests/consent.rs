@@ -174,3 +174,49 @@ async fn an_opt_out_the_model_read_is_recorded_confirmed_once_and_not_answered()
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_owners_notice_waits_out_quiet_hours() {
+    let app = TestApp::spawn().await;
+    let b = app.bookable().await;
+    // Quiet from an hour ago until the next minute boundary at least 20 s away (Chicago time).
+    use chrono::Timelike;
+    let local = chrono::Utc::now().with_timezone(&chrono_tz::America::Chicago);
+    let mut wait = 60 - i64::from(local.second());
+    if wait < 20 {
+        wait += 60;
+    }
+    let end = local + chrono::Duration::seconds(wait) - chrono::Duration::nanoseconds(i64::from(local.nanosecond()));
+    let start = local - chrono::Duration::hours(1);
+    app.set(&format!("quiet_start = '{}', quiet_end = '{}'", start.format("%H:%M"), end.format("%H:%M"))).await;
+    let quiet_ends = end.with_timezone(&chrono::Utc);
+    let at = chrono::Utc::now() + chrono::Duration::days(1);
+    let body = json!({"start": at, "duration_minutes": 60, "customer_name": "Kim", "customer_phone": CALLER, "service_name": "Toilet Repair"});
+    let r = app.owner(reqwest::Method::POST, "/api/appointments", b).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let r = app.owner(reqwest::Method::PATCH, &format!("/api/appointments/{id}"), b).json(&json!({"status": "cancelled"})).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    // Nothing during the quiet hours; the notice as soon as they end.
+    wait_until(Duration::from_secs(120), "the cancellation notice", || async { !app.texts_to(CALLER).is_empty() }).await;
+    let sent = chrono::Utc::now();
+    assert!(sent >= quiet_ends, "sent at {sent}, quiet until {quiet_ends}");
+    let texts = app.expect_texts(CALLER, 1).await;
+    assert!(texts[0].body.starts_with("Acme Plumbing had to cancel your Toilet Repair"), "{}", texts[0].body);
+}
+
+#[tokio::test]
+async fn a_redelivered_start_does_not_lift_a_later_stop() {
+    let app = TestApp::spawn().await;
+    greeted(&app).await;
+    let sms = |body: &str, sid: &str| nmc_sandbox::SmsRequest { from: CALLER.into(), to: TWILIO_NUMBER.into(), body: body.into(), message_sid: Some(sid.into()), deliveries: 1 };
+    for (body, sid) in [("STOP", "SM0000000000000000000000000000aaa1"), ("START", "SM0000000000000000000000000000aaa2"), ("STOP", "SM0000000000000000000000000000aaa3")] {
+        app.sandbox.send_sms_as_caller(sms(body, sid)).await.unwrap();
+    }
+    app.expect_texts(CALLER, 4).await;
+    // The carrier delivers the START again: a retry has no second effect.
+    app.sandbox.send_sms_as_caller(sms("START", "SM0000000000000000000000000000aaa2")).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    app.expect_texts(CALLER, 4).await;
+    assert_eq!(app.count("select count(*) from opt_outs where opted_in_at is null").await, 1, "the caller stays opted out");
+}

@@ -58,7 +58,11 @@ fn the_sandbox_is_off_unless_asked_for() {
 fn the_sandbox_refuses_a_public_bind_unless_a_second_flag_says_so() {
     let public = config(&[("NMC_SANDBOX", "1"), ("NMC_BIND", "0.0.0.0:8080")]).err().expect("refused");
     assert!(public.to_string().contains("NMC_SANDBOX_ALLOW_PUBLIC=1") && public.to_string().contains("0.0.0.0:8080"), "{public}");
-    assert!(config(&[("NMC_SANDBOX", "1"), ("NMC_BIND", "0.0.0.0:8080"), ("NMC_SANDBOX_ALLOW_PUBLIC", "1")]).unwrap().sandbox);
+    // Off loopback the built-in account's public token would sign anyone's webhooks: a private one is required.
+    let default_token = config(&[("NMC_SANDBOX", "1"), ("NMC_BIND", "0.0.0.0:8080"), ("NMC_SANDBOX_ALLOW_PUBLIC", "1")]).unwrap_err();
+    assert!(default_token.to_string().contains("TWILIO_AUTH_TOKEN"), "{default_token}");
+    let private = [("NMC_SANDBOX", "1"), ("NMC_BIND", "0.0.0.0:8080"), ("NMC_SANDBOX_ALLOW_PUBLIC", "1"), ("TWILIO_ACCOUNT_SID", "ACpriv"), ("TWILIO_AUTH_TOKEN", "private-token")];
+    assert!(config(&private).unwrap().sandbox);
     for loopback in ["127.0.0.1:8080", "[::1]:8080"] {
         assert!(config(&[("NMC_SANDBOX", "1"), ("NMC_BIND", loopback)]).is_ok(), "{loopback}");
     }

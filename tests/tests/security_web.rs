@@ -268,9 +268,8 @@ async fn sign_up_and_invitation_acceptance_are_rate_limited_and_made_up_invitati
 #[tokio::test]
 async fn technicians_get_403_on_prices_and_schedule_rules() {
     let app = TestApp::spawn().await;
-    let b = app.business_id().await;
-    let r = app.owner(Method::POST, "/api/catalog/adopt", b).json(&json!({"trade": "plumbing"})).send().await.unwrap();
-    assert_eq!(r.status(), 200);
+    // Price list adopted, a technician, open around the clock.
+    let b = app.bookable().await;
     let items: Value = app.owner(Method::GET, "/api/catalog", b).send().await.unwrap().json().await.unwrap();
     let item = items["items"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(app.owner(Method::GET, "/api/schedule", b).send().await.unwrap().status(), 200, "the owner's");
@@ -297,4 +296,15 @@ async fn technicians_get_403_on_prices_and_schedule_rules() {
     for page in ["/app/catalog", "/app/onboarding/hours", "/app/onboarding/catalog", "/app/settings"] {
         assert_eq!(http.get(format!("{}{page}", app.api_url)).header("cookie", &jar).send().await.unwrap().status(), 403, "{page}");
     }
+    // Booking from a conversation: the technician picks the job without its price.
+    app.call("+15125550166", "no-answer").await;
+    app.expect_texts("+15125550166", 1).await;
+    let id: uuid::Uuid = sqlx::query_scalar("select id from conversations").fetch_one(&app.db).await.unwrap();
+    let page = http.get(format!("{}/app/inbox/{id}", app.api_url)).header("cookie", &jar).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Book this job") && !page.contains('$'), "no prices for a technician");
+    let owner_jar = cookies(&form_log_in(&app, &http, "", "dana@acme.example", OWNER_PASSWORD).await);
+    let owners = http.get(format!("{}/app/inbox/{id}", app.api_url)).header("cookie", &owner_jar).send().await.unwrap().text().await.unwrap();
+    assert!(owners.contains('$'), "the owner sees them");
 }

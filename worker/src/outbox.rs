@@ -33,10 +33,10 @@ pub async fn signal_unsignalled_webhooks(pool: PgPool, client: Client, queue: Co
                         tracing::warn!(error = %e, "webhook outbox: could not mark the event signalled");
                     }
                 }
+                // One event that fails must not hold up the others; the next pass tries it again.
                 Err(e) => {
                     nmc_telemetry::OUTBOX_SIGNALS.with_label_values(&["failed"]).inc();
-                    tracing::warn!(error = %e, "webhook outbox: Temporal unavailable; retrying");
-                    break;
+                    tracing::warn!(event_id = %event.event_id, error = %e, "webhook outbox: signal failed; retrying");
                 }
             }
         }

@@ -218,7 +218,13 @@ async fn detail(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uui
                         label for="book-service" { "Job" }
                         select id="book-service" name="catalog_item_id" data-optional {
                             option value="" { "Not on the price list (" (minutes) " min)" }
-                            @for item in &catalog { option value=(item.id) selected[Some(&item.name) == matched.as_ref()] { (item.name) " — " (nmc_assistant::catalog::price_text(&item.item()).unwrap_or_else(|| "price to confirm".into())) } }
+                            // Prices are the owner's (technicians get 403 on the price list too).
+                            @for item in &catalog {
+                                option value=(item.id) selected[Some(&item.name) == matched.as_ref()] {
+                                    (item.name)
+                                    @if t.owner_role { " — " (nmc_assistant::catalog::price_text(&item.item()).unwrap_or_else(|| "price to confirm".into())) }
+                                }
+                            }
                         }
                         label for="book-start" { "Time" }
                         select id="book-start" name="start" {
