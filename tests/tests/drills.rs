@@ -157,9 +157,11 @@ async fn api_restarted_while_the_carrier_keeps_delivering_loses_and_doubles_noth
     println!("API down 2 s: {redelivered} webhook deliveries refused and repeated; 20 callers, 30 texts expected, 30 delivered, none twice");
 }
 
-/// Runs a restart command from `scripts/drill` (in the background, as an outage would happen).
-fn restart(variable: &str) -> tokio::task::JoinHandle<Duration> {
+/// Runs a restart command from `scripts/drill` (in the background, as an outage would happen);
+/// `args` go after it (the downtime in seconds, say).
+fn restart(variable: &str, args: &str) -> tokio::task::JoinHandle<Duration> {
     let command = std::env::var(variable).unwrap_or_else(|_| panic!("{variable}: run this drill through scripts/drill"));
+    let command = format!("{command} {args}");
     tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         let status = std::process::Command::new("sh").arg("-c").arg(&command).status().unwrap();
@@ -180,7 +182,7 @@ async fn drill(variable: &str) {
 
     let redelivered = REDELIVERIES.load(std::sync::atomic::Ordering::Relaxed);
     SLOWEST_MS.store(0, std::sync::atomic::Ordering::Relaxed);
-    let outage = restart(variable);
+    let outage = restart(variable, "");
     // Traffic spread over the outage: a caller every 200 ms for 3 s.
     tokio::time::sleep(Duration::from_millis(200)).await;
     join_all(second.iter().zip(&first).enumerate().map(|(i, (new, old))| {
@@ -216,17 +218,6 @@ async fn temporal_restarts_mid_run_and_workflows_resume() {
     drill("NMC_DRILL_RESTART_TEMPORAL").await;
 }
 
-/// Runs `scripts/drill restart-temporal` with Temporal down for `secs` seconds.
-fn stop_temporal_for(secs: u64) -> tokio::task::JoinHandle<Duration> {
-    let command = std::env::var("NMC_DRILL_RESTART_TEMPORAL").expect("NMC_DRILL_RESTART_TEMPORAL: run this drill through scripts/drill");
-    tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        let status = std::process::Command::new("sh").arg("-c").arg(format!("{command} {secs}")).status().unwrap();
-        assert!(status.success(), "{command}");
-        started.elapsed()
-    })
-}
-
 #[tokio::test]
 #[ignore = "stops Temporal: run by scripts/drill"]
 async fn temporal_down_a_call_and_a_text_are_answered_then_acted_on_once_without_a_redelivery() {
@@ -236,7 +227,7 @@ async fn temporal_down_a_call_and_a_text_are_answered_then_acted_on_once_without
     burst(&app, std::slice::from_ref(&texting)).await;
     exactly(&app, std::slice::from_ref(&texting), 1, Duration::from_secs(60)).await;
 
-    let outage = stop_temporal_for(10);
+    let outage = restart("NMC_DRILL_RESTART_TEMPORAL", "10");
     let health = format!("{}/healthz", app.api_url);
     wait_until(Duration::from_secs(20), "Temporal to be down", || async {
         app.http.get(&health).send().await.is_ok_and(|r| r.status() == 503)
