@@ -145,36 +145,74 @@ fn retryable(e: impl std::fmt::Display) -> ActivityError {
 impl ConversationActivities {
     /// Sends one text, at most once per idempotency key, even across crashes and retries.
     #[activity]
-    pub async fn send_sms(self: Arc<Self>, _ctx: ActivityContext, sms: OutboundSms) -> Result<SendOutcome, ActivityError> {
+    pub async fn send_sms(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        sms: OutboundSms,
+    ) -> Result<SendOutcome, ActivityError> {
         self.send(sms).await
     }
 
     #[activity]
-    pub async fn mark_repeat_call(self: Arc<Self>, _ctx: ActivityContext, call: RepeatCall) -> Result<(), ActivityError> {
-        store::mark_repeat_call(&self.pool, call.business_id, &call.call_sid).await.map_err(retryable)
-    }
-
-    #[activity]
-    pub async fn attach_inbound(self: Arc<Self>, _ctx: ActivityContext, a: InboundToAttach) -> Result<(), ActivityError> {
-        store::attach_inbound(&self.pool, a.business_id, a.conversation_id, &a.workflow_id, a.message_id)
+    pub async fn mark_repeat_call(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        call: RepeatCall,
+    ) -> Result<(), ActivityError> {
+        store::mark_repeat_call(&self.pool, call.business_id, &call.call_sid)
             .await
             .map_err(retryable)
     }
 
+    #[activity]
+    pub async fn attach_inbound(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        a: InboundToAttach,
+    ) -> Result<(), ActivityError> {
+        store::attach_inbound(
+            &self.pool,
+            a.business_id,
+            a.conversation_id,
+            &a.workflow_id,
+            a.message_id,
+        )
+        .await
+        .map_err(retryable)
+    }
+
     /// Rules only, no IO: milliseconds, so the owner hears at once whatever the engine.
     #[activity]
-    pub async fn triage(self: Arc<Self>, _ctx: ActivityContext, t: TriageRequest) -> Result<Triage, ActivityError> {
+    pub async fn triage(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        t: TriageRequest,
+    ) -> Result<Triage, ActivityError> {
         let r = nmc_assistant::extract::read(&t.message, t.asked);
-        Ok(Triage { emergency: r.emergency, needs_human: !r.emergency && (r.wants_human || r.angry) })
+        Ok(Triage {
+            emergency: r.emergency,
+            needs_human: !r.emergency && (r.wants_human || r.angry),
+        })
     }
 
     /// Reads the conversation, lets the engine answer, and stores what was learned at once.
     #[activity]
-    pub async fn assistant_turn(self: Arc<Self>, _ctx: ActivityContext, t: TurnRequest) -> Result<TurnResult, ActivityError> {
-        let known = store::lead_fields(&self.pool, t.business_id, t.conversation_id).await.map_err(retryable)?;
-        let mut history = store::history(&self.pool, t.business_id, t.conversation_id).await.map_err(retryable)?;
+    pub async fn assistant_turn(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        t: TurnRequest,
+    ) -> Result<TurnResult, ActivityError> {
+        let known = store::lead_fields(&self.pool, t.business_id, t.conversation_id)
+            .await
+            .map_err(retryable)?;
+        let mut history = store::history(&self.pool, t.business_id, t.conversation_id)
+            .await
+            .map_err(retryable)?;
         // The message being answered is the last caller line; the engine gets it separately.
-        if history.last().is_some_and(|l| l.from == "caller" && l.text == t.message) {
+        if history
+            .last()
+            .is_some_and(|l| l.from == "caller" && l.text == t.message)
+        {
             history.pop();
         }
         let input = TurnInput {
@@ -189,26 +227,57 @@ impl ConversationActivities {
         };
         let outcome = self.engine.turn(&input).await;
         if outcome.wrong_number || outcome.declined {
-            let reason = if outcome.wrong_number { "wrong_number" } else { "declined" };
-            store::mark_lead_lost(&self.pool, t.business_id, t.conversation_id, reason).await.map_err(retryable)?;
+            let reason = if outcome.wrong_number {
+                "wrong_number"
+            } else {
+                "declined"
+            };
+            store::mark_lead_lost(&self.pool, t.business_id, t.conversation_id, reason)
+                .await
+                .map_err(retryable)?;
         }
-        let newly_qualified =
-            store::record_learned(&self.pool, t.business_id, t.conversation_id, &outcome.learned, outcome.qualified).await.map_err(retryable)?;
+        let newly_qualified = store::record_learned(
+            &self.pool,
+            t.business_id,
+            t.conversation_id,
+            &outcome.learned,
+            outcome.qualified,
+        )
+        .await
+        .map_err(retryable)?;
         let summary = newly_qualified.then(|| {
             let mut all = known;
             all.merge_missing(&outcome.learned);
             qualified_summary(&all)
         });
-        Ok(TurnResult { outcome, newly_qualified, summary })
+        Ok(TurnResult {
+            outcome,
+            newly_qualified,
+            summary,
+        })
     }
 
     /// Stores the notification and texts the owner, each at most once per key.
     #[activity]
-    pub async fn notify_owner(self: Arc<Self>, _ctx: ActivityContext, n: OwnerNotice) -> Result<SendOutcome, ActivityError> {
-        let owner_phone = store::record_notification(&self.pool, n.business_id, n.conversation_id, &n.kind, n.priority, &n.body, &n.idempotency_key)
-            .await
-            .map_err(retryable)?;
-        let Ok(to) = E164::parse(&owner_phone) else { return Ok(SendOutcome::Suppressed) };
+    pub async fn notify_owner(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        n: OwnerNotice,
+    ) -> Result<SendOutcome, ActivityError> {
+        let owner_phone = store::record_notification(
+            &self.pool,
+            n.business_id,
+            n.conversation_id,
+            &n.kind,
+            n.priority,
+            &n.body,
+            &n.idempotency_key,
+        )
+        .await
+        .map_err(retryable)?;
+        let Ok(to) = E164::parse(&owner_phone) else {
+            return Ok(SendOutcome::Suppressed);
+        };
         self.send(OutboundSms {
             idempotency_key: format!("alert:{}", n.idempotency_key),
             business_id: n.business_id,
@@ -223,33 +292,66 @@ impl ConversationActivities {
     }
 
     #[activity]
-    pub async fn set_flags(self: Arc<Self>, _ctx: ActivityContext, f: ConversationFlags) -> Result<(), ActivityError> {
-        store::set_conversation_flags(&self.pool, f.business_id, f.conversation_id, f.mode.as_deref(), f.emergency, f.needs_owner)
-            .await
-            .map_err(retryable)
+    pub async fn set_flags(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        f: ConversationFlags,
+    ) -> Result<(), ActivityError> {
+        store::set_conversation_flags(
+            &self.pool,
+            f.business_id,
+            f.conversation_id,
+            f.mode.as_deref(),
+            f.emergency,
+            f.needs_owner,
+        )
+        .await
+        .map_err(retryable)
     }
 
     /// Puts the caller on the opt-out list; true when this created it (confirm once).
     #[activity]
-    pub async fn record_opt_out(self: Arc<Self>, _ctx: ActivityContext, r: Revocation) -> Result<bool, ActivityError> {
-        nmc_store::webhook::opt_out_read_by_assistant(&self.pool, r.business_id, &r.caller, &r.message_sid).await.map_err(retryable)
+    pub async fn record_opt_out(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        r: Revocation,
+    ) -> Result<bool, ActivityError> {
+        nmc_store::webhook::opt_out_read_by_assistant(
+            &self.pool,
+            r.business_id,
+            &r.caller,
+            &r.message_sid,
+        )
+        .await
+        .map_err(retryable)
     }
 
     #[activity]
-    pub async fn close_conversation(self: Arc<Self>, _ctx: ActivityContext, c: ConversationClosing) -> Result<(), ActivityError> {
-        store::close_conversation(&self.pool, c.business_id, c.conversation_id, c.status).await.map_err(retryable)
+    pub async fn close_conversation(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        c: ConversationClosing,
+    ) -> Result<(), ActivityError> {
+        store::close_conversation(&self.pool, c.business_id, c.conversation_id, c.status)
+            .await
+            .map_err(retryable)
     }
 }
 
 impl ConversationActivities {
     #[instrument(skip_all, fields(business_id = %sms.business_id, workflow_id = %sms.workflow_id, kind = sms.kind.as_str(), to = %sms.to.masked()))]
     async fn send(&self, sms: OutboundSms) -> Result<SendOutcome, ActivityError> {
-        let out = store::prepare_outbound(&self.pool, &sms).await.map_err(retryable)?;
+        let out = store::prepare_outbound(&self.pool, &sms)
+            .await
+            .map_err(retryable)?;
 
         // An earlier attempt already finished: report what it did.
         let message_id = Some(out.message_id);
         if let Some(sid) = out.twilio_message_sid {
-            return Ok(SendOutcome::Sent { message_sid: sid, message_id });
+            return Ok(SendOutcome::Sent {
+                message_sid: sid,
+                message_id,
+            });
         }
         let kind = sms.kind.as_str();
         match out.status.as_str() {
@@ -263,43 +365,94 @@ impl ConversationActivities {
             _ => {}
         }
         if self.enforce_registration && out.messaging_status != "approved" {
-            store::mark_held(&self.pool, sms.business_id, out.message_id, HELD_REASON).await.map_err(retryable)?;
+            store::mark_held(&self.pool, sms.business_id, out.message_id, HELD_REASON)
+                .await
+                .map_err(retryable)?;
             // The owner hears why, once a day, in the app (a text to them would be held too).
-            let key = format!("registration_hold:{}:{}", sms.business_id, Utc::now().format("%Y-%m-%d"));
-            store::record_notification(&self.pool, sms.business_id, sms.conversation_id, "registration_hold", true, HELD_REASON, &key).await.map_err(retryable)?;
+            let key = format!(
+                "registration_hold:{}:{}",
+                sms.business_id,
+                Utc::now().format("%Y-%m-%d")
+            );
+            store::record_notification(
+                &self.pool,
+                sms.business_id,
+                sms.conversation_id,
+                "registration_hold",
+                true,
+                HELD_REASON,
+                &key,
+            )
+            .await
+            .map_err(retryable)?;
             warn!("text held: messaging registration not approved");
             TEXTS.with_label_values(&[kind, "held", "30034"]).inc();
-            return Ok(SendOutcome::Rejected { code: 30034, message: HELD_REASON.to_owned() });
+            return Ok(SendOutcome::Rejected {
+                code: 30034,
+                message: HELD_REASON.to_owned(),
+            });
         }
         if sms.kind.respects_opt_out() && out.opted_out {
-            store::mark_suppressed(&self.pool, sms.business_id, out.message_id).await.map_err(retryable)?;
+            store::mark_suppressed(&self.pool, sms.business_id, out.message_id)
+                .await
+                .map_err(retryable)?;
             info!("caller opted out; text suppressed");
             TEXTS.with_label_values(&[kind, "suppressed", "0"]).inc();
             return Ok(SendOutcome::Suppressed);
         }
 
-        let token = self.secrets.decrypt(&out.auth_token_enc).map_err(retryable)?;
+        let token = self
+            .secrets
+            .decrypt(&out.auth_token_enc)
+            .map_err(retryable)?;
         // The last attempt died after it started talking to Twilio: it may have been sent.
         if let (true, Some(started)) = (out.status == "dispatching", out.send_started_at)
-            && let Some(sid) = self.find_earlier_send(&out.account_sid, &token, &out.from_number, &sms, started).await?
+            && let Some(sid) = self
+                .find_earlier_send(&out.account_sid, &token, &out.from_number, &sms, started)
+                .await?
         {
             warn!(message_sid = %sid, "earlier attempt had reached Twilio; not sending again");
-            store::mark_accepted(&self.pool, sms.business_id, out.message_id, &sid, "queued").await.map_err(retryable)?;
-            return Ok(SendOutcome::Sent { message_sid: sid, message_id });
+            store::mark_accepted(&self.pool, sms.business_id, out.message_id, &sid, "queued")
+                .await
+                .map_err(retryable)?;
+            return Ok(SendOutcome::Sent {
+                message_sid: sid,
+                message_id,
+            });
         }
 
-        store::mark_dispatching(&self.pool, sms.business_id, out.message_id).await.map_err(retryable)?;
+        store::mark_dispatching(&self.pool, sms.business_id, out.message_id)
+            .await
+            .map_err(retryable)?;
         match self
             .twilio
-            .send_message(&out.account_sid, &token, &out.from_number, sms.to.as_str(), &sms.body, &self.status_callback_url)
+            .send_message(
+                &out.account_sid,
+                &token,
+                &out.from_number,
+                sms.to.as_str(),
+                &sms.body,
+                &self.status_callback_url,
+            )
             .await
         {
             Ok(sent) => {
-                store::mark_accepted(&self.pool, sms.business_id, out.message_id, &sent.sid, &sent.status).await.map_err(retryable)?;
+                store::mark_accepted(
+                    &self.pool,
+                    sms.business_id,
+                    out.message_id,
+                    &sent.sid,
+                    &sent.status,
+                )
+                .await
+                .map_err(retryable)?;
                 info!(message_sid = %sent.sid, "text accepted by carrier");
                 TEXTS.with_label_values(&[kind, "sent", "0"]).inc();
                 self.observe_latency(&sms, out.message_id).await;
-                Ok(SendOutcome::Sent { message_sid: sent.sid, message_id })
+                Ok(SendOutcome::Sent {
+                    message_sid: sent.sid,
+                    message_id,
+                })
             }
             Err(e) if !e.is_retryable() => {
                 let (code, message) = match &e {
@@ -307,8 +460,12 @@ impl ConversationActivities {
                     other => (0, other.to_string()),
                 };
                 warn!(code, "carrier refused the text for good");
-                TEXTS.with_label_values(&[kind, "failed", &code.to_string()]).inc();
-                store::mark_rejected(&self.pool, sms.business_id, out.message_id, code, &message).await.map_err(retryable)?;
+                TEXTS
+                    .with_label_values(&[kind, "failed", &code.to_string()])
+                    .inc();
+                store::mark_rejected(&self.pool, sms.business_id, out.message_id, code, &message)
+                    .await
+                    .map_err(retryable)?;
                 Ok(SendOutcome::Rejected { code, message })
             }
             Err(e) => {
@@ -333,10 +490,17 @@ impl ConversationActivities {
         sms: &OutboundSms,
         started: DateTime<Utc>,
     ) -> Result<Option<String>, ActivityError> {
-        let listed = self.twilio.list_messages(account_sid, token, from, sms.to.as_str()).await.map_err(retryable)?;
+        let listed = self
+            .twilio
+            .list_messages(account_sid, token, from, sms.to.as_str())
+            .await
+            .map_err(retryable)?;
         let not_before = started - Duration::seconds(5);
         for m in listed {
-            let created = m.date_created.as_deref().and_then(|d| DateTime::parse_from_rfc2822(d).ok());
+            let created = m
+                .date_created
+                .as_deref()
+                .and_then(|d| DateTime::parse_from_rfc2822(d).ok());
             let recent = created.is_some_and(|c| c.with_timezone(&Utc) >= not_before);
             if recent && m.body == sms.body && !self.sid_is_claimed(&m.sid).await? {
                 return Ok(Some(m.sid));
@@ -352,26 +516,41 @@ impl ConversationActivities {
             SmsKind::AssistantReply | SmsKind::Booking => &*REPLY_SECONDS,
             _ => return,
         };
-        let call_sid = if sms.kind == SmsKind::Greeting { sms.call_sid.as_deref() } else { None };
-        if let Ok(Some(at)) = store::text_origin(&self.pool, sms.business_id, message_id, call_sid).await {
+        let call_sid = if sms.kind == SmsKind::Greeting {
+            sms.call_sid.as_deref()
+        } else {
+            None
+        };
+        if let Ok(Some(at)) =
+            store::text_origin(&self.pool, sms.business_id, message_id, call_sid).await
+        {
             histogram.observe((Utc::now() - at).num_microseconds().unwrap_or(0) as f64 / 1e6);
         }
     }
 
     async fn sid_is_claimed(&self, sid: &str) -> Result<bool, ActivityError> {
-        store::sid_is_claimed(&self.pool, sid).await.map_err(retryable)
+        store::sid_is_claimed(&self.pool, sid)
+            .await
+            .map_err(retryable)
     }
 }
 
 /// The one-message summary the owner gets when a lead is qualified.
 fn qualified_summary(f: &nmc_assistant::LeadFields) -> String {
     let or = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
-    let urgent = if f.urgency.as_deref() == Some("emergency") { "EMERGENCY " } else { "" };
+    let urgent = if f.urgency.as_deref() == Some("emergency") {
+        "EMERGENCY "
+    } else {
+        ""
+    };
     format!(
         "{urgent}Qualified lead: {} needs {} at {}. Preferred time: {}.",
         or(&f.name),
         or(&f.service_needed),
         or(&f.address),
-        f.preferred_time.clone().or_else(|| f.urgency.clone()).unwrap_or_else(|| "?".into())
+        f.preferred_time
+            .clone()
+            .or_else(|| f.urgency.clone())
+            .unwrap_or_else(|| "?".into())
     )
 }

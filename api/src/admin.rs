@@ -19,7 +19,10 @@ use crate::{AppState, error::ApiError};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/admin/businesses", get(list).post(create))
-        .route("/api/admin/businesses/{id}/messaging", axum::routing::post(crate::numbers::decide))
+        .route(
+            "/api/admin/businesses/{id}/messaging",
+            axum::routing::post(crate::numbers::decide),
+        )
 }
 
 /// Proof that the request carried the admin token (compared in constant time).
@@ -65,8 +68,13 @@ struct Onboard {
     messaging_status: Option<String>,
 }
 
-async fn create(_: Admin, State(state): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let req: Onboard = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body is not the expected JSON: {e}")))?;
+async fn create(
+    _: Admin,
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let req: Onboard = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("body is not the expected JSON: {e}")))?;
     let mut bad: BTreeMap<&'static str, String> = BTreeMap::new();
     let mut text = |name: &'static str, v: &Option<String>| -> String {
         let v = v.as_deref().map(str::trim).unwrap_or_default();
@@ -87,10 +95,16 @@ async fn create(_: Admin, State(state): State<AppState>, body: axum::body::Bytes
     }
     let sid_shape_ok = account_sid.starts_with("AC") && account_sid.len() == 34;
     if !account_sid.is_empty() && !sid_shape_ok {
-        bad.insert("twilio_account_sid", "must be AC followed by 32 characters".into());
+        bad.insert(
+            "twilio_account_sid",
+            "must be AC followed by 32 characters".into(),
+        );
     }
     if !timezone.is_empty() && nmc_domain::hours::parse_timezone(&timezone).is_none() {
-        bad.insert("timezone", format!("`{timezone}` is not an IANA timezone (like America/Chicago)"));
+        bad.insert(
+            "timezone",
+            format!("`{timezone}` is not an IANA timezone (like America/Chicago)"),
+        );
     }
     if !call_mode.is_empty() && call_mode != "dial_through" && call_mode != "forwarded" {
         bad.insert("call_mode", "must be dial_through or forwarded".into());
@@ -112,14 +126,23 @@ async fn create(_: Admin, State(state): State<AppState>, body: axum::body::Bytes
     let business_phone = phone("business_phone", &req.business_phone);
     let twilio_number = phone("twilio_number", &req.twilio_number);
     if twilio_number.is_some() && twilio_number == business_phone {
-        bad.insert("twilio_number", "must differ from business_phone (calls would loop)".into());
+        bad.insert(
+            "twilio_number",
+            "must differ from business_phone (calls would loop)".into(),
+        );
     }
     let hours = match req.business_hours {
         None | Some(Value::Null) => BusinessHours::default(),
         Some(v) => match serde_json::from_value::<BusinessHours>(v) {
             Ok(h) if h.invalid_days().is_empty() => h,
             Ok(h) => {
-                bad.insert("business_hours", format!("close must be after open on {}", h.invalid_days().join(", ")));
+                bad.insert(
+                    "business_hours",
+                    format!(
+                        "close must be after open on {}",
+                        h.invalid_days().join(", ")
+                    ),
+                );
                 BusinessHours::default()
             }
             Err(e) => {
@@ -128,8 +151,13 @@ async fn create(_: Admin, State(state): State<AppState>, body: axum::body::Bytes
             }
         },
     };
-    for (field, v) in [("greeting", &req.greeting), ("after_hours_greeting", &req.after_hours_greeting)] {
-        if v.as_deref().is_some_and(|t| t.trim().is_empty() || t.chars().count() > 640) {
+    for (field, v) in [
+        ("greeting", &req.greeting),
+        ("after_hours_greeting", &req.after_hours_greeting),
+    ] {
+        if v.as_deref()
+            .is_some_and(|t| t.trim().is_empty() || t.chars().count() > 640)
+        {
             bad.insert(field, "must be 1 to 640 characters".into());
         }
     }
@@ -138,14 +166,25 @@ async fn create(_: Admin, State(state): State<AppState>, body: axum::body::Bytes
     {
         bad.insert("owner_password", "must be 10 to 128 characters".into());
     }
-    let messaging_status = req.messaging_status.clone().unwrap_or_else(|| "approved".into());
-    if !["not_registered", "submitted", "approved", "rejected"].contains(&messaging_status.as_str()) {
-        bad.insert("messaging_status", "one of not_registered, submitted, approved, rejected".into());
+    let messaging_status = req
+        .messaging_status
+        .clone()
+        .unwrap_or_else(|| "approved".into());
+    if !["not_registered", "submitted", "approved", "rejected"].contains(&messaging_status.as_str())
+    {
+        bad.insert(
+            "messaging_status",
+            "one of not_registered, submitted, approved, rejected".into(),
+        );
     }
     if !bad.is_empty() {
         return Err(ApiError::Invalid(bad));
     }
-    let (owner_phone, business_phone, twilio_number) = (owner_phone.unwrap(), business_phone.unwrap(), twilio_number.unwrap());
+    let (owner_phone, business_phone, twilio_number) = (
+        owner_phone.unwrap(),
+        business_phone.unwrap(),
+        twilio_number.unwrap(),
+    );
     let id = business::insert(
         &state.db,
         &NewBusiness {
@@ -175,8 +214,19 @@ async fn create(_: Admin, State(state): State<AppState>, body: axum::body::Bytes
     }
     if let Some(password) = req.owner_password.as_deref() {
         let hash = crate::auth::hash_password(password).await?;
-        nmc_store::accounts::add_user(&state.db, id, &owner_email.to_lowercase(), &owner_name, &hash, "owner").await.map_err(|e| match e {
-            nmc_store::StoreError::Conflict { .. } => ApiError::Conflict { field: "owner_email" },
+        nmc_store::accounts::add_user(
+            &state.db,
+            id,
+            &owner_email.to_lowercase(),
+            &owner_name,
+            &hash,
+            "owner",
+        )
+        .await
+        .map_err(|e| match e {
+            nmc_store::StoreError::Conflict { .. } => ApiError::Conflict {
+                field: "owner_email",
+            },
             other => other.into(),
         })?;
     }
@@ -195,7 +245,9 @@ async fn create(_: Admin, State(state): State<AppState>, body: axum::body::Bytes
     Ok((StatusCode::CREATED, Json(json!({"id": id}))))
 }
 
-
-async fn list(_: Admin, State(state): State<AppState>) -> Result<Json<Vec<BusinessSummary>>, ApiError> {
+async fn list(
+    _: Admin,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<BusinessSummary>>, ApiError> {
     Ok(Json(business::list(&state.db).await?))
 }

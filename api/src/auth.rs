@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use axum::extract::{FromRequestParts, Path, State};
-use axum::http::{HeaderMap, StatusCode};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{Duration, Utc};
@@ -22,7 +22,10 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::web::security::{access_cookie, refresh_cookie};
-use crate::{AppState, error::{ApiError, invalid}};
+use crate::{
+    AppState,
+    error::{ApiError, invalid},
+};
 
 mod limits;
 mod passwords;
@@ -66,23 +69,47 @@ pub struct InviteBody {
     email: Option<String>,
 }
 
-pub async fn invite(t: Tenant, State(s): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn invite(
+    t: Tenant,
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     t.owner()?;
     let b: InviteBody = crate::owner::parse(&body)?;
-    let email = b.email.as_deref().map(str::trim).unwrap_or_default().to_lowercase();
+    let email = b
+        .email
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_lowercase();
     if !looks_like_email(&email) {
         return Err(invalid("email", "not an email address"));
     }
     let token = new_secret();
     let mut tx = t.begin(&s.db).await?;
-    let id = accounts::create_invite(&mut tx, t.business_id, &email, &hash(&token), t.user_id, Duration::days(INVITE_TTL_DAYS)).await?;
+    let id = accounts::create_invite(
+        &mut tx,
+        t.business_id,
+        &email,
+        &hash(&token),
+        t.user_id,
+        Duration::days(INVITE_TTL_DAYS),
+    )
+    .await?;
     let link = format!("{}/invite/{token}", s.config.public_base_url);
     s.mailer.send(&mut tx, t.business_id, &email, "You're invited to NeverMissCall", &format!("Join your team on NeverMissCall: {link}\nThe link works once, for {INVITE_TTL_DAYS} days.")).await?;
     tx.commit().await.map_err(nmc_store::StoreError::from)?;
-    Ok((StatusCode::CREATED, Json(json!({"id": id, "email": email, "role": "tech"}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "email": email, "role": "tech"})),
+    ))
 }
 
-pub async fn remove_member(t: Tenant, State(s): State<AppState>, Path(user_id): Path<Uuid>) -> Result<StatusCode, ApiError> {
+pub async fn remove_member(
+    t: Tenant,
+    State(s): State<AppState>,
+    Path(user_id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
     t.owner()?;
     let mut tx = t.begin(&s.db).await?;
     accounts::deactivate_member(&mut tx, t.business_id, user_id).await?;
@@ -96,7 +123,14 @@ pub async fn remove_member(t: Tenant, State(s): State<AppState>, Path(user_id): 
 pub struct Mailer;
 
 impl Mailer {
-    async fn send(&self, db: &mut sqlx::PgConnection, business_id: Uuid, to: &str, subject: &str, body: &str) -> Result<(), ApiError> {
+    async fn send(
+        &self,
+        db: &mut sqlx::PgConnection,
+        business_id: Uuid,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<(), ApiError> {
         accounts::record_email(db, business_id, to, subject, body).await?;
         tracing::info!(%business_id, subject, "email queued (log mailer)");
         Ok(())
@@ -124,7 +158,10 @@ fn jwt_key(s: &AppState) -> Vec<u8> {
 }
 
 pub(crate) fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn new_secret() -> String {
@@ -149,7 +186,9 @@ pub struct Tokens {
 
 impl Tokens {
     pub fn business_id(&self) -> Option<Uuid> {
-        self.user["business_id"].as_str().and_then(|b| b.parse().ok())
+        self.user["business_id"]
+            .as_str()
+            .and_then(|b| b.parse().ok())
     }
 
     pub fn is_owner(&self) -> bool {
@@ -157,10 +196,29 @@ impl Tokens {
     }
 }
 
-fn issue(s: &AppState, user_id: Uuid, business_id: Uuid, role: &str, session_id: Uuid, refresh_token: String) -> Result<Tokens, ApiError> {
+fn issue(
+    s: &AppState,
+    user_id: Uuid,
+    business_id: Uuid,
+    role: &str,
+    session_id: Uuid,
+    refresh_token: String,
+) -> Result<Tokens, ApiError> {
     let now = Utc::now().timestamp();
-    let claims = Claims { sub: user_id, bid: business_id, role: role.to_owned(), sid: session_id, iat: now, exp: now + ACCESS_TTL_MINUTES * 60 };
-    let access_token = jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(&jwt_key(s))).map_err(|e| ApiError::Internal(e.into()))?;
+    let claims = Claims {
+        sub: user_id,
+        bid: business_id,
+        role: role.to_owned(),
+        sid: session_id,
+        iat: now,
+        exp: now + ACCESS_TTL_MINUTES * 60,
+    };
+    let access_token = jsonwebtoken::encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(&jwt_key(s)),
+    )
+    .map_err(|e| ApiError::Internal(e.into()))?;
     Ok(Tokens {
         access_token,
         token_type: "Bearer",
@@ -170,14 +228,29 @@ fn issue(s: &AppState, user_id: Uuid, business_id: Uuid, role: &str, session_id:
     })
 }
 
-async fn open_session(s: &AppState, user_id: Uuid, business_id: Uuid, role: &str) -> Result<Tokens, ApiError> {
+async fn open_session(
+    s: &AppState,
+    user_id: Uuid,
+    business_id: Uuid,
+    role: &str,
+) -> Result<Tokens, ApiError> {
     let refresh_token = new_secret();
-    let session = accounts::open_session(&s.db, business_id, user_id, &hash(&refresh_token), Duration::days(REFRESH_TTL_DAYS)).await?;
+    let session = accounts::open_session(
+        &s.db,
+        business_id,
+        user_id,
+        &hash(&refresh_token),
+        Duration::days(REFRESH_TTL_DAYS),
+    )
+    .await?;
     issue(s, user_id, business_id, role, session, refresh_token)
 }
 
 pub(crate) fn looks_like_email(s: &str) -> bool {
-    s.len() <= 254 && s.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !s.contains(char::is_whitespace))
+    s.len() <= 254
+        && s.split_once('@').is_some_and(|(user, host)| {
+            !user.is_empty() && host.contains('.') && !s.contains(char::is_whitespace)
+        })
 }
 
 // ---- handlers ------------------------------------------------------------------------------
@@ -193,8 +266,15 @@ pub struct SignUpBody {
     pub trade: Option<String>,
 }
 
-async fn sign_up(State(s): State<AppState>, ClientAddr(ip): ClientAddr, body: axum::body::Bytes) -> Result<(StatusCode, Json<Tokens>), ApiError> {
-    Ok((StatusCode::CREATED, Json(create_account(&s, ip, crate::owner::parse(&body)?).await?)))
+async fn sign_up(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Tokens>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create_account(&s, ip, crate::owner::parse(&body)?).await?),
+    ))
 }
 
 fn too_many_joins() -> ApiError {
@@ -208,7 +288,11 @@ pub async fn create_account(s: &AppState, ip: IpAddr, b: SignUpBody) -> Result<T
     }
     let mut bad = BTreeMap::new();
     let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_owned();
-    let (business_name, owner_name, email) = (text(&b.business_name), text(&b.owner_name), text(&b.email).to_lowercase());
+    let (business_name, owner_name, email) = (
+        text(&b.business_name),
+        text(&b.owner_name),
+        text(&b.email).to_lowercase(),
+    );
     if business_name.is_empty() || business_name.chars().count() > 100 {
         bad.insert("business_name", "must be 1 to 100 characters".to_owned());
     }
@@ -233,14 +317,20 @@ pub async fn create_account(s: &AppState, ip: IpAddr, b: SignUpBody) -> Result<T
             None
         }
     };
-    let timezone = b.timezone.clone().unwrap_or_else(|| "America/Chicago".into());
+    let timezone = b
+        .timezone
+        .clone()
+        .unwrap_or_else(|| "America/Chicago".into());
     if nmc_domain::hours::parse_timezone(&timezone).is_none() {
         bad.insert("timezone", format!("`{timezone}` is not an IANA timezone"));
     }
     if let Some(t) = b.trade.as_deref()
         && nmc_assistant::catalog::starter(t).is_empty()
     {
-        bad.insert("trade", "one of plumbing, hvac, electrical, handyman, cleaning, auto".to_owned());
+        bad.insert(
+            "trade",
+            "one of plumbing, hvac, electrical, handyman, cleaning, auto".to_owned(),
+        );
     }
     if !bad.is_empty() {
         return Err(ApiError::Invalid(bad));
@@ -270,20 +360,39 @@ fn too_many() -> ApiError {
     ApiError::TooManyRequests("too many log-in attempts; try again later".into())
 }
 
-async fn log_in(State(s): State<AppState>, ClientAddr(ip): ClientAddr, body: axum::body::Bytes) -> Result<Json<Tokens>, ApiError> {
+async fn log_in(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    body: axum::body::Bytes,
+) -> Result<Json<Tokens>, ApiError> {
     let b: LogIn = crate::owner::parse(&body)?;
-    Ok(Json(authenticate(&s, ip, b.email.as_deref().unwrap_or_default(), &b.password.unwrap_or_default()).await?))
+    Ok(Json(
+        authenticate(
+            &s,
+            ip,
+            b.email.as_deref().unwrap_or_default(),
+            &b.password.unwrap_or_default(),
+        )
+        .await?,
+    ))
 }
 
 /// Checks a log-in (rate limit, lock-out, password) and opens a session. Used by the API and
 /// by the web pages' form. Both counters count the attempt before the password is checked.
-pub async fn authenticate(s: &AppState, ip: IpAddr, email: &str, password: &str) -> Result<Tokens, ApiError> {
+pub async fn authenticate(
+    s: &AppState,
+    ip: IpAddr,
+    email: &str,
+    password: &str,
+) -> Result<Tokens, ApiError> {
     if !s.login_limiter.allow_log_in(ip) {
         return Err(too_many());
     }
     let email = email.trim().to_lowercase();
     // The same answer whether or not the email has an account (unknown emails lock too).
-    if !accounts::count_login_attempt(&s.db, &email, MAX_FAILURES, Duration::minutes(LOCK_MINUTES)).await? {
+    if !accounts::count_login_attempt(&s.db, &email, MAX_FAILURES, Duration::minutes(LOCK_MINUTES))
+        .await?
+    {
         return Err(too_many());
     }
     let creds = accounts::credentials(&s.db, &email).await?;
@@ -292,7 +401,9 @@ pub async fn authenticate(s: &AppState, ip: IpAddr, email: &str, password: &str)
         None => decoy_hash().await?,
     };
     let ok = verify_password(password, against).await? && creds.is_some();
-    let Some(c) = creds.filter(|_| ok) else { return Err(ApiError::Unauthorized) };
+    let Some(c) = creds.filter(|_| ok) else {
+        return Err(ApiError::Unauthorized);
+    };
     accounts::clear_login_failures(&s.db, &email).await?;
     open_session(s, c.id, c.business_id, &c.role).await
 }
@@ -302,18 +413,28 @@ struct RefreshBody {
     refresh_token: Option<String>,
 }
 
-async fn refresh(State(s): State<AppState>, body: axum::body::Bytes) -> Result<Json<Tokens>, ApiError> {
+async fn refresh(
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<Tokens>, ApiError> {
     let b: RefreshBody = crate::owner::parse(&body)?;
-    Ok(Json(rotate(&s, &b.refresh_token.unwrap_or_default()).await?))
+    Ok(Json(
+        rotate(&s, &b.refresh_token.unwrap_or_default()).await?,
+    ))
 }
 
 /// Trades a refresh token for new tokens; it works once, and a second use revokes the session,
 /// except within the grace, when the same successor comes back with a fresh access token.
 pub async fn rotate(s: &AppState, old: &str) -> Result<Tokens, ApiError> {
     let next = successor(s, old);
-    let (ttl, grace) = (Duration::days(REFRESH_TTL_DAYS), Duration::seconds(REFRESH_GRACE_SECS));
+    let (ttl, grace) = (
+        Duration::days(REFRESH_TTL_DAYS),
+        Duration::seconds(REFRESH_GRACE_SECS),
+    );
     match accounts::rotate_refresh(&s.db, &hash(old), &hash(&next), ttl, grace).await {
-        Ok(Rotation::Rotated(u) | Rotation::Repeated(u)) => issue(s, u.user_id, u.business_id, &u.role, u.session_id, next),
+        Ok(Rotation::Rotated(u) | Rotation::Repeated(u)) => {
+            issue(s, u.user_id, u.business_id, &u.role, u.session_id, next)
+        }
         Ok(Rotation::Reused) => {
             tracing::warn!("a used refresh token was presented again; session revoked");
             Err(ApiError::Unauthorized)
@@ -331,12 +452,16 @@ async fn log_out(t: Tenant, State(s): State<AppState>) -> Result<StatusCode, Api
 async fn me(t: Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     let mut tx = t.begin(&s.db).await?;
     let m = accounts::member(&mut tx, t.business_id, t.user_id).await?;
-    let business: (String, Option<String>, String) = sqlx::query_as("select name, twilio_number, messaging_status from businesses where id = $1")
-        .bind(t.business_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(nmc_store::StoreError::from)?;
-    Ok(Json(json!({"user": m, "business": {"id": t.business_id, "name": business.0, "number": business.1, "messaging_status": business.2}})))
+    let business: (String, Option<String>, String) = sqlx::query_as(
+        "select name, twilio_number, messaging_status from businesses where id = $1",
+    )
+    .bind(t.business_id)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(nmc_store::StoreError::from)?;
+    Ok(Json(
+        json!({"user": m, "business": {"id": t.business_id, "name": business.0, "number": business.1, "messaging_status": business.2}}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -346,16 +471,38 @@ struct AcceptInvite {
     password: Option<String>,
 }
 
-async fn accept_invite(State(s): State<AppState>, ClientAddr(ip): ClientAddr, body: axum::body::Bytes) -> Result<(StatusCode, Json<Tokens>), ApiError> {
+async fn accept_invite(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Tokens>), ApiError> {
     let b: AcceptInvite = crate::owner::parse(&body)?;
-    Ok((StatusCode::CREATED, Json(join(&s, ip, b.token.as_deref().unwrap_or_default(), b.name.as_deref(), b.password).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            join(
+                &s,
+                ip,
+                b.token.as_deref().unwrap_or_default(),
+                b.name.as_deref(),
+                b.password,
+            )
+            .await?,
+        ),
+    ))
 }
 
 const BAD_INVITE: &str = "this invitation is unknown, used or expired";
 
 /// Accepts an invitation: creates the technician's account and opens their session. The link is
 /// checked before the password is hashed, so made-up links cost no hashing.
-pub async fn join(s: &AppState, ip: IpAddr, token: &str, name: Option<&str>, password: Option<String>) -> Result<Tokens, ApiError> {
+pub async fn join(
+    s: &AppState,
+    ip: IpAddr,
+    token: &str,
+    name: Option<&str>,
+    password: Option<String>,
+) -> Result<Tokens, ApiError> {
     if !s.login_limiter.allow_join(ip) {
         return Err(too_many_joins());
     }
@@ -374,8 +521,12 @@ pub async fn join(s: &AppState, ip: IpAddr, token: &str, name: Option<&str>, pas
     if !bad.is_empty() {
         return Err(ApiError::Invalid(bad));
     }
-    let accepted = accounts::accept_invite(&s.db, &hash(token), &name, &hash_password(&password).await?).await?;
-    let Some((business_id, user_id, role)) = accepted else { return Err(invalid("token", BAD_INVITE)) };
+    let accepted =
+        accounts::accept_invite(&s.db, &hash(token), &name, &hash_password(&password).await?)
+            .await?;
+    let Some((business_id, user_id, role)) = accepted else {
+        return Err(invalid("token", BAD_INVITE));
+    };
     open_session(s, user_id, business_id, &role).await
 }
 
@@ -393,17 +544,26 @@ pub struct Tenant {
 impl Tenant {
     /// Owners only: technicians get 403 (inside their own business; other tenants' ids are 404).
     pub fn owner(&self) -> Result<(), ApiError> {
-        if self.owner_role { Ok(()) } else { Err(ApiError::Forbidden) }
+        if self.owner_role {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        }
     }
 
     /// A transaction in which row-level security confines every query to this business.
-    pub async fn begin<'a>(&self, db: &'a sqlx::PgPool) -> Result<sqlx::Transaction<'a, sqlx::Postgres>, ApiError> {
+    pub async fn begin<'a>(
+        &self,
+        db: &'a sqlx::PgPool,
+    ) -> Result<sqlx::Transaction<'a, sqlx::Postgres>, ApiError> {
         let mut tx = db.begin().await.map_err(nmc_store::StoreError::from)?;
-        sqlx::query("select set_config('nmc.business_id', $1, true), set_config('role', 'nmc_app', true)")
-            .bind(self.business_id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(nmc_store::StoreError::from)?;
+        sqlx::query(
+            "select set_config('nmc.business_id', $1, true), set_config('role', 'nmc_app', true)",
+        )
+        .bind(self.business_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(nmc_store::StoreError::from)?;
         Ok(tx)
     }
 }
@@ -413,16 +573,33 @@ impl FromRequestParts<AppState> for Tenant {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         // A bearer token (the API), or the web pages' HttpOnly, SameSite=Strict cookie.
-        let bearer = parts.headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-        let token = bearer.or(cookie(&parts.headers, access_cookie(&state.config))).ok_or(ApiError::Unauthorized)?;
+        let bearer = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let token = bearer
+            .or(cookie(&parts.headers, access_cookie(&state.config)))
+            .ok_or(ApiError::Unauthorized)?;
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = 5;
-        let claims = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&jwt_key(state)), &validation).map_err(|_| ApiError::Unauthorized)?.claims;
+        let claims = jsonwebtoken::decode::<Claims>(
+            token,
+            &DecodingKey::from_secret(&jwt_key(state)),
+            &validation,
+        )
+        .map_err(|_| ApiError::Unauthorized)?
+        .claims;
         // Log-out and removed technicians take effect at once, not when the token expires.
         if !accounts::session_is_live(&state.db, claims.sid, claims.sub).await? {
             return Err(ApiError::Unauthorized);
         }
-        Ok(Tenant { business_id: claims.bid, user_id: claims.sub, session_id: claims.sid, owner_role: claims.role == "owner" })
+        Ok(Tenant {
+            business_id: claims.bid,
+            user_id: claims.sub,
+            session_id: claims.sid,
+            owner_role: claims.role == "owner",
+        })
     }
 }
 
@@ -432,7 +609,11 @@ pub async fn cookie_session(s: &AppState, headers: &HeaderMap) -> Result<Option<
     if let Some(token) = cookie(headers, access_cookie(&s.config)) {
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.validate_exp = false;
-        if let Ok(d) = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&jwt_key(s)), &validation) {
+        if let Ok(d) = jsonwebtoken::decode::<Claims>(
+            token,
+            &DecodingKey::from_secret(&jwt_key(s)),
+            &validation,
+        ) {
             return Ok(Some(d.claims.sid));
         }
     }
@@ -449,7 +630,11 @@ pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a 
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('='))
+        })
         .filter(|v| !v.is_empty())
 }
 
@@ -457,7 +642,10 @@ pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a 
 impl axum::extract::OptionalFromRequestParts<AppState> for Tenant {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, ApiError> {
         match <Tenant as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
             Ok(t) => Ok(Some(t)),
             Err(ApiError::Unauthorized) => Ok(None),

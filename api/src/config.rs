@@ -50,7 +50,10 @@ impl std::fmt::Debug for Config {
 pub const TWILIO_API: &str = "https://api.twilio.com";
 
 pub fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
 }
 
 /// An on/off switch: `1`/`true` or `0`/`false` (unset or empty is off); anything else is a mistake
@@ -65,7 +68,11 @@ pub fn flag(name: &str, value: Option<&str>) -> anyhow::Result<bool> {
 
 /// Why the sandbox may not serve on `bind`, if it may not: it hands out every tenant's texts to
 /// whoever reaches it, so only loopback unless the second flag says otherwise.
-pub fn sandbox_bind_problem(sandbox: bool, allow_public: bool, bind: &SocketAddr) -> Option<String> {
+pub fn sandbox_bind_problem(
+    sandbox: bool,
+    allow_public: bool,
+    bind: &SocketAddr,
+) -> Option<String> {
     (sandbox && !allow_public && !bind.ip().is_loopback()).then(|| {
         format!(
             "NMC_SANDBOX=1 serves a fake carrier whose API can read every business's texts, and NMC_BIND={bind} is not a \
@@ -76,15 +83,23 @@ pub fn sandbox_bind_problem(sandbox: bool, allow_public: bool, bind: &SocketAddr
 
 /// A header name, or a stop: a typo here would silently limit every client as one.
 fn proxy_header(value: Option<String>) -> anyhow::Result<Option<String>> {
-    let Some(name) = value.map(|v| v.trim().to_ascii_lowercase()) else { return Ok(None) };
-    axum::http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| anyhow::anyhow!("NMC_TRUSTED_PROXY_HEADER {name:?} is not a header name"))?;
+    let Some(name) = value.map(|v| v.trim().to_ascii_lowercase()) else {
+        return Ok(None);
+    };
+    axum::http::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| anyhow::anyhow!("NMC_TRUSTED_PROXY_HEADER {name:?} is not a header name"))?;
     Ok(Some(name))
 }
 
 impl Config {
     /// The account numbers are bought on.
     pub fn platform_twilio(&self) -> (String, String) {
-        self.platform_twilio.clone().unwrap_or_else(|| ("AC00000000000000000000000000000000".into(), "sandbox-auth-token".into()))
+        self.platform_twilio.clone().unwrap_or_else(|| {
+            (
+                "AC00000000000000000000000000000000".into(),
+                "sandbox-auth-token".into(),
+            )
+        })
     }
 
     pub fn from_env() -> anyhow::Result<Self> {
@@ -97,18 +112,31 @@ impl Config {
         let or = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
         let required = |name: &str| get(name).ok_or_else(|| anyhow::anyhow!("{name} must be set"));
         let bind: SocketAddr = or("NMC_BIND", "127.0.0.1:8080").parse()?;
-        let public_base_url = or("PUBLIC_BASE_URL", &format!("http://{bind}")).trim_end_matches('/').to_owned();
+        let public_base_url = or("PUBLIC_BASE_URL", &format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_owned();
         let sandbox = flag("NMC_SANDBOX", get("NMC_SANDBOX").as_deref())?;
-        let allow_public = flag("NMC_SANDBOX_ALLOW_PUBLIC", get("NMC_SANDBOX_ALLOW_PUBLIC").as_deref())?;
+        let allow_public = flag(
+            "NMC_SANDBOX_ALLOW_PUBLIC",
+            get("NMC_SANDBOX_ALLOW_PUBLIC").as_deref(),
+        )?;
         if let Some(problem) = sandbox_bind_problem(sandbox, allow_public, &bind) {
             anyhow::bail!(problem);
         }
         // The built-in account's token is in the source: off loopback it would sign anyone's STOPs.
         if sandbox && allow_public && get("TWILIO_AUTH_TOKEN").is_none() {
-            anyhow::bail!("NMC_SANDBOX_ALLOW_PUBLIC=1 needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (a private sandbox account): the built-in default token is public");
+            anyhow::bail!(
+                "NMC_SANDBOX_ALLOW_PUBLIC=1 needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (a private sandbox account): the built-in default token is public"
+            );
         }
         // Never the sandbox by accident: without the flag, an unset base means real Twilio.
-        let twilio_api_base = get("TWILIO_API_BASE").unwrap_or_else(|| if sandbox { format!("{public_base_url}/sandbox") } else { TWILIO_API.to_owned() });
+        let twilio_api_base = get("TWILIO_API_BASE").unwrap_or_else(|| {
+            if sandbox {
+                format!("{public_base_url}/sandbox")
+            } else {
+                TWILIO_API.to_owned()
+            }
+        });
         Ok(Self {
             database_url: required("DATABASE_URL")?,
             database_migrate_url: get("DATABASE_MIGRATE_URL"),

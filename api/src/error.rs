@@ -44,9 +44,9 @@ impl From<nmc_store::StoreError> for ApiError {
         match e {
             nmc_store::StoreError::Conflict { field } => ApiError::Conflict { field },
             nmc_store::StoreError::NotFound => ApiError::NotFound,
-            nmc_store::StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => {
-                ApiError::Unavailable("database")
-            }
+            nmc_store::StoreError::Db(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
+            ) => ApiError::Unavailable("database"),
             other => ApiError::Internal(other.into()),
         }
     }
@@ -60,7 +60,9 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::BadSignature => (StatusCode::FORBIDDEN, "bad_signature"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
@@ -91,29 +93,47 @@ impl IntoResponse for ApiError {
 /// Query parameters with our JSON error on a bad value (axum's own rejection is plain text).
 pub struct Params<T>(pub T);
 
-impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for Params<T> {
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for Params<T>
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, ApiError> {
-        axum::extract::Query::<T>::try_from_uri(&parts.uri).map(|q| Params(q.0)).map_err(|e| ApiError::BadRequest(format!("query: {}", e.body_text())))
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| Params(q.0))
+            .map_err(|e| ApiError::BadRequest(format!("query: {}", e.body_text())))
     }
 }
 
 /// Axum answers a bad path parameter, an unknown route or a wrong method with plain text; on
 /// `/api` we keep one error shape everywhere.
-pub async fn json_for_framework_errors(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+pub async fn json_for_framework_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     let api = request.uri().path().starts_with("/api/");
     let response = next.run(request).await;
     if !api {
         return response;
     }
     let status = response.status();
-    let is_json = response.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    let twiml = response.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/xml"));
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let twiml = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/xml"));
     if !(status.is_client_error() || status.is_server_error()) || is_json || twiml {
         return response;
     }
-    let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+    let body = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .unwrap_or_default();
     let message = String::from_utf8_lossy(&body).trim().to_owned();
     let code = match status.as_u16() {
         404 => "not_found",
@@ -123,8 +143,16 @@ pub async fn json_for_framework_errors(request: axum::extract::Request, next: ax
         s if s >= 500 => "internal",
         _ => "bad_request",
     };
-    let message = if message.is_empty() { status.canonical_reason().unwrap_or("error").to_owned() } else { message };
-    (status, Json(json!({"error": {"code": code, "message": message, "fields": {}}}))).into_response()
+    let message = if message.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        message
+    };
+    (
+        status,
+        Json(json!({"error": {"code": code, "message": message, "fields": {}}})),
+    )
+        .into_response()
 }
 
 /// A 422 naming one field.

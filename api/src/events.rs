@@ -7,11 +7,11 @@
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
-use axum::Router;
 use futures::Stream;
 use nmc_store::accounts;
 use serde_json::Value;
@@ -59,8 +59,18 @@ async fn listen(db: &sqlx::PgPool, tx: &broadcast::Sender<LiveEvent>) -> Result<
     listener.listen("nmc_events").await?;
     loop {
         let n = listener.recv().await?;
-        let Some(id) = n.payload().split_once(':').and_then(|(_, id)| id.parse::<i64>().ok()) else { continue };
-        let event: Option<LiveEvent> = sqlx::query_as("select id, business_id, kind, data from events where id = $1").bind(id).fetch_optional(db).await?;
+        let Some(id) = n
+            .payload()
+            .split_once(':')
+            .and_then(|(_, id)| id.parse::<i64>().ok())
+        else {
+            continue;
+        };
+        let event: Option<LiveEvent> =
+            sqlx::query_as("select id, business_id, kind, data from events where id = $1")
+                .bind(id)
+                .fetch_optional(db)
+                .await?;
         if let Some(e) = event {
             let _ = tx.send(e);
         }
@@ -72,10 +82,17 @@ pub fn router() -> Router<AppState> {
 }
 
 fn to_sse(e: &LiveEvent) -> Event {
-    Event::default().id(e.id.to_string()).event(e.kind.clone()).data(e.data.to_string())
+    Event::default()
+        .id(e.id.to_string())
+        .event(e.kind.clone())
+        .data(e.data.to_string())
 }
 
-async fn backlog(db: &sqlx::PgPool, business_id: Uuid, after: i64) -> Result<Vec<LiveEvent>, sqlx::Error> {
+async fn backlog(
+    db: &sqlx::PgPool,
+    business_id: Uuid,
+    after: i64,
+) -> Result<Vec<LiveEvent>, sqlx::Error> {
     sqlx::query_as("select id, business_id, kind, data from events where business_id = $1 and id > $2 order by id limit 1000")
         .bind(business_id)
         .bind(after)
@@ -104,7 +121,9 @@ impl Feed {
         if self.checked.elapsed() < RECHECK {
             return true;
         }
-        let open = accounts::session_is_open(&self.db, self.tenant.session_id, self.tenant.user_id).await.unwrap_or(false);
+        let open = accounts::session_is_open(&self.db, self.tenant.session_id, self.tenant.user_id)
+            .await
+            .unwrap_or(false);
         self.checked = Instant::now();
         open
     }
@@ -120,7 +139,9 @@ impl Feed {
 
     /// Anything in the log after the last event sent (a reconnect, or a client that fell behind).
     async fn catch_up(&mut self) -> bool {
-        let Ok(rows) = backlog(&self.db, self.tenant.business_id, self.last).await else { return true };
+        let Ok(rows) = backlog(&self.db, self.tenant.business_id, self.last).await else {
+            return true;
+        };
         for e in &rows {
             if !self.deliver(e).await {
                 return false;
@@ -135,7 +156,9 @@ impl Feed {
         }
         loop {
             let more = match tokio::time::timeout(IDLE_CHECK, rx.recv()).await {
-                Ok(Ok(e)) if e.business_id == self.tenant.business_id && e.id > self.last => self.deliver(&e).await,
+                Ok(Ok(e)) if e.business_id == self.tenant.business_id && e.id > self.last => {
+                    self.deliver(&e).await
+                }
                 Ok(Ok(_)) => true,
                 Ok(Err(broadcast::error::RecvError::Lagged(_))) => self.catch_up().await,
                 Ok(Err(broadcast::error::RecvError::Closed)) => false,
@@ -148,22 +171,40 @@ impl Feed {
     }
 }
 
-async fn stream(t: Tenant, State(s): State<AppState>, headers: HeaderMap) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+async fn stream(
+    t: Tenant,
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // Subscribe before reading the backlog, so nothing committed in between is missed.
     let rx = s.events.tx.subscribe();
-    let resume: Option<i64> = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
+    let resume: Option<i64> = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
     let last = match resume {
         Some(id) => id,
-        None => sqlx::query_scalar::<_, Option<i64>>("select max(id) from events where business_id = $1")
-            .bind(t.business_id)
-            .fetch_one(&s.db)
-            .await
-            .map_err(nmc_store::StoreError::from)?
-            .unwrap_or(0),
+        None => sqlx::query_scalar::<_, Option<i64>>(
+            "select max(id) from events where business_id = $1",
+        )
+        .bind(t.business_id)
+        .fetch_one(&s.db)
+        .await
+        .map_err(nmc_store::StoreError::from)?
+        .unwrap_or(0),
     };
     let db = s.db.clone();
     // The extractor has just checked the session.
-    let stream = async_stream(move |out| Feed { db, out, tenant: t, last, checked: Instant::now() }.run(rx));
+    let stream = async_stream(move |out| {
+        Feed {
+            db,
+            out,
+            tenant: t,
+            last,
+            checked: Instant::now(),
+        }
+        .run(rx)
+    });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

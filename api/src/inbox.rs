@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use nmc_domain::E164;
 use nmc_store::inbox::{self, CallFilter, ConversationFilter, Cursor, LeadEdit};
@@ -15,7 +15,10 @@ use uuid::Uuid;
 
 use crate::auth::Tenant;
 use crate::owner::{commit, parse};
-use crate::{AppState, error::{ApiError, Params, invalid}};
+use crate::{
+    AppState,
+    error::{ApiError, Params, invalid},
+};
 
 #[derive(Deserialize)]
 pub struct PageQuery {
@@ -25,7 +28,9 @@ pub struct PageQuery {
 
 fn paging(q: &PageQuery) -> Result<(Option<Cursor>, i64), ApiError> {
     let cursor = match &q.cursor {
-        Some(c) => Some(Cursor::decode(c).ok_or_else(|| invalid("cursor", "not a cursor from this API"))?),
+        Some(c) => {
+            Some(Cursor::decode(c).ok_or_else(|| invalid("cursor", "not a cursor from this API"))?)
+        }
         None => None,
     };
     let limit = q.limit.unwrap_or(50);
@@ -35,10 +40,20 @@ fn paging(q: &PageQuery) -> Result<(Option<Cursor>, i64), ApiError> {
     Ok((cursor, limit))
 }
 
-
 // ---- leads ---------------------------------------------------------------------------------
 
-const LEAD_STATUSES: [&str; 10] = ["new", "contacted", "qualifying", "qualified", "booked", "completed", "unresponsive", "opted_out", "undeliverable", "lost"];
+const LEAD_STATUSES: [&str; 10] = [
+    "new",
+    "contacted",
+    "qualifying",
+    "qualified",
+    "booked",
+    "completed",
+    "unresponsive",
+    "opted_out",
+    "undeliverable",
+    "lost",
+];
 
 #[derive(Deserialize)]
 pub struct LeadQuery {
@@ -47,18 +62,39 @@ pub struct LeadQuery {
     limit: Option<i64>,
 }
 
-pub async fn list_leads(t: Tenant, State(s): State<AppState>, Params(q): Params<LeadQuery>) -> Result<Json<Value>, ApiError> {
-    if q.status.as_deref().is_some_and(|st| !LEAD_STATUSES.contains(&st)) {
-        return Err(invalid("status", &format!("one of {}", LEAD_STATUSES.join(", "))));
+pub async fn list_leads(
+    t: Tenant,
+    State(s): State<AppState>,
+    Params(q): Params<LeadQuery>,
+) -> Result<Json<Value>, ApiError> {
+    if q.status
+        .as_deref()
+        .is_some_and(|st| !LEAD_STATUSES.contains(&st))
+    {
+        return Err(invalid(
+            "status",
+            &format!("one of {}", LEAD_STATUSES.join(", ")),
+        ));
     }
-    let (cursor, limit) = paging(&PageQuery { cursor: q.cursor.clone(), limit: q.limit })?;
+    let (cursor, limit) = paging(&PageQuery {
+        cursor: q.cursor.clone(),
+        limit: q.limit,
+    })?;
     let mut tx = t.begin(&s.db).await?;
-    Ok(Json(json!(inbox::leads(&mut tx, t.business_id, q.status.as_deref(), cursor, limit).await?)))
+    Ok(Json(json!(
+        inbox::leads(&mut tx, t.business_id, q.status.as_deref(), cursor, limit).await?
+    )))
 }
 
-pub async fn get_lead(t: Tenant, State(s): State<AppState>, Path(lead_id): Path<Uuid>) -> Result<Json<Value>, ApiError> {
+pub async fn get_lead(
+    t: Tenant,
+    State(s): State<AppState>,
+    Path(lead_id): Path<Uuid>,
+) -> Result<Json<Value>, ApiError> {
     let mut tx = t.begin(&s.db).await?;
-    Ok(Json(json!(inbox::lead(&mut tx, t.business_id, lead_id).await?)))
+    Ok(Json(json!(
+        inbox::lead(&mut tx, t.business_id, lead_id).await?
+    )))
 }
 
 #[derive(Deserialize)]
@@ -73,16 +109,36 @@ struct LeadPatch {
 }
 
 /// Owner edits win: an edited field is never overwritten by the assistant afterwards.
-pub async fn edit_lead(t: Tenant, State(s): State<AppState>, Path(lead_id): Path<Uuid>, body: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
+pub async fn edit_lead(
+    t: Tenant,
+    State(s): State<AppState>,
+    Path(lead_id): Path<Uuid>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
     let p: LeadPatch = parse(&body)?;
     let mut bad = BTreeMap::new();
-    if p.status.as_deref().is_some_and(|st| !LEAD_STATUSES.contains(&st)) {
+    if p.status
+        .as_deref()
+        .is_some_and(|st| !LEAD_STATUSES.contains(&st))
+    {
         bad.insert("status", format!("one of {}", LEAD_STATUSES.join(", ")));
     }
-    if p.urgency.as_deref().is_some_and(|u| !["emergency", "soon", "flexible", "unknown"].contains(&u)) {
-        bad.insert("urgency", "one of emergency, soon, flexible, unknown".to_owned());
+    if p.urgency
+        .as_deref()
+        .is_some_and(|u| !["emergency", "soon", "flexible", "unknown"].contains(&u))
+    {
+        bad.insert(
+            "urgency",
+            "one of emergency, soon, flexible, unknown".to_owned(),
+        );
     }
-    for (field, v) in [("notes", &p.notes), ("name", &p.name), ("address", &p.address), ("service_needed", &p.service_needed), ("preferred_time", &p.preferred_time)] {
+    for (field, v) in [
+        ("notes", &p.notes),
+        ("name", &p.name),
+        ("address", &p.address),
+        ("service_needed", &p.service_needed),
+        ("preferred_time", &p.preferred_time),
+    ] {
         if v.as_deref().is_some_and(|t| t.chars().count() > 2000) {
             bad.insert(field, "at most 2000 characters".to_owned());
         }
@@ -90,7 +146,15 @@ pub async fn edit_lead(t: Tenant, State(s): State<AppState>, Path(lead_id): Path
     if !bad.is_empty() {
         return Err(ApiError::Invalid(bad));
     }
-    let edit = LeadEdit { status: p.status, notes: p.notes, name: p.name, address: p.address, service_needed: p.service_needed, urgency: p.urgency, preferred_time: p.preferred_time };
+    let edit = LeadEdit {
+        status: p.status,
+        notes: p.notes,
+        name: p.name,
+        address: p.address,
+        service_needed: p.service_needed,
+        urgency: p.urgency,
+        preferred_time: p.preferred_time,
+    };
     let mut tx = t.begin(&s.db).await?;
     let lead = inbox::edit_lead(&mut tx, t.business_id, lead_id, &edit).await?;
     commit(tx).await?;
@@ -109,15 +173,33 @@ pub struct CallQuery {
     limit: Option<i64>,
 }
 
-pub async fn list_calls(t: Tenant, State(s): State<AppState>, Params(q): Params<CallQuery>) -> Result<Json<Value>, ApiError> {
-    if q.outcome.as_deref().is_some_and(|o| !["missed", "answered", "ringing"].contains(&o)) {
+pub async fn list_calls(
+    t: Tenant,
+    State(s): State<AppState>,
+    Params(q): Params<CallQuery>,
+) -> Result<Json<Value>, ApiError> {
+    if q.outcome
+        .as_deref()
+        .is_some_and(|o| !["missed", "answered", "ringing"].contains(&o))
+    {
         return Err(invalid("outcome", "one of missed, answered, ringing"));
     }
-    let (cursor, limit) = paging(&PageQuery { cursor: q.cursor.clone(), limit: q.limit })?;
-    let day = |d: NaiveDate| -> DateTime<Utc> { d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() };
-    let filter = CallFilter { from: q.from.map(day), to: q.to.map(|d| day(d + chrono::Duration::days(1))), outcome: q.outcome, after_hours: q.after_hours };
+    let (cursor, limit) = paging(&PageQuery {
+        cursor: q.cursor.clone(),
+        limit: q.limit,
+    })?;
+    let day =
+        |d: NaiveDate| -> DateTime<Utc> { d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() };
+    let filter = CallFilter {
+        from: q.from.map(day),
+        to: q.to.map(|d| day(d + chrono::Duration::days(1))),
+        outcome: q.outcome,
+        after_hours: q.after_hours,
+    };
     let mut tx = t.begin(&s.db).await?;
-    Ok(Json(json!(inbox::calls(&mut tx, t.business_id, &filter, cursor, limit).await?)))
+    Ok(Json(json!(
+        inbox::calls(&mut tx, t.business_id, &filter, cursor, limit).await?
+    )))
 }
 
 // ---- conversations -------------------------------------------------------------------------------
@@ -133,43 +215,87 @@ pub struct ConversationQuery {
     limit: Option<i64>,
 }
 
-pub async fn list_conversations(t: Tenant, State(s): State<AppState>, Params(q): Params<ConversationQuery>) -> Result<Json<Value>, ApiError> {
-    if q.mode.as_deref().is_some_and(|m| m != "assistant" && m != "owner") {
+pub async fn list_conversations(
+    t: Tenant,
+    State(s): State<AppState>,
+    Params(q): Params<ConversationQuery>,
+) -> Result<Json<Value>, ApiError> {
+    if q.mode
+        .as_deref()
+        .is_some_and(|m| m != "assistant" && m != "owner")
+    {
         return Err(invalid("mode", "assistant or owner"));
     }
-    let (cursor, limit) = paging(&PageQuery { cursor: q.cursor.clone(), limit: q.limit })?;
-    let f = ConversationFilter { status: q.status, needs_owner: q.needs_owner, emergency: q.emergency, mode: q.mode, booked: q.booked };
+    let (cursor, limit) = paging(&PageQuery {
+        cursor: q.cursor.clone(),
+        limit: q.limit,
+    })?;
+    let f = ConversationFilter {
+        status: q.status,
+        needs_owner: q.needs_owner,
+        emergency: q.emergency,
+        mode: q.mode,
+        booked: q.booked,
+    };
     let mut tx = t.begin(&s.db).await?;
-    Ok(Json(json!(inbox::conversations(&mut tx, t.business_id, &f, cursor, limit).await?)))
+    Ok(Json(json!(
+        inbox::conversations(&mut tx, t.business_id, &f, cursor, limit).await?
+    )))
 }
 
-pub async fn get_conversation(t: Tenant, State(s): State<AppState>, Path(conversation_id): Path<Uuid>) -> Result<Json<Value>, ApiError> {
+pub async fn get_conversation(
+    t: Tenant,
+    State(s): State<AppState>,
+    Path(conversation_id): Path<Uuid>,
+) -> Result<Json<Value>, ApiError> {
     let mut tx = t.begin(&s.db).await?;
     let c = inbox::conversation(&mut tx, t.business_id, conversation_id).await?;
     let lead = inbox::lead(&mut tx, t.business_id, c.lead_id).await?;
     let messages = inbox::messages(&mut tx, t.business_id, conversation_id).await?;
-    Ok(Json(json!({"conversation": c, "lead": lead, "messages": messages})))
+    Ok(Json(
+        json!({"conversation": c, "lead": lead, "messages": messages}),
+    ))
 }
 
 /// The conversation's workflow, if the conversation is still open.
-pub(crate) async fn open_workflow(t: &Tenant, s: &AppState, conversation_id: Uuid) -> Result<String, ApiError> {
+pub(crate) async fn open_workflow(
+    t: &Tenant,
+    s: &AppState,
+    conversation_id: Uuid,
+) -> Result<String, ApiError> {
     let mut tx = t.begin(&s.db).await?;
     let c = inbox::conversation(&mut tx, t.business_id, conversation_id).await?;
     if c.status != "active" {
-        return Err(ApiError::Conflict { field: "conversation" });
+        return Err(ApiError::Conflict {
+            field: "conversation",
+        });
     }
     Ok(c.workflow_id)
 }
 
-pub async fn take_over(t: Tenant, State(s): State<AppState>, Path(conversation_id): Path<Uuid>) -> Result<StatusCode, ApiError> {
+pub async fn take_over(
+    t: Tenant,
+    State(s): State<AppState>,
+    Path(conversation_id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
     let wf = open_workflow(&t, &s, conversation_id).await?;
-    s.temporal.owner_takeover(&wf, &t.user_id.to_string()).await.map_err(|_| ApiError::Unavailable("temporal"))?;
+    s.temporal
+        .owner_takeover(&wf, &t.user_id.to_string())
+        .await
+        .map_err(|_| ApiError::Unavailable("temporal"))?;
     Ok(StatusCode::ACCEPTED)
 }
 
-pub async fn return_to_assistant(t: Tenant, State(s): State<AppState>, Path(conversation_id): Path<Uuid>) -> Result<StatusCode, ApiError> {
+pub async fn return_to_assistant(
+    t: Tenant,
+    State(s): State<AppState>,
+    Path(conversation_id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
     let wf = open_workflow(&t, &s, conversation_id).await?;
-    s.temporal.owner_release(&wf, &t.user_id.to_string()).await.map_err(|_| ApiError::Unavailable("temporal"))?;
+    s.temporal
+        .owner_release(&wf, &t.user_id.to_string())
+        .await
+        .map_err(|_| ApiError::Unavailable("temporal"))?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -184,8 +310,17 @@ struct OwnerText {
 pub fn send_key(given: Option<&str>) -> Result<String, ApiError> {
     match given.map(str::trim).filter(|k| !k.is_empty()) {
         None => Ok(Uuid::new_v4().to_string()),
-        Some(k) if k.len() <= 100 && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') => Ok(k.to_owned()),
-        Some(_) => Err(invalid("idempotency_key", "1 to 100 letters, digits, - or _")),
+        Some(k)
+            if k.len() <= 100
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+        {
+            Ok(k.to_owned())
+        }
+        Some(_) => Err(invalid(
+            "idempotency_key",
+            "1 to 100 letters, digits, - or _",
+        )),
     }
 }
 
@@ -201,15 +336,26 @@ pub async fn send_message(
     let m: OwnerText = parse(&body)?;
     let header = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     let key = send_key(m.idempotency_key.as_deref().or(header))?;
-    let text = m.body.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    let text = m
+        .body
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
     if text.is_empty() || text.chars().count() > 1600 {
         return Err(invalid("body", "1 to 1600 characters"));
     }
     let wf = open_workflow(&t, &s, conversation_id).await?;
     match s.temporal.owner_message(&wf, &text, &key).await {
-        Ok(message_id) => Ok((StatusCode::CREATED, Json(json!({"message_id": message_id, "idempotency_key": key})))),
+        Ok(message_id) => Ok((
+            StatusCode::CREATED,
+            Json(json!({"message_id": message_id, "idempotency_key": key})),
+        )),
         // Accepted by the workflow, still with the carrier: repeat with the same key to learn the outcome.
-        Err(crate::temporal::SendError::StillSending) => Ok((StatusCode::ACCEPTED, Json(json!({"status": "sending", "idempotency_key": key})))),
+        Err(crate::temporal::SendError::StillSending) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"status": "sending", "idempotency_key": key})),
+        )),
         Err(crate::temporal::SendError::Refused(reason)) => Err(invalid("body", &reason)),
         Err(crate::temporal::SendError::Unavailable) => Err(ApiError::Unavailable("temporal")),
     }
@@ -217,10 +363,16 @@ pub async fn send_message(
 
 // ---- opt-outs and the audit log ------------------------------------------------------------------
 
-pub async fn list_opt_outs(t: Tenant, State(s): State<AppState>, Params(q): Params<PageQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn list_opt_outs(
+    t: Tenant,
+    State(s): State<AppState>,
+    Params(q): Params<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
     let (cursor, limit) = paging(&q)?;
     let mut tx = t.begin(&s.db).await?;
-    Ok(Json(json!(inbox::opt_outs(&mut tx, t.business_id, cursor, limit).await?)))
+    Ok(Json(json!(
+        inbox::opt_outs(&mut tx, t.business_id, cursor, limit).await?
+    )))
 }
 
 #[derive(Deserialize)]
@@ -228,18 +380,36 @@ struct NewOptOut {
     phone: Option<String>,
 }
 
-pub async fn add_opt_out(t: Tenant, State(s): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn add_opt_out(
+    t: Tenant,
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let o: NewOptOut = parse(&body)?;
-    let phone = E164::parse(o.phone.as_deref().unwrap_or_default()).map_err(|e| invalid("phone", &e.to_string()))?;
+    let phone = E164::parse(o.phone.as_deref().unwrap_or_default())
+        .map_err(|e| invalid("phone", &e.to_string()))?;
     let mut tx = t.begin(&s.db).await?;
     let added = inbox::add_opt_out(&mut tx, t.business_id, phone.as_str()).await?;
     commit(tx).await?;
-    Ok((if added { StatusCode::CREATED } else { StatusCode::OK }, Json(json!({"phone": phone.as_str(), "added": added}))))
+    Ok((
+        if added {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(json!({"phone": phone.as_str(), "added": added})),
+    ))
 }
 
-pub async fn audit_log(t: Tenant, State(s): State<AppState>, Params(q): Params<PageQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn audit_log(
+    t: Tenant,
+    State(s): State<AppState>,
+    Params(q): Params<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
     t.owner()?;
     let (cursor, limit) = paging(&q)?;
     let mut tx = t.begin(&s.db).await?;
-    Ok(Json(json!(inbox::audit_log(&mut tx, t.business_id, cursor, limit).await?)))
+    Ok(Json(json!(
+        inbox::audit_log(&mut tx, t.business_id, cursor, limit).await?
+    )))
 }

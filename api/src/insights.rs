@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use nmc_assistant::guardrails::sms_segments;
@@ -15,7 +15,10 @@ use serde_json::{Value, json};
 
 use crate::auth::Tenant;
 use crate::owner::{commit, parse};
-use crate::{AppState, error::{ApiError, Params}};
+use crate::{
+    AppState,
+    error::{ApiError, Params},
+};
 
 fn settings_json(s: &settings::Settings) -> Value {
     let mut v = json!(s);
@@ -27,10 +30,16 @@ fn settings_json(s: &settings::Settings) -> Value {
 pub async fn get_settings(t: Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     t.owner()?;
     let mut tx = t.begin(&s.db).await?;
-    Ok(Json(settings_json(&settings::get(&mut tx, t.business_id).await?)))
+    Ok(Json(settings_json(
+        &settings::get(&mut tx, t.business_id).await?,
+    )))
 }
 
-pub async fn put_settings(t: Tenant, State(s): State<AppState>, body: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
+pub async fn put_settings(
+    t: Tenant,
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
     t.owner()?;
     let new: settings::Settings = parse(&body)?;
     let mut bad = BTreeMap::new();
@@ -49,28 +58,56 @@ pub async fn put_settings(t: Tenant, State(s): State<AppState>, body: axum::body
     if !["dial_through", "forwarded"].contains(&new.call_mode.as_str()) {
         bad.insert("call_mode", "dial_through or forwarded".to_owned());
     }
-    for (field, g) in [("greeting", &new.greeting), ("after_hours_greeting", &new.after_hours_greeting)] {
+    for (field, g) in [
+        ("greeting", &new.greeting),
+        ("after_hours_greeting", &new.after_hours_greeting),
+    ] {
         if let Some(g) = g
             && (g.trim().is_empty() || sms_segments(g) > 3)
         {
-            bad.insert(field, format!("1 to 3 SMS segments (this is {})", sms_segments(g)));
+            bad.insert(
+                field,
+                format!("1 to 3 SMS segments (this is {})", sms_segments(g)),
+            );
         }
     }
     if !new.business_hours.invalid_days().is_empty() {
-        bad.insert("business_hours", format!("close must be after open on {}", new.business_hours.invalid_days().join(", ")));
+        bad.insert(
+            "business_hours",
+            format!(
+                "close must be after open on {}",
+                new.business_hours.invalid_days().join(", ")
+            ),
+        );
     }
     if !(0..=600).contains(&new.owner_window_secs) {
         bad.insert("owner_window_secs", "0 to 600".to_owned());
     }
-    if new.follow_up_secs.len() > 5 || new.follow_up_secs.iter().any(|f| *f <= 0) || new.follow_up_secs.windows(2).any(|w| w[1] <= w[0]) {
-        bad.insert("follow_up_secs", "up to 5 increasing delays in seconds".to_owned());
+    if new.follow_up_secs.len() > 5
+        || new.follow_up_secs.iter().any(|f| *f <= 0)
+        || new.follow_up_secs.windows(2).any(|w| w[1] <= w[0])
+    {
+        bad.insert(
+            "follow_up_secs",
+            "up to 5 increasing delays in seconds".to_owned(),
+        );
     }
     if new.quiet_start == new.quiet_end {
         // An empty window would silently allow automated texts around the clock.
-        bad.insert("quiet_end", "must differ from quiet_start (quiet hours cannot be switched off)".to_owned());
+        bad.insert(
+            "quiet_end",
+            "must differ from quiet_start (quiet hours cannot be switched off)".to_owned(),
+        );
     }
-    if new.trade.as_deref().is_some_and(|tr| nmc_assistant::catalog::starter(tr).is_empty()) {
-        bad.insert("trade", "one of plumbing, hvac, electrical, handyman, cleaning, auto".to_owned());
+    if new
+        .trade
+        .as_deref()
+        .is_some_and(|tr| nmc_assistant::catalog::starter(tr).is_empty())
+    {
+        bad.insert(
+            "trade",
+            "one of plumbing, hvac, electrical, handyman, cleaning, auto".to_owned(),
+        );
     }
     if !bad.is_empty() {
         return Err(ApiError::Invalid(bad));
@@ -87,12 +124,19 @@ fn tz_of(name: &str) -> Tz {
 }
 
 fn local_midnight(tz: Tz, day: NaiveDate) -> chrono::DateTime<Utc> {
-    tz.from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default()).earliest().map(|d| d.with_timezone(&Utc)).unwrap_or_else(Utc::now)
+    tz.from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .earliest()
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_else(Utc::now)
 }
 
 fn totals_json(t: &insights::Totals, with_revenue: bool) -> Value {
     let mut v = json!(t);
-    v["recovery_rate"] = json!(if t.missed > 0 { t.recovered as f64 / t.missed as f64 } else { 0.0 });
+    v["recovery_rate"] = json!(if t.missed > 0 {
+        t.recovered as f64 / t.missed as f64
+    } else {
+        0.0
+    });
     if !with_revenue {
         v.as_object_mut().map(|o| o.remove("revenue_cents"));
     }
@@ -100,16 +144,33 @@ fn totals_json(t: &insights::Totals, with_revenue: bool) -> Value {
 }
 
 /// Today and this month, and the last 14 days for the chart.
-pub async fn dashboard_stats(t: Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn dashboard_stats(
+    t: Tenant,
+    State(s): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
     let mut tx = t.begin(&s.db).await?;
     let timezone = settings::get(&mut tx, t.business_id).await?.timezone;
     let tz = tz_of(&timezone);
     let today = Utc::now().with_timezone(&tz).date_naive();
     let month_start = today.with_day(1).unwrap_or(today);
     let tomorrow = local_midnight(tz, today + Duration::days(1));
-    let today_totals = insights::totals(&mut tx, t.business_id, local_midnight(tz, today), tomorrow).await?;
-    let month_totals = insights::totals(&mut tx, t.business_id, local_midnight(tz, month_start), tomorrow).await?;
-    let mut days = insights::daily(&mut tx, t.business_id, &timezone, today - Duration::days(13), today).await?;
+    let today_totals =
+        insights::totals(&mut tx, t.business_id, local_midnight(tz, today), tomorrow).await?;
+    let month_totals = insights::totals(
+        &mut tx,
+        t.business_id,
+        local_midnight(tz, month_start),
+        tomorrow,
+    )
+    .await?;
+    let mut days = insights::daily(
+        &mut tx,
+        t.business_id,
+        &timezone,
+        today - Duration::days(13),
+        today,
+    )
+    .await?;
     let with_revenue = t.owner_role;
     let days: Vec<Value> = days
         .drain(..)
@@ -121,12 +182,19 @@ pub async fn dashboard_stats(t: Tenant, State(s): State<AppState>) -> Result<Jso
             v
         })
         .collect();
-    Ok(Json(json!({"timezone": timezone, "today": totals_json(&today_totals, with_revenue), "month": totals_json(&month_totals, with_revenue), "last_14_days": days})))
+    Ok(Json(
+        json!({"timezone": timezone, "today": totals_json(&today_totals, with_revenue), "month": totals_json(&month_totals, with_revenue), "last_14_days": days}),
+    ))
 }
 
-pub async fn dashboard_recent(t: Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn dashboard_recent(
+    t: Tenant,
+    State(s): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
     let mut tx = t.begin(&s.db).await?;
-    Ok(Json(json!({"items": insights::recent(&mut tx, t.business_id, 30).await?})))
+    Ok(Json(
+        json!({"items": insights::recent(&mut tx, t.business_id, 30).await?}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -135,7 +203,12 @@ pub struct ReportQuery {
     start: Option<NaiveDate>,
 }
 
-async fn report(t: Tenant, s: AppState, q: ReportQuery, monthly: bool) -> Result<Json<Value>, ApiError> {
+async fn report(
+    t: Tenant,
+    s: AppState,
+    q: ReportQuery,
+    monthly: bool,
+) -> Result<Json<Value>, ApiError> {
     t.owner()?;
     let mut tx = t.begin(&s.db).await?;
     let timezone = settings::get(&mut tx, t.business_id).await?.timezone;
@@ -144,21 +217,41 @@ async fn report(t: Tenant, s: AppState, q: ReportQuery, monthly: bool) -> Result
     let anchor = q.start.unwrap_or(today);
     let (first, last) = if monthly {
         let first = anchor.with_day(1).unwrap_or(anchor);
-        let next = if first.month() == 12 { NaiveDate::from_ymd_opt(first.year() + 1, 1, 1) } else { NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1) };
+        let next = if first.month() == 12 {
+            NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+        };
         (first, next.unwrap_or(first) - Duration::days(1))
     } else {
         let first = anchor - Duration::days(anchor.weekday().num_days_from_monday() as i64);
         (first, first + Duration::days(6))
     };
-    let totals = insights::totals(&mut tx, t.business_id, local_midnight(tz, first), local_midnight(tz, last + Duration::days(1))).await?;
+    let totals = insights::totals(
+        &mut tx,
+        t.business_id,
+        local_midnight(tz, first),
+        local_midnight(tz, last + Duration::days(1)),
+    )
+    .await?;
     let days = insights::daily(&mut tx, t.business_id, &timezone, first, last).await?;
-    Ok(Json(json!({"period": if monthly { "monthly" } else { "weekly" }, "from": first, "to": last, "timezone": timezone, "totals": totals_json(&totals, true), "days": days})))
+    Ok(Json(
+        json!({"period": if monthly { "monthly" } else { "weekly" }, "from": first, "to": last, "timezone": timezone, "totals": totals_json(&totals, true), "days": days}),
+    ))
 }
 
-pub async fn weekly(t: Tenant, State(s): State<AppState>, Params(q): Params<ReportQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn weekly(
+    t: Tenant,
+    State(s): State<AppState>,
+    Params(q): Params<ReportQuery>,
+) -> Result<Json<Value>, ApiError> {
     report(t, s, q, false).await
 }
 
-pub async fn monthly(t: Tenant, State(s): State<AppState>, Params(q): Params<ReportQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn monthly(
+    t: Tenant,
+    State(s): State<AppState>,
+    Params(q): Params<ReportQuery>,
+) -> Result<Json<Value>, ApiError> {
     report(t, s, q, true).await
 }

@@ -57,7 +57,17 @@ impl AppState {
         );
         let sandbox = config.sandbox.then(|| built_in_sandbox(&config));
         let events = events::EventHub::start(db.clone());
-        Ok(Self { db, temporal, secrets, config: std::sync::Arc::new(config), sandbox, calendars: nmc_calendar::Calendars::from_env(), mailer: Default::default(), login_limiter: Default::default(), events })
+        Ok(Self {
+            db,
+            temporal,
+            secrets,
+            config: std::sync::Arc::new(config),
+            sandbox,
+            calendars: nmc_calendar::Calendars::from_env(),
+            mailer: Default::default(),
+            login_limiter: Default::default(),
+            events,
+        })
     }
 }
 
@@ -79,7 +89,9 @@ async fn migrate(config: &Config, db: &PgPool) -> anyhow::Result<()> {
 /// known accounts (the platform's here; each number brings its own), and webhooks go only
 /// under PUBLIC_BASE_URL, so no account can point the server at an internal address.
 fn built_in_sandbox(config: &Config) -> nmc_sandbox::Sandbox {
-    let sandbox = nmc_sandbox::Sandbox::new().with_admin_token(&config.admin_token).with_webhook_base(&config.public_base_url);
+    let sandbox = nmc_sandbox::Sandbox::new()
+        .with_admin_token(&config.admin_token)
+        .with_webhook_base(&config.public_base_url);
     let (sid, token) = config.platform_twilio();
     sandbox.register_account(&sid, &token);
     sandbox
@@ -101,7 +113,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(error::json_for_framework_errors))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         // Cross-site state-changing requests refused; HSTS over https.
-        .layer(axum::middleware::from_fn_with_state(state.clone(), web::security::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::security::guard,
+        ))
         .with_state(state.clone());
     if let Some(sandbox) = &state.sandbox {
         app = app.nest("/sandbox", sandbox.router());
@@ -110,16 +125,32 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves until `shutdown` resolves. Tests bind port 0 and pass the listener in.
-pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // Client addresses feed the log-in rate limit.
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Every matched request into the latency histograms, by route pattern; webhooks and bookings
 /// also into their SLO histograms.
-async fn record_latency(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+async fn record_latency(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     let started = std::time::Instant::now();
-    let route = req.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
     let method = req.method().clone();
     let response = next.run(req).await;
     // A live feed stays open for minutes: its duration is not a latency.
@@ -128,41 +159,72 @@ async fn record_latency(req: axum::extract::Request, next: axum::middleware::Nex
     }
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status();
-    nmc_telemetry::HTTP_SECONDS.with_label_values(&[method.as_str(), &route, status.as_str()]).observe(seconds);
+    nmc_telemetry::HTTP_SECONDS
+        .with_label_values(&[method.as_str(), &route, status.as_str()])
+        .observe(seconds);
     if route.starts_with("/webhook/") {
-        nmc_telemetry::WEBHOOK_SECONDS.with_label_values(&[&route]).observe(seconds);
+        nmc_telemetry::WEBHOOK_SECONDS
+            .with_label_values(&[&route])
+            .observe(seconds);
     } else if route == "/api/appointments" && method == axum::http::Method::POST {
         let outcome = match status.as_u16() {
             201 => "booked",
             409 => "slot_taken",
             _ => "refused",
         };
-        nmc_telemetry::BOOKING_SECONDS.with_label_values(&[outcome]).observe(seconds);
+        nmc_telemetry::BOOKING_SECONDS
+            .with_label_values(&[outcome])
+            .observe(seconds);
     }
     response
 }
 
 /// Prometheus metrics. With `NMC_METRICS_TOKEN` set, only a bearer of it may scrape; without one
 /// they are served only to a plain-http (local) deployment, never on a public https one.
-async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> axum::response::Response {
+async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
     static TOKEN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    let token = TOKEN.get_or_init(|| std::env::var("NMC_METRICS_TOKEN").ok().filter(|t| !t.is_empty()));
+    let token = TOKEN.get_or_init(|| {
+        std::env::var("NMC_METRICS_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())
+    });
     match token {
         Some(t) => {
-            let given = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
-            if !bool::from(subtle::ConstantTimeEq::ct_eq(given.as_bytes(), t.as_bytes())) {
+            let given = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            if !bool::from(subtle::ConstantTimeEq::ct_eq(
+                given.as_bytes(),
+                t.as_bytes(),
+            )) {
                 return error::ApiError::Unauthorized.into_response();
             }
         }
         None if web::security::https(&state.config) => {
             let message = "metrics are not served openly on an https deployment: set NMC_METRICS_TOKEN and scrape with it as a bearer";
-            return (StatusCode::FORBIDDEN, Json(json!({"error": {"code": "forbidden", "message": message, "fields": {}}}))).into_response();
+            return (
+                StatusCode::FORBIDDEN,
+                Json(json!({"error": {"code": "forbidden", "message": message, "fields": {}}})),
+            )
+                .into_response();
         }
         None => {}
     }
     nmc_telemetry::init_metrics();
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], nmc_telemetry::render()).into_response()
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        nmc_telemetry::render(),
+    )
+        .into_response()
 }
 
 /// Each dependency as "ok" or "unavailable", with a short reason for Temporal; never the error
@@ -178,7 +240,14 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json:
     if let Err(reason) = temporal {
         body["temporal_reason"] = json!(reason);
     }
-    (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
+    (
+        if ok {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        Json(body),
+    )
 }
 
 /// Temporal answers, and knows the search attributes every conversation start sets (without
@@ -196,11 +265,15 @@ async fn temporal_health(state: &AppState) -> Result<(), &'static str> {
         });
     }
     let client = state.temporal.client().ok_or("not connected")?;
-    let check = nmc_workflows::connect::missing_search_attributes(client, &state.config.temporal_namespace);
+    let check =
+        nmc_workflows::connect::missing_search_attributes(client, &state.config.temporal_namespace);
     match tokio::time::timeout(std::time::Duration::from_secs(2), check).await {
         Ok(Ok(missing)) if missing.is_empty() => Ok(()),
         Ok(Ok(missing)) => {
-            tracing::warn!(?missing, "healthz: Temporal search attributes missing (the worker log names the commands)");
+            tracing::warn!(
+                ?missing,
+                "healthz: Temporal search attributes missing (the worker log names the commands)"
+            );
             Err("search attributes missing")
         }
         Ok(Err(e)) => {

@@ -10,7 +10,8 @@ async fn main() -> anyhow::Result<()> {
     let state = AppState::build(config).await?;
     nmc_api::run(listener, state, async {
         // Ctrl-C locally, SIGTERM from docker / systemd: finish the requests in flight, then stop.
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

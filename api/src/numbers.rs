@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use nmc_domain::E164;
 use nmc_store::settings;
 use serde::Deserialize;
@@ -16,8 +16,10 @@ use uuid::Uuid;
 use crate::admin::Admin;
 use crate::auth::Tenant;
 use crate::owner::{commit, parse};
-use crate::{AppState, error::{ApiError, Params, invalid}};
-
+use crate::{
+    AppState,
+    error::{ApiError, Params, invalid},
+};
 
 fn twilio(s: &AppState) -> nmc_twilio::TwilioClient {
     nmc_twilio::TwilioClient::new(s.config.twilio_api_base.clone())
@@ -25,7 +27,11 @@ fn twilio(s: &AppState) -> nmc_twilio::TwilioClient {
 
 fn carrier_error(e: nmc_twilio::TwilioError) -> ApiError {
     match e {
-        nmc_twilio::TwilioError::Api { status, message, .. } if (400..500).contains(&status) => invalid("phone_number", &format!("Twilio refused: {message}")),
+        nmc_twilio::TwilioError::Api {
+            status, message, ..
+        } if (400..500).contains(&status) => {
+            invalid("phone_number", &format!("Twilio refused: {message}"))
+        }
         _ => ApiError::Unavailable("twilio"),
     }
 }
@@ -35,18 +41,30 @@ pub struct Search {
     area_code: Option<String>,
 }
 
-pub async fn available(t: Tenant, State(s): State<AppState>, Params(q): Params<Search>) -> Result<Json<Value>, ApiError> {
+pub async fn available(
+    t: Tenant,
+    State(s): State<AppState>,
+    Params(q): Params<Search>,
+) -> Result<Json<Value>, ApiError> {
     t.owner()?;
-    Ok(Json(json!({"numbers": search(&s, &q.area_code.unwrap_or_default()).await?})))
+    Ok(Json(
+        json!({"numbers": search(&s, &q.area_code.unwrap_or_default()).await?}),
+    ))
 }
 
 /// Local numbers with voice and SMS in an area code (the API's search and the set-up page's).
-pub async fn search(s: &AppState, area: &str) -> Result<Vec<nmc_twilio::client::AvailableNumber>, ApiError> {
+pub async fn search(
+    s: &AppState,
+    area: &str,
+) -> Result<Vec<nmc_twilio::client::AvailableNumber>, ApiError> {
     if area.len() != 3 || !area.chars().all(|c| c.is_ascii_digit()) {
         return Err(invalid("area_code", "three digits, like 512"));
     }
     let (sid, token) = s.config.platform_twilio();
-    twilio(s).search_local(&sid, &token, area).await.map_err(carrier_error)
+    twilio(s)
+        .search_local(&sid, &token, area)
+        .await
+        .map_err(carrier_error)
 }
 
 #[derive(Deserialize)]
@@ -55,10 +73,15 @@ struct Buy {
 }
 
 /// Buys the number on the platform's Twilio account, with its webhooks set to us.
-pub async fn buy(t: Tenant, State(s): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn buy(
+    t: Tenant,
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     t.owner()?;
     let b: Buy = parse(&body)?;
-    let number = E164::parse(b.phone_number.as_deref().unwrap_or_default()).map_err(|e| invalid("phone_number", &e.to_string()))?;
+    let number = E164::parse(b.phone_number.as_deref().unwrap_or_default())
+        .map_err(|e| invalid("phone_number", &e.to_string()))?;
     let mut tx = t.begin(&s.db).await?;
     if settings::number(&mut tx, t.business_id).await?.is_some() {
         return Err(ApiError::Conflict { field: "number" });
@@ -66,13 +89,29 @@ pub async fn buy(t: Tenant, State(s): State<AppState>, body: axum::body::Bytes) 
     let (sid, token) = s.config.platform_twilio();
     let base = &s.config.public_base_url;
     let bought = twilio(&s)
-        .buy_number(&sid, &token, number.as_str(), &format!("{base}/webhook/voice/incoming"), &format!("{base}/webhook/sms/incoming"))
+        .buy_number(
+            &sid,
+            &token,
+            number.as_str(),
+            &format!("{base}/webhook/voice/incoming"),
+            &format!("{base}/webhook/sms/incoming"),
+        )
         .await
         .map_err(carrier_error)?;
-    settings::set_number(&mut tx, t.business_id, &bought.phone_number, &sid, &s.secrets.encrypt(&token)).await?;
+    settings::set_number(
+        &mut tx,
+        t.business_id,
+        &bought.phone_number,
+        &sid,
+        &s.secrets.encrypt(&token),
+    )
+    .await?;
     commit(tx).await?;
     tracing::info!(business_id = %t.business_id, "number bought");
-    Ok((StatusCode::CREATED, Json(json!({"phone_number": bought.phone_number, "sid": bought.sid}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"phone_number": bought.phone_number, "sid": bought.sid})),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -84,10 +123,15 @@ struct Existing {
 
 /// A number the business already has on its own Twilio account: we check it is there and point
 /// its webhooks at us. The auth token is sealed like every other.
-pub async fn register_existing(t: Tenant, State(s): State<AppState>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn register_existing(
+    t: Tenant,
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     t.owner()?;
     let e: Existing = parse(&body)?;
-    let number = E164::parse(e.phone_number.as_deref().unwrap_or_default()).map_err(|x| invalid("phone_number", &x.to_string()))?;
+    let number = E164::parse(e.phone_number.as_deref().unwrap_or_default())
+        .map_err(|x| invalid("phone_number", &x.to_string()))?;
     let sid = e.account_sid.unwrap_or_default();
     if !(sid.starts_with("AC") && sid.len() == 34) {
         return Err(invalid("account_sid", "AC followed by 32 characters"));
@@ -101,16 +145,45 @@ pub async fn register_existing(t: Tenant, State(s): State<AppState>, body: axum:
         return Err(ApiError::Conflict { field: "number" });
     }
     let client = twilio(&s);
-    let found = client.find_incoming(&sid, &token, number.as_str()).await.map_err(|e| match e {
-        nmc_twilio::TwilioError::Api { status: 401, .. } => invalid("auth_token", "Twilio did not accept these credentials"),
-        other => carrier_error(other),
-    })?;
-    let Some(found) = found else { return Err(invalid("phone_number", "this number is not on that Twilio account")) };
+    let found = client
+        .find_incoming(&sid, &token, number.as_str())
+        .await
+        .map_err(|e| match e {
+            nmc_twilio::TwilioError::Api { status: 401, .. } => {
+                invalid("auth_token", "Twilio did not accept these credentials")
+            }
+            other => carrier_error(other),
+        })?;
+    let Some(found) = found else {
+        return Err(invalid(
+            "phone_number",
+            "this number is not on that Twilio account",
+        ));
+    };
     let base = &s.config.public_base_url;
-    client.set_webhooks(&sid, &token, &found.sid, &format!("{base}/webhook/voice/incoming"), &format!("{base}/webhook/sms/incoming")).await.map_err(carrier_error)?;
-    settings::set_number(&mut tx, t.business_id, number.as_str(), &sid, &s.secrets.encrypt(&token)).await?;
+    client
+        .set_webhooks(
+            &sid,
+            &token,
+            &found.sid,
+            &format!("{base}/webhook/voice/incoming"),
+            &format!("{base}/webhook/sms/incoming"),
+        )
+        .await
+        .map_err(carrier_error)?;
+    settings::set_number(
+        &mut tx,
+        t.business_id,
+        number.as_str(),
+        &sid,
+        &s.secrets.encrypt(&token),
+    )
+    .await?;
     commit(tx).await?;
-    Ok((StatusCode::CREATED, Json(json!({"phone_number": number.as_str(), "sid": found.sid}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"phone_number": number.as_str(), "sid": found.sid})),
+    ))
 }
 
 pub async fn get_messaging(t: Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -119,19 +192,37 @@ pub async fn get_messaging(t: Tenant, State(s): State<AppState>) -> Result<Json<
     let m = settings::messaging(&mut tx, t.business_id).await?;
     let why = match m.messaging_status.as_str() {
         "approved" => "Approved: automated texts go out.",
-        "rejected" => "Rejected: fix what the note says and submit again. Texts are held until approved.",
-        "submitted" => "Submitted: carriers usually decide within days. Texts are held until approved.",
-        _ => "Not registered: US carriers filter texts from unregistered business numbers, so we hold them until you register.",
+        "rejected" => {
+            "Rejected: fix what the note says and submit again. Texts are held until approved."
+        }
+        "submitted" => {
+            "Submitted: carriers usually decide within days. Texts are held until approved."
+        }
+        _ => {
+            "Not registered: US carriers filter texts from unregistered business numbers, so we hold them until you register."
+        }
     };
-    Ok(Json(json!({"status": m.messaging_status, "registration": m.messaging_registration, "note": m.messaging_note, "explanation": why, "sandbox": s.sandbox.is_some()})))
+    Ok(Json(
+        json!({"status": m.messaging_status, "registration": m.messaging_registration, "note": m.messaging_note, "explanation": why, "sandbox": s.sandbox.is_some()}),
+    ))
 }
 
 /// The fields a 10DLC brand and campaign need.
-pub async fn submit_messaging(t: Tenant, State(s): State<AppState>, body: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
+pub async fn submit_messaging(
+    t: Tenant,
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
     t.owner()?;
     let r: Value = parse(&body)?;
     let mut bad = BTreeMap::new();
-    let text = |p: &str| r.pointer(p).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let text = |p: &str| {
+        r.pointer(p)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
     for (field, pointer) in [
         ("brand.legal_name", "/brand/legal_name"),
         ("brand.ein", "/brand/ein"),
@@ -146,13 +237,27 @@ pub async fn submit_messaging(t: Tenant, State(s): State<AppState>, body: axum::
         }
     }
     if let Some(ein) = text("/brand/ein")
-        && !(ein.len() == 10 && ein.as_bytes()[2] == b'-' && ein.chars().filter(char::is_ascii_digit).count() == 9)
+        && !(ein.len() == 10
+            && ein.as_bytes()[2] == b'-'
+            && ein.chars().filter(char::is_ascii_digit).count() == 9)
     {
         bad.insert("brand.ein", "format 12-3456789".to_owned());
     }
-    let samples = r.pointer("/campaign/sample_messages").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).filter(|m| !m.trim().is_empty()).count()).unwrap_or(0);
+    let samples = r
+        .pointer("/campaign/sample_messages")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .filter(|m| !m.trim().is_empty())
+                .count()
+        })
+        .unwrap_or(0);
     if samples < 2 {
-        bad.insert("campaign.sample_messages", "at least two sample messages".to_owned());
+        bad.insert(
+            "campaign.sample_messages",
+            "at least two sample messages".to_owned(),
+        );
     }
     if !bad.is_empty() {
         return Err(ApiError::Invalid(bad));
@@ -171,14 +276,21 @@ struct Decision {
 }
 
 /// `POST /api/admin/businesses/{id}/messaging`: operations record the carriers' decision.
-pub async fn decide(_: Admin, State(s): State<AppState>, Path(id): Path<Uuid>, body: axum::body::Bytes) -> Result<StatusCode, ApiError> {
+pub async fn decide(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(id): Path<Uuid>,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, ApiError> {
     let d: Decision = parse(&body)?;
     let status = d.status.unwrap_or_default();
     if !["not_registered", "submitted", "approved", "rejected"].contains(&status.as_str()) {
-        return Err(invalid("status", "one of not_registered, submitted, approved, rejected"));
+        return Err(invalid(
+            "status",
+            "one of not_registered, submitted, approved, rejected",
+        ));
     }
     let mut db = nmc_store::conn(&s.db).await?;
     settings::decide_registration(&mut db, id, &status, d.note.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
-

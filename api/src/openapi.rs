@@ -8,7 +8,11 @@ use serde_json::{Map, Value, json};
 
 /// What a path parameter holds: ids are UUIDs, the calendar provider is a name.
 fn parameter(name: &str) -> Value {
-    let schema = if name.ends_with("_id") { json!({"type": "string", "format": "uuid"}) } else { json!({"type": "string", "enum": ["google", "jobber"]}) };
+    let schema = if name.ends_with("_id") {
+        json!({"type": "string", "format": "uuid"})
+    } else {
+        json!({"type": "string", "enum": ["google", "jobber"]})
+    };
     json!({"name": name, "in": "path", "required": true, "schema": schema})
 }
 
@@ -19,7 +23,12 @@ fn error_response(description: &str) -> Value {
 pub fn document() -> Value {
     let mut paths = Map::new();
     for route in crate::owner::routes() {
-        let params: Vec<Value> = route.path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).map(parameter).collect();
+        let params: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(parameter)
+            .collect();
         let mut item = Map::new();
         for method in route.methods {
             let mut op = json!({

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use nmc_domain::{CallerEvent, E164};
 use nmc_workflows::signal::ConversationQueue;
-use nmc_workflows::{AppointmentChanged, AppointmentStart, AppointmentWorkflow, BUSINESS_ID, ConversationWorkflow, appointment_workflow_id};
+use nmc_workflows::{
+    AppointmentChanged, AppointmentStart, AppointmentWorkflow, BUSINESS_ID, ConversationWorkflow,
+    appointment_workflow_id,
+};
 use temporalio_client::{
     Client, ClientOptions, Connection, WorkflowCountOptions, WorkflowIdConflictPolicy,
     WorkflowIdReusePolicy, WorkflowStartOptions,
@@ -24,7 +27,12 @@ pub struct Temporal {
 
 impl Temporal {
     /// Starts connecting in the background, retrying every second until it succeeds.
-    pub fn connect_in_background(address: String, namespace: String, task_queue: String, idle_timeout_secs: u64) -> Self {
+    pub fn connect_in_background(
+        address: String,
+        namespace: String,
+        task_queue: String,
+        idle_timeout_secs: u64,
+    ) -> Self {
         let cell: Arc<OnceCell<Client>> = Arc::default();
         let target = cell.clone();
         tokio::spawn(async move {
@@ -42,7 +50,11 @@ impl Temporal {
                 }
             }
         });
-        Self { client: cell, task_queue, idle_timeout_secs }
+        Self {
+            client: cell,
+            task_queue,
+            idle_timeout_secs,
+        }
     }
 
     pub fn client(&self) -> Option<&Client> {
@@ -52,7 +64,10 @@ impl Temporal {
     /// Reachable means a real round trip to the frontend answered.
     pub async fn ping(&self) -> Result<(), String> {
         let client = self.client().ok_or("not connected")?;
-        let call = client.count_workflows("WorkflowType = 'ConversationWorkflow'", WorkflowCountOptions::default());
+        let call = client.count_workflows(
+            "WorkflowType = 'ConversationWorkflow'",
+            WorkflowCountOptions::default(),
+        );
         match tokio::time::timeout(Duration::from_secs(2), call).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(e.to_string()),
@@ -61,29 +76,50 @@ impl Temporal {
     }
 
     /// Hands a recorded call or text to the caller's conversation (Signal-With-Start).
-    pub async fn signal_caller_event(&self, business_id: Uuid, caller: &E164, event: CallerEvent) -> Result<(), String> {
+    pub async fn signal_caller_event(
+        &self,
+        business_id: Uuid,
+        caller: &E164,
+        event: CallerEvent,
+    ) -> Result<(), String> {
         let client = self.client().ok_or("temporal not connected")?;
-        let queue = ConversationQueue { task_queue: self.task_queue.clone(), idle_timeout_secs: self.idle_timeout_secs };
+        let queue = ConversationQueue {
+            task_queue: self.task_queue.clone(),
+            idle_timeout_secs: self.idle_timeout_secs,
+        };
         queue.signal(client, business_id, caller, event).await
     }
 
     /// Tells the appointment's workflow to look again (calendar sync, reminders, and a text to
     /// the caller when `notify_caller`), starting it if needed. The change is already committed;
     /// if this fails the worker's catch-up signals it (`nmc_store::booking::untold`).
-    pub async fn appointment_changed(&self, business_id: Uuid, appointment_id: Uuid, notify_caller: bool) -> bool {
+    pub async fn appointment_changed(
+        &self,
+        business_id: Uuid,
+        appointment_id: Uuid,
+        notify_caller: bool,
+    ) -> bool {
         let Some(client) = self.client() else {
             tracing::warn!(%business_id, %appointment_id, "temporal not connected; the worker will catch up");
             return false;
         };
-        let options = WorkflowStartOptions::new(self.task_queue.clone(), appointment_workflow_id(appointment_id))
-            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-            .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
-            .search_attributes(SearchAttributes::new([BUSINESS_ID.value_set(business_id.to_string())]))
-            .build();
+        let options = WorkflowStartOptions::new(
+            self.task_queue.clone(),
+            appointment_workflow_id(appointment_id),
+        )
+        .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+        .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
+        .search_attributes(SearchAttributes::new([
+            BUSINESS_ID.value_set(business_id.to_string())
+        ]))
+        .build();
         let result = client
             .signal_with_start_workflow(
                 AppointmentWorkflow::run,
-                AppointmentStart { business_id, appointment_id },
+                AppointmentStart {
+                    business_id,
+                    appointment_id,
+                },
                 AppointmentWorkflow::changed,
                 AppointmentChanged { notify_caller },
                 options,
@@ -95,41 +131,76 @@ impl Temporal {
         result.is_ok()
     }
 
-    fn conversation(&self, workflow_id: &str) -> Result<temporalio_client::WorkflowHandle<Client, ConversationWorkflow>, String> {
+    fn conversation(
+        &self,
+        workflow_id: &str,
+    ) -> Result<temporalio_client::WorkflowHandle<Client, ConversationWorkflow>, String> {
         let client = self.client().ok_or("temporal not connected")?;
         Ok(client.get_workflow_handle::<ConversationWorkflow>(workflow_id.to_owned()))
     }
 
     pub async fn owner_takeover(&self, workflow_id: &str, by: &str) -> Result<(), String> {
         self.conversation(workflow_id)?
-            .signal(ConversationWorkflow::owner_takeover, by.to_owned(), temporalio_client::WorkflowSignalOptions::default())
+            .signal(
+                ConversationWorkflow::owner_takeover,
+                by.to_owned(),
+                temporalio_client::WorkflowSignalOptions::default(),
+            )
             .await
             .map_err(|e| e.to_string())
     }
 
     pub async fn owner_release(&self, workflow_id: &str, by: &str) -> Result<(), String> {
         self.conversation(workflow_id)?
-            .signal(ConversationWorkflow::owner_release, by.to_owned(), temporalio_client::WorkflowSignalOptions::default())
+            .signal(
+                ConversationWorkflow::owner_release,
+                by.to_owned(),
+                temporalio_client::WorkflowSignalOptions::default(),
+            )
             .await
             .map_err(|e| e.to_string())
     }
 
     /// When the assistant will answer if the owner does not (the owner's head start), from the
     /// workflow's state query. `None` when it is not waiting on the owner, or Temporal is away.
-    pub async fn owner_window_until(&self, workflow_id: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    pub async fn owner_window_until(
+        &self,
+        workflow_id: &str,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
         let handle = self.conversation(workflow_id).ok()?;
-        let query = handle.query(ConversationWorkflow::state, (), temporalio_client::WorkflowQueryOptions::default());
-        let view = tokio::time::timeout(Duration::from_secs(2), query).await.ok()?.ok()?;
-        (view.waiting_for == "owner_window").then_some(view.until).flatten()
+        let query = handle.query(
+            ConversationWorkflow::state,
+            (),
+            temporalio_client::WorkflowQueryOptions::default(),
+        );
+        let view = tokio::time::timeout(Duration::from_secs(2), query)
+            .await
+            .ok()?
+            .ok()?;
+        (view.waiting_for == "owner_window")
+            .then_some(view.until)
+            .flatten()
     }
 
     /// The owner's text, through the workflow's update (returns the stored message's id). The
     /// update id comes from the client's key, so a resubmit joins the first send instead of
     /// starting a second; a send slower than the wait below answers "still sending".
-    pub async fn owner_message(&self, workflow_id: &str, body: &str, key: &str) -> Result<Uuid, SendError> {
-        let handle = self.conversation(workflow_id).map_err(|_| SendError::Unavailable)?;
-        let options = temporalio_client::WorkflowExecuteUpdateOptions::builder().update_id(format!("owner-message-{key}")).build();
-        let message = nmc_workflows::OwnerMessage { body: body.to_owned(), key: Some(key.to_owned()) };
+    pub async fn owner_message(
+        &self,
+        workflow_id: &str,
+        body: &str,
+        key: &str,
+    ) -> Result<Uuid, SendError> {
+        let handle = self
+            .conversation(workflow_id)
+            .map_err(|_| SendError::Unavailable)?;
+        let options = temporalio_client::WorkflowExecuteUpdateOptions::builder()
+            .update_id(format!("owner-message-{key}"))
+            .build();
+        let message = nmc_workflows::OwnerMessage {
+            body: body.to_owned(),
+            key: Some(key.to_owned()),
+        };
         let update = handle.execute_update(ConversationWorkflow::owner_message, message, options);
         match tokio::time::timeout(OWNER_SEND_WAIT, update).await {
             Ok(Ok(id)) => Ok(id),
@@ -144,13 +215,19 @@ impl Temporal {
 /// Connects, and registers our search attributes where the server lets us. When it does not,
 /// the client is still returned (owner pages work) and /healthz reports the attributes missing.
 pub async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
-    let conn = Connection::connect(nmc_workflows::connect::connection_options(address, format!("nmc-api@{}", std::process::id()))?).await?;
+    let conn = Connection::connect(nmc_workflows::connect::connection_options(
+        address,
+        format!("nmc-api@{}", std::process::id()),
+    )?)
+    .await?;
     let client = Client::new(conn, ClientOptions::new(namespace.to_owned()).build())?;
     let ensure = nmc_workflows::connect::ensure_search_attributes(&client, namespace);
     match tokio::time::timeout(Duration::from_secs(10), ensure).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!("{e}"),
-        Err(_) => tracing::warn!("Temporal search attributes not checked (timed out); /healthz keeps checking"),
+        Err(_) => tracing::warn!(
+            "Temporal search attributes not checked (timed out); /healthz keeps checking"
+        ),
     }
     Ok(client)
 }
@@ -175,13 +252,20 @@ pub enum SendError {
 
 /// The workflow's own words, without the SDK's wrapping.
 fn short_reason(e: &str) -> String {
-    ["message is empty", "longer than 1600", "conversation is closed", "opted out", "carrier refused", "could not be sent"]
-        .iter()
-        .find(|k| e.contains(*k))
-        .map(|k| match *k {
-            "opted out" => "the caller has opted out of texts".to_owned(),
-            "conversation is closed" => "the conversation is closed".to_owned(),
-            other => other.to_owned(),
-        })
-        .unwrap_or_else(|| "the text could not be sent".to_owned())
+    [
+        "message is empty",
+        "longer than 1600",
+        "conversation is closed",
+        "opted out",
+        "carrier refused",
+        "could not be sent",
+    ]
+    .iter()
+    .find(|k| e.contains(*k))
+    .map(|k| match *k {
+        "opted out" => "the caller has opted out of texts".to_owned(),
+        "conversation is closed" => "the conversation is closed".to_owned(),
+        other => other.to_owned(),
+    })
+    .unwrap_or_else(|| "the text could not be sent".to_owned())
 }

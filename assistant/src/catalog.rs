@@ -17,7 +17,13 @@ pub struct CatalogItem {
 
 /// `$149`, or `$149–$249` for a range; `None` when the item has no price.
 pub fn price_text(item: &CatalogItem) -> Option<String> {
-    let d = |c: i32| if c % 100 == 0 { format!("${}", c / 100) } else { format!("${}.{:02}", c / 100, c % 100) };
+    let d = |c: i32| {
+        if c % 100 == 0 {
+            format!("${}", c / 100)
+        } else {
+            format!("${}.{:02}", c / 100, c % 100)
+        }
+    };
     match (item.price_cents, item.price_min_cents, item.price_max_cents) {
         (Some(p), _, _) => Some(d(p)),
         (None, Some(lo), Some(hi)) => Some(format!("{}–{}", d(lo), d(hi))),
@@ -25,7 +31,13 @@ pub fn price_text(item: &CatalogItem) -> Option<String> {
     }
 }
 
-fn item(name: &str, keywords: &[&str], minutes: i32, price: (i32, Option<i32>), surcharge: Option<i32>) -> CatalogItem {
+fn item(
+    name: &str,
+    keywords: &[&str],
+    minutes: i32,
+    price: (i32, Option<i32>),
+    surcharge: Option<i32>,
+) -> CatalogItem {
     let (lo, hi) = price;
     CatalogItem {
         name: name.into(),
@@ -42,43 +54,268 @@ fn item(name: &str, keywords: &[&str], minutes: i32, price: (i32, Option<i32>), 
 pub fn starter(trade: &str) -> Vec<CatalogItem> {
     match trade {
         "plumbing" => vec![
-            item("Sink Clog", &["sink", "won't drain", "wont drain", "slow drain", "clogged drain", "drain clog", "backed up sink", "clog", "clogged"], 60, (14900, Some(24900)), None),
-            item("Toilet Repair", &["toilet", "running toilet", "toilet clogged", "toilet leak", "toilet keeps running"], 60, (12900, None), None),
-            item("Water Heater Repair", &["water heater", "no hot water", "hot water heater", "pilot light"], 120, (19900, Some(49900)), Some(9900)),
-            item("Leak Repair", &["leak", "leaking", "leaky", "drip", "dripping", "burst pipe", "pipe burst", "faucet"], 90, (14900, Some(34900)), Some(9900)),
-            item("Garbage Disposal", &["garbage disposal", "disposal"], 60, (17900, None), None),
-            item("Sewer Line", &["sewer", "sewage", "main line", "backing up"], 180, (29900, Some(89900)), Some(14900)),
+            item(
+                "Sink Clog",
+                &[
+                    "sink",
+                    "won't drain",
+                    "wont drain",
+                    "slow drain",
+                    "clogged drain",
+                    "drain clog",
+                    "backed up sink",
+                    "clog",
+                    "clogged",
+                ],
+                60,
+                (14900, Some(24900)),
+                None,
+            ),
+            item(
+                "Toilet Repair",
+                &[
+                    "toilet",
+                    "running toilet",
+                    "toilet clogged",
+                    "toilet leak",
+                    "toilet keeps running",
+                ],
+                60,
+                (12900, None),
+                None,
+            ),
+            item(
+                "Water Heater Repair",
+                &[
+                    "water heater",
+                    "no hot water",
+                    "hot water heater",
+                    "pilot light",
+                ],
+                120,
+                (19900, Some(49900)),
+                Some(9900),
+            ),
+            item(
+                "Leak Repair",
+                &[
+                    "leak",
+                    "leaking",
+                    "leaky",
+                    "drip",
+                    "dripping",
+                    "burst pipe",
+                    "pipe burst",
+                    "faucet",
+                ],
+                90,
+                (14900, Some(34900)),
+                Some(9900),
+            ),
+            item(
+                "Garbage Disposal",
+                &["garbage disposal", "disposal"],
+                60,
+                (17900, None),
+                None,
+            ),
+            item(
+                "Sewer Line",
+                &["sewer", "sewage", "main line", "backing up"],
+                180,
+                (29900, Some(89900)),
+                Some(14900),
+            ),
         ],
         "hvac" => vec![
-            item("AC Repair", &["ac", "a/c", "air conditioner", "air conditioning", "not cooling", "blowing warm", "blowing hot", "no cooling"], 120, (18900, Some(48900)), Some(9900)),
-            item("Furnace Repair", &["furnace", "no heat", "heater", "heating", "heat pump", "boiler"], 120, (18900, Some(48900)), Some(9900)),
-            item("Tune-up", &["tune up", "tune-up", "maintenance", "service", "check up", "inspection"], 60, (9900, None), None),
+            item(
+                "AC Repair",
+                &[
+                    "ac",
+                    "a/c",
+                    "air conditioner",
+                    "air conditioning",
+                    "not cooling",
+                    "blowing warm",
+                    "blowing hot",
+                    "no cooling",
+                ],
+                120,
+                (18900, Some(48900)),
+                Some(9900),
+            ),
+            item(
+                "Furnace Repair",
+                &[
+                    "furnace",
+                    "no heat",
+                    "heater",
+                    "heating",
+                    "heat pump",
+                    "boiler",
+                ],
+                120,
+                (18900, Some(48900)),
+                Some(9900),
+            ),
+            item(
+                "Tune-up",
+                &[
+                    "tune up",
+                    "tune-up",
+                    "maintenance",
+                    "service",
+                    "check up",
+                    "inspection",
+                ],
+                60,
+                (9900, None),
+                None,
+            ),
             item("Thermostat", &["thermostat"], 60, (14900, None), None),
         ],
         "electrical" => vec![
-            item("Outlet Repair", &["outlet", "outlets", "gfci", "plug"], 60, (12900, None), Some(9900)),
-            item("Breaker & Panel", &["breaker", "panel", "tripping", "keeps tripping", "fuse"], 120, (19900, Some(59900)), Some(9900)),
-            item("Lighting & Fans", &["light", "lights", "fixture", "ceiling fan", "fan", "flickering", "switch"], 90, (14900, None), None),
-            item("EV Charger", &["ev charger", "car charger", "tesla charger"], 240, (59900, Some(149900)), None),
+            item(
+                "Outlet Repair",
+                &["outlet", "outlets", "gfci", "plug"],
+                60,
+                (12900, None),
+                Some(9900),
+            ),
+            item(
+                "Breaker & Panel",
+                &["breaker", "panel", "tripping", "keeps tripping", "fuse"],
+                120,
+                (19900, Some(59900)),
+                Some(9900),
+            ),
+            item(
+                "Lighting & Fans",
+                &[
+                    "light",
+                    "lights",
+                    "fixture",
+                    "ceiling fan",
+                    "fan",
+                    "flickering",
+                    "switch",
+                ],
+                90,
+                (14900, None),
+                None,
+            ),
+            item(
+                "EV Charger",
+                &["ev charger", "car charger", "tesla charger"],
+                240,
+                (59900, Some(149900)),
+                None,
+            ),
         ],
         "handyman" => vec![
-            item("TV Mount", &["tv mount", "mount a tv", "mount tv", "tv"], 60, (12900, None), None),
-            item("Drywall Repair", &["drywall", "hole in the wall", "hole in wall", "patch"], 120, (14900, Some(34900)), None),
-            item("Door Repair", &["door", "latch", "hinge", "sticks"], 60, (11900, None), None),
-            item("Shelves & Assembly", &["shelf", "shelves", "assemble", "assembly", "furniture"], 90, (10900, None), None),
+            item(
+                "TV Mount",
+                &["tv mount", "mount a tv", "mount tv", "tv"],
+                60,
+                (12900, None),
+                None,
+            ),
+            item(
+                "Drywall Repair",
+                &["drywall", "hole in the wall", "hole in wall", "patch"],
+                120,
+                (14900, Some(34900)),
+                None,
+            ),
+            item(
+                "Door Repair",
+                &["door", "latch", "hinge", "sticks"],
+                60,
+                (11900, None),
+                None,
+            ),
+            item(
+                "Shelves & Assembly",
+                &["shelf", "shelves", "assemble", "assembly", "furniture"],
+                90,
+                (10900, None),
+                None,
+            ),
         ],
         "cleaning" => vec![
-            item("Standard Clean", &["house cleaning", "cleaning", "clean", "maid"], 180, (14900, None), None),
-            item("Deep Clean", &["deep clean", "deep cleaning"], 300, (27900, None), None),
-            item("Move-out Clean", &["move out", "move-out", "move in", "turnover"], 300, (29900, None), None),
-            item("Carpet Cleaning", &["carpet", "carpets", "rug"], 120, (14900, None), None),
+            item(
+                "Standard Clean",
+                &["house cleaning", "cleaning", "clean", "maid"],
+                180,
+                (14900, None),
+                None,
+            ),
+            item(
+                "Deep Clean",
+                &["deep clean", "deep cleaning"],
+                300,
+                (27900, None),
+                None,
+            ),
+            item(
+                "Move-out Clean",
+                &["move out", "move-out", "move in", "turnover"],
+                300,
+                (29900, None),
+                None,
+            ),
+            item(
+                "Carpet Cleaning",
+                &["carpet", "carpets", "rug"],
+                120,
+                (14900, None),
+                None,
+            ),
         ],
         "auto" => vec![
-            item("Battery & Jump Start", &["battery", "jump", "jump start", "won't start", "wont start", "dead battery"], 45, (8900, None), None),
-            item("Brake Service", &["brakes", "brake", "squeaking", "grinding"], 120, (18900, Some(38900)), None),
+            item(
+                "Battery & Jump Start",
+                &[
+                    "battery",
+                    "jump",
+                    "jump start",
+                    "won't start",
+                    "wont start",
+                    "dead battery",
+                ],
+                45,
+                (8900, None),
+                None,
+            ),
+            item(
+                "Brake Service",
+                &["brakes", "brake", "squeaking", "grinding"],
+                120,
+                (18900, Some(38900)),
+                None,
+            ),
             item("Oil Change", &["oil change", "oil"], 45, (6900, None), None),
-            item("Tire & Flat", &["flat", "tire", "tires", "flat tire"], 45, (5900, None), None),
-            item("Diagnostics", &["check engine", "engine light", "shaking", "shakin", "noise", "engine"], 60, (9900, None), None),
+            item(
+                "Tire & Flat",
+                &["flat", "tire", "tires", "flat tire"],
+                45,
+                (5900, None),
+                None,
+            ),
+            item(
+                "Diagnostics",
+                &[
+                    "check engine",
+                    "engine light",
+                    "shaking",
+                    "shakin",
+                    "noise",
+                    "engine",
+                ],
+                60,
+                (9900, None),
+                None,
+            ),
         ],
         _ => vec![],
     }
@@ -86,8 +323,20 @@ pub fn starter(trade: &str) -> Vec<CatalogItem> {
 
 fn norm(text: &str) -> String {
     let lower = text.to_lowercase().replace(['’', '`'], "'");
-    let cleaned: String = lower.chars().map(|c| if c.is_alphanumeric() || "'/-".contains(c) { c } else { ' ' }).collect();
-    format!(" {} ", cleaned.split_whitespace().collect::<Vec<_>>().join(" "))
+    let cleaned: String = lower
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || "'/-".contains(c) {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    format!(
+        " {} ",
+        cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+    )
 }
 
 /// The item a caller's words point to, when the match is confident: the item with the most
@@ -98,7 +347,12 @@ pub fn match_item<'a>(text: &str, items: &'a [CatalogItem]) -> Option<&'a Catalo
     let mut scored: Vec<(usize, &CatalogItem)> = items
         .iter()
         .map(|item| {
-            let score = item.keywords.iter().filter(|k| t.contains(&norm(k))).map(|k| k.len()).sum::<usize>();
+            let score = item
+                .keywords
+                .iter()
+                .filter(|k| t.contains(&norm(k)))
+                .map(|k| k.len())
+                .sum::<usize>();
             (score, item)
         })
         .filter(|(s, _)| *s > 0)
@@ -122,14 +376,38 @@ mod tests {
 
     #[test]
     fn callers_words_find_the_item() {
-        assert_eq!(name("kitchen sink won't drain", "plumbing").as_deref(), Some("Sink Clog"));
-        assert_eq!(name("my toilet keeps running", "plumbing").as_deref(), Some("Toilet Repair"));
-        assert_eq!(name("no hot water since last night", "plumbing").as_deref(), Some("Water Heater Repair"));
-        assert_eq!(name("the AC is blowing warm air", "hvac").as_deref(), Some("AC Repair"));
-        assert_eq!(name("breaker keeps tripping in the garage", "electrical").as_deref(), Some("Breaker & Panel"));
-        assert_eq!(name("need a tv mount put up", "handyman").as_deref(), Some("TV Mount"));
-        assert_eq!(name("need a deep clean of a 3 bedroom house", "cleaning").as_deref(), Some("Deep Clean"));
-        assert_eq!(name("brakes are squeaking really bad", "auto").as_deref(), Some("Brake Service"));
+        assert_eq!(
+            name("kitchen sink won't drain", "plumbing").as_deref(),
+            Some("Sink Clog")
+        );
+        assert_eq!(
+            name("my toilet keeps running", "plumbing").as_deref(),
+            Some("Toilet Repair")
+        );
+        assert_eq!(
+            name("no hot water since last night", "plumbing").as_deref(),
+            Some("Water Heater Repair")
+        );
+        assert_eq!(
+            name("the AC is blowing warm air", "hvac").as_deref(),
+            Some("AC Repair")
+        );
+        assert_eq!(
+            name("breaker keeps tripping in the garage", "electrical").as_deref(),
+            Some("Breaker & Panel")
+        );
+        assert_eq!(
+            name("need a tv mount put up", "handyman").as_deref(),
+            Some("TV Mount")
+        );
+        assert_eq!(
+            name("need a deep clean of a 3 bedroom house", "cleaning").as_deref(),
+            Some("Deep Clean")
+        );
+        assert_eq!(
+            name("brakes are squeaking really bad", "auto").as_deref(),
+            Some("Brake Service")
+        );
     }
 
     #[test]
@@ -147,9 +425,20 @@ mod tests {
         let mut odd = items[1].clone();
         odd.price_cents = Some(12950);
         assert_eq!(price_text(&odd).as_deref(), Some("$129.50"));
-        for trade in ["plumbing", "hvac", "electrical", "handyman", "cleaning", "auto"] {
+        for trade in [
+            "plumbing",
+            "hvac",
+            "electrical",
+            "handyman",
+            "cleaning",
+            "auto",
+        ] {
             assert!(starter(trade).len() >= 4, "{trade}");
-            assert!(starter(trade).iter().all(|i| price_text(i).is_some() && i.duration_minutes > 0));
+            assert!(
+                starter(trade)
+                    .iter()
+                    .all(|i| price_text(i).is_some() && i.duration_minutes > 0)
+            );
         }
     }
 }

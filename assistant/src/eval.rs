@@ -80,7 +80,10 @@ fn matches(field: &str, expected: &str, got: Option<&str>) -> bool {
 
 /// Plays every conversation through `assistant`, turn by turn, as the workflow would.
 pub async fn score<A: Assistant>(assistant: &A, set: &[Conversation]) -> Report {
-    let mut r = Report { conversations: set.len(), ..Default::default() };
+    let mut r = Report {
+        conversations: set.len(),
+        ..Default::default()
+    };
     for conv in set {
         let mut known = LeadFields::default();
         let mut asked = None;
@@ -106,12 +109,19 @@ pub async fn score<A: Assistant>(assistant: &A, set: &[Conversation]) -> Report 
             wrong |= out.wrong_number;
             r.replies += 1;
             r.replies_with_price += usize::from(states_price(&out.reply));
-            r.replies_over_two_segments += usize::from(crate::guardrails::sms_segments(&out.reply) > 2);
+            r.replies_over_two_segments +=
+                usize::from(crate::guardrails::sms_segments(&out.reply) > 2);
             if out.qualified && qualified_at.is_none() {
                 qualified_at = Some(i + 1);
             }
-            history.push(Line { from: "caller".into(), text: msg.clone() });
-            history.push(Line { from: "assistant".into(), text: out.reply });
+            history.push(Line {
+                from: "caller".into(),
+                text: msg.clone(),
+            });
+            history.push(Line {
+                from: "assistant".into(),
+                text: out.reply,
+            });
         }
         let e = &conv.expect.fields;
         for (name, expected, got) in [
@@ -126,7 +136,10 @@ pub async fn score<A: Assistant>(assistant: &A, set: &[Conversation]) -> Report 
                 if matches(name, expected, got.as_deref()) {
                     r.fields_correct += 1;
                 } else {
-                    r.misses.push(format!("{}: {name} expected {expected:?}, got {got:?}", conv.id));
+                    r.misses.push(format!(
+                        "{}: {name} expected {expected:?}, got {got:?}",
+                        conv.id
+                    ));
                 }
             }
         }
@@ -145,7 +158,9 @@ pub async fn score<A: Assistant>(assistant: &A, set: &[Conversation]) -> Report 
                     r.misses.push(format!("{}: hand-off missed", conv.id));
                 }
             }
-            "wrong_number" if !wrong => r.misses.push(format!("{}: wrong number not recognised", conv.id)),
+            "wrong_number" if !wrong => r
+                .misses
+                .push(format!("{}: wrong number not recognised", conv.id)),
             _ => {}
         }
         if emergency && conv.expect.escalation != "emergency" {
@@ -159,7 +174,9 @@ pub async fn score<A: Assistant>(assistant: &A, set: &[Conversation]) -> Report 
                     r.qualified_reached += 1;
                     r.turns_to_qualified_total += t;
                 }
-                None => r.misses.push(format!("{}: never qualified ({known:?})", conv.id)),
+                None => r
+                    .misses
+                    .push(format!("{}: never qualified ({known:?})", conv.id)),
             }
         }
     }
@@ -168,11 +185,33 @@ pub async fn score<A: Assistant>(assistant: &A, set: &[Conversation]) -> Report 
 
 pub fn print(name: &str, r: &Report) {
     println!("assistant: {name}   conversations: {}", r.conversations);
-    println!("  field accuracy          {:.1}% ({}/{})", 100.0 * r.field_accuracy(), r.fields_correct, r.fields_expected);
-    println!("  emergency recall        {:.1}% ({}/{}), false alarms {}", 100.0 * r.emergency_recall(), r.emergencies_caught, r.emergencies_expected, r.false_alarms);
-    println!("  hand-offs to the owner  {}/{}", r.handoffs_caught, r.handoffs_expected);
-    println!("  replies stating a price {} of {}; over two SMS segments {}", r.replies_with_price, r.replies, r.replies_over_two_segments);
-    println!("  qualified               {}/{}, average caller turns to qualified {:.2}", r.qualified_reached, r.qualified_expected, r.avg_turns_to_qualified());
+    println!(
+        "  field accuracy          {:.1}% ({}/{})",
+        100.0 * r.field_accuracy(),
+        r.fields_correct,
+        r.fields_expected
+    );
+    println!(
+        "  emergency recall        {:.1}% ({}/{}), false alarms {}",
+        100.0 * r.emergency_recall(),
+        r.emergencies_caught,
+        r.emergencies_expected,
+        r.false_alarms
+    );
+    println!(
+        "  hand-offs to the owner  {}/{}",
+        r.handoffs_caught, r.handoffs_expected
+    );
+    println!(
+        "  replies stating a price {} of {}; over two SMS segments {}",
+        r.replies_with_price, r.replies, r.replies_over_two_segments
+    );
+    println!(
+        "  qualified               {}/{}, average caller turns to qualified {:.2}",
+        r.qualified_reached,
+        r.qualified_expected,
+        r.avg_turns_to_qualified()
+    );
     if !r.misses.is_empty() {
         println!("  misses:");
         for m in &r.misses {

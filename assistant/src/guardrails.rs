@@ -8,14 +8,22 @@ const GSM7_EXT: &str = "^{}\\[~]|€\u{c}";
 
 /// Can the text go as GSM-7? One emoji or curly quote makes the whole text UCS-2 (70 per segment).
 pub fn is_gsm7(text: &str) -> bool {
-    text.chars().all(|c| GSM7_BASIC.contains(c) || GSM7_EXT.contains(c))
+    text.chars()
+        .all(|c| GSM7_BASIC.contains(c) || GSM7_EXT.contains(c))
 }
 
 /// How many SMS segments a text takes (GSM-7: 160 / 153 per part; otherwise UCS-2: 70 / 67).
 pub fn sms_segments(text: &str) -> usize {
     if is_gsm7(text) {
-        let septets: usize = text.chars().map(|c| if GSM7_EXT.contains(c) { 2 } else { 1 }).sum();
-        if septets <= 160 { 1 } else { septets.div_ceil(153) }
+        let septets: usize = text
+            .chars()
+            .map(|c| if GSM7_EXT.contains(c) { 2 } else { 1 })
+            .sum();
+        if septets <= 160 {
+            1
+        } else {
+            septets.div_ceil(153)
+        }
     } else {
         let units: usize = text.chars().map(char::len_utf16).sum();
         if units <= 70 { 1 } else { units.div_ceil(67) }
@@ -29,8 +37,11 @@ pub fn states_price(text: &str) -> bool {
     lower.contains('$')
         || lower.contains('€')
         || words.windows(2).any(|w| {
-            w[0].trim_matches(|c: char| !c.is_ascii_digit() && c != '.').parse::<f64>().is_ok()
-                && ["dollars", "dollar", "bucks", "usd", "dólares", "dolares"].contains(&w[1].trim_matches(|c: char| !c.is_alphabetic()))
+            w[0].trim_matches(|c: char| !c.is_ascii_digit() && c != '.')
+                .parse::<f64>()
+                .is_ok()
+                && ["dollars", "dollar", "bucks", "usd", "dólares", "dolares"]
+                    .contains(&w[1].trim_matches(|c: char| !c.is_alphabetic()))
         })
 }
 
@@ -38,10 +49,29 @@ pub fn states_price(text: &str) -> bool {
 pub fn claims_booking(text: &str) -> bool {
     let lower = text.to_lowercase();
     [
-        "you're booked", "you are booked", "booked you", "i booked", "we booked", "is booked", "you're scheduled", "you are scheduled",
-        "scheduled you", "i scheduled", "we scheduled", "appointment is confirmed", "confirmed your appointment", "appointment is set",
-        "see you at", "see you on", "see you tomorrow", "tech will be there", "technician will be there", "we'll be there at",
-        "will arrive at", "cita confirmada", "está agendad",
+        "you're booked",
+        "you are booked",
+        "booked you",
+        "i booked",
+        "we booked",
+        "is booked",
+        "you're scheduled",
+        "you are scheduled",
+        "scheduled you",
+        "i scheduled",
+        "we scheduled",
+        "appointment is confirmed",
+        "confirmed your appointment",
+        "appointment is set",
+        "see you at",
+        "see you on",
+        "see you tomorrow",
+        "tech will be there",
+        "technician will be there",
+        "we'll be there at",
+        "will arrive at",
+        "cita confirmada",
+        "está agendad",
     ]
     .iter()
     .any(|p| lower.contains(p))
@@ -74,14 +104,26 @@ pub fn enforce(reply: &str, policy: &Policy) -> String {
         }
     }
     if dropped_price {
-        kept.push(if es { "El dueño le confirmará el precio.".into() } else { "The owner will confirm pricing with you.".into() });
+        kept.push(if es {
+            "El dueño le confirmará el precio.".into()
+        } else {
+            "The owner will confirm pricing with you.".into()
+        });
     }
     if dropped_booking {
-        kept.push(if es { "El dueño le confirmará la hora.".into() } else { "The owner will confirm a time with you.".into() });
+        kept.push(if es {
+            "El dueño le confirmará la hora.".into()
+        } else {
+            "The owner will confirm a time with you.".into()
+        });
     }
     let mut body = kept.join(" ").trim().to_string();
     if body.is_empty() {
-        body = if es { "Gracias, un momento.".into() } else { "Thanks, one moment.".into() };
+        body = if es {
+            "Gracias, un momento.".into()
+        } else {
+            "Thanks, one moment.".into()
+        };
     }
     let mut prefix = String::new();
     if policy.disclose && policy.first_reply {
@@ -92,7 +134,11 @@ pub fn enforce(reply: &str, policy: &Policy) -> String {
         };
     }
     let named = prefix.contains(policy.business_name) || body.contains(policy.business_name);
-    let suffix = if named { String::new() } else { format!(" - {}", policy.business_name) };
+    let suffix = if named {
+        String::new()
+    } else {
+        format!(" - {}", policy.business_name)
+    };
     fit(&prefix, &body, &suffix)
 }
 
@@ -134,7 +180,12 @@ mod tests {
     use super::*;
 
     fn policy() -> Policy<'static> {
-        Policy { business_name: "Acme Plumbing", disclose: true, first_reply: false, spanish: false }
+        Policy {
+            business_name: "Acme Plumbing",
+            disclose: true,
+            first_reply: false,
+            spanish: false,
+        }
     }
 
     #[test]
@@ -144,16 +195,27 @@ mod tests {
         assert_eq!(sms_segments(&"a".repeat(306)), 2);
         assert_eq!(sms_segments(&"a".repeat(307)), 3);
         assert_eq!(sms_segments(&"é".repeat(160)), 1, "é is GSM-7");
-        assert_eq!(sms_segments(&"ñ€".repeat(50)), 1, "€ counts double: 150 septets");
+        assert_eq!(
+            sms_segments(&"ñ€".repeat(50)),
+            1,
+            "€ counts double: 150 septets"
+        );
         assert_eq!(sms_segments(&"😀".repeat(35)), 1, "70 UTF-16 units");
         assert_eq!(sms_segments(&"😀".repeat(36)), 2);
     }
 
     #[test]
     fn prices_and_booking_claims_are_removed() {
-        let out = enforce("A drain clean is $149. You're booked for 3pm tomorrow! What's your address?", &policy());
+        let out = enforce(
+            "A drain clean is $149. You're booked for 3pm tomorrow! What's your address?",
+            &policy(),
+        );
         assert!(!states_price(&out) && !claims_booking(&out), "{out}");
-        assert!(out.contains("What's your address?") && out.contains("confirm pricing") && out.contains("confirm a time"));
+        assert!(
+            out.contains("What's your address?")
+                && out.contains("confirm pricing")
+                && out.contains("confirm a time")
+        );
         assert!(out.contains("Acme Plumbing"));
         assert!(states_price("about 120 dollars"));
         assert!(!states_price("I have 2 toilets"));
@@ -161,11 +223,18 @@ mod tests {
 
     #[test]
     fn disclosure_and_length() {
-        let first = Policy { first_reply: true, ..policy() };
+        let first = Policy {
+            first_reply: true,
+            ..policy()
+        };
         let out = enforce(&"This is a very long reply. ".repeat(40), &first);
         assert!(out.starts_with("(Acme Plumbing's virtual assistant)"));
         assert!(sms_segments(&out) <= 2, "{} segments", sms_segments(&out));
-        let off = Policy { disclose: false, first_reply: true, ..policy() };
+        let off = Policy {
+            disclose: false,
+            first_reply: true,
+            ..policy()
+        };
         assert!(!enforce("Hi there.", &off).contains("virtual"));
     }
 }

@@ -13,8 +13,9 @@ use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
-    ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
-    ChatCompletionRequestUserMessage, CreateChatCompletionRequest, ResponseFormat, ResponseFormatJsonSchema,
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
+    CreateChatCompletionRequest, ResponseFormat, ResponseFormatJsonSchema,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -56,8 +57,16 @@ impl LlmAssistant {
     pub fn new(base_url: &str, api_key: &str, model: &str) -> Self {
         // async-openai's reqwest uses rustls without a bundled provider: use ring (see nmc-twilio).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let config = OpenAIConfig::new().with_api_base(base_url.trim_end_matches('/')).with_api_key(api_key);
-        Self { client: Client::with_config(config), model: model.to_owned(), attempts: 2, timeout: Duration::from_secs(8), rules: RulesAssistant }
+        let config = OpenAIConfig::new()
+            .with_api_base(base_url.trim_end_matches('/'))
+            .with_api_key(api_key);
+        Self {
+            client: Client::with_config(config),
+            model: model.to_owned(),
+            attempts: 2,
+            timeout: Duration::from_secs(8),
+            rules: RulesAssistant,
+        }
     }
 
     fn request(&self, input: &TurnInput) -> CreateChatCompletionRequest {
@@ -78,7 +87,8 @@ impl LlmAssistant {
             business = input.business_name,
             owner = input.owner_name,
         );
-        let mut messages: Vec<ChatCompletionRequestMessage> = vec![ChatCompletionRequestSystemMessage::from(system).into()];
+        let mut messages: Vec<ChatCompletionRequestMessage> =
+            vec![ChatCompletionRequestSystemMessage::from(system).into()];
         for line in &input.history {
             messages.push(match line.from.as_str() {
                 "caller" => ChatCompletionRequestUserMessage::from(line.text.as_str()).into(),
@@ -122,14 +132,20 @@ impl LlmAssistant {
 
     async fn call(&self, input: &TurnInput) -> Result<ModelTurn, Failure> {
         let request = self.request(input);
-        let response = match tokio::time::timeout(self.timeout, self.client.chat().create(request)).await {
-            Err(_) => return Err(Failure::Transient("timed out".into())),
-            Ok(Err(OpenAIError::ApiError(e))) => return Err(Failure::Permanent(e.to_string())),
-            Ok(Err(e)) => return Err(Failure::Transient(e.to_string())),
-            Ok(Ok(r)) => r,
-        };
-        let content = response.choices.first().and_then(|c| c.message.content.clone()).unwrap_or_default();
-        serde_json::from_str::<ModelTurn>(&content).map_err(|e| Failure::Transient(format!("unparseable output: {e}")))
+        let response =
+            match tokio::time::timeout(self.timeout, self.client.chat().create(request)).await {
+                Err(_) => return Err(Failure::Transient("timed out".into())),
+                Ok(Err(OpenAIError::ApiError(e))) => return Err(Failure::Permanent(e.to_string())),
+                Ok(Err(e)) => return Err(Failure::Transient(e.to_string())),
+                Ok(Ok(r)) => r,
+            };
+        let content = response
+            .choices
+            .first()
+            .and_then(|c| c.message.content.clone())
+            .unwrap_or_default();
+        serde_json::from_str::<ModelTurn>(&content)
+            .map_err(|e| Failure::Transient(format!("unparseable output: {e}")))
     }
 }
 
@@ -159,12 +175,22 @@ impl Assistant for LlmAssistant {
 fn finish(input: &TurnInput, turn: ModelTurn) -> TurnOutcome {
     let reading = extract::read(&input.message, input.asked);
     let mut learned = turn.learned;
-    for v in [&mut learned.name, &mut learned.service_needed, &mut learned.trade, &mut learned.urgency, &mut learned.address, &mut learned.preferred_time] {
+    for v in [
+        &mut learned.name,
+        &mut learned.service_needed,
+        &mut learned.trade,
+        &mut learned.urgency,
+        &mut learned.address,
+        &mut learned.preferred_time,
+    ] {
         if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
             *v = None;
         }
     }
-    if !matches!(learned.urgency.as_deref(), None | Some("emergency" | "soon" | "flexible")) {
+    if !matches!(
+        learned.urgency.as_deref(),
+        None | Some("emergency" | "soon" | "flexible")
+    ) {
         learned.urgency = None;
     }
     let emergency = turn.emergency || reading.emergency;
@@ -173,11 +199,20 @@ fn finish(input: &TurnInput, turn: ModelTurn) -> TurnOutcome {
     }
     let mut known = input.known.clone();
     known.merge_missing(&learned);
-    let policy = Policy { business_name: &input.business_name, disclose: input.disclose, first_reply: input.first_reply, spanish: reading.spanish };
+    let policy = Policy {
+        business_name: &input.business_name,
+        disclose: input.disclose,
+        first_reply: input.first_reply,
+        spanish: reading.spanish,
+    };
     TurnOutcome {
         reply: guardrails::enforce(&turn.reply, &policy),
         learned,
-        intent: if emergency { Intent::Emergency } else { turn.intent },
+        intent: if emergency {
+            Intent::Emergency
+        } else {
+            turn.intent
+        },
         emergency,
         needs_human: turn.needs_human || (!emergency && (reading.wants_human || reading.angry)),
         qualified: known.is_qualified(),

@@ -39,17 +39,34 @@ impl RulesAssistant {
     /// The whole turn, synchronously: rules need no IO.
     pub fn answer(&self, input: &TurnInput) -> TurnOutcome {
         let reading = extract::read(&input.message, input.asked);
-        let es = reading.spanish || input.history.iter().filter(|l| l.from == "caller").any(|l| extract::read(&l.text, None).spanish);
+        let es = reading.spanish
+            || input
+                .history
+                .iter()
+                .filter(|l| l.from == "caller")
+                .any(|l| extract::read(&l.text, None).spanish);
         let mut known = input.known.clone();
         known.merge_missing(&reading.fields);
-        let owner = if input.owner_name.is_empty() { "the owner".to_string() } else { input.owner_name.split_whitespace().next().unwrap_or("").to_string() };
+        let owner = if input.owner_name.is_empty() {
+            "the owner".to_string()
+        } else {
+            input
+                .owner_name
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_string()
+        };
 
         let mut intent = Intent::Question;
         let mut needs_human = false;
         let mut parts: Vec<String> = Vec::new();
         let mut asked = None;
         let was_qualified = input.known.is_qualified();
-        if reading.wrong_number && input.known.service_needed.is_none() && reading.fields.service_needed.is_none() {
+        if reading.wrong_number
+            && input.known.service_needed.is_none()
+            && reading.fields.service_needed.is_none()
+        {
             intent = Intent::Other;
             parts.push(if es {
                 "¡Perdón por la molestia! Si algún día necesita ayuda, escríbanos aquí.".into()
@@ -71,11 +88,30 @@ impl RulesAssistant {
                 format!("That sounds urgent. I'm alerting {owner} right now.")
             });
             let n = input.message.to_lowercase();
-            if ["gas", "smoke", "fire", "burning", "carbon monoxide", "co alarm", "co detector", "humo"].iter().any(|w| n.contains(w)) {
-                parts.push(if es { "Si huele a gas o hay humo, salga de la casa y llame al 911.".into() } else { "If you smell gas or see smoke, get everyone outside and call 911.".into() });
+            if [
+                "gas",
+                "smoke",
+                "fire",
+                "burning",
+                "carbon monoxide",
+                "co alarm",
+                "co detector",
+                "humo",
+            ]
+            .iter()
+            .any(|w| n.contains(w))
+            {
+                parts.push(if es {
+                    "Si huele a gas o hay humo, salga de la casa y llame al 911.".into()
+                } else {
+                    "If you smell gas or see smoke, get everyone outside and call 911.".into()
+                });
             }
             // Only what the owner needs to get there: where, then who.
-            if let Some(field) = [Field::Address, Field::Name].into_iter().find(|f| next_missing(&known) == Some(*f) || (*f == Field::Address && known.address.is_none())) {
+            if let Some(field) = [Field::Address, Field::Name].into_iter().find(|f| {
+                next_missing(&known) == Some(*f)
+                    || (*f == Field::Address && known.address.is_none())
+            }) {
                 asked = Some(field);
                 parts.push(question(field, es).into());
             }
@@ -91,12 +127,29 @@ impl RulesAssistant {
             });
         } else {
             if reading.price_question {
-                parts.push(if es { "El precio depende del trabajo; el dueño se lo confirmará.".into() } else { "Pricing depends on the job; the owner will confirm it with you.".into() });
-            } else if let Some(name) = reading.fields.name.as_ref().filter(|_| input.known.name.is_none()) {
+                parts.push(if es {
+                    "El precio depende del trabajo; el dueño se lo confirmará.".into()
+                } else {
+                    "Pricing depends on the job; the owner will confirm it with you.".into()
+                });
+            } else if let Some(name) = reading
+                .fields
+                .name
+                .as_ref()
+                .filter(|_| input.known.name.is_none())
+            {
                 let first = name.split_whitespace().next().unwrap_or(name);
-                parts.push(if es { format!("Gracias, {first}.") } else { format!("Thanks, {first}.") });
+                parts.push(if es {
+                    format!("Gracias, {first}.")
+                } else {
+                    format!("Thanks, {first}.")
+                });
             } else if reading.fields != LeadFields::default() {
-                parts.push(if es { "Entendido.".into() } else { "Got it.".into() });
+                parts.push(if es {
+                    "Entendido.".into()
+                } else {
+                    "Got it.".into()
+                });
             }
             match next_missing(&known) {
                 Some(field) => {
@@ -113,11 +166,20 @@ impl RulesAssistant {
                 }
                 None => {
                     intent = Intent::Other;
-                    parts.push(if es { format!("Gracias, se lo paso a {owner}.") } else { format!("Thanks, I'll pass that along to {owner}.") });
+                    parts.push(if es {
+                        format!("Gracias, se lo paso a {owner}.")
+                    } else {
+                        format!("Thanks, I'll pass that along to {owner}.")
+                    });
                 }
             }
         }
-        let policy = Policy { business_name: &input.business_name, disclose: input.disclose, first_reply: input.first_reply, spanish: es };
+        let policy = Policy {
+            business_name: &input.business_name,
+            disclose: input.disclose,
+            first_reply: input.first_reply,
+            spanish: es,
+        };
         TurnOutcome {
             reply: guardrails::enforce(&parts.join(" "), &policy),
             learned: reading.fields,
@@ -162,13 +224,22 @@ mod tests {
         let a = RulesAssistant;
         let mut known = LeadFields::default();
         let mut asked = None;
-        let script = ["my toilet keeps running", "Sam Lee", "55 Birch Ln", "tomorrow afternoon"];
+        let script = [
+            "my toilet keeps running",
+            "Sam Lee",
+            "55 Birch Ln",
+            "tomorrow afternoon",
+        ];
         let mut last = None;
         for msg in script {
             let out = a.answer(&input(known.clone(), asked, msg));
             known.merge_missing(&out.learned);
             asked = out.asked;
-            assert!(out.reply.matches('?').count() <= 1, "one question at a time: {}", out.reply);
+            assert!(
+                out.reply.matches('?').count() <= 1,
+                "one question at a time: {}",
+                out.reply
+            );
             last = Some(out);
         }
         let last = last.unwrap();
@@ -181,9 +252,21 @@ mod tests {
     #[test]
     fn emergency_and_human() {
         let a = RulesAssistant;
-        let out = a.answer(&input(LeadFields::default(), None, "I smell gas near the water heater"));
-        assert!(out.emergency && out.reply.contains("911") && out.reply.contains("Dana"), "{}", out.reply);
-        let out = a.answer(&input(LeadFields::default(), None, "just have someone call me please"));
+        let out = a.answer(&input(
+            LeadFields::default(),
+            None,
+            "I smell gas near the water heater",
+        ));
+        assert!(
+            out.emergency && out.reply.contains("911") && out.reply.contains("Dana"),
+            "{}",
+            out.reply
+        );
+        let out = a.answer(&input(
+            LeadFields::default(),
+            None,
+            "just have someone call me please",
+        ));
         assert!(out.needs_human && !out.emergency);
     }
 }

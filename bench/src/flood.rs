@@ -16,7 +16,14 @@ use crate::{ACCOUNT_SID, AUTH_TOKEN, Args, now_us, pct, print_row};
 
 /// Signed caller texts at `rate` for `duration` seconds, each from a new caller (`prefix` keeps
 /// the phases' callers apart): their answer times in ms, and how many failed.
-async fn texts(http: &reqwest::Client, api: &str, twilio_number: &str, prefix: u32, rate: f64, duration: f64) -> (Vec<f64>, usize) {
+async fn texts(
+    http: &reqwest::Client,
+    api: &str,
+    twilio_number: &str,
+    prefix: u32,
+    rate: f64,
+    duration: f64,
+) -> (Vec<f64>, usize) {
     let url = format!("{api}/webhook/sms/incoming");
     let n = (rate * duration).round() as usize;
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
@@ -28,7 +35,10 @@ async fn texts(http: &reqwest::Client, api: &str, twilio_number: &str, prefix: u
             ("AccountSid".into(), ACCOUNT_SID.into()),
             ("Body".into(), "Hi, my kitchen sink won't drain".into()),
             ("From".into(), format!("+1512{prefix:03}{:04}", i % 10_000)),
-            ("MessageSid".into(), format!("SM{}", uuid::Uuid::new_v4().simple())),
+            (
+                "MessageSid".into(),
+                format!("SM{}", uuid::Uuid::new_v4().simple()),
+            ),
             ("NumMedia".into(), "0".into()),
             ("To".into(), twilio_number.into()),
         ];
@@ -37,7 +47,11 @@ async fn texts(http: &reqwest::Client, api: &str, twilio_number: &str, prefix: u
         for (k, v) in &params {
             form.append_pair(k, v);
         }
-        let req = http.post(&url).header("content-type", "application/x-www-form-urlencoded").header("x-twilio-signature", signature).body(form.finish());
+        let req = http
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-twilio-signature", signature)
+            .body(form.finish());
         tasks.push(tokio::spawn(async move {
             let t = Instant::now();
             let ok = match req.send().await {
@@ -72,7 +86,8 @@ async fn flood_client(api: String, client: usize, stop: Arc<AtomicBool>) -> Hash
         let address = format!("10.{client}.{}.{}", k / 256 % 256, k % 256);
         let email = format!("flood-{client}-{k}-{}@bench.example", now_us());
         let req = if client % 2 == 0 {
-            http.post(format!("{api}/api/auth/login")).json(&json!({"email": email, "password": "not the password at all"}))
+            http.post(format!("{api}/api/auth/login"))
+                .json(&json!({"email": email, "password": "not the password at all"}))
         } else {
             http.post(format!("{api}/api/auth/signup"))
                 .json(&json!({"business_name": "Flood Co", "owner_name": "Flood", "email": email, "password": "a flood of passwords", "phone": "+15125550199"}))
@@ -96,15 +111,19 @@ pub async fn run(a: &Args, http: &reqwest::Client, twilio_number: &str) -> anyho
         a.rate, a.duration, a.clients
     );
     texts(http, &a.api, twilio_number, 461, a.rate, 2.0).await; // warm-up, not counted
-    let (mut alone, alone_errors) = texts(http, &a.api, twilio_number, 462, a.rate, a.duration).await;
+    let (mut alone, alone_errors) =
+        texts(http, &a.api, twilio_number, 462, a.rate, a.duration).await;
     // Let the replies to those texts go out before the second phase.
     tokio::time::sleep(Duration::from_secs(5)).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
-    let flooders: Vec<_> = (0..a.clients).map(|c| tokio::spawn(flood_client(a.api.clone(), c, stop.clone()))).collect();
+    let flooders: Vec<_> = (0..a.clients)
+        .map(|c| tokio::spawn(flood_client(a.api.clone(), c, stop.clone())))
+        .collect();
     tokio::time::sleep(Duration::from_secs(2)).await; // the flood builds up first
-    let (mut flooded, flooded_errors) = texts(http, &a.api, twilio_number, 463, a.rate, a.duration).await;
+    let (mut flooded, flooded_errors) =
+        texts(http, &a.api, twilio_number, 463, a.rate, a.duration).await;
     stop.store(true, Ordering::Relaxed);
     let mut statuses: HashMap<u16, usize> = HashMap::new();
     for f in flooders {
@@ -115,11 +134,17 @@ pub async fn run(a: &Args, http: &reqwest::Client, twilio_number: &str) -> anyho
     let flood_secs = started.elapsed().as_secs_f64();
 
     print_row("webhook answer, no flood (same run)", &mut alone);
-    print_row(&format!("webhook answer, {} clients flooding", a.clients), &mut flooded);
+    print_row(
+        &format!("webhook answer, {} clients flooding", a.clients),
+        &mut flooded,
+    );
     let total: usize = statuses.values().sum();
     let mut by_status: Vec<(u16, usize)> = statuses.into_iter().collect();
     by_status.sort();
-    println!("    flood: {total} password requests in {flood_secs:.1} s ({:.0}/s); (status, count) {by_status:?}", total as f64 / flood_secs);
+    println!(
+        "    flood: {total} password requests in {flood_secs:.1} s ({:.0}/s); (status, count) {by_status:?}",
+        total as f64 / flood_secs
+    );
     println!(
         "    p95 flooded ÷ p95 alone: {:.1}x; webhook errors {alone_errors} alone, {flooded_errors} flooded",
         pct(&mut flooded, 0.95) / pct(&mut alone, 0.95)

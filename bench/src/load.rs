@@ -28,9 +28,17 @@ impl Stage {
         match floor {
             Some(f) => {
                 let f95 = pct(&mut f.0, 0.95);
-                println!("| {name} | {} | {p50:.1} | {p95:.1} | {p99:.1} | {:.1} | {f95:.1} | {:.1}× |", v.len(), pct(&mut f.0, 0.5), p95 / f95);
+                println!(
+                    "| {name} | {} | {p50:.1} | {p95:.1} | {p99:.1} | {:.1} | {f95:.1} | {:.1}× |",
+                    v.len(),
+                    pct(&mut f.0, 0.5),
+                    p95 / f95
+                );
             }
-            None => println!("| {name} | {} | {p50:.1} | {p95:.1} | {p99:.1} | – | – |", v.len()),
+            None => println!(
+                "| {name} | {} | {p50:.1} | {p95:.1} | {p99:.1} | – | – |",
+                v.len()
+            ),
         }
     }
 }
@@ -50,7 +58,13 @@ struct Caller {
 /// Peak resident memory (MiB) and CPU seconds of a process, from /proc.
 fn proc_sample(pid: u32) -> Option<(f64, f64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss_kb: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    let rss_kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
     let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
@@ -58,8 +72,17 @@ fn proc_sample(pid: u32) -> Option<(f64, f64)> {
 }
 
 async fn login(http: &reqwest::Client, api: &str, email: &str) -> anyhow::Result<String> {
-    let r: Value = http.post(format!("{api}/api/auth/login")).json(&json!({"email": email, "password": "bench owner password"})).send().await?.json().await?;
-    Ok(r["access_token"].as_str().context("owner token")?.to_owned())
+    let r: Value = http
+        .post(format!("{api}/api/auth/login"))
+        .json(&json!({"email": email, "password": "bench owner password"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(r["access_token"]
+        .as_str()
+        .context("owner token")?
+        .to_owned())
 }
 
 async fn signed_post(http: &reqwest::Client, url: &str, params: &[(String, String)]) -> (u16, f64) {
@@ -72,7 +95,14 @@ async fn signed_post(http: &reqwest::Client, url: &str, params: &[(String, Strin
         form.finish()
     };
     let t = Instant::now();
-    let status = match http.post(url).header("content-type", "application/x-www-form-urlencoded").header("x-twilio-signature", sig).body(body).send().await {
+    let status = match http
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", sig)
+        .body(body)
+        .send()
+        .await
+    {
         Ok(r) => {
             let s = r.status().as_u16();
             let _ = r.bytes().await;
@@ -88,22 +118,49 @@ fn sms_params(from: &str, to: &str, body: &str) -> Vec<(String, String)> {
         ("AccountSid".into(), ACCOUNT_SID.into()),
         ("Body".into(), body.into()),
         ("From".into(), from.into()),
-        ("MessageSid".into(), format!("SM{}", uuid::Uuid::new_v4().simple())),
+        (
+            "MessageSid".into(),
+            format!("SM{}", uuid::Uuid::new_v4().simple()),
+        ),
         ("NumMedia".into(), "0".into()),
         ("To".into(), to.into()),
     ]
 }
 
-pub async fn run(a: &Args, sandbox: &Sandbox, http: &reqwest::Client, template_number: &str, template_email: &str, floor_url: &str) -> anyhow::Result<()> {
+pub async fn run(
+    a: &Args,
+    sandbox: &Sandbox,
+    http: &reqwest::Client,
+    template_number: &str,
+    template_email: &str,
+    floor_url: &str,
+) -> anyhow::Result<()> {
     let db = sqlx::postgres::PgPoolOptions::new()
         .max_connections(4)
-        .connect(a.database_url.as_deref().context("--database-url (or DATABASE_URL)")?)
+        .connect(
+            a.database_url
+                .as_deref()
+                .context("--database-url (or DATABASE_URL)")?,
+        )
         .await?;
     let token = login(http, &a.api, template_email).await?;
-    let owner = |m: reqwest::Method, path: &str| http.request(m, format!("{}{path}", a.api)).bearer_auth(&token);
-    owner(reqwest::Method::POST, "/api/catalog/adopt").json(&json!({"trade": "plumbing"})).send().await?;
-    owner(reqwest::Method::POST, "/api/technicians").json(&json!({"name": "Alex"})).send().await?;
-    let template: uuid::Uuid = sqlx::query_scalar("select id from businesses where twilio_number = $1").bind(template_number).fetch_one(&db).await?;
+    let owner = |m: reqwest::Method, path: &str| {
+        http.request(m, format!("{}{path}", a.api))
+            .bearer_auth(&token)
+    };
+    owner(reqwest::Method::POST, "/api/catalog/adopt")
+        .json(&json!({"trade": "plumbing"}))
+        .send()
+        .await?;
+    owner(reqwest::Method::POST, "/api/technicians")
+        .json(&json!({"name": "Alex"}))
+        .send()
+        .await?;
+    let template: uuid::Uuid =
+        sqlx::query_scalar("select id from businesses where twilio_number = $1")
+            .bind(template_number)
+            .fetch_one(&db)
+            .await?;
     // Answer at once, any hour: the owner's head start and quiet hours are product delays, not costs.
     sqlx::query("update businesses set owner_window_secs = 0, quiet_start = '00:00', quiet_end = '00:00', notify_by_text = false, business_hours = $2 where id = $1")
         .bind(template)
@@ -139,13 +196,30 @@ pub async fn run(a: &Args, sandbox: &Sandbox, http: &reqwest::Client, template_n
     .bind(template)
     .execute(&db)
     .await?;
-    let mut numbers: Vec<String> = sqlx::query_scalar("select twilio_number from businesses where name like $1").bind(&clones).fetch_all(&db).await?;
+    let mut numbers: Vec<String> =
+        sqlx::query_scalar("select twilio_number from businesses where name like $1")
+            .bind(&clones)
+            .fetch_all(&db)
+            .await?;
     for n in &numbers {
-        sandbox.register_number(n, ACCOUNT_SID, AUTH_TOKEN, &format!("{}/webhook/voice/incoming", a.api), &format!("{}/webhook/sms/incoming", a.api));
+        sandbox.register_number(
+            n,
+            ACCOUNT_SID,
+            AUTH_TOKEN,
+            &format!("{}/webhook/voice/incoming", a.api),
+            &format!("{}/webhook/sms/incoming", a.api),
+        );
     }
     numbers.insert(0, template_number.to_owned());
-    let total_businesses: i64 = sqlx::query_scalar("select count(*) from businesses").fetch_one(&db).await?;
-    println!("seeded {} businesses in {:.1} s ({} in the database)", numbers.len(), seeded.elapsed().as_secs_f64(), total_businesses);
+    let total_businesses: i64 = sqlx::query_scalar("select count(*) from businesses")
+        .fetch_one(&db)
+        .await?;
+    println!(
+        "seeded {} businesses in {:.1} s ({} in the database)",
+        numbers.len(),
+        seeded.elapsed().as_secs_f64(),
+        total_businesses
+    );
 
     // Resource sampler.
     let peaks: Arc<Mutex<HashMap<&'static str, (f64, f64, f64)>>> = Arc::default();
@@ -173,7 +247,11 @@ pub async fn run(a: &Args, sandbox: &Sandbox, http: &reqwest::Client, template_n
     let sse: Arc<Mutex<Stage>> = Arc::default();
     {
         let sse = sse.clone();
-        let mut resp = http.get(format!("{}/api/events", a.api)).bearer_auth(&token).send().await?;
+        let mut resp = http
+            .get(format!("{}/api/events", a.api))
+            .bearer_auth(&token)
+            .send()
+            .await?;
         tokio::spawn(async move {
             let mut buf = String::new();
             while let Ok(Some(chunk)) = resp.chunk().await {
@@ -182,9 +260,15 @@ pub async fn run(a: &Args, sandbox: &Sandbox, http: &reqwest::Client, template_n
                     let frame: String = buf.drain(..end + 2).collect();
                     if let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data:"))
                         && let Ok(v) = serde_json::from_str::<Value>(data.trim())
-                        && let Some(at) = v["data"]["created_at"].as_str().or(v["created_at"].as_str()).and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                        && let Some(at) = v["data"]["created_at"]
+                            .as_str()
+                            .or(v["created_at"].as_str())
+                            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
                     {
-                        let ms = (chrono::Utc::now() - at.with_timezone(&chrono::Utc)).num_microseconds().unwrap_or(0) as f64 / 1000.0;
+                        let ms = (chrono::Utc::now() - at.with_timezone(&chrono::Utc))
+                            .num_microseconds()
+                            .unwrap_or(0) as f64
+                            / 1000.0;
                         sse.lock().unwrap().0.push(ms);
                     }
                 }
@@ -199,8 +283,15 @@ pub async fn run(a: &Args, sandbox: &Sandbox, http: &reqwest::Client, template_n
 
     // Reads what the carrier received and plays each caller's next move.
     let collector = {
-        let (callers, sandbox, http, api, webhook_sms, errors, token) =
-            (callers.clone(), sandbox.clone(), http.clone(), a.api.clone(), webhook_sms.clone(), errors.clone(), token.clone());
+        let (callers, sandbox, http, api, webhook_sms, errors, token) = (
+            callers.clone(),
+            sandbox.clone(),
+            http.clone(),
+            a.api.clone(),
+            webhook_sms.clone(),
+            errors.clone(),
+            token.clone(),
+        );
         tokio::spawn(async move {
             let mut offset = 0;
             loop {
@@ -208,33 +299,67 @@ pub async fn run(a: &Args, sandbox: &Sandbox, http: &reqwest::Client, template_n
                 offset += new.len();
                 for m in new {
                     let mut map = callers.lock().unwrap();
-                    let Some(c) = map.get_mut(&m.to) else { continue };
+                    let Some(c) = map.get_mut(&m.to) else {
+                        continue;
+                    };
                     c.got.push((m.received_unix_us, m.body.clone()));
                     if c.got.len() != 1 {
                         continue;
                     }
                     // The greeting arrived: the caller's next move.
                     let (caller, business, c2) = (m.to.clone(), c.business.clone(), c.clone());
-                    let (http, api, webhook_sms, errors, callers, token) = (http.clone(), api.clone(), webhook_sms.clone(), errors.clone(), callers.clone(), token.clone());
+                    let (http, api, webhook_sms, errors, callers, token) = (
+                        http.clone(),
+                        api.clone(),
+                        webhook_sms.clone(),
+                        errors.clone(),
+                        callers.clone(),
+                        token.clone(),
+                    );
                     drop(map);
                     tokio::spawn(async move {
                         tokio::time::sleep(Duration::from_millis(300)).await;
                         if c2.taken_over {
                             // The owner takes the conversation and texts the caller.
-                            let list = match http.get(format!("{api}/api/conversations?limit=200")).bearer_auth(&token).send().await {
+                            let list = match http
+                                .get(format!("{api}/api/conversations?limit=200"))
+                                .bearer_auth(&token)
+                                .send()
+                                .await
+                            {
                                 Ok(r) => r.json::<Value>().await.unwrap_or(Value::Null),
                                 Err(_) => Value::Null,
                             };
-                            let found = list["items"].as_array().and_then(|items| items.iter().find(|i| i["caller_phone"] == caller.as_str())).and_then(|i| i["id"].as_str());
+                            let found = list["items"]
+                                .as_array()
+                                .and_then(|items| {
+                                    items.iter().find(|i| i["caller_phone"] == caller.as_str())
+                                })
+                                .and_then(|i| i["id"].as_str());
                             if let Some(id) = found {
-                                let _ = http.post(format!("{api}/api/conversations/{id}/takeover")).bearer_auth(&token).send().await;
+                                let _ = http
+                                    .post(format!("{api}/api/conversations/{id}/takeover"))
+                                    .bearer_auth(&token)
+                                    .send()
+                                    .await;
                                 let _ = http.post(format!("{api}/api/conversations/{id}/message")).bearer_auth(&token).json(&json!({"body": "Hi, this is the owner. I'll call you in 5 minutes."})).send().await;
                             }
                             return;
                         }
-                        let body = if c2.stops { "STOP" } else if c2.replies { REPLY } else { return };
+                        let body = if c2.stops {
+                            "STOP"
+                        } else if c2.replies {
+                            REPLY
+                        } else {
+                            return;
+                        };
                         let sent = now_us();
-                        let (status, ms) = signed_post(&http, &format!("{api}/webhook/sms/incoming"), &sms_params(&caller, &business, body)).await;
+                        let (status, ms) = signed_post(
+                            &http,
+                            &format!("{api}/webhook/sms/incoming"),
+                            &sms_params(&caller, &business, body),
+                        )
+                        .await;
                         webhook_sms.lock().unwrap().0.push(ms);
                         if status != 200 {
                             errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -252,11 +377,14 @@ pub async fn run(a: &Args, sandbox: &Sandbox, http: &reqwest::Client, template_n
     // Bookings racing for one slot of the first business, every 5 s.
     let bookings: Arc<Mutex<(Stage, usize, usize)>> = Arc::default();
     let racer = {
-        let (bookings, http, api, token) = (bookings.clone(), http.clone(), a.api.clone(), token.clone());
+        let (bookings, http, api, token) =
+            (bookings.clone(), http.clone(), a.api.clone(), token.clone());
         tokio::spawn(async move {
             for round in 0u32.. {
                 tokio::time::sleep(Duration::from_secs(5)).await;
-                let start = chrono::Utc::now() + chrono::Duration::days(2 + (round / 20) as i64) + chrono::Duration::hours((round % 20) as i64);
+                let start = chrono::Utc::now()
+                    + chrono::Duration::days(2 + (round / 20) as i64)
+                    + chrono::Duration::hours((round % 20) as i64);
                 let start = start.format("%Y-%m-%dT%H:00:00Z").to_string();
                 let results = futures_util::future::join_all((0..10).map(|_| {
                     let req = http.post(format!("{api}/api/appointments")).bearer_auth(&token).json(&json!({"start": start, "duration_minutes": 60, "customer_name": "Race"}));
@@ -282,7 +410,12 @@ pub async fn run(a: &Args, sandbox: &Sandbox, http: &reqwest::Client, template_n
 
     // The burst.
     let n = (a.rate * a.duration).round() as usize;
-    println!("load: {n} missed calls at {} /s for {} s over {} businesses", a.rate, a.duration, numbers.len());
+    println!(
+        "load: {n} missed calls at {} /s for {} s over {} businesses",
+        a.rate,
+        a.duration,
+        numbers.len()
+    );
     let started = Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / a.rate));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -290,21 +423,37 @@ pub async fn run(a: &Args, sandbox: &Sandbox, http: &reqwest::Client, template_n
     let url = format!("{}/webhook/voice/call-completed", a.api);
     for i in 0..n {
         ticker.tick().await;
-        let business = if i % 20 == 0 { numbers[0].clone() } else { numbers[i % numbers.len()].clone() };
+        let business = if i % 20 == 0 {
+            numbers[0].clone()
+        } else {
+            numbers[i % numbers.len()].clone()
+        };
         let caller = format!("+17{:09}", i);
         let r = i % 100;
-        let c = Caller { business: business.clone(), called_us: now_us(), replies: r < 60, stops: (60..65).contains(&r), taken_over: i % 20 == 0 && i % 40 == 0, ..Default::default() };
+        let c = Caller {
+            business: business.clone(),
+            called_us: now_us(),
+            replies: r < 60,
+            stops: (60..65).contains(&r),
+            taken_over: i % 20 == 0 && i % 40 == 0,
+            ..Default::default()
+        };
         callers.lock().unwrap().insert(caller.clone(), c);
         let params: Vec<(String, String)> = vec![
             ("AccountSid".into(), ACCOUNT_SID.into()),
-            ("CallSid".into(), format!("CA{}", uuid::Uuid::new_v4().simple())),
+            (
+                "CallSid".into(),
+                format!("CA{}", uuid::Uuid::new_v4().simple()),
+            ),
             ("CallStatus".into(), "in-progress".into()),
             ("DialCallStatus".into(), "no-answer".into()),
             ("From".into(), caller),
             ("To".into(), business),
         ];
         let (http, url) = (http.clone(), url.clone());
-        tasks.push(tokio::spawn(async move { signed_post(&http, &url, &params).await }));
+        tasks.push(tokio::spawn(async move {
+            signed_post(&http, &url, &params).await
+        }));
     }
     for t in tasks {
         let (status, ms) = t.await?;
@@ -318,7 +467,9 @@ pub async fn run(a: &Args, sandbox: &Sandbox, http: &reqwest::Client, template_n
     // Quiescence: until nothing new arrives for 5 s (or 120 s pass).
     let (mut last, mut quiet_since) = (0usize, Instant::now());
     let settle = Instant::now();
-    while quiet_since.elapsed() < Duration::from_secs(5) && settle.elapsed() < Duration::from_secs(120) {
+    while quiet_since.elapsed() < Duration::from_secs(5)
+        && settle.elapsed() < Duration::from_secs(120)
+    {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let now = sandbox.messages_since(0).len();
         if now != last {
@@ -333,7 +484,8 @@ pub async fn run(a: &Args, sandbox: &Sandbox, http: &reqwest::Client, template_n
 
     // Texts: expected per caller vs what the carrier got.
     let (mut first_text, mut reply) = (Stage::default(), Stage::default());
-    let (mut lost, mut duplicated, mut expected_total, mut got_total) = (0usize, 0usize, 0usize, 0usize);
+    let (mut lost, mut duplicated, mut expected_total, mut got_total) =
+        (0usize, 0usize, 0usize, 0usize);
     for c in callers.lock().unwrap().values() {
         let expected = 1 + usize::from(c.replies || c.stops || c.taken_over);
         expected_total += expected;
@@ -341,7 +493,9 @@ pub async fn run(a: &Args, sandbox: &Sandbox, http: &reqwest::Client, template_n
         lost += expected.saturating_sub(c.got.len());
         duplicated += c.got.len().saturating_sub(expected);
         if let Some((at, _)) = c.got.first() {
-            first_text.0.push(at.saturating_sub(c.called_us) as f64 / 1000.0);
+            first_text
+                .0
+                .push(at.saturating_sub(c.called_us) as f64 / 1000.0);
         }
         if let (Some(t), Some((at, _))) = (c.texted_us, c.got.get(1))
             && c.replies
@@ -355,10 +509,21 @@ pub async fn run(a: &Args, sandbox: &Sandbox, http: &reqwest::Client, template_n
     )
     .fetch_one(&db)
     .await?;
-    let open: i64 = sqlx::query_scalar("select count(*) from conversations where status = 'active'").fetch_one(&db).await?;
+    let open: i64 =
+        sqlx::query_scalar("select count(*) from conversations where status = 'active'")
+            .fetch_one(&db)
+            .await?;
 
     // The floors, measured now on the same machine.
-    let floor = floor_run(http, floor_url, sandbox, numbers[0].as_str(), a.rate.min(50.0), (a.rate * 10.0) as usize).await;
+    let floor = floor_run(
+        http,
+        floor_url,
+        sandbox,
+        numbers[0].as_str(),
+        a.rate.min(50.0),
+        (a.rate * 10.0) as usize,
+    )
+    .await;
     let (mut floor_webhook, mut floor_text) = floor;
     let mut floor_insert = insert_floor(&db, 300).await?;
     let mut floor_notify = notify_floor(a.database_url.as_deref().unwrap_or_default(), 300).await?;
@@ -366,18 +531,46 @@ pub async fn run(a: &Args, sandbox: &Sandbox, http: &reqwest::Client, template_n
     println!("\n| stage | n | p50 ms | p95 ms | p99 ms | floor p50 | floor p95 | p95 ÷ floor |");
     println!("|---|---|---|---|---|---|---|---|");
     webhook_call.row("webhook answer (missed call)", Some(&mut floor_webhook));
-    webhook_sms.lock().unwrap().row("webhook answer (caller text)", Some(&mut floor_webhook));
+    webhook_sms
+        .lock()
+        .unwrap()
+        .row("webhook answer (caller text)", Some(&mut floor_webhook));
     first_text.row("missed call → first text at carrier", Some(&mut floor_text));
-    reply.row("caller text → assistant reply at carrier", Some(&mut floor_text));
-    bookings.lock().unwrap().0.row("booking API (10-way races)", Some(&mut floor_insert));
-    sse.lock().unwrap().row("event committed → SSE client", Some(&mut floor_notify));
-    let (booked, refused) = { let b = bookings.lock().unwrap(); (b.1, b.2) };
-    println!("\nthroughput: {:.1} missed calls/s offered over {offered:.1} s; {:.1} texts/s delivered over {elapsed:.1} s", n as f64 / offered, got_total as f64 / elapsed);
-    println!("texts: expected {expected_total}, delivered {got_total}, lost {lost}, duplicated {duplicated}; webhook errors {}", errors.load(std::sync::atomic::Ordering::Relaxed));
-    println!("bookings: {booked} booked, {refused} refused as taken; double bookings in the database: {double_bookings}");
+    reply.row(
+        "caller text → assistant reply at carrier",
+        Some(&mut floor_text),
+    );
+    bookings
+        .lock()
+        .unwrap()
+        .0
+        .row("booking API (10-way races)", Some(&mut floor_insert));
+    sse.lock()
+        .unwrap()
+        .row("event committed → SSE client", Some(&mut floor_notify));
+    let (booked, refused) = {
+        let b = bookings.lock().unwrap();
+        (b.1, b.2)
+    };
+    println!(
+        "\nthroughput: {:.1} missed calls/s offered over {offered:.1} s; {:.1} texts/s delivered over {elapsed:.1} s",
+        n as f64 / offered,
+        got_total as f64 / elapsed
+    );
+    println!(
+        "texts: expected {expected_total}, delivered {got_total}, lost {lost}, duplicated {duplicated}; webhook errors {}",
+        errors.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    println!(
+        "bookings: {booked} booked, {refused} refused as taken; double bookings in the database: {double_bookings}"
+    );
     println!("conversations open at the end: {open}");
     for (name, (rss, cpu0, cpu1)) in peaks.lock().unwrap().iter() {
-        println!("{name}: peak RSS {rss:.0} MiB, CPU {:.1} s ({:.0} % of one core over the run)", cpu1 - cpu0, (cpu1 - cpu0) / started.elapsed().as_secs_f64() * 100.0);
+        println!(
+            "{name}: peak RSS {rss:.0} MiB, CPU {:.1} s ({:.0} % of one core over the run)",
+            cpu1 - cpu0,
+            (cpu1 - cpu0) / started.elapsed().as_secs_f64() * 100.0
+        );
     }
     if lost > 0 || duplicated > 0 || double_bookings > 0 {
         std::process::exit(1);
@@ -386,7 +579,14 @@ pub async fn run(a: &Args, sandbox: &Sandbox, http: &reqwest::Client, template_n
 }
 
 /// The bare webhook → carrier path (no record, no workflow), at the same rate.
-async fn floor_run(http: &reqwest::Client, url: &str, sandbox: &Sandbox, number: &str, rate: f64, n: usize) -> (Stage, Stage) {
+async fn floor_run(
+    http: &reqwest::Client,
+    url: &str,
+    sandbox: &Sandbox,
+    number: &str,
+    rate: f64,
+    n: usize,
+) -> (Stage, Stage) {
     let sent = crate::fire(http, url, number, 5126, rate, n).await;
     let report = crate::collect(sandbox, &sent).await;
     (Stage(report.response), Stage(report.to_text))
@@ -413,7 +613,9 @@ async fn notify_floor(url: &str, n: usize) -> anyhow::Result<Stage> {
     let mut s = Stage::default();
     for _ in 0..n {
         let t = Instant::now();
-        sqlx::query("select pg_notify('floor_bench', 'x')").execute(&db).await?;
+        sqlx::query("select pg_notify('floor_bench', 'x')")
+            .execute(&db)
+            .await?;
         listener.recv().await?;
         s.0.push(t.elapsed().as_secs_f64() * 1000.0);
     }

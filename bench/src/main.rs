@@ -101,7 +101,10 @@ fn args() -> anyhow::Result<Args> {
 }
 
 fn now_us() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros()
 }
 
 struct Sent {
@@ -112,7 +115,14 @@ struct Sent {
 }
 
 /// Fires one signed call-completed webhook per tick at `rate`, each from a new caller.
-async fn fire(http: &reqwest::Client, url: &str, twilio_number: &str, prefix: u64, rate: f64, n: usize) -> Vec<Sent> {
+async fn fire(
+    http: &reqwest::Client,
+    url: &str,
+    twilio_number: &str,
+    prefix: u64,
+    rate: f64,
+    n: usize,
+) -> Vec<Sent> {
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut tasks = Vec::with_capacity(n);
@@ -121,7 +131,10 @@ async fn fire(http: &reqwest::Client, url: &str, twilio_number: &str, prefix: u6
         let caller = format!("+1{prefix}{i:06}");
         let params: Vec<(String, String)> = vec![
             ("AccountSid".into(), ACCOUNT_SID.into()),
-            ("CallSid".into(), format!("CA{}", uuid::Uuid::new_v4().simple())),
+            (
+                "CallSid".into(),
+                format!("CA{}", uuid::Uuid::new_v4().simple()),
+            ),
             ("CallStatus".into(), "in-progress".into()),
             ("DialCallStatus".into(), "no-answer".into()),
             ("Direction".into(), "inbound".into()),
@@ -149,7 +162,12 @@ async fn fire(http: &reqwest::Client, url: &str, twilio_number: &str, prefix: u6
                 }
                 Err(_) => 0,
             };
-            Sent { caller, sent_us, response_ms: t.elapsed().as_secs_f64() * 1000.0, status }
+            Sent {
+                caller,
+                sent_us,
+                response_ms: t.elapsed().as_secs_f64() * 1000.0,
+                status,
+            }
         }));
     }
     let mut out = Vec::with_capacity(n);
@@ -168,10 +186,17 @@ struct Report {
 }
 
 async fn collect(sandbox: &Sandbox, sent: &[Sent]) -> Report {
-    let wanted: HashMap<&str, u128> = sent.iter().map(|s| (s.caller.as_str(), s.sent_us)).collect();
+    let wanted: HashMap<&str, u128> = sent
+        .iter()
+        .map(|s| (s.caller.as_str(), s.sent_us))
+        .collect();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let have = sandbox.messages().iter().filter(|m| wanted.contains_key(m.to.as_str())).count();
+        let have = sandbox
+            .messages()
+            .iter()
+            .filter(|m| wanted.contains_key(m.to.as_str()))
+            .count();
         if have >= sent.len() || Instant::now() > deadline {
             break;
         }
@@ -209,7 +234,12 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 }
 
 fn print_row(name: &str, v: &mut [f64]) {
-    println!("  {name:<44} p50 {:>8.1} ms   p95 {:>8.1} ms   p99 {:>8.1} ms", pct(v, 0.5), pct(v, 0.95), pct(v, 0.99));
+    println!(
+        "  {name:<44} p50 {:>8.1} ms   p95 {:>8.1} ms   p99 {:>8.1} ms",
+        pct(v, 0.5),
+        pct(v, 0.95),
+        pct(v, 0.99)
+    );
 }
 
 #[derive(Clone)]
@@ -228,7 +258,10 @@ async fn bare_handler(State(f): State<Floor>, body: Bytes) -> &'static str {
         .finish();
     let _ = f
         .http
-        .post(format!("{}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json", f.sandbox_base))
+        .post(format!(
+            "{}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json",
+            f.sandbox_base
+        ))
         .basic_auth(ACCOUNT_SID, Some(AUTH_TOKEN))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(form)
@@ -246,10 +279,14 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let n = (a.rate * a.duration).round() as usize;
-    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
 
     let sandbox = Sandbox::new();
-    let listener = tokio::net::TcpListener::bind(&a.sandbox_bind).await.context("bind the sandbox")?;
+    let listener = tokio::net::TcpListener::bind(&a.sandbox_bind)
+        .await
+        .context("bind the sandbox")?;
     let sandbox_base = format!("http://{}", listener.local_addr()?);
     let router = sandbox.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -269,8 +306,19 @@ async fn main() -> anyhow::Result<()> {
         }))
         .send()
         .await?;
-    anyhow::ensure!(resp.status() == 201, "onboarding failed: {} {}", resp.status(), resp.text().await?);
-    sandbox.register_number(&twilio_number, ACCOUNT_SID, AUTH_TOKEN, &format!("{}/webhook/voice/incoming", a.api), &format!("{}/webhook/sms/incoming", a.api));
+    anyhow::ensure!(
+        resp.status() == 201,
+        "onboarding failed: {} {}",
+        resp.status(),
+        resp.text().await?
+    );
+    sandbox.register_number(
+        &twilio_number,
+        ACCOUNT_SID,
+        AUTH_TOKEN,
+        &format!("{}/webhook/voice/incoming", a.api),
+        &format!("{}/webhook/sms/incoming", a.api),
+    );
 
     if a.conversation {
         return conversation(&a, &sandbox, &twilio_number).await;
@@ -285,40 +333,85 @@ async fn main() -> anyhow::Result<()> {
         return flood::run(&a, &http, &twilio_number).await;
     }
     if a.load {
-        let floor = Floor { http: http.clone(), sandbox_base: sandbox_base.clone() };
+        let floor = Floor {
+            http: http.clone(),
+            sandbox_base: sandbox_base.clone(),
+        };
         let fl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let floor_url = format!("http://{}/webhook/voice/call-completed", fl.local_addr()?);
-        let app = axum::Router::new().route("/webhook/voice/call-completed", post(bare_handler)).with_state(floor);
+        let app = axum::Router::new()
+            .route("/webhook/voice/call-completed", post(bare_handler))
+            .with_state(floor);
         tokio::spawn(async move { axum::serve(fl, app).await });
-        return load::run(&a, &sandbox, &http, &twilio_number, &owner_email, &floor_url).await;
+        return load::run(
+            &a,
+            &sandbox,
+            &http,
+            &twilio_number,
+            &owner_email,
+            &floor_url,
+        )
+        .await;
     }
 
     // Warm-up (connections, caches, first workflow tasks); not counted.
-    let warm = fire(&http, &format!("{}/webhook/voice/call-completed", a.api), &twilio_number, 5129, a.rate, 20).await;
+    let warm = fire(
+        &http,
+        &format!("{}/webhook/voice/call-completed", a.api),
+        &twilio_number,
+        5129,
+        a.rate,
+        20,
+    )
+    .await;
     collect(&sandbox, &warm).await;
 
-    println!("nmc-bench: {n} signed missed-call webhooks at {} /s for {} s", a.rate, a.duration);
+    println!(
+        "nmc-bench: {n} signed missed-call webhooks at {} /s for {} s",
+        a.rate, a.duration
+    );
     let url = format!("{}/webhook/voice/call-completed", a.api);
     let sent = fire(&http, &url, &twilio_number, 5125, a.rate, n).await;
     let mut ours = collect(&sandbox, &sent).await;
 
     // The floor, against the same sandbox.
-    let floor = Floor { http: http.clone(), sandbox_base: sandbox_base.clone() };
+    let floor = Floor {
+        http: http.clone(),
+        sandbox_base: sandbox_base.clone(),
+    };
     let fl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let floor_url = format!("http://{}/webhook/voice/call-completed", fl.local_addr()?);
-    let app = axum::Router::new().route("/webhook/voice/call-completed", post(bare_handler)).with_state(floor);
+    let app = axum::Router::new()
+        .route("/webhook/voice/call-completed", post(bare_handler))
+        .with_state(floor);
     tokio::spawn(async move { axum::serve(fl, app).await });
     let sent_floor = fire(&http, &floor_url, &twilio_number, 5126, a.rate, n).await;
     let mut bare = collect(&sandbox, &sent_floor).await;
 
-    println!("\ndurable path (webhook → record → Signal-With-Start → workflow → send_sms activity → carrier)");
+    println!(
+        "\ndurable path (webhook → record → Signal-With-Start → workflow → send_sms activity → carrier)"
+    );
     print_row("(a) webhook response", &mut ours.response);
-    print_row("(b) webhook sent → carrier got Messages.json", &mut ours.to_text);
-    println!("  texts delivered {}/{n}, duplicates {}, webhook errors {}", ours.delivered, ours.duplicates, ours.errors);
-    println!("\nfloor (bare axum handler posting to the carrier inside the request, no durability)");
+    print_row(
+        "(b) webhook sent → carrier got Messages.json",
+        &mut ours.to_text,
+    );
+    println!(
+        "  texts delivered {}/{n}, duplicates {}, webhook errors {}",
+        ours.delivered, ours.duplicates, ours.errors
+    );
+    println!(
+        "\nfloor (bare axum handler posting to the carrier inside the request, no durability)"
+    );
     print_row("(a) webhook response", &mut bare.response);
-    print_row("(b) webhook sent → carrier got Messages.json", &mut bare.to_text);
-    println!("  texts delivered {}/{n}, duplicates {}, webhook errors {}", bare.delivered, bare.duplicates, bare.errors);
+    print_row(
+        "(b) webhook sent → carrier got Messages.json",
+        &mut bare.to_text,
+    );
+    println!(
+        "  texts delivered {}/{n}, duplicates {}, webhook errors {}",
+        bare.delivered, bare.duplicates, bare.errors
+    );
     println!(
         "\nour p95 as a multiple of the floor: (a) {:.1}x   (b) {:.1}x",
         pct(&mut ours.response, 0.95) / pct(&mut bare.response, 0.95),
@@ -351,7 +444,9 @@ async fn serve_llm_double(bind: &str) -> anyhow::Result<()> {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind(bind).await.context("bind the LLM double")?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .context("bind the LLM double")?;
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(())
 }
@@ -359,7 +454,12 @@ async fn serve_llm_double(bind: &str) -> anyhow::Result<()> {
 /// Caller text received → assistant reply sent, with the owner's head start set to 0 (it is a
 /// product delay, not a cost). Each caller first gets the greeting, then texts once.
 async fn conversation(a: &Args, sandbox: &Sandbox, twilio_number: &str) -> anyhow::Result<()> {
-    let db = sqlx::PgPool::connect(a.database_url.as_deref().context("--database-url (or DATABASE_URL) is needed to set the owner window to 0")?).await?;
+    let db = sqlx::PgPool::connect(
+        a.database_url
+            .as_deref()
+            .context("--database-url (or DATABASE_URL) is needed to set the owner window to 0")?,
+    )
+    .await?;
     sqlx::query("update businesses set owner_window_secs = 0, quiet_start = '00:00', quiet_end = '00:00' where twilio_number = $1")
         .bind(twilio_number)
         .execute(&db)
@@ -377,16 +477,29 @@ async fn conversation(a: &Args, sandbox: &Sandbox, twilio_number: &str) -> anyho
     for caller in &callers {
         let params: Vec<(String, String)> = vec![
             ("AccountSid".into(), ACCOUNT_SID.into()),
-            ("CallSid".into(), format!("CA{}", uuid::Uuid::new_v4().simple())),
+            (
+                "CallSid".into(),
+                format!("CA{}", uuid::Uuid::new_v4().simple()),
+            ),
             ("CallStatus".into(), "in-progress".into()),
             ("DialCallStatus".into(), "no-answer".into()),
             ("From".into(), caller.clone()),
             ("To".into(), twilio_number.into()),
         ];
-        sandbox.post_signed(&completed, AUTH_TOKEN, &params).await.map_err(anyhow::Error::msg)?;
+        sandbox
+            .post_signed(&completed, AUTH_TOKEN, &params)
+            .await
+            .map_err(anyhow::Error::msg)?;
         tokio::time::sleep(Duration::from_secs_f64(1.0 / a.rate)).await;
     }
-    let greeted = |n: usize| sandbox.messages().iter().filter(|m| callers.contains(&m.to)).count() >= n;
+    let greeted = |n: usize| {
+        sandbox
+            .messages()
+            .iter()
+            .filter(|m| callers.contains(&m.to))
+            .count()
+            >= n
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     while !greeted(callers.len()) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -406,7 +519,13 @@ async fn conversation(a: &Args, sandbox: &Sandbox, twilio_number: &str) -> anyho
             ("To".into(), twilio_number.into()),
         ];
         sent_at.insert(caller.clone(), now_us());
-        if sandbox.post_signed(&incoming, AUTH_TOKEN, &params).await.map_err(anyhow::Error::msg)?.0 != 200 {
+        if sandbox
+            .post_signed(&incoming, AUTH_TOKEN, &params)
+            .await
+            .map_err(anyhow::Error::msg)?
+            .0
+            != 200
+        {
             errors += 1;
         }
         tokio::time::sleep(Duration::from_secs_f64(1.0 / a.rate)).await;
@@ -428,9 +547,18 @@ async fn conversation(a: &Args, sandbox: &Sandbox, twilio_number: &str) -> anyho
     }
     let replied = latencies.len();
     let duplicates: usize = per_caller.values().map(|n| n.saturating_sub(2)).sum();
-    println!("nmc-bench conversation: {} callers texting at {} /s, assistant: {engine}", a.callers, a.rate);
-    print_row("caller text webhook sent → assistant reply at carrier", &mut latencies);
-    println!("  replies {replied}/{}, duplicates {duplicates}, webhook errors {errors}", a.callers);
+    println!(
+        "nmc-bench conversation: {} callers texting at {} /s, assistant: {engine}",
+        a.callers, a.rate
+    );
+    print_row(
+        "caller text webhook sent → assistant reply at carrier",
+        &mut latencies,
+    );
+    println!(
+        "  replies {replied}/{}, duplicates {duplicates}, webhook errors {errors}",
+        a.callers
+    );
     if replied != a.callers || duplicates != 0 {
         std::process::exit(1);
     }
@@ -440,7 +568,9 @@ async fn conversation(a: &Args, sandbox: &Sandbox, twilio_number: &str) -> anyho
 /// 14 days of slots for a business with 3 technicians and 500 appointments, timed per call.
 fn availability() {
     use chrono::{Duration as D, NaiveDate, NaiveTime, TimeZone, Utc};
-    use nmc_domain::availability::{Busy, Request, ScheduleRules, Technician, WeekSchedule, available_slots};
+    use nmc_domain::availability::{
+        Busy, Request, ScheduleRules, Technician, WeekSchedule, available_slots,
+    };
     let t = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap();
     let mut week: [Vec<(NaiveTime, NaiveTime)>; 7] = Default::default();
     for d in week.iter_mut().take(6) {
@@ -455,7 +585,12 @@ fn availability() {
         min_lead_minutes: 120,
         step_minutes: 30,
     };
-    let techs: Vec<Technician> = (1..=5).map(|i| Technician { id: uuid::Uuid::from_u128(i), hours: None }).collect();
+    let techs: Vec<Technician> = (1..=5)
+        .map(|i| Technician {
+            id: uuid::Uuid::from_u128(i),
+            hours: None,
+        })
+        .collect();
     let tz: chrono_tz::Tz = "America/Chicago".parse().unwrap();
     let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
     // 500 appointments: 290 already done (the last two months), 210 ahead — three 1-hour jobs a day
@@ -463,7 +598,11 @@ fn availability() {
     let mut busy: Vec<Busy> = (0..290)
         .map(|i: i64| {
             let start = now - D::days(60) + D::minutes(i * 290);
-            Busy { technician: Some(techs[(i % 5) as usize].id), start, end: start + D::hours(1) }
+            Busy {
+                technician: Some(techs[(i % 5) as usize].id),
+                start,
+                end: start + D::hours(1),
+            }
         })
         .collect();
     let first = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
@@ -473,14 +612,32 @@ fn availability() {
                 if busy.len() == 500 {
                     break 'fill;
                 }
-                let local = (first + D::days(day)).and_hms_opt(h, m, 0).unwrap() + D::minutes(k as i64 * 10);
-                let start = tz.from_local_datetime(&local).earliest().unwrap().with_timezone(&Utc);
-                busy.push(Busy { technician: Some(tech.id), start, end: start + D::hours(1) });
+                let local = (first + D::days(day)).and_hms_opt(h, m, 0).unwrap()
+                    + D::minutes(k as i64 * 10);
+                let start = tz
+                    .from_local_datetime(&local)
+                    .earliest()
+                    .unwrap()
+                    .with_timezone(&Utc);
+                busy.push(Busy {
+                    technician: Some(tech.id),
+                    start,
+                    end: start + D::hours(1),
+                });
             }
         }
     }
     let from = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
-    let req = Request { tz, rules: &rules, technicians: &techs, busy: &busy, now, from, to: from + D::days(13), duration_minutes: 90 };
+    let req = Request {
+        tz,
+        rules: &rules,
+        technicians: &techs,
+        busy: &busy,
+        now,
+        from,
+        to: from + D::days(13),
+        duration_minutes: 90,
+    };
     let slots = available_slots(&req).len();
     let mut micros = Vec::new();
     for _ in 0..2000 {
@@ -490,24 +647,57 @@ fn availability() {
     }
     micros.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let p = |q: f64| micros[((micros.len() - 1) as f64 * q) as usize];
-    println!("availability: 14 days, 5 technicians, {} appointments, 90-minute job → {slots} slots", busy.len());
-    println!("  per call over 2000 calls: p50 {:.0} µs   p95 {:.0} µs   p99 {:.0} µs", p(0.5), p(0.95), p(0.99));
+    println!(
+        "availability: 14 days, 5 technicians, {} appointments, 90-minute job → {slots} slots",
+        busy.len()
+    );
+    println!(
+        "  per call over 2000 calls: p50 {:.0} µs   p95 {:.0} µs   p99 {:.0} µs",
+        p(0.5),
+        p(0.95),
+        p(0.99)
+    );
 }
 
 /// `--booking`: a business with its starter catalog and five technicians, open every day; then
 /// `GET /api/availability` and `POST /api/appointments` from `--clients` concurrent clients for
 /// `--duration` seconds each, then 50 concurrent bookings of one technician's same slot.
 async fn booking(a: &Args, http: &reqwest::Client, twilio_number: &str) -> anyhow::Result<()> {
-    let list: serde_json::Value = http.get(format!("{}/api/admin/businesses", a.api)).bearer_auth(&a.admin_token).send().await?.json().await?;
-    let business = list.as_array().into_iter().flatten().find(|b| b["twilio_number"] == twilio_number).context("the business just onboarded")?["id"]
+    let list: serde_json::Value = http
+        .get(format!("{}/api/admin/businesses", a.api))
+        .bearer_auth(&a.admin_token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let business = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|b| b["twilio_number"] == twilio_number)
+        .context("the business just onboarded")?["id"]
         .as_str()
         .context("business id")?
         .to_owned();
-    let owner = |m: reqwest::Method, path: &str| http.request(m, format!("{}{path}", a.api)).bearer_auth(&a.admin_token).header("x-business-id", &business);
-    owner(reqwest::Method::POST, "/api/catalog/adopt").json(&json!({"trade": "plumbing"})).send().await?.error_for_status()?;
+    let owner = |m: reqwest::Method, path: &str| {
+        http.request(m, format!("{}{path}", a.api))
+            .bearer_auth(&a.admin_token)
+            .header("x-business-id", &business)
+    };
+    owner(reqwest::Method::POST, "/api/catalog/adopt")
+        .json(&json!({"trade": "plumbing"}))
+        .send()
+        .await?
+        .error_for_status()?;
     let mut techs = vec![];
     for i in 0..5 {
-        let r: serde_json::Value = owner(reqwest::Method::POST, "/api/technicians").json(&json!({"name": format!("Tech {i}")})).send().await?.error_for_status()?.json().await?;
+        let r: serde_json::Value = owner(reqwest::Method::POST, "/api/technicians")
+            .json(&json!({"name": format!("Tech {i}")}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
         techs.push(r["id"].as_str().unwrap_or_default().to_owned());
     }
     let day = json!([["07:00", "19:00"]]);
@@ -517,7 +707,10 @@ async fn booking(a: &Args, http: &reqwest::Client, twilio_number: &str) -> anyho
         .send()
         .await?
         .error_for_status()?;
-    println!("nmc-bench --booking: {} concurrent clients, {} s per endpoint; business with 5 technicians", a.clients, a.duration);
+    println!(
+        "nmc-bench --booking: {} concurrent clients, {} s per endpoint; business with 5 technicians",
+        a.clients, a.duration
+    );
 
     // 500 bookings spread over the next 10 days, five technicians, inside the shifts: each client
     // books its own share, so every booking is a real insert that succeeds (conflicts are the
@@ -526,18 +719,33 @@ async fn booking(a: &Args, http: &reqwest::Client, twilio_number: &str) -> anyho
     let tomorrow = (chrono::Utc::now().with_timezone(&tz) + chrono::Duration::days(1)).date_naive();
     let base = {
         use chrono::TimeZone;
-        tz.from_local_datetime(&tomorrow.and_hms_opt(0, 0, 0).unwrap()).earliest().unwrap().with_timezone(&chrono::Utc)
+        tz.from_local_datetime(&tomorrow.and_hms_opt(0, 0, 0).unwrap())
+            .earliest()
+            .unwrap()
+            .with_timezone(&chrono::Utc)
     };
     const BOOKINGS: i64 = 500;
     let run = |endpoint: &'static str| {
         let owner_http = http.clone();
-        let (api, token, business, techs) = (a.api.clone(), a.admin_token.clone(), business.clone(), techs.clone());
+        let (api, token, business, techs) = (
+            a.api.clone(),
+            a.admin_token.clone(),
+            business.clone(),
+            techs.clone(),
+        );
         let (clients, duration) = (a.clients, a.duration);
         async move {
             let deadline = Instant::now() + Duration::from_secs_f64(duration);
             let mut tasks = vec![];
             for c in 0..clients {
-                let (http, api, token, business, tech, techs_all) = (owner_http.clone(), api.clone(), token.clone(), business.clone(), techs[c % techs.len()].clone(), techs.clone());
+                let (http, api, token, business, tech, techs_all) = (
+                    owner_http.clone(),
+                    api.clone(),
+                    token.clone(),
+                    business.clone(),
+                    techs[c % techs.len()].clone(),
+                    techs.clone(),
+                );
                 tasks.push(tokio::spawn(async move {
                     let _ = tech;
                     let (mut times, mut errors, mut k) = (Vec::new(), 0usize, 0i64);
@@ -588,20 +796,33 @@ async fn booking(a: &Args, http: &reqwest::Client, twilio_number: &str) -> anyho
     tokio::time::sleep(Duration::from_secs(15)).await;
     let (mut avail, avail_errors) = run("availability").await;
     print_row("POST /api/appointments", &mut booked);
-    println!("    {} bookings in {booking_secs:.1} s ({:.0}/s), errors {booking_errors}", booked.len(), booked.len() as f64 / booking_secs);
+    println!(
+        "    {} bookings in {booking_secs:.1} s ({:.0}/s), errors {booking_errors}",
+        booked.len(),
+        booked.len() as f64 / booking_secs
+    );
     print_row("GET /api/availability (90-min job, 14 days)", &mut avail);
-    println!("    {} requests over those {} appointments ({:.0}/s), errors {avail_errors}", avail.len(), booked.len(), avail.len() as f64 / a.duration);
+    println!(
+        "    {} requests over those {} appointments ({:.0}/s), errors {avail_errors}",
+        avail.len(),
+        booked.len(),
+        avail.len() as f64 / a.duration
+    );
 
     // The race: 50 clients book the same technician's same hour at once.
     let start = base + chrono::Duration::days(12) + chrono::Duration::hours(10);
     let mut racers = vec![];
     for _ in 0..50 {
-        let req = owner(reqwest::Method::POST, "/api/appointments").json(&json!({"start": start, "duration_minutes": 60, "technician_id": techs[0]}));
+        let req = owner(reqwest::Method::POST, "/api/appointments")
+            .json(&json!({"start": start, "duration_minutes": 60, "technician_id": techs[0]}));
         racers.push(tokio::spawn(async move {
             let r = req.send().await.ok()?;
             let status = r.status().as_u16();
             let body: serde_json::Value = r.json().await.unwrap_or_default();
-            Some((status, body["alternatives"].as_array().map_or(0, |a| a.len())))
+            Some((
+                status,
+                body["alternatives"].as_array().map_or(0, |a| a.len()),
+            ))
         }));
     }
     let mut outcomes: HashMap<u16, usize> = HashMap::new();
@@ -614,7 +835,10 @@ async fn booking(a: &Args, http: &reqwest::Client, twilio_number: &str) -> anyho
     }
     let created = outcomes.get(&201).copied().unwrap_or(0);
     let conflicts = outcomes.get(&409).copied().unwrap_or(0);
-    println!("  50-way race for one slot: {created} booked, {conflicts} conflict (409), {with_alternatives} of them with fresh alternatives, other {}", 50 - created - conflicts);
+    println!(
+        "  50-way race for one slot: {created} booked, {conflicts} conflict (409), {with_alternatives} of them with fresh alternatives, other {}",
+        50 - created - conflicts
+    );
     if created != 1 || conflicts != 49 || booking_errors > 0 || avail_errors > 0 {
         std::process::exit(1);
     }
@@ -624,7 +848,12 @@ async fn booking(a: &Args, http: &reqwest::Client, twilio_number: &str) -> anyho
 /// `--events`: `--clients` owners' SSE connections to one business; events committed at `--rate`
 /// for `--duration` s; each delivery timed from the commit (the insert returning) to its arrival.
 async fn events(a: &Args, http: &reqwest::Client, twilio_number: &str) -> anyhow::Result<()> {
-    let db = sqlx::PgPool::connect(a.database_url.as_deref().context("--database-url (or DATABASE_URL)")?).await?;
+    let db = sqlx::PgPool::connect(
+        a.database_url
+            .as_deref()
+            .context("--database-url (or DATABASE_URL)")?,
+    )
+    .await?;
     let (business, email): (uuid::Uuid, String) = sqlx::query_as("select b.id, u.email from businesses b join users u on u.business_id = b.id where b.twilio_number = $1")
         .bind(twilio_number)
         .fetch_one(&db)
@@ -641,7 +870,12 @@ async fn events(a: &Args, http: &reqwest::Client, twilio_number: &str) -> anyhow
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(i64, u128)>();
     let mut ready = 0;
     for _ in 0..a.clients {
-        let resp = reqwest::Client::new().get(format!("{}/api/events", a.api)).bearer_auth(&token).send().await?.error_for_status()?;
+        let resp = reqwest::Client::new()
+            .get(format!("{}/api/events", a.api))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .error_for_status()?;
         let tx = tx.clone();
         tokio::spawn(async move {
             let mut resp = resp;
@@ -665,7 +899,10 @@ async fn events(a: &Args, http: &reqwest::Client, twilio_number: &str) -> anyhow
     drop(tx);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let n = (a.rate * a.duration).round() as i64;
-    println!("nmc-bench --events: {ready} SSE clients, {n} events at {} /s, each delivered to every client", a.rate);
+    println!(
+        "nmc-bench --events: {ready} SSE clients, {n} events at {} /s, each delivered to every client",
+        a.rate
+    );
     let mut committed: HashMap<i64, u128> = HashMap::new();
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / a.rate));
     for seq in 0..n {

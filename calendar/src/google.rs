@@ -23,7 +23,11 @@ pub fn event_id(appointment_id: uuid::Uuid) -> String {
 
 impl GoogleCalendar {
     fn events_url(&self, calendar_id: &str) -> String {
-        format!("{}/calendars/{}/events", self.api_base, urlencode(calendar_id))
+        format!(
+            "{}/calendars/{}/events",
+            self.api_base,
+            urlencode(calendar_id)
+        )
     }
 
     fn body(e: &CalendarEvent) -> serde_json::Value {
@@ -40,42 +44,90 @@ impl GoogleCalendar {
 
     /// Creates or updates the event for this appointment; deletes it when cancelled.
     /// Returns the event id.
-    pub async fn push(&self, token: &str, calendar_id: &str, e: &CalendarEvent, known: Option<&str>) -> Result<String, CalendarError> {
-        let id = known.map(str::to_owned).unwrap_or_else(|| event_id(e.appointment_id));
+    pub async fn push(
+        &self,
+        token: &str,
+        calendar_id: &str,
+        e: &CalendarEvent,
+        known: Option<&str>,
+    ) -> Result<String, CalendarError> {
+        let id = known
+            .map(str::to_owned)
+            .unwrap_or_else(|| event_id(e.appointment_id));
         if e.cancelled {
             let url = format!("{}/{}", self.events_url(calendar_id), id);
-            let resp = self.http.delete(url).bearer_auth(token).send().await.map_err(|x| CalendarError::network(P, x))?;
+            let resp = self
+                .http
+                .delete(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .map_err(|x| CalendarError::network(P, x))?;
             // 404/410: already gone, which is what we wanted.
-            if resp.status().is_success() || resp.status().as_u16() == 404 || resp.status().as_u16() == 410 {
+            if resp.status().is_success()
+                || resp.status().as_u16() == 404
+                || resp.status().as_u16() == 410
+            {
                 return Ok(id);
             }
             let status = resp.status();
-            return Err(CalendarError::from_status(P, status, resp.text().await.unwrap_or_default()));
+            return Err(CalendarError::from_status(
+                P,
+                status,
+                resp.text().await.unwrap_or_default(),
+            ));
         }
         if known.is_none() {
-            let resp =
-                self.http.post(self.events_url(calendar_id)).bearer_auth(token).json(&Self::body(e)).send().await.map_err(|x| CalendarError::network(P, x))?;
+            let resp = self
+                .http
+                .post(self.events_url(calendar_id))
+                .bearer_auth(token)
+                .json(&Self::body(e))
+                .send()
+                .await
+                .map_err(|x| CalendarError::network(P, x))?;
             let status = resp.status();
             if status.is_success() {
                 return Ok(id);
             }
             // 409: an earlier attempt created it; fall through to patch it to the latest.
             if status.as_u16() != 409 {
-                return Err(CalendarError::from_status(P, status, resp.text().await.unwrap_or_default()));
+                return Err(CalendarError::from_status(
+                    P,
+                    status,
+                    resp.text().await.unwrap_or_default(),
+                ));
             }
         }
         let url = format!("{}/{}", self.events_url(calendar_id), id);
-        let resp = self.http.patch(url).bearer_auth(token).json(&Self::body(e)).send().await.map_err(|x| CalendarError::network(P, x))?;
+        let resp = self
+            .http
+            .patch(url)
+            .bearer_auth(token)
+            .json(&Self::body(e))
+            .send()
+            .await
+            .map_err(|x| CalendarError::network(P, x))?;
         let status = resp.status();
         if status.is_success() {
             Ok(id)
         } else {
-            Err(CalendarError::from_status(P, status, resp.text().await.unwrap_or_default()))
+            Err(CalendarError::from_status(
+                P,
+                status,
+                resp.text().await.unwrap_or_default(),
+            ))
         }
     }
 
     /// Busy blocks in the calendar between `from` and `to`.
-    pub async fn free_busy(&self, token: &str, calendar_id: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, CalendarError> {
+    pub async fn free_busy(
+        &self,
+        token: &str,
+        calendar_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, CalendarError> {
         #[derive(Deserialize)]
         struct Busy {
             start: DateTime<Utc>,
@@ -103,14 +155,32 @@ impl GoogleCalendar {
             .map_err(|x| CalendarError::network(P, x))?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(CalendarError::from_status(P, status, resp.text().await.unwrap_or_default()));
+            return Err(CalendarError::from_status(
+                P,
+                status,
+                resp.text().await.unwrap_or_default(),
+            ));
         }
-        let answer: Answer = resp.json().await.map_err(|x| CalendarError::network(P, x))?;
-        let cal = answer.calendars.into_values().next().ok_or(CalendarError::Refused { provider: P, status: 200, message: "calendar missing from freeBusy answer".into() })?;
+        let answer: Answer = resp
+            .json()
+            .await
+            .map_err(|x| CalendarError::network(P, x))?;
+        let cal = answer
+            .calendars
+            .into_values()
+            .next()
+            .ok_or(CalendarError::Refused {
+                provider: P,
+                status: 200,
+                message: "calendar missing from freeBusy answer".into(),
+            })?;
         if let Some(err) = cal.errors.first() {
-            return Err(CalendarError::Refused { provider: P, status: 200, message: err.to_string() });
+            return Err(CalendarError::Refused {
+                provider: P,
+                status: 200,
+                message: err.to_string(),
+            });
         }
         Ok(cal.busy.into_iter().map(|b| (b.start, b.end)).collect())
     }
 }
-

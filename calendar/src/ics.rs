@@ -6,7 +6,12 @@ use chrono::{DateTime, Utc};
 use crate::CalendarEvent;
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace(';', "\\;").replace(',', "\\,").replace("\r\n", "\\n").replace('\n', "\\n").replace('\r', "")
+    s.replace('\\', "\\\\")
+        .replace(';', "\\;")
+        .replace(',', "\\,")
+        .replace("\r\n", "\\n")
+        .replace('\n', "\\n")
+        .replace('\r', "")
 }
 
 /// Folds a content line: at most 75 octets per line, continuation lines start with a space,
@@ -32,7 +37,13 @@ fn stamp(t: DateTime<Utc>) -> String {
 /// The whole feed. `now` is the DTSTAMP (when the feed was generated).
 pub fn feed(calendar_name: &str, events: &[CalendarEvent], now: DateTime<Utc>) -> String {
     let mut out = String::new();
-    for l in ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//NeverMissCall//Appointments//EN", "CALSCALE:GREGORIAN", "METHOD:PUBLISH"] {
+    for l in [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//NeverMissCall//Appointments//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+    ] {
         fold(l, &mut out);
     }
     fold(&format!("X-WR-CALNAME:{}", escape(calendar_name)), &mut out);
@@ -51,7 +62,14 @@ pub fn feed(calendar_name: &str, events: &[CalendarEvent], now: DateTime<Utc>) -
             fold(&format!("LOCATION:{}", escape(loc)), &mut out);
         }
         fold(&format!("DESCRIPTION:{}", escape(&e.description)), &mut out);
-        fold(if e.cancelled { "STATUS:CANCELLED" } else { "STATUS:CONFIRMED" }, &mut out);
+        fold(
+            if e.cancelled {
+                "STATUS:CANCELLED"
+            } else {
+                "STATUS:CONFIRMED"
+            },
+            &mut out,
+        );
         fold("END:VEVENT", &mut out);
     }
     fold("END:VCALENDAR", &mut out);
@@ -64,7 +82,9 @@ mod tests {
 
     #[test]
     fn folds_long_lines_and_escapes_text() {
-        let start = DateTime::parse_from_rfc3339("2026-12-01T14:00:00Z").unwrap().with_timezone(&Utc);
+        let start = DateTime::parse_from_rfc3339("2026-12-01T14:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let e = CalendarEvent {
             appointment_id: uuid::Uuid::nil(),
             title: "Sink Clog; Dana, kitchen".into(),

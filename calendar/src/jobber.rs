@@ -21,7 +21,12 @@ pub fn external_id(client_id: &str, request_id: &str) -> String {
 }
 
 impl Jobber {
-    async fn call(&self, token: &str, query: &str, variables: Value) -> Result<Value, CalendarError> {
+    async fn call(
+        &self,
+        token: &str,
+        query: &str,
+        variables: Value,
+    ) -> Result<Value, CalendarError> {
         let resp = self
             .http
             .post(format!("{}/api/graphql", self.api_base))
@@ -33,13 +38,41 @@ impl Jobber {
             .map_err(|e| CalendarError::network(P, e))?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(CalendarError::from_status(P, status, resp.text().await.unwrap_or_default()));
+            return Err(CalendarError::from_status(
+                P,
+                status,
+                resp.text().await.unwrap_or_default(),
+            ));
         }
-        let body: Value = resp.json().await.map_err(|e| CalendarError::network(P, e))?;
-        if let Some(errors) = body.get("errors").and_then(Value::as_array).filter(|e| !e.is_empty()) {
-            let throttled = errors.iter().any(|e| e.pointer("/extensions/code").and_then(Value::as_str) == Some("THROTTLED"));
-            let message = errors.iter().filter_map(|e| e.get("message").and_then(Value::as_str)).collect::<Vec<_>>().join("; ");
-            return Err(if throttled { CalendarError::Unavailable { provider: P, message } } else { CalendarError::Refused { provider: P, status: 200, message } });
+        let body: Value = resp
+            .json()
+            .await
+            .map_err(|e| CalendarError::network(P, e))?;
+        if let Some(errors) = body
+            .get("errors")
+            .and_then(Value::as_array)
+            .filter(|e| !e.is_empty())
+        {
+            let throttled = errors.iter().any(|e| {
+                e.pointer("/extensions/code").and_then(Value::as_str) == Some("THROTTLED")
+            });
+            let message = errors
+                .iter()
+                .filter_map(|e| e.get("message").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(if throttled {
+                CalendarError::Unavailable {
+                    provider: P,
+                    message,
+                }
+            } else {
+                CalendarError::Refused {
+                    provider: P,
+                    status: 200,
+                    message,
+                }
+            });
         }
         let data = body.get("data").cloned().unwrap_or(Value::Null);
         // Mutations report validation problems as userErrors next to the payload.
@@ -52,14 +85,23 @@ impl Jobber {
             .filter_map(|e| e.get("message").and_then(Value::as_str).map(str::to_owned))
             .collect();
         if !user_errors.is_empty() {
-            return Err(CalendarError::Refused { provider: P, status: 200, message: user_errors.join("; ") });
+            return Err(CalendarError::Refused {
+                provider: P,
+                status: 200,
+                message: user_errors.join("; "),
+            });
         }
         Ok(data)
     }
 
     /// Creates the client and request the first time; then keeps the request's visit in step,
     /// and archives it when the appointment is cancelled. Returns the external id.
-    pub async fn push(&self, token: &str, e: &CalendarEvent, known: Option<&str>) -> Result<String, CalendarError> {
+    pub async fn push(
+        &self,
+        token: &str,
+        e: &CalendarEvent,
+        known: Option<&str>,
+    ) -> Result<String, CalendarError> {
         let schedule = json!({"startAt": e.start.to_rfc3339(), "endAt": e.end.to_rfc3339()});
         let Some((client_id, request_id)) = known.and_then(|k| k.split_once('/')) else {
             if e.cancelled {
@@ -115,5 +157,9 @@ fn str_at(data: &Value, pointer: &str) -> Result<String, CalendarError> {
     data.pointer(pointer)
         .and_then(Value::as_str)
         .map(str::to_owned)
-        .ok_or_else(|| CalendarError::Refused { provider: P, status: 200, message: format!("answer has no {pointer}") })
+        .ok_or_else(|| CalendarError::Refused {
+            provider: P,
+            status: 200,
+            message: format!("answer has no {pointer}"),
+        })
 }

@@ -22,20 +22,47 @@ impl Calendars {
     pub fn from_env() -> Self {
         // reqwest is built without a default TLS provider (as in nmc-twilio): install ring once.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let env = |name: &str, default: &str| std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned());
-        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build().unwrap_or_default();
+        let env = |name: &str, default: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(15))
+            .build()
+            .unwrap_or_default();
         Self {
-            google: google::GoogleCalendar { http: http.clone(), api_base: env("GOOGLE_CALENDAR_API_BASE", "https://www.googleapis.com/calendar/v3").trim_end_matches('/').to_owned() },
+            google: google::GoogleCalendar {
+                http: http.clone(),
+                api_base: env(
+                    "GOOGLE_CALENDAR_API_BASE",
+                    "https://www.googleapis.com/calendar/v3",
+                )
+                .trim_end_matches('/')
+                .to_owned(),
+            },
             google_oauth: OAuthClient {
                 provider: "google",
-                token_url: env("GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token"),
+                token_url: env(
+                    "GOOGLE_OAUTH_TOKEN_URL",
+                    "https://oauth2.googleapis.com/token",
+                ),
                 client_id: env("GOOGLE_CLIENT_ID", ""),
                 client_secret: env("GOOGLE_CLIENT_SECRET", ""),
             },
-            jobber: jobber::Jobber { http, api_base: env("JOBBER_API_BASE", "https://api.getjobber.com").trim_end_matches('/').to_owned() },
+            jobber: jobber::Jobber {
+                http,
+                api_base: env("JOBBER_API_BASE", "https://api.getjobber.com")
+                    .trim_end_matches('/')
+                    .to_owned(),
+            },
             jobber_oauth: OAuthClient {
                 provider: "jobber",
-                token_url: env("JOBBER_OAUTH_TOKEN_URL", "https://api.getjobber.com/api/oauth/token"),
+                token_url: env(
+                    "JOBBER_OAUTH_TOKEN_URL",
+                    "https://api.getjobber.com/api/oauth/token",
+                ),
                 client_id: env("JOBBER_CLIENT_ID", ""),
                 client_secret: env("JOBBER_CLIENT_SECRET", ""),
             },
@@ -43,7 +70,11 @@ impl Calendars {
     }
 
     pub fn oauth(&self, provider: &str) -> &OAuthClient {
-        if provider == "google" { &self.google_oauth } else { &self.jobber_oauth }
+        if provider == "google" {
+            &self.google_oauth
+        } else {
+            &self.jobber_oauth
+        }
     }
 }
 
@@ -51,10 +82,17 @@ impl Calendars {
 pub enum CalendarError {
     /// The calendar refused for good (bad token, deleted calendar): retrying will not help.
     #[error("{provider} refused ({status}): {message}")]
-    Refused { provider: &'static str, status: u16, message: String },
+    Refused {
+        provider: &'static str,
+        status: u16,
+        message: String,
+    },
     /// 429/5xx/network: retried with backoff.
     #[error("{provider} unavailable: {message}")]
-    Unavailable { provider: &'static str, message: String },
+    Unavailable {
+        provider: &'static str,
+        message: String,
+    },
 }
 
 impl CalendarError {
@@ -67,12 +105,19 @@ impl CalendarError {
         if status.as_u16() == 429 || status.is_server_error() {
             CalendarError::Unavailable { provider, message }
         } else {
-            CalendarError::Refused { provider, status: status.as_u16(), message }
+            CalendarError::Refused {
+                provider,
+                status: status.as_u16(),
+                message,
+            }
         }
     }
 
     fn network(provider: &'static str, e: reqwest::Error) -> Self {
-        CalendarError::Unavailable { provider, message: e.to_string() }
+        CalendarError::Unavailable {
+            provider,
+            message: e.to_string(),
+        }
     }
 }
 
@@ -112,15 +157,43 @@ pub struct OAuthClient {
 }
 
 impl OAuthClient {
-    pub async fn refresh(&self, http: &reqwest::Client, refresh_token: &str) -> Result<Tokens, CalendarError> {
-        self.token_request(http, &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
+    pub async fn refresh(
+        &self,
+        http: &reqwest::Client,
+        refresh_token: &str,
+    ) -> Result<Tokens, CalendarError> {
+        self.token_request(
+            http,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+        )
+        .await
     }
 
-    pub async fn exchange_code(&self, http: &reqwest::Client, code: &str, redirect_uri: &str) -> Result<Tokens, CalendarError> {
-        self.token_request(http, &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect_uri)]).await
+    pub async fn exchange_code(
+        &self,
+        http: &reqwest::Client,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<Tokens, CalendarError> {
+        self.token_request(
+            http,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect_uri),
+            ],
+        )
+        .await
     }
 
-    async fn token_request(&self, http: &reqwest::Client, params: &[(&str, &str)]) -> Result<Tokens, CalendarError> {
+    async fn token_request(
+        &self,
+        http: &reqwest::Client,
+        params: &[(&str, &str)],
+    ) -> Result<Tokens, CalendarError> {
         let mut form: Vec<(&str, &str)> = params.to_vec();
         form.push(("client_id", &self.client_id));
         form.push(("client_secret", &self.client_secret));
@@ -134,21 +207,33 @@ impl OAuthClient {
             .map_err(|e| CalendarError::network(self.provider, e))?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(CalendarError::from_status(self.provider, status, resp.text().await.unwrap_or_default()));
+            return Err(CalendarError::from_status(
+                self.provider,
+                status,
+                resp.text().await.unwrap_or_default(),
+            ));
         }
-        resp.json().await.map_err(|e| CalendarError::network(self.provider, e))
+        resp.json()
+            .await
+            .map_err(|e| CalendarError::network(self.provider, e))
     }
 }
 
 fn form_body(pairs: &[(&str, &str)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// RFC 3986 percent-encoding of everything but the unreserved characters.
 pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

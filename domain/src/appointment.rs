@@ -22,12 +22,25 @@ impl AppointmentReply {
             "x" => return Some(Self::Cancel),
             _ => {}
         }
-        let words: Vec<&str> = t.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
-        let about_it = words.iter().any(|w| matches!(*w, "appointment" | "appt" | "booking" | "visit" | "it"));
-        if about_it && words.iter().any(|w| matches!(*w, "cancel" | "cancelled" | "canceled")) {
+        let words: Vec<&str> = t
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        let about_it = words
+            .iter()
+            .any(|w| matches!(*w, "appointment" | "appt" | "booking" | "visit" | "it"));
+        if about_it
+            && words
+                .iter()
+                .any(|w| matches!(*w, "cancel" | "cancelled" | "canceled"))
+        {
             return Some(Self::Cancel);
         }
-        if about_it && words.iter().any(|w| matches!(*w, "reschedule" | "move" | "change")) {
+        if about_it
+            && words
+                .iter()
+                .any(|w| matches!(*w, "reschedule" | "move" | "change"))
+        {
             return Some(Self::Reschedule);
         }
         None
@@ -37,14 +50,26 @@ impl AppointmentReply {
 pub const REPLY_OPTIONS: &str = "Reply C to confirm, R to reschedule or X to cancel.";
 
 /// The booking confirmation: service, day, date, window, price, address.
-pub fn confirmation_text(business: &str, service: &str, when: &str, price: Option<&str>, address: Option<&str>) -> String {
-    let price = price.map(|p| format!(" Price: {p}.")).unwrap_or_else(|| " The price will be confirmed by the owner.".into());
+pub fn confirmation_text(
+    business: &str,
+    service: &str,
+    when: &str,
+    price: Option<&str>,
+    address: Option<&str>,
+) -> String {
+    let price = price
+        .map(|p| format!(" Price: {p}."))
+        .unwrap_or_else(|| " The price will be confirmed by the owner.".into());
     let address = address.map(|a| format!(" at {a}")).unwrap_or_default();
     format!("You're booked with {business}: {service}, {when}{address}.{price} {REPLY_OPTIONS}")
 }
 
 pub fn reminder_text(business: &str, service: &str, when: &str, minutes_before: i64) -> String {
-    let lead = if minutes_before >= 1440 { "tomorrow" } else { "soon" };
+    let lead = if minutes_before >= 1440 {
+        "tomorrow"
+    } else {
+        "soon"
+    };
     format!("Reminder from {business}: {service} {lead}, {when}. {REPLY_OPTIONS}")
 }
 
@@ -59,9 +84,15 @@ mod tests {
             (" c ", Some(AppointmentReply::Confirm)),
             ("Confirm!", Some(AppointmentReply::Confirm)),
             ("R", Some(AppointmentReply::Reschedule)),
-            ("can we reschedule the appointment?", Some(AppointmentReply::Reschedule)),
+            (
+                "can we reschedule the appointment?",
+                Some(AppointmentReply::Reschedule),
+            ),
             ("x", Some(AppointmentReply::Cancel)),
-            ("please cancel my appointment", Some(AppointmentReply::Cancel)),
+            (
+                "please cancel my appointment",
+                Some(AppointmentReply::Cancel),
+            ),
             ("cancel it", Some(AppointmentReply::Cancel)),
             // A bare CANCEL is the carrier's opt-out keyword, handled before this.
             ("cancel", None),
@@ -74,7 +105,16 @@ mod tests {
 
     #[test]
     fn confirmation_names_everything() {
-        let t = confirmation_text("Ace Plumbing", "Sink Clog", "Tue Dec 1, 8am–9am", Some("$149–$249"), Some("12 Oak St"));
-        assert_eq!(t, "You're booked with Ace Plumbing: Sink Clog, Tue Dec 1, 8am–9am at 12 Oak St. Price: $149–$249. Reply C to confirm, R to reschedule or X to cancel.");
+        let t = confirmation_text(
+            "Ace Plumbing",
+            "Sink Clog",
+            "Tue Dec 1, 8am–9am",
+            Some("$149–$249"),
+            Some("12 Oak St"),
+        );
+        assert_eq!(
+            t,
+            "You're booked with Ace Plumbing: Sink Clog, Tue Dec 1, 8am–9am at 12 Oak St. Price: $149–$249. Reply C to confirm, R to reschedule or X to cancel."
+        );
     }
 }

@@ -30,7 +30,15 @@ impl WeekSchedule {
 
     /// Names of the weekdays whose shifts are empty, reversed or overlapping.
     pub fn invalid_days(&self) -> Vec<&'static str> {
-        const NAMES: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+        const NAMES: [&str; 7] = [
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ];
         self.0
             .iter()
             .enumerate()
@@ -98,7 +106,9 @@ pub struct Request<'a> {
 
 fn local_instant(tz: Tz, day: NaiveDate, t: NaiveTime) -> Option<DateTime<Utc>> {
     // A wall time skipped by spring-forward does not exist; an ambiguous one takes the earlier.
-    tz.from_local_datetime(&day.and_time(t)).earliest().map(|d| d.with_timezone(&Utc))
+    tz.from_local_datetime(&day.and_time(t))
+        .earliest()
+        .map(|d| d.with_timezone(&Utc))
 }
 
 /// Every slot that fits, ordered by start, then technician.
@@ -109,7 +119,8 @@ pub fn available_slots(r: &Request) -> Vec<Slot> {
     let step = Duration::minutes(rules.step_minutes.max(5));
     let earliest = r.now + Duration::minutes(rules.min_lead_minutes.max(0));
     let today = r.tz.from_utc_datetime(&r.now.naive_utc()).date_naive();
-    let last_day = r.to.min(today + Duration::days(rules.booking_window_days.max(0)));
+    let last_day =
+        r.to.min(today + Duration::days(rules.booking_window_days.max(0)));
     let mut out = Vec::new();
     for tech in r.technicians {
         // This technician's blocks (and business-wide ones), sorted: one forward pass per day.
@@ -127,12 +138,21 @@ pub fn available_slots(r: &Request) -> Vec<Slot> {
                 let day_start = local_instant(r.tz, day, NaiveTime::MIN);
                 let day_end = local_instant(r.tz, day + Duration::days(1), NaiveTime::MIN);
                 let mut jobs_today = match (day_start, day_end) {
-                    (Some(s), Some(e)) => r.busy.iter().filter(|b| b.technician == Some(tech.id) && b.start >= s && b.start < e).count(),
+                    (Some(s), Some(e)) => r
+                        .busy
+                        .iter()
+                        .filter(|b| b.technician == Some(tech.id) && b.start >= s && b.start < e)
+                        .count(),
                     _ => 0,
                 };
                 let mut i = blocks.partition_point(|b| day_start.is_some_and(|s| b.1 <= s));
                 for &(open, close) in hours.shifts(day.weekday()) {
-                    let (Some(open), Some(close)) = (local_instant(r.tz, day, open), local_instant(r.tz, day, close)) else { continue };
+                    let (Some(open), Some(close)) = (
+                        local_instant(r.tz, day, open),
+                        local_instant(r.tz, day, close),
+                    ) else {
+                        continue;
+                    };
                     let mut start = open;
                     while start + duration <= close && jobs_today < rules.max_jobs_per_day {
                         if start < earliest {
@@ -148,14 +168,21 @@ pub fn available_slots(r: &Request) -> Vec<Slot> {
                             Some(&(b_start, b_end)) if b_start < need_to => {
                                 // Jump past the block (keeping the buffer), aligned to the step grid.
                                 let resume = b_end + buffer;
-                                let steps = ((resume - open).num_minutes() + step.num_minutes() - 1) / step.num_minutes();
+                                let steps = ((resume - open).num_minutes() + step.num_minutes()
+                                    - 1)
+                                    / step.num_minutes();
                                 start = open + step * steps.max(1) as i32;
                             }
                             _ => {
-                                out.push(Slot { technician: tech.id, start, end: start + duration });
+                                out.push(Slot {
+                                    technician: tech.id,
+                                    start,
+                                    end: start + duration,
+                                });
                                 jobs_today += 1;
                                 start += duration + buffer;
-                                let steps = ((start - open).num_minutes() + step.num_minutes() - 1) / step.num_minutes();
+                                let steps = ((start - open).num_minutes() + step.num_minutes() - 1)
+                                    / step.num_minutes();
                                 start = open + step * steps as i32;
                             }
                         }
@@ -203,10 +230,17 @@ mod tests {
 
     #[test]
     fn whole_job_plus_buffer_fits_inside_shifts_and_around_bookings() {
-        let tech = Technician { id: Uuid::from_u128(1), hours: None };
+        let tech = Technician {
+            id: Uuid::from_u128(1),
+            hours: None,
+        };
         let tz: Tz = "America/Chicago".parse().unwrap();
         // Tue 2026-12-01; a booking 10:00–11:00 local (16:00–17:00Z).
-        let busy = [Busy { technician: Some(tech.id), start: utc("2026-12-01T16:00:00Z"), end: utc("2026-12-01T17:00:00Z") }];
+        let busy = [Busy {
+            technician: Some(tech.id),
+            start: utc("2026-12-01T16:00:00Z"),
+            end: utc("2026-12-01T17:00:00Z"),
+        }];
         let rules = rules();
         let req = Request {
             tz,
@@ -219,7 +253,14 @@ mod tests {
             duration_minutes: 90,
         };
         let slots = available_slots(&req);
-        let local: Vec<String> = slots.iter().map(|s| tz.from_utc_datetime(&s.start.naive_utc()).format("%H:%M").to_string()).collect();
+        let local: Vec<String> = slots
+            .iter()
+            .map(|s| {
+                tz.from_utc_datetime(&s.start.naive_utc())
+                    .format("%H:%M")
+                    .to_string()
+            })
+            .collect();
         // 08:00 fits (ends 09:30, buffer to 10:00); the morning shift has no other 90-minute gap clear
         // of 10:00–11:00 ± 30 min; afternoon: 13:00, then 15:00 (13:00 + 90 + 30 = 15:00).
         assert_eq!(local, vec!["08:00", "13:00", "15:00"]);
@@ -230,7 +271,10 @@ mod tests {
 
     #[test]
     fn lead_time_window_closures_and_daily_cap() {
-        let tech = Technician { id: Uuid::from_u128(1), hours: None };
+        let tech = Technician {
+            id: Uuid::from_u128(1),
+            hours: None,
+        };
         let tz: Tz = "America/Chicago".parse().unwrap();
         let mut rules = rules();
         rules.closures = vec![day("2026-12-02")];
@@ -248,21 +292,41 @@ mod tests {
             duration_minutes: 60,
         };
         let slots = available_slots(&req);
-        let days: Vec<NaiveDate> = slots.iter().map(|s| tz.from_utc_datetime(&s.start.naive_utc()).date_naive()).collect();
+        let days: Vec<NaiveDate> = slots
+            .iter()
+            .map(|s| tz.from_utc_datetime(&s.start.naive_utc()).date_naive())
+            .collect();
         assert!(slots[0].start >= utc("2026-12-01T17:30:00Z"), "lead time");
         assert!(!days.contains(&day("2026-12-02")), "closed day");
-        assert!(days.iter().all(|d| *d <= day("2026-12-04")), "booking window");
+        assert!(
+            days.iter().all(|d| *d <= day("2026-12-04")),
+            "booking window"
+        );
         for d in [day("2026-12-01"), day("2026-12-03"), day("2026-12-04")] {
-            assert!(days.iter().filter(|x| **x == d).count() <= 2, "daily cap on {d}");
+            assert!(
+                days.iter().filter(|x| **x == d).count() <= 2,
+                "daily cap on {d}"
+            );
         }
     }
 
     #[test]
     fn technicians_with_their_own_hours_and_dst() {
         let tz: Tz = "America/New_York".parse().unwrap();
-        let early = Technician { id: Uuid::from_u128(1), hours: Some(weekdays(vec![(t(6, 0), t(8, 0))])) };
-        let rules = ScheduleRules { hours: weekdays(vec![(t(9, 0), t(10, 0))]), buffer_minutes: 0, min_lead_minutes: 0, ..rules() };
-        let regular = Technician { id: Uuid::from_u128(2), hours: None };
+        let early = Technician {
+            id: Uuid::from_u128(1),
+            hours: Some(weekdays(vec![(t(6, 0), t(8, 0))])),
+        };
+        let rules = ScheduleRules {
+            hours: weekdays(vec![(t(9, 0), t(10, 0))]),
+            buffer_minutes: 0,
+            min_lead_minutes: 0,
+            ..rules()
+        };
+        let regular = Technician {
+            id: Uuid::from_u128(2),
+            hours: None,
+        };
         // Monday 2026-03-09 is the first weekday after spring-forward (UTC-4).
         let req = Request {
             tz,
@@ -277,8 +341,22 @@ mod tests {
         let slots = available_slots(&req);
         // The early technician: 06:00 and 07:00 EDT; the regular one: 09:00 EDT (13:00Z, not EST's 14:00Z).
         assert_eq!(slots.len(), 3, "{slots:?}");
-        assert_eq!(slots[0], Slot { technician: early.id, start: utc("2026-03-09T10:00:00Z"), end: utc("2026-03-09T11:00:00Z") });
-        assert_eq!(slots[2], Slot { technician: regular.id, start: utc("2026-03-09T13:00:00Z"), end: utc("2026-03-09T14:00:00Z") });
+        assert_eq!(
+            slots[0],
+            Slot {
+                technician: early.id,
+                start: utc("2026-03-09T10:00:00Z"),
+                end: utc("2026-03-09T11:00:00Z")
+            }
+        );
+        assert_eq!(
+            slots[2],
+            Slot {
+                technician: regular.id,
+                start: utc("2026-03-09T13:00:00Z"),
+                end: utc("2026-03-09T14:00:00Z")
+            }
+        );
     }
 
     /// Over many generated schedules, no offered slot overlaps a booking (with buffer) or leaves its shift.
@@ -286,10 +364,17 @@ mod tests {
     fn offered_slots_always_fit() {
         let tz: Tz = "America/Chicago".parse().unwrap();
         let rules = rules();
-        let techs: Vec<Technician> = (1..=3).map(|i| Technician { id: Uuid::from_u128(i), hours: None }).collect();
+        let techs: Vec<Technician> = (1..=3)
+            .map(|i| Technician {
+                id: Uuid::from_u128(i),
+                hours: None,
+            })
+            .collect();
         let mut seed: u64 = 42;
         let mut next = move |n: u64| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (seed >> 33) % n
         };
         let base = utc("2026-12-01T14:00:00Z");
@@ -297,17 +382,43 @@ mod tests {
             let busy: Vec<Busy> = (0..next(40))
                 .map(|_| {
                     let start = base + Duration::minutes((next(14 * 24 * 4) * 15) as i64);
-                    Busy { technician: Some(techs[next(3) as usize].id), start, end: start + Duration::minutes(15 + (next(12) * 15) as i64) }
+                    Busy {
+                        technician: Some(techs[next(3) as usize].id),
+                        start,
+                        end: start + Duration::minutes(15 + (next(12) * 15) as i64),
+                    }
                 })
                 .collect();
             let duration = 30 + (next(6) * 30) as i64;
-            let req = Request { tz, rules: &rules, technicians: &techs, busy: &busy, now: base, from: day("2026-12-01"), to: day("2026-12-14"), duration_minutes: duration };
+            let req = Request {
+                tz,
+                rules: &rules,
+                technicians: &techs,
+                busy: &busy,
+                now: base,
+                from: day("2026-12-01"),
+                to: day("2026-12-14"),
+                duration_minutes: duration,
+            };
             for slot in available_slots(&req) {
                 let buffer = Duration::minutes(rules.buffer_minutes);
-                assert!(busy.iter().filter(|b| b.technician == Some(slot.technician)).all(|b| b.end <= slot.start - buffer || b.start >= slot.end + buffer), "{slot:?} overlaps");
+                assert!(
+                    busy.iter()
+                        .filter(|b| b.technician == Some(slot.technician))
+                        .all(|b| b.end <= slot.start - buffer || b.start >= slot.end + buffer),
+                    "{slot:?} overlaps"
+                );
                 let local_start = tz.from_utc_datetime(&slot.start.naive_utc());
                 let local_end = tz.from_utc_datetime(&slot.end.naive_utc());
-                let inside = rules.hours.shifts(local_start.weekday()).iter().any(|(o, c)| local_start.time() >= *o && local_end.time() <= *c && local_start.date_naive() == local_end.date_naive());
+                let inside = rules
+                    .hours
+                    .shifts(local_start.weekday())
+                    .iter()
+                    .any(|(o, c)| {
+                        local_start.time() >= *o
+                            && local_end.time() <= *c
+                            && local_start.date_naive() == local_end.date_naive()
+                    });
                 assert!(inside, "{slot:?} leaves its shift");
                 assert!(slot.start >= base + Duration::minutes(rules.min_lead_minutes));
             }
@@ -330,13 +441,25 @@ fn clock(t: NaiveTime) -> String {
     let (h, m) = (t.hour(), t.minute());
     let h12 = if h % 12 == 0 { 12 } else { h % 12 };
     let ampm = if h < 12 { "am" } else { "pm" };
-    if m == 0 { format!("{h12}{ampm}") } else { format!("{h12}:{m:02}{ampm}") }
+    if m == 0 {
+        format!("{h12}{ampm}")
+    } else {
+        format!("{h12}:{m:02}{ampm}")
+    }
 }
 
 /// "Tue Dec 1, 8am–9:30am" in the business's time.
 pub fn slot_text(tz: Tz, s: &Slot) -> String {
-    let (a, b) = (tz.from_utc_datetime(&s.start.naive_utc()), tz.from_utc_datetime(&s.end.naive_utc()));
-    format!("{}, {}–{}", a.format("%a %b %-d"), clock(a.time()), clock(b.time()))
+    let (a, b) = (
+        tz.from_utc_datetime(&s.start.naive_utc()),
+        tz.from_utc_datetime(&s.end.naive_utc()),
+    );
+    format!(
+        "{}, {}–{}",
+        a.format("%a %b %-d"),
+        clock(a.time()),
+        clock(b.time())
+    )
 }
 
 /// Up to `n` offers that give the caller a real choice: one start time per slot (whichever
@@ -387,10 +510,26 @@ pub fn parse_choice(reply: &str, tz: Tz, offers: &[Slot]) -> Choice {
         .filter(|w| !w.is_empty())
         .map(str::to_owned)
         .collect();
-    if ["none", "neither", "nope", "no", "other", "different", "later", "ninguno", "ninguna"].iter().any(|n| words.iter().any(|w| w == n)) {
+    if [
+        "none",
+        "neither",
+        "nope",
+        "no",
+        "other",
+        "different",
+        "later",
+        "ninguno",
+        "ninguna",
+    ]
+    .iter()
+    .any(|n| words.iter().any(|w| w == n))
+    {
         return Choice::NoneOfThese;
     }
-    let local: Vec<_> = offers.iter().map(|s| tz.from_utc_datetime(&s.start.naive_utc())).collect();
+    let local: Vec<_> = offers
+        .iter()
+        .map(|s| tz.from_utc_datetime(&s.start.naive_utc()))
+        .collect();
     // A bare number in range wins ("2", "#2", "option 2", "the 2nd one").
     let ordinal = |w: &str| match w {
         "first" | "1st" | "one" => Some(1),
@@ -399,9 +538,14 @@ pub fn parse_choice(reply: &str, tz: Tz, offers: &[Slot]) -> Choice {
         "fourth" | "4th" | "four" => Some(4),
         _ => None,
     };
-    let has_time_words = words.iter().any(|w| w.ends_with("am") || w.ends_with("pm") || w.contains(':') || w == "at");
+    let has_time_words = words
+        .iter()
+        .any(|w| w.ends_with("am") || w.ends_with("pm") || w.contains(':') || w == "at");
     if !has_time_words {
-        let mut numbers: Vec<usize> = words.iter().filter_map(|w| w.parse::<usize>().ok().or_else(|| ordinal(w))).collect();
+        let mut numbers: Vec<usize> = words
+            .iter()
+            .filter_map(|w| w.parse::<usize>().ok().or_else(|| ordinal(w)))
+            .collect();
         // "the first one": the same number said twice is one answer.
         numbers.sort_unstable();
         numbers.dedup();
@@ -472,8 +616,15 @@ mod choice_tests {
         [(1, 8), (1, 13), (2, 10), (3, 15)]
             .iter()
             .map(|(d, h)| {
-                let start = tz.with_ymd_and_hms(2026, 12, *d, *h, 0, 0).unwrap().with_timezone(&Utc);
-                Slot { technician: Uuid::nil(), start, end: start + Duration::minutes(90) }
+                let start = tz
+                    .with_ymd_and_hms(2026, 12, *d, *h, 0, 0)
+                    .unwrap()
+                    .with_timezone(&Utc);
+                Slot {
+                    technician: Uuid::nil(),
+                    start,
+                    end: start + Duration::minutes(90),
+                }
             })
             .collect()
     }
@@ -482,13 +633,36 @@ mod choice_tests {
     fn offers_spread_over_days_and_halves_of_the_day() {
         let tz: Tz = "America/Chicago".parse().unwrap();
         let at = |d: u32, h: u32, tech: u128| {
-            let start = tz.with_ymd_and_hms(2026, 12, d, h, 0, 0).unwrap().with_timezone(&Utc);
-            Slot { technician: Uuid::from_u128(tech), start, end: start + Duration::minutes(60) }
+            let start = tz
+                .with_ymd_and_hms(2026, 12, d, h, 0, 0)
+                .unwrap()
+                .with_timezone(&Utc);
+            Slot {
+                technician: Uuid::from_u128(tech),
+                start,
+                end: start + Duration::minutes(60),
+            }
         };
         // Two technicians free at the same times, several slots a morning.
-        let slots = vec![at(1, 8, 1), at(1, 8, 2), at(1, 9, 1), at(1, 10, 1), at(1, 13, 1), at(1, 14, 2), at(2, 8, 1), at(2, 9, 2)];
+        let slots = vec![
+            at(1, 8, 1),
+            at(1, 8, 2),
+            at(1, 9, 1),
+            at(1, 10, 1),
+            at(1, 13, 1),
+            at(1, 14, 2),
+            at(2, 8, 1),
+            at(2, 9, 2),
+        ];
         let picked = pick_offers(tz, &slots, 4);
-        let starts: Vec<_> = picked.iter().map(|s| tz.from_utc_datetime(&s.start.naive_utc()).format("%d %H").to_string()).collect();
+        let starts: Vec<_> = picked
+            .iter()
+            .map(|s| {
+                tz.from_utc_datetime(&s.start.naive_utc())
+                    .format("%d %H")
+                    .to_string()
+            })
+            .collect();
         assert_eq!(starts, vec!["01 08", "01 09", "01 13", "02 08"]);
         assert_eq!(pick_offers(tz, &slots[..1], 4).len(), 1);
     }

@@ -10,7 +10,10 @@ use crate::{BusinessHours, E164, Keyword};
 /// missed call or a text from the same caller lands in the same open conversation; it is a
 /// name-based UUID so the caller's number never shows in Temporal, its UI or the SDK's logs.
 pub fn conversation_workflow_id(business_id: Uuid, caller: &E164) -> String {
-    format!("conversation-{}", Uuid::new_v5(&business_id, caller.as_str().as_bytes()))
+    format!(
+        "conversation-{}",
+        Uuid::new_v5(&business_id, caller.as_str().as_bytes())
+    )
 }
 
 /// Search attributes ops filter on in the Temporal UI.
@@ -170,7 +173,13 @@ impl SmsKind {
     /// Compliance replies go to a caller who just opted out or asked for help, and alerts go to
     /// the owner; every other text to a caller is suppressed once they opted out.
     pub fn respects_opt_out(self) -> bool {
-        !matches!(self, SmsKind::OptOutConfirmation | SmsKind::OptInConfirmation | SmsKind::HelpReply | SmsKind::OwnerAlert)
+        !matches!(
+            self,
+            SmsKind::OptOutConfirmation
+                | SmsKind::OptInConfirmation
+                | SmsKind::HelpReply
+                | SmsKind::OwnerAlert
+        )
     }
 }
 
@@ -273,13 +282,22 @@ mod tests {
         assert_eq!(id, conversation_workflow_id(b, &c));
         assert!(!id.contains("5125550101"));
         assert_ne!(id, conversation_workflow_id(Uuid::from_u128(8), &c));
-        assert_ne!(id, conversation_workflow_id(b, &E164::parse("+15125550102").unwrap()));
+        assert_ne!(
+            id,
+            conversation_workflow_id(b, &E164::parse("+15125550102").unwrap())
+        );
     }
 
     #[test]
     fn dial_status_mapping() {
-        assert_eq!(DialOutcome::from_dial_status("completed"), Some(DialOutcome::Answered));
-        assert_eq!(DialOutcome::from_dial_status("answered"), Some(DialOutcome::Answered));
+        assert_eq!(
+            DialOutcome::from_dial_status("completed"),
+            Some(DialOutcome::Answered)
+        );
+        assert_eq!(
+            DialOutcome::from_dial_status("answered"),
+            Some(DialOutcome::Answered)
+        );
         for s in ["no-answer", "busy", "failed", "canceled"] {
             assert_eq!(DialOutcome::from_dial_status(s), Some(DialOutcome::Missed));
         }

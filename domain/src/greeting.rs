@@ -19,7 +19,11 @@ pub fn default_after_hours_greeting(business: &str) -> String {
 /// Fills a greeting template. `{business}` and `{owner}` are replaced; a template that does not
 /// tell the caller how to opt out gets the opt-out line appended (the first text must carry it).
 pub fn render_greeting(template: &str, business: &str, owner: &str) -> String {
-    with_opt_out_line(&template.replace("{business}", business).replace("{owner}", owner))
+    with_opt_out_line(
+        &template
+            .replace("{business}", business)
+            .replace("{owner}", owner),
+    )
 }
 
 /// The text with our opt-out line, unless it already carries an explicit instruction ("Reply
@@ -47,7 +51,9 @@ pub fn greeting_for(profile: &BusinessProfile, at: DateTime<Utc>) -> String {
 }
 
 pub fn opt_out_confirmation(business: &str) -> String {
-    format!("{business}: you're unsubscribed and won't get more texts from us. Reply START to resubscribe.")
+    format!(
+        "{business}: you're unsubscribed and won't get more texts from us. Reply START to resubscribe."
+    )
 }
 
 pub fn opt_in_confirmation(business: &str) -> String {
@@ -72,28 +78,47 @@ pub fn trade_phrase(trade: &str) -> Option<&'static str> {
 }
 
 /// Follow-up `n` (0-based) after the caller went quiet, in seed 003 flow 2's words.
-pub fn follow_up_text(n: usize, last: bool, business: &str, name: Option<&str>, service: Option<&str>) -> String {
+pub fn follow_up_text(
+    n: usize,
+    last: bool,
+    business: &str,
+    name: Option<&str>,
+    service: Option<&str>,
+) -> String {
     let service = service.map(|s| s.trim().trim_end_matches('.').to_owned());
     let body = if last {
         match &service {
-            Some(s) => format!("Last note from us: if you need help with {s} down the road, just text this number anytime. - {business}"),
-            None => format!("Last note from us: if you need anything down the road, just text this number anytime. - {business}"),
+            Some(s) => format!(
+                "Last note from us: if you need help with {s} down the road, just text this number anytime. - {business}"
+            ),
+            None => format!(
+                "Last note from us: if you need anything down the road, just text this number anytime. - {business}"
+            ),
         }
     } else if n == 0 {
         match &service {
-            Some(s) => format!("Just checking in: did you still need help with {s}? Happy to get you scheduled. - {business}"),
-            None => format!("Just checking in: did you still need help? Happy to get you scheduled. - {business}"),
+            Some(s) => format!(
+                "Just checking in: did you still need help with {s}? Happy to get you scheduled. - {business}"
+            ),
+            None => format!(
+                "Just checking in: did you still need help? Happy to get you scheduled. - {business}"
+            ),
         }
     } else {
-        let hey = name.map(|n| format!("Hey {}, ", n.split_whitespace().next().unwrap_or(n))).unwrap_or_else(|| "Hey, ".into());
+        let hey = name
+            .map(|n| format!("Hey {}, ", n.split_whitespace().next().unwrap_or(n)))
+            .unwrap_or_else(|| "Hey, ".into());
         match &service {
-            Some(s) => format!("{hey}wanted to make sure you're taken care of. We have availability this week for {s}. Reply anytime! - {business}"),
-            None => format!("{hey}wanted to make sure you're taken care of. We have availability this week. Reply anytime! - {business}"),
+            Some(s) => format!(
+                "{hey}wanted to make sure you're taken care of. We have availability this week for {s}. Reply anytime! - {business}"
+            ),
+            None => format!(
+                "{hey}wanted to make sure you're taken care of. We have availability this week. Reply anytime! - {business}"
+            ),
         }
     };
     format!("{body} {OPT_OUT_LINE}")
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -123,16 +148,27 @@ mod tests {
     #[test]
     fn picks_by_hours_in_business_timezone() {
         let p = profile();
-        let open = DateTime::parse_from_rfc3339("2026-11-24T15:00:00Z").unwrap().with_timezone(&Utc);
-        let closed = DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z").unwrap().with_timezone(&Utc);
+        let open = DateTime::parse_from_rfc3339("2026-11-24T15:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let closed = DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(greeting_for(&p, open), default_greeting("Acme Plumbing"));
-        assert_eq!(greeting_for(&p, closed), default_after_hours_greeting("Acme Plumbing"));
+        assert_eq!(
+            greeting_for(&p, closed),
+            default_after_hours_greeting("Acme Plumbing")
+        );
     }
 
     #[test]
     fn follow_ups_follow_flow_2_and_carry_opt_out() {
         let first = follow_up_text(0, false, "Acme", None, trade_phrase("plumbing"));
-        assert!(first.starts_with("Just checking in") && first.contains("help with your plumbing?") && first.ends_with(OPT_OUT_LINE));
+        assert!(
+            first.starts_with("Just checking in")
+                && first.contains("help with your plumbing?")
+                && first.ends_with(OPT_OUT_LINE)
+        );
         assert!(follow_up_text(1, false, "Acme", Some("Sam Lee"), None).starts_with("Hey Sam,"));
         assert!(follow_up_text(2, true, "Acme", None, None).starts_with("Last note from us"));
     }
@@ -140,16 +176,26 @@ mod tests {
     #[test]
     fn templates_are_filled_and_get_opt_out() {
         let mut p = profile();
-        p.after_hours_greeting = Some("{owner} at {business} is off the clock, we'll text back at 8".into());
-        let closed = DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z").unwrap().with_timezone(&Utc);
+        p.after_hours_greeting =
+            Some("{owner} at {business} is off the clock, we'll text back at 8".into());
+        let closed = DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(
             greeting_for(&p, closed),
             "Dana at Acme Plumbing is off the clock, we'll text back at 8 Reply STOP to opt out."
         );
-        assert_eq!(render_greeting("Hi from {business}. Text STOP to quit", "A", "B"), "Hi from A. Text STOP to quit");
+        assert_eq!(
+            render_greeting("Hi from {business}. Text STOP to quit", "A", "B"),
+            "Hi from A. Text STOP to quit"
+        );
         // The business's name is not an instruction: the line is still added.
         assert_eq!(
-            render_greeting("Hi, {business} here, sorry we missed you!", "One Stop Plumbing", "B"),
+            render_greeting(
+                "Hi, {business} here, sorry we missed you!",
+                "One Stop Plumbing",
+                "B"
+            ),
             "Hi, One Stop Plumbing here, sorry we missed you! Reply STOP to opt out."
         );
     }

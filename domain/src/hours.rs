@@ -38,7 +38,15 @@ impl Default for BusinessHours {
             open: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
             close: NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
         });
-        Self { monday: day, tuesday: day, wednesday: day, thursday: day, friday: day, saturday: None, sunday: None }
+        Self {
+            monday: day,
+            tuesday: day,
+            wednesday: day,
+            thursday: day,
+            friday: day,
+            saturday: None,
+            sunday: None,
+        }
     }
 }
 
@@ -58,11 +66,18 @@ impl BusinessHours {
     /// Names of the days whose close is not after their open.
     pub fn invalid_days(&self) -> Vec<&'static str> {
         let days = [
-            ("monday", self.monday), ("tuesday", self.tuesday), ("wednesday", self.wednesday),
-            ("thursday", self.thursday), ("friday", self.friday), ("saturday", self.saturday),
+            ("monday", self.monday),
+            ("tuesday", self.tuesday),
+            ("wednesday", self.wednesday),
+            ("thursday", self.thursday),
+            ("friday", self.friday),
+            ("saturday", self.saturday),
             ("sunday", self.sunday),
         ];
-        days.iter().filter(|(_, d)| d.is_some_and(|d| d.close <= d.open)).map(|(n, _)| *n).collect()
+        days.iter()
+            .filter(|(_, d)| d.is_some_and(|d| d.close <= d.open))
+            .map(|(n, _)| *n)
+            .collect()
     }
 
     /// Is the business open at `at`, read on the wall clock of `tz`?
@@ -70,7 +85,8 @@ impl BusinessHours {
     pub fn is_open(&self, tz: Tz, at: DateTime<Utc>) -> bool {
         let local = tz.from_utc_datetime(&at.naive_utc());
         let time = local.time();
-        self.day(local.weekday()).is_some_and(|d| d.open <= time && time < d.close)
+        self.day(local.weekday())
+            .is_some_and(|d| d.open <= time && time < d.close)
     }
 }
 
@@ -99,7 +115,10 @@ pub(crate) mod hhmm {
 
 /// 21:00–08:00: no automated text to a caller in the evening or before the working day.
 pub fn default_quiet_hours() -> (NaiveTime, NaiveTime) {
-    (NaiveTime::from_hms_opt(21, 0, 0).unwrap_or_default(), NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default())
+    (
+        NaiveTime::from_hms_opt(21, 0, 0).unwrap_or_default(),
+        NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
+    )
 }
 
 /// A business's quiet hours in its timezone: automated texts (follow-ups, reminders, notices,
@@ -125,12 +144,25 @@ impl QuietHours {
 
 /// Moves `at` out of the quiet hours [start, end) of `tz` (which may span midnight): a time
 /// inside them becomes the next `end`. Computed on the wall clock, so DST changes are respected.
-pub fn defer_out_of_quiet(tz: Tz, at: DateTime<Utc>, start: NaiveTime, end: NaiveTime) -> DateTime<Utc> {
+pub fn defer_out_of_quiet(
+    tz: Tz,
+    at: DateTime<Utc>,
+    start: NaiveTime,
+    end: NaiveTime,
+) -> DateTime<Utc> {
     // An empty window is refused by the settings; one stored earlier gets the default, never none.
-    let (start, end) = if start == end { default_quiet_hours() } else { (start, end) };
+    let (start, end) = if start == end {
+        default_quiet_hours()
+    } else {
+        (start, end)
+    };
     let local = tz.from_utc_datetime(&at.naive_utc());
     let t = local.time();
-    let quiet = if start < end { start <= t && t < end } else { t >= start || t < end };
+    let quiet = if start < end {
+        start <= t && t < end
+    } else {
+        t >= start || t < end
+    };
     if !quiet {
         return at;
     }
@@ -197,27 +229,57 @@ mod tests {
     #[test]
     fn quiet_hours_defer_to_the_morning() {
         let tz: Tz = "America/Chicago".parse().unwrap();
-        let (start, end) = (NaiveTime::from_hms_opt(21, 0, 0).unwrap(), NaiveTime::from_hms_opt(8, 0, 0).unwrap());
+        let (start, end) = (
+            NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
+            NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+        );
         // 22:30 local (04:30Z next day, CST = UTC-6) → 08:00 local next day = 14:00Z.
-        assert_eq!(defer_out_of_quiet(tz, utc("2026-11-25T04:30:00Z"), start, end), utc("2026-11-25T14:00:00Z"));
+        assert_eq!(
+            defer_out_of_quiet(tz, utc("2026-11-25T04:30:00Z"), start, end),
+            utc("2026-11-25T14:00:00Z")
+        );
         // 06:00 local → 08:00 the same day.
-        assert_eq!(defer_out_of_quiet(tz, utc("2026-11-25T12:00:00Z"), start, end), utc("2026-11-25T14:00:00Z"));
+        assert_eq!(
+            defer_out_of_quiet(tz, utc("2026-11-25T12:00:00Z"), start, end),
+            utc("2026-11-25T14:00:00Z")
+        );
         // 10:00 local is not quiet.
-        assert_eq!(defer_out_of_quiet(tz, utc("2026-11-25T16:00:00Z"), start, end), utc("2026-11-25T16:00:00Z"));
+        assert_eq!(
+            defer_out_of_quiet(tz, utc("2026-11-25T16:00:00Z"), start, end),
+            utc("2026-11-25T16:00:00Z")
+        );
         // A daytime quiet window works too.
-        let (s2, e2) = (NaiveTime::from_hms_opt(12, 0, 0).unwrap(), NaiveTime::from_hms_opt(13, 0, 0).unwrap());
-        assert_eq!(defer_out_of_quiet(tz, utc("2026-11-25T18:30:00Z"), s2, e2), utc("2026-11-25T19:00:00Z"));
+        let (s2, e2) = (
+            NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
+            NaiveTime::from_hms_opt(13, 0, 0).unwrap(),
+        );
+        assert_eq!(
+            defer_out_of_quiet(tz, utc("2026-11-25T18:30:00Z"), s2, e2),
+            utc("2026-11-25T19:00:00Z")
+        );
         // Across the spring-forward night (2026-03-08, Chicago): 08:00 CDT is 13:00Z.
-        assert_eq!(defer_out_of_quiet(tz, utc("2026-03-08T07:00:00Z"), start, end), utc("2026-03-08T13:00:00Z"));
+        assert_eq!(
+            defer_out_of_quiet(tz, utc("2026-03-08T07:00:00Z"), start, end),
+            utc("2026-03-08T13:00:00Z")
+        );
     }
 
     #[test]
     fn parses_seed_shape_and_rejects_bad_times() {
-        let h: BusinessHours = serde_json::from_str(r#"{"monday":{"open":"07:30","close":"16:00"},"saturday":null}"#).unwrap();
-        assert_eq!(h.monday.unwrap().open, NaiveTime::from_hms_opt(7, 30, 0).unwrap());
+        let h: BusinessHours =
+            serde_json::from_str(r#"{"monday":{"open":"07:30","close":"16:00"},"saturday":null}"#)
+                .unwrap();
+        assert_eq!(
+            h.monday.unwrap().open,
+            NaiveTime::from_hms_opt(7, 30, 0).unwrap()
+        );
         assert!(h.tuesday.is_none());
-        assert!(serde_json::from_str::<BusinessHours>(r#"{"monday":{"open":"7am","close":"16:00"}}"#).is_err());
-        let backwards: BusinessHours = serde_json::from_str(r#"{"friday":{"open":"17:00","close":"08:00"}}"#).unwrap();
+        assert!(
+            serde_json::from_str::<BusinessHours>(r#"{"monday":{"open":"7am","close":"16:00"}}"#)
+                .is_err()
+        );
+        let backwards: BusinessHours =
+            serde_json::from_str(r#"{"friday":{"open":"17:00","close":"08:00"}}"#).unwrap();
         assert_eq!(backwards.invalid_days(), vec!["friday"]);
         assert!(parse_timezone("Europe/Nowhere").is_none());
     }

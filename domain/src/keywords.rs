@@ -17,9 +17,22 @@ pub enum Keyword {
 
 /// Whole-message opt-out keywords, after [`normalise`].
 const OPT_OUT_WORDS: &[&str] = &[
-    "stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit", "optout", "opt out", "revoke",
+    "stop",
+    "stopall",
+    "stop all",
+    "unsubscribe",
+    "cancel",
+    "end",
+    "quit",
+    "optout",
+    "opt out",
+    "revoke",
     // Spanish (carriers honour these on US long codes).
-    "alto", "parar", "cancelar", "baja", "detener",
+    "alto",
+    "parar",
+    "cancelar",
+    "baja",
+    "detener",
 ];
 /// Revocations that count only as the whole message ("remove me", "take me off").
 const WHOLE_REVOCATIONS: &[&str] = &["remove me", "take me off", "unsubscribe me", "opt me out"];
@@ -27,23 +40,67 @@ const OPT_IN_WORDS: &[&str] = &["start", "yes", "unstop"];
 const HELP_WORDS: &[&str] = &["help", "info"];
 
 /// Words that soften a keyword without changing it: "STOP please", "ok stop now".
-const FILLER: &[&str] = &["please", "pls", "plz", "now", "ok", "okay", "just", "thanks", "thank", "you", "thx", "por", "favor", "ya"];
+const FILLER: &[&str] = &[
+    "please", "pls", "plz", "now", "ok", "okay", "just", "thanks", "thank", "you", "thx", "por",
+    "favor", "ya",
+];
 
 /// Phrases that on their own say "no more texts". Each is checked as whole words.
 const REVOCATIONS: &[&str] = &[
-    "stop texting", "stop txting", "stop messaging", "stop sending me", "stop sending texts", "stop sending messages",
-    "stop contacting", "stop the texts", "stop these texts", "stop all texts", "stop all messages", "stop msging",
-    "quit texting", "quit messaging", "unsubscribe me", "opt me out",
+    "stop texting",
+    "stop txting",
+    "stop messaging",
+    "stop sending me",
+    "stop sending texts",
+    "stop sending messages",
+    "stop contacting",
+    "stop the texts",
+    "stop these texts",
+    "stop all texts",
+    "stop all messages",
+    "stop msging",
+    "quit texting",
+    "quit messaging",
+    "unsubscribe me",
+    "opt me out",
     // "remove me" / "take me off" need their list: "remove me from Tuesday's schedule" is a job.
-    "remove me from your list", "remove me from the list", "remove me from this list", "remove me from your texts",
-    "remove my number", "take me off your list", "take me off the list", "take me off this list", "take my number off",
+    "remove me from your list",
+    "remove me from the list",
+    "remove me from this list",
+    "remove me from your texts",
+    "remove my number",
+    "take me off your list",
+    "take me off the list",
+    "take me off this list",
+    "take my number off",
     "delete my number",
-    "dont text me", "do not text me", "dont message me", "do not message me", "dont contact me", "do not contact me",
-    "never text me", "no more texts", "no more text", "no more messages", "no more txts", "dont text this number",
-    "do not text this number", "leave me alone", "lose my number",
+    "dont text me",
+    "do not text me",
+    "dont message me",
+    "do not message me",
+    "dont contact me",
+    "do not contact me",
+    "never text me",
+    "no more texts",
+    "no more text",
+    "no more messages",
+    "no more txts",
+    "dont text this number",
+    "do not text this number",
+    "leave me alone",
+    "lose my number",
     // Spanish.
-    "no me escriban", "no me escribas", "no me manden", "no me envien", "no me envies", "dejen de escribirme",
-    "deja de escribirme", "dejen de enviarme", "no mas mensajes", "no quiero mensajes", "borren mi numero",
+    "no me escriban",
+    "no me escribas",
+    "no me manden",
+    "no me envien",
+    "no me envies",
+    "dejen de escribirme",
+    "deja de escribirme",
+    "dejen de enviarme",
+    "no mas mensajes",
+    "no quiero mensajes",
+    "borren mi numero",
 ];
 
 /// Words before a revocation phrase that turn it around ("please don't stop texting me").
@@ -57,7 +114,10 @@ impl Keyword {
     pub fn classify(body: &str) -> Option<Keyword> {
         let text = normalise(body);
         let core = strip_filler(&text);
-        if OPT_OUT_WORDS.contains(&core.as_str()) || WHOLE_REVOCATIONS.contains(&core.as_str()) || is_revocation(&text) {
+        if OPT_OUT_WORDS.contains(&core.as_str())
+            || WHOLE_REVOCATIONS.contains(&core.as_str())
+            || is_revocation(&text)
+        {
             return Some(Keyword::OptOut);
         }
         if OPT_IN_WORDS.contains(&core.as_str()) {
@@ -95,7 +155,10 @@ fn fold(c: char) -> Option<char> {
 }
 
 fn strip_filler(text: &str) -> String {
-    text.split(' ').filter(|w| !FILLER.contains(w)).collect::<Vec<_>>().join(" ")
+    text.split(' ')
+        .filter(|w| !FILLER.contains(w))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A short message carrying a revocation phrase that is not negated.
@@ -108,7 +171,9 @@ fn is_revocation(text: &str) -> bool {
         let needle = format!(" {phrase} ");
         padded.match_indices(&needle).any(|(at, _)| {
             let before = padded[..at].trim_end();
-            !NEGATIONS.iter().any(|n| before.ends_with(&format!(" {n}")) || before == *n)
+            !NEGATIONS
+                .iter()
+                .any(|n| before.ends_with(&format!(" {n}")) || before == *n)
         })
     })
 }
@@ -118,10 +183,28 @@ fn is_revocation(text: &str) -> bool {
 pub fn has_opt_out_instruction(text: &str) -> bool {
     let t = normalise(text);
     let padded = format!(" {t} ");
-    ["reply stop", "text stop", "send stop", "txt stop", "responda alto", "responde alto", "envie alto"].iter().any(|p| padded.contains(&format!(" {p} ")))
-        || ["stop to opt out", "stop to unsubscribe", "stop to end", "stop to quit", "stop to cancel", "stop to stop", "stop to optout"]
-            .iter()
-            .any(|p| padded.contains(&format!(" {p} ")))
+    [
+        "reply stop",
+        "text stop",
+        "send stop",
+        "txt stop",
+        "responda alto",
+        "responde alto",
+        "envie alto",
+    ]
+    .iter()
+    .any(|p| padded.contains(&format!(" {p} ")))
+        || [
+            "stop to opt out",
+            "stop to unsubscribe",
+            "stop to end",
+            "stop to quit",
+            "stop to cancel",
+            "stop to stop",
+            "stop to optout",
+        ]
+        .iter()
+        .any(|p| padded.contains(&format!(" {p} ")))
 }
 
 #[cfg(test)]
@@ -197,7 +280,10 @@ mod tests {
         ("yes, the sink", None),
         ("help my basement is flooding", None),
         ("I need help with a leak", None),
-        ("the toilet keeps running and I can't stop it, also the shower drips and the kitchen sink is slow", None),
+        (
+            "the toilet keeps running and I can't stop it, also the shower drips and the kitchen sink is slow",
+            None,
+        ),
         ("One Stop Plumbing gave me your number", None),
         ("Please stop sending the tech, we fixed it", None),
         ("remove me from Tuesday's schedule", None),
@@ -210,10 +296,16 @@ mod tests {
 
     #[test]
     fn reads_consent_as_people_write_it() {
-        let wrong: Vec<_> = TABLE.iter().filter(|(text, want)| Keyword::classify(text) != *want).collect();
+        let wrong: Vec<_> = TABLE
+            .iter()
+            .filter(|(text, want)| Keyword::classify(text) != *want)
+            .collect();
         assert!(wrong.is_empty(), "misread: {wrong:?}");
         assert!(TABLE.len() >= 40);
-        assert!(TABLE.iter().filter(|(_, k)| k.is_none()).count() >= 15, "false positives are tested too");
+        assert!(
+            TABLE.iter().filter(|(_, k)| k.is_none()).count() >= 15,
+            "false positives are tested too"
+        );
     }
 
     #[test]
@@ -221,7 +313,9 @@ mod tests {
         assert!(has_opt_out_instruction("Hi from A. Reply STOP to opt out."));
         assert!(has_opt_out_instruction("Text STOP to unsubscribe"));
         assert!(has_opt_out_instruction("Reply STOP to end texts"));
-        assert!(!has_opt_out_instruction("Hi, this is One Stop Plumbing. Sorry we missed you!"));
+        assert!(!has_opt_out_instruction(
+            "Hi, this is One Stop Plumbing. Sorry we missed you!"
+        ));
         assert!(!has_opt_out_instruction("We'll stop by tomorrow"));
         assert!(!has_opt_out_instruction("Non-stop service, 24/7"));
     }

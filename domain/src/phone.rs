@@ -18,7 +18,11 @@ impl E164 {
         let ok = (7..=15).contains(&digits.len())
             && digits.bytes().all(|b| b.is_ascii_digit())
             && !digits.starts_with('0');
-        if ok { Ok(Self(s.to_owned())) } else { Err(PhoneError) }
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(PhoneError)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -37,7 +41,10 @@ pub fn mask(raw: &str) -> String {
     if n <= 6 {
         return "*".repeat(n);
     }
-    raw.chars().enumerate().map(|(i, c)| if i >= n - 4 { c } else { '*' }).collect()
+    raw.chars()
+        .enumerate()
+        .map(|(i, c)| if i >= n - 4 { c } else { '*' })
+        .collect()
 }
 
 impl TryFrom<String> for E164 {
@@ -72,13 +79,28 @@ mod tests {
 
     #[test]
     fn parses_valid_numbers() {
-        assert_eq!(E164::parse("+15125550100").unwrap().as_str(), "+15125550100");
-        assert_eq!(E164::parse(" +447911123456 ").unwrap().as_str(), "+447911123456");
+        assert_eq!(
+            E164::parse("+15125550100").unwrap().as_str(),
+            "+15125550100"
+        );
+        assert_eq!(
+            E164::parse(" +447911123456 ").unwrap().as_str(),
+            "+447911123456"
+        );
     }
 
     #[test]
     fn rejects_invalid_numbers() {
-        for bad in ["", "5125550100", "+0125550100", "+1", "+1512555010012345", "+1 512 555", "anonymous", "+266696687a"] {
+        for bad in [
+            "",
+            "5125550100",
+            "+0125550100",
+            "+1",
+            "+1512555010012345",
+            "+1 512 555",
+            "anonymous",
+            "+266696687a",
+        ] {
             assert!(E164::parse(bad).is_err(), "{bad} should be rejected");
         }
     }

@@ -17,8 +17,14 @@ use crate::{Sandbox, twilio_error};
 
 /// The user and password of an `Authorization: Basic` header.
 pub(crate) fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(value).ok()?;
+    let value = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (user, pass) = text.split_once(':')?;
     Some((user.to_owned(), pass.to_owned()))
@@ -33,12 +39,21 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// `base@evil.example`); anything when there is no base.
 pub fn under_base(base: Option<&str>, url: &str) -> bool {
     let Some(base) = base else { return true };
-    url.strip_prefix(base).is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+    url.strip_prefix(base)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
 }
 
 /// Control routes: `Authorization: Bearer <admin token>`; with no token configured, nobody.
-pub(crate) async fn require_admin(State(token): State<Option<Arc<str>>>, req: Request, next: Next) -> Response {
-    let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+pub(crate) async fn require_admin(
+    State(token): State<Option<Arc<str>>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
     match (token.as_deref(), given) {
         (Some(t), Some(g)) if constant_time_eq(t.as_bytes(), g.as_bytes()) => next.run(req).await,
         _ => (
@@ -52,10 +67,22 @@ pub(crate) async fn require_admin(State(token): State<Option<Arc<str>>>, req: Re
 
 /// Twilio-shaped routes: Basic auth as `{account}:{auth token}` of an account the sandbox knows,
 /// the account in the path being the one authenticated. Twilio answers 401 with code 20003.
-pub(crate) async fn require_account(State(sb): State<Sandbox>, Path(params): Path<HashMap<String, String>>, req: Request, next: Next) -> Response {
-    let account = params.get("account").map(String::as_str).unwrap_or_default();
+pub(crate) async fn require_account(
+    State(sb): State<Sandbox>,
+    Path(params): Path<HashMap<String, String>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let account = params
+        .get("account")
+        .map(String::as_str)
+        .unwrap_or_default();
     match basic_auth(req.headers()) {
-        Some((user, token)) if !account.is_empty() && user == account && sb.knows_account(&user, &token) => next.run(req).await,
+        Some((user, token))
+            if !account.is_empty() && user == account && sb.knows_account(&user, &token) =>
+        {
+            next.run(req).await
+        }
         _ => (
             [(header::WWW_AUTHENTICATE, "Basic realm=\"Twilio API\"")],
             twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate"),
@@ -71,17 +98,36 @@ mod tests {
     #[test]
     fn webhooks_stay_under_the_base() {
         let base = Some("http://127.0.0.1:8080");
-        assert!(under_base(base, "http://127.0.0.1:8080/webhook/sms/incoming"));
+        assert!(under_base(
+            base,
+            "http://127.0.0.1:8080/webhook/sms/incoming"
+        ));
         assert!(under_base(base, "http://127.0.0.1:8080?x=1"));
-        assert!(!under_base(base, "http://127.0.0.1:80801/webhook"), "another port");
-        assert!(!under_base(base, "http://127.0.0.1:8080@169.254.169.254/latest/meta-data"), "userinfo trick");
+        assert!(
+            !under_base(base, "http://127.0.0.1:80801/webhook"),
+            "another port"
+        );
+        assert!(
+            !under_base(
+                base,
+                "http://127.0.0.1:8080@169.254.169.254/latest/meta-data"
+            ),
+            "userinfo trick"
+        );
         assert!(!under_base(base, "http://169.254.169.254/latest/meta-data"));
-        assert!(under_base(None, "http://169.254.169.254/"), "no base: the test sandbox posts anywhere");
+        assert!(
+            under_base(None, "http://169.254.169.254/"),
+            "no base: the test sandbox posts anywhere"
+        );
     }
 
     #[test]
     fn tokens_compare_whole() {
         assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd") && !constant_time_eq(b"abc", b"ab") && !constant_time_eq(b"", b"a"));
+        assert!(
+            !constant_time_eq(b"abc", b"abd")
+                && !constant_time_eq(b"abc", b"ab")
+                && !constant_time_eq(b"", b"a")
+        );
     }
 }

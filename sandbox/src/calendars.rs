@@ -34,7 +34,10 @@ pub struct CalendarDoubles {
 
 /// Tokens the doubles accept (what their token endpoint hands out, or what tests connect with).
 fn authorized(headers: &HeaderMap) -> bool {
-    headers.get("authorization").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("Bearer ") && v.len() > "Bearer ".len())
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer ") && v.len() > "Bearer ".len())
 }
 
 impl CalendarDoubles {
@@ -42,8 +45,14 @@ impl CalendarDoubles {
         Router::new()
             .route("/google/token", post(token))
             .route("/jobber/oauth/token", post(token))
-            .route("/google/calendar/v3/calendars/{cal}/events", post(insert_event))
-            .route("/google/calendar/v3/calendars/{cal}/events/{id}", patch(patch_event).delete(delete_event))
+            .route(
+                "/google/calendar/v3/calendars/{cal}/events",
+                post(insert_event),
+            )
+            .route(
+                "/google/calendar/v3/calendars/{cal}/events/{id}",
+                patch(patch_event).delete(delete_event),
+            )
             .route("/google/calendar/v3/freeBusy", post(free_busy))
             .route("/jobber/api/graphql", post(graphql))
             .with_state(self.clone())
@@ -73,7 +82,9 @@ impl CalendarDoubles {
 }
 
 async fn token(State(d): State<CalendarDoubles>, body: String) -> Response {
-    let form: BTreeMap<String, String> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let form: BTreeMap<String, String> = form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
     d.inner.lock().unwrap().token_requests.push(json!(form));
     match form.get("grant_type").map(String::as_str) {
         Some("refresh_token") if form.contains_key("refresh_token") => {
@@ -89,14 +100,23 @@ async fn token(State(d): State<CalendarDoubles>, body: String) -> Response {
     }
 }
 
-async fn insert_event(State(d): State<CalendarDoubles>, headers: HeaderMap, Path(_cal): Path<String>, Json(event): Json<Value>) -> Response {
+async fn insert_event(
+    State(d): State<CalendarDoubles>,
+    headers: HeaderMap,
+    Path(_cal): Path<String>,
+    Json(event): Json<Value>,
+) -> Response {
     if !authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     if let Some(f) = d.fault("google") {
         return f;
     }
-    let id = event.get("id").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let id = event
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let mut c = d.inner.lock().unwrap();
     if c.google_events.contains_key(&id) {
         return (StatusCode::CONFLICT, Json(json!({"error": {"code": 409, "message": "The requested identifier already exists."}}))).into_response();
@@ -107,7 +127,12 @@ async fn insert_event(State(d): State<CalendarDoubles>, headers: HeaderMap, Path
     (StatusCode::OK, Json(stored)).into_response()
 }
 
-async fn patch_event(State(d): State<CalendarDoubles>, headers: HeaderMap, Path((_cal, id)): Path<(String, String)>, Json(changes): Json<Value>) -> Response {
+async fn patch_event(
+    State(d): State<CalendarDoubles>,
+    headers: HeaderMap,
+    Path((_cal, id)): Path<(String, String)>,
+    Json(changes): Json<Value>,
+) -> Response {
     if !authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
@@ -115,7 +140,9 @@ async fn patch_event(State(d): State<CalendarDoubles>, headers: HeaderMap, Path(
         return f;
     }
     let mut c = d.inner.lock().unwrap();
-    let Some(event) = c.google_events.get_mut(&id) else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(event) = c.google_events.get_mut(&id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
     if let (Some(e), Some(ch)) = (event.as_object_mut(), changes.as_object()) {
         for (k, v) in ch {
             e.insert(k.clone(), v.clone());
@@ -124,7 +151,11 @@ async fn patch_event(State(d): State<CalendarDoubles>, headers: HeaderMap, Path(
     Json(event.clone()).into_response()
 }
 
-async fn delete_event(State(d): State<CalendarDoubles>, headers: HeaderMap, Path((_cal, id)): Path<(String, String)>) -> Response {
+async fn delete_event(
+    State(d): State<CalendarDoubles>,
+    headers: HeaderMap,
+    Path((_cal, id)): Path<(String, String)>,
+) -> Response {
     if !authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
@@ -141,7 +172,11 @@ async fn delete_event(State(d): State<CalendarDoubles>, headers: HeaderMap, Path
     }
 }
 
-async fn free_busy(State(d): State<CalendarDoubles>, headers: HeaderMap, Json(q): Json<Value>) -> Response {
+async fn free_busy(
+    State(d): State<CalendarDoubles>,
+    headers: HeaderMap,
+    Json(q): Json<Value>,
+) -> Response {
     if !authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
@@ -149,21 +184,41 @@ async fn free_busy(State(d): State<CalendarDoubles>, headers: HeaderMap, Json(q)
         return f;
     }
     let c = d.inner.lock().unwrap();
-    let mut busy: Vec<Value> = c.busy.iter().map(|(s, e)| json!({"start": s.to_rfc3339(), "end": e.to_rfc3339()})).collect();
+    let mut busy: Vec<Value> = c
+        .busy
+        .iter()
+        .map(|(s, e)| json!({"start": s.to_rfc3339(), "end": e.to_rfc3339()}))
+        .collect();
     // Google counts the calendar's own events as busy too.
-    for e in c.google_events.values().filter(|e| e["status"] != "cancelled") {
+    for e in c
+        .google_events
+        .values()
+        .filter(|e| e["status"] != "cancelled")
+    {
         busy.push(json!({"start": e["start"]["dateTime"], "end": e["end"]["dateTime"]}));
     }
-    let id = q.pointer("/items/0/id").and_then(Value::as_str).unwrap_or("primary").to_owned();
+    let id = q
+        .pointer("/items/0/id")
+        .and_then(Value::as_str)
+        .unwrap_or("primary")
+        .to_owned();
     Json(json!({"kind": "calendar#freeBusy", "timeMin": q["timeMin"], "timeMax": q["timeMax"], "calendars": {id: {"busy": busy}}})).into_response()
 }
 
-async fn graphql(State(d): State<CalendarDoubles>, headers: HeaderMap, Json(req): Json<Value>) -> Response {
+async fn graphql(
+    State(d): State<CalendarDoubles>,
+    headers: HeaderMap,
+    Json(req): Json<Value>,
+) -> Response {
     if !authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     if headers.get("x-jobber-graphql-version").is_none() {
-        return (StatusCode::BAD_REQUEST, Json(json!({"errors": [{"message": "X-JOBBER-GRAPHQL-VERSION header is required"}]}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"errors": [{"message": "X-JOBBER-GRAPHQL-VERSION header is required"}]})),
+        )
+            .into_response();
     }
     if let Some(f) = d.fault("jobber") {
         return f;
@@ -177,7 +232,10 @@ async fn graphql(State(d): State<CalendarDoubles>, headers: HeaderMap, Json(req)
         c.jobber_clients.insert(id.clone(), vars["input"].clone());
         json!({"clientCreate": {"client": {"id": id}, "userErrors": []}})
     } else if query.contains("requestCreate(") {
-        let client = vars.pointer("/input/clientId").and_then(Value::as_str).unwrap_or_default();
+        let client = vars
+            .pointer("/input/clientId")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !c.jobber_clients.contains_key(client) {
             return Json(json!({"data": {"requestCreate": {"request": null, "userErrors": [{"message": "Client not found", "path": ["clientId"]}]}}})).into_response();
         }
@@ -190,7 +248,8 @@ async fn graphql(State(d): State<CalendarDoubles>, headers: HeaderMap, Json(req)
         let id = vars["requestId"].as_str().unwrap_or_default().to_owned();
         let archive = query.contains("requestArchive(");
         let Some(r) = c.jobber_requests.get_mut(&id) else {
-            return Json(json!({"data": null, "errors": [{"message": "Request not found"}]})).into_response();
+            return Json(json!({"data": null, "errors": [{"message": "Request not found"}]}))
+                .into_response();
         };
         if archive {
             r["archived"] = json!(true);
@@ -199,10 +258,15 @@ async fn graphql(State(d): State<CalendarDoubles>, headers: HeaderMap, Json(req)
                 o.insert(k.clone(), v.clone());
             }
         }
-        let name = if archive { "requestArchive" } else { "requestEdit" };
+        let name = if archive {
+            "requestArchive"
+        } else {
+            "requestEdit"
+        };
         json!({name: {"request": {"id": id}, "userErrors": []}})
     } else {
-        return Json(json!({"errors": [{"message": "operation not supported by the sandbox"}]})).into_response();
+        return Json(json!({"errors": [{"message": "operation not supported by the sandbox"}]}))
+            .into_response();
     };
     Json(json!({"data": data})).into_response()
 }
@@ -243,6 +307,10 @@ struct Fault {
 }
 
 async fn add_fault(State(d): State<CalendarDoubles>, Json(f): Json<Fault>) -> StatusCode {
-    d.inner.lock().unwrap().failing.insert(f.provider, (f.status, f.count));
+    d.inner
+        .lock()
+        .unwrap()
+        .failing
+        .insert(f.provider, (f.status, f.count));
     StatusCode::NO_CONTENT
 }

@@ -22,11 +22,16 @@ pub(crate) fn router(sb: &Sandbox) -> Router {
         .with_state(sb.clone())
 }
 
-async fn messages(State(sb): State<Sandbox>, Query(q): Query<HashMap<String, String>>) -> Json<Vec<SandboxMessage>> {
+async fn messages(
+    State(sb): State<Sandbox>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Json<Vec<SandboxMessage>> {
     Json(
         sb.messages()
             .into_iter()
-            .filter(|m| q.get("to").is_none_or(|t| *t == m.to) && q.get("from").is_none_or(|f| *f == m.from))
+            .filter(|m| {
+                q.get("to").is_none_or(|t| *t == m.to) && q.get("from").is_none_or(|f| *f == m.from)
+            })
             .collect(),
     )
 }
@@ -41,7 +46,9 @@ async fn reset(State(sb): State<Sandbox>) -> StatusCode {
 
 async fn stats(State(sb): State<Sandbox>) -> Json<serde_json::Value> {
     let inner = sb.inner.lock().unwrap();
-    Json(json!({"attempts": inner.attempts, "messages": inner.messages.len(), "numbers": inner.numbers.len()}))
+    Json(
+        json!({"attempts": inner.attempts, "messages": inner.messages.len(), "numbers": inner.numbers.len()}),
+    )
 }
 
 async fn call(State(sb): State<Sandbox>, Json(req): Json<CallRequest>) -> Response {

@@ -106,7 +106,10 @@ impl Default for Sandbox {
 }
 
 fn now_us() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_micros()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros()
 }
 
 fn new_sid(prefix: &str) -> String {
@@ -123,7 +126,10 @@ impl Sandbox {
         Self {
             inner: Arc::default(),
             calendars: Default::default(),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("client"),
             status_delay: Duration::from_millis(50),
             admin_token: None,
             webhook_base: None,
@@ -145,15 +151,25 @@ impl Sandbox {
 
     /// Lets an account use the REST API before it has a number (as a Twilio account with none).
     pub fn register_account(&self, account_sid: &str, auth_token: &str) {
-        self.inner.lock().unwrap().accounts.insert(account_sid.to_owned(), auth_token.to_owned());
+        self.inner
+            .lock()
+            .unwrap()
+            .accounts
+            .insert(account_sid.to_owned(), auth_token.to_owned());
     }
 
     /// Whether these are a known account's credentials: registered, or carried by one of its numbers.
     pub fn knows_account(&self, account_sid: &str, auth_token: &str) -> bool {
         let inner = self.inner.lock().unwrap();
         let same = |t: &str| auth::constant_time_eq(t.as_bytes(), auth_token.as_bytes());
-        inner.accounts.get(account_sid).is_some_and(|t| same(t.as_str()))
-            || inner.numbers.values().any(|n| n.account_sid == account_sid && same(n.auth_token.as_str()))
+        inner
+            .accounts
+            .get(account_sid)
+            .is_some_and(|t| same(t.as_str()))
+            || inner
+                .numbers
+                .values()
+                .any(|n| n.account_sid == account_sid && same(n.auth_token.as_str()))
     }
 
     /// Whether a webhook may be posted to `url` (always, unless a base was set).
@@ -162,14 +178,27 @@ impl Sandbox {
     }
 
     /// Registers a number as Twilio's console would: its account, and where its webhooks go.
-    pub fn register_number(&self, number: &str, account_sid: &str, auth_token: &str, voice_url: &str, sms_url: &str) {
+    pub fn register_number(
+        &self,
+        number: &str,
+        account_sid: &str,
+        auth_token: &str,
+        voice_url: &str,
+        sms_url: &str,
+    ) {
         let mut inner = self.inner.lock().unwrap();
         // The account is known from now on (the map makes the check quick with thousands of numbers).
-        inner.accounts.entry(account_sid.to_owned()).or_insert_with(|| auth_token.to_owned());
+        inner
+            .accounts
+            .entry(account_sid.to_owned())
+            .or_insert_with(|| auth_token.to_owned());
         inner.numbers.insert(
             number.to_owned(),
             NumberConfig {
-                sid: format!("PN{}", uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, number.as_bytes()).simple()),
+                sid: format!(
+                    "PN{}",
+                    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, number.as_bytes()).simple()
+                ),
                 account_sid: account_sid.to_owned(),
                 auth_token: auth_token.to_owned(),
                 voice_url: voice_url.to_owned(),
@@ -184,7 +213,14 @@ impl Sandbox {
 
     /// The messages after the first `offset` (a load generator reads only what is new).
     pub fn messages_since(&self, offset: usize) -> Vec<SandboxMessage> {
-        self.inner.lock().unwrap().messages.iter().skip(offset).cloned().collect()
+        self.inner
+            .lock()
+            .unwrap()
+            .messages
+            .iter()
+            .skip(offset)
+            .cloned()
+            .collect()
     }
 
     pub fn attempts(&self) -> u64 {
@@ -198,8 +234,13 @@ impl Sandbox {
     pub fn router(&self) -> Router {
         let control = control::router(self)
             .merge(self.calendars.control_router())
-            .route_layer(axum::middleware::from_fn_with_state(self.admin_token.clone(), auth::require_admin));
-        rest::router(self).merge(control).merge(self.calendars.router())
+            .route_layer(axum::middleware::from_fn_with_state(
+                self.admin_token.clone(),
+                auth::require_admin,
+            ));
+        rest::router(self)
+            .merge(control)
+            .merge(self.calendars.router())
     }
 
     fn number(&self, number: &str) -> Option<NumberConfig> {
@@ -207,7 +248,12 @@ impl Sandbox {
     }
 
     /// Posts a form webhook signed the way Twilio signs it; returns (status, body).
-    pub async fn post_signed(&self, url: &str, auth_token: &str, params: &[(String, String)]) -> Result<(u16, String), String> {
+    pub async fn post_signed(
+        &self,
+        url: &str,
+        auth_token: &str,
+        params: &[(String, String)],
+    ) -> Result<(u16, String), String> {
         if !self.webhook_allowed(url) {
             return Err(format!("{url} is not under the sandbox's base URL"));
         }
@@ -235,7 +281,9 @@ impl Sandbox {
     /// Plays a caller ringing `to`: the voice webhook, then (for dial-through numbers) the
     /// `<Dial action>` callback with the given outcome. Returns what each step answered.
     pub async fn place_call(&self, req: CallRequest) -> Result<CallResult, String> {
-        let cfg = self.number(&req.to).ok_or_else(|| format!("{} is not a sandbox number", req.to))?;
+        let cfg = self
+            .number(&req.to)
+            .ok_or_else(|| format!("{} is not a sandbox number", req.to))?;
         let call_sid = req.call_sid.clone().unwrap_or_else(|| new_sid("CA"));
         let base = vec![
             ("AccountSid".to_owned(), cfg.account_sid.clone()),
@@ -249,19 +297,34 @@ impl Sandbox {
         incoming.push(("CallStatus".to_owned(), "ringing".to_owned()));
         let mut voice = (0, String::new());
         for _ in 0..req.deliveries.max(1) {
-            voice = self.post_signed(&cfg.voice_url, &cfg.auth_token, &incoming).await?;
+            voice = self
+                .post_signed(&cfg.voice_url, &cfg.auth_token, &incoming)
+                .await?;
         }
         let mut dial = None;
         if let Some(action) = dial_action(&voice.1) {
-            let outcome = req.outcome.clone().unwrap_or_else(|| "no-answer".to_owned());
+            let outcome = req
+                .outcome
+                .clone()
+                .unwrap_or_else(|| "no-answer".to_owned());
             let mut completed = base.clone();
-            completed.push(("CallStatus".to_owned(), if outcome == "completed" { "completed" } else { "in-progress" }.to_owned()));
+            completed.push((
+                "CallStatus".to_owned(),
+                if outcome == "completed" {
+                    "completed"
+                } else {
+                    "in-progress"
+                }
+                .to_owned(),
+            ));
             completed.push(("DialCallStatus".to_owned(), outcome));
             completed.push(("DialCallSid".to_owned(), new_sid("CA")));
             completed.push(("DialCallDuration".to_owned(), "0".to_owned()));
             let mut last = (0, String::new());
             for _ in 0..req.deliveries.max(1) {
-                last = self.post_signed(&action, &cfg.auth_token, &completed).await?;
+                last = self
+                    .post_signed(&action, &cfg.auth_token, &completed)
+                    .await?;
             }
             dial = Some(last);
         }
@@ -276,7 +339,9 @@ impl Sandbox {
 
     /// Plays a caller texting `to`.
     pub async fn send_sms_as_caller(&self, req: SmsRequest) -> Result<SmsResult, String> {
-        let cfg = self.number(&req.to).ok_or_else(|| format!("{} is not a sandbox number", req.to))?;
+        let cfg = self
+            .number(&req.to)
+            .ok_or_else(|| format!("{} is not a sandbox number", req.to))?;
         let sid = req.message_sid.clone().unwrap_or_else(|| new_sid("SM"));
         let params = vec![
             ("AccountSid".to_owned(), cfg.account_sid.clone()),
@@ -293,9 +358,15 @@ impl Sandbox {
         ];
         let mut last = (0, String::new());
         for _ in 0..req.deliveries.max(1) {
-            last = self.post_signed(&cfg.sms_url, &cfg.auth_token, &params).await?;
+            last = self
+                .post_signed(&cfg.sms_url, &cfg.auth_token, &params)
+                .await?;
         }
-        Ok(SmsResult { message_sid: sid, status: last.0, twiml: last.1 })
+        Ok(SmsResult {
+            message_sid: sid,
+            status: last.0,
+            twiml: last.1,
+        })
     }
 }
 
@@ -304,7 +375,14 @@ fn dial_action(twiml: &str) -> Option<String> {
     let dial = &twiml[twiml.find("<Dial")?..];
     let start = dial.find("action=\"")? + "action=\"".len();
     let end = dial[start..].find('"')? + start;
-    Some(dial[start..end].replace("&quot;", "\"").replace("&apos;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+    Some(
+        dial[start..end]
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -353,7 +431,13 @@ mod tests {
     #[test]
     fn finds_dial_action() {
         let t = r#"<?xml version="1.0"?><Response><Dial timeout="20" action="https://x.example/cb?a=1&amp;b=2" method="POST">+1</Dial></Response>"#;
-        assert_eq!(super::dial_action(t).as_deref(), Some("https://x.example/cb?a=1&b=2"));
-        assert_eq!(super::dial_action("<Response><Say>hi</Say></Response>"), None);
+        assert_eq!(
+            super::dial_action(t).as_deref(),
+            Some("https://x.example/cb?a=1&b=2")
+        );
+        assert_eq!(
+            super::dial_action("<Response><Say>hi</Say></Response>"),
+            None
+        );
     }
 }

@@ -18,11 +18,26 @@ use crate::{NumberConfig, Sandbox, SandboxMessage, new_sid, now_us, twilio_error
 
 pub(crate) fn router(sb: &Sandbox) -> Router {
     Router::new()
-        .route("/2010-04-01/Accounts/{account}/Messages.json", post(send_message).get(list_messages))
-        .route("/2010-04-01/Accounts/{account}/IncomingPhoneNumbers.json", post(register_number).get(list_incoming))
-        .route("/2010-04-01/Accounts/{account}/IncomingPhoneNumbers/{sid}", post(update_incoming))
-        .route("/2010-04-01/Accounts/{account}/AvailablePhoneNumbers/US/Local.json", get(available_local))
-        .route_layer(axum::middleware::from_fn_with_state(sb.clone(), require_account))
+        .route(
+            "/2010-04-01/Accounts/{account}/Messages.json",
+            post(send_message).get(list_messages),
+        )
+        .route(
+            "/2010-04-01/Accounts/{account}/IncomingPhoneNumbers.json",
+            post(register_number).get(list_incoming),
+        )
+        .route(
+            "/2010-04-01/Accounts/{account}/IncomingPhoneNumbers/{sid}",
+            post(update_incoming),
+        )
+        .route(
+            "/2010-04-01/Accounts/{account}/AvailablePhoneNumbers/US/Local.json",
+            get(available_local),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            sb.clone(),
+            require_account,
+        ))
         .with_state(sb.clone())
 }
 
@@ -38,17 +53,36 @@ struct SendForm {
     status_callback: Option<String>,
 }
 
-async fn send_message(State(sb): State<Sandbox>, Path(account): Path<String>, Form(f): Form<SendForm>) -> Response {
+async fn send_message(
+    State(sb): State<Sandbox>,
+    Path(account): Path<String>,
+    Form(f): Form<SendForm>,
+) -> Response {
     let received = now_us();
     let (fault, cfg) = sb.take_fault(&f.to, &f.from);
     let Some(cfg) = cfg.filter(|c| c.account_sid == account) else {
-        return twilio_error(StatusCode::BAD_REQUEST, 21606, "The 'From' phone number provided is not a valid message-capable Twilio phone number for this account.");
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            21606,
+            "The 'From' phone number provided is not a valid message-capable Twilio phone number for this account.",
+        );
     };
-    if f.status_callback.as_deref().is_some_and(|u| !sb.webhook_allowed(u)) {
-        return twilio_error(StatusCode::BAD_REQUEST, 21609, "Invalid StatusCallback url: not under this sandbox's base URL");
+    if f.status_callback
+        .as_deref()
+        .is_some_and(|u| !sb.webhook_allowed(u))
+    {
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            21609,
+            "Invalid StatusCallback url: not under this sandbox's base URL",
+        );
     }
     if f.body.chars().count() > 1600 {
-        return twilio_error(StatusCode::BAD_REQUEST, 21617, "The concatenated message body exceeds the 1600 character limit.");
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            21617,
+            "The concatenated message body exceeds the 1600 character limit.",
+        );
     }
     if let Some(fault) = &fault {
         if fault.delay_ms > 0 {
@@ -62,7 +96,8 @@ async fn send_message(State(sb): State<Sandbox>, Path(account): Path<String>, Fo
         }
         if fault.status >= 300 {
             let code = fault.code.unwrap_or(fault.status as i64);
-            let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let status =
+                StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             return twilio_error(status, code, "sandbox fault");
         }
     }
@@ -77,7 +112,10 @@ impl Sandbox {
     fn take_fault(&self, to: &str, from: &str) -> (Option<crate::Fault>, Option<NumberConfig>) {
         let mut inner = self.inner.lock().unwrap();
         inner.attempts += 1;
-        let idx = inner.faults.iter().position(|x| x.count > 0 && x.to.as_deref().is_none_or(|t| t == to));
+        let idx = inner
+            .faults
+            .iter()
+            .position(|x| x.count > 0 && x.to.as_deref().is_none_or(|t| t == to));
         let fault = idx.map(|i| {
             inner.faults[i].count -= 1;
             let fault = inner.faults[i].clone();
@@ -105,15 +143,28 @@ impl Sandbox {
         msg
     }
 
-    fn spawn_status_callbacks(&self, cfg: &NumberConfig, msg: &SandboxMessage, url: Option<String>) {
+    fn spawn_status_callbacks(
+        &self,
+        cfg: &NumberConfig,
+        msg: &SandboxMessage,
+        url: Option<String>,
+    ) {
         let Some(url) = url else { return };
         let (sb, token, msg) = (self.clone(), cfg.auth_token.clone(), msg.clone());
         tokio::spawn(async move {
             for status in ["sent", "delivered"] {
                 tokio::time::sleep(sb.status_delay).await;
-                if let Some(m) = sb.inner.lock().unwrap().messages.iter_mut().find(|m| m.sid == msg.sid) {
+                if let Some(m) = sb
+                    .inner
+                    .lock()
+                    .unwrap()
+                    .messages
+                    .iter_mut()
+                    .find(|m| m.sid == msg.sid)
+                {
                     m.status = status.to_owned();
-                    m.date_sent.get_or_insert_with(|| chrono::Utc::now().to_rfc2822());
+                    m.date_sent
+                        .get_or_insert_with(|| chrono::Utc::now().to_rfc2822());
                 }
                 let params = vec![
                     ("AccountSid".to_owned(), msg.account_sid.clone()),
@@ -141,18 +192,31 @@ fn message_json(m: &SandboxMessage) -> serde_json::Value {
 
 /// Newest first, as Twilio lists them. `DateSent>` (YYYY-MM-DD) matches on the send date, which
 /// stays empty while a message is queued: such a message is not listed under that filter.
-async fn list_messages(State(sb): State<Sandbox>, Path(account): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn list_messages(
+    State(sb): State<Sandbox>,
+    Path(account): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let since = q.get("DateSent>").cloned().unwrap_or_default();
-    let page_size = q.get("PageSize").and_then(|p| p.parse::<usize>().ok()).unwrap_or(50).clamp(1, 1000);
+    let page_size = q
+        .get("PageSize")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(50)
+        .clamp(1, 1000);
     let sent_on_or_after = |m: &SandboxMessage| {
-        let sent = m.date_sent.as_deref().and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok());
+        let sent = m
+            .date_sent
+            .as_deref()
+            .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok());
         sent.is_some_and(|d| d.format("%Y-%m-%d").to_string() >= since)
     };
     let mut list: Vec<SandboxMessage> = sb
         .messages()
         .into_iter()
         .filter(|m| m.account_sid == account)
-        .filter(|m| q.get("To").is_none_or(|t| *t == m.to) && q.get("From").is_none_or(|f| *f == m.from))
+        .filter(|m| {
+            q.get("To").is_none_or(|t| *t == m.to) && q.get("From").is_none_or(|f| *f == m.from)
+        })
         .filter(|m| since.is_empty() || sent_on_or_after(m))
         .collect();
     list.reverse();
@@ -171,31 +235,60 @@ struct NumberForm {
 }
 
 fn invalid_url() -> Response {
-    twilio_error(StatusCode::BAD_REQUEST, 21402, "Invalid Url: not under this sandbox's base URL")
+    twilio_error(
+        StatusCode::BAD_REQUEST,
+        21402,
+        "Invalid Url: not under this sandbox's base URL",
+    )
 }
 
-async fn register_number(State(sb): State<Sandbox>, Path(account): Path<String>, headers: axum::http::HeaderMap, Form(f): Form<NumberForm>) -> Response {
+async fn register_number(
+    State(sb): State<Sandbox>,
+    Path(account): Path<String>,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<NumberForm>,
+) -> Response {
     // The middleware checked these credentials; the number keeps them for signing its webhooks.
     let token = basic_auth(&headers).map(|(_, t)| t).unwrap_or_default();
     if !sb.webhook_allowed(&f.voice_url) || !sb.webhook_allowed(&f.sms_url) {
         return invalid_url();
     }
-    if sb.number(&f.phone_number).is_some_and(|n| n.account_sid != account) {
-        return twilio_error(StatusCode::BAD_REQUEST, 21422, "Phone number is not available");
+    if sb
+        .number(&f.phone_number)
+        .is_some_and(|n| n.account_sid != account)
+    {
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            21422,
+            "Phone number is not available",
+        );
     }
     sb.register_number(&f.phone_number, &account, &token, &f.voice_url, &f.sms_url);
-    let sid = sb.number(&f.phone_number).map(|n| n.sid).unwrap_or_default();
+    let sid = sb
+        .number(&f.phone_number)
+        .map(|n| n.sid)
+        .unwrap_or_default();
     (StatusCode::CREATED, Json(json!({"sid": sid, "phone_number": f.phone_number, "voice_url": f.voice_url, "sms_url": f.sms_url}))).into_response()
 }
 
 /// Numbers for sale in an area code: the sandbox makes them up (555-01xx, never real), minus
 /// the ones already taken.
-async fn available_local(State(sb): State<Sandbox>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn available_local(
+    State(sb): State<Sandbox>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let area = q.get("AreaCode").cloned().unwrap_or_else(|| "512".into());
     if area.len() != 3 || !area.chars().all(|c| c.is_ascii_digit()) {
         return twilio_error(StatusCode::BAD_REQUEST, 21452, "AreaCode is invalid");
     }
-    let taken = sb.inner.lock().unwrap().numbers.keys().cloned().collect::<HashSet<_>>();
+    let taken = sb
+        .inner
+        .lock()
+        .unwrap()
+        .numbers
+        .keys()
+        .cloned()
+        .collect::<HashSet<_>>();
     let numbers: Vec<serde_json::Value> = (100..120)
         .map(|n| format!("+1{area}555{n:04}"))
         .filter(|n| !taken.contains(n))
@@ -205,7 +298,11 @@ async fn available_local(State(sb): State<Sandbox>, Query(q): Query<HashMap<Stri
     Json(json!({"available_phone_numbers": numbers})).into_response()
 }
 
-async fn list_incoming(State(sb): State<Sandbox>, Path(account): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn list_incoming(
+    State(sb): State<Sandbox>,
+    Path(account): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let inner = sb.inner.lock().unwrap();
     let list: Vec<serde_json::Value> = inner
         .numbers
@@ -224,14 +321,30 @@ struct UpdateForm {
     sms_url: Option<String>,
 }
 
-async fn update_incoming(State(sb): State<Sandbox>, Path((account, sid)): Path<(String, String)>, Form(f): Form<UpdateForm>) -> Response {
-    if [&f.voice_url, &f.sms_url].into_iter().flatten().any(|u| !sb.webhook_allowed(u)) {
+async fn update_incoming(
+    State(sb): State<Sandbox>,
+    Path((account, sid)): Path<(String, String)>,
+    Form(f): Form<UpdateForm>,
+) -> Response {
+    if [&f.voice_url, &f.sms_url]
+        .into_iter()
+        .flatten()
+        .any(|u| !sb.webhook_allowed(u))
+    {
         return invalid_url();
     }
     let sid = sid.trim_end_matches(".json").to_owned();
     let mut inner = sb.inner.lock().unwrap();
-    let Some((number, c)) = inner.numbers.iter_mut().find(|(_, c)| c.sid == sid && c.account_sid == account) else {
-        return twilio_error(StatusCode::NOT_FOUND, 20404, "The requested resource was not found");
+    let Some((number, c)) = inner
+        .numbers
+        .iter_mut()
+        .find(|(_, c)| c.sid == sid && c.account_sid == account)
+    else {
+        return twilio_error(
+            StatusCode::NOT_FOUND,
+            20404,
+            "The requested resource was not found",
+        );
     };
     if let Some(v) = f.voice_url {
         c.voice_url = v;

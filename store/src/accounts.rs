@@ -21,7 +21,9 @@ pub struct SignUp<'a> {
 
 fn email_conflict(e: sqlx::Error) -> StoreError {
     match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict { field: "email" },
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict { field: "email" }
+        }
         _ => e.into(),
     }
 }
@@ -51,13 +53,28 @@ pub async fn sign_up(pool: &PgPool, s: &SignUp<'_>) -> Result<(Uuid, Uuid)> {
         .fetch_one(&mut *tx)
         .await
         .map_err(email_conflict)?;
-    crate::audit(&mut *tx, business_id, "business", Some(business_id), "signed_up", serde_json::json!({})).await?;
+    crate::audit(
+        &mut *tx,
+        business_id,
+        "business",
+        Some(business_id),
+        "signed_up",
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok((business_id, user_id))
 }
 
 /// Gives an admin-onboarded business its owner account.
-pub async fn add_user(pool: &PgPool, business_id: Uuid, email: &str, name: &str, password_hash: &str, role: &str) -> Result<Uuid> {
+pub async fn add_user(
+    pool: &PgPool,
+    business_id: Uuid,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+    role: &str,
+) -> Result<Uuid> {
     sqlx::query_scalar("insert into users (business_id, email, name, password_hash, role) values ($1, $2, $3, $4, $5) returning id")
         .bind(business_id)
         .bind(email)
@@ -87,7 +104,12 @@ pub async fn credentials(pool: &PgPool, email: &str) -> Result<Option<Credential
 /// Counts a log-in attempt for this email before its password is checked, and says whether it
 /// may be checked: the `max`-th attempt since the last success locks the email for `lock`. One
 /// upsert, so a parallel burst is counted one by one and cannot slip past the lock.
-pub async fn count_login_attempt(pool: &PgPool, email: &str, max: i32, lock: Duration) -> Result<bool> {
+pub async fn count_login_attempt(
+    pool: &PgPool,
+    email: &str,
+    max: i32,
+    lock: Duration,
+) -> Result<bool> {
     let attempts: i32 = sqlx::query_scalar(
         "insert into login_failures (email, failures, locked_until)
          values (lower($1), 1, case when 1 >= $2 then now() + make_interval(secs => $3) end)
@@ -110,18 +132,29 @@ pub async fn count_login_attempt(pool: &PgPool, email: &str, max: i32, lock: Dur
 }
 
 pub async fn clear_login_failures(pool: &PgPool, email: &str) -> Result<()> {
-    sqlx::query("delete from login_failures where email = lower($1)").bind(email).execute(pool).await?;
+    sqlx::query("delete from login_failures where email = lower($1)")
+        .bind(email)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
 /// A new session with its first refresh token (`token_hash`).
-pub async fn open_session(pool: &PgPool, business_id: Uuid, user_id: Uuid, token_hash: &str, ttl: Duration) -> Result<Uuid> {
+pub async fn open_session(
+    pool: &PgPool,
+    business_id: Uuid,
+    user_id: Uuid,
+    token_hash: &str,
+    ttl: Duration,
+) -> Result<Uuid> {
     let mut tx = pool.begin().await?;
-    let session: Uuid = sqlx::query_scalar("insert into sessions (business_id, user_id) values ($1, $2) returning id")
-        .bind(business_id)
-        .bind(user_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let session: Uuid = sqlx::query_scalar(
+        "insert into sessions (business_id, user_id) values ($1, $2) returning id",
+    )
+    .bind(business_id)
+    .bind(user_id)
+    .fetch_one(&mut *tx)
+    .await?;
     sqlx::query("insert into refresh_tokens (business_id, session_id, token_hash, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4))")
         .bind(business_id)
         .bind(session)
@@ -155,7 +188,13 @@ pub enum Rotation {
 
 /// Exchanges a refresh token for the next one (`new_hash`, which the caller derives from the old
 /// token, so a repeat within `grace` names the same successor), once.
-pub async fn rotate_refresh(pool: &PgPool, old_hash: &str, new_hash: &str, ttl: Duration, grace: Duration) -> Result<Rotation> {
+pub async fn rotate_refresh(
+    pool: &PgPool,
+    old_hash: &str,
+    new_hash: &str,
+    ttl: Duration,
+    grace: Duration,
+) -> Result<Rotation> {
     let mut tx = pool.begin().await?;
     let row: Option<(Uuid, bool, bool, bool)> = sqlx::query_as(
         "select r.session_id, r.used_at is not null, (r.expires_at > now() and s.revoked_at is null),
@@ -166,7 +205,9 @@ pub async fn rotate_refresh(pool: &PgPool, old_hash: &str, new_hash: &str, ttl: 
     .bind(grace.num_seconds() as f64)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((session_id, used, live, just_used)) = row else { return Ok(Rotation::Invalid) };
+    let Some((session_id, used, live, just_used)) = row else {
+        return Ok(Rotation::Invalid);
+    };
     if used {
         if live && just_used && successor_unused(&mut tx, session_id, new_hash).await? {
             return Ok(Rotation::Repeated(session_user(&mut tx, session_id).await?));
@@ -178,7 +219,12 @@ pub async fn rotate_refresh(pool: &PgPool, old_hash: &str, new_hash: &str, ttl: 
     if !live {
         return Ok(Rotation::Invalid);
     }
-    sqlx::query("update refresh_tokens set used_at = now(), updated_at = now() where token_hash = $1").bind(old_hash).execute(&mut *tx).await?;
+    sqlx::query(
+        "update refresh_tokens set used_at = now(), updated_at = now() where token_hash = $1",
+    )
+    .bind(old_hash)
+    .execute(&mut *tx)
+    .await?;
     let user = session_user(&mut tx, session_id).await?;
     sqlx::query("insert into refresh_tokens (business_id, session_id, token_hash, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4))")
         .bind(user.business_id)
@@ -191,7 +237,11 @@ pub async fn rotate_refresh(pool: &PgPool, old_hash: &str, new_hash: &str, ttl: 
     Ok(Rotation::Rotated(user))
 }
 
-async fn successor_unused(db: &mut PgConnection, session_id: Uuid, token_hash: &str) -> Result<bool> {
+async fn successor_unused(
+    db: &mut PgConnection,
+    session_id: Uuid,
+    token_hash: &str,
+) -> Result<bool> {
     Ok(sqlx::query_scalar("select exists (select 1 from refresh_tokens where token_hash = $1 and session_id = $2 and used_at is null and expires_at > now())")
         .bind(token_hash)
         .bind(session_id)
@@ -209,7 +259,12 @@ async fn session_user(db: &mut PgConnection, session_id: Uuid) -> Result<Session
 
 /// The session a refresh token belongs to (used or not), so log-out can end it.
 pub async fn session_of_refresh(pool: &PgPool, token_hash: &str) -> Result<Option<Uuid>> {
-    Ok(sqlx::query_scalar("select session_id from refresh_tokens where token_hash = $1").bind(token_hash).fetch_optional(pool).await?)
+    Ok(
+        sqlx::query_scalar("select session_id from refresh_tokens where token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 /// Ends a session: its refresh tokens and access tokens stop working.
@@ -269,7 +324,11 @@ pub async fn member(db: &mut PgConnection, business_id: Uuid, user_id: Uuid) -> 
 }
 
 /// Removes a technician: their sessions end at once. The owner cannot be removed this way.
-pub async fn deactivate_member(db: &mut PgConnection, business_id: Uuid, user_id: Uuid) -> Result<()> {
+pub async fn deactivate_member(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    user_id: Uuid,
+) -> Result<()> {
     let done = sqlx::query("update users set active = false, updated_at = now() where business_id = $1 and id = $2 and role = 'tech'")
         .bind(business_id)
         .bind(user_id)
@@ -283,10 +342,25 @@ pub async fn deactivate_member(db: &mut PgConnection, business_id: Uuid, user_id
         .bind(user_id)
         .execute(&mut *db)
         .await?;
-    crate::audit(&mut *db, business_id, "user", Some(user_id), "removed", serde_json::json!({})).await
+    crate::audit(
+        &mut *db,
+        business_id,
+        "user",
+        Some(user_id),
+        "removed",
+        serde_json::json!({}),
+    )
+    .await
 }
 
-pub async fn create_invite(db: &mut PgConnection, business_id: Uuid, email: &str, token_hash: &str, invited_by: Uuid, ttl: Duration) -> Result<Uuid> {
+pub async fn create_invite(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    email: &str,
+    token_hash: &str,
+    invited_by: Uuid,
+    ttl: Duration,
+) -> Result<Uuid> {
     let id = sqlx::query_scalar(
         "insert into invites (business_id, email, role, token_hash, invited_by, expires_at) values ($1, $2, 'tech', $3, $4, now() + make_interval(secs => $5)) returning id",
     )
@@ -297,7 +371,15 @@ pub async fn create_invite(db: &mut PgConnection, business_id: Uuid, email: &str
     .bind(ttl.num_seconds() as f64)
     .fetch_one(&mut *db)
     .await?;
-    crate::audit(&mut *db, business_id, "invite", Some(id), "created", serde_json::json!({"role": "tech"})).await?;
+    crate::audit(
+        &mut *db,
+        business_id,
+        "invite",
+        Some(id),
+        "created",
+        serde_json::json!({"role": "tech"}),
+    )
+    .await?;
     Ok(id)
 }
 
@@ -312,7 +394,12 @@ pub async fn invite_is_open(pool: &PgPool, token_hash: &str) -> Result<bool> {
 
 /// Uses an invitation once: the technician's account. `Ok(None)` when the link is unknown,
 /// used or expired.
-pub async fn accept_invite(pool: &PgPool, token_hash: &str, name: &str, password_hash: &str) -> Result<Option<(Uuid, Uuid, String)>> {
+pub async fn accept_invite(
+    pool: &PgPool,
+    token_hash: &str,
+    name: &str,
+    password_hash: &str,
+) -> Result<Option<(Uuid, Uuid, String)>> {
     let mut tx = pool.begin().await?;
     let invite: Option<(Uuid, Uuid, String, String)> = sqlx::query_as(
         "update invites set accepted_at = now(), updated_at = now() where token_hash = $1 and accepted_at is null and expires_at > now()
@@ -321,7 +408,9 @@ pub async fn accept_invite(pool: &PgPool, token_hash: &str, name: &str, password
     .bind(token_hash)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((invite_id, business_id, email, role)) = invite else { return Ok(None) };
+    let Some((invite_id, business_id, email, role)) = invite else {
+        return Ok(None);
+    };
     let user_id: Uuid = sqlx::query_scalar("insert into users (business_id, email, name, password_hash, role) values ($1, $2, $3, $4, $5) returning id")
         .bind(business_id)
         .bind(&email)
@@ -331,13 +420,27 @@ pub async fn accept_invite(pool: &PgPool, token_hash: &str, name: &str, password
         .fetch_one(&mut *tx)
         .await
         .map_err(email_conflict)?;
-    crate::audit(&mut *tx, business_id, "invite", Some(invite_id), "accepted", serde_json::json!({"user_id": user_id})).await?;
+    crate::audit(
+        &mut *tx,
+        business_id,
+        "invite",
+        Some(invite_id),
+        "accepted",
+        serde_json::json!({"user_id": user_id}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some((business_id, user_id, role)))
 }
 
 /// The mail log: what the log mailer "sends" (and what a real mailer would record).
-pub async fn record_email(db: &mut PgConnection, business_id: Uuid, to: &str, subject: &str, body: &str) -> Result<()> {
+pub async fn record_email(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> Result<()> {
     sqlx::query("insert into outbound_emails (business_id, to_email, subject, body) values ($1, $2, $3, $4)")
         .bind(business_id)
         .bind(to)

@@ -31,7 +31,14 @@ pub async fn prepare_outbound(pool: &PgPool, s: &OutboundSms) -> Result<Outbound
     let mut tx = pool.begin().await?;
     // An alert goes to the owner about the caller's (existing) conversation: the owner is not a lead.
     if s.kind != nmc_domain::SmsKind::OwnerAlert {
-        ensure_conversation(&mut tx, s.business_id, s.conversation_id, &s.workflow_id, s.to.as_str()).await?;
+        ensure_conversation(
+            &mut tx,
+            s.business_id,
+            s.conversation_id,
+            &s.workflow_id,
+            s.to.as_str(),
+        )
+        .await?;
     }
     sqlx::query(
         "insert into messages (business_id, lead_id, conversation_id, direction, sender, kind, from_phone, to_phone, body,
@@ -107,7 +114,11 @@ async fn ensure_conversation(
 }
 
 /// A send attempt is about to go out; the first attempt's start time is kept for reconciliation.
-pub async fn mark_dispatching(pool: &PgPool, business_id: Uuid, message_id: Uuid) -> Result<DateTime<Utc>> {
+pub async fn mark_dispatching(
+    pool: &PgPool,
+    business_id: Uuid,
+    message_id: Uuid,
+) -> Result<DateTime<Utc>> {
     Ok(sqlx::query_scalar(
         "update messages set status = 'dispatching', send_started_at = coalesce(send_started_at, now()), updated_at = now()
          where id = $1 and business_id = $2 returning send_started_at",
@@ -119,7 +130,13 @@ pub async fn mark_dispatching(pool: &PgPool, business_id: Uuid, message_id: Uuid
 }
 
 /// Twilio accepted the text. Any delivery status that raced ahead of us is applied too.
-pub async fn mark_accepted(pool: &PgPool, business_id: Uuid, message_id: Uuid, sid: &str, status: &str) -> Result<()> {
+pub async fn mark_accepted(
+    pool: &PgPool,
+    business_id: Uuid,
+    message_id: Uuid,
+    sid: &str,
+    status: &str,
+) -> Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query(
         "update messages set twilio_message_sid = $3, status = case when message_status_rank($4) > message_status_rank(status) then $4 else status end,
@@ -163,7 +180,12 @@ pub async fn mark_suppressed(pool: &PgPool, business_id: Uuid, message_id: Uuid)
 /// caller unsubscribed at the carrier) also lands on our opt-out list.
 /// Not sent: the business may not send automated texts until its registration is approved.
 /// Error 30034 is the carrier's own code for traffic from an unregistered number.
-pub async fn mark_held(pool: &PgPool, business_id: Uuid, message_id: Uuid, reason: &str) -> Result<()> {
+pub async fn mark_held(
+    pool: &PgPool,
+    business_id: Uuid,
+    message_id: Uuid,
+    reason: &str,
+) -> Result<()> {
     sqlx::query("update messages set status = 'held', error_code = 30034, error_message = $3, updated_at = now() where id = $1 and business_id = $2")
         .bind(message_id)
         .bind(business_id)
@@ -173,7 +195,13 @@ pub async fn mark_held(pool: &PgPool, business_id: Uuid, message_id: Uuid, reaso
     Ok(())
 }
 
-pub async fn mark_rejected(pool: &PgPool, business_id: Uuid, message_id: Uuid, code: i64, message: &str) -> Result<()> {
+pub async fn mark_rejected(
+    pool: &PgPool,
+    business_id: Uuid,
+    message_id: Uuid,
+    code: i64,
+    message: &str,
+) -> Result<()> {
     let mut tx = pool.begin().await?;
     let (lead_id, to_phone): (Uuid, String) = sqlx::query_as(
         "update messages set status = 'failed', error_code = $3, error_message = $4, updated_at = now()
@@ -185,13 +213,19 @@ pub async fn mark_rejected(pool: &PgPool, business_id: Uuid, message_id: Uuid, c
     .bind(message)
     .fetch_one(&mut *tx)
     .await?;
-    let lead_status = if code == 21610 { "opted_out" } else { "undeliverable" };
-    sqlx::query("update leads set last_error_code = $2, status = $3, updated_at = now() where id = $1")
-        .bind(lead_id)
-        .bind(code as i32)
-        .bind(lead_status)
-        .execute(&mut *tx)
-        .await?;
+    let lead_status = if code == 21610 {
+        "opted_out"
+    } else {
+        "undeliverable"
+    };
+    sqlx::query(
+        "update leads set last_error_code = $2, status = $3, updated_at = now() where id = $1",
+    )
+    .bind(lead_id)
+    .bind(code as i32)
+    .bind(lead_status)
+    .execute(&mut *tx)
+    .await?;
     if code == 21610 {
         sqlx::query("insert into opt_outs (business_id, phone, source) values ($1, $2, 'carrier') on conflict (business_id, phone) where opted_in_at is null do nothing")
             .bind(business_id)
@@ -199,7 +233,15 @@ pub async fn mark_rejected(pool: &PgPool, business_id: Uuid, message_id: Uuid, c
             .execute(&mut *tx)
             .await?;
     }
-    crate::audit(&mut *tx, business_id, "message", Some(message_id), "send_rejected", serde_json::json!({"code": code})).await?;
+    crate::audit(
+        &mut *tx,
+        business_id,
+        "message",
+        Some(message_id),
+        "send_rejected",
+        serde_json::json!({"code": code}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -215,13 +257,20 @@ pub async fn mark_repeat_call(pool: &PgPool, business_id: Uuid, call_sid: &str) 
 }
 
 /// Attaches a caller's stored text to the conversation that received it.
-pub async fn attach_inbound(pool: &PgPool, business_id: Uuid, conversation_id: Uuid, workflow_id: &str, message_id: Uuid) -> Result<()> {
+pub async fn attach_inbound(
+    pool: &PgPool,
+    business_id: Uuid,
+    conversation_id: Uuid,
+    workflow_id: &str,
+    message_id: Uuid,
+) -> Result<()> {
     let mut tx = pool.begin().await?;
-    let caller: String = sqlx::query_scalar("select from_phone from messages where id = $1 and business_id = $2")
-        .bind(message_id)
-        .bind(business_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let caller: String =
+        sqlx::query_scalar("select from_phone from messages where id = $1 and business_id = $2")
+            .bind(message_id)
+            .bind(business_id)
+            .fetch_one(&mut *tx)
+            .await?;
     ensure_conversation(&mut tx, business_id, conversation_id, workflow_id, &caller).await?;
     sqlx::query("update messages set conversation_id = $3, updated_at = now() where id = $1 and business_id = $2 and conversation_id is null")
         .bind(message_id)
@@ -233,7 +282,12 @@ pub async fn attach_inbound(pool: &PgPool, business_id: Uuid, conversation_id: U
     Ok(())
 }
 
-pub async fn close_conversation(pool: &PgPool, business_id: Uuid, conversation_id: Uuid, status: ConversationStatus) -> Result<()> {
+pub async fn close_conversation(
+    pool: &PgPool,
+    business_id: Uuid,
+    conversation_id: Uuid,
+    status: ConversationStatus,
+) -> Result<()> {
     let mut tx = pool.begin().await?;
     let closed = sqlx::query(
         "update conversations set status = $3, closed_at = now(), updated_at = now()
@@ -255,14 +309,27 @@ pub async fn close_conversation(pool: &PgPool, business_id: Uuid, conversation_i
         .await?;
     }
     if closed.rows_affected() > 0 {
-        crate::audit(&mut *tx, business_id, "conversation", Some(conversation_id), "closed", serde_json::json!({"status": status.as_str()})).await?;
+        crate::audit(
+            &mut *tx,
+            business_id,
+            "conversation",
+            Some(conversation_id),
+            "closed",
+            serde_json::json!({"status": status.as_str()}),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
 /// The caller ended it: a wrong number or a decline (not counted as a recovery).
-pub async fn mark_lead_lost(pool: &PgPool, business_id: Uuid, conversation_id: Uuid, reason: &str) -> Result<()> {
+pub async fn mark_lead_lost(
+    pool: &PgPool,
+    business_id: Uuid,
+    conversation_id: Uuid,
+    reason: &str,
+) -> Result<()> {
     sqlx::query(
         "update leads set lost_reason = $3, updated_at = now()
          where business_id = $1 and id = (select lead_id from conversations where id = $2 and business_id = $1)",
@@ -277,14 +344,20 @@ pub async fn mark_lead_lost(pool: &PgPool, business_id: Uuid, conversation_id: U
 
 /// Is this Twilio sid already recorded on one of our messages?
 pub async fn sid_is_claimed(pool: &PgPool, sid: &str) -> Result<bool> {
-    Ok(sqlx::query_scalar("select exists (select 1 from messages where twilio_message_sid = $1)")
-        .bind(sid)
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("select exists (select 1 from messages where twilio_message_sid = $1)")
+            .bind(sid)
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 /// The conversation so far, oldest first, as the assistant sees it.
-pub async fn history(pool: &PgPool, business_id: Uuid, conversation_id: Uuid) -> Result<Vec<nmc_assistant::Line>> {
+pub async fn history(
+    pool: &PgPool,
+    business_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<Vec<nmc_assistant::Line>> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "select sender, body from messages
          where business_id = $1 and conversation_id = $2 and kind <> 'owner_alert' and status <> 'suppressed'
@@ -294,12 +367,26 @@ pub async fn history(pool: &PgPool, business_id: Uuid, conversation_id: Uuid) ->
     .bind(conversation_id)
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().map(|(from, text)| nmc_assistant::Line { from, text }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(from, text)| nmc_assistant::Line { from, text })
+        .collect())
 }
 
 /// What we know about the conversation's lead, including the owner's edits.
-pub async fn lead_fields(pool: &PgPool, business_id: Uuid, conversation_id: Uuid) -> Result<nmc_assistant::LeadFields> {
-    type Row = (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+pub async fn lead_fields(
+    pool: &PgPool,
+    business_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<nmc_assistant::LeadFields> {
+    type Row = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
     let row: Row = sqlx::query_as(
         "select l.name, l.service_needed, l.trade, l.urgency, l.address, l.preferred_time
          from leads l join conversations c on c.lead_id = l.id
@@ -420,7 +507,12 @@ pub async fn record_notification(
 
 /// When what this text answers happened, for the latency metrics: the missed call for a
 /// greeting, the caller's latest text before it for a reply.
-pub async fn text_origin(pool: &PgPool, business_id: Uuid, message_id: Uuid, call_sid: Option<&str>) -> Result<Option<DateTime<Utc>>> {
+pub async fn text_origin(
+    pool: &PgPool,
+    business_id: Uuid,
+    message_id: Uuid,
+    call_sid: Option<&str>,
+) -> Result<Option<DateTime<Utc>>> {
     let at: Option<DateTime<Utc>> = match call_sid {
         // The moment the call was known to be missed (after the ringing, for dial-through).
         Some(sid) => sqlx::query_scalar("select updated_at from calls where business_id = $1 and twilio_call_sid = $2 and status = 'missed'")

@@ -35,7 +35,11 @@ pub enum Booked {
 
 /// Books the slot or reports it taken. The same idempotency key books once and returns the
 /// existing appointment. The technician must belong to the business (tenant scoping).
-pub async fn book(db: &mut PgConnection, business_id: Uuid, a: &NewAppointment<'_>) -> Result<Booked> {
+pub async fn book(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    a: &NewAppointment<'_>,
+) -> Result<Booked> {
     if a.end <= a.start {
         return Err(StoreError::Conflict { field: "end" });
     }
@@ -71,19 +75,32 @@ pub async fn book(db: &mut PgConnection, business_id: Uuid, a: &NewAppointment<'
             Ok(Booked::Booked(id))
         }
         Ok(None) => Err(StoreError::NotFound),
-        Err(sqlx::Error::Database(d)) if d.constraint() == Some("appointments_no_overlap") => Ok(Booked::SlotTaken),
+        Err(sqlx::Error::Database(d)) if d.constraint() == Some("appointments_no_overlap") => {
+            Ok(Booked::SlotTaken)
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 /// Cancels an appointment; its time is free again at once.
-pub async fn cancel(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid) -> Result<bool> {
+pub async fn cancel(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    appointment_id: Uuid,
+) -> Result<bool> {
     set_status(&mut *db, business_id, appointment_id, "cancelled", None).await
 }
 
 /// Moves an appointment to a new technician/time in one statement: the exclusion constraint
 /// checks the new time, and on a clash nothing changes (`SlotTaken`).
-pub async fn reschedule(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid, technician_id: Uuid, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Booked> {
+pub async fn reschedule(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    appointment_id: Uuid,
+    technician_id: Uuid,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Booked> {
     if end <= start {
         return Err(StoreError::Conflict { field: "end" });
     }
@@ -108,19 +125,28 @@ pub async fn reschedule(db: &mut PgConnection, business_id: Uuid, appointment_id
             Ok(Booked::Booked(id))
         }
         Ok(None) => Err(StoreError::NotFound),
-        Err(sqlx::Error::Database(d)) if d.constraint() == Some("appointments_no_overlap") => Ok(Booked::SlotTaken),
+        Err(sqlx::Error::Database(d)) if d.constraint() == Some("appointments_no_overlap") => {
+            Ok(Booked::SlotTaken)
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 /// scheduled → confirmed / completed / cancelled / no_show. Returns false when nothing changed
 /// (already in that status, or a cancelled appointment).
-pub async fn set_status(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid, status: &str, by: Option<&str>) -> Result<bool> {
-    let exists: Option<String> = sqlx::query_scalar("select status from appointments where id = $1 and business_id = $2")
-        .bind(appointment_id)
-        .bind(business_id)
-        .fetch_optional(&mut *db)
-        .await?;
+pub async fn set_status(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    appointment_id: Uuid,
+    status: &str,
+    by: Option<&str>,
+) -> Result<bool> {
+    let exists: Option<String> =
+        sqlx::query_scalar("select status from appointments where id = $1 and business_id = $2")
+            .bind(appointment_id)
+            .bind(business_id)
+            .fetch_optional(&mut *db)
+            .await?;
     if exists.is_none() {
         return Err(StoreError::NotFound);
     }
@@ -168,16 +194,23 @@ const APPOINTMENT_SELECT: &str = "select a.id, a.technician_id, t.name as techni
     from appointments a join technicians t on t.id = a.technician_id";
 
 pub async fn get(db: &mut PgConnection, business_id: Uuid, id: Uuid) -> Result<Appointment> {
-    sqlx::query_as(&format!("{APPOINTMENT_SELECT} where a.business_id = $1 and a.id = $2"))
-        .bind(business_id)
-        .bind(id)
-        .fetch_optional(&mut *db)
-        .await?
-        .ok_or(StoreError::NotFound)
+    sqlx::query_as(&format!(
+        "{APPOINTMENT_SELECT} where a.business_id = $1 and a.id = $2"
+    ))
+    .bind(business_id)
+    .bind(id)
+    .fetch_optional(&mut *db)
+    .await?
+    .ok_or(StoreError::NotFound)
 }
 
 /// Appointments overlapping `[from, to)`, by start time.
-pub async fn list(db: &mut PgConnection, business_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Appointment>> {
+pub async fn list(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Appointment>> {
     Ok(sqlx::query_as(&format!("{APPOINTMENT_SELECT} where a.business_id = $1 and a.during && $2 order by lower(a.during), a.id"))
         .bind(business_id)
         .bind(PgRange::from(from..to))
@@ -186,7 +219,12 @@ pub async fn list(db: &mut PgConnection, business_id: Uuid, from: DateTime<Utc>,
 }
 
 /// The caller's next appointment that has not started yet and is still on.
-pub async fn upcoming_for_caller(db: &mut PgConnection, business_id: Uuid, phone: &str, now: DateTime<Utc>) -> Result<Option<Appointment>> {
+pub async fn upcoming_for_caller(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    phone: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Appointment>> {
     Ok(sqlx::query_as(&format!(
         "{APPOINTMENT_SELECT} where a.business_id = $1 and a.customer_phone = $2 and a.status in ('scheduled', 'confirmed')
            and lower(a.during) > $3 order by lower(a.during) limit 1"
@@ -199,7 +237,11 @@ pub async fn upcoming_for_caller(db: &mut PgConnection, business_id: Uuid, phone
 }
 
 /// The lead of a booked conversation is booked.
-pub async fn mark_lead_booked(db: &mut PgConnection, business_id: Uuid, lead_id: Uuid) -> Result<()> {
+pub async fn mark_lead_booked(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    lead_id: Uuid,
+) -> Result<()> {
     sqlx::query("update leads set status = 'booked', updated_at = now() where id = $1 and business_id = $2 and status <> 'opted_out'")
         .bind(lead_id)
         .bind(business_id)
@@ -209,7 +251,13 @@ pub async fn mark_lead_booked(db: &mut PgConnection, business_id: Uuid, lead_id:
 }
 
 /// A lead for a booking the owner makes by hand (a phone call, a walk-in).
-pub async fn ensure_manual_lead(db: &mut PgConnection, business_id: Uuid, phone: &str, name: Option<&str>, address: Option<&str>) -> Result<Uuid> {
+pub async fn ensure_manual_lead(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    phone: &str,
+    name: Option<&str>,
+    address: Option<&str>,
+) -> Result<Uuid> {
     Ok(sqlx::query_scalar(
         "insert into leads (business_id, phone, name, address, source, status) values ($1, $2, $3, $4, 'manual', 'booked')
          on conflict (business_id, phone) do update set name = coalesce(leads.name, excluded.name),
@@ -226,7 +274,11 @@ pub async fn ensure_manual_lead(db: &mut PgConnection, business_id: Uuid, phone:
 
 /// Copies a trade's starter catalog into the business's catalog; items it already has (by name)
 /// are left as the owner edited them. Returns how many were added.
-pub async fn adopt_starter_catalog(db: &mut PgConnection, business_id: Uuid, trade: &str) -> Result<usize> {
+pub async fn adopt_starter_catalog(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    trade: &str,
+) -> Result<usize> {
     let mut tx = sqlx::Connection::begin(&mut *db).await?;
     let mut added = 0;
     for item in nmc_assistant::catalog::starter(trade) {
@@ -263,7 +315,11 @@ pub struct ConversationLead {
     pub timezone: String,
 }
 
-pub async fn conversation_lead(db: &mut PgConnection, business_id: Uuid, conversation_id: Uuid) -> Result<ConversationLead> {
+pub async fn conversation_lead(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<ConversationLead> {
     sqlx::query_as(
         "select l.id as lead_id, l.phone, l.name, l.address, l.service_needed, b.name as business_name, b.owner_name, b.timezone
          from conversations c join leads l on l.id = c.lead_id join businesses b on b.id = c.business_id
@@ -278,17 +334,28 @@ pub async fn conversation_lead(db: &mut PgConnection, business_id: Uuid, convers
 
 /// Texts about a booking made by hand go on a conversation of their own (closed, booked), so the
 /// caller's thread shows them. Returns its id; safe to call again.
-pub async fn ensure_appointment_conversation(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid, workflow_id: &str) -> Result<Option<Uuid>> {
-    let row: Option<(Option<Uuid>, Option<Uuid>)> = sqlx::query_as("select conversation_id, lead_id from appointments where id = $1 and business_id = $2")
-        .bind(appointment_id)
-        .bind(business_id)
-        .fetch_optional(&mut *db)
-        .await?;
-    let Some((existing, lead_id)) = row else { return Err(StoreError::NotFound) };
+pub async fn ensure_appointment_conversation(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    appointment_id: Uuid,
+    workflow_id: &str,
+) -> Result<Option<Uuid>> {
+    let row: Option<(Option<Uuid>, Option<Uuid>)> = sqlx::query_as(
+        "select conversation_id, lead_id from appointments where id = $1 and business_id = $2",
+    )
+    .bind(appointment_id)
+    .bind(business_id)
+    .fetch_optional(&mut *db)
+    .await?;
+    let Some((existing, lead_id)) = row else {
+        return Err(StoreError::NotFound);
+    };
     if existing.is_some() {
         return Ok(existing);
     }
-    let Some(lead_id) = lead_id else { return Ok(None) };
+    let Some(lead_id) = lead_id else {
+        return Ok(None);
+    };
     let id = Uuid::new_v5(&appointment_id, b"conversation");
     let mut tx = sqlx::Connection::begin(&mut *db).await?;
     sqlx::query(
@@ -301,35 +368,70 @@ pub async fn ensure_appointment_conversation(db: &mut PgConnection, business_id:
     .bind(workflow_id)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("update appointments set conversation_id = $1 where id = $2 and business_id = $3").bind(id).bind(appointment_id).bind(business_id).execute(&mut *tx).await?;
+    sqlx::query("update appointments set conversation_id = $1 where id = $2 and business_id = $3")
+        .bind(id)
+        .bind(appointment_id)
+        .bind(business_id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(Some(id))
 }
 
 /// Business name, owner name and timezone, for texts.
-pub async fn business_basics(db: &mut PgConnection, business_id: Uuid) -> Result<(String, String, String)> {
-    sqlx::query_as("select name, owner_name, timezone from businesses where id = $1").bind(business_id).fetch_optional(&mut *db).await?.ok_or(StoreError::NotFound)
+pub async fn business_basics(
+    db: &mut PgConnection,
+    business_id: Uuid,
+) -> Result<(String, String, String)> {
+    sqlx::query_as("select name, owner_name, timezone from businesses where id = $1")
+        .bind(business_id)
+        .fetch_optional(&mut *db)
+        .await?
+        .ok_or(StoreError::NotFound)
 }
 
 /// The business's quiet hours, in its timezone.
-pub async fn quiet_hours(db: &mut PgConnection, business_id: Uuid) -> Result<nmc_domain::hours::QuietHours> {
+pub async fn quiet_hours(
+    db: &mut PgConnection,
+    business_id: Uuid,
+) -> Result<nmc_domain::hours::QuietHours> {
     let (timezone, start, end): (String, chrono::NaiveTime, chrono::NaiveTime) =
-        sqlx::query_as("select timezone, quiet_start, quiet_end from businesses where id = $1").bind(business_id).fetch_optional(&mut *db).await?.ok_or(StoreError::NotFound)?;
-    Ok(nmc_domain::hours::QuietHours { timezone, start, end })
+        sqlx::query_as("select timezone, quiet_start, quiet_end from businesses where id = $1")
+            .bind(business_id)
+            .fetch_optional(&mut *db)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+    Ok(nmc_domain::hours::QuietHours {
+        timezone,
+        start,
+        end,
+    })
 }
 
 /// The owner changed the appointment in a way the caller must hear about (moved, cancelled).
-pub async fn flag_caller_notice(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid) -> Result<()> {
-    sqlx::query("update appointments set caller_notice_pending = true where id = $1 and business_id = $2")
-        .bind(appointment_id)
-        .bind(business_id)
-        .execute(&mut *db)
-        .await?;
+pub async fn flag_caller_notice(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    appointment_id: Uuid,
+) -> Result<()> {
+    sqlx::query(
+        "update appointments set caller_notice_pending = true where id = $1 and business_id = $2",
+    )
+    .bind(appointment_id)
+    .bind(business_id)
+    .execute(&mut *db)
+    .await?;
     Ok(())
 }
 
 /// The appointment's workflow has been told about everything up to `version`.
-pub async fn mark_workflow_told(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid, version: i32, notice_sent: bool) -> Result<()> {
+pub async fn mark_workflow_told(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    appointment_id: Uuid,
+    version: i32,
+    notice_sent: bool,
+) -> Result<()> {
     sqlx::query(
         "update appointments set workflow_version = greatest(workflow_version, $3),
              caller_notice_pending = caller_notice_pending and not $4
@@ -366,11 +468,17 @@ pub async fn untold(db: &mut PgConnection, grace_secs: i64, limit: i64) -> Resul
     .await?)
 }
 
-pub async fn caller_notice_pending(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid) -> Result<bool> {
-    sqlx::query_scalar("select caller_notice_pending from appointments where id = $1 and business_id = $2")
-        .bind(appointment_id)
-        .bind(business_id)
-        .fetch_optional(&mut *db)
-        .await?
-        .ok_or(StoreError::NotFound)
+pub async fn caller_notice_pending(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    appointment_id: Uuid,
+) -> Result<bool> {
+    sqlx::query_scalar(
+        "select caller_notice_pending from appointments where id = $1 and business_id = $2",
+    )
+    .bind(appointment_id)
+    .bind(business_id)
+    .fetch_optional(&mut *db)
+    .await?
+    .ok_or(StoreError::NotFound)
 }

@@ -61,7 +61,9 @@ pub struct BusinessForWebhook {
 
 impl std::fmt::Debug for BusinessForWebhook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BusinessForWebhook").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("BusinessForWebhook")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -78,7 +80,11 @@ impl BusinessForWebhook {
             settings: nmc_domain::ConversationSettings {
                 owner_window_secs: self.owner_window_secs.max(0) as u64,
                 disclose_assistant: self.assistant_disclosure,
-                follow_up_secs: self.follow_up_secs.iter().map(|s| (*s).max(1) as u64).collect(),
+                follow_up_secs: self
+                    .follow_up_secs
+                    .iter()
+                    .map(|s| (*s).max(1) as u64)
+                    .collect(),
                 quiet_start: self.quiet_start,
                 quiet_end: self.quiet_end,
             },
@@ -114,7 +120,15 @@ pub async fn insert(pool: &PgPool, b: &NewBusiness<'_>) -> Result<Uuid> {
         }
         _ => StoreError::Db(e),
     })?;
-    crate::audit(&mut *tx, id, "business", Some(id), "onboarded", serde_json::json!({"name": b.name.trim()})).await?;
+    crate::audit(
+        &mut *tx,
+        id,
+        "business",
+        Some(id),
+        "onboarded",
+        serde_json::json!({"name": b.name.trim()}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -128,16 +142,19 @@ pub async fn list(pool: &PgPool) -> Result<Vec<BusinessSummary>> {
     .await?)
 }
 
-const WEBHOOK_COLUMNS: &str = "id, name, owner_name, business_phone, twilio_number, twilio_account_sid,
+const WEBHOOK_COLUMNS: &str =
+    "id, name, owner_name, business_phone, twilio_number, twilio_account_sid,
     twilio_auth_token_enc, timezone, call_mode, greeting, after_hours_greeting, business_hours,
     owner_window_secs, assistant_disclosure, follow_up_secs, quiet_start, quiet_end";
 
 /// The business that owns a Twilio number (the `To` of a call or text).
 pub async fn by_twilio_number(pool: &PgPool, number: &str) -> Result<Option<BusinessForWebhook>> {
-    Ok(sqlx::query_as(&format!("select {WEBHOOK_COLUMNS} from businesses where twilio_number = $1"))
-        .bind(number)
-        .fetch_optional(pool)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "select {WEBHOOK_COLUMNS} from businesses where twilio_number = $1"
+    ))
+    .bind(number)
+    .fetch_optional(pool)
+    .await?)
 }
 
 /// The business that sent a message, found by its Twilio sid (status callbacks).

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::postgres::types::PgRange;
 use sqlx::PgConnection;
+use sqlx::postgres::types::PgRange;
 use uuid::Uuid;
 
 use crate::{Result, StoreError};
@@ -55,7 +55,15 @@ pub async fn connect(
     .bind(calendar_id)
     .execute(&mut *db)
     .await?;
-    crate::audit(&mut *db, business_id, "calendar_connection", None, "connected", serde_json::json!({"provider": provider})).await
+    crate::audit(
+        &mut *db,
+        business_id,
+        "calendar_connection",
+        None,
+        "connected",
+        serde_json::json!({"provider": provider}),
+    )
+    .await
 }
 
 pub async fn disconnect(db: &mut PgConnection, business_id: Uuid, provider: &str) -> Result<()> {
@@ -94,7 +102,14 @@ pub async fn statuses(db: &mut PgConnection, business_id: Uuid) -> Result<Vec<Co
     .await?)
 }
 
-pub async fn store_refreshed_token(db: &mut PgConnection, business_id: Uuid, provider: &str, access_token_enc: &str, refresh_token_enc: Option<&str>, expires_at: Option<DateTime<Utc>>) -> Result<()> {
+pub async fn store_refreshed_token(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    provider: &str,
+    access_token_enc: &str,
+    refresh_token_enc: Option<&str>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<()> {
     sqlx::query(
         "update calendar_connections set access_token_enc = $3, refresh_token_enc = coalesce($4, refresh_token_enc), expires_at = $5, updated_at = now()
          where business_id = $1 and provider = $2",
@@ -110,16 +125,28 @@ pub async fn store_refreshed_token(db: &mut PgConnection, business_id: Uuid, pro
 }
 
 /// The external id this appointment has in a calendar, if it was pushed before.
-pub async fn external_id(db: &mut PgConnection, appointment_id: Uuid, provider: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar::<_, Option<String>>("select external_id from calendar_syncs where appointment_id = $1 and provider = $2")
-        .bind(appointment_id)
-        .bind(provider)
-        .fetch_optional(&mut *db)
-        .await?
-        .flatten())
+pub async fn external_id(
+    db: &mut PgConnection,
+    appointment_id: Uuid,
+    provider: &str,
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar::<_, Option<String>>(
+        "select external_id from calendar_syncs where appointment_id = $1 and provider = $2",
+    )
+    .bind(appointment_id)
+    .bind(provider)
+    .fetch_optional(&mut *db)
+    .await?
+    .flatten())
 }
 
-pub async fn record_sync(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid, provider: &str, outcome: std::result::Result<(&str, i32), &str>) -> Result<()> {
+pub async fn record_sync(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    appointment_id: Uuid,
+    provider: &str,
+    outcome: std::result::Result<(&str, i32), &str>,
+) -> Result<()> {
     let (external_id, version, error) = match outcome {
         Ok((id, v)) => (Some(id), v, None),
         Err(e) => (None, 0, Some(e)),
@@ -166,7 +193,11 @@ pub struct SyncState {
     pub attempts: i32,
 }
 
-pub async fn sync_states(db: &mut PgConnection, business_id: Uuid, appointment_id: Uuid) -> Result<Vec<SyncState>> {
+pub async fn sync_states(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    appointment_id: Uuid,
+) -> Result<Vec<SyncState>> {
     Ok(sqlx::query_as(
         "select provider, status, external_id, synced_version, last_error, attempts from calendar_syncs
          where business_id = $1 and appointment_id = $2 order by provider",
@@ -178,21 +209,32 @@ pub async fn sync_states(db: &mut PgConnection, business_id: Uuid, appointment_i
 }
 
 /// Replaces the projection of a calendar's busy time in `[from, to)` with what it reported.
-pub async fn replace_busy(db: &mut PgConnection, business_id: Uuid, provider: &str, from: DateTime<Utc>, to: DateTime<Utc>, blocks: &[(DateTime<Utc>, DateTime<Utc>)]) -> Result<()> {
+pub async fn replace_busy(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    provider: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    blocks: &[(DateTime<Utc>, DateTime<Utc>)],
+) -> Result<()> {
     let mut tx = sqlx::Connection::begin(&mut *db).await?;
-    sqlx::query("delete from external_busy where business_id = $1 and provider = $2 and during && $3")
+    sqlx::query(
+        "delete from external_busy where business_id = $1 and provider = $2 and during && $3",
+    )
+    .bind(business_id)
+    .bind(provider)
+    .bind(PgRange::from(from..to))
+    .execute(&mut *tx)
+    .await?;
+    for (s, e) in blocks.iter().filter(|(s, e)| e > s) {
+        sqlx::query(
+            "insert into external_busy (business_id, provider, during) values ($1, $2, $3)",
+        )
         .bind(business_id)
         .bind(provider)
-        .bind(PgRange::from(from..to))
+        .bind(PgRange::from(*s..*e))
         .execute(&mut *tx)
         .await?;
-    for (s, e) in blocks.iter().filter(|(s, e)| e > s) {
-        sqlx::query("insert into external_busy (business_id, provider, during) values ($1, $2, $3)")
-            .bind(business_id)
-            .bind(provider)
-            .bind(PgRange::from(*s..*e))
-            .execute(&mut *tx)
-            .await?;
     }
     sqlx::query("update calendar_connections set busy_refreshed_at = now(), updated_at = now() where business_id = $1 and provider = $2")
         .bind(business_id)
@@ -211,7 +253,12 @@ pub async fn businesses_with_google(db: &mut PgConnection) -> Result<Vec<Uuid>> 
 }
 
 /// Sets a new feed token (hash for lookup, sealed copy to show the URL again); the old URL dies.
-pub async fn rotate_ics(db: &mut PgConnection, business_id: Uuid, token_hash: &str, token_enc: &str) -> Result<()> {
+pub async fn rotate_ics(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    token_hash: &str,
+    token_enc: &str,
+) -> Result<()> {
     let done = sqlx::query("update businesses set ics_token_hash = $2, ics_token_enc = $3, updated_at = now() where id = $1")
         .bind(business_id)
         .bind(token_hash)
@@ -221,19 +268,49 @@ pub async fn rotate_ics(db: &mut PgConnection, business_id: Uuid, token_hash: &s
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    crate::audit(&mut *db, business_id, "ics_feed", None, "rotated", serde_json::json!({})).await
+    crate::audit(
+        &mut *db,
+        business_id,
+        "ics_feed",
+        None,
+        "rotated",
+        serde_json::json!({}),
+    )
+    .await
 }
 
 pub async fn revoke_ics(db: &mut PgConnection, business_id: Uuid) -> Result<()> {
     sqlx::query("update businesses set ics_token_hash = null, ics_token_enc = null, updated_at = now() where id = $1").bind(business_id).execute(&mut *db).await?;
-    crate::audit(&mut *db, business_id, "ics_feed", None, "revoked", serde_json::json!({})).await
+    crate::audit(
+        &mut *db,
+        business_id,
+        "ics_feed",
+        None,
+        "revoked",
+        serde_json::json!({}),
+    )
+    .await
 }
 
 pub async fn ics_token_enc(db: &mut PgConnection, business_id: Uuid) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar::<_, Option<String>>("select ics_token_enc from businesses where id = $1").bind(business_id).fetch_optional(&mut *db).await?.flatten())
+    Ok(sqlx::query_scalar::<_, Option<String>>(
+        "select ics_token_enc from businesses where id = $1",
+    )
+    .bind(business_id)
+    .fetch_optional(&mut *db)
+    .await?
+    .flatten())
 }
 
 /// The business a feed token belongs to, and its name and timezone.
-pub async fn business_by_ics_hash(db: &mut PgConnection, token_hash: &str) -> Result<Option<(Uuid, String, String)>> {
-    Ok(sqlx::query_as("select id, name, timezone from businesses where ics_token_hash = $1").bind(token_hash).fetch_optional(&mut *db).await?)
+pub async fn business_by_ics_hash(
+    db: &mut PgConnection,
+    token_hash: &str,
+) -> Result<Option<(Uuid, String, String)>> {
+    Ok(
+        sqlx::query_as("select id, name, timezone from businesses where ics_token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&mut *db)
+            .await?,
+    )
 }

@@ -17,12 +17,19 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        format!("{}_{}", self.created_at.timestamp_micros(), self.id.simple())
+        format!(
+            "{}_{}",
+            self.created_at.timestamp_micros(),
+            self.id.simple()
+        )
     }
 
     pub fn decode(s: &str) -> Option<Self> {
         let (t, id) = s.split_once('_')?;
-        Some(Self { created_at: DateTime::from_timestamp_micros(t.parse().ok()?)?, id: Uuid::parse_str(id).ok()? })
+        Some(Self {
+            created_at: DateTime::from_timestamp_micros(t.parse().ok()?)?,
+            id: Uuid::parse_str(id).ok()?,
+        })
     }
 }
 
@@ -35,8 +42,15 @@ pub struct Page<T> {
 fn page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> Cursor) -> Page<T> {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().map(|r| key(r).encode()) } else { None };
-    Page { items: rows, next_cursor }
+    let next_cursor = if more {
+        rows.last().map(|r| key(r).encode())
+    } else {
+        None
+    };
+    Page {
+        items: rows,
+        next_cursor,
+    }
 }
 
 fn after(c: Option<Cursor>) -> (Option<DateTime<Utc>>, Option<Uuid>) {
@@ -65,7 +79,13 @@ pub struct Lead {
 
 const LEAD_COLUMNS: &str = "id, phone, name, address, service_needed, trade, urgency, preferred_time, status, source, notes, owner_edited, created_at, updated_at";
 
-pub async fn leads(db: &mut PgConnection, business_id: Uuid, status: Option<&str>, cursor: Option<Cursor>, limit: i64) -> Result<Page<Lead>> {
+pub async fn leads(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    status: Option<&str>,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> Result<Page<Lead>> {
     let (ts, id) = after(cursor);
     let rows: Vec<Lead> = sqlx::query_as(&format!(
         "select {LEAD_COLUMNS} from leads where business_id = $1 and ($2::text is null or status = $2)
@@ -78,16 +98,21 @@ pub async fn leads(db: &mut PgConnection, business_id: Uuid, status: Option<&str
     .bind(limit + 1)
     .fetch_all(db)
     .await?;
-    Ok(page(rows, limit, |l| Cursor { created_at: l.created_at, id: l.id }))
+    Ok(page(rows, limit, |l| Cursor {
+        created_at: l.created_at,
+        id: l.id,
+    }))
 }
 
 pub async fn lead(db: &mut PgConnection, business_id: Uuid, id: Uuid) -> Result<Lead> {
-    sqlx::query_as(&format!("select {LEAD_COLUMNS} from leads where business_id = $1 and id = $2"))
-        .bind(business_id)
-        .bind(id)
-        .fetch_optional(db)
-        .await?
-        .ok_or(StoreError::NotFound)
+    sqlx::query_as(&format!(
+        "select {LEAD_COLUMNS} from leads where business_id = $1 and id = $2"
+    ))
+    .bind(business_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await?
+    .ok_or(StoreError::NotFound)
 }
 
 /// The owner's edit. Field edits are remembered, so the assistant never overwrites them.
@@ -102,7 +127,12 @@ pub struct LeadEdit {
     pub preferred_time: Option<String>,
 }
 
-pub async fn edit_lead(db: &mut PgConnection, business_id: Uuid, id: Uuid, e: &LeadEdit) -> Result<Lead> {
+pub async fn edit_lead(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    id: Uuid,
+    e: &LeadEdit,
+) -> Result<Lead> {
     let edited: Vec<&str> = [
         ("name", &e.name),
         ("address", &e.address),
@@ -136,7 +166,15 @@ pub async fn edit_lead(db: &mut PgConnection, business_id: Uuid, id: Uuid, e: &L
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    crate::audit(&mut *db, business_id, "lead", Some(id), "edited", serde_json::json!({"fields": edited, "status": e.status})).await?;
+    crate::audit(
+        &mut *db,
+        business_id,
+        "lead",
+        Some(id),
+        "edited",
+        serde_json::json!({"fields": edited, "status": e.status}),
+    )
+    .await?;
     lead(db, business_id, id).await
 }
 
@@ -162,7 +200,13 @@ pub struct CallFilter {
     pub after_hours: Option<bool>,
 }
 
-pub async fn calls(db: &mut PgConnection, business_id: Uuid, f: &CallFilter, cursor: Option<Cursor>, limit: i64) -> Result<Page<Call>> {
+pub async fn calls(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    f: &CallFilter,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> Result<Page<Call>> {
     let (ts, id) = after(cursor);
     let rows: Vec<Call> = sqlx::query_as(
         "select id, caller_phone, lead_id, status, dial_status, is_after_hours, is_repeat, created_at from calls
@@ -181,7 +225,10 @@ pub async fn calls(db: &mut PgConnection, business_id: Uuid, f: &CallFilter, cur
     .bind(limit + 1)
     .fetch_all(db)
     .await?;
-    Ok(page(rows, limit, |c| Cursor { created_at: c.created_at, id: c.id }))
+    Ok(page(rows, limit, |c| Cursor {
+        created_at: c.created_at,
+        id: c.id,
+    }))
 }
 
 // ---- conversations -----------------------------------------------------------------------------
@@ -218,7 +265,13 @@ const CONVERSATION_SELECT: &str = "select c.id, c.workflow_id, c.status, c.mode,
     from conversations c join leads l on l.id = c.lead_id
     left join lateral (select body, created_at from messages where conversation_id = c.id and kind <> 'owner_alert' order by created_at desc limit 1) m on true";
 
-pub async fn conversations(db: &mut PgConnection, business_id: Uuid, f: &ConversationFilter, cursor: Option<Cursor>, limit: i64) -> Result<Page<ConversationSummary>> {
+pub async fn conversations(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    f: &ConversationFilter,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> Result<Page<ConversationSummary>> {
     let (ts, id) = after(cursor);
     let rows: Vec<ConversationSummary> = sqlx::query_as(&format!(
         "{CONVERSATION_SELECT}
@@ -240,16 +293,25 @@ pub async fn conversations(db: &mut PgConnection, business_id: Uuid, f: &Convers
     .bind(limit + 1)
     .fetch_all(db)
     .await?;
-    Ok(page(rows, limit, |c| Cursor { created_at: c.created_at, id: c.id }))
+    Ok(page(rows, limit, |c| Cursor {
+        created_at: c.created_at,
+        id: c.id,
+    }))
 }
 
-pub async fn conversation(db: &mut PgConnection, business_id: Uuid, id: Uuid) -> Result<ConversationSummary> {
-    sqlx::query_as(&format!("{CONVERSATION_SELECT} where c.business_id = $1 and c.id = $2"))
-        .bind(business_id)
-        .bind(id)
-        .fetch_optional(db)
-        .await?
-        .ok_or(StoreError::NotFound)
+pub async fn conversation(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    id: Uuid,
+) -> Result<ConversationSummary> {
+    sqlx::query_as(&format!(
+        "{CONVERSATION_SELECT} where c.business_id = $1 and c.id = $2"
+    ))
+    .bind(business_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await?
+    .ok_or(StoreError::NotFound)
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -264,7 +326,11 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn messages(db: &mut PgConnection, business_id: Uuid, conversation_id: Uuid) -> Result<Vec<Message>> {
+pub async fn messages(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<Vec<Message>> {
     Ok(sqlx::query_as(
         "select id, direction, sender, kind, body, status, error_code, created_at from messages
          where business_id = $1 and conversation_id = $2 and kind <> 'owner_alert' order by created_at, id",
@@ -287,7 +353,12 @@ pub struct OptOut {
     pub opted_in_at: Option<DateTime<Utc>>,
 }
 
-pub async fn opt_outs(db: &mut PgConnection, business_id: Uuid, cursor: Option<Cursor>, limit: i64) -> Result<Page<OptOut>> {
+pub async fn opt_outs(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> Result<Page<OptOut>> {
     let (ts, id) = after(cursor);
     let rows: Vec<OptOut> = sqlx::query_as(
         "select id, phone, source, created_at, opted_in_at from opt_outs where business_id = $1 and ($2::timestamptz is null or (created_at, id) < ($2, $3))
@@ -299,7 +370,10 @@ pub async fn opt_outs(db: &mut PgConnection, business_id: Uuid, cursor: Option<C
     .bind(limit + 1)
     .fetch_all(db)
     .await?;
-    Ok(page(rows, limit, |o| Cursor { created_at: o.created_at, id: o.id }))
+    Ok(page(rows, limit, |o| Cursor {
+        created_at: o.created_at,
+        id: o.id,
+    }))
 }
 
 /// The owner puts a number on the do-not-text list (honoured by every send at once).
@@ -312,7 +386,15 @@ pub async fn add_opt_out(db: &mut PgConnection, business_id: Uuid, phone: &str) 
         .rows_affected()
         == 1;
     if added {
-        crate::audit(&mut *db, business_id, "opt_out", None, "added_by_owner", serde_json::json!({})).await?;
+        crate::audit(
+            &mut *db,
+            business_id,
+            "opt_out",
+            None,
+            "added_by_owner",
+            serde_json::json!({}),
+        )
+        .await?;
     }
     Ok(added)
 }
@@ -327,7 +409,12 @@ pub struct AuditEntry {
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn audit_log(db: &mut PgConnection, business_id: Uuid, cursor: Option<Cursor>, limit: i64) -> Result<Page<AuditEntry>> {
+pub async fn audit_log(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> Result<Page<AuditEntry>> {
     let (ts, id) = after(cursor);
     let rows: Vec<AuditEntry> = sqlx::query_as(
         "select id, entity_type, entity_id, action, details, created_at from audit_log
@@ -339,5 +426,8 @@ pub async fn audit_log(db: &mut PgConnection, business_id: Uuid, cursor: Option<
     .bind(limit + 1)
     .fetch_all(db)
     .await?;
-    Ok(page(rows, limit, |a| Cursor { created_at: a.created_at, id: a.id }))
+    Ok(page(rows, limit, |a| Cursor {
+        created_at: a.created_at,
+        id: a.id,
+    }))
 }

@@ -29,7 +29,12 @@ const RECOVERED: &str = "(exists (select 1 from appointments a where a.business_
                 and x.kind = 'text' and x.created_at > m.created_at)
         and not exists (select 1 from leads l where l.id = m.lead_id and (l.status = 'opted_out' or l.lost_reason is not null))))";
 
-pub async fn totals(db: &mut PgConnection, business_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Totals> {
+pub async fn totals(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Totals> {
     Ok(sqlx::query_as(&format!(
         "with missed as (
              select c.id, c.lead_id, c.created_at from calls c
@@ -65,7 +70,13 @@ pub struct Day {
 }
 
 /// One row per local day in `[from_day, to_day]` (days with nothing included).
-pub async fn daily(db: &mut PgConnection, business_id: Uuid, timezone: &str, from_day: NaiveDate, to_day: NaiveDate) -> Result<Vec<Day>> {
+pub async fn daily(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    timezone: &str,
+    from_day: NaiveDate,
+    to_day: NaiveDate,
+) -> Result<Vec<Day>> {
     Ok(sqlx::query_as(&format!(
         "with days as (select generate_series($3::date, $4::date, interval '1 day')::date as day),
          missed as (
@@ -107,9 +118,11 @@ pub async fn recent(db: &mut PgConnection, business_id: Uuid, limit: i64) -> Res
 /// The live feed's log keeps `days` days (reconnects and the activity list need no more);
 /// returns how many events were dropped.
 pub async fn prune_events(db: &mut PgConnection, days: i64) -> Result<u64> {
-    Ok(sqlx::query("delete from events where created_at < now() - make_interval(days => $1)")
-        .bind(days as i32)
-        .execute(db)
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("delete from events where created_at < now() - make_interval(days => $1)")
+            .bind(days as i32)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
 }

@@ -4,12 +4,12 @@
 pub mod accounts;
 pub mod activity;
 pub mod booking;
+pub mod business;
 pub mod calendar;
 pub mod inbox;
 pub mod insights;
 pub mod retention;
 pub mod scheduling;
-pub mod business;
 pub mod secrets;
 pub mod settings;
 pub mod webhook;

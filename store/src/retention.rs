@@ -15,7 +15,11 @@ pub struct Pruned {
 /// Refresh tokens a day past expiry; sessions untouched for 30 days with no token left;
 /// log-in failure counters idle for a day and not locking anyone.
 pub async fn prune_accounts(db: &mut PgConnection) -> Result<Pruned> {
-    let refresh_tokens = sqlx::query("delete from refresh_tokens where expires_at < now() - interval '1 day'").execute(&mut *db).await?.rows_affected();
+    let refresh_tokens =
+        sqlx::query("delete from refresh_tokens where expires_at < now() - interval '1 day'")
+            .execute(&mut *db)
+            .await?
+            .rows_affected();
     let sessions = sqlx::query(
         "delete from sessions s
          where s.updated_at < now() - interval '30 days' and not exists (select 1 from refresh_tokens t where t.session_id = s.id)",
@@ -27,5 +31,9 @@ pub async fn prune_accounts(db: &mut PgConnection) -> Result<Pruned> {
         .execute(&mut *db)
         .await?
         .rows_affected();
-    Ok(Pruned { refresh_tokens, sessions, login_failures })
+    Ok(Pruned {
+        refresh_tokens,
+        sessions,
+        login_failures,
+    })
 }

@@ -2,12 +2,12 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use nmc_assistant::catalog::CatalogItem;
-use nmc_domain::availability::{Busy, ScheduleRules, Technician, WeekSchedule};
 use nmc_domain::BusinessHours;
+use nmc_domain::availability::{Busy, ScheduleRules, Technician, WeekSchedule};
 use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
 use sqlx::postgres::types::PgRange;
 use sqlx::types::Json;
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::{Result, StoreError};
@@ -91,7 +91,11 @@ pub async fn rules(db: &mut PgConnection, business_id: Uuid) -> Result<Rules> {
         });
     }
     let hours: Json<BusinessHours> =
-        sqlx::query_scalar("select business_hours from businesses where id = $1").bind(business_id).fetch_optional(&mut *db).await?.ok_or(StoreError::NotFound)?;
+        sqlx::query_scalar("select business_hours from businesses where id = $1")
+            .bind(business_id)
+            .fetch_optional(&mut *db)
+            .await?
+            .ok_or(StoreError::NotFound)?;
     Ok(Rules::defaults(&hours.0))
 }
 
@@ -117,7 +121,15 @@ pub async fn put_rules(db: &mut PgConnection, business_id: Uuid, r: &Rules) -> R
     .bind(&r.reminder_minutes)
     .execute(&mut *tx)
     .await?;
-    crate::audit(&mut *tx, business_id, "schedule_rules", None, "updated", serde_json::to_value(r).unwrap_or_default()).await?;
+    crate::audit(
+        &mut *tx,
+        business_id,
+        "schedule_rules",
+        None,
+        "updated",
+        serde_json::to_value(r).unwrap_or_default(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -140,25 +152,48 @@ pub async fn technicians(db: &mut PgConnection, business_id: Uuid) -> Result<Vec
 }
 
 /// Adds a technician; a business has at most five active ones (`Conflict` on the sixth).
-pub async fn add_technician(db: &mut PgConnection, business_id: Uuid, name: &str, hours: Option<&WeekSchedule>) -> Result<Uuid> {
+pub async fn add_technician(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    name: &str,
+    hours: Option<&WeekSchedule>,
+) -> Result<Uuid> {
     let mut tx = sqlx::Connection::begin(&mut *db).await?;
     // Serialise concurrent adds for this business so the cap holds.
-    sqlx::query("select id from businesses where id = $1 for update").bind(business_id).execute(&mut *tx).await?;
-    let n: i64 = sqlx::query_scalar("select count(*) from technicians where business_id = $1 and active").bind(business_id).fetch_one(&mut *tx).await?;
-    if n >= MAX_TECHNICIANS {
-        return Err(StoreError::Conflict { field: "technicians" });
-    }
-    let id = sqlx::query_scalar("insert into technicians (business_id, name, hours) values ($1, $2, $3) returning id")
+    sqlx::query("select id from businesses where id = $1 for update")
         .bind(business_id)
-        .bind(name)
-        .bind(hours.map(Json))
-        .fetch_one(&mut *tx)
+        .execute(&mut *tx)
         .await?;
+    let n: i64 =
+        sqlx::query_scalar("select count(*) from technicians where business_id = $1 and active")
+            .bind(business_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if n >= MAX_TECHNICIANS {
+        return Err(StoreError::Conflict {
+            field: "technicians",
+        });
+    }
+    let id = sqlx::query_scalar(
+        "insert into technicians (business_id, name, hours) values ($1, $2, $3) returning id",
+    )
+    .bind(business_id)
+    .bind(name)
+    .bind(hours.map(Json))
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
 
-pub async fn update_technician(db: &mut PgConnection, business_id: Uuid, id: Uuid, name: Option<&str>, active: Option<bool>, hours: Option<Option<&WeekSchedule>>) -> Result<()> {
+pub async fn update_technician(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    id: Uuid,
+    name: Option<&str>,
+    active: Option<bool>,
+    hours: Option<Option<&WeekSchedule>>,
+) -> Result<()> {
     let done = sqlx::query(
         "update technicians set name = coalesce($3, name), active = coalesce($4, active),
              hours = case when $5 then $6 else hours end, updated_at = now()
@@ -207,7 +242,11 @@ impl CatalogRow {
 
 const CATALOG_COLUMNS: &str = "id, name, keywords, duration_minutes, price_cents, price_min_cents, price_max_cents, emergency_surcharge_cents, active";
 
-pub async fn catalog(db: &mut PgConnection, business_id: Uuid, only_active: bool) -> Result<Vec<CatalogRow>> {
+pub async fn catalog(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    only_active: bool,
+) -> Result<Vec<CatalogRow>> {
     Ok(sqlx::query_as(&format!("select {CATALOG_COLUMNS} from catalog_items where business_id = $1 and (active or not $2) order by name"))
         .bind(business_id)
         .bind(only_active)
@@ -215,24 +254,38 @@ pub async fn catalog(db: &mut PgConnection, business_id: Uuid, only_active: bool
         .await?)
 }
 
-pub async fn catalog_item(db: &mut PgConnection, business_id: Uuid, id: Uuid) -> Result<CatalogRow> {
-    sqlx::query_as(&format!("select {CATALOG_COLUMNS} from catalog_items where business_id = $1 and id = $2"))
-        .bind(business_id)
-        .bind(id)
-        .fetch_optional(&mut *db)
-        .await?
-        .ok_or(StoreError::NotFound)
+pub async fn catalog_item(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    id: Uuid,
+) -> Result<CatalogRow> {
+    sqlx::query_as(&format!(
+        "select {CATALOG_COLUMNS} from catalog_items where business_id = $1 and id = $2"
+    ))
+    .bind(business_id)
+    .bind(id)
+    .fetch_optional(&mut *db)
+    .await?
+    .ok_or(StoreError::NotFound)
 }
 
 fn catalog_conflict(e: sqlx::Error) -> StoreError {
     match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict { field: "name" },
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict { field: "name" }
+        }
         _ => e.into(),
     }
 }
 
 /// Creates (id `None`) or replaces an item.
-pub async fn save_catalog_item(db: &mut PgConnection, business_id: Uuid, id: Option<Uuid>, item: &CatalogItem, active: bool) -> Result<Uuid> {
+pub async fn save_catalog_item(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    id: Option<Uuid>,
+    item: &CatalogItem,
+    active: bool,
+) -> Result<Uuid> {
     let q = match id {
         None => "insert into catalog_items (business_id, name, keywords, duration_minutes, price_cents, price_min_cents, price_max_cents, emergency_surcharge_cents, active)
                  values ($1, $3, $4, $5, $6, $7, $8, $9, $10) returning id",
@@ -267,10 +320,16 @@ pub async fn delete_catalog_item(db: &mut PgConnection, business_id: Uuid, id: U
         .await?;
     let q = match used {
         None => return Err(StoreError::NotFound),
-        Some(true) => "update catalog_items set active = false, updated_at = now() where business_id = $1 and id = $2",
+        Some(true) => {
+            "update catalog_items set active = false, updated_at = now() where business_id = $1 and id = $2"
+        }
         Some(false) => "delete from catalog_items where business_id = $1 and id = $2",
     };
-    sqlx::query(q).bind(business_id).bind(id).execute(&mut *db).await?;
+    sqlx::query(q)
+        .bind(business_id)
+        .bind(id)
+        .execute(&mut *db)
+        .await?;
     Ok(())
 }
 
@@ -282,15 +341,26 @@ pub struct AvailabilityInputs {
     pub busy: Vec<Busy>,
 }
 
-pub async fn availability_inputs(db: &mut PgConnection, business_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<AvailabilityInputs> {
-    let timezone: String =
-        sqlx::query_scalar("select timezone from businesses where id = $1").bind(business_id).fetch_optional(&mut *db).await?.ok_or(StoreError::NotFound)?;
+pub async fn availability_inputs(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<AvailabilityInputs> {
+    let timezone: String = sqlx::query_scalar("select timezone from businesses where id = $1")
+        .bind(business_id)
+        .fetch_optional(&mut *db)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     let rules = rules(&mut *db, business_id).await?;
     let technicians = technicians(&mut *db, business_id)
         .await?
         .into_iter()
         .filter(|t| t.active)
-        .map(|t| Technician { id: t.id, hours: t.hours.map(|h| h.0) })
+        .map(|t| Technician {
+            id: t.id,
+            hours: t.hours.map(|h| h.0),
+        })
         .collect();
     let window = PgRange::from(from..to);
     let rows: Vec<(Option<Uuid>, PgRange<DateTime<Utc>>)> = sqlx::query_as(
@@ -305,18 +375,34 @@ pub async fn availability_inputs(db: &mut PgConnection, business_id: Uuid, from:
     let busy = rows
         .into_iter()
         .filter_map(|(technician, r)| match (r.start, r.end) {
-            (std::ops::Bound::Included(s) | std::ops::Bound::Excluded(s), std::ops::Bound::Included(e) | std::ops::Bound::Excluded(e)) => {
-                Some(Busy { technician, start: s, end: e })
-            }
+            (
+                std::ops::Bound::Included(s) | std::ops::Bound::Excluded(s),
+                std::ops::Bound::Included(e) | std::ops::Bound::Excluded(e),
+            ) => Some(Busy {
+                technician,
+                start: s,
+                end: e,
+            }),
             _ => None,
         })
         .collect();
-    Ok(AvailabilityInputs { timezone, rules, technicians, busy })
+    Ok(AvailabilityInputs {
+        timezone,
+        rules,
+        technicians,
+        busy,
+    })
 }
 
 /// Every open slot for a job of `duration_minutes` from now (or after `after`) through the
 /// booking window, in the business's timezone. Reads the database, then runs the pure function.
-pub async fn open_slots(db: &mut PgConnection, business_id: Uuid, duration_minutes: i32, after: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(String, Vec<nmc_domain::availability::Slot>)> {
+pub async fn open_slots(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    duration_minutes: i32,
+    after: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(String, Vec<nmc_domain::availability::Slot>)> {
     use chrono::{Duration, TimeZone};
     let rules = rules(&mut *db, business_id).await?;
     let to = now + Duration::days(rules.booking_window_days as i64 + 2);
@@ -334,5 +420,11 @@ pub async fn open_slots(db: &mut PgConnection, business_id: Uuid, duration_minut
         to: today + Duration::days(rules.booking_window_days as i64),
         duration_minutes: duration_minutes as i64,
     });
-    Ok((inputs.timezone, slots.into_iter().filter(|s| after.is_none_or(|a| s.start > a)).collect()))
+    Ok((
+        inputs.timezone,
+        slots
+            .into_iter()
+            .filter(|s| after.is_none_or(|a| s.start > a))
+            .collect(),
+    ))
 }

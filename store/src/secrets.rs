@@ -25,21 +25,31 @@ impl SecretBox {
             .decode(key_b64.trim())
             .map_err(|_| StoreError::Secret("NMC_SECRET_KEY is not base64".into()))?;
         if key.len() != 32 {
-            return Err(StoreError::Secret(format!("NMC_SECRET_KEY must be 32 bytes, got {}", key.len())));
+            return Err(StoreError::Secret(format!(
+                "NMC_SECRET_KEY must be 32 bytes, got {}",
+                key.len()
+            )));
         }
-        Ok(Self { cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key)) })
+        Ok(Self {
+            cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key)),
+        })
     }
 
     pub fn encrypt(&self, plain: &str) -> String {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let ct = self.cipher.encrypt(&nonce, plain.as_bytes()).expect("aes-gcm encryption cannot fail");
+        let ct = self
+            .cipher
+            .encrypt(&nonce, plain.as_bytes())
+            .expect("aes-gcm encryption cannot fail");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
         STANDARD.encode(out)
     }
 
     pub fn decrypt(&self, sealed: &str) -> Result<String, StoreError> {
-        let raw = STANDARD.decode(sealed).map_err(|_| StoreError::Secret("stored secret is not base64".into()))?;
+        let raw = STANDARD
+            .decode(sealed)
+            .map_err(|_| StoreError::Secret("stored secret is not base64".into()))?;
         if raw.len() < 12 {
             return Err(StoreError::Secret("stored secret is too short".into()));
         }
@@ -47,8 +57,11 @@ impl SecretBox {
         let plain = self
             .cipher
             .decrypt(Nonce::from_slice(nonce), ct)
-            .map_err(|_| StoreError::Secret("stored secret does not open with NMC_SECRET_KEY".into()))?;
-        String::from_utf8(plain).map_err(|_| StoreError::Secret("stored secret is not UTF-8".into()))
+            .map_err(|_| {
+                StoreError::Secret("stored secret does not open with NMC_SECRET_KEY".into())
+            })?;
+        String::from_utf8(plain)
+            .map_err(|_| StoreError::Secret("stored secret is not UTF-8".into()))
     }
 }
 

@@ -3,8 +3,8 @@
 use chrono::NaiveTime;
 use nmc_domain::BusinessHours;
 use serde::{Deserialize, Serialize};
-use sqlx::types::Json;
 use sqlx::PgConnection;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::{Result, StoreError};
@@ -65,11 +65,25 @@ pub async fn put(db: &mut PgConnection, business_id: Uuid, s: &Settings) -> Resu
     .bind(s.notify_by_text)
     .execute(&mut *db)
     .await?;
-    crate::audit(&mut *db, business_id, "settings", Some(business_id), "updated", serde_json::json!({})).await
+    crate::audit(
+        &mut *db,
+        business_id,
+        "settings",
+        Some(business_id),
+        "updated",
+        serde_json::json!({}),
+    )
+    .await
 }
 
 /// The business's number, once bought or registered. A number another business has is a conflict.
-pub async fn set_number(db: &mut PgConnection, business_id: Uuid, number: &str, account_sid: &str, auth_token_enc: &str) -> Result<()> {
+pub async fn set_number(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    number: &str,
+    account_sid: &str,
+    auth_token_enc: &str,
+) -> Result<()> {
     let done = sqlx::query(
         "update businesses set twilio_number = $2, twilio_account_sid = $3, twilio_auth_token_enc = $4,
              business_phone = coalesce(business_phone, owner_phone), updated_at = now()
@@ -88,11 +102,24 @@ pub async fn set_number(db: &mut PgConnection, business_id: Uuid, number: &str, 
     if done.rows_affected() == 0 {
         return Err(StoreError::Conflict { field: "number" });
     }
-    crate::audit(&mut *db, business_id, "number", Some(business_id), "assigned", serde_json::json!({})).await
+    crate::audit(
+        &mut *db,
+        business_id,
+        "number",
+        Some(business_id),
+        "assigned",
+        serde_json::json!({}),
+    )
+    .await
 }
 
 pub async fn number(db: &mut PgConnection, business_id: Uuid) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar::<_, Option<String>>("select twilio_number from businesses where id = $1").bind(business_id).fetch_one(db).await?)
+    Ok(sqlx::query_scalar::<_, Option<String>>(
+        "select twilio_number from businesses where id = $1",
+    )
+    .bind(business_id)
+    .fetch_one(db)
+    .await?)
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -107,7 +134,11 @@ pub async fn messaging(db: &mut PgConnection, business_id: Uuid) -> Result<Messa
 }
 
 /// The owner submits (or corrects) the brand and campaign; an approved business stays approved.
-pub async fn submit_registration(db: &mut PgConnection, business_id: Uuid, registration: &serde_json::Value) -> Result<()> {
+pub async fn submit_registration(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    registration: &serde_json::Value,
+) -> Result<()> {
     sqlx::query(
         "update businesses set messaging_registration = $2, messaging_note = null,
              messaging_status = case when messaging_status = 'approved' then 'approved' else 'submitted' end, updated_at = now()
@@ -117,11 +148,24 @@ pub async fn submit_registration(db: &mut PgConnection, business_id: Uuid, regis
     .bind(registration)
     .execute(&mut *db)
     .await?;
-    crate::audit(&mut *db, business_id, "messaging_registration", Some(business_id), "submitted", serde_json::json!({})).await
+    crate::audit(
+        &mut *db,
+        business_id,
+        "messaging_registration",
+        Some(business_id),
+        "submitted",
+        serde_json::json!({}),
+    )
+    .await
 }
 
 /// Operations record the carriers' decision.
-pub async fn decide_registration(db: &mut PgConnection, business_id: Uuid, status: &str, note: Option<&str>) -> Result<()> {
+pub async fn decide_registration(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    status: &str,
+    note: Option<&str>,
+) -> Result<()> {
     let done = sqlx::query("update businesses set messaging_status = $2, messaging_note = $3, updated_at = now() where id = $1")
         .bind(business_id)
         .bind(status)
@@ -131,20 +175,39 @@ pub async fn decide_registration(db: &mut PgConnection, business_id: Uuid, statu
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    crate::audit(&mut *db, business_id, "messaging_registration", Some(business_id), status, serde_json::json!({"note": note})).await
+    crate::audit(
+        &mut *db,
+        business_id,
+        "messaging_registration",
+        Some(business_id),
+        status,
+        serde_json::json!({"note": note}),
+    )
+    .await
 }
 
 /// The onboarding wizard's steps, in order.
-pub const ONBOARDING_STEPS: [&str; 6] = ["profile", "hours", "catalog", "greeting", "number", "test"];
+pub const ONBOARDING_STEPS: [&str; 6] =
+    ["profile", "hours", "catalog", "greeting", "number", "test"];
 
 /// Where the owner left the wizard; `None` once the business is set up.
 pub async fn onboarding_step(db: &mut PgConnection, business_id: Uuid) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("select onboarding_step from businesses where id = $1").bind(business_id).fetch_optional(db).await?.flatten())
+    Ok(
+        sqlx::query_scalar("select onboarding_step from businesses where id = $1")
+            .bind(business_id)
+            .fetch_optional(db)
+            .await?
+            .flatten(),
+    )
 }
 
 /// Records progress: a step only moves forward (going back to edit a step keeps the place),
 /// and `None` finishes the wizard.
-pub async fn reach_onboarding_step(db: &mut PgConnection, business_id: Uuid, step: Option<&str>) -> Result<()> {
+pub async fn reach_onboarding_step(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    step: Option<&str>,
+) -> Result<()> {
     let rank = |s: &str| ONBOARDING_STEPS.iter().position(|x| *x == s).unwrap_or(0) as i32;
     sqlx::query(
         "update businesses set onboarding_step = $2

@@ -18,7 +18,12 @@ pub struct Recorded {
     pub signal: CallerEvent,
 }
 
-async fn upsert_lead(tx: &mut Transaction<'_, Postgres>, business_id: Uuid, phone: &E164, source: &str) -> Result<Uuid> {
+async fn upsert_lead(
+    tx: &mut Transaction<'_, Postgres>,
+    business_id: Uuid,
+    phone: &E164,
+    source: &str,
+) -> Result<Uuid> {
     // `do update` (a no-op write) so the id comes back whether the lead is new or not.
     Ok(sqlx::query_scalar(
         "insert into leads (business_id, phone, source) values ($1, $2, $3)
@@ -32,7 +37,13 @@ async fn upsert_lead(tx: &mut Transaction<'_, Postgres>, business_id: Uuid, phon
     .await?)
 }
 
-async fn record_event(tx: &mut Transaction<'_, Postgres>, business_id: Uuid, sid: &str, caller: &E164, signal: CallerEvent) -> Result<Recorded> {
+async fn record_event(
+    tx: &mut Transaction<'_, Postgres>,
+    business_id: Uuid,
+    sid: &str,
+    caller: &E164,
+    signal: CallerEvent,
+) -> Result<Recorded> {
     let kind = match signal {
         CallerEvent::Missed(_) => "missed_call",
         CallerEvent::Texted(_) => "inbound_sms",
@@ -50,8 +61,14 @@ async fn record_event(tx: &mut Transaction<'_, Postgres>, business_id: Uuid, sid
     .bind(&json)
     .fetch_one(&mut **tx)
     .await?;
-    let signal = stored.and_then(|v| serde_json::from_value(v).ok()).unwrap_or(signal);
-    Ok(Recorded { event_id, already_signalled: signalled.is_some(), signal })
+    let signal = stored
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or(signal);
+    Ok(Recorded {
+        event_id,
+        already_signalled: signalled.is_some(),
+        signal,
+    })
 }
 
 /// A call is ringing through to the business (dial-through mode). Only the first delivery counts.
@@ -126,14 +143,23 @@ pub async fn record_missed_call(
     .bind(after_hours)
     .execute(&mut *tx)
     .await?;
-    let signal = CallerEvent::Missed(MissedCall { call_sid: call_sid.to_owned(), profile });
+    let signal = CallerEvent::Missed(MissedCall {
+        call_sid: call_sid.to_owned(),
+        profile,
+    });
     let rec = record_event(&mut tx, business_id, call_sid, caller, signal).await?;
     tx.commit().await?;
     Ok(rec)
 }
 
 /// A missed call from a withheld number: recorded, nobody to text.
-pub async fn record_missed_call_anonymous(pool: &PgPool, business_id: Uuid, call_sid: &str, dial_status: &str, after_hours: bool) -> Result<()> {
+pub async fn record_missed_call_anonymous(
+    pool: &PgPool,
+    business_id: Uuid,
+    call_sid: &str,
+    dial_status: &str,
+    after_hours: bool,
+) -> Result<()> {
     sqlx::query(
         "insert into calls (business_id, twilio_call_sid, status, dial_status, is_after_hours)
          values ($1, $2, 'missed', $3, $4)
@@ -167,7 +193,11 @@ pub struct Unsignalled {
 
 /// The outbox: events recorded more than `older_than_secs` ago and still not signalled (the API
 /// signals at once; this finds what it could not), oldest first.
-pub async fn unsignalled(pool: &PgPool, older_than_secs: i64, limit: i64) -> Result<Vec<Unsignalled>> {
+pub async fn unsignalled(
+    pool: &PgPool,
+    older_than_secs: i64,
+    limit: i64,
+) -> Result<Vec<Unsignalled>> {
     let rows: Vec<(Uuid, Uuid, String, serde_json::Value)> = sqlx::query_as(
         "select id, business_id, caller_phone, signal from webhook_events
          where signalled_at is null and signal is not null and caller_phone is not null and outbox_error is null
@@ -180,12 +210,30 @@ pub async fn unsignalled(pool: &PgPool, older_than_secs: i64, limit: i64) -> Res
     .await?;
     let mut pending = Vec::with_capacity(rows.len());
     for (event_id, business_id, caller, signal) in rows {
-        let decoded = E164::parse(&caller).map_err(|e| e.to_string()).and_then(|c| Ok((c, serde_json::from_value(signal).map_err(|e| e.to_string())?)));
+        let decoded = E164::parse(&caller)
+            .map_err(|e| e.to_string())
+            .and_then(|c| {
+                Ok((
+                    c,
+                    serde_json::from_value(signal).map_err(|e| e.to_string())?,
+                ))
+            });
         match decoded {
-            Ok((caller, signal)) => pending.push(Unsignalled { event_id, business_id, caller, signal }),
+            Ok((caller, signal)) => pending.push(Unsignalled {
+                event_id,
+                business_id,
+                caller,
+                signal,
+            }),
             Err(why) => {
                 tracing::error!(%event_id, %business_id, error = %why, "webhook outbox: unreadable signal set aside");
-                sqlx::query("update webhook_events set outbox_error = $2, updated_at = now() where id = $1").bind(event_id).bind(why).execute(pool).await?;
+                sqlx::query(
+                    "update webhook_events set outbox_error = $2, updated_at = now() where id = $1",
+                )
+                .bind(event_id)
+                .bind(why)
+                .execute(pool)
+                .await?;
             }
         }
     }
@@ -245,7 +293,17 @@ pub async fn record_inbound_sms(
 
     // Consent moves only with the first delivery: a redelivered START must not lift a later STOP.
     let newly_opted_out = match keyword.filter(|_| first_delivery) {
-        Some(Keyword::OptOut) => opt_out(&mut tx, business_id, lead_id, from, "stop_keyword", Some(message_sid)).await?,
+        Some(Keyword::OptOut) => {
+            opt_out(
+                &mut tx,
+                business_id,
+                lead_id,
+                from,
+                "stop_keyword",
+                Some(message_sid),
+            )
+            .await?
+        }
         Some(Keyword::OptIn) => {
             opt_in(&mut tx, business_id, lead_id, from, message_sid).await?;
             false
@@ -260,22 +318,47 @@ pub async fn record_inbound_sms(
         profile,
         message_text: Some(body.to_owned()),
     };
-    let event = record_event(&mut tx, business_id, message_sid, from, CallerEvent::Texted(sms)).await?;
+    let event = record_event(
+        &mut tx,
+        business_id,
+        message_sid,
+        from,
+        CallerEvent::Texted(sms),
+    )
+    .await?;
     tx.commit().await?;
     // A redelivery reports what the first delivery decided (the opt-out list has moved on since).
     let (keyword, newly_opted_out) = match &event.signal {
         CallerEvent::Texted(first) => (first.keyword, first.newly_opted_out),
         CallerEvent::Missed(_) => (keyword, newly_opted_out),
     };
-    Ok(RecordedSms { event, message_id, keyword, newly_opted_out })
+    Ok(RecordedSms {
+        event,
+        message_id,
+        keyword,
+        newly_opted_out,
+    })
 }
 
 /// The assistant read a revocation the keywords missed ("please quit messaging this number").
 /// True when this created the opt-out (the caller is confirmed once).
-pub async fn opt_out_read_by_assistant(pool: &PgPool, business_id: Uuid, phone: &E164, message_sid: &str) -> Result<bool> {
+pub async fn opt_out_read_by_assistant(
+    pool: &PgPool,
+    business_id: Uuid,
+    phone: &E164,
+    message_sid: &str,
+) -> Result<bool> {
     let mut tx = pool.begin().await?;
     let lead_id = upsert_lead(&mut tx, business_id, phone, "inbound_sms").await?;
-    let created = opt_out(&mut tx, business_id, lead_id, phone, "assistant", Some(message_sid)).await?;
+    let created = opt_out(
+        &mut tx,
+        business_id,
+        lead_id,
+        phone,
+        "assistant",
+        Some(message_sid),
+    )
+    .await?;
     sqlx::query("update messages set kind = 'opt_out', updated_at = now() where business_id = $1 and twilio_message_sid = $2 and direction = 'inbound'")
         .bind(business_id)
         .bind(message_sid)
@@ -285,7 +368,11 @@ pub async fn opt_out_read_by_assistant(pool: &PgPool, business_id: Uuid, phone: 
     Ok(created)
 }
 
-async fn opt_out_in_force(tx: &mut Transaction<'_, Postgres>, business_id: Uuid, phone: &E164) -> Result<bool> {
+async fn opt_out_in_force(
+    tx: &mut Transaction<'_, Postgres>,
+    business_id: Uuid,
+    phone: &E164,
+) -> Result<bool> {
     Ok(sqlx::query_scalar("select exists (select 1 from opt_outs where business_id = $1 and phone = $2 and opted_in_at is null)")
         .bind(business_id)
         .bind(phone.as_str())
@@ -319,13 +406,27 @@ pub(crate) async fn opt_out(
         .execute(&mut **tx)
         .await?;
     if created {
-        crate::audit(&mut **tx, business_id, "lead", Some(lead_id), "opted_out", serde_json::json!({"message_sid": message_sid, "source": source})).await?;
+        crate::audit(
+            &mut **tx,
+            business_id,
+            "lead",
+            Some(lead_id),
+            "opted_out",
+            serde_json::json!({"message_sid": message_sid, "source": source}),
+        )
+        .await?;
     }
     Ok(created)
 }
 
 /// Re-subscribes an opted-out number. The opt-out row stays, stamped with when and by which text.
-async fn opt_in(tx: &mut Transaction<'_, Postgres>, business_id: Uuid, lead_id: Uuid, phone: &E164, message_sid: &str) -> Result<()> {
+async fn opt_in(
+    tx: &mut Transaction<'_, Postgres>,
+    business_id: Uuid,
+    lead_id: Uuid,
+    phone: &E164,
+    message_sid: &str,
+) -> Result<()> {
     let lifted = sqlx::query(
         "update opt_outs set opted_in_at = now(), opted_in_message_sid = $3, updated_at = now()
          where business_id = $1 and phone = $2 and opted_in_at is null",
@@ -340,14 +441,28 @@ async fn opt_in(tx: &mut Transaction<'_, Postgres>, business_id: Uuid, lead_id: 
             .bind(lead_id)
             .execute(&mut **tx)
             .await?;
-        crate::audit(&mut **tx, business_id, "lead", Some(lead_id), "opted_in", serde_json::json!({"message_sid": message_sid})).await?;
+        crate::audit(
+            &mut **tx,
+            business_id,
+            "lead",
+            Some(lead_id),
+            "opted_in",
+            serde_json::json!({"message_sid": message_sid}),
+        )
+        .await?;
     }
     Ok(())
 }
 
 /// A delivery status from Twilio. Kept as an event (it may arrive before we know the sid),
 /// and applied to the message only if it moves it forward.
-pub async fn record_message_status(pool: &PgPool, business_id: Uuid, message_sid: &str, status: &str, error_code: Option<i32>) -> Result<()> {
+pub async fn record_message_status(
+    pool: &PgPool,
+    business_id: Uuid,
+    message_sid: &str,
+    status: &str,
+    error_code: Option<i32>,
+) -> Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query(
         "insert into message_status_events (business_id, twilio_message_sid, status, error_code) values ($1, $2, $3, $4)

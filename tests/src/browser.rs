@@ -15,7 +15,11 @@ pub struct Browser {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Browser {
@@ -26,23 +30,32 @@ impl Browser {
 
     /// A 360 px wide phone (Chrome's device emulation: the viewport is exactly that wide).
     pub async fn phone(base: &str) -> Self {
-        Self::start(base, json!({"deviceMetrics": {"width": 360, "height": 740, "pixelRatio": 2.0}}), "--window-size=360,740").await
+        Self::start(
+            base,
+            json!({"deviceMetrics": {"width": 360, "height": 740, "pixelRatio": 2.0}}),
+            "--window-size=360,740",
+        )
+        .await
     }
 
     async fn start(base: &str, mobile: Value, size: &str) -> Self {
         let port = free_port();
         // Its own process group, so the browser it starts goes with it (see Drop).
-        let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-            .arg(format!("--port={port}"))
-            .process_group(0)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver (Debian chromium-driver; scripts/test installs it)");
+        let driver =
+            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+                .arg(format!("--port={port}"))
+                .process_group(0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver (Debian chromium-driver; scripts/test installs it)");
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         while reqwest::get(format!("{url}/status")).await.is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let mut options = json!({
@@ -59,34 +72,69 @@ impl Browser {
             .connect(&url)
             .await
             .expect("a Chromium session");
-        Self { client, base: base.to_owned(), driver }
+        Self {
+            client,
+            base: base.to_owned(),
+            driver,
+        }
     }
 
     pub async fn goto(&self, path: &str) {
-        self.client.goto(&format!("{}{path}", self.base)).await.unwrap();
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
     }
 
     pub async fn path(&self) -> String {
         let url = self.client.current_url().await.unwrap();
-        format!("{}{}", url.path(), url.query().map(|q| format!("?{q}")).unwrap_or_default())
+        format!(
+            "{}{}",
+            url.path(),
+            url.query().map(|q| format!("?{q}")).unwrap_or_default()
+        )
     }
 
     pub async fn fill(&self, css: &str, text: &str) {
-        let e = self.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        let e = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
         e.clear().await.unwrap();
         e.send_keys(text).await.unwrap();
     }
 
     pub async fn click(&self, css: &str) {
-        let e = self.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
-        e.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+        let e = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        e.click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
     /// Clicks the button or link whose text contains `text`.
     pub async fn click_text(&self, text: &str) {
-        let xpath = format!("//*[self::button or self::a or self::summary][contains(normalize-space(.), '{text}')]");
-        let e = self.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::XPath(&xpath)).await.unwrap_or_else(|e| panic!("{text}: {e}"));
-        e.click().await.unwrap_or_else(|e| panic!("click {text}: {e}"));
+        let xpath = format!(
+            "//*[self::button or self::a or self::summary][contains(normalize-space(.), '{text}')]"
+        );
+        let e = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        e.click()
+            .await
+            .unwrap_or_else(|e| panic!("click {text}: {e}"));
     }
 
     pub async fn text(&self, css: &str) -> String {
@@ -104,7 +152,11 @@ impl Browser {
                 return started.elapsed();
             }
             if started.elapsed() > timeout {
-                panic!("{css} never showed {needle:?}; it shows {:?} on {}", self.text(css).await, self.path().await);
+                panic!(
+                    "{css} never showed {needle:?}; it shows {:?} on {}",
+                    self.text(css).await,
+                    self.path().await
+                );
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -113,7 +165,11 @@ impl Browser {
     pub async fn wait_path(&self, prefix: &str) {
         let started = Instant::now();
         while !self.path().await.starts_with(prefix) {
-            assert!(started.elapsed() < Duration::from_secs(15), "never reached {prefix}; at {}", self.path().await);
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "never reached {prefix}; at {}",
+                self.path().await
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -147,7 +203,9 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         // The whole process group: chromedriver and the Chromium it started.
-        let _ = Command::new("kill").args(["-s", "KILL", "--", &format!("-{}", self.driver.id())]).status();
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.wait();
     }
 }

@@ -63,15 +63,28 @@ pub struct FeedEvent {
 }
 
 impl EventStream {
-    pub async fn connect(http: &reqwest::Client, api: &str, token: &str, last_event_id: Option<i64>) -> Self {
+    pub async fn connect(
+        http: &reqwest::Client,
+        api: &str,
+        token: &str,
+        last_event_id: Option<i64>,
+    ) -> Self {
         let mut req = http.get(format!("{api}/api/events")).bearer_auth(token);
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id.to_string());
         }
         let response = req.send().await.unwrap();
         assert_eq!(response.status(), 200);
-        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
-        Self { response, buffer: String::new() }
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        Self {
+            response,
+            buffer: String::new(),
+        }
     }
 
     /// The next event, or `None` if none arrives within `timeout`.
@@ -91,7 +104,11 @@ impl EventStream {
                     }
                 }
                 if let Some(id) = id {
-                    return Some(FeedEvent { id, kind, data: serde_json::from_str(&data).unwrap_or(Value::Null) });
+                    return Some(FeedEvent {
+                        id,
+                        kind,
+                        data: serde_json::from_str(&data).unwrap_or(Value::Null),
+                    });
                 }
             }
             let left = deadline.checked_duration_since(tokio::time::Instant::now())?;
@@ -110,7 +127,9 @@ impl EventStream {
             if self.buffer.lines().any(|l| l.starts_with("id:")) {
                 return false;
             }
-            let Some(left) = deadline.checked_duration_since(tokio::time::Instant::now()) else { return false };
+            let Some(left) = deadline.checked_duration_since(tokio::time::Instant::now()) else {
+                return false;
+            };
             match tokio::time::timeout(left, self.response.chunk()).await {
                 Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
                 Ok(Ok(None) | Err(_)) => return !self.buffer.lines().any(|l| l.starts_with("id:")),
@@ -135,7 +154,9 @@ impl EventStream {
                 None => break,
             }
         }
-        panic!("no `{kind}` event within {timeout:?}; saw {:?}", seen.iter().map(|e| &e.kind).collect::<Vec<_>>());
+        panic!(
+            "no `{kind}` event within {timeout:?}; saw {:?}",
+            seen.iter().map(|e| &e.kind).collect::<Vec<_>>()
+        );
     }
 }
-

@@ -46,7 +46,8 @@ pub struct TestApp {
 }
 
 fn admin_database_url() -> String {
-    std::env::var("NMC_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("NMC_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 pub fn temporal_address() -> String {
@@ -56,7 +57,10 @@ pub fn temporal_address() -> String {
 /// The workspace's built binaries sit two levels above a test executable (target/debug/deps/…).
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test exe path");
-    exe.parent().and_then(|p| p.parent()).expect("target dir").join(name)
+    exe.parent()
+        .and_then(|p| p.parent())
+        .expect("target dir")
+        .join(name)
 }
 
 pub(crate) async fn serve(router: axum::Router) -> String {
@@ -67,7 +71,13 @@ pub(crate) async fn serve(router: axum::Router) -> String {
 }
 
 /// Serves the API until the returned switch is flipped.
-fn serve_api(listener: TcpListener, state: nmc_api::AppState) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+fn serve_api(
+    listener: TcpListener,
+    state: nmc_api::AppState,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         nmc_api::run(listener, state, async {
@@ -98,7 +108,11 @@ impl TestApp {
 
     /// A stack with one onboarded business and extra environment for the worker (e.g. the LLM).
     pub async fn spawn_with_worker_env(env: Vec<(&str, String)>) -> Self {
-        let app = Self::spawn_with(3600, env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()).await;
+        let app = Self::spawn_with(
+            3600,
+            env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        )
+        .await;
         app.onboard(json!({})).await;
         app
     }
@@ -121,14 +135,27 @@ impl TestApp {
         Self::spawn_inner(idle_secs, worker_env, false, |_| {}).await
     }
 
-    async fn spawn_inner(idle_secs: u64, worker_env: Vec<(String, String)>, built_in_sandbox: bool, tweak: fn(&mut nmc_api::Config)) -> Self {
+    async fn spawn_inner(
+        idle_secs: u64,
+        worker_env: Vec<(String, String)>,
+        built_in_sandbox: bool,
+        tweak: fn(&mut nmc_api::Config),
+    ) -> Self {
         nmc_twilio::install_tls_provider();
         // Fresh database.
         let name = format!("nmc_test_{}", Uuid::new_v4().simple());
-        let admin = PgPool::connect(&admin_database_url()).await.expect("connect to PostgreSQL");
-        sqlx::query(&format!("create database {name}")).execute(&admin).await.unwrap();
+        let admin = PgPool::connect(&admin_database_url())
+            .await
+            .expect("connect to PostgreSQL");
+        sqlx::query(&format!("create database {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
         admin.close().await;
-        let database_url = format!("{}/{name}", admin_database_url().rsplit_once('/').unwrap().0);
+        let database_url = format!(
+            "{}/{name}",
+            admin_database_url().rsplit_once('/').unwrap().0
+        );
 
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api_url = format!("http://{}", listener.local_addr().unwrap());
@@ -159,7 +186,9 @@ impl TestApp {
             trusted_proxy_header: None,
         };
         tweak(&mut config);
-        let state = nmc_api::AppState::build(config.clone()).await.expect("api state");
+        let state = nmc_api::AppState::build(config.clone())
+            .await
+            .expect("api state");
         if let Some(built_in) = &state.sandbox {
             sandbox = built_in.clone();
         }
@@ -200,18 +229,38 @@ impl TestApp {
             .env("PUBLIC_BASE_URL", &self.api_url)
             .env("TWILIO_API_BASE", &self.sandbox_url)
             .env("NMC_SECRET_KEY", SECRET_KEY)
-            .env("NMC_CONVERSATION_IDLE_SECS", self.api_config.conversation_idle_secs.to_string())
+            .env(
+                "NMC_CONVERSATION_IDLE_SECS",
+                self.api_config.conversation_idle_secs.to_string(),
+            )
             .env("NMC_METRICS_BIND", "off")
             .env("NMC_LOG_FORMAT", "text")
             // The calendar adapters talk to the sandbox's Google and Jobber doubles.
-            .env("GOOGLE_CALENDAR_API_BASE", format!("{}/google/calendar/v3", self.sandbox_url))
-            .env("GOOGLE_OAUTH_TOKEN_URL", format!("{}/google/token", self.sandbox_url))
+            .env(
+                "GOOGLE_CALENDAR_API_BASE",
+                format!("{}/google/calendar/v3", self.sandbox_url),
+            )
+            .env(
+                "GOOGLE_OAUTH_TOKEN_URL",
+                format!("{}/google/token", self.sandbox_url),
+            )
             .env("JOBBER_API_BASE", format!("{}/jobber", self.sandbox_url))
-            .env("JOBBER_OAUTH_TOKEN_URL", format!("{}/jobber/oauth/token", self.sandbox_url))
-            .env("RUST_LOG", std::env::var("NMC_TEST_WORKER_LOG").unwrap_or_else(|_| "warn,nmc_activities=info,nmc_worker=info".into()))
+            .env(
+                "JOBBER_OAUTH_TOKEN_URL",
+                format!("{}/jobber/oauth/token", self.sandbox_url),
+            )
+            .env(
+                "RUST_LOG",
+                std::env::var("NMC_TEST_WORKER_LOG")
+                    .unwrap_or_else(|_| "warn,nmc_activities=info,nmc_worker=info".into()),
+            )
             .envs(self.worker_env.iter().map(|(k, v)| (k, v)))
             // Kept per test, so a failing test can show what the worker saw.
-            .stdout(std::fs::File::create(self.worker_log()).map(Stdio::from).unwrap_or_else(|_| Stdio::null()))
+            .stdout(
+                std::fs::File::create(self.worker_log())
+                    .map(Stdio::from)
+                    .unwrap_or_else(|_| Stdio::null()),
+            )
             .kill_on_drop(true)
             .spawn()
             .expect("start nmc-worker (run `cargo build --workspace --bins` first)");
@@ -230,8 +279,12 @@ impl TestApp {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
         tokio::time::sleep(down_for).await;
-        let listener = TcpListener::bind(self.api_config.bind).await.expect("the API's address again");
-        let state = nmc_api::AppState::build(self.api_config.clone()).await.expect("api state");
+        let listener = TcpListener::bind(self.api_config.bind)
+            .await
+            .expect("the API's address again");
+        let state = nmc_api::AppState::build(self.api_config.clone())
+            .await
+            .expect("api state");
         let (stop, task) = serve_api(listener, state);
         *self.api_stop.lock().unwrap() = Some(stop);
         *self.api_task.lock().unwrap() = Some(task);
@@ -248,7 +301,14 @@ impl TestApp {
 
     async fn wait_healthy(&self) {
         let url = format!("{}/healthz", self.api_url);
-        let healthy = || async { self.http.get(&url).send().await.map(|r| r.status().is_success()).unwrap_or(false) };
+        let healthy = || async {
+            self.http
+                .get(&url)
+                .send()
+                .await
+                .map(|r| r.status().is_success())
+                .unwrap_or(false)
+        };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while !healthy().await {
             if tokio::time::Instant::now() > deadline {
@@ -277,7 +337,12 @@ impl TestApp {
             body[k] = v.clone();
         }
         let resp = self.admin_post(&body).await;
-        assert_eq!(resp.status(), 201, "onboarding failed: {}", resp.text().await.unwrap());
+        assert_eq!(
+            resp.status(),
+            201,
+            "onboarding failed: {}",
+            resp.text().await.unwrap()
+        );
         let id: Value = resp.json().await.unwrap();
         let number = body["twilio_number"].as_str().unwrap();
         let token = body["twilio_auth_token"].as_str().unwrap();
@@ -290,8 +355,21 @@ impl TestApp {
         );
         let id: Uuid = id["id"].as_str().unwrap().parse().unwrap();
         // Reminders, notices and follow-ups must not depend on the hour the suite runs at.
-        sqlx::query(&format!("update businesses set {} where id = $1", quiet_hours_away())).bind(id).execute(&self.db).await.unwrap();
-        let token = log_in(&self.http, &self.api_url, body["owner_email"].as_str().unwrap(), OWNER_PASSWORD).await;
+        sqlx::query(&format!(
+            "update businesses set {} where id = $1",
+            quiet_hours_away()
+        ))
+        .bind(id)
+        .execute(&self.db)
+        .await
+        .unwrap();
+        let token = log_in(
+            &self.http,
+            &self.api_url,
+            body["owner_email"].as_str().unwrap(),
+            OWNER_PASSWORD,
+        )
+        .await;
         self.tokens.lock().unwrap().insert(id, token);
         id
     }
@@ -308,20 +386,36 @@ impl TestApp {
 
     pub async fn call(&self, from: &str, outcome: &str) -> CallResult {
         self.sandbox
-            .place_call(CallRequest { from: from.into(), to: TWILIO_NUMBER.into(), outcome: Some(outcome.into()), call_sid: None, deliveries: 1 })
+            .place_call(CallRequest {
+                from: from.into(),
+                to: TWILIO_NUMBER.into(),
+                outcome: Some(outcome.into()),
+                call_sid: None,
+                deliveries: 1,
+            })
             .await
             .unwrap()
     }
 
     pub async fn text(&self, from: &str, body: &str) -> SmsResult {
         self.sandbox
-            .send_sms_as_caller(SmsRequest { from: from.into(), to: TWILIO_NUMBER.into(), body: body.into(), message_sid: None, deliveries: 1 })
+            .send_sms_as_caller(SmsRequest {
+                from: from.into(),
+                to: TWILIO_NUMBER.into(),
+                body: body.into(),
+                message_sid: None,
+                deliveries: 1,
+            })
             .await
             .unwrap()
     }
 
     pub fn texts_to(&self, to: &str) -> Vec<SandboxMessage> {
-        self.sandbox.messages().into_iter().filter(|m| m.to == to).collect()
+        self.sandbox
+            .messages()
+            .into_iter()
+            .filter(|m| m.to == to)
+            .collect()
     }
 
     pub fn worker_log(&self) -> PathBuf {
@@ -338,7 +432,10 @@ impl TestApp {
                 let tail: Vec<&str> = log.lines().rev().take(40).collect();
                 panic!(
                     "timed out waiting for {n} text(s) to the caller; got {:#?}\nworker log (last lines, newest first):\n{}",
-                    self.texts_to(to).iter().map(|m| &m.body).collect::<Vec<_>>(),
+                    self.texts_to(to)
+                        .iter()
+                        .map(|m| &m.body)
+                        .collect::<Vec<_>>(),
                     tail.join("\n")
                 );
             }
@@ -346,7 +443,12 @@ impl TestApp {
         }
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let texts = self.texts_to(to);
-        assert_eq!(texts.len(), n, "expected exactly {n} text(s), got {:#?}", texts);
+        assert_eq!(
+            texts.len(),
+            n,
+            "expected exactly {n} text(s), got {:#?}",
+            texts
+        );
         texts
     }
 
@@ -356,7 +458,8 @@ impl TestApp {
 
     /// A second nmc-api on the same database whose Temporal is unreachable; returns its URL.
     pub async fn spawn_api_without_temporal(&self) -> String {
-        self.spawn_api_with(|c| c.temporal_address = "http://127.0.0.1:1".into()).await
+        self.spawn_api_with(|c| c.temporal_address = "http://127.0.0.1:1".into())
+            .await
     }
 
     /// A second nmc-api on the same database and carrier, its own address as PUBLIC_BASE_URL,
@@ -389,20 +492,42 @@ impl TestApp {
     }
 
     /// Posts a form to one of our webhooks, signed with `token` (or unsigned when `None`).
-    pub async fn post_webhook(&self, path: &str, params: &[(&str, &str)], token: Option<&str>) -> reqwest::Response {
-        self.post_webhook_to(&self.api_url, path, params, token).await
+    pub async fn post_webhook(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+        token: Option<&str>,
+    ) -> reqwest::Response {
+        self.post_webhook_to(&self.api_url, path, params, token)
+            .await
     }
 
-    pub async fn post_webhook_to(&self, base: &str, path: &str, params: &[(&str, &str)], token: Option<&str>) -> reqwest::Response {
+    pub async fn post_webhook_to(
+        &self,
+        base: &str,
+        path: &str,
+        params: &[(&str, &str)],
+        token: Option<&str>,
+    ) -> reqwest::Response {
         let url = format!("{base}{path}");
-        let owned: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let owned: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let mut form = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &owned {
             form.append_pair(k, v);
         }
-        let mut req = self.http.post(&url).header("content-type", "application/x-www-form-urlencoded").body(form.finish());
+        let mut req = self
+            .http
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.finish());
         if let Some(token) = token {
-            req = req.header("x-twilio-signature", nmc_twilio::signature::sign(token, &url, &owned));
+            req = req.header(
+                "x-twilio-signature",
+                nmc_twilio::signature::sign(token, &url, &owned),
+            );
         }
         req.send().await.unwrap()
     }
@@ -410,37 +535,77 @@ impl TestApp {
 
 impl TestApp {
     pub async fn business_id(&self) -> Uuid {
-        sqlx::query_scalar("select id from businesses order by created_at limit 1").fetch_one(&self.db).await.unwrap()
+        sqlx::query_scalar("select id from businesses order by created_at limit 1")
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
     }
 
     /// Per-business conversation settings, written as the settings API will.
     pub async fn set(&self, assignments: &str) {
-        sqlx::query(&format!("update businesses set {assignments}")).execute(&self.db).await.unwrap();
+        sqlx::query(&format!("update businesses set {assignments}"))
+            .execute(&self.db)
+            .await
+            .unwrap();
     }
 
     /// Sets the reminder offsets (minutes before) directly, for tests that cannot wait a day.
     pub async fn set_rules_reminders(&self, business: Uuid, minutes: &str) {
-        sqlx::query(&format!("update schedule_rules set reminder_minutes = '{minutes}' where business_id = $1")).bind(business).execute(&self.db).await.unwrap();
+        sqlx::query(&format!(
+            "update schedule_rules set reminder_minutes = '{minutes}' where business_id = $1"
+        ))
+        .bind(business)
+        .execute(&self.db)
+        .await
+        .unwrap();
     }
 
     /// The access token of this business's owner.
     pub fn owner_token(&self, business: Uuid) -> String {
-        self.tokens.lock().unwrap().get(&business).cloned().expect("a business onboarded by this TestApp")
+        self.tokens
+            .lock()
+            .unwrap()
+            .get(&business)
+            .cloned()
+            .expect("a business onboarded by this TestApp")
     }
 
     /// A call to the owner API as this business's owner (logged in once, token kept).
-    pub fn owner(&self, method: reqwest::Method, path: &str, business: Uuid) -> reqwest::RequestBuilder {
-        let token = self.tokens.lock().unwrap().get(&business).cloned().expect("a business onboarded by this TestApp (its owner logs in then)");
-        self.http.request(method, format!("{}{path}", self.api_url)).bearer_auth(token)
+    pub fn owner(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        business: Uuid,
+    ) -> reqwest::RequestBuilder {
+        let token = self
+            .tokens
+            .lock()
+            .unwrap()
+            .get(&business)
+            .cloned()
+            .expect("a business onboarded by this TestApp (its owner logs in then)");
+        self.http
+            .request(method, format!("{}{path}", self.api_url))
+            .bearer_auth(token)
     }
 
     /// Ready to book by text: catalog adopted, one technician, open around the clock in 15-minute steps from 10 minutes out.
     pub async fn bookable(&self) -> Uuid {
         self.set("owner_window_secs = 0").await;
         let b = self.business_id().await;
-        let r = self.owner(reqwest::Method::POST, "/api/catalog/adopt", b).json(&json!({"trade": "plumbing"})).send().await.unwrap();
+        let r = self
+            .owner(reqwest::Method::POST, "/api/catalog/adopt", b)
+            .json(&json!({"trade": "plumbing"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
-        let r = self.owner(reqwest::Method::POST, "/api/technicians", b).json(&json!({"name": "Alex"})).send().await.unwrap();
+        let r = self
+            .owner(reqwest::Method::POST, "/api/technicians", b)
+            .json(&json!({"name": "Alex"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
         let day = json!([["00:00", "23:59"]]);
         let rules = json!({
@@ -448,15 +613,31 @@ impl TestApp {
             "booking_window_days": 7, "min_lead_minutes": 10, "step_minutes": 15, "default_job_minutes": 60,
             "reminder_minutes": [1440, 60]
         });
-        let r = self.owner(reqwest::Method::PUT, "/api/schedule", b).json(&rules).send().await.unwrap();
+        let r = self
+            .owner(reqwest::Method::PUT, "/api/schedule", b)
+            .json(&rules)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
         b
     }
 
     /// The caller's conversation, through the Temporal client the owner API uses.
-    pub async fn conversation(&self, caller: &str) -> temporalio_client::WorkflowHandle<temporalio_client::Client, nmc_workflows::ConversationWorkflow> {
-        let wf_id = nmc_domain::conversation_workflow_id(self.business_id().await, &nmc_domain::E164::parse(caller).unwrap());
-        let client = nmc_api::temporal::connect(&temporal_address(), "default").await.unwrap();
+    pub async fn conversation(
+        &self,
+        caller: &str,
+    ) -> temporalio_client::WorkflowHandle<
+        temporalio_client::Client,
+        nmc_workflows::ConversationWorkflow,
+    > {
+        let wf_id = nmc_domain::conversation_workflow_id(
+            self.business_id().await,
+            &nmc_domain::E164::parse(caller).unwrap(),
+        );
+        let client = nmc_api::temporal::connect(&temporal_address(), "default")
+            .await
+            .unwrap();
         client.get_workflow_handle::<nmc_workflows::ConversationWorkflow>(wf_id)
     }
 }
@@ -465,18 +646,39 @@ pub const OWNER_PASSWORD: &str = "correct horse battery staple";
 
 /// Logs in through the API; returns the access token.
 pub async fn log_in(http: &reqwest::Client, api: &str, email: &str, password: &str) -> String {
-    let r = http.post(format!("{api}/api/auth/login")).json(&json!({"email": email, "password": password})).send().await.unwrap();
-    assert_eq!(r.status(), 200, "log-in failed: {}", r.text().await.unwrap());
-    r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+    let r = http
+        .post(format!("{api}/api/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "log-in failed: {}",
+        r.text().await.unwrap()
+    );
+    r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// A fresh, migrated database with one business, for store-level tests that need no Temporal.
 pub async fn database_with_business(max_connections: u32) -> (PgPool, Uuid) {
     let name = format!("nmc_test_{}", Uuid::new_v4().simple());
-    let admin = PgPool::connect(&admin_database_url()).await.expect("connect to PostgreSQL");
-    sqlx::query(&format!("create database {name}")).execute(&admin).await.unwrap();
+    let admin = PgPool::connect(&admin_database_url())
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query(&format!("create database {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
     admin.close().await;
-    let url = format!("{}/{name}", admin_database_url().rsplit_once('/').unwrap().0);
+    let url = format!(
+        "{}/{name}",
+        admin_database_url().rsplit_once('/').unwrap().0
+    );
     let pool = nmc_store::connect(&url, max_connections).await.unwrap();
     nmc_store::migrate(&pool).await.unwrap();
     let id: Uuid = sqlx::query_scalar(
@@ -524,7 +726,14 @@ where
 /// business's timezone): for tests whose follow-ups must go out whenever they run. Quiet hours
 /// cannot be switched off (an empty window means the default 21:00–08:00).
 pub fn quiet_hours_away() -> String {
-    let local = chrono::Utc::now().with_timezone(&chrono_tz::America::Chicago).time() + chrono::Duration::hours(12);
+    let local = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::Chicago)
+        .time()
+        + chrono::Duration::hours(12);
     let end = local + chrono::Duration::minutes(1);
-    format!("quiet_start = '{}', quiet_end = '{}'", local.format("%H:%M"), end.format("%H:%M"))
+    format!(
+        "quiet_start = '{}', quiet_end = '{}'",
+        local.format("%H:%M"),
+        end.format("%H:%M")
+    )
 }

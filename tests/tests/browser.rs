@@ -38,9 +38,11 @@ async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
     // whenever CI runs) and crew.
     b.wait_path("/app/onboarding/hours").await;
     b.click_text("Add to the crew").await;
-    b.wait_text("main", "Ana Rivera", Duration::from_secs(10)).await;
+    b.wait_text("main", "Ana Rivera", Duration::from_secs(10))
+        .await;
     for day in ["saturday", "sunday"] {
-        b.click(&format!("input[data-drop-unless='business_hours.{day}']")).await;
+        b.click(&format!("input[data-drop-unless='business_hours.{day}']"))
+            .await;
     }
     b.js("document.querySelectorAll('input[type=time][name$=\".open\"]').forEach(i => i.value = '00:00');
           document.querySelectorAll('input[type=time][name$=\".close\"]').forEach(i => i.value = '23:59'); return true;")
@@ -50,14 +52,20 @@ async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
     // Prices from the plumbing starter list.
     b.wait_path("/app/onboarding/catalog").await;
     b.click_text("Use the plumbing price list").await;
-    b.wait_text("main", "Sink Clog", Duration::from_secs(10)).await;
+    b.wait_text("main", "Sink Clog", Duration::from_secs(10))
+        .await;
     b.click_text("Continue").await;
 
     // Greeting, with the live preview rendered as it will be sent.
     b.wait_path("/app/onboarding/greeting").await;
-    b.fill("#greeting", "Hi, this is {business}. Sorry we missed you! What needs fixing?").await;
+    b.fill(
+        "#greeting",
+        "Hi, this is {business}. Sorry we missed you! What needs fixing?",
+    )
+    .await;
     b.wait_text("#greeting-preview", "Hi, this is Rivera Plumbing. Sorry we missed you! What needs fixing? Reply STOP to opt out.", Duration::from_secs(5)).await;
-    b.wait_text("#greeting-preview", "1 SMS segment", Duration::from_secs(5)).await;
+    b.wait_text("#greeting-preview", "1 SMS segment", Duration::from_secs(5))
+        .await;
     b.screenshot("onboarding-greeting").await;
     b.click_text("Save and continue").await;
 
@@ -66,7 +74,12 @@ async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
     b.fill("#area_code", "512").await;
     b.click_text("Find numbers").await;
     b.click("button[data-action='/api/numbers']").await;
-    b.wait_text("main", "Your NeverMissCall number is", Duration::from_secs(10)).await;
+    b.wait_text(
+        "main",
+        "Your NeverMissCall number is",
+        Duration::from_secs(10),
+    )
+    .await;
     let number = b.text(".number").await;
     assert!(number.starts_with("+1512"), "{number}");
     b.screenshot("onboarding-number").await;
@@ -75,7 +88,12 @@ async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
     // Test it: the text arrives on the test caller's phone.
     b.wait_path("/app/onboarding/test").await;
     b.click("#test-call").await;
-    b.wait_text("#test-thread", "Sorry we missed you! What needs fixing?", Duration::from_secs(15)).await;
+    b.wait_text(
+        "#test-thread",
+        "Sorry we missed you! What needs fixing?",
+        Duration::from_secs(15),
+    )
+    .await;
     b.screenshot("onboarding-test").await;
     b.click_text("Finish set-up").await;
     b.wait_path("/app/inbox").await;
@@ -89,9 +107,18 @@ async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
     b.fill("#caller", CALLER).await;
     b.click("#call").await;
     b.client.switch_to_window(inbox.clone()).await.unwrap();
-    let appeared = b.wait_text("#conversations", CALLER, Duration::from_secs(15)).await;
-    assert_eq!(b.js("return window.__stillThisPage === true;").await, json!(true), "the list updated in place, not by reloading");
-    println!("missed call → conversation on the open inbox page: {} ms", appeared.as_millis());
+    let appeared = b
+        .wait_text("#conversations", CALLER, Duration::from_secs(15))
+        .await;
+    assert_eq!(
+        b.js("return window.__stillThisPage === true;").await,
+        json!(true),
+        "the list updated in place, not by reloading"
+    );
+    println!(
+        "missed call → conversation on the open inbox page: {} ms",
+        appeared.as_millis()
+    );
     b.screenshot("inbox").await;
 
     // The caller answers; the thread updates live, with the owner's head start counting down.
@@ -99,85 +126,191 @@ async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
     b.wait_path("/app/inbox/").await;
     b.js("window.__stillThisPage = true; return true;").await;
     b.client.switch_to_window(phone.clone()).await.unwrap();
-    b.wait_text("#thread", "What needs fixing?", Duration::from_secs(15)).await;
-    b.fill("#body", "My kitchen sink is clogged. This is Sam Lee at 12 Oak St").await;
+    b.wait_text("#thread", "What needs fixing?", Duration::from_secs(15))
+        .await;
+    b.fill(
+        "#body",
+        "My kitchen sink is clogged. This is Sam Lee at 12 Oak St",
+    )
+    .await;
     b.click("#compose button").await;
     b.client.switch_to_window(inbox.clone()).await.unwrap();
-    b.wait_text("#thread", "kitchen sink is clogged", Duration::from_secs(15)).await;
-    b.wait_text("#thread", "Your head start", Duration::from_secs(15)).await;
-    assert_eq!(b.js("return window.__stillThisPage === true;").await, json!(true), "the thread updated in place");
+    b.wait_text(
+        "#thread",
+        "kitchen sink is clogged",
+        Duration::from_secs(15),
+    )
+    .await;
+    b.wait_text("#thread", "Your head start", Duration::from_secs(15))
+        .await;
+    assert_eq!(
+        b.js("return window.__stillThisPage === true;").await,
+        json!(true),
+        "the thread updated in place"
+    );
     b.screenshot("conversation").await;
 
     // Take over and answer; the caller gets it.
     b.click_text("Take over").await;
-    b.wait_text("main", "Return to assistant", Duration::from_secs(10)).await;
-    b.fill("#body", "Hi Sam, this is Ana. I can come by to clear that sink.").await;
+    b.wait_text("main", "Return to assistant", Duration::from_secs(10))
+        .await;
+    b.fill(
+        "#body",
+        "Hi Sam, this is Ana. I can come by to clear that sink.",
+    )
+    .await;
     b.click(".compose button").await;
-    b.wait_text("#thread", "I can come by to clear that sink", Duration::from_secs(15)).await;
+    b.wait_text(
+        "#thread",
+        "I can come by to clear that sink",
+        Duration::from_secs(15),
+    )
+    .await;
     b.client.switch_to_window(phone.clone()).await.unwrap();
-    b.wait_text("#thread", "I can come by to clear that sink", Duration::from_secs(15)).await;
+    b.wait_text(
+        "#thread",
+        "I can come by to clear that sink",
+        Duration::from_secs(15),
+    )
+    .await;
     b.screenshot("dev-phone").await;
 
     // Book the job from the conversation; it is on the appointments page.
     b.client.switch_to_window(inbox.clone()).await.unwrap();
     b.click_text("Book this job").await;
-    let service = b.client.find(fantoccini::Locator::Css("#book-service")).await.unwrap();
-    assert!(service.prop("value").await.unwrap().is_some_and(|v| !v.is_empty()), "the sink clog is matched from the catalog");
+    let service = b
+        .client
+        .find(fantoccini::Locator::Css("#book-service"))
+        .await
+        .unwrap();
+    assert!(
+        service
+            .prop("value")
+            .await
+            .unwrap()
+            .is_some_and(|v| !v.is_empty()),
+        "the sink clog is matched from the catalog"
+    );
     b.fill("#book-name", "Sam Lee").await;
     b.fill("#book-address", "12 Oak St").await;
     b.click(".book button[type=submit]").await;
     b.wait_path("/app/appointments").await;
-    b.wait_text("main", "Sam Lee", Duration::from_secs(10)).await;
+    b.wait_text("main", "Sam Lee", Duration::from_secs(10))
+        .await;
     assert!(b.text("main").await.contains("Sink Clog"));
     b.screenshot("appointments").await;
 
     // Reschedule from the appointments page: the caller is texted the new time.
-    let before: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("select lower(during) from appointments").fetch_one(&app.db).await.unwrap();
+    let before: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("select lower(during) from appointments")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     b.click_text("Reschedule").await;
-    let choice = b.client.find(fantoccini::Locator::Css("select[id^='move-'] option:nth-child(2)")).await.unwrap();
+    let choice = b
+        .client
+        .find(fantoccini::Locator::Css(
+            "select[id^='move-'] option:nth-child(2)",
+        ))
+        .await
+        .unwrap();
     let to = choice.attr("value").await.unwrap().unwrap();
-    b.client.find(fantoccini::Locator::Css("select[id^='move-']")).await.unwrap().select_by_value(&to).await.unwrap();
+    b.client
+        .find(fantoccini::Locator::Css("select[id^='move-']"))
+        .await
+        .unwrap()
+        .select_by_value(&to)
+        .await
+        .unwrap();
     b.click_text("Move").await;
     wait_until(Duration::from_secs(10), "the move", || async {
-        sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>("select lower(during) from appointments").fetch_one(&app.db).await.unwrap() != before
+        sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(
+            "select lower(during) from appointments",
+        )
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+            != before
     })
     .await;
     b.client.switch_to_window(phone.clone()).await.unwrap();
-    b.wait_text("#thread", "moved", Duration::from_secs(20)).await;
+    b.wait_text("#thread", "moved", Duration::from_secs(20))
+        .await;
     b.client.switch_to_window(inbox.clone()).await.unwrap();
 
     // The lead card, edited in place: only the changed field becomes the owner's.
-    let conversation: uuid::Uuid = sqlx::query_scalar("select c.id from conversations c join leads l on l.id = c.lead_id where l.phone = $1").bind(CALLER).fetch_one(&app.db).await.unwrap();
+    let conversation: uuid::Uuid = sqlx::query_scalar(
+        "select c.id from conversations c join leads l on l.id = c.lead_id where l.phone = $1",
+    )
+    .bind(CALLER)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
     b.goto(&format!("/app/inbox/{conversation}")).await;
     b.click(".lead summary").await;
     b.fill("#lead-address", "14 Oak St, Austin").await;
     b.click_text("Save lead").await;
-    b.wait_text(".lead summary", "14 Oak St, Austin", Duration::from_secs(10)).await;
-    let edited: Vec<String> = sqlx::query_scalar("select owner_edited from leads where phone = $1").bind(CALLER).fetch_one(&app.db).await.unwrap();
+    b.wait_text(
+        ".lead summary",
+        "14 Oak St, Austin",
+        Duration::from_secs(10),
+    )
+    .await;
+    let edited: Vec<String> = sqlx::query_scalar("select owner_edited from leads where phone = $1")
+        .bind(CALLER)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(edited, vec!["address".to_owned()]);
 
     // A price, a setting and an invitation, each saved from its page.
     b.goto("/app/catalog").await;
     b.click_text("Sink Clog").await;
-    b.fill("details[open] input[name='price_min_cents']", "175").await;
+    b.fill("details[open] input[name='price_min_cents']", "175")
+        .await;
     b.click("details[open] button[type=submit]").await;
-    b.wait_text("main", "Sink Clog · $175", Duration::from_secs(10)).await;
+    b.wait_text("main", "Sink Clog · $175", Duration::from_secs(10))
+        .await;
     b.goto("/app/settings").await;
     b.fill("#owner_window_secs", "45").await;
-    b.click("form:has(#owner_window_secs) button[type=submit]").await;
-    wait_until(Duration::from_secs(10), "the setting", || async { app.count("select count(*) from businesses where owner_window_secs = 45").await == 1 }).await;
+    b.click("form:has(#owner_window_secs) button[type=submit]")
+        .await;
+    wait_until(Duration::from_secs(10), "the setting", || async {
+        app.count("select count(*) from businesses where owner_window_secs = 45")
+            .await
+            == 1
+    })
+    .await;
     b.goto("/app/team").await;
     b.fill("#invite-email", "tom@rivera-plumbing.example").await;
     b.click_text("Send invitation").await;
-    wait_until(Duration::from_secs(10), "the invitation email", || async { app.count("select count(*) from outbound_emails where to_email = 'tom@rivera-plumbing.example'").await == 1 }).await;
+    wait_until(Duration::from_secs(10), "the invitation email", || async {
+        app.count(
+            "select count(*) from outbound_emails where to_email = 'tom@rivera-plumbing.example'",
+        )
+        .await
+            == 1
+    })
+    .await;
 
     // The other pages, for the README.
-    for (path, name) in [("/app", "home"), ("/app/leads", "leads"), ("/app/calls", "calls"), ("/app/catalog", "prices"), ("/app/reports", "reports"), ("/app/settings", "settings")] {
+    for (path, name) in [
+        ("/app", "home"),
+        ("/app/leads", "leads"),
+        ("/app/calls", "calls"),
+        ("/app/catalog", "prices"),
+        ("/app/reports", "reports"),
+        ("/app/settings", "settings"),
+    ] {
         b.goto(path).await;
         b.wait_text("main", "", Duration::from_secs(5)).await;
         b.screenshot(name).await;
     }
-    assert!(b.text("main").await.contains("Your number: "), "{}", b.text("main").await);
+    assert!(
+        b.text("main").await.contains("Your number: "),
+        "{}",
+        b.text("main").await
+    );
     b.close().await;
 }
 
@@ -195,13 +328,52 @@ async fn business_via_api(app: &TestApp, email: &str) -> (String, String) {
         .await
         .unwrap();
     let token = signup["access_token"].as_str().unwrap().to_owned();
-    let api = |method: reqwest::Method, path: &str| http.request(method, format!("{}{path}", app.api_url)).bearer_auth(&token);
-    let found: Value = api(reqwest::Method::GET, "/api/numbers/available?area_code=512").send().await.unwrap().json().await.unwrap();
-    let number = found["numbers"][0]["phone_number"].as_str().unwrap().to_owned();
-    assert_eq!(api(reqwest::Method::POST, "/api/numbers").json(&json!({"phone_number": number})).send().await.unwrap().status(), 201);
-    assert!(api(reqwest::Method::POST, "/api/catalog/adopt").json(&json!({"trade": "plumbing"})).send().await.unwrap().status().is_success());
-    assert_eq!(api(reqwest::Method::POST, "/api/technicians").json(&json!({"name": "Ana Rivera"})).send().await.unwrap().status(), 201);
-    sqlx::query("update businesses set onboarding_step = null").execute(&app.db).await.unwrap();
+    let api = |method: reqwest::Method, path: &str| {
+        http.request(method, format!("{}{path}", app.api_url))
+            .bearer_auth(&token)
+    };
+    let found: Value = api(reqwest::Method::GET, "/api/numbers/available?area_code=512")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let number = found["numbers"][0]["phone_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        api(reqwest::Method::POST, "/api/numbers")
+            .json(&json!({"phone_number": number}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    assert!(
+        api(reqwest::Method::POST, "/api/catalog/adopt")
+            .json(&json!({"trade": "plumbing"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    assert_eq!(
+        api(reqwest::Method::POST, "/api/technicians")
+            .json(&json!({"name": "Ana Rivera"}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    sqlx::query("update businesses set onboarding_step = null")
+        .execute(&app.db)
+        .await
+        .unwrap();
     (token, number)
 }
 
@@ -225,8 +397,16 @@ async fn a_technician_joins_from_the_invitation_and_cannot_open_settings() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    let mail: String = sqlx::query_scalar("select body from outbound_emails order by created_at desc limit 1").fetch_one(&app.db).await.unwrap();
-    let link = mail.split_whitespace().find(|w| w.contains("/invite/")).unwrap().to_owned();
+    let mail: String =
+        sqlx::query_scalar("select body from outbound_emails order by created_at desc limit 1")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let link = mail
+        .split_whitespace()
+        .find(|w| w.contains("/invite/"))
+        .unwrap()
+        .to_owned();
     let path = link.trim_start_matches(&app.api_url).to_owned();
 
     let b = Browser::desktop(&app.api_url).await;
@@ -237,13 +417,33 @@ async fn a_technician_joins_from_the_invitation_and_cannot_open_settings() {
     b.wait_path("/app/inbox").await;
     b.click_text("More").await;
     let nav = b.text("nav.links").await;
-    assert!(nav.contains("Inbox") && nav.contains("Calls") && !nav.contains("Settings") && !nav.contains("Prices") && !nav.contains("Team"), "{nav}");
-    for page in ["/app/settings", "/app/team", "/app/catalog", "/app/reports", "/app/onboarding/profile"] {
+    assert!(
+        nav.contains("Inbox")
+            && nav.contains("Calls")
+            && !nav.contains("Settings")
+            && !nav.contains("Prices")
+            && !nav.contains("Team"),
+        "{nav}"
+    );
+    for page in [
+        "/app/settings",
+        "/app/team",
+        "/app/catalog",
+        "/app/reports",
+        "/app/onboarding/profile",
+    ] {
         b.goto(page).await;
-        b.wait_text("h1", "Only the owner can open this page", Duration::from_secs(5)).await;
+        b.wait_text(
+            "h1",
+            "Only the owner can open this page",
+            Duration::from_secs(5),
+        )
+        .await;
     }
     // And the API behind the pages refuses the technician too.
-    let status = b.js("return fetch('/api/settings').then(r => r.status);").await;
+    let status = b
+        .js("return fetch('/api/settings').then(r => r.status);")
+        .await;
     assert_eq!(status, json!(403));
     // Home has no revenue for a technician.
     b.goto("/app").await;
@@ -257,16 +457,42 @@ async fn no_page_scrolls_sideways_on_a_360_px_phone() {
     let (token, number) = business_via_api(&app, "owner@phone-test.example").await;
     // Content on every page: a missed call, a conversation, a booked job.
     app.sandbox
-        .place_call(nmc_sandbox::CallRequest { from: CALLER.into(), to: number.clone(), outcome: Some("no-answer".into()), call_sid: None, deliveries: 1 })
+        .place_call(nmc_sandbox::CallRequest {
+            from: CALLER.into(),
+            to: number.clone(),
+            outcome: Some("no-answer".into()),
+            call_sid: None,
+            deliveries: 1,
+        })
         .await
         .unwrap();
     app.sandbox
-        .send_sms_as_caller(nmc_sandbox::SmsRequest { from: CALLER.into(), to: number.clone(), body: "Water heater is leaking everywhere, this is Sam Lee at 12 Oak St".into(), message_sid: None, deliveries: 1 })
+        .send_sms_as_caller(nmc_sandbox::SmsRequest {
+            from: CALLER.into(),
+            to: number.clone(),
+            body: "Water heater is leaking everywhere, this is Sam Lee at 12 Oak St".into(),
+            message_sid: None,
+            deliveries: 1,
+        })
         .await
         .unwrap();
     let http = reqwest::Client::new();
-    let slots: Value = http.get(format!("{}/api/availability?duration_minutes=60", app.api_url)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-    let start = slots["slots"][0]["start"].as_str().unwrap_or_else(|| panic!("{slots}")).to_owned();
+    let slots: Value = http
+        .get(format!(
+            "{}/api/availability?duration_minutes=60",
+            app.api_url
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let start = slots["slots"][0]["start"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{slots}"))
+        .to_owned();
     let booked = http
         .post(format!("{}/api/appointments", app.api_url))
         .bearer_auth(&token)
@@ -280,12 +506,18 @@ async fn no_page_scrolls_sideways_on_a_360_px_phone() {
     })
     .await;
     let conversation: uuid::Uuid =
-        sqlx::query_scalar("select conversation_id from messages where direction = 'inbound'").fetch_one(&app.db).await.unwrap();
+        sqlx::query_scalar("select conversation_id from messages where direction = 'inbound'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
 
     let b = Browser::phone(&app.api_url).await;
     for page in ["/signup", "/login"] {
         b.goto(page).await;
-        assert!(b.horizontal_overflow().await <= 0, "{page} scrolls sideways at 360 px");
+        assert!(
+            b.horizontal_overflow().await <= 0,
+            "{page} scrolls sideways at 360 px"
+        );
     }
     log_in_page(&b, "owner@phone-test.example", PASSWORD).await;
     let pages = [
@@ -313,12 +545,17 @@ async fn no_page_scrolls_sideways_on_a_360_px_phone() {
         b.goto(page).await;
         b.wait_text("main", "", Duration::from_secs(5)).await;
         // Open the collapsed parts too (lead card, booking, reschedule, price rows).
-        b.js("document.querySelectorAll('details').forEach(d => d.open = true); return true;").await;
+        b.js("document.querySelectorAll('details').forEach(d => d.open = true); return true;")
+            .await;
         let overflow = b.horizontal_overflow().await;
-        assert!(overflow <= 0, "{page} scrolls sideways by {overflow} px at 360 px");
+        assert!(
+            overflow <= 0,
+            "{page} scrolls sideways by {overflow} px at 360 px"
+        );
     }
     b.goto(&format!("/app/inbox/{conversation}")).await;
-    b.wait_text("#thread", "Water heater", Duration::from_secs(5)).await;
+    b.wait_text("#thread", "Water heater", Duration::from_secs(5))
+        .await;
     b.screenshot("phone-conversation").await;
     b.goto("/app").await;
     b.screenshot("phone-home").await;

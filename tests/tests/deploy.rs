@@ -28,14 +28,26 @@ fn validate(schema: &str, file: &Path) -> serde_json::Value {
         .output()
         .expect("python3 with jsonschema and pyyaml (scripts/test installs them)");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_str(stdout.lines().last().unwrap()).unwrap_or_else(|_| panic!("{stdout}"))
 }
 
 #[test]
 fn the_compose_file_follows_the_compose_specification() {
-    let schema = std::env::var("NMC_COMPOSE_SCHEMA").unwrap_or_else(|_| repo().join(".tools/compose-spec.json").display().to_string());
-    assert!(Path::new(&schema).exists(), "the Compose schema at {schema} (scripts/test fetches it)");
+    let schema = std::env::var("NMC_COMPOSE_SCHEMA").unwrap_or_else(|_| {
+        repo()
+            .join(".tools/compose-spec.json")
+            .display()
+            .to_string()
+    });
+    assert!(
+        Path::new(&schema).exists(),
+        "the Compose schema at {schema} (scripts/test fetches it)"
+    );
     let result = validate(&schema, &repo().join("docker-compose.yml"));
     assert_eq!(result["valid"], true, "{result}");
     let services: Vec<String> = serde_json::from_value(result["services"].clone()).unwrap();
@@ -43,21 +55,36 @@ fn the_compose_file_follows_the_compose_specification() {
         assert!(services.contains(&s.to_owned()), "{s} in {services:?}");
     }
     let compose = &result["compose"]["services"];
-    assert_eq!(compose["temporal"]["environment"]["DB"], "postgres12", "Temporal persists to PostgreSQL");
+    assert_eq!(
+        compose["temporal"]["environment"]["DB"], "postgres12",
+        "Temporal persists to PostgreSQL"
+    );
     for s in ["api", "worker"] {
-        assert_eq!(compose[s]["build"], ".", "{s} builds from the repo's Dockerfile");
+        assert_eq!(
+            compose[s]["build"], ".",
+            "{s} builds from the repo's Dockerfile"
+        );
     }
 
     // The schema is not a rubber stamp: a broken file fails.
     let broken = std::env::temp_dir().join(format!("compose-broken-{}.yml", std::process::id()));
-    std::fs::write(&broken, "services:\n  api:\n    ports: 8080\n    restart: sometimes-maybe\n    unknown_key: 1\n").unwrap();
+    std::fs::write(
+        &broken,
+        "services:\n  api:\n    ports: 8080\n    restart: sometimes-maybe\n    unknown_key: 1\n",
+    )
+    .unwrap();
     let bad = validate(&schema, &broken);
     assert_eq!(bad["valid"], false, "{bad}");
     let _ = std::fs::remove_file(broken);
 }
 
 fn compose() -> serde_json::Value {
-    let schema = std::env::var("NMC_COMPOSE_SCHEMA").unwrap_or_else(|_| repo().join(".tools/compose-spec.json").display().to_string());
+    let schema = std::env::var("NMC_COMPOSE_SCHEMA").unwrap_or_else(|_| {
+        repo()
+            .join(".tools/compose-spec.json")
+            .display()
+            .to_string()
+    });
     validate(&schema, &repo().join("docker-compose.yml"))["compose"].clone()
 }
 
@@ -69,7 +96,13 @@ fn published(port: &serde_json::Value) -> (String, String) {
             let (ip, rest) = s.split_once(':').unwrap();
             (ip.to_owned(), rest.to_owned())
         }
-        serde_json::Value::Object(o) => (o.get("host_ip").and_then(|v| v.as_str()).unwrap_or("0.0.0.0").to_owned(), port.to_string()),
+        serde_json::Value::Object(o) => (
+            o.get("host_ip")
+                .and_then(|v| v.as_str())
+                .unwrap_or("0.0.0.0")
+                .to_owned(),
+            port.to_string(),
+        ),
         other => ("0.0.0.0".to_owned(), other.to_string()),
     }
 }
@@ -87,18 +120,41 @@ fn temporal_is_not_a_public_port() {
             assert_eq!(ip, "127.0.0.1", "{name} publishes {spec} beyond loopback");
         }
     }
-    assert!(services["temporal-ui"]["ports"].is_array(), "ops still reach the UI (over an SSH tunnel)");
+    assert!(
+        services["temporal-ui"]["ports"].is_array(),
+        "ops still reach the UI (over an SSH tunnel)"
+    );
 }
 
 /// The environment variables the binaries read: every whole string literal in their sources
 /// that names one of ours (or Temporal's, Twilio's, the LLM's, the calendars').
 fn variables_read() -> std::collections::BTreeSet<String> {
-    const PREFIXES: [&str; 8] = ["NMC_", "TEMPORAL_", "TWILIO_", "OPENAI_", "GOOGLE_", "JOBBER_", "DATABASE_", "PUBLIC_BASE_URL"];
+    const PREFIXES: [&str; 8] = [
+        "NMC_",
+        "TEMPORAL_",
+        "TWILIO_",
+        "OPENAI_",
+        "GOOGLE_",
+        "JOBBER_",
+        "DATABASE_",
+        "PUBLIC_BASE_URL",
+    ];
     let mut found = std::collections::BTreeSet::from(["RUST_LOG".to_owned()]);
-    let mut dirs: Vec<std::path::PathBuf> = ["api", "worker", "calendar", "activities", "assistant", "telemetry", "workflows", "twilio", "store", "domain"]
-        .iter()
-        .map(|c| repo().join(c).join("src"))
-        .collect();
+    let mut dirs: Vec<std::path::PathBuf> = [
+        "api",
+        "worker",
+        "calendar",
+        "activities",
+        "assistant",
+        "telemetry",
+        "workflows",
+        "twilio",
+        "store",
+        "domain",
+    ]
+    .iter()
+    .map(|c| repo().join(c).join("src"))
+    .collect();
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).unwrap().flatten() {
             let path = entry.path();
@@ -106,7 +162,11 @@ fn variables_read() -> std::collections::BTreeSet<String> {
                 dirs.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap();
-                found.extend(quoted_names(&text).filter(|n| PREFIXES.iter().any(|p| n.starts_with(p)) && !n.starts_with("NMC_TEST_") && !n.ends_with('_')));
+                found.extend(quoted_names(&text).filter(|n| {
+                    PREFIXES.iter().any(|p| n.starts_with(p))
+                        && !n.starts_with("NMC_TEST_")
+                        && !n.ends_with('_')
+                }));
             }
         }
     }
@@ -118,7 +178,8 @@ fn variables_read() -> std::collections::BTreeSet<String> {
 fn quoted_names(text: &str) -> impl Iterator<Item = String> + '_ {
     text.match_indices('"').filter_map(move |(i, _)| {
         let rest = &text[i + 1..];
-        let end = rest.find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))?;
+        let end =
+            rest.find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))?;
         (end > 0 && rest[end..].starts_with('"')).then(|| rest[..end].to_owned())
     })
 }
@@ -126,13 +187,28 @@ fn quoted_names(text: &str) -> impl Iterator<Item = String> + '_ {
 #[test]
 fn every_variable_the_binaries_read_is_passed_to_both() {
     let read = variables_read();
-    for expected in ["NMC_SANDBOX", "TWILIO_ACCOUNT_SID", "NMC_METRICS_TOKEN", "OPENAI_API_KEY", "GOOGLE_CLIENT_ID", "TEMPORAL_API_KEY"] {
-        assert!(read.contains(expected), "the source scan finds {expected}: {read:?}");
+    for expected in [
+        "NMC_SANDBOX",
+        "TWILIO_ACCOUNT_SID",
+        "NMC_METRICS_TOKEN",
+        "OPENAI_API_KEY",
+        "GOOGLE_CLIENT_ID",
+        "TEMPORAL_API_KEY",
+    ] {
+        assert!(
+            read.contains(expected),
+            "the source scan finds {expected}: {read:?}"
+        );
     }
     let services = compose()["services"].clone();
     for service in ["api", "worker"] {
-        let env = services[service]["environment"].as_object().unwrap_or_else(|| panic!("{service}: environment as a map"));
-        let missing: Vec<&String> = read.iter().filter(|v| !env.contains_key(v.as_str())).collect();
+        let env = services[service]["environment"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{service}: environment as a map"));
+        let missing: Vec<&String> = read
+            .iter()
+            .filter(|v| !env.contains_key(v.as_str()))
+            .collect();
         assert!(missing.is_empty(), "{service} is not given {missing:?}");
     }
 }
@@ -146,17 +222,50 @@ fn url_user(url: &str) -> &str {
 #[test]
 fn the_services_connect_as_a_role_that_is_neither_superuser_nor_owner() {
     let services = compose()["services"].clone();
-    let superuser = services["postgres"]["environment"]["POSTGRES_USER"].as_str().unwrap_or("postgres").to_owned();
-    let app = url_user(services["api"]["environment"]["DATABASE_URL"].as_str().unwrap()).to_owned();
-    let owner = url_user(services["api"]["environment"]["DATABASE_MIGRATE_URL"].as_str().unwrap()).to_owned();
-    assert!(app != superuser && app != "postgres", "the services connect as {app}, the superuser");
-    assert!(owner != superuser && owner != app, "migrations run as {owner}: its own role, not the superuser's or the services'");
-    assert_eq!(services["worker"]["environment"]["DATABASE_URL"].as_str().map(url_user), Some(app.as_str()));
-    assert_eq!(services["worker"]["environment"]["DATABASE_MIGRATE_URL"], "", "the worker holds no owner credentials");
+    let superuser = services["postgres"]["environment"]["POSTGRES_USER"]
+        .as_str()
+        .unwrap_or("postgres")
+        .to_owned();
+    let app = url_user(
+        services["api"]["environment"]["DATABASE_URL"]
+            .as_str()
+            .unwrap(),
+    )
+    .to_owned();
+    let owner = url_user(
+        services["api"]["environment"]["DATABASE_MIGRATE_URL"]
+            .as_str()
+            .unwrap(),
+    )
+    .to_owned();
+    assert!(
+        app != superuser && app != "postgres",
+        "the services connect as {app}, the superuser"
+    );
+    assert!(
+        owner != superuser && owner != app,
+        "migrations run as {owner}: its own role, not the superuser's or the services'"
+    );
+    assert_eq!(
+        services["worker"]["environment"]["DATABASE_URL"]
+            .as_str()
+            .map(url_user),
+        Some(app.as_str())
+    );
+    assert_eq!(
+        services["worker"]["environment"]["DATABASE_MIGRATE_URL"], "",
+        "the worker holds no owner credentials"
+    );
     let volumes = services["postgres"]["volumes"].to_string();
-    assert!(volumes.contains("./deploy/postgres-init:/docker-entrypoint-initdb.d"), "the roles are created at first start: {volumes}");
+    assert!(
+        volumes.contains("./deploy/postgres-init:/docker-entrypoint-initdb.d"),
+        "the roles are created at first start: {volumes}"
+    );
     let init = std::fs::read_to_string(repo().join("deploy/postgres-init/10-roles.sh")).unwrap();
-    for role in ["create role :\"owner\" login noinherit nosuperuser", "create role :\"app\" login noinherit nosuperuser nocreatedb nocreaterole nobypassrls"] {
+    for role in [
+        "create role :\"owner\" login noinherit nosuperuser",
+        "create role :\"app\" login noinherit nosuperuser nocreatedb nocreaterole nobypassrls",
+    ] {
         assert!(init.contains(role), "{role}");
     }
 }
@@ -164,9 +273,19 @@ fn the_services_connect_as_a_role_that_is_neither_superuser_nor_owner() {
 #[test]
 fn the_image_is_multi_stage_and_runs_as_a_non_root_user() {
     let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
-    let stages = dockerfile.lines().filter(|l| l.trim_start().starts_with("FROM ")).count();
+    let stages = dockerfile
+        .lines()
+        .filter(|l| l.trim_start().starts_with("FROM "))
+        .count();
     assert!(stages >= 2, "multi-stage: {stages}");
-    let last_user = dockerfile.lines().filter_map(|l| l.trim().strip_prefix("USER ")).last().expect("a USER line");
-    assert!(last_user != "root" && last_user != "0", "runs as {last_user}");
+    let last_user = dockerfile
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("USER "))
+        .last()
+        .expect("a USER line");
+    assert!(
+        last_user != "root" && last_user != "0",
+        "runs as {last_user}"
+    );
     assert!(dockerfile.contains("--bin nmc-api") && dockerfile.contains("--bin nmc-worker"));
 }

@@ -19,37 +19,73 @@ async fn a_missed_call_streams_to_its_owner_only_and_a_reconnect_misses_nothing(
     let mut feed_b = EventStream::connect(&app.http, &app.api_url, &app.owner_token(b), None).await;
 
     app.call(CALLER, "no-answer").await;
-    let seen = feed_a.until("message.updated", Duration::from_secs(10)).await;
+    let seen = feed_a
+        .until("message.updated", Duration::from_secs(10))
+        .await;
     let kinds: Vec<&str> = seen.iter().map(|e| e.kind.as_str()).collect();
     assert!(kinds.contains(&"call.created"), "{kinds:?}");
     assert!(kinds.contains(&"lead.created"), "{kinds:?}");
-    let greeting = seen.iter().find(|e| e.kind == "message.created").expect("the greeting");
+    let greeting = seen
+        .iter()
+        .find(|e| e.kind == "message.created")
+        .expect("the greeting");
     assert_eq!(greeting.data["direction"], "outbound");
     assert!(seen.windows(2).all(|w| w[0].id < w[1].id), "in order");
-    assert!(feed_b.next(Duration::from_millis(500)).await.is_none(), "another business hears nothing");
+    assert!(
+        feed_b.next(Duration::from_millis(500)).await.is_none(),
+        "another business hears nothing"
+    );
 
     // Disconnect, let more happen, reconnect with Last-Event-ID: the gap is delivered, in order.
     let last = seen.last().unwrap().id;
     drop(feed_a);
     app.text(CALLER, "my water heater is leaking").await;
     app.expect_texts(OWNER_PHONE, 1).await;
-    let mut again = EventStream::connect(&app.http, &app.api_url, &app.owner_token(a), Some(last)).await;
-    let missed = again.until("message.created", Duration::from_secs(10)).await;
+    let mut again =
+        EventStream::connect(&app.http, &app.api_url, &app.owner_token(a), Some(last)).await;
+    let missed = again
+        .until("message.created", Duration::from_secs(10))
+        .await;
     assert!(missed[0].id > last);
-    assert_eq!(missed.last().unwrap().data["direction"], "inbound", "the caller's text, missed while away");
+    assert_eq!(
+        missed.last().unwrap().data["direction"],
+        "inbound",
+        "the caller's text, missed while away"
+    );
 
     // Appointment changes arrive too.
-    app.owner(Method::POST, "/api/technicians", a).json(&json!({"name": "Alex"})).send().await.unwrap();
+    app.owner(Method::POST, "/api/technicians", a)
+        .json(&json!({"name": "Alex"}))
+        .send()
+        .await
+        .unwrap();
     let start = chrono::Utc::now() + chrono::Duration::days(2);
-    app.owner(Method::POST, "/api/appointments", a).json(&json!({"start": start, "duration_minutes": 60, "customer_name": "Pat"})).send().await.unwrap();
-    let appt = again.until("appointment.created", Duration::from_secs(10)).await;
+    app.owner(Method::POST, "/api/appointments", a)
+        .json(&json!({"start": start, "duration_minutes": 60, "customer_name": "Pat"}))
+        .send()
+        .await
+        .unwrap();
+    let appt = again
+        .until("appointment.created", Duration::from_secs(10))
+        .await;
     assert_eq!(appt.last().unwrap().data["customer_name"], "Pat");
     // A second API instance on the same database delivers the same events (LISTEN/NOTIFY, not memory).
     let second = app.spawn_api_without_temporal().await;
-    let mut other_instance = EventStream::connect(&app.http, &second, &app.owner_token(a), None).await;
+    let mut other_instance =
+        EventStream::connect(&app.http, &second, &app.owner_token(a), None).await;
     app.owner(Method::POST, "/api/appointments", a).json(&json!({"start": start + chrono::Duration::hours(3), "duration_minutes": 60, "customer_name": "Quinn"})).send().await.unwrap();
-    let via_other = other_instance.until("appointment.created", Duration::from_secs(10)).await;
+    let via_other = other_instance
+        .until("appointment.created", Duration::from_secs(10))
+        .await;
     assert_eq!(via_other.last().unwrap().data["customer_name"], "Quinn");
     // Without a token: 401.
-    assert_eq!(app.http.get(format!("{}/api/events", app.api_url)).send().await.unwrap().status(), 401);
+    assert_eq!(
+        app.http
+            .get(format!("{}/api/events", app.api_url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
 }

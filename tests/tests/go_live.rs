@@ -17,45 +17,129 @@ async fn sign_up(app: &TestApp, email: &str) -> String {
         .await
         .unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+    r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 fn as_owner(app: &TestApp, m: Method, path: &str, token: &str) -> reqwest::RequestBuilder {
-    app.http.request(m, format!("{}{path}", app.api_url)).bearer_auth(token)
+    app.http
+        .request(m, format!("{}{path}", app.api_url))
+        .bearer_auth(token)
 }
 
 #[tokio::test]
 async fn a_new_business_buys_a_number_and_texts_wait_for_its_registration() {
     let app = TestApp::spawn_empty().await;
     let token = sign_up(&app, "jo@pipepros.example").await;
-    assert_eq!(as_owner(&app, Method::GET, "/api/numbers/available?area_code=51", &token).send().await.unwrap().status(), 422);
-    let available: Value = as_owner(&app, Method::GET, "/api/numbers/available?area_code=512", &token).send().await.unwrap().json().await.unwrap();
-    let number = available["numbers"][0]["phone_number"].as_str().unwrap().to_owned();
+    assert_eq!(
+        as_owner(
+            &app,
+            Method::GET,
+            "/api/numbers/available?area_code=51",
+            &token
+        )
+        .send()
+        .await
+        .unwrap()
+        .status(),
+        422
+    );
+    let available: Value = as_owner(
+        &app,
+        Method::GET,
+        "/api/numbers/available?area_code=512",
+        &token,
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let number = available["numbers"][0]["phone_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(number.starts_with("+1512"), "{available}");
-    let r = as_owner(&app, Method::POST, "/api/numbers", &token).json(&json!({"phone_number": number})).send().await.unwrap();
+    let r = as_owner(&app, Method::POST, "/api/numbers", &token)
+        .json(&json!({"phone_number": number}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    assert_eq!(as_owner(&app, Method::POST, "/api/numbers", &token).json(&json!({"phone_number": number})).send().await.unwrap().status(), 409, "one number per business");
-    let me: Value = as_owner(&app, Method::GET, "/api/auth/me", &token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        as_owner(&app, Method::POST, "/api/numbers", &token)
+            .json(&json!({"phone_number": number}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        409,
+        "one number per business"
+    );
+    let me: Value = as_owner(&app, Method::GET, "/api/auth/me", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["business"]["number"], number.as_str());
 
     // A missed call on the new number: recorded, but the greeting is held (not registered).
     let caller = "+15125550181";
     app.sandbox
-        .place_call(nmc_sandbox::CallRequest { from: caller.into(), to: number.clone(), outcome: Some("no-answer".into()), call_sid: None, deliveries: 1 })
+        .place_call(nmc_sandbox::CallRequest {
+            from: caller.into(),
+            to: number.clone(),
+            outcome: Some("no-answer".into()),
+            call_sid: None,
+            deliveries: 1,
+        })
         .await
         .unwrap();
-    wait_until(Duration::from_secs(15), "the greeting held", || async { app.count("select count(*) from messages where status = 'held' and error_code = 30034").await == 1 }).await;
-    assert!(app.texts_to(caller).is_empty(), "nothing reached the carrier");
-    wait_until(Duration::from_secs(5), "the owner told why", || async { app.count("select count(*) from notifications where kind = 'registration_hold'").await == 1 }).await;
-    let messaging: Value = as_owner(&app, Method::GET, "/api/messaging", &token).send().await.unwrap().json().await.unwrap();
+    wait_until(Duration::from_secs(15), "the greeting held", || async {
+        app.count("select count(*) from messages where status = 'held' and error_code = 30034")
+            .await
+            == 1
+    })
+    .await;
+    assert!(
+        app.texts_to(caller).is_empty(),
+        "nothing reached the carrier"
+    );
+    wait_until(Duration::from_secs(5), "the owner told why", || async {
+        app.count("select count(*) from notifications where kind = 'registration_hold'")
+            .await
+            == 1
+    })
+    .await;
+    let messaging: Value = as_owner(&app, Method::GET, "/api/messaging", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(messaging["status"], "not_registered");
     assert!(messaging["explanation"].as_str().unwrap().contains("hold"));
 
     // Register: the fields a brand and campaign need; then operations approve it.
-    let r = as_owner(&app, Method::PUT, "/api/messaging", &token).json(&json!({"brand": {"legal_name": "Pipe Pros LLC", "ein": "123456789"}})).send().await.unwrap();
+    let r = as_owner(&app, Method::PUT, "/api/messaging", &token)
+        .json(&json!({"brand": {"legal_name": "Pipe Pros LLC", "ein": "123456789"}}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 422);
     let fields: Value = r.json().await.unwrap();
-    for f in ["brand.ein", "brand.address", "campaign.sample_messages", "campaign.opt_in"] {
+    for f in [
+        "brand.ein",
+        "brand.address",
+        "campaign.sample_messages",
+        "campaign.opt_in",
+    ] {
         assert!(fields["error"]["fields"][f].is_string(), "{f}: {fields}");
     }
     let registration = json!({
@@ -63,18 +147,50 @@ async fn a_new_business_buys_a_number_and_texts_wait_for_its_registration() {
         "campaign": {"description": "Replies to customers who called us and we missed", "opt_in": "The customer called our business number",
                      "sample_messages": ["Hi, this is Pipe Pros. Sorry we missed your call! How can we help?", "You're booked: Sink Clog, Tue 9am. Reply C to confirm."]}
     });
-    let r: Value = as_owner(&app, Method::PUT, "/api/messaging", &token).json(&registration).send().await.unwrap().json().await.unwrap();
+    let r: Value = as_owner(&app, Method::PUT, "/api/messaging", &token)
+        .json(&registration)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["status"], "submitted");
-    let business: String = sqlx::query_scalar("select id::text from businesses where twilio_number = $1").bind(&number).fetch_one(&app.db).await.unwrap();
-    let r = app.http.post(format!("{}/api/admin/businesses/{business}/messaging", app.api_url)).bearer_auth(ADMIN_TOKEN).json(&json!({"status": "approved"})).send().await.unwrap();
+    let business: String =
+        sqlx::query_scalar("select id::text from businesses where twilio_number = $1")
+            .bind(&number)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let r = app
+        .http
+        .post(format!(
+            "{}/api/admin/businesses/{business}/messaging",
+            app.api_url
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"status": "approved"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     let caller2 = "+15125550182";
     app.sandbox
-        .place_call(nmc_sandbox::CallRequest { from: caller2.into(), to: number.clone(), outcome: Some("no-answer".into()), call_sid: None, deliveries: 1 })
+        .place_call(nmc_sandbox::CallRequest {
+            from: caller2.into(),
+            to: number.clone(),
+            outcome: Some("no-answer".into()),
+            call_sid: None,
+            deliveries: 1,
+        })
         .await
         .unwrap();
     let texts = app.expect_texts(caller2, 1).await;
-    assert!(texts[0].body.contains("Pipe Pros"), "approved: texts flow: {}", texts[0].body);
+    assert!(
+        texts[0].body.contains("Pipe Pros"),
+        "approved: texts flow: {}",
+        texts[0].body
+    );
 }
 
 #[tokio::test]
@@ -82,13 +198,23 @@ async fn a_business_registers_the_twilio_number_it_already_has() {
     let app = TestApp::spawn_empty().await;
     let token = sign_up(&app, "jo@pipepros.example").await;
     let (sid, auth) = ("AC11111111111111111111111111111111", "their-own-auth-token");
-    app.sandbox.register_number("+15125550777", sid, auth, "https://old.example/voice", "https://old.example/sms");
+    app.sandbox.register_number(
+        "+15125550777",
+        sid,
+        auth,
+        "https://old.example/voice",
+        "https://old.example/sms",
+    );
     let wrong = as_owner(&app, Method::POST, "/api/numbers/existing", &token)
         .json(&json!({"phone_number": "+15125550777", "account_sid": sid, "auth_token": "wrong"}))
         .send()
         .await
         .unwrap();
-    assert_eq!(wrong.status(), 422, "a number not on that account (or wrong credentials) is refused");
+    assert_eq!(
+        wrong.status(),
+        422,
+        "a number not on that account (or wrong credentials) is refused"
+    );
     let r = as_owner(&app, Method::POST, "/api/numbers/existing", &token)
         .json(&json!({"phone_number": "+15125550777", "account_sid": sid, "auth_token": auth}))
         .send()
@@ -97,14 +223,25 @@ async fn a_business_registers_the_twilio_number_it_already_has() {
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     // Its webhooks now point at us: a call reaches this business (and is recorded).
     app.sandbox
-        .place_call(nmc_sandbox::CallRequest { from: "+15125550183".into(), to: "+15125550777".into(), outcome: Some("no-answer".into()), call_sid: None, deliveries: 1 })
+        .place_call(nmc_sandbox::CallRequest {
+            from: "+15125550183".into(),
+            to: "+15125550777".into(),
+            outcome: Some("no-answer".into()),
+            call_sid: None,
+            deliveries: 1,
+        })
         .await
         .unwrap();
     wait_until(Duration::from_secs(10), "the call recorded for this business", || async {
         app.count("select count(*) from calls c join businesses b on b.id = c.business_id where b.twilio_number = '+15125550777'").await == 1
     })
     .await;
-    let sealed: String = sqlx::query_scalar("select twilio_auth_token_enc from businesses where twilio_number = '+15125550777'").fetch_one(&app.db).await.unwrap();
+    let sealed: String = sqlx::query_scalar(
+        "select twilio_auth_token_enc from businesses where twilio_number = '+15125550777'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
     assert!(!sealed.contains(auth), "the token is sealed at rest");
     // Another business cannot take the same number.
     let other = sign_up(&app, "sam@other.example").await;

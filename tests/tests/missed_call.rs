@@ -14,7 +14,10 @@ async fn missed_call_texts_the_greeting() {
     let app = TestApp::spawn().await;
     let call = app.call(CALLER, "no-answer").await;
     assert_eq!(call.voice_status, 200);
-    assert!(call.voice_twiml.contains(&format!(r#"<Dial timeout="20" action="{}/webhook/voice/call-completed""#, app.api_url)));
+    assert!(call.voice_twiml.contains(&format!(
+        r#"<Dial timeout="20" action="{}/webhook/voice/call-completed""#,
+        app.api_url
+    )));
     assert!(call.voice_twiml.contains(BUSINESS_PHONE));
     assert_eq!(call.dial_status, Some(200));
 
@@ -24,22 +27,51 @@ async fn missed_call_texts_the_greeting() {
     assert!(texts[0].body.ends_with("Reply STOP to opt out."));
 
     // The call, lead, conversation and message are on record; delivery callbacks land.
-    assert_eq!(app.count("select count(*) from calls where status = 'missed' and dial_status = 'no-answer'").await, 1);
+    assert_eq!(
+        app.count(
+            "select count(*) from calls where status = 'missed' and dial_status = 'no-answer'"
+        )
+        .await,
+        1
+    );
     let sid = texts[0].sid.clone();
     wait_until(Duration::from_secs(10), "delivered status", || async {
         app.count(&format!("select count(*) from messages where twilio_message_sid = '{sid}' and status = 'delivered'")).await == 1
     })
     .await;
-    assert_eq!(app.count("select count(*) from leads where status = 'contacted'").await, 1);
-    assert_eq!(app.count("select count(*) from conversations where status = 'active'").await, 1);
+    assert_eq!(
+        app.count("select count(*) from leads where status = 'contacted'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("select count(*) from conversations where status = 'active'")
+            .await,
+        1
+    );
 
     // Ops find it in the Temporal UI by business id and status (typed search attributes).
-    let business_id: uuid::Uuid = sqlx::query_scalar("select id from businesses").fetch_one(&app.db).await.unwrap();
-    let client = nmc_api::temporal::connect(&temporal_address(), "default").await.unwrap();
-    let query = format!("NmcBusinessId = '{business_id}' AND NmcConversationStatus = 'active' AND ExecutionStatus = 'Running'");
-    wait_until(Duration::from_secs(10), "workflow visible by search attributes", || async {
-        client.count_workflows(query.as_str(), Default::default()).await.map(|c| c.count() == 1).unwrap_or(false)
-    })
+    let business_id: uuid::Uuid = sqlx::query_scalar("select id from businesses")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let client = nmc_api::temporal::connect(&temporal_address(), "default")
+        .await
+        .unwrap();
+    let query = format!(
+        "NmcBusinessId = '{business_id}' AND NmcConversationStatus = 'active' AND ExecutionStatus = 'Running'"
+    );
+    wait_until(
+        Duration::from_secs(10),
+        "workflow visible by search attributes",
+        || async {
+            client
+                .count_workflows(query.as_str(), Default::default())
+                .await
+                .map(|c| c.count() == 1)
+                .unwrap_or(false)
+        },
+    )
     .await;
 }
 
@@ -49,8 +81,15 @@ async fn after_hours_missed_call_gets_the_after_hours_greeting() {
     app.onboard(json!({"business_hours": never_open(), "after_hours_greeting": "{business} is closed; {owner} will text you at 7am"})).await;
     app.call(CALLER, "busy").await;
     let texts = app.expect_texts(CALLER, 1).await;
-    assert_eq!(texts[0].body, "Acme Plumbing is closed; Dana Rivera will text you at 7am Reply STOP to opt out.");
-    assert_eq!(app.count("select count(*) from calls where is_after_hours").await, 1);
+    assert_eq!(
+        texts[0].body,
+        "Acme Plumbing is closed; Dana Rivera will text you at 7am Reply STOP to opt out."
+    );
+    assert_eq!(
+        app.count("select count(*) from calls where is_after_hours")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -58,11 +97,22 @@ async fn forwarded_call_is_already_missed() {
     let app = TestApp::spawn_empty().await;
     app.onboard(json!({"call_mode": "forwarded"})).await;
     let call = app.call(CALLER, "no-answer").await;
-    assert!(call.voice_twiml.contains("<Say>Thanks for calling Acme Plumbing."), "{}", call.voice_twiml);
+    assert!(
+        call.voice_twiml
+            .contains("<Say>Thanks for calling Acme Plumbing."),
+        "{}",
+        call.voice_twiml
+    );
     assert!(!call.voice_twiml.contains("<Dial"));
     assert_eq!(call.dial_status, None);
     app.expect_texts(CALLER, 1).await;
-    assert_eq!(app.count("select count(*) from calls where status = 'missed' and dial_status = 'forwarded'").await, 1);
+    assert_eq!(
+        app.count(
+            "select count(*) from calls where status = 'missed' and dial_status = 'forwarded'"
+        )
+        .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -72,19 +122,33 @@ async fn answered_call_sends_no_text() {
     assert_eq!(call.dial_status, Some(200));
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(app.texts_to(CALLER).is_empty());
-    assert_eq!(app.count("select count(*) from calls where status = 'answered'").await, 1);
+    assert_eq!(
+        app.count("select count(*) from calls where status = 'answered'")
+            .await,
+        1
+    );
     assert_eq!(app.count("select count(*) from webhook_events").await, 0);
 }
 
 #[tokio::test]
 async fn same_webhook_delivered_twice_sends_one_text() {
     let app = TestApp::spawn().await;
-    let req = CallRequest { from: CALLER.into(), to: TWILIO_NUMBER.into(), outcome: None, call_sid: None, deliveries: 2 };
+    let req = CallRequest {
+        from: CALLER.into(),
+        to: TWILIO_NUMBER.into(),
+        outcome: None,
+        call_sid: None,
+        deliveries: 2,
+    };
     app.sandbox.place_call(req).await.unwrap();
     app.expect_texts(CALLER, 1).await;
     assert_eq!(app.count("select count(*) from calls").await, 1);
     assert_eq!(app.count("select count(*) from webhook_events").await, 1);
-    assert_eq!(app.count("select count(*) from messages where direction = 'outbound'").await, 1);
+    assert_eq!(
+        app.count("select count(*) from messages where direction = 'outbound'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -96,7 +160,11 @@ async fn second_missed_call_while_open_sends_no_second_text() {
     app.expect_texts(CALLER, 1).await;
     let sid = second.call_sid;
     wait_until(Duration::from_secs(10), "repeat call recorded", || async {
-        app.count(&format!("select count(*) from calls where twilio_call_sid = '{sid}' and is_repeat")).await == 1
+        app.count(&format!(
+            "select count(*) from calls where twilio_call_sid = '{sid}' and is_repeat"
+        ))
+        .await
+            == 1
     })
     .await;
     // A different caller still gets their own text.
@@ -107,7 +175,10 @@ async fn second_missed_call_while_open_sends_no_second_text() {
 #[tokio::test]
 async fn opted_out_caller_gets_no_text() {
     let app = TestApp::spawn().await;
-    let id: uuid::Uuid = sqlx::query_scalar("select id from businesses").fetch_one(&app.db).await.unwrap();
+    let id: uuid::Uuid = sqlx::query_scalar("select id from businesses")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     sqlx::query("insert into opt_outs (business_id, phone, source) values ($1, $2, 'owner')")
         .bind(id)
         .bind(CALLER)
@@ -116,7 +187,9 @@ async fn opted_out_caller_gets_no_text() {
         .unwrap();
     app.call(CALLER, "no-answer").await;
     wait_until(Duration::from_secs(10), "suppressed greeting", || async {
-        app.count("select count(*) from messages where status = 'suppressed'").await == 1
+        app.count("select count(*) from messages where status = 'suppressed'")
+            .await
+            == 1
     })
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -135,19 +208,33 @@ async fn stop_gets_one_confirmation_then_silence() {
     let texts = app.expect_texts(CALLER, 2).await;
     assert!(texts[1].body.contains("unsubscribed"), "{}", texts[1].body);
     assert_eq!(app.count("select count(*) from opt_outs").await, 1);
-    assert_eq!(app.count("select count(*) from leads where status = 'opted_out'").await, 1);
+    assert_eq!(
+        app.count("select count(*) from leads where status = 'opted_out'")
+            .await,
+        1
+    );
 
     // A second STOP, a retried STOP webhook, a new missed call and a plain text: silence.
     app.text(CALLER, "STOP").await;
     app.sandbox
-        .send_sms_as_caller(SmsRequest { from: CALLER.into(), to: TWILIO_NUMBER.into(), body: "STOP".into(), message_sid: Some(stop.message_sid), deliveries: 1 })
+        .send_sms_as_caller(SmsRequest {
+            from: CALLER.into(),
+            to: TWILIO_NUMBER.into(),
+            body: "STOP".into(),
+            message_sid: Some(stop.message_sid),
+            deliveries: 1,
+        })
         .await
         .unwrap();
     app.call(CALLER, "no-answer").await;
     app.text(CALLER, "hello?").await;
     app.expect_texts(CALLER, 2).await;
     // Every text the caller sent is on record.
-    assert_eq!(app.count("select count(*) from messages where direction = 'inbound'").await, 3);
+    assert_eq!(
+        app.count("select count(*) from messages where direction = 'inbound'")
+            .await,
+        3
+    );
 
     // START re-subscribes (with one confirmation), HELP answers.
     app.text(CALLER, "start").await;
@@ -155,7 +242,11 @@ async fn stop_gets_one_confirmation_then_silence() {
     assert!(texts[2].body.contains("resubscribed"));
     app.text(CALLER, "HELP").await;
     let texts = app.expect_texts(CALLER, 4).await;
-    assert!(texts[3].body.contains("Acme Plumbing") && texts[3].body.contains(BUSINESS_PHONE), "{}", texts[3].body);
+    assert!(
+        texts[3].body.contains("Acme Plumbing") && texts[3].body.contains(BUSINESS_PHONE),
+        "{}",
+        texts[3].body
+    );
 }
 
 #[tokio::test]
@@ -173,14 +264,40 @@ async fn bad_or_missing_signature_is_refused_and_records_nothing() {
             let r = app.post_webhook(path, &params, token).await;
             assert_eq!(r.status(), 403, "{path} with {token:?}");
         }
-        let sms = [("MessageSid", "SM00000000000000000000000000000001"), ("From", CALLER), ("To", TWILIO_NUMBER), ("Body", "STOP")];
-        assert_eq!(app.post_webhook("/webhook/sms/incoming", &sms, token).await.status(), 403);
-        let status = [("MessageSid", "SM00000000000000000000000000000001"), ("MessageStatus", "delivered"), ("From", TWILIO_NUMBER)];
-        assert_eq!(app.post_webhook("/webhook/sms/status", &status, token).await.status(), 403);
+        let sms = [
+            ("MessageSid", "SM00000000000000000000000000000001"),
+            ("From", CALLER),
+            ("To", TWILIO_NUMBER),
+            ("Body", "STOP"),
+        ];
+        assert_eq!(
+            app.post_webhook("/webhook/sms/incoming", &sms, token)
+                .await
+                .status(),
+            403
+        );
+        let status = [
+            ("MessageSid", "SM00000000000000000000000000000001"),
+            ("MessageStatus", "delivered"),
+            ("From", TWILIO_NUMBER),
+        ];
+        assert_eq!(
+            app.post_webhook("/webhook/sms/status", &status, token)
+                .await
+                .status(),
+            403
+        );
     }
     // A signature for a different URL (query string added) is refused too.
-    let url_params: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let sig = nmc_twilio::signature::sign(AUTH_TOKEN, &format!("{}/webhook/voice/call-completed?x=1", app.api_url), &url_params);
+    let url_params: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let sig = nmc_twilio::signature::sign(
+        AUTH_TOKEN,
+        &format!("{}/webhook/voice/call-completed?x=1", app.api_url),
+        &url_params,
+    );
     let r = app
         .http
         .post(format!("{}/webhook/voice/call-completed", app.api_url))
@@ -192,8 +309,20 @@ async fn bad_or_missing_signature_is_refused_and_records_nothing() {
         .unwrap();
     assert_eq!(r.status(), 403);
 
-    for table in ["calls", "leads", "messages", "webhook_events", "opt_outs", "message_status_events", "conversations"] {
-        assert_eq!(app.count(&format!("select count(*) from {table}")).await, 0, "{table} must stay empty");
+    for table in [
+        "calls",
+        "leads",
+        "messages",
+        "webhook_events",
+        "opt_outs",
+        "message_status_events",
+        "conversations",
+    ] {
+        assert_eq!(
+            app.count(&format!("select count(*) from {table}")).await,
+            0,
+            "{table} must stay empty"
+        );
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(app.sandbox.messages().is_empty());
@@ -204,56 +333,149 @@ async fn malformed_webhooks_get_clear_4xx_and_record_nothing() {
     let app = TestApp::spawn().await;
     let url = format!("{}/webhook/voice/call-completed", app.api_url);
     // Wrong content type.
-    let r = app.http.post(&url).header("content-type", "application/json").body("{}").send().await.unwrap();
+    let r = app
+        .http
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 415);
     // Invalid UTF-8.
-    let r = app.http.post(&url).header("content-type", "application/x-www-form-urlencoded").body(vec![b'T', b'o', b'=', 0xff, 0xfe]).send().await.unwrap();
+    let r = app
+        .http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![b'T', b'o', b'=', 0xff, 0xfe])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     // Huge body.
-    let r = app.http.post(&url).header("content-type", "application/x-www-form-urlencoded").body(vec![b'a'; 200_000]).send().await.unwrap();
+    let r = app
+        .http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![b'a'; 200_000])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 413);
     // Signed but missing fields, or an unknown dial status.
-    let r = app.post_webhook("/webhook/voice/call-completed", &[("To", TWILIO_NUMBER), ("From", CALLER)], Some(AUTH_TOKEN)).await;
-    assert_eq!(r.status(), 400);
     let r = app
-        .post_webhook("/webhook/voice/call-completed", &[("To", TWILIO_NUMBER), ("From", CALLER), ("CallSid", "CA1"), ("DialCallStatus", "exploded")], Some(AUTH_TOKEN))
+        .post_webhook(
+            "/webhook/voice/call-completed",
+            &[("To", TWILIO_NUMBER), ("From", CALLER)],
+            Some(AUTH_TOKEN),
+        )
         .await;
     assert_eq!(r.status(), 400);
-    let r = app.post_webhook("/webhook/sms/incoming", &[("To", TWILIO_NUMBER), ("From", "not-a-phone"), ("MessageSid", "SM1"), ("Body", "hi")], Some(AUTH_TOKEN)).await;
+    let r = app
+        .post_webhook(
+            "/webhook/voice/call-completed",
+            &[
+                ("To", TWILIO_NUMBER),
+                ("From", CALLER),
+                ("CallSid", "CA1"),
+                ("DialCallStatus", "exploded"),
+            ],
+            Some(AUTH_TOKEN),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = app
+        .post_webhook(
+            "/webhook/sms/incoming",
+            &[
+                ("To", TWILIO_NUMBER),
+                ("From", "not-a-phone"),
+                ("MessageSid", "SM1"),
+                ("Body", "hi"),
+            ],
+            Some(AUTH_TOKEN),
+        )
+        .await;
     assert_eq!(r.status(), 400);
     // Unknown To: a polite answer, HTTP 200, nothing else.
-    let r = app.post_webhook("/webhook/voice/incoming", &[("To", "+15005550009"), ("From", CALLER), ("CallSid", "CA2")], None).await;
+    let r = app
+        .post_webhook(
+            "/webhook/voice/incoming",
+            &[("To", "+15005550009"), ("From", CALLER), ("CallSid", "CA2")],
+            None,
+        )
+        .await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("not in service"));
     for table in ["calls", "leads", "messages", "webhook_events"] {
-        assert_eq!(app.count(&format!("select count(*) from {table}")).await, 0, "{table} must stay empty");
+        assert_eq!(
+            app.count(&format!("select count(*) from {table}")).await,
+            0,
+            "{table} must stay empty"
+        );
     }
 }
 
 #[tokio::test]
 async fn unsubscribed_at_carrier_21610_fails_without_retry() {
     let app = TestApp::spawn().await;
-    app.sandbox.add_fault(Fault { to: Some(CALLER.into()), status: 400, code: Some(21610), count: 100, delay_ms: 0 });
+    app.sandbox.add_fault(Fault {
+        to: Some(CALLER.into()),
+        status: 400,
+        code: Some(21610),
+        count: 100,
+        delay_ms: 0,
+    });
     app.call(CALLER, "no-answer").await;
     wait_until(Duration::from_secs(10), "message marked failed", || async {
-        app.count("select count(*) from messages where status = 'failed' and error_code = 21610").await == 1
+        app.count("select count(*) from messages where status = 'failed' and error_code = 21610")
+            .await
+            == 1
     })
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(app.sandbox.attempts(), 1, "a permanent error must not be retried");
-    assert_eq!(app.count("select count(*) from leads where last_error_code = 21610 and status = 'opted_out'").await, 1);
-    assert_eq!(app.count("select count(*) from opt_outs where source = 'carrier'").await, 1);
-    assert_eq!(app.count("select count(*) from conversations where status = 'closed_opted_out'").await, 1);
+    assert_eq!(
+        app.sandbox.attempts(),
+        1,
+        "a permanent error must not be retried"
+    );
+    assert_eq!(
+        app.count(
+            "select count(*) from leads where last_error_code = 21610 and status = 'opted_out'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count("select count(*) from opt_outs where source = 'carrier'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("select count(*) from conversations where status = 'closed_opted_out'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
 async fn carrier_503_then_success_sends_exactly_one() {
     let app = TestApp::spawn().await;
-    app.sandbox.add_fault(Fault { to: Some(CALLER.into()), status: 503, code: None, count: 2, delay_ms: 0 });
+    app.sandbox.add_fault(Fault {
+        to: Some(CALLER.into()),
+        status: 503,
+        code: None,
+        count: 2,
+        delay_ms: 0,
+    });
     app.call(CALLER, "no-answer").await;
     let texts = app.expect_texts(CALLER, 1).await;
     assert_eq!(app.sandbox.attempts(), 3);
-    let stored: String = sqlx::query_scalar("select twilio_message_sid from messages where direction = 'outbound'").fetch_one(&app.db).await.unwrap();
+    let stored: String =
+        sqlx::query_scalar("select twilio_message_sid from messages where direction = 'outbound'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(stored, texts[0].sid);
 }
 
@@ -261,17 +483,36 @@ async fn carrier_503_then_success_sends_exactly_one() {
 async fn worker_killed_mid_send_and_restarted_sends_exactly_one() {
     let mut app = TestApp::spawn().await;
     // The carrier takes the message at once but answers 4 s later: the worker dies in between.
-    app.sandbox.add_fault(Fault { to: Some(CALLER.into()), status: 201, code: None, count: 1, delay_ms: 4000 });
+    app.sandbox.add_fault(Fault {
+        to: Some(CALLER.into()),
+        status: 201,
+        code: None,
+        count: 1,
+        delay_ms: 4000,
+    });
     app.call(CALLER, "no-answer").await;
-    wait_until(Duration::from_secs(10), "carrier received the send", || async { !app.texts_to(CALLER).is_empty() }).await;
+    wait_until(
+        Duration::from_secs(10),
+        "carrier received the send",
+        || async { !app.texts_to(CALLER).is_empty() },
+    )
+    .await;
     app.kill_worker().await;
-    assert_eq!(app.count("select count(*) from messages where status = 'dispatching'").await, 1);
+    assert_eq!(
+        app.count("select count(*) from messages where status = 'dispatching'")
+            .await,
+        1
+    );
     app.start_worker();
     // The activity times out (10 s start-to-close), is retried on the new worker, finds the
     // earlier send at the carrier and adopts it instead of sending again.
     let sid = app.texts_to(CALLER)[0].sid.clone();
     wait_until(Duration::from_secs(40), "message adopted", || async {
-        app.count(&format!("select count(*) from messages where twilio_message_sid = '{sid}'")).await == 1
+        app.count(&format!(
+            "select count(*) from messages where twilio_message_sid = '{sid}'"
+        ))
+        .await
+            == 1
     })
     .await;
     app.expect_texts(CALLER, 1).await;
@@ -287,32 +528,69 @@ async fn status_callbacks_never_move_a_message_backwards() {
         app.count(&format!("select count(*) from messages where twilio_message_sid = '{sid}' and status = 'delivered'")).await == 1
     })
     .await;
-    let late = [("MessageSid", sid.as_str()), ("MessageStatus", "sent"), ("From", TWILIO_NUMBER), ("To", CALLER)];
-    assert_eq!(app.post_webhook("/webhook/sms/status", &late, Some(AUTH_TOKEN)).await.status(), 200);
+    let late = [
+        ("MessageSid", sid.as_str()),
+        ("MessageStatus", "sent"),
+        ("From", TWILIO_NUMBER),
+        ("To", CALLER),
+    ];
+    assert_eq!(
+        app.post_webhook("/webhook/sms/status", &late, Some(AUTH_TOKEN))
+            .await
+            .status(),
+        200
+    );
     assert_eq!(app.count(&format!("select count(*) from messages where twilio_message_sid = '{sid}' and status = 'delivered'")).await, 1);
-    let bogus = [("MessageSid", sid.as_str()), ("MessageStatus", "exploded"), ("From", TWILIO_NUMBER)];
-    assert_eq!(app.post_webhook("/webhook/sms/status", &bogus, Some(AUTH_TOKEN)).await.status(), 400);
+    let bogus = [
+        ("MessageSid", sid.as_str()),
+        ("MessageStatus", "exploded"),
+        ("From", TWILIO_NUMBER),
+    ];
+    assert_eq!(
+        app.post_webhook("/webhook/sms/status", &bogus, Some(AUTH_TOKEN))
+            .await
+            .status(),
+        400
+    );
 }
 
 #[tokio::test]
 async fn quiet_conversation_closes_and_the_next_call_opens_a_new_one() {
     let app = TestApp::spawn().await;
     // One follow-up, one second after the greeting, then the conversation closes as no-response.
-    sqlx::query(&format!("update businesses set follow_up_secs = '{{1}}', {}", nmc_tests::quiet_hours_away())).execute(&app.db).await.unwrap();
+    sqlx::query(&format!(
+        "update businesses set follow_up_secs = '{{1}}', {}",
+        nmc_tests::quiet_hours_away()
+    ))
+    .execute(&app.db)
+    .await
+    .unwrap();
     app.call(CALLER, "no-answer").await;
     let texts = app.expect_texts(CALLER, 2).await;
-    assert!(texts[1].body.starts_with("Last note from us"), "{}", texts[1].body);
+    assert!(
+        texts[1].body.starts_with("Last note from us"),
+        "{}",
+        texts[1].body
+    );
     wait_until(Duration::from_secs(15), "no-response close", || async {
         app.count("select count(*) from conversations where status = 'closed_no_response' and closed_at is not null").await == 1
     })
     .await;
-    assert_eq!(app.count("select count(*) from leads where status = 'unresponsive'").await, 1);
+    assert_eq!(
+        app.count("select count(*) from leads where status = 'unresponsive'")
+            .await,
+        1
+    );
     // The conversation is over, so a new missed call is greeted again, in a new conversation.
     app.call(CALLER, "no-answer").await;
     let texts = app.expect_texts(CALLER, 4).await;
     assert_eq!(texts[2].body, nmc_domain::default_greeting("Acme Plumbing"));
     assert_eq!(app.count("select count(*) from conversations").await, 2);
-    assert_eq!(app.count("select count(*) from calls where is_repeat").await, 0);
+    assert_eq!(
+        app.count("select count(*) from calls where is_repeat")
+            .await,
+        0
+    );
 }
 
 #[tokio::test]
@@ -328,18 +606,42 @@ async fn temporal_unreachable_the_call_and_the_text_are_acted_on_without_a_redel
         ("CallStatus", "in-progress"),
     ];
     // Real Twilio does not redeliver a 5xx: the webhook is answered 200 once it is recorded.
-    let r = app.post_webhook_to(&degraded, "/webhook/voice/call-completed", &call, Some(AUTH_TOKEN)).await;
+    let r = app
+        .post_webhook_to(
+            &degraded,
+            "/webhook/voice/call-completed",
+            &call,
+            Some(AUTH_TOKEN),
+        )
+        .await;
     assert_eq!(r.status(), 200);
-    let text = [("MessageSid", "SM00000000000000000000000000000077"), ("From", CALLER), ("To", TWILIO_NUMBER), ("Body", "my water heater is leaking")];
-    let r = app.post_webhook_to(&degraded, "/webhook/sms/incoming", &text, Some(AUTH_TOKEN)).await;
+    let text = [
+        ("MessageSid", "SM00000000000000000000000000000077"),
+        ("From", CALLER),
+        ("To", TWILIO_NUMBER),
+        ("Body", "my water heater is leaking"),
+    ];
+    let r = app
+        .post_webhook_to(&degraded, "/webhook/sms/incoming", &text, Some(AUTH_TOKEN))
+        .await;
     assert_eq!(r.status(), 200);
-    assert_eq!(app.count("select count(*) from webhook_events where signalled_at is null").await, 2);
+    assert_eq!(
+        app.count("select count(*) from webhook_events where signalled_at is null")
+            .await,
+        2
+    );
     // Delivered once each, nothing from the carrier again: the worker's outbox signals both.
     let texts = app.expect_texts(CALLER, 2).await;
     assert_eq!(texts[0].body, nmc_domain::default_greeting("Acme Plumbing"));
-    assert!(texts[1].body.contains("name"), "the assistant answered the text: {}", texts[1].body);
+    assert!(
+        texts[1].body.contains("name"),
+        "the assistant answered the text: {}",
+        texts[1].body
+    );
     wait_until(Duration::from_secs(10), "both marked signalled", || async {
-        app.count("select count(*) from webhook_events where signalled_at is not null").await == 2
+        app.count("select count(*) from webhook_events where signalled_at is not null")
+            .await
+            == 2
     })
     .await;
     assert_eq!(app.count("select count(*) from calls").await, 1);
@@ -349,14 +651,23 @@ async fn temporal_unreachable_the_call_and_the_text_are_acted_on_without_a_redel
 async fn call_arriving_while_the_conversation_closes_is_not_lost() {
     let app = TestApp::spawn().await;
     // One follow-up 4 s after the greeting, then the conversation closes as no-response.
-    sqlx::query(&format!("update businesses set follow_up_secs = '{{4}}', {}", nmc_tests::quiet_hours_away())).execute(&app.db).await.unwrap();
+    sqlx::query(&format!(
+        "update businesses set follow_up_secs = '{{4}}', {}",
+        nmc_tests::quiet_hours_away()
+    ))
+    .execute(&app.db)
+    .await
+    .unwrap();
     app.call(CALLER, "no-answer").await;
     app.expect_texts(CALLER, 1).await;
 
     // Hold the conversation row so the close activity blocks mid-flight…
     let mut lock = app.db.begin().await.unwrap();
     // (no key update: the follow-up's foreign-key check may pass, the close's update may not)
-    sqlx::query("select id from conversations for no key update").execute(&mut *lock).await.unwrap();
+    sqlx::query("select id from conversations for no key update")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
     wait_until(Duration::from_secs(15), "close activity blocked on the row", || async {
         app.count("select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query like 'update conversations%'").await == 1
     })
@@ -370,6 +681,12 @@ async fn call_arriving_while_the_conversation_closes_is_not_lost() {
     let texts = app.expect_texts(CALLER, 3).await;
     assert_eq!(texts[2].body, nmc_domain::default_greeting("Acme Plumbing"));
     let key = format!("greeting:{}", second.call_sid);
-    assert_eq!(app.count(&format!("select count(*) from messages where idempotency_key = '{key}'")).await, 1);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from messages where idempotency_key = '{key}'"
+        ))
+        .await,
+        1
+    );
     assert_eq!(app.count("select count(*) from conversations").await, 2);
 }

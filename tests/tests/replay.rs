@@ -17,7 +17,6 @@ fn histories_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("histories")
 }
 
-
 #[tokio::test]
 async fn recorded_histories_replay_against_current_code() {
     let mut files: Vec<_> = std::fs::read_dir(histories_dir())
@@ -26,7 +25,10 @@ async fn recorded_histories_replay_against_current_code() {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no recorded histories in tests/histories/");
+    assert!(
+        !files.is_empty(),
+        "no recorded histories in tests/histories/"
+    );
     for file in files {
         nmc_workflows::replay::replay_json(&std::fs::read(&file).unwrap())
             .await
@@ -36,11 +38,23 @@ async fn recorded_histories_replay_against_current_code() {
 
 /// Runs a conversation through the real stack and returns its history.
 async fn history_of(app: &TestApp, caller: &str) -> Vec<u8> {
-    let business_id: uuid::Uuid = sqlx::query_scalar("select id from businesses").fetch_one(&app.db).await.unwrap();
-    let wf_id = nmc_domain::conversation_workflow_id(business_id, &nmc_domain::E164::parse(caller).unwrap());
-    let client = nmc_api::temporal::connect(&temporal_address(), "default").await.unwrap();
+    let business_id: uuid::Uuid = sqlx::query_scalar("select id from businesses")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let wf_id = nmc_domain::conversation_workflow_id(
+        business_id,
+        &nmc_domain::E164::parse(caller).unwrap(),
+    );
+    let client = nmc_api::temporal::connect(&temporal_address(), "default")
+        .await
+        .unwrap();
     let handle = client.get_workflow_handle::<ConversationWorkflow>(wf_id);
-    handle.fetch_history(WorkflowFetchHistoryOptions::default()).to_json().await.unwrap()
+    handle
+        .fetch_history(WorkflowFetchHistoryOptions::default())
+        .to_json()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -59,19 +73,35 @@ async fn record_histories() {
     app.text(caller, "STOP").await;
     app.expect_texts(caller, 3).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    std::fs::write(histories_dir().join("greeting-repeat-help-stop.json"), history_of(&app, caller).await).unwrap();
+    std::fs::write(
+        histories_dir().join("greeting-repeat-help-stop.json"),
+        history_of(&app, caller).await,
+    )
+    .unwrap();
 
     // The carrier refuses the number for good (21610): the conversation closes.
     // (Recorded before the assistant patch; kept to replay the old path.)
     let caller = "+15125550172";
-    app.sandbox.add_fault(Fault { to: Some(caller.into()), status: 400, code: Some(21610), count: 1, delay_ms: 0 });
+    app.sandbox.add_fault(Fault {
+        to: Some(caller.into()),
+        status: 400,
+        code: Some(21610),
+        count: 1,
+        delay_ms: 0,
+    });
     app.call(caller, "no-answer").await;
     wait_until(Duration::from_secs(10), "closed", || async {
-        app.count("select count(*) from conversations where status = 'closed_opted_out'").await == 1
+        app.count("select count(*) from conversations where status = 'closed_opted_out'")
+            .await
+            == 1
     })
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    std::fs::write(histories_dir().join("carrier-refused-21610.json"), history_of(&app, caller).await).unwrap();
+    std::fs::write(
+        histories_dir().join("carrier-refused-21610.json"),
+        history_of(&app, caller).await,
+    )
+    .unwrap();
 }
 
 /// Today's conversation paths, written as v5-*.json (patch `local-steps`). The v3 files were
@@ -82,16 +112,32 @@ async fn record_assistant_histories() {
     use nmc_workflows::{ConversationWorkflow, OwnerMessage};
     use temporalio_client::{WorkflowExecuteUpdateOptions, WorkflowSignalOptions};
     let app = TestApp::spawn().await;
-    app.set(&format!("owner_window_secs = 1, follow_up_secs = '{{2,3}}', {}", nmc_tests::quiet_hours_away())).await;
+    app.set(&format!(
+        "owner_window_secs = 1, follow_up_secs = '{{2,3}}', {}",
+        nmc_tests::quiet_hours_away()
+    ))
+    .await;
 
     // Qualified by text, with the owner's head start on each turn.
     let caller = "+15125550181";
     app.call(caller, "no-answer").await;
-    for (i, says) in ["my kitchen sink won't drain", "Sam Lee", "55 Birch Ln", "tomorrow morning"].iter().enumerate() {
+    for (i, says) in [
+        "my kitchen sink won't drain",
+        "Sam Lee",
+        "55 Birch Ln",
+        "tomorrow morning",
+    ]
+    .iter()
+    .enumerate()
+    {
         app.text(caller, says).await;
         app.expect_texts(caller, i + 2).await;
     }
-    std::fs::write(histories_dir().join("v5-qualified.json"), history_of(&app, caller).await).unwrap();
+    std::fs::write(
+        histories_dir().join("v5-qualified.json"),
+        history_of(&app, caller).await,
+    )
+    .unwrap();
 
     // The owner answers, takes over, the caller writes, the owner releases, the assistant answers.
     let caller = "+15125550182";
@@ -99,13 +145,38 @@ async fn record_assistant_histories() {
     app.expect_texts(caller, 1).await;
     let h = app.conversation(caller).await;
     app.text(caller, "do you fix garbage disposals?").await;
-    h.execute_update(ConversationWorkflow::owner_message, OwnerMessage { body: "Yes we do!".into(), key: None }, WorkflowExecuteUpdateOptions::default()).await.unwrap();
-    h.signal(ConversationWorkflow::owner_takeover, "dana".to_string(), WorkflowSignalOptions::default()).await.unwrap();
+    h.execute_update(
+        ConversationWorkflow::owner_message,
+        OwnerMessage {
+            body: "Yes we do!".into(),
+            key: None,
+        },
+        WorkflowExecuteUpdateOptions::default(),
+    )
+    .await
+    .unwrap();
+    h.signal(
+        ConversationWorkflow::owner_takeover,
+        "dana".to_string(),
+        WorkflowSignalOptions::default(),
+    )
+    .await
+    .unwrap();
     app.text(caller, "great, I'm Kim at 9 Elm Ct").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    h.signal(ConversationWorkflow::owner_release, "dana".to_string(), WorkflowSignalOptions::default()).await.unwrap();
+    h.signal(
+        ConversationWorkflow::owner_release,
+        "dana".to_string(),
+        WorkflowSignalOptions::default(),
+    )
+    .await
+    .unwrap();
     app.expect_texts(caller, 3).await;
-    std::fs::write(histories_dir().join("v5-owner-takeover-release.json"), history_of(&app, caller).await).unwrap();
+    std::fs::write(
+        histories_dir().join("v5-owner-takeover-release.json"),
+        history_of(&app, caller).await,
+    )
+    .unwrap();
 
     // An emergency skips the head start and alerts the owner.
     let caller = "+15125550183";
@@ -113,42 +184,78 @@ async fn record_assistant_histories() {
     app.expect_texts(caller, 1).await;
     app.text(caller, "pipe burst, water everywhere").await;
     app.expect_texts(caller, 2).await;
-    std::fs::write(histories_dir().join("v5-emergency.json"), history_of(&app, caller).await).unwrap();
+    std::fs::write(
+        histories_dir().join("v5-emergency.json"),
+        history_of(&app, caller).await,
+    )
+    .unwrap();
 
     // A quiet caller: two follow-ups, then closed as no-response.
     let caller = "+15125550184";
     app.call(caller, "no-answer").await;
     app.expect_texts(caller, 3).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    std::fs::write(histories_dir().join("v5-follow-ups-no-response.json"), history_of(&app, caller).await).unwrap();
+    std::fs::write(
+        histories_dir().join("v5-follow-ups-no-response.json"),
+        history_of(&app, caller).await,
+    )
+    .unwrap();
 
     // Qualified, offered slots, picks one: booked (the appointment workflow starts as a child).
     let app = TestApp::spawn().await;
     app.bookable().await;
     let caller = "+15125550185";
     app.call(caller, "no-answer").await;
-    for (i, says) in ["my kitchen sink won't drain", "Sam Lee", "55 Birch Ln", "tomorrow morning", "1"].iter().enumerate() {
+    for (i, says) in [
+        "my kitchen sink won't drain",
+        "Sam Lee",
+        "55 Birch Ln",
+        "tomorrow morning",
+        "1",
+    ]
+    .iter()
+    .enumerate()
+    {
         app.text(caller, says).await;
         app.expect_texts(caller, i + 2).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    std::fs::write(histories_dir().join("v5-booked.json"), history_of(&app, caller).await).unwrap();
+    std::fs::write(
+        histories_dir().join("v5-booked.json"),
+        history_of(&app, caller).await,
+    )
+    .unwrap();
 }
 
 #[tokio::test]
 async fn replay_subcommand_reports_non_determinism_and_fails() {
     // A history whose workflow scheduled a different activity than today's code would.
     let original = std::fs::read_to_string(histories_dir().join("v3-emergency.json")).unwrap();
-    let tampered = original.replacen("ConversationActivities::attach_inbound", "ConversationActivities::close_conversation", 1);
+    let tampered = original.replacen(
+        "ConversationActivities::attach_inbound",
+        "ConversationActivities::close_conversation",
+        1,
+    );
     assert_ne!(original, tampered);
     let dir = std::env::temp_dir().join(format!("nmc-replay-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("tampered.json");
     std::fs::write(&bad, tampered).unwrap();
     let good = histories_dir().join("v2-emergency.cli-export.json");
-    let out = std::process::Command::new(bin("nmc-worker")).arg("replay").arg(&good).arg(&bad).output().unwrap();
+    let out = std::process::Command::new(bin("nmc-worker"))
+        .arg("replay")
+        .arg(&good)
+        .arg(&bad)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{stdout}");
-    assert!(stdout.contains("ok      ") && stdout.contains("v2-emergency.cli-export.json"), "the CLI's proto JSON replays: {stdout}");
-    assert!(stdout.contains("FAILED  ") && stdout.to_lowercase().contains("nondetermin"), "{stdout}");
+    assert!(
+        stdout.contains("ok      ") && stdout.contains("v2-emergency.cli-export.json"),
+        "the CLI's proto JSON replays: {stdout}"
+    );
+    assert!(
+        stdout.contains("FAILED  ") && stdout.to_lowercase().contains("nondetermin"),
+        "{stdout}"
+    );
 }

@@ -29,7 +29,11 @@ pub struct SentMessage {
 pub enum TwilioError {
     /// Twilio answered with an error body (`code`, `message`, HTTP `status`).
     #[error("twilio error {code} (http {status}): {message}")]
-    Api { status: u16, code: i64, message: String },
+    Api {
+        status: u16,
+        code: i64,
+        message: String,
+    },
     /// Timeouts, connection failures, unreadable answers: worth retrying.
     #[error("twilio unreachable: {0}")]
     Transport(String),
@@ -39,7 +43,9 @@ impl TwilioError {
     /// 429 and 5xx (and transport failures) may succeed later; other 4xx will not.
     pub fn is_retryable(&self) -> bool {
         match self {
-            TwilioError::Api { status, code, .. } => *status == 429 || *status >= 500 || *code == 20429,
+            TwilioError::Api { status, code, .. } => {
+                *status == 429 || *status >= 500 || *code == 20429
+            }
             TwilioError::Transport(_) => true,
         }
     }
@@ -65,7 +71,10 @@ impl TwilioClient {
             .pool_max_idle_per_host(64)
             .build()
             .expect("reqwest client builds");
-        Self { http, base: base.into().trim_end_matches('/').to_owned() }
+        Self {
+            http,
+            base: base.into().trim_end_matches('/').to_owned(),
+        }
     }
 
     pub fn base(&self) -> &str {
@@ -82,7 +91,10 @@ impl TwilioClient {
         body: &str,
         status_callback: &str,
     ) -> Result<SentMessage, TwilioError> {
-        let url = format!("{}/2010-04-01/Accounts/{account_sid}/Messages.json", self.base);
+        let url = format!(
+            "{}/2010-04-01/Accounts/{account_sid}/Messages.json",
+            self.base
+        );
         let form = form_urlencoded::Serializer::new(String::new())
             .append_pair("To", to)
             .append_pair("From", from)
@@ -106,9 +118,22 @@ impl TwilioClient {
     /// `date_sent` empty while a message is queued or accepted (long codes send about one a
     /// second, so bursts queue), and such a message must be found too; callers match on
     /// `date_created`.
-    pub async fn list_messages(&self, account_sid: &str, auth_token: &str, from: &str, to: &str) -> Result<Vec<SentMessage>, TwilioError> {
-        let query = form_urlencoded::Serializer::new(String::new()).append_pair("To", to).append_pair("From", from).append_pair("PageSize", "50").finish();
-        let url = format!("{}/2010-04-01/Accounts/{account_sid}/Messages.json?{query}", self.base);
+    pub async fn list_messages(
+        &self,
+        account_sid: &str,
+        auth_token: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<SentMessage>, TwilioError> {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("To", to)
+            .append_pair("From", from)
+            .append_pair("PageSize", "50")
+            .finish();
+        let url = format!(
+            "{}/2010-04-01/Accounts/{account_sid}/Messages.json?{query}",
+            self.base
+        );
         let resp = self
             .http
             .get(url)
@@ -121,42 +146,120 @@ impl TwilioClient {
     }
 
     /// `GET /Accounts/{sid}/AvailablePhoneNumbers/US/Local.json?AreaCode=…&SmsEnabled=true&VoiceEnabled=true`
-    pub async fn search_local(&self, account_sid: &str, auth_token: &str, area_code: &str) -> Result<Vec<AvailableNumber>, TwilioError> {
+    pub async fn search_local(
+        &self,
+        account_sid: &str,
+        auth_token: &str,
+        area_code: &str,
+    ) -> Result<Vec<AvailableNumber>, TwilioError> {
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("AreaCode", area_code)
             .append_pair("SmsEnabled", "true")
             .append_pair("VoiceEnabled", "true")
             .append_pair("PageSize", "20")
             .finish();
-        let url = format!("{}/2010-04-01/Accounts/{account_sid}/AvailablePhoneNumbers/US/Local.json?{query}", self.base);
-        let resp = self.http.get(url).basic_auth(account_sid, Some(auth_token)).send().await.map_err(|e| TwilioError::Transport(e.without_url().to_string()))?;
+        let url = format!(
+            "{}/2010-04-01/Accounts/{account_sid}/AvailablePhoneNumbers/US/Local.json?{query}",
+            self.base
+        );
+        let resp = self
+            .http
+            .get(url)
+            .basic_auth(account_sid, Some(auth_token))
+            .send()
+            .await
+            .map_err(|e| TwilioError::Transport(e.without_url().to_string()))?;
         let list: AvailableList = Self::read(resp).await?;
         Ok(list.available_phone_numbers)
     }
 
     /// Buys a number (`POST IncomingPhoneNumbers.json`) with its voice and SMS webhooks set.
-    pub async fn buy_number(&self, account_sid: &str, auth_token: &str, number: &str, voice_url: &str, sms_url: &str) -> Result<IncomingNumber, TwilioError> {
-        let url = format!("{}/2010-04-01/Accounts/{account_sid}/IncomingPhoneNumbers.json", self.base);
-        self.post_form(&url, account_sid, auth_token, &[("PhoneNumber", number), ("VoiceUrl", voice_url), ("VoiceMethod", "POST"), ("SmsUrl", sms_url), ("SmsMethod", "POST")])
-            .await
+    pub async fn buy_number(
+        &self,
+        account_sid: &str,
+        auth_token: &str,
+        number: &str,
+        voice_url: &str,
+        sms_url: &str,
+    ) -> Result<IncomingNumber, TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{account_sid}/IncomingPhoneNumbers.json",
+            self.base
+        );
+        self.post_form(
+            &url,
+            account_sid,
+            auth_token,
+            &[
+                ("PhoneNumber", number),
+                ("VoiceUrl", voice_url),
+                ("VoiceMethod", "POST"),
+                ("SmsUrl", sms_url),
+                ("SmsMethod", "POST"),
+            ],
+        )
+        .await
     }
 
     /// The account's own number, if it has it (`GET IncomingPhoneNumbers.json?PhoneNumber=…`).
-    pub async fn find_incoming(&self, account_sid: &str, auth_token: &str, number: &str) -> Result<Option<IncomingNumber>, TwilioError> {
-        let query = form_urlencoded::Serializer::new(String::new()).append_pair("PhoneNumber", number).finish();
-        let url = format!("{}/2010-04-01/Accounts/{account_sid}/IncomingPhoneNumbers.json?{query}", self.base);
-        let resp = self.http.get(url).basic_auth(account_sid, Some(auth_token)).send().await.map_err(|e| TwilioError::Transport(e.without_url().to_string()))?;
+    pub async fn find_incoming(
+        &self,
+        account_sid: &str,
+        auth_token: &str,
+        number: &str,
+    ) -> Result<Option<IncomingNumber>, TwilioError> {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("PhoneNumber", number)
+            .finish();
+        let url = format!(
+            "{}/2010-04-01/Accounts/{account_sid}/IncomingPhoneNumbers.json?{query}",
+            self.base
+        );
+        let resp = self
+            .http
+            .get(url)
+            .basic_auth(account_sid, Some(auth_token))
+            .send()
+            .await
+            .map_err(|e| TwilioError::Transport(e.without_url().to_string()))?;
         let list: IncomingList = Self::read(resp).await?;
         Ok(list.incoming_phone_numbers.into_iter().next())
     }
 
     /// Points an existing number's webhooks at us (`POST IncomingPhoneNumbers/{sid}.json`).
-    pub async fn set_webhooks(&self, account_sid: &str, auth_token: &str, number_sid: &str, voice_url: &str, sms_url: &str) -> Result<IncomingNumber, TwilioError> {
-        let url = format!("{}/2010-04-01/Accounts/{account_sid}/IncomingPhoneNumbers/{number_sid}.json", self.base);
-        self.post_form(&url, account_sid, auth_token, &[("VoiceUrl", voice_url), ("VoiceMethod", "POST"), ("SmsUrl", sms_url), ("SmsMethod", "POST")]).await
+    pub async fn set_webhooks(
+        &self,
+        account_sid: &str,
+        auth_token: &str,
+        number_sid: &str,
+        voice_url: &str,
+        sms_url: &str,
+    ) -> Result<IncomingNumber, TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{account_sid}/IncomingPhoneNumbers/{number_sid}.json",
+            self.base
+        );
+        self.post_form(
+            &url,
+            account_sid,
+            auth_token,
+            &[
+                ("VoiceUrl", voice_url),
+                ("VoiceMethod", "POST"),
+                ("SmsUrl", sms_url),
+                ("SmsMethod", "POST"),
+            ],
+        )
+        .await
     }
 
-    async fn post_form<T: serde::de::DeserializeOwned>(&self, url: &str, account_sid: &str, auth_token: &str, pairs: &[(&str, &str)]) -> Result<T, TwilioError> {
+    async fn post_form<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        account_sid: &str,
+        auth_token: &str,
+        pairs: &[(&str, &str)],
+    ) -> Result<T, TwilioError> {
         // Built before any await: the serializer is not Send.
         let body = {
             let mut form = form_urlencoded::Serializer::new(String::new());
@@ -177,17 +280,25 @@ impl TwilioClient {
         Self::read(resp).await
     }
 
-    async fn read<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Result<T, TwilioError> {
+    async fn read<T: serde::de::DeserializeOwned>(
+        resp: reqwest::Response,
+    ) -> Result<T, TwilioError> {
         let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(|e| TwilioError::Transport(e.to_string()))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| TwilioError::Transport(e.to_string()))?;
         if (200..300).contains(&status) {
-            return serde_json::from_slice(&bytes).map_err(|e| TwilioError::Transport(format!("unreadable answer: {e}")));
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| TwilioError::Transport(format!("unreadable answer: {e}")));
         }
         let err: Option<ApiErrorBody> = serde_json::from_slice(&bytes).ok();
         Err(TwilioError::Api {
             status,
             code: err.as_ref().and_then(|e| e.code).unwrap_or(status as i64),
-            message: err.and_then(|e| e.message).unwrap_or_else(|| format!("http {status}")),
+            message: err
+                .and_then(|e| e.message)
+                .unwrap_or_else(|| format!("http {status}")),
         })
     }
 }

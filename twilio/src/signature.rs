@@ -13,8 +13,13 @@ type HmacSha1 = Hmac<Sha1>;
 pub fn sign(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
     // Sort by name, then value, so a repeated name contributes each value in order.
-    sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()).then(a.1.as_bytes().cmp(b.1.as_bytes())));
-    let mut mac = HmacSha1::new_from_slice(auth_token.as_bytes()).expect("hmac accepts any key length");
+    sorted.sort_by(|a, b| {
+        a.0.as_bytes()
+            .cmp(b.0.as_bytes())
+            .then(a.1.as_bytes().cmp(b.1.as_bytes()))
+    });
+    let mut mac =
+        HmacSha1::new_from_slice(auth_token.as_bytes()).expect("hmac accepts any key length");
     mac.update(url.as_bytes());
     for (k, v) in sorted {
         mac.update(k.as_bytes());
@@ -26,13 +31,17 @@ pub fn sign(auth_token: &str, url: &str, params: &[(String, String)]) -> String 
 /// Checks a form POST's signature, in constant time, accepting the URL written with or
 /// without its default port (Twilio signs whichever form it was configured with).
 pub fn verify(auth_token: &str, url: &str, params: &[(String, String)], signature: &str) -> bool {
-    url_variants(url).iter().any(|u| ct_eq(&sign(auth_token, u, params), signature))
+    url_variants(url)
+        .iter()
+        .any(|u| ct_eq(&sign(auth_token, u, params), signature))
 }
 
 /// Checks a JSON-body webhook: the URL carries `bodySHA256`, which must match the raw body,
 /// and the signature covers the URL alone.
 pub fn verify_json(auth_token: &str, url: &str, raw_body: &[u8], signature: &str) -> bool {
-    let Some(claimed) = query_param(url, "bodySHA256") else { return false };
+    let Some(claimed) = query_param(url, "bodySHA256") else {
+        return false;
+    };
     let actual = hex(&Sha256::digest(raw_body));
     ct_eq(&actual, &claimed) && verify(auth_token, url, &[], signature)
 }
@@ -47,14 +56,18 @@ fn hex(bytes: &[u8]) -> String {
 
 fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
-    form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// The URL as given, plus the same URL with the default port added or removed.
 fn url_variants(url: &str) -> Vec<String> {
     let mut out = vec![url.to_owned()];
     for (scheme, port) in [("https://", ":443"), ("http://", ":80")] {
-        let Some(rest) = url.strip_prefix(scheme) else { continue };
+        let Some(rest) = url.strip_prefix(scheme) else {
+            continue;
+        };
         let split = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(split);
         if let Some(host) = authority.strip_suffix(port) {
@@ -71,7 +84,10 @@ mod tests {
     use super::*;
 
     fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -85,23 +101,42 @@ mod tests {
         ]);
         let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
         assert_eq!(sign("12345", url, &params), "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
-        assert!(verify("12345", url, &params, "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
-        assert!(!verify("12346", url, &params, "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
-        assert!(!verify("12345", "https://mycompany.com/myapp.php?foo=1&bar=3", &params, "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
+        assert!(verify(
+            "12345",
+            url,
+            &params,
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        ));
+        assert!(!verify(
+            "12346",
+            url,
+            &params,
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        ));
+        assert!(!verify(
+            "12345",
+            "https://mycompany.com/myapp.php?foo=1&bar=3",
+            &params,
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        ));
     }
 
     #[test]
     fn vector_2_encoded_body_and_default_port() {
         let raw = "AccountSid=AC00000000000000000000000000000000&ApiVersion=2010-04-01&Body=Can+you+come+Tuesday%3F+caf%C3%A9+%26+more&From=%2B15558675310&MessageSid=SM11111111111111111111111111111111&NumMedia=0&NumSegments=1&SmsMessageSid=SM11111111111111111111111111111111&SmsSid=SM11111111111111111111111111111111&SmsStatus=received&To=%2B15017122661";
-        let params: Vec<(String, String)> =
-            form_urlencoded::parse(raw.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let params: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
         let token = "0123456789abcdef0123456789abcdef";
         let plain = "https://example.ngrok.io/webhooks/twilio/sms";
         let ported = "https://example.ngrok.io:443/webhooks/twilio/sms";
         assert_eq!(sign(token, plain, &params), "4G6yRvJ2Z+YK3IQTLgw3yBGcHUA=");
         assert_eq!(sign(token, ported, &params), "V7y5yjcjtaQZMhuvFVrmMjelSDs=");
         for url in [plain, ported] {
-            for sig in ["4G6yRvJ2Z+YK3IQTLgw3yBGcHUA=", "V7y5yjcjtaQZMhuvFVrmMjelSDs="] {
+            for sig in [
+                "4G6yRvJ2Z+YK3IQTLgw3yBGcHUA=",
+                "V7y5yjcjtaQZMhuvFVrmMjelSDs=",
+            ] {
                 assert!(verify(token, url, &params, sig), "{url} {sig}");
             }
         }
@@ -112,8 +147,18 @@ mod tests {
         let body = br#"{"property": "value", "boolean": true}"#;
         let url = "https://mycompany.com/myapp.php?foo=1&bar=2&bodySHA256=0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
         assert_eq!(sign("12345", url, &[]), "a9nBmqA0ju/hNViExpshrM61xv4=");
-        assert!(verify_json("12345", url, body, "a9nBmqA0ju/hNViExpshrM61xv4="));
-        assert!(!verify_json("12345", url, br#"{"property": "other"}"#, "a9nBmqA0ju/hNViExpshrM61xv4="));
+        assert!(verify_json(
+            "12345",
+            url,
+            body,
+            "a9nBmqA0ju/hNViExpshrM61xv4="
+        ));
+        assert!(!verify_json(
+            "12345",
+            url,
+            br#"{"property": "other"}"#,
+            "a9nBmqA0ju/hNViExpshrM61xv4="
+        ));
     }
 
     #[test]
@@ -123,12 +168,20 @@ mod tests {
             ("MediaUrl", "https://b.example/2.jpg"),
             ("MediaUrl", "https://a.example/1.jpg"),
         ]);
-        assert_eq!(sign("12345", "https://mycompany.com/myapp", &params), "LXWadKJ50VObeArdR0aeC0bJI/U=");
+        assert_eq!(
+            sign("12345", "https://mycompany.com/myapp", &params),
+            "LXWadKJ50VObeArdR0aeC0bJI/U="
+        );
     }
 
     #[test]
     fn missing_or_garbage_signature_fails() {
         assert!(!verify("12345", "https://x.example/a", &[], ""));
-        assert!(!verify("12345", "https://x.example/a", &[], "not base64 at all"));
+        assert!(!verify(
+            "12345",
+            "https://x.example/a",
+            &[],
+            "not base64 at all"
+        ));
     }
 }

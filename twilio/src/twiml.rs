@@ -12,7 +12,9 @@ impl Default for Response {
 
 impl Response {
     pub fn new() -> Self {
-        Self { body: String::new() }
+        Self {
+            body: String::new(),
+        }
     }
 
     pub fn say(mut self, text: &str) -> Self {
@@ -36,7 +38,10 @@ impl Response {
     }
 
     pub fn render(&self) -> String {
-        format!(r#"<?xml version="1.0" encoding="UTF-8"?><Response>{}</Response>"#, self.body)
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response>{}</Response>"#,
+            self.body
+        )
     }
 }
 

@@ -40,16 +40,36 @@ pub struct LlmConfig {
 }
 
 fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
 }
 
 impl WorkerConfig {
     pub fn from_env() -> anyhow::Result<Self> {
-        let req = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty()).ok_or_else(|| anyhow::anyhow!("{n} must be set"));
-        let public_base_url = env_or("PUBLIC_BASE_URL", "http://127.0.0.1:8080").trim_end_matches('/').to_owned();
+        let req = |n: &str| {
+            std::env::var(n)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| anyhow::anyhow!("{n} must be set"))
+        };
+        let public_base_url = env_or("PUBLIC_BASE_URL", "http://127.0.0.1:8080")
+            .trim_end_matches('/')
+            .to_owned();
         // As the API: the built-in sandbox only with NMC_SANDBOX=1, never by accident.
-        let sandbox = matches!(std::env::var("NMC_SANDBOX").ok().as_deref(), Some("1" | "true"));
-        let twilio_api_base = env_or("TWILIO_API_BASE", &if sandbox { format!("{public_base_url}/sandbox") } else { "https://api.twilio.com".to_owned() });
+        let sandbox = matches!(
+            std::env::var("NMC_SANDBOX").ok().as_deref(),
+            Some("1" | "true")
+        );
+        let twilio_api_base = env_or(
+            "TWILIO_API_BASE",
+            &if sandbox {
+                format!("{public_base_url}/sandbox")
+            } else {
+                "https://api.twilio.com".to_owned()
+            },
+        );
         let enforce_by_default = !twilio_api_base.trim_end_matches('/').ends_with("/sandbox");
         Ok(Self {
             database_url: req("DATABASE_URL")?,
@@ -61,12 +81,22 @@ impl WorkerConfig {
             secret_key: req("NMC_SECRET_KEY")?,
             conversation_idle_secs: env_or("NMC_CONVERSATION_IDLE_SECS", "172800").parse()?,
             calendars: nmc_calendar::Calendars::from_env(),
-            enforce_registration: match std::env::var("NMC_ENFORCE_MESSAGING_REGISTRATION").ok().as_deref() {
+            enforce_registration: match std::env::var("NMC_ENFORCE_MESSAGING_REGISTRATION")
+                .ok()
+                .as_deref()
+            {
                 Some("1" | "true") => true,
                 Some("0" | "false") => false,
                 _ => enforce_by_default,
             },
-            llm: match (std::env::var("OPENAI_BASE_URL").ok().filter(|v| !v.is_empty()), std::env::var("OPENAI_API_KEY").ok().filter(|v| !v.is_empty())) {
+            llm: match (
+                std::env::var("OPENAI_BASE_URL")
+                    .ok()
+                    .filter(|v| !v.is_empty()),
+                std::env::var("OPENAI_API_KEY")
+                    .ok()
+                    .filter(|v| !v.is_empty()),
+            ) {
                 (None, None) => None,
                 (base, key) => Some(LlmConfig {
                     base_url: base.unwrap_or_else(|| "https://api.openai.com/v1".into()),
@@ -99,9 +129,17 @@ pub async fn ensure_search_attributes(client: &Client, namespace: &str) -> anyho
 /// Connects to Temporal, retrying until it answers.
 pub async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
     loop {
-        let opts = nmc_workflows::connect::connection_options(address, format!("nmc-worker@{}", std::process::id()))?;
+        let opts = nmc_workflows::connect::connection_options(
+            address,
+            format!("nmc-worker@{}", std::process::id()),
+        )?;
         match Connection::connect(opts).await {
-            Ok(conn) => return Ok(Client::new(conn, ClientOptions::new(namespace.to_owned()).build())?),
+            Ok(conn) => {
+                return Ok(Client::new(
+                    conn,
+                    ClientOptions::new(namespace.to_owned()).build(),
+                )?);
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "Temporal not reachable yet; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -113,7 +151,11 @@ pub async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
 /// Runs the worker until the process is stopped.
 pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     let pool = nmc_store::connect(&config.database_url, 16).await?;
-    let booking = Arc::new(BookingActivities { pool: pool.clone(), secrets: SecretBox::from_base64(&config.secret_key)?, calendars: config.calendars.clone() });
+    let booking = Arc::new(BookingActivities {
+        pool: pool.clone(),
+        secrets: SecretBox::from_base64(&config.secret_key)?,
+        calendars: config.calendars.clone(),
+    });
     let activities = ConversationActivities {
         pool,
         engine: match &config.llm {
@@ -136,8 +178,13 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     let runtime = Runtime::from_current_tokio(Default::default())?;
     // Tuning knobs for bigger boxes (docs/PERFORMANCE.md); unset, the SDK's defaults apply. On
     // the 2-core test box more pollers only loaded the Temporal dev server further.
-    let number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<usize>().ok());
-    let poll = |name: &str| number(name).map(temporalio_sdk::runtime::PollerBehavior::SimpleMaximum);
+    let number = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let poll =
+        |name: &str| number(name).map(temporalio_sdk::runtime::PollerBehavior::SimpleMaximum);
     let options = WorkerOptions::new(config.task_queue.clone())
         .maybe_max_cached_workflows(number("NMC_WORKFLOW_CACHE"))
         .maybe_workflow_task_poller_behavior(poll("NMC_WORKFLOW_POLLERS"))
@@ -145,11 +192,26 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         .register_workflow::<ConversationWorkflow>()?
         .register_workflow::<AppointmentWorkflow>()?
         .register_activities(activities)
-        .register_activities(BookingActivities { pool: booking.pool.clone(), secrets: booking.secrets.clone(), calendars: config.calendars.clone() })
+        .register_activities(BookingActivities {
+            pool: booking.pool.clone(),
+            secrets: booking.secrets.clone(),
+            calendars: config.calendars.clone(),
+        })
         .build();
-    tokio::spawn(signal_untold_appointments(booking.pool.clone(), client.clone(), config.task_queue.clone()));
-    let queue = nmc_workflows::signal::ConversationQueue { task_queue: config.task_queue.clone(), idle_timeout_secs: config.conversation_idle_secs };
-    tokio::spawn(outbox::signal_unsignalled_webhooks(booking.pool.clone(), client.clone(), queue));
+    tokio::spawn(signal_untold_appointments(
+        booking.pool.clone(),
+        client.clone(),
+        config.task_queue.clone(),
+    ));
+    let queue = nmc_workflows::signal::ConversationQueue {
+        task_queue: config.task_queue.clone(),
+        idle_timeout_secs: config.conversation_idle_secs,
+    };
+    tokio::spawn(outbox::signal_unsignalled_webhooks(
+        booking.pool.clone(),
+        client.clone(),
+        queue,
+    ));
     tokio::spawn(prune_events_hourly(booking.pool.clone()));
     tokio::spawn(refresh_busy_every_minute(booking));
     let mut worker = Worker::new(&runtime, client, options)?;
@@ -171,8 +233,12 @@ async fn refresh_busy_every_minute(booking: Arc<BookingActivities>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
-        let Ok(mut db) = nmc_store::conn(&booking.pool).await else { continue };
-        let Ok(businesses) = nmc_store::calendar::businesses_with_google(&mut db).await else { continue };
+        let Ok(mut db) = nmc_store::conn(&booking.pool).await else {
+            continue;
+        };
+        let Ok(businesses) = nmc_store::calendar::businesses_with_google(&mut db).await else {
+            continue;
+        };
         drop(db);
         for business_id in businesses {
             if let Err(e) = booking.refresh_busy(business_id).await {
@@ -185,27 +251,61 @@ async fn refresh_busy_every_minute(booking: Arc<BookingActivities>) {
 /// Catch-up for appointment changes whose signal was lost (Temporal down when the owner changed
 /// it): every few seconds, signal-with-start the workflows that are behind.
 async fn signal_untold_appointments(pool: nmc_store::PgPool, client: Client, task_queue: String) {
-    use nmc_workflows::{AppointmentChanged, AppointmentStart, BUSINESS_ID, appointment_workflow_id};
-    use temporalio_client::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions};
+    use nmc_workflows::{
+        AppointmentChanged, AppointmentStart, BUSINESS_ID, appointment_workflow_id,
+    };
+    use temporalio_client::{
+        WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions,
+    };
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tick.tick().await;
-        let Ok(mut db) = nmc_store::conn(&pool).await else { continue };
-        let Ok(untold) = nmc_store::booking::untold(&mut db, 10, 100).await else { continue };
+        let Ok(mut db) = nmc_store::conn(&pool).await else {
+            continue;
+        };
+        let Ok(untold) = nmc_store::booking::untold(&mut db, 10, 100).await else {
+            continue;
+        };
         for a in untold {
-            let options = WorkflowStartOptions::new(task_queue.clone(), appointment_workflow_id(a.id))
-                .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-                .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
-                .search_attributes(temporalio_common::search_attributes::SearchAttributes::new([BUSINESS_ID.value_set(a.business_id.to_string())]))
-                .build();
-            let start = AppointmentStart { business_id: a.business_id, appointment_id: a.id };
-            let changed = AppointmentChanged { notify_caller: a.caller_notice_pending };
-            match client.signal_with_start_workflow(AppointmentWorkflow::run, start, AppointmentWorkflow::changed, changed, options).await {
+            let options =
+                WorkflowStartOptions::new(task_queue.clone(), appointment_workflow_id(a.id))
+                    .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+                    .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
+                    .search_attributes(temporalio_common::search_attributes::SearchAttributes::new(
+                        [BUSINESS_ID.value_set(a.business_id.to_string())],
+                    ))
+                    .build();
+            let start = AppointmentStart {
+                business_id: a.business_id,
+                appointment_id: a.id,
+            };
+            let changed = AppointmentChanged {
+                notify_caller: a.caller_notice_pending,
+            };
+            match client
+                .signal_with_start_workflow(
+                    AppointmentWorkflow::run,
+                    start,
+                    AppointmentWorkflow::changed,
+                    changed,
+                    options,
+                )
+                .await
+            {
                 Ok(_) => {
                     tracing::info!(business_id = %a.business_id, appointment_id = %a.id, "appointment workflow caught up");
-                    let _ = nmc_store::booking::mark_workflow_told(&mut db, a.business_id, a.id, a.version, a.caller_notice_pending).await;
+                    let _ = nmc_store::booking::mark_workflow_told(
+                        &mut db,
+                        a.business_id,
+                        a.id,
+                        a.version,
+                        a.caller_notice_pending,
+                    )
+                    .await;
                 }
-                Err(e) => tracing::warn!(appointment_id = %a.id, error = %e, "appointment catch-up failed; retrying"),
+                Err(e) => {
+                    tracing::warn!(appointment_id = %a.id, error = %e, "appointment catch-up failed; retrying")
+                }
             }
         }
     }
@@ -217,21 +317,29 @@ async fn prune_events_hourly(pool: nmc_store::PgPool) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        let Ok(mut db) = nmc_store::conn(&pool).await else { continue };
+        let Ok(mut db) = nmc_store::conn(&pool).await else {
+            continue;
+        };
         if let Ok(n) = nmc_store::insights::prune_events(&mut db, 30).await
             && n > 0
         {
             tracing::info!(events = n, "old feed events pruned");
         }
         match nmc_store::retention::prune_accounts(&mut db).await {
-            Ok(p) => tracing::info!(refresh_tokens = p.refresh_tokens, sessions = p.sessions, login_failures = p.login_failures, "expired sign-in records pruned"),
+            Ok(p) => tracing::info!(
+                refresh_tokens = p.refresh_tokens,
+                sessions = p.sessions,
+                login_failures = p.login_failures,
+                "expired sign-in records pruned"
+            ),
             Err(e) => tracing::warn!(error = %e, "pruning sign-in records failed"),
         }
     }
 }
 
 async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}

@@ -38,17 +38,24 @@ async fn replay(args: &[String]) -> anyhow::Result<()> {
         Some("--workflow-id") => (args[1..].iter().collect(), vec![]),
         _ => (vec![], args.iter().collect()),
     };
-    anyhow::ensure!(!ids.is_empty() || !files.is_empty(), "usage: nmc-worker replay HISTORY.json... | nmc-worker replay --workflow-id ID...");
+    anyhow::ensure!(
+        !ids.is_empty() || !files.is_empty(),
+        "usage: nmc-worker replay HISTORY.json... | nmc-worker replay --workflow-id ID..."
+    );
     let mut results = Vec::new();
     for file in files {
-        results.push((file.clone(), nmc_workflows::replay::replay_json(&std::fs::read(file)?).await));
+        results.push((
+            file.clone(),
+            nmc_workflows::replay::replay_json(&std::fs::read(file)?).await,
+        ));
     }
     if !ids.is_empty() {
         let address = std::env::var("TEMPORAL_ADDRESS").unwrap_or_else(|_| "127.0.0.1:7233".into());
         let namespace = std::env::var("TEMPORAL_NAMESPACE").unwrap_or_else(|_| "default".into());
         let client = nmc_worker::connect(&address, &namespace).await?;
         for id in ids {
-            let handle = client.get_workflow_handle::<nmc_workflows::ConversationWorkflow>(id.clone());
+            let handle =
+                client.get_workflow_handle::<nmc_workflows::ConversationWorkflow>(id.clone());
             let history = handle.fetch_history(WorkflowFetchHistoryOptions::default());
             results.push((id.clone(), nmc_workflows::replay::replay(history).await));
         }
@@ -61,7 +68,10 @@ async fn replay(args: &[String]) -> anyhow::Result<()> {
         }
     }
     if failed > 0 {
-        eprintln!("{failed} of {} histories no longer replay against this code", results.len());
+        eprintln!(
+            "{failed} of {} histories no longer replay against this code",
+            results.len()
+        );
         std::process::exit(1);
     }
     Ok(())

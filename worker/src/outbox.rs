@@ -25,17 +25,25 @@ pub async fn signal_unsignalled_webhooks(pool: PgPool, client: Client, queue: Co
             }
         };
         for event in pending {
-            match queue.signal(&client, event.business_id, &event.caller, event.signal).await {
+            match queue
+                .signal(&client, event.business_id, &event.caller, event.signal)
+                .await
+            {
                 Ok(()) => {
-                    nmc_telemetry::OUTBOX_SIGNALS.with_label_values(&["signalled"]).inc();
+                    nmc_telemetry::OUTBOX_SIGNALS
+                        .with_label_values(&["signalled"])
+                        .inc();
                     tracing::info!(business_id = %event.business_id, event_id = %event.event_id, "webhook outbox: signalled a recorded event");
-                    if let Err(e) = nmc_store::webhook::mark_signalled(&pool, event.event_id).await {
+                    if let Err(e) = nmc_store::webhook::mark_signalled(&pool, event.event_id).await
+                    {
                         tracing::warn!(error = %e, "webhook outbox: could not mark the event signalled");
                     }
                 }
                 // One event that fails must not hold up the others; the next pass tries it again.
                 Err(e) => {
-                    nmc_telemetry::OUTBOX_SIGNALS.with_label_values(&["failed"]).inc();
+                    nmc_telemetry::OUTBOX_SIGNALS
+                        .with_label_values(&["failed"])
+                        .inc();
                     tracing::warn!(event_id = %event.event_id, error = %e, "webhook outbox: signal failed; retrying");
                 }
             }

@@ -7,12 +7,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use nmc_activities::ConversationActivities;
-use nmc_activities::booking::{AppointmentRef, AppointmentState, AppointmentTold, BookingActivities, SyncRequest};
+use nmc_activities::booking::{
+    AppointmentRef, AppointmentState, AppointmentTold, BookingActivities, SyncRequest,
+};
 use nmc_domain::{E164, OutboundSms, SmsKind};
 use serde::{Deserialize, Serialize};
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityCloseTimeouts, ActivityOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
+use temporalio_sdk::{
+    ActivityCloseTimeouts, ActivityOptions, SyncWorkflowContext, WorkflowContext,
+    WorkflowContextView, WorkflowResult,
+};
 use uuid::Uuid;
 
 use crate::{record_options, send_options};
@@ -65,29 +70,67 @@ pub struct AppointmentWorkflow {
 impl AppointmentWorkflow {
     #[init]
     pub fn new(_ctx: &WorkflowContextView, start: AppointmentStart) -> Self {
-        Self { start, changes: 0, notify_at: None, synced_version: 0, notified_version: 1, reminders_done: vec![], armed: vec![], told_version: 0, sync_retry_at: None, sync_backoff_secs: 0, notice_deferred_to: None }
+        Self {
+            start,
+            changes: 0,
+            notify_at: None,
+            synced_version: 0,
+            notified_version: 1,
+            reminders_done: vec![],
+            armed: vec![],
+            told_version: 0,
+            sync_retry_at: None,
+            sync_backoff_secs: 0,
+            notice_deferred_to: None,
+        }
     }
 
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<String> {
-        let r = ctx.state(|s| AppointmentRef { business_id: s.start.business_id, appointment_id: s.start.appointment_id });
+        let r = ctx.state(|s| AppointmentRef {
+            business_id: s.start.business_id,
+            appointment_id: s.start.appointment_id,
+        });
         loop {
             let seen = ctx.state(|s| s.changes);
-            let st = ctx.execute_activity(BookingActivities::appointment_state, r.clone(), record_options()).await?;
+            let st = ctx
+                .execute_activity(
+                    BookingActivities::appointment_state,
+                    r.clone(),
+                    record_options(),
+                )
+                .await?;
             let now = crate::now(ctx);
 
             let mut notice_sent = false;
             let asked = ctx.state(|s| s.notify_at.is_some_and(|n| n <= seen));
             let quiet_until = quiet_until(ctx, &st, now);
-            let notice_due = ctx.state(|s| (asked || st.notice_pending) && st.version > s.notified_version);
+            let notice_due =
+                ctx.state(|s| (asked || st.notice_pending) && st.version > s.notified_version);
             ctx.state_mut(|s| s.notice_deferred_to = quiet_until.filter(|_| notice_due));
             if notice_due && quiet_until.is_none() {
                 let body = if st.status == "cancelled" {
-                    format!("{} had to cancel your {} on {}. Sorry about that. Reply here to book another time.", st.business_name, st.service, st.when)
+                    format!(
+                        "{} had to cancel your {} on {}. Sorry about that. Reply here to book another time.",
+                        st.business_name, st.service, st.when
+                    )
                 } else {
-                    format!("{} moved your {} to {}. {}", st.business_name, st.service, st.when, nmc_domain::appointment::REPLY_OPTIONS)
+                    format!(
+                        "{} moved your {} to {}. {}",
+                        st.business_name,
+                        st.service,
+                        st.when,
+                        nmc_domain::appointment::REPLY_OPTIONS
+                    )
                 };
-                text_caller(ctx, &st, SmsKind::AppointmentNotice, format!("notice:{}:{}", r.appointment_id, st.version), body).await;
+                text_caller(
+                    ctx,
+                    &st,
+                    SmsKind::AppointmentNotice,
+                    format!("notice:{}:{}", r.appointment_id, st.version),
+                    body,
+                )
+                .await;
                 ctx.state_mut(|s| s.notified_version = st.version);
                 notice_sent = true;
             }
@@ -96,18 +139,36 @@ impl AppointmentWorkflow {
             }
 
             // Seen (and the notice sent): the worker's catch-up leaves this one alone.
-            if (st.version > ctx.state(|s| s.told_version) || notice_sent) && ctx.patched(PATCH_OUTBOX) {
-                let told = AppointmentTold { business_id: r.business_id, appointment_id: r.appointment_id, version: st.version, notice_sent };
-                let _ = ctx.execute_activity(BookingActivities::appointment_told, told, record_options()).await;
+            if (st.version > ctx.state(|s| s.told_version) || notice_sent)
+                && ctx.patched(PATCH_OUTBOX)
+            {
+                let told = AppointmentTold {
+                    business_id: r.business_id,
+                    appointment_id: r.appointment_id,
+                    version: st.version,
+                    notice_sent,
+                };
+                let _ = ctx
+                    .execute_activity(BookingActivities::appointment_told, told, record_options())
+                    .await;
                 ctx.state_mut(|s| s.told_version = st.version);
             }
-            let sync_due = ctx.state(|s| s.synced_version != st.version && s.sync_retry_at.is_none_or(|t| t <= now));
+            let sync_due = ctx.state(|s| {
+                s.synced_version != st.version && s.sync_retry_at.is_none_or(|t| t <= now)
+            });
             if sync_due {
                 let mut all_done = true;
                 for provider in &st.providers {
-                    let req = SyncRequest { business_id: r.business_id, appointment_id: r.appointment_id, provider: provider.clone() };
+                    let req = SyncRequest {
+                        business_id: r.business_id,
+                        appointment_id: r.appointment_id,
+                        provider: provider.clone(),
+                    };
                     // Failures are recorded by the activity for the owner; the appointment stands either way.
-                    all_done &= ctx.execute_activity(BookingActivities::sync_calendar, req, sync_options()).await.is_ok();
+                    all_done &= ctx
+                        .execute_activity(BookingActivities::sync_calendar, req, sync_options())
+                        .await
+                        .is_ok();
                 }
                 ctx.state_mut(|s| {
                     if all_done {
@@ -118,12 +179,14 @@ impl AppointmentWorkflow {
                         // A calendar still down after a few quick retries: try again later, without
                         // holding up reminders or the caller's notices meanwhile.
                         s.sync_backoff_secs = (s.sync_backoff_secs * 2).clamp(60, 3600);
-                        s.sync_retry_at = Some(now + chrono::Duration::seconds(s.sync_backoff_secs));
+                        s.sync_retry_at =
+                            Some(now + chrono::Duration::seconds(s.sync_backoff_secs));
                     }
                 });
             }
 
-            let finished = matches!(st.status.as_str(), "cancelled" | "completed" | "no_show") || now >= st.end;
+            let finished = matches!(st.status.as_str(), "cancelled" | "completed" | "no_show")
+                || now >= st.end;
             let synced = ctx.state(|s| s.synced_version == st.version);
             // A finished appointment still waits for its last change to reach the calendars (for a day at most).
             // An owner's notice asked for after this read started is answered by another read first.
@@ -132,15 +195,32 @@ impl AppointmentWorkflow {
                 continue;
             }
             let deferred = ctx.state(|s| s.notice_deferred_to);
-            if finished && deferred.is_none() && (synced || now >= st.end + chrono::Duration::days(1)) {
+            if finished
+                && deferred.is_none()
+                && (synced || now >= st.end + chrono::Duration::days(1))
+            {
                 return Ok(st.status);
             }
 
-            let next_due = if finished { None } else { reminders(ctx, &st, now).await };
+            let next_due = if finished {
+                None
+            } else {
+                reminders(ctx, &st, now).await
+            };
             let retry = ctx.state(|s| s.sync_retry_at.filter(|_| s.synced_version != st.version));
-            let until = if finished { now + chrono::Duration::hours(1) } else { st.end };
-            let wake = [next_due, retry, deferred].into_iter().flatten().fold(until, |a, b| a.min(b));
-            let wait = (wake - now).to_std().unwrap_or(Duration::ZERO).max(Duration::from_millis(1));
+            let until = if finished {
+                now + chrono::Duration::hours(1)
+            } else {
+                st.end
+            };
+            let wake = [next_due, retry, deferred]
+                .into_iter()
+                .flatten()
+                .fold(until, |a, b| a.min(b));
+            let wait = (wake - now)
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .max(Duration::from_millis(1));
             temporalio_sdk::workflows::select! {
                 _ = ctx.timer(wait) => {}
                 _ = ctx.wait_condition(move |s: &AppointmentWorkflow| s.changes != seen) => {}
@@ -158,7 +238,11 @@ impl AppointmentWorkflow {
 }
 
 /// Sends the reminders that are due; returns when the next one falls due.
-async fn reminders(ctx: &mut WorkflowContext<AppointmentWorkflow>, st: &AppointmentState, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+async fn reminders(
+    ctx: &mut WorkflowContext<AppointmentWorkflow>,
+    st: &AppointmentState,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let start_ts = st.start.timestamp();
     let armed_at = ctx.state_mut(|s| match s.armed.iter().find(|(t, _)| *t == start_ts) {
         Some((_, at)) => *at,
@@ -189,7 +273,14 @@ async fn reminders(ctx: &mut WorkflowContext<AppointmentWorkflow>, st: &Appointm
         } else if due <= now {
             ctx.state_mut(|s| s.reminders_done.push(key));
             let body = BookingActivities::reminder(st, m as i64);
-            text_caller(ctx, st, SmsKind::Reminder, format!("reminder:{appointment_id}:{m}:{start_ts}"), body).await;
+            text_caller(
+                ctx,
+                st,
+                SmsKind::Reminder,
+                format!("reminder:{appointment_id}:{m}:{start_ts}"),
+                body,
+            )
+            .await;
         } else {
             next = Some(next.map_or(due, |n: DateTime<Utc>| n.min(due)));
         }
@@ -198,14 +289,29 @@ async fn reminders(ctx: &mut WorkflowContext<AppointmentWorkflow>, st: &Appointm
 }
 
 /// When the quiet hours that `now` falls in end (`None`: not quiet, or a run recorded before).
-fn quiet_until(ctx: &WorkflowContext<AppointmentWorkflow>, st: &AppointmentState, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn quiet_until(
+    ctx: &WorkflowContext<AppointmentWorkflow>,
+    st: &AppointmentState,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let quiet = st.quiet.as_ref()?;
     let until = quiet.defer(now);
     (until > now && ctx.patched(PATCH_QUIET)).then_some(until)
 }
 
-async fn text_caller(ctx: &mut WorkflowContext<AppointmentWorkflow>, st: &AppointmentState, kind: SmsKind, key: String, body: String) {
-    let (Some(conversation_id), Some(to)) = (st.conversation_id, st.caller.as_deref().and_then(|c| E164::parse(c).ok())) else { return };
+async fn text_caller(
+    ctx: &mut WorkflowContext<AppointmentWorkflow>,
+    st: &AppointmentState,
+    kind: SmsKind,
+    key: String,
+    body: String,
+) {
+    let (Some(conversation_id), Some(to)) = (
+        st.conversation_id,
+        st.caller.as_deref().and_then(|c| E164::parse(c).ok()),
+    ) else {
+        return;
+    };
     let sms = OutboundSms {
         idempotency_key: key,
         business_id: ctx.state(|s| s.start.business_id),
@@ -217,7 +323,9 @@ async fn text_caller(ctx: &mut WorkflowContext<AppointmentWorkflow>, st: &Appoin
         call_sid: None,
     };
     // Opted-out callers are suppressed by the activity.
-    let _ = ctx.execute_activity(ConversationActivities::send_sms, sms, send_options()).await;
+    let _ = ctx
+        .execute_activity(ConversationActivities::send_sms, sms, send_options())
+        .await;
 }
 
 /// One calendar push: quick retries with backoff (2 s, 4 s, 8 s…) for two minutes; after that the

@@ -3,17 +3,26 @@
 //! C / R / X replies about an appointment they already have.
 
 use chrono_tz::Tz;
-use nmc_activities::booking::{BookOutcome, BookRequest, BookingActivities, CallerLookup, Offer, OfferRequest, QuotedJob, StatusChange};
 use nmc_activities::TurnResult;
+use nmc_activities::booking::{
+    BookOutcome, BookRequest, BookingActivities, CallerLookup, Offer, OfferRequest, QuotedJob,
+    StatusChange,
+};
 use nmc_domain::appointment::AppointmentReply;
 use nmc_domain::availability::{Choice, Slot, offer_lines, parse_choice};
 use nmc_domain::{ConversationStatus, InboundSms, SendOutcome, SmsKind};
 use serde::{Deserialize, Serialize};
-use temporalio_sdk::{ChildWorkflowOptions, ParentClosePolicy, SignalWorkflowOptions, WorkflowContext};
+use temporalio_sdk::{
+    ChildWorkflowOptions, ParentClosePolicy, SignalWorkflowOptions, WorkflowContext,
+};
 use uuid::Uuid;
 
-use crate::appointment::{AppointmentChanged, AppointmentStart, AppointmentWorkflow, appointment_workflow_id};
-use crate::{ConversationWorkflow, Mode, Step, fallback_profile, note_outbound, notify, send, step};
+use crate::appointment::{
+    AppointmentChanged, AppointmentStart, AppointmentWorkflow, appointment_workflow_id,
+};
+use crate::{
+    ConversationWorkflow, Mode, Step, fallback_profile, note_outbound, notify, send, step,
+};
 
 /// Conversations recorded before booking existed replay without it.
 pub(crate) const PATCH_BOOKING: &str = "booking";
@@ -33,7 +42,12 @@ fn tz(name: &str) -> Tz {
 }
 
 /// Sends a booking text and counts it as the answer to the caller's last text.
-async fn say(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, key: String, body: String) -> Option<SendOutcome> {
+async fn say(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+    key: String,
+    body: String,
+) -> Option<SendOutcome> {
     let outcome = send(ctx, conversation_id, SmsKind::Booking, key, body, None).await;
     if matches!(outcome, Some(SendOutcome::Sent { .. })) {
         let at = crate::now(ctx);
@@ -60,7 +74,12 @@ fn pick_prompt(n: usize, moving: bool) -> String {
 }
 
 /// A caller's text while booking is possible. Returns true when it was handled here.
-pub(crate) async fn on_text(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, sms: &InboundSms, text: &str) -> bool {
+pub(crate) async fn on_text(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+    sms: &InboundSms,
+    text: &str,
+) -> bool {
     let sid = sms.message_sid.clone();
     if let Some(offer) = ctx.state(|s| s.memory.offer.clone()) {
         match parse_choice(text, tz(&offer.timezone), &offer.slots) {
@@ -70,8 +89,22 @@ pub(crate) async fn on_text(ctx: &mut WorkflowContext<ConversationWorkflow>, con
             }
             Choice::NoneOfThese => {
                 let after = offer.slots.last().map(|s| s.start);
-                let req = OfferRequest { business_id: ctx.state(|s| s.start.business_id), service_text: offer.job.name.clone(), job: Some(offer.job.clone()), emergency: false, after };
-                offer_slots(ctx, conversation_id, &sid, req, offer.reschedule, "No problem. Later times:".into()).await;
+                let req = OfferRequest {
+                    business_id: ctx.state(|s| s.start.business_id),
+                    service_text: offer.job.name.clone(),
+                    job: Some(offer.job.clone()),
+                    emergency: false,
+                    after,
+                };
+                offer_slots(
+                    ctx,
+                    conversation_id,
+                    &sid,
+                    req,
+                    offer.reschedule,
+                    "No problem. Later times:".into(),
+                )
+                .await;
                 return true;
             }
             Choice::Unclear => {
@@ -82,121 +115,322 @@ pub(crate) async fn on_text(ctx: &mut WorkflowContext<ConversationWorkflow>, con
                     return false;
                 }
                 let tz = tz(&offer.timezone);
-                let body = format!("Sorry, which time works?\n{}\n{}", offer_lines(tz, &offer.slots), pick_prompt(offer.slots.len(), offer.reschedule.is_some()));
+                let body = format!(
+                    "Sorry, which time works?\n{}\n{}",
+                    offer_lines(tz, &offer.slots),
+                    pick_prompt(offer.slots.len(), offer.reschedule.is_some())
+                );
                 say(ctx, conversation_id, format!("booking:{sid}"), body).await;
                 return true;
             }
         }
     }
-    let Some(reply) = AppointmentReply::classify(text) else { return false };
+    let Some(reply) = AppointmentReply::classify(text) else {
+        return false;
+    };
     let business_id = ctx.state(|s| s.start.business_id);
-    let lookup = CallerLookup { business_id, caller: ctx.state(|s| s.start.caller.as_str().to_owned()) };
-    let Ok(Some(appt)) = step(ctx, BookingActivities::caller_appointment, lookup, Step::Record).await else { return false };
-    let name = ctx.state(|s| s.memory.profile.clone().unwrap_or_else(fallback_profile).name);
+    let lookup = CallerLookup {
+        business_id,
+        caller: ctx.state(|s| s.start.caller.as_str().to_owned()),
+    };
+    let Ok(Some(appt)) = step(
+        ctx,
+        BookingActivities::caller_appointment,
+        lookup,
+        Step::Record,
+    )
+    .await
+    else {
+        return false;
+    };
+    let name = ctx.state(|s| {
+        s.memory
+            .profile
+            .clone()
+            .unwrap_or_else(fallback_profile)
+            .name
+    });
     match reply {
         AppointmentReply::Confirm | AppointmentReply::Cancel => {
             let cancel = reply == AppointmentReply::Cancel;
-            let change = StatusChange { business_id, appointment_id: appt.appointment_id, status: if cancel { "cancelled" } else { "confirmed" }.into() };
-            let _ = step(ctx, BookingActivities::set_appointment_status, change, Step::Record).await;
+            let change = StatusChange {
+                business_id,
+                appointment_id: appt.appointment_id,
+                status: if cancel { "cancelled" } else { "confirmed" }.into(),
+            };
+            let _ = step(
+                ctx,
+                BookingActivities::set_appointment_status,
+                change,
+                Step::Record,
+            )
+            .await;
             let body = if cancel {
-                format!("Your {} on {} is cancelled. Text us anytime to book again.", appt.job.name, appt.when)
+                format!(
+                    "Your {} on {} is cancelled. Text us anytime to book again.",
+                    appt.job.name, appt.when
+                )
             } else {
-                format!("Thanks, you're confirmed: {}, {}. See you then!", appt.job.name, appt.when)
+                format!(
+                    "Thanks, you're confirmed: {}, {}. See you then!",
+                    appt.job.name, appt.when
+                )
             };
             say(ctx, conversation_id, format!("booking:{sid}"), body).await;
-            let owner = if cancel { "Cancelled by the caller" } else { "Confirmed by the caller" };
-            notify(ctx, conversation_id, if cancel { "cancelled" } else { "confirmed" }, false, format!("{owner}: {}, {}.", appt.job.name, appt.when), format!("appt:{sid}")).await;
+            let owner = if cancel {
+                "Cancelled by the caller"
+            } else {
+                "Confirmed by the caller"
+            };
+            notify(
+                ctx,
+                conversation_id,
+                if cancel { "cancelled" } else { "confirmed" },
+                false,
+                format!("{owner}: {}, {}.", appt.job.name, appt.when),
+                format!("appt:{sid}"),
+            )
+            .await;
             signal_appointment(ctx, appt.appointment_id).await;
             ctx.state_mut(|s| {
                 if s.status == ConversationStatus::Active {
-                    s.status = if cancel { ConversationStatus::ClosedCancelled } else { ConversationStatus::ClosedBooked };
+                    s.status = if cancel {
+                        ConversationStatus::ClosedCancelled
+                    } else {
+                        ConversationStatus::ClosedBooked
+                    };
                 }
             });
         }
         AppointmentReply::Reschedule => {
-            let req = OfferRequest { business_id, service_text: appt.job.name.clone(), job: Some(appt.job.clone()), emergency: false, after: None };
-            let lead = format!("Sure. Other times for your {} (now {}) with {name}:", appt.job.name, appt.when);
-            offer_slots(ctx, conversation_id, &sid, req, Some(appt.appointment_id), lead).await;
+            let req = OfferRequest {
+                business_id,
+                service_text: appt.job.name.clone(),
+                job: Some(appt.job.clone()),
+                emergency: false,
+                after: None,
+            };
+            let lead = format!(
+                "Sure. Other times for your {} (now {}) with {name}:",
+                appt.job.name, appt.when
+            );
+            offer_slots(
+                ctx,
+                conversation_id,
+                &sid,
+                req,
+                Some(appt.appointment_id),
+                lead,
+            )
+            .await;
         }
     }
     true
 }
 
 /// Offers slots with `lead` as the first line; no slots → the owner is told and calls back.
-async fn offer_slots(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, sid: &str, req: OfferRequest, reschedule: Option<Uuid>, lead: String) {
+async fn offer_slots(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+    sid: &str,
+    req: OfferRequest,
+    reschedule: Option<Uuid>,
+    lead: String,
+) {
     let Ok(offer) = step(ctx, BookingActivities::offer_slots, req, Step::Record).await else {
         ctx.state_mut(|s| s.memory.offer = None);
         return;
     };
-    present(ctx, conversation_id, format!("booking:{sid}"), offer, reschedule, lead).await;
+    present(
+        ctx,
+        conversation_id,
+        format!("booking:{sid}"),
+        offer,
+        reschedule,
+        lead,
+    )
+    .await;
 }
 
-async fn present(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, key: String, offer: Offer, reschedule: Option<Uuid>, lead: String) {
-    let owner = ctx.state(|s| s.memory.profile.clone().unwrap_or_else(fallback_profile).owner_name);
-    let owner = owner.split_whitespace().next().unwrap_or("The owner").to_owned();
+async fn present(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+    key: String,
+    offer: Offer,
+    reschedule: Option<Uuid>,
+    lead: String,
+) {
+    let owner = ctx.state(|s| {
+        s.memory
+            .profile
+            .clone()
+            .unwrap_or_else(fallback_profile)
+            .owner_name
+    });
+    let owner = owner
+        .split_whitespace()
+        .next()
+        .unwrap_or("The owner")
+        .to_owned();
     if offer.slots.is_empty() {
         ctx.state_mut(|s| s.memory.offer = None);
-        let body = format!("{lead} We have no open times in the next {} days that fit; {owner} will call you to set one up.", offer.window_days);
+        let body = format!(
+            "{lead} We have no open times in the next {} days that fit; {owner} will call you to set one up.",
+            offer.window_days
+        );
         say(ctx, conversation_id, key.clone(), body).await;
-        notify(ctx, conversation_id, "no_slots", false, format!("No open slots for {}: please call the caller to schedule.", offer.job.name), format!("noslots:{key}")).await;
+        notify(
+            ctx,
+            conversation_id,
+            "no_slots",
+            false,
+            format!(
+                "No open slots for {}: please call the caller to schedule.",
+                offer.job.name
+            ),
+            format!("noslots:{key}"),
+        )
+        .await;
         return;
     }
     let tz = tz(&offer.timezone);
-    let body = format!("{lead}\n{}\n{}", offer_lines(tz, &offer.slots), pick_prompt(offer.slots.len(), reschedule.is_some()));
-    ctx.state_mut(|s| s.memory.offer = Some(PendingOffer { job: offer.job.clone(), timezone: offer.timezone.clone(), slots: offer.slots.clone(), reschedule }));
+    let body = format!(
+        "{lead}\n{}\n{}",
+        offer_lines(tz, &offer.slots),
+        pick_prompt(offer.slots.len(), reschedule.is_some())
+    );
+    ctx.state_mut(|s| {
+        s.memory.offer = Some(PendingOffer {
+            job: offer.job.clone(),
+            timezone: offer.timezone.clone(),
+            slots: offer.slots.clone(),
+            reschedule,
+        })
+    });
     say(ctx, conversation_id, key, body).await;
 }
 
 /// Instead of the assistant's "the owner will follow up", a qualified lead gets a quote from the
 /// catalog and numbered slots. Returns true when it answered.
-pub(crate) async fn offer_instead_of_reply(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, message_sid: &str, turn: &TurnResult) -> bool {
+pub(crate) async fn offer_instead_of_reply(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+    message_sid: &str,
+    turn: &TurnResult,
+) -> bool {
     let eligible = ctx.state(|s| {
         let m = &s.memory;
-        turn.outcome.qualified && !turn.outcome.emergency && !turn.outcome.needs_human && !m.emergency && !m.needs_owner && m.mode == Mode::Assistant
-            && m.offer.is_none() && m.booked.is_none()
+        turn.outcome.qualified
+            && !turn.outcome.emergency
+            && !turn.outcome.needs_human
+            && !m.emergency
+            && !m.needs_owner
+            && m.mode == Mode::Assistant
+            && m.offer.is_none()
+            && m.booked.is_none()
     });
     if !eligible {
         return false;
     }
     let (business_id, fields, profile, first) = ctx.state(|s| {
         let p = s.memory.profile.clone().unwrap_or_else(fallback_profile);
-        (s.start.business_id, s.memory.fields.clone(), p, !s.memory.replied_once)
+        (
+            s.start.business_id,
+            s.memory.fields.clone(),
+            p,
+            !s.memory.replied_once,
+        )
     });
     let service = fields.service_needed.clone().unwrap_or_default();
-    let req = OfferRequest { business_id, service_text: service.clone(), job: None, emergency: fields.urgency.as_deref() == Some("emergency"), after: None };
-    let Ok(offer) = step(ctx, BookingActivities::offer_slots, req, Step::Record).await else { return false };
+    let req = OfferRequest {
+        business_id,
+        service_text: service.clone(),
+        job: None,
+        emergency: fields.urgency.as_deref() == Some("emergency"),
+        after: None,
+    };
+    let Ok(offer) = step(ctx, BookingActivities::offer_slots, req, Step::Record).await else {
+        return false;
+    };
     if !offer.bookable {
         // No technicians yet: booking by text is not set up, the owner schedules.
         return false;
     }
-    let thanks = match fields.name.as_deref().and_then(|n| n.split_whitespace().next()) {
+    let thanks = match fields
+        .name
+        .as_deref()
+        .and_then(|n| n.split_whitespace().next())
+    {
         Some(first_name) => format!("Thanks, {first_name}!"),
         None => "Thanks!".to_owned(),
     };
-    let intro = if first && profile.settings.disclose_assistant { format!("{}'s virtual assistant here. ", profile.name) } else { String::new() };
-    let owner = profile.owner_name.split_whitespace().next().unwrap_or("The owner").to_owned();
+    let intro = if first && profile.settings.disclose_assistant {
+        format!("{}'s virtual assistant here. ", profile.name)
+    } else {
+        String::new()
+    };
+    let owner = profile
+        .owner_name
+        .split_whitespace()
+        .next()
+        .unwrap_or("The owner")
+        .to_owned();
     let quote = match &offer.job.price_text {
         Some(price) if offer.matched => format!("{} is {price}.", offer.job.name),
         _ => format!("{owner} will confirm the price for this job."),
     };
     if !offer.matched || offer.job.price_text.is_none() {
-        let body = format!("No catalog price for \"{}\": please quote {}.", service.chars().take(120).collect::<String>(), fields.name.as_deref().unwrap_or("the caller"));
-        notify(ctx, conversation_id, "needs_quote", false, body, format!("quote:{conversation_id}")).await;
+        let body = format!(
+            "No catalog price for \"{}\": please quote {}.",
+            service.chars().take(120).collect::<String>(),
+            fields.name.as_deref().unwrap_or("the caller")
+        );
+        notify(
+            ctx,
+            conversation_id,
+            "needs_quote",
+            false,
+            body,
+            format!("quote:{conversation_id}"),
+        )
+        .await;
     }
     if turn.newly_qualified
         && !ctx.state(|s| s.memory.qualified_notified)
         && let Some(summary) = turn.summary.clone()
     {
         ctx.state_mut(|s| s.memory.qualified_notified = true);
-        notify(ctx, conversation_id, "qualified", false, summary, format!("qualified:{conversation_id}")).await;
+        notify(
+            ctx,
+            conversation_id,
+            "qualified",
+            false,
+            summary,
+            format!("qualified:{conversation_id}"),
+        )
+        .await;
     }
     let lead = format!("{intro}{thanks} {quote} Next open times:");
-    present(ctx, conversation_id, format!("reply:{message_sid}"), offer, None, lead).await;
+    present(
+        ctx,
+        conversation_id,
+        format!("reply:{message_sid}"),
+        offer,
+        None,
+        lead,
+    )
+    .await;
     true
 }
 
 /// Books the picked slot; a slot taken meanwhile gets an apology and fresh slots.
-async fn book(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, sid: &str, offer: PendingOffer, slot: Slot) {
+async fn book(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+    sid: &str,
+    offer: PendingOffer,
+    slot: Slot,
+) {
     let business_id = ctx.state(|s| s.start.business_id);
     let req = BookRequest {
         business_id,
@@ -206,15 +440,29 @@ async fn book(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: 
         reschedule: offer.reschedule,
         idempotency_key: format!("book:{conversation_id}:{sid}"),
     };
-    let Ok(outcome) = step(ctx, BookingActivities::book_slot, req, Step::Record).await else { return };
+    let Ok(outcome) = step(ctx, BookingActivities::book_slot, req, Step::Record).await else {
+        return;
+    };
     match outcome {
-        BookOutcome::Booked { appointment_id, confirmation, owner_summary } => {
+        BookOutcome::Booked {
+            appointment_id,
+            confirmation,
+            owner_summary,
+        } => {
             ctx.state_mut(|s| {
                 s.memory.offer = None;
                 s.memory.booked = Some(appointment_id);
             });
             say(ctx, conversation_id, format!("booked:{sid}"), confirmation).await;
-            notify(ctx, conversation_id, "booked", false, owner_summary, format!("booked:{appointment_id}:{sid}")).await;
+            notify(
+                ctx,
+                conversation_id,
+                "booked",
+                false,
+                owner_summary,
+                format!("booked:{appointment_id}:{sid}"),
+            )
+            .await;
             if offer.reschedule.is_some() {
                 signal_appointment(ctx, appointment_id).await;
             } else {
@@ -222,7 +470,16 @@ async fn book(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: 
                     .workflow_id(appointment_workflow_id(appointment_id))
                     .parent_close_policy(ParentClosePolicy::Abandon)
                     .build();
-                let _ = ctx.start_child_workflow(AppointmentWorkflow::run, AppointmentStart { business_id, appointment_id }, opts).await;
+                let _ = ctx
+                    .start_child_workflow(
+                        AppointmentWorkflow::run,
+                        AppointmentStart {
+                            business_id,
+                            appointment_id,
+                        },
+                        opts,
+                    )
+                    .await;
             }
             ctx.state_mut(|s| {
                 if s.status == ConversationStatus::Active {
@@ -232,7 +489,15 @@ async fn book(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: 
         }
         BookOutcome::Taken { offer: fresh } => {
             let lead = "Sorry, that time was just taken. Here are the next open times:".to_owned();
-            present(ctx, conversation_id, format!("booking:{sid}"), fresh, offer.reschedule, lead).await;
+            present(
+                ctx,
+                conversation_id,
+                format!("booking:{sid}"),
+                fresh,
+                offer.reschedule,
+                lead,
+            )
+            .await;
         }
     }
 }
@@ -240,5 +505,13 @@ async fn book(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: 
 async fn signal_appointment(ctx: &mut WorkflowContext<ConversationWorkflow>, appointment_id: Uuid) {
     let handle = ctx.external_workflow(appointment_workflow_id(appointment_id), None);
     // The workflow may have ended (a past appointment); the database already has the change.
-    let _ = handle.signal(AppointmentWorkflow::changed, AppointmentChanged { notify_caller: false }, SignalWorkflowOptions::default()).await;
+    let _ = handle
+        .signal(
+            AppointmentWorkflow::changed,
+            AppointmentChanged {
+                notify_caller: false,
+            },
+            SignalWorkflowOptions::default(),
+        )
+        .await;
 }

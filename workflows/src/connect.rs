@@ -16,7 +16,9 @@ use temporalio_client::envconfig::LoadClientConfigProfileOptions;
 use temporalio_client::{Client, ConnectionOptions, Url, tonic};
 use temporalio_common::envconfig::load_client_config_profile;
 use temporalio_common::protos::temporal::api::enums::v1::IndexedValueType;
-use temporalio_common::protos::temporal::api::operatorservice::v1::{AddSearchAttributesRequest, ListSearchAttributesRequest};
+use temporalio_common::protos::temporal::api::operatorservice::v1::{
+    AddSearchAttributesRequest, ListSearchAttributesRequest,
+};
 
 const SECURITY_VARIABLES: [&str; 8] = [
     "TEMPORAL_API_KEY",
@@ -34,11 +36,20 @@ pub const SEARCH_ATTRIBUTES: [&str; 2] = [SA_BUSINESS_ID, SA_CONVERSATION_STATUS
 
 /// Connection options for `address`; TLS and credentials when the environment asks for them.
 pub fn connection_options(address: &str, identity: String) -> anyhow::Result<ConnectionOptions> {
-    let secured = SECURITY_VARIABLES.iter().any(|v| std::env::var(v).is_ok_and(|x| !x.is_empty()));
+    let secured = SECURITY_VARIABLES
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|x| !x.is_empty()));
     let mut options = if secured {
-        let settings = |e: temporalio_client::envconfig::ConfigError| anyhow::anyhow!("Temporal TLS / API key settings: {e}");
-        let profile = load_client_config_profile(LoadClientConfigProfileOptions::builder().disable_file(true).build(), Some(&temporal_variables()))
-            .map_err(settings)?;
+        let settings = |e: temporalio_client::envconfig::ConfigError| {
+            anyhow::anyhow!("Temporal TLS / API key settings: {e}")
+        };
+        let profile = load_client_config_profile(
+            LoadClientConfigProfileOptions::builder()
+                .disable_file(true)
+                .build(),
+            Some(&temporal_variables()),
+        )
+        .map_err(settings)?;
         ConnectionOptions::try_from(profile).map_err(settings)?
     } else {
         ConnectionOptions::new(target_url(address, false)?).build()
@@ -68,7 +79,9 @@ pub fn target_url(address: &str, tls: bool) -> anyhow::Result<Url> {
         Some(_) => address.to_owned(),
         None => format!("{}://{address}", if tls { "https" } else { "http" }),
     };
-    Url::parse(&url).map_err(|e| anyhow::anyhow!("TEMPORAL_ADDRESS {address:?} is neither host:port nor a URL: {e}"))
+    Url::parse(&url).map_err(|e| {
+        anyhow::anyhow!("TEMPORAL_ADDRESS {address:?} is neither host:port nor a URL: {e}")
+    })
 }
 
 /// Why the namespace cannot take our workflows yet.
@@ -83,7 +96,9 @@ pub enum SearchAttributesError {
 impl std::fmt::Display for SearchAttributesError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Unreachable(e) => write!(f, "Temporal search attributes could not be checked: {e}"),
+            Self::Unreachable(e) => {
+                write!(f, "Temporal search attributes could not be checked: {e}")
+            }
             Self::Missing(m) => f.write_str(m),
         }
     }
@@ -92,34 +107,59 @@ impl std::fmt::Display for SearchAttributesError {
 impl std::error::Error for SearchAttributesError {}
 
 /// Our search attributes the namespace does not have.
-pub async fn missing_search_attributes(client: &Client, namespace: &str) -> Result<Vec<&'static str>, tonic::Status> {
+pub async fn missing_search_attributes(
+    client: &Client,
+    namespace: &str,
+) -> Result<Vec<&'static str>, tonic::Status> {
     let mut operator = client.connection().operator_service();
-    let request = ListSearchAttributesRequest { namespace: namespace.to_owned() };
-    let known = operator.list_search_attributes(tonic::Request::new(request)).await?.into_inner();
-    Ok(SEARCH_ATTRIBUTES.into_iter().filter(|name| !known.custom_attributes.contains_key(*name)).collect())
+    let request = ListSearchAttributesRequest {
+        namespace: namespace.to_owned(),
+    };
+    let known = operator
+        .list_search_attributes(tonic::Request::new(request))
+        .await?
+        .into_inner();
+    Ok(SEARCH_ATTRIBUTES
+        .into_iter()
+        .filter(|name| !known.custom_attributes.contains_key(*name))
+        .collect())
 }
 
 /// Adds the missing search attributes through the operator API when the server allows it.
-pub async fn ensure_search_attributes(client: &Client, namespace: &str) -> Result<(), SearchAttributesError> {
+pub async fn ensure_search_attributes(
+    client: &Client,
+    namespace: &str,
+) -> Result<(), SearchAttributesError> {
     // A server that will not even list them will not take our starts either: an operator must act.
     let unreachable = |s: tonic::Status| match s.code() {
-        tonic::Code::PermissionDenied => SearchAttributesError::Missing(missing_attributes_message(namespace, &SEARCH_ATTRIBUTES, s.message())),
+        tonic::Code::PermissionDenied => SearchAttributesError::Missing(
+            missing_attributes_message(namespace, &SEARCH_ATTRIBUTES, s.message()),
+        ),
         _ => SearchAttributesError::Unreachable(s.message().to_owned()),
     };
-    let missing = missing_search_attributes(client, namespace).await.map_err(unreachable)?;
+    let missing = missing_search_attributes(client, namespace)
+        .await
+        .map_err(unreachable)?;
     if missing.is_empty() {
         return Ok(());
     }
     let request = AddSearchAttributesRequest {
-        search_attributes: missing.iter().map(|name| (name.to_string(), IndexedValueType::Keyword as i32)).collect(),
+        search_attributes: missing
+            .iter()
+            .map(|name| (name.to_string(), IndexedValueType::Keyword as i32))
+            .collect(),
         namespace: namespace.to_owned(),
     };
     let mut operator = client.connection().operator_service();
-    let added = operator.add_search_attributes(tonic::Request::new(request)).await;
+    let added = operator
+        .add_search_attributes(tonic::Request::new(request))
+        .await;
     // The API and the worker start together: the other may have added them first, and a
     // server may list them a moment after accepting.
     for _ in 0..20 {
-        let still = missing_search_attributes(client, namespace).await.map_err(unreachable)?;
+        let still = missing_search_attributes(client, namespace)
+            .await
+            .map_err(unreachable)?;
         if still.is_empty() {
             tracing::info!(namespace, attributes = ?missing, "registered Temporal search attributes");
             return Ok(());
@@ -127,11 +167,19 @@ pub async fn ensure_search_attributes(client: &Client, namespace: &str) -> Resul
         if let Err(status) = &added
             && status.code() != tonic::Code::AlreadyExists
         {
-            return Err(SearchAttributesError::Missing(missing_attributes_message(namespace, &still, status.message())));
+            return Err(SearchAttributesError::Missing(missing_attributes_message(
+                namespace,
+                &still,
+                status.message(),
+            )));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    Err(SearchAttributesError::Missing(missing_attributes_message(namespace, &missing, "the server accepted them but does not list them")))
+    Err(SearchAttributesError::Missing(missing_attributes_message(
+        namespace,
+        &missing,
+        "the server accepted them but does not list them",
+    )))
 }
 
 /// What an operator reads when the search attributes are missing: which, why, and the commands.
@@ -160,7 +208,11 @@ mod tests {
         assert_eq!(o.target.as_str(), "http://127.0.0.1:7233/");
         assert_eq!(o.identity, "me");
         let bare = connection_options("127.0.0.1:7233", "me".into()).unwrap();
-        assert_eq!(bare.target.as_str(), "http://127.0.0.1:7233/", "host:port, as the temporal CLI takes it");
+        assert_eq!(
+            bare.target.as_str(),
+            "http://127.0.0.1:7233/",
+            "host:port, as the temporal CLI takes it"
+        );
 
         // SAFETY: no other test in this crate reads or writes the environment.
         unsafe { std::env::set_var("TEMPORAL_API_KEY", "key-123") };
@@ -169,27 +221,60 @@ mod tests {
         unsafe { std::env::remove_var("TEMPORAL_API_KEY") };
         assert_eq!(cloud.api_key.as_deref(), Some("key-123"));
         assert!(cloud.tls_options.is_some(), "an API key implies TLS");
-        assert_eq!(cloud.target.as_str(), "https://my-ns.a1b2c.tmprl.cloud:7233/");
-        assert_eq!(cloud_bare.target.as_str(), "https://my-ns.a1b2c.tmprl.cloud:7233/");
+        assert_eq!(
+            cloud.target.as_str(),
+            "https://my-ns.a1b2c.tmprl.cloud:7233/"
+        );
+        assert_eq!(
+            cloud_bare.target.as_str(),
+            "https://my-ns.a1b2c.tmprl.cloud:7233/"
+        );
     }
 
     #[test]
     fn host_port_and_urls_are_both_addresses() {
-        assert_eq!(target_url("127.0.0.1:7233", false).unwrap().as_str(), "http://127.0.0.1:7233/");
+        assert_eq!(
+            target_url("127.0.0.1:7233", false).unwrap().as_str(),
+            "http://127.0.0.1:7233/"
+        );
         // A compose service name: without the `://` check this parses as the URL scheme `temporal`.
-        assert_eq!(target_url("temporal:7233", false).unwrap().as_str(), "http://temporal:7233/");
-        assert_eq!(target_url("localhost:7233", true).unwrap().as_str(), "https://localhost:7233/");
-        assert_eq!(target_url("http://127.0.0.1:7233", false).unwrap().as_str(), "http://127.0.0.1:7233/");
-        assert_eq!(target_url("http://127.0.0.1:7233", true).unwrap().as_str(), "https://127.0.0.1:7233/");
-        assert_eq!(target_url("https://x.tmprl.cloud:7233", true).unwrap().as_str(), "https://x.tmprl.cloud:7233/");
+        assert_eq!(
+            target_url("temporal:7233", false).unwrap().as_str(),
+            "http://temporal:7233/"
+        );
+        assert_eq!(
+            target_url("localhost:7233", true).unwrap().as_str(),
+            "https://localhost:7233/"
+        );
+        assert_eq!(
+            target_url("http://127.0.0.1:7233", false).unwrap().as_str(),
+            "http://127.0.0.1:7233/"
+        );
+        assert_eq!(
+            target_url("http://127.0.0.1:7233", true).unwrap().as_str(),
+            "https://127.0.0.1:7233/"
+        );
+        assert_eq!(
+            target_url("https://x.tmprl.cloud:7233", true)
+                .unwrap()
+                .as_str(),
+            "https://x.tmprl.cloud:7233/"
+        );
         assert!(target_url("not an address", false).is_err());
     }
 
     #[test]
     fn the_missing_attributes_message_names_the_commands() {
-        let m = missing_attributes_message("prod", &["NmcBusinessId", "NmcConversationStatus"], "permission denied");
+        let m = missing_attributes_message(
+            "prod",
+            &["NmcBusinessId", "NmcConversationStatus"],
+            "permission denied",
+        );
         assert!(m.contains("temporal operator search-attribute create --namespace prod --name NmcBusinessId --type Keyword"), "{m}");
         assert!(m.contains("temporal operator search-attribute create --namespace prod --name NmcConversationStatus --type Keyword"), "{m}");
-        assert!(m.contains("permission denied") && m.contains("NmcBusinessId, NmcConversationStatus"), "{m}");
+        assert!(
+            m.contains("permission denied") && m.contains("NmcBusinessId, NmcConversationStatus"),
+            "{m}"
+        );
     }
 }

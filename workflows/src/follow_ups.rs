@@ -10,7 +10,9 @@ use nmc_domain::{ConversationStatus, SendOutcome, SmsKind, follow_up_text, opt_o
 use temporalio_sdk::WorkflowContext;
 use uuid::Uuid;
 
-use crate::{ConversationWorkflow, Memory, Mode, PATCH_LOCAL_STEPS, Step, fallback_profile, now, send, step};
+use crate::{
+    ConversationWorkflow, Memory, Mode, PATCH_LOCAL_STEPS, Step, fallback_profile, now, send, step,
+};
 
 /// Trust fixes (issue 12): follow-ups end when the caller is done (wrong number, decline, a
 /// qualified lead the owner now handles) and number at most three per conversation; a
@@ -37,10 +39,21 @@ pub(crate) fn next_deadline(s: &ConversationWorkflow) -> (DateTime<Utc>, Option<
     if let (Some(anchor), Some(profile)) = (m.follow_up_anchor, &m.profile) {
         let delays = &profile.settings.follow_up_secs;
         let within_cap = !s.trust || (!m.follow_ups_over && m.follow_ups_total < MAX_FOLLOW_UPS);
-        if m.mode == Mode::Assistant && !m.emergency && !m.needs_owner && !caller_waiting && m.follow_ups_sent < delays.len() && within_cap {
+        if m.mode == Mode::Assistant
+            && !m.emergency
+            && !m.needs_owner
+            && !caller_waiting
+            && m.follow_ups_sent < delays.len()
+            && within_cap
+        {
             let due = anchor + chrono::Duration::seconds(delays[m.follow_ups_sent] as i64);
             let due = match nmc_domain::hours::parse_timezone(&profile.timezone) {
-                Some(tz) => nmc_domain::hours::defer_out_of_quiet(tz, due, profile.settings.quiet_start, profile.settings.quiet_end),
+                Some(tz) => nmc_domain::hours::defer_out_of_quiet(
+                    tz,
+                    due,
+                    profile.settings.quiet_start,
+                    profile.settings.quiet_end,
+                ),
                 None => due,
             };
             return (due, Some(m.follow_ups_sent));
@@ -50,16 +63,28 @@ pub(crate) fn next_deadline(s: &ConversationWorkflow) -> (DateTime<Utc>, Option<
 }
 
 /// Waits for the next event, or runs the follow-up / stale close that falls due first.
-pub(crate) async fn wait_for_next_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid) {
-    let woken = |s: &ConversationWorkflow| !s.inbox.is_empty() || s.close_requested || s.mode_dirty || s.resume_requested;
+pub(crate) async fn wait_for_next_v2(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+) {
+    let woken = |s: &ConversationWorkflow| {
+        !s.inbox.is_empty() || s.close_requested || s.mode_dirty || s.resume_requested
+    };
     // Something to do already (a new run starts with the missed call in its inbox): no timer, which
     // would fire into a workflow task of its own for nothing.
     if ctx.state(woken) && ctx.patched(PATCH_LOCAL_STEPS) {
         return;
     }
     let (due, follow_up) = ctx.state(next_deadline);
-    let wait = (due - now(ctx)).to_std().unwrap_or(Duration::ZERO).max(Duration::from_millis(1));
-    let what = if follow_up.is_some() { "caller_reply" } else { "nothing" };
+    let wait = (due - now(ctx))
+        .to_std()
+        .unwrap_or(Duration::ZERO)
+        .max(Duration::from_millis(1));
+    let what = if follow_up.is_some() {
+        "caller_reply"
+    } else {
+        "nothing"
+    };
     ctx.state_mut(|s| s.waiting = Some((what.to_owned(), due)));
     let mut fired = false;
     temporalio_sdk::workflows::select! {
@@ -76,16 +101,34 @@ pub(crate) async fn wait_for_next_v2(ctx: &mut WorkflowContext<ConversationWorkf
     }
 }
 
-async fn send_follow_up(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, n: usize) {
+async fn send_follow_up(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+    n: usize,
+) {
     let (profile, fields, total, trust, sent_before) = ctx.state(|s| {
         let p = s.memory.profile.clone().unwrap_or_else(fallback_profile);
         let total = p.settings.follow_up_secs.len();
-        (p, s.memory.fields.clone(), total, s.trust, s.memory.follow_ups_total)
+        (
+            p,
+            s.memory.fields.clone(),
+            total,
+            s.trust,
+            s.memory.follow_ups_total,
+        )
     });
     let last = n + 1 >= total || (trust && sent_before + 1 >= MAX_FOLLOW_UPS);
     let job = fields.trade.as_deref().and_then(nmc_domain::trade_phrase);
     let body = follow_up_text(n, last, &profile.name, fields.name.as_deref(), job);
-    let outcome = send(ctx, conversation_id, SmsKind::FollowUp, format!("followup:{conversation_id}:{n}"), body, None).await;
+    let outcome = send(
+        ctx,
+        conversation_id,
+        SmsKind::FollowUp,
+        format!("followup:{conversation_id}:{n}"),
+        body,
+        None,
+    )
+    .await;
     ctx.state_mut(|s| {
         s.memory.follow_ups_sent = n + 1;
         s.memory.follow_ups_total += 1;
@@ -99,7 +142,12 @@ async fn send_follow_up(ctx: &mut WorkflowContext<ConversationWorkflow>, convers
 
 /// What the assistant read that ends things: a revocation (recorded as an opt-out, confirmed
 /// once, nothing else sent: returns true), or a caller who is done (follow-ups end).
-pub(crate) async fn caller_is_done(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, message_sid: &str, turn: &TurnResult) -> bool {
+pub(crate) async fn caller_is_done(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+    message_sid: &str,
+    turn: &TurnResult,
+) -> bool {
     if !ctx.state(|s| s.trust) {
         return false;
     }
@@ -109,9 +157,30 @@ pub(crate) async fn caller_is_done(ctx: &mut WorkflowContext<ConversationWorkflo
     if !turn.outcome.opt_out {
         return false;
     }
-    let (business_id, caller, name) = ctx.state(|s| (s.start.business_id, s.start.caller.clone(), s.memory.profile.clone().unwrap_or_else(fallback_profile).name));
-    let revocation = nmc_activities::Revocation { business_id, caller, message_sid: message_sid.to_owned() };
-    let newly = step(ctx, ConversationActivities::record_opt_out, revocation, Step::Record).await.unwrap_or(false);
+    let (business_id, caller, name) = ctx.state(|s| {
+        (
+            s.start.business_id,
+            s.start.caller.clone(),
+            s.memory
+                .profile
+                .clone()
+                .unwrap_or_else(fallback_profile)
+                .name,
+        )
+    });
+    let revocation = nmc_activities::Revocation {
+        business_id,
+        caller,
+        message_sid: message_sid.to_owned(),
+    };
+    let newly = step(
+        ctx,
+        ConversationActivities::record_opt_out,
+        revocation,
+        Step::Record,
+    )
+    .await
+    .unwrap_or(false);
     ctx.state_mut(|s| {
         s.status = ConversationStatus::ClosedOptedOut;
         if let Some(t) = s.memory.last_caller_text.as_mut() {
@@ -120,8 +189,15 @@ pub(crate) async fn caller_is_done(ctx: &mut WorkflowContext<ConversationWorkflo
     });
     if newly {
         let key = format!("{}:{message_sid}", SmsKind::OptOutConfirmation.as_str());
-        send(ctx, conversation_id, SmsKind::OptOutConfirmation, key, opt_out_confirmation(&name), None).await;
+        send(
+            ctx,
+            conversation_id,
+            SmsKind::OptOutConfirmation,
+            key,
+            opt_out_confirmation(&name),
+            None,
+        )
+        .await;
     }
     true
 }
-

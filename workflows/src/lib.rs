@@ -3,40 +3,44 @@
 //! side effect happens in an activity.
 
 pub mod appointment;
-pub mod connect;
-pub mod signal;
 mod booking;
+pub mod connect;
 mod follow_ups;
+pub mod signal;
 
-pub use appointment::{AppointmentChanged, AppointmentStart, AppointmentWorkflow, appointment_workflow_id};
+pub use appointment::{
+    AppointmentChanged, AppointmentStart, AppointmentWorkflow, appointment_workflow_id,
+};
 
 use std::collections::VecDeque;
 use std::time::{Duration, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 use nmc_activities::{
-    ConversationActivities, ConversationClosing, ConversationFlags, InboundToAttach, OwnerNotice, RepeatCall, TriageRequest, TurnRequest,
-    TurnResult,
+    ConversationActivities, ConversationClosing, ConversationFlags, InboundToAttach, OwnerNotice,
+    RepeatCall, TriageRequest, TurnRequest, TurnResult,
 };
 use nmc_assistant::{Field, LeadFields};
 use nmc_domain::{
-    CallerEvent, Carried, ConversationStart, ConversationStatus, InboundSms, Keyword, MissedCall, SA_BUSINESS_ID, SA_CONVERSATION_STATUS,
-    BusinessProfile, OutboundSms, SendOutcome, SmsKind, greeting_for, help_reply, opt_in_confirmation,
-    opt_out_confirmation,
+    BusinessProfile, CallerEvent, Carried, ConversationStart, ConversationStatus, InboundSms,
+    Keyword, MissedCall, OutboundSms, SA_BUSINESS_ID, SA_CONVERSATION_STATUS, SendOutcome, SmsKind,
+    greeting_for, help_reply, opt_in_confirmation, opt_out_confirmation,
 };
 use serde::{Deserialize, Serialize};
 use temporalio_common::data_converters::TemporalDeserializable;
-use temporalio_common::{ActivityDefinition, RetryPolicy};
 use temporalio_common::search_attributes::SearchAttributeKey;
+use temporalio_common::{ActivityDefinition, RetryPolicy};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityCloseTimeouts, ActivityExecutionError, ActivityOptions, ContinueAsNewOptions, LocalActivityOptions, SyncWorkflowContext,
-    WorkflowContext, WorkflowContextView, WorkflowResult,
+    ActivityCloseTimeouts, ActivityExecutionError, ActivityOptions, ContinueAsNewOptions,
+    LocalActivityOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView,
+    WorkflowResult,
 };
 use uuid::Uuid;
 
 pub const BUSINESS_ID: SearchAttributeKey<String> = SearchAttributeKey::keyword(SA_BUSINESS_ID);
-pub const CONVERSATION_STATUS: SearchAttributeKey<String> = SearchAttributeKey::keyword(SA_CONVERSATION_STATUS);
+pub const CONVERSATION_STATUS: SearchAttributeKey<String> =
+    SearchAttributeKey::keyword(SA_CONVERSATION_STATUS);
 
 /// How many recent call/message sids a conversation remembers for deduplication.
 const SEEN_SIDS_KEPT: usize = 500;
@@ -163,7 +167,9 @@ impl ConversationWorkflow {
     #[init]
     pub fn new(ctx: &WorkflowContextView, mut start: ConversationStart) -> Self {
         let carried = start.carried.take().unwrap_or_default();
-        let conversation_id = carried.conversation_id.unwrap_or_else(|| Uuid::parse_str(ctx.run_id()).unwrap_or_else(|_| Uuid::nil()));
+        let conversation_id = carried
+            .conversation_id
+            .unwrap_or_else(|| Uuid::parse_str(ctx.run_id()).unwrap_or_else(|_| Uuid::nil()));
         let memory = match (&carried.memory, carried.conversation_id) {
             (Some(m), Some(_)) => serde_json::from_value(m.clone()).unwrap_or_default(),
             _ => Memory::default(),
@@ -196,11 +202,16 @@ impl ConversationWorkflow {
         let v2 = ctx.patched(PATCH_ASSISTANT);
         let trust = v2 && ctx.patched(follow_ups::PATCH_TRUST);
         ctx.state_mut(|s| s.trust = trust);
-        ctx.upsert_search_attributes([CONVERSATION_STATUS.value_set(ConversationStatus::Active.as_str().to_owned())]);
+        ctx.upsert_search_attributes([
+            CONVERSATION_STATUS.value_set(ConversationStatus::Active.as_str().to_owned())
+        ]);
 
         loop {
             // Bound the history: hand the same conversation to a fresh run (rule 6, house style).
-            if ctx.continue_as_new_suggested() && ctx.state(|s| s.inbox.is_empty()) && ctx.all_handlers_finished() {
+            if ctx.continue_as_new_suggested()
+                && ctx.state(|s| s.inbox.is_empty())
+                && ctx.all_handlers_finished()
+            {
                 let next = ctx.state(|s| s.handover(Some(conversation_id), true));
                 ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
             }
@@ -236,12 +247,22 @@ impl ConversationWorkflow {
 
         let (business_id, status) = ctx.state(|s| (s.start.business_id, s.status));
         ctx.upsert_search_attributes([CONVERSATION_STATUS.value_set(status.as_str().to_owned())]);
-        let close = ConversationClosing { business_id, conversation_id, status };
+        let close = ConversationClosing {
+            business_id,
+            conversation_id,
+            status,
+        };
         // Best effort: the outcome is already in the workflow history even if the row update fails.
         // Scheduled, never a local step: the decision to close is then committed before the run
         // ends, so a call arriving meanwhile is seen after it and starts the next conversation
         // (as a local step the server would refuse the ending task and replay the call first).
-        let _ = ctx.execute_activity(ConversationActivities::close_conversation, close, record_options()).await;
+        let _ = ctx
+            .execute_activity(
+                ConversationActivities::close_conversation,
+                close,
+                record_options(),
+            )
+            .await;
 
         // A call or text that arrived while we were closing starts the next conversation.
         if ctx.state(|s| !s.inbox.is_empty()) {
@@ -291,12 +312,20 @@ impl ConversationWorkflow {
             self.memory.mode = Mode::Assistant;
             self.memory.needs_owner = false;
             self.mode_dirty = true;
-            self.resume_requested = self.memory.last_caller_text.as_ref().is_some_and(|t| !t.answered);
+            self.resume_requested = self
+                .memory
+                .last_caller_text
+                .as_ref()
+                .is_some_and(|t| !t.answered);
         }
     }
 
     #[update_validator(owner_message)]
-    fn validate_owner_message(&self, _ctx: &WorkflowContextView, msg: &OwnerMessage) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    fn validate_owner_message(
+        &self,
+        _ctx: &WorkflowContextView,
+        msg: &OwnerMessage,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let body = msg.body.trim();
         if body.is_empty() {
             return Err("message is empty".into());
@@ -313,7 +342,10 @@ impl ConversationWorkflow {
     /// The owner texts the caller from the app. Returns the stored message's id once the carrier
     /// has accepted it, so the app knows it went out.
     #[update]
-    pub async fn owner_message(ctx: &mut WorkflowContext<Self>, msg: OwnerMessage) -> Result<Uuid, Box<dyn std::error::Error + Send + Sync>> {
+    pub async fn owner_message(
+        ctx: &mut WorkflowContext<Self>,
+        msg: OwnerMessage,
+    ) -> Result<Uuid, Box<dyn std::error::Error + Send + Sync>> {
         let n = ctx.state_mut(|s| {
             s.owner_actions += 1;
             s.owner_messages += 1;
@@ -327,14 +359,28 @@ impl ConversationWorkflow {
             Some(k) => format!("owner:{conversation_id}:key:{k}"),
             None => format!("owner:{conversation_id}:{n}"),
         };
-        match send(ctx, conversation_id, SmsKind::OwnerMessage, key, msg.body.trim().to_owned(), None).await {
-            Some(SendOutcome::Sent { message_id: Some(id), .. }) => {
+        match send(
+            ctx,
+            conversation_id,
+            SmsKind::OwnerMessage,
+            key,
+            msg.body.trim().to_owned(),
+            None,
+        )
+        .await
+        {
+            Some(SendOutcome::Sent {
+                message_id: Some(id),
+                ..
+            }) => {
                 let now = now(ctx);
                 ctx.state_mut(|s| note_outbound(&mut s.memory, now));
                 Ok(id)
             }
             Some(SendOutcome::Suppressed) => Err("the caller has opted out of texts".into()),
-            Some(SendOutcome::Rejected { code, message }) => Err(format!("the carrier refused the text ({code}): {message}").into()),
+            Some(SendOutcome::Rejected { code, message }) => {
+                Err(format!("the carrier refused the text ({code}): {message}").into())
+            }
             _ => Err("the text could not be sent".into()),
         }
     }
@@ -377,18 +423,35 @@ impl ConversationWorkflow {
 
     /// The start input of the next run. `same_conversation` keeps the greeting state; a new
     /// conversation starts ungreeted. Pending events move over either way.
-    fn handover(&self, conversation_id: Option<Uuid>, same_conversation: bool) -> ConversationStart {
-        let pending_missed = self.inbox.iter().filter(|e| matches!(e, CallerEvent::Missed(_))).count() as u32;
+    fn handover(
+        &self,
+        conversation_id: Option<Uuid>,
+        same_conversation: bool,
+    ) -> ConversationStart {
+        let pending_missed = self
+            .inbox
+            .iter()
+            .filter(|e| matches!(e, CallerEvent::Missed(_)))
+            .count() as u32;
         let pending_texts = self.inbox.len() as u32 - pending_missed;
         ConversationStart {
             carried: Some(Carried {
                 conversation_id,
                 greeted: same_conversation && self.greeted,
-                missed_calls: if same_conversation { self.missed_calls } else { pending_missed },
-                texts_received: if same_conversation { self.texts_received } else { pending_texts },
+                missed_calls: if same_conversation {
+                    self.missed_calls
+                } else {
+                    pending_missed
+                },
+                texts_received: if same_conversation {
+                    self.texts_received
+                } else {
+                    pending_texts
+                },
                 seen_sids: self.seen_sids.iter().cloned().collect(),
                 pending: self.inbox.iter().cloned().collect(),
-                memory: same_conversation.then(|| serde_json::to_value(&self.memory).unwrap_or_default()),
+                memory: same_conversation
+                    .then(|| serde_json::to_value(&self.memory).unwrap_or_default()),
             }),
             ..self.start.clone()
         }
@@ -407,10 +470,15 @@ pub(crate) enum Step {
 impl Step {
     fn retry(self) -> RetryPolicy {
         match self {
-            Step::Send => {
-                RetryPolicy::builder().initial_interval(Duration::from_millis(500)).backoff_coefficient(2.0).maximum_interval(Duration::from_secs(60)).build()
-            }
-            Step::Record => RetryPolicy::builder().initial_interval(Duration::from_millis(500)).maximum_interval(Duration::from_secs(30)).build(),
+            Step::Send => RetryPolicy::builder()
+                .initial_interval(Duration::from_millis(500))
+                .backoff_coefficient(2.0)
+                .maximum_interval(Duration::from_secs(60))
+                .build(),
+            Step::Record => RetryPolicy::builder()
+                .initial_interval(Duration::from_millis(500))
+                .maximum_interval(Duration::from_secs(30))
+                .build(),
         }
     }
 
@@ -422,8 +490,13 @@ impl Step {
     }
 
     fn options(self) -> ActivityOptions {
-        let timeouts = ActivityCloseTimeouts::ScheduleAndStartToClose { schedule_to_close: self.schedule_to_close(), start_to_close: Duration::from_secs(10) };
-        ActivityOptions::with_close_timeouts(timeouts).retry_policy(self.retry()).build()
+        let timeouts = ActivityCloseTimeouts::ScheduleAndStartToClose {
+            schedule_to_close: self.schedule_to_close(),
+            start_to_close: Duration::from_secs(10),
+        };
+        ActivityOptions::with_close_timeouts(timeouts)
+            .retry_policy(self.retry())
+            .build()
     }
 
     fn local_options(self) -> LocalActivityOptions {
@@ -455,7 +528,8 @@ where
     AD::Output: TemporalDeserializable,
 {
     if ctx.patched(PATCH_LOCAL_STEPS) {
-        ctx.execute_local_activity(activity, input, how.local_options()).await
+        ctx.execute_local_activity(activity, input, how.local_options())
+            .await
     } else {
         ctx.execute_activity(activity, input, how.options()).await
     }
@@ -485,14 +559,29 @@ async fn send(
         kind,
         call_sid,
     };
-    step(ctx, ConversationActivities::send_sms, sms, Step::Send).await.ok()
+    step(ctx, ConversationActivities::send_sms, sms, Step::Send)
+        .await
+        .ok()
 }
 
-async fn on_missed_call(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, call: MissedCall) {
+async fn on_missed_call(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+    call: MissedCall,
+) {
     if ctx.state(|s| s.greeted) {
         // The caller tried again while we are already talking: no second text.
-        let repeat = RepeatCall { business_id: ctx.state(|s| s.start.business_id), call_sid: call.call_sid };
-        let _ = step(ctx, ConversationActivities::mark_repeat_call, repeat, Step::Record).await;
+        let repeat = RepeatCall {
+            business_id: ctx.state(|s| s.start.business_id),
+            call_sid: call.call_sid,
+        };
+        let _ = step(
+            ctx,
+            ConversationActivities::mark_repeat_call,
+            repeat,
+            Step::Record,
+        )
+        .await;
         return;
     }
     let at = now(ctx);
@@ -503,41 +592,73 @@ async fn on_missed_call(ctx: &mut WorkflowContext<ConversationWorkflow>, convers
     });
     let body = greeting_for(&call.profile, at);
     let key = format!("greeting:{}", call.call_sid);
-    let outcome = send(ctx, conversation_id, SmsKind::Greeting, key, body, Some(call.call_sid)).await;
+    let outcome = send(
+        ctx,
+        conversation_id,
+        SmsKind::Greeting,
+        key,
+        body,
+        Some(call.call_sid),
+    )
+    .await;
     if matches!(outcome, Some(SendOutcome::Sent { .. })) {
         let at = now(ctx);
         ctx.state_mut(|s| note_outbound(&mut s.memory, at));
     }
     match outcome {
-        Some(SendOutcome::Suppressed) => ctx.state_mut(|s| s.status = ConversationStatus::ClosedOptedOut),
+        Some(SendOutcome::Suppressed) => {
+            ctx.state_mut(|s| s.status = ConversationStatus::ClosedOptedOut)
+        }
         Some(SendOutcome::Rejected { code, .. }) => ctx.state_mut(|s| {
-            s.status = if code == 21610 { ConversationStatus::ClosedOptedOut } else { ConversationStatus::ClosedUndeliverable }
+            s.status = if code == 21610 {
+                ConversationStatus::ClosedOptedOut
+            } else {
+                ConversationStatus::ClosedUndeliverable
+            }
         }),
         _ => {}
     }
 }
 
 /// Puts the caller's stored text on this conversation's thread.
-async fn attach_text(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, message_id: Uuid) {
+async fn attach_text(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+    message_id: Uuid,
+) {
     let attach = InboundToAttach {
         business_id: ctx.state(|s| s.start.business_id),
         conversation_id,
         workflow_id: ctx.workflow_id().to_owned(),
         message_id,
     };
-    let _ = step(ctx, ConversationActivities::attach_inbound, attach, Step::Record).await;
+    let _ = step(
+        ctx,
+        ConversationActivities::attach_inbound,
+        attach,
+        Step::Record,
+    )
+    .await;
 }
 
-async fn on_text(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, sms: InboundSms) {
+async fn on_text(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+    sms: InboundSms,
+) {
     attach_text(ctx, conversation_id, sms.message_id).await;
     let name = sms.profile.name.clone();
     let reply = match sms.keyword {
         Some(Keyword::OptOut) => {
             ctx.state_mut(|s| s.status = ConversationStatus::ClosedOptedOut);
-            sms.newly_opted_out.then(|| (SmsKind::OptOutConfirmation, opt_out_confirmation(&name)))
+            sms.newly_opted_out
+                .then(|| (SmsKind::OptOutConfirmation, opt_out_confirmation(&name)))
         }
         Some(Keyword::OptIn) => Some((SmsKind::OptInConfirmation, opt_in_confirmation(&name))),
-        Some(Keyword::Help) => Some((SmsKind::HelpReply, help_reply(&name, &sms.profile.business_phone))),
+        Some(Keyword::Help) => Some((
+            SmsKind::HelpReply,
+            help_reply(&name, &sms.profile.business_phone),
+        )),
         // Ordinary texts are kept on the conversation; the assistant that answers them comes next.
         None => None,
     };
@@ -552,8 +673,8 @@ pub use conversation_workflow::Run as ConversationRun;
 
 // ---- v2: the assistant conversation -------------------------------------------------------
 
-use follow_ups::{caller_is_done, wait_for_next_v2};
 pub(crate) use follow_ups::note_outbound;
+use follow_ups::{caller_is_done, wait_for_next_v2};
 
 /// A profile is recorded with the first event of every run; this is only a safe fallback.
 fn fallback_profile() -> BusinessProfile {
@@ -576,7 +697,9 @@ async fn after_events_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conver
     }
     if ctx.state(|s| s.resume_requested) {
         ctx.state_mut(|s| s.resume_requested = false);
-        let pending = ctx.state(|s| s.memory.last_caller_text.clone()).filter(|t| !t.answered);
+        let pending = ctx
+            .state(|s| s.memory.last_caller_text.clone())
+            .filter(|t| !t.answered);
         if let Some(text) = pending {
             // The owner handed back: answer now, with the whole history, no second head start.
             if let Some(turn) = assistant_turn(ctx, conversation_id, &text.text).await
@@ -588,7 +711,11 @@ async fn after_events_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conver
     }
 }
 
-async fn assistant_turn(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, text: &str) -> Option<TurnResult> {
+async fn assistant_turn(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+    text: &str,
+) -> Option<TurnResult> {
     let req = ctx.state(|s| {
         let p = s.memory.profile.clone().unwrap_or_else(fallback_profile);
         TurnRequest {
@@ -602,7 +729,14 @@ async fn assistant_turn(ctx: &mut WorkflowContext<ConversationWorkflow>, convers
             message: text.to_owned(),
         }
     });
-    let turn = ctx.execute_activity(ConversationActivities::assistant_turn, req, record_options()).await.ok()?;
+    let turn = ctx
+        .execute_activity(
+            ConversationActivities::assistant_turn,
+            req,
+            record_options(),
+        )
+        .await
+        .ok()?;
     ctx.state_mut(|s| {
         s.memory.fields.merge_missing(&turn.outcome.learned);
         s.memory.asked = turn.outcome.asked;
@@ -611,12 +745,27 @@ async fn assistant_turn(ctx: &mut WorkflowContext<ConversationWorkflow>, convers
 }
 
 /// Sends the assistant's reply to the caller's text `message_sid`, and the qualified summary.
-async fn reply(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, message_sid: &str, turn: &TurnResult) {
-    if ctx.patched(booking::PATCH_BOOKING) && booking::offer_instead_of_reply(ctx, conversation_id, message_sid, turn).await {
+async fn reply(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+    message_sid: &str,
+    turn: &TurnResult,
+) {
+    if ctx.patched(booking::PATCH_BOOKING)
+        && booking::offer_instead_of_reply(ctx, conversation_id, message_sid, turn).await
+    {
         return;
     }
     let key = format!("reply:{message_sid}");
-    let outcome = send(ctx, conversation_id, SmsKind::AssistantReply, key, turn.outcome.reply.clone(), None).await;
+    let outcome = send(
+        ctx,
+        conversation_id,
+        SmsKind::AssistantReply,
+        key,
+        turn.outcome.reply.clone(),
+        None,
+    )
+    .await;
     if matches!(outcome, Some(SendOutcome::Sent { .. })) {
         let at = now(ctx);
         ctx.state_mut(|s| {
@@ -627,17 +776,35 @@ async fn reply(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id:
             note_outbound(&mut s.memory, at);
         });
     }
-    if let (true, Some(summary)) = (turn.newly_qualified && !ctx.state(|s| s.memory.qualified_notified), &turn.summary) {
+    if let (true, Some(summary)) = (
+        turn.newly_qualified && !ctx.state(|s| s.memory.qualified_notified),
+        &turn.summary,
+    ) {
         ctx.state_mut(|s| {
             s.memory.qualified_notified = true;
             // The owner now has the lead: follow-ups would talk over them.
             s.memory.follow_ups_over |= s.trust;
         });
-        notify(ctx, conversation_id, "qualified", false, summary.clone(), format!("qualified:{conversation_id}")).await;
+        notify(
+            ctx,
+            conversation_id,
+            "qualified",
+            false,
+            summary.clone(),
+            format!("qualified:{conversation_id}"),
+        )
+        .await;
     }
 }
 
-async fn notify(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, kind: &str, priority: bool, body: String, key: String) {
+async fn notify(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+    kind: &str,
+    priority: bool,
+    body: String,
+    key: String,
+) {
     let notice = OwnerNotice {
         business_id: ctx.state(|s| s.start.business_id),
         conversation_id,
@@ -647,7 +814,13 @@ async fn notify(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id
         body,
         idempotency_key: key,
     };
-    let _ = step(ctx, ConversationActivities::notify_owner, notice, Step::Send).await;
+    let _ = step(
+        ctx,
+        ConversationActivities::notify_owner,
+        notice,
+        Step::Send,
+    )
+    .await;
 }
 
 async fn set_flags(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid) {
@@ -667,7 +840,11 @@ async fn set_flags(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation
 
 /// A caller's text in the assistant conversation: the owner hears at once and gets a head start;
 /// emergencies and hand-offs skip it.
-async fn on_text_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, sms: InboundSms) {
+async fn on_text_v2(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+    sms: InboundSms,
+) {
     let at = now(ctx);
     let text = sms.message_text.clone().unwrap_or_default();
     ctx.state_mut(|s| {
@@ -682,29 +859,68 @@ async fn on_text_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conversatio
         return on_text(ctx, conversation_id, sms).await;
     }
     attach_text(ctx, conversation_id, sms.message_id).await;
-    ctx.state_mut(|s| s.memory.last_caller_text = Some(PendingText { message_sid: sms.message_sid.clone(), text: text.clone(), answered: false }));
-    let caller_line = format!("Text from {}: \"{}\"", ctx.state(|s| s.start.caller.as_str().to_owned()), text.chars().take(300).collect::<String>());
+    ctx.state_mut(|s| {
+        s.memory.last_caller_text = Some(PendingText {
+            message_sid: sms.message_sid.clone(),
+            text: text.clone(),
+            answered: false,
+        })
+    });
+    let caller_line = format!(
+        "Text from {}: \"{}\"",
+        ctx.state(|s| s.start.caller.as_str().to_owned()),
+        text.chars().take(300).collect::<String>()
+    );
 
     if ctx.state(|s| s.memory.mode == Mode::Owner) {
         // The owner has it: the assistant stays silent, the owner hears every message.
-        notify(ctx, conversation_id, "caller_text", false, format!("{caller_line} (you have this conversation)"), format!("caller_text:{}", sms.message_sid)).await;
+        notify(
+            ctx,
+            conversation_id,
+            "caller_text",
+            false,
+            format!("{caller_line} (you have this conversation)"),
+            format!("caller_text:{}", sms.message_sid),
+        )
+        .await;
         return;
     }
-    if ctx.patched(booking::PATCH_BOOKING) && booking::on_text(ctx, conversation_id, &sms, &text).await {
+    if ctx.patched(booking::PATCH_BOOKING)
+        && booking::on_text(ctx, conversation_id, &sms, &text).await
+    {
         return;
     }
     if ctx.patched(PATCH_ALERT_FIRST) {
         return alert_then_answer(ctx, conversation_id, sms, text, caller_line).await;
     }
     let Some(turn) = assistant_turn(ctx, conversation_id, &text).await else {
-        notify(ctx, conversation_id, "needs_owner", false, format!("{caller_line} The assistant could not answer; please reply."), format!("caller_text:{}", sms.message_sid)).await;
+        notify(
+            ctx,
+            conversation_id,
+            "needs_owner",
+            false,
+            format!("{caller_line} The assistant could not answer; please reply."),
+            format!("caller_text:{}", sms.message_sid),
+        )
+        .await;
         return;
     };
     if turn.outcome.emergency {
         ctx.state_mut(|s| s.memory.emergency = true);
         set_flags(ctx, conversation_id).await;
-        let body = format!("EMERGENCY at {}: {caller_line} Call them now.", sms.profile.name);
-        notify(ctx, conversation_id, "emergency", true, body, format!("emergency:{}", sms.message_sid)).await;
+        let body = format!(
+            "EMERGENCY at {}: {caller_line} Call them now.",
+            sms.profile.name
+        );
+        notify(
+            ctx,
+            conversation_id,
+            "emergency",
+            true,
+            body,
+            format!("emergency:{}", sms.message_sid),
+        )
+        .await;
         reply(ctx, conversation_id, &sms.message_sid, &turn).await;
         return;
     }
@@ -714,7 +930,15 @@ async fn on_text_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conversatio
             s.memory.needs_owner = true;
         });
         set_flags(ctx, conversation_id).await;
-        notify(ctx, conversation_id, "needs_owner", false, format!("{caller_line} They want a person: the conversation is yours."), format!("needs_owner:{}", sms.message_sid)).await;
+        notify(
+            ctx,
+            conversation_id,
+            "needs_owner",
+            false,
+            format!("{caller_line} They want a person: the conversation is yours."),
+            format!("needs_owner:{}", sms.message_sid),
+        )
+        .await;
         reply(ctx, conversation_id, &sms.message_sid, &turn).await;
         return;
     }
@@ -740,7 +964,12 @@ async fn on_text_v2(ctx: &mut WorkflowContext<ConversationWorkflow>, conversatio
             }) => {}
         }
         ctx.state_mut(|s| s.waiting = None);
-        let (owner_moved, caller_moved) = ctx.state(|s| (s.owner_actions != acted || s.memory.mode == Mode::Owner || s.close_requested, s.texts_received != texts));
+        let (owner_moved, caller_moved) = ctx.state(|s| {
+            (
+                s.owner_actions != acted || s.memory.mode == Mode::Owner || s.close_requested,
+                s.texts_received != texts,
+            )
+        });
         if owner_moved {
             return; // The owner answered or took over: the assistant stays silent.
         }
@@ -762,7 +991,9 @@ pub mod replay {
     pub async fn replay_json(json: &[u8]) -> Result<(), String> {
         let history = match WorkflowHistory::from_json(json) {
             Ok(h) => h,
-            Err(sdk_err) => from_proto_json(json).map_err(|e| format!("not a workflow history: {e} (nor the SDK's form: {sdk_err})"))?,
+            Err(sdk_err) => from_proto_json(json).map_err(|e| {
+                format!("not a workflow history: {e} (nor the SDK's form: {sdk_err})")
+            })?,
         };
         replay(history).await
     }
@@ -771,12 +1002,19 @@ pub mod replay {
     /// the SDK's `from_json` reads only its serde form (temporalio-protos has a TODO for proto JSON).
     fn from_proto_json(json: &[u8]) -> Result<WorkflowHistory, String> {
         use prost::Message;
-        static DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/temporal_descriptors.bin"));
+        static DESCRIPTORS: &[u8] =
+            include_bytes!(concat!(env!("OUT_DIR"), "/temporal_descriptors.bin"));
         let pool = prost_reflect::DescriptorPool::decode(DESCRIPTORS).map_err(|e| e.to_string())?;
-        let desc = pool.get_message_by_name("temporal.api.history.v1.History").ok_or("History descriptor missing")?;
+        let desc = pool
+            .get_message_by_name("temporal.api.history.v1.History")
+            .ok_or("History descriptor missing")?;
         let mut de = serde_json::Deserializer::from_slice(json);
-        let dynamic = prost_reflect::DynamicMessage::deserialize(desc, &mut de).map_err(|e| e.to_string())?;
-        let history = temporalio_protos::temporal::api::history::v1::History::decode(dynamic.encode_to_vec().as_slice()).map_err(|e| e.to_string())?;
+        let dynamic =
+            prost_reflect::DynamicMessage::deserialize(desc, &mut de).map_err(|e| e.to_string())?;
+        let history = temporalio_protos::temporal::api::history::v1::History::decode(
+            dynamic.encode_to_vec().as_slice(),
+        )
+        .map_err(|e| e.to_string())?;
         Ok(history.into())
     }
 
@@ -789,38 +1027,92 @@ pub mod replay {
             .map_err(|e| e.to_string())?
             .build();
         let replayer = WorkflowReplayer::new(options).map_err(|e| e.to_string())?;
-        replayer.replay_workflow(history).await.map_err(|e| e.to_string())
+        replayer
+            .replay_workflow(history)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
 /// The owner hears at once (from a rules triage), then the engine answers; the head start counts
 /// from the alert. Emergencies and hand-offs answer without waiting.
-async fn alert_then_answer(ctx: &mut WorkflowContext<ConversationWorkflow>, conversation_id: Uuid, sms: InboundSms, text: String, caller_line: String) {
+async fn alert_then_answer(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+    sms: InboundSms,
+    text: String,
+    caller_line: String,
+) {
     let sid = sms.message_sid.clone();
     // Owner actions or caller texts from here on count, even while the engine is thinking.
     let (acted, texts) = ctx.state(|s| (s.owner_actions, s.texts_received));
     let asked = ctx.state(|s| s.memory.asked);
-    let triage = step(ctx, ConversationActivities::triage, TriageRequest { message: text.clone(), asked }, Step::Record)
-        .await
-        .unwrap_or(nmc_activities::Triage { emergency: false, needs_human: false });
+    let triage = step(
+        ctx,
+        ConversationActivities::triage,
+        TriageRequest {
+            message: text.clone(),
+            asked,
+        },
+        Step::Record,
+    )
+    .await
+    .unwrap_or(nmc_activities::Triage {
+        emergency: false,
+        needs_human: false,
+    });
     let window = sms.profile.settings.owner_window_secs;
     let alerted_at = now(ctx);
     let emergency_alert = |name: &str| format!("EMERGENCY at {name}: {caller_line} Call them now.");
     if triage.emergency {
-        notify(ctx, conversation_id, "emergency", true, emergency_alert(&sms.profile.name), format!("emergency:{sid}")).await;
+        notify(
+            ctx,
+            conversation_id,
+            "emergency",
+            true,
+            emergency_alert(&sms.profile.name),
+            format!("emergency:{sid}"),
+        )
+        .await;
     } else if triage.needs_human {
-        notify(ctx, conversation_id, "needs_owner", false, format!("{caller_line} They want a person: the conversation is yours."), format!("needs_owner:{sid}")).await;
+        notify(
+            ctx,
+            conversation_id,
+            "needs_owner",
+            false,
+            format!("{caller_line} They want a person: the conversation is yours."),
+            format!("needs_owner:{sid}"),
+        )
+        .await;
     } else {
         // The head start runs from the alert, also while the alert is going out and the engine is
         // still thinking: anyone asking sees it from the moment the owner can.
         let until = alerted_at + chrono::Duration::seconds(window as i64);
         ctx.state_mut(|s| s.waiting = Some(("owner_window".to_owned(), until)));
-        let body = format!("{caller_line} The assistant answers in {window}s unless you reply or take over.");
-        notify(ctx, conversation_id, "caller_text", false, body, format!("caller_text:{sid}")).await;
+        let body = format!(
+            "{caller_line} The assistant answers in {window}s unless you reply or take over."
+        );
+        notify(
+            ctx,
+            conversation_id,
+            "caller_text",
+            false,
+            body,
+            format!("caller_text:{sid}"),
+        )
+        .await;
     }
 
     let Some(turn) = assistant_turn(ctx, conversation_id, &text).await else {
-        notify(ctx, conversation_id, "needs_owner", false, format!("{caller_line} The assistant could not answer; please reply."), format!("stuck:{sid}")).await;
+        notify(
+            ctx,
+            conversation_id,
+            "needs_owner",
+            false,
+            format!("{caller_line} The assistant could not answer; please reply."),
+            format!("stuck:{sid}"),
+        )
+        .await;
         return;
     };
     if caller_is_done(ctx, conversation_id, &sid, &turn).await {
@@ -831,7 +1123,15 @@ async fn alert_then_answer(ctx: &mut WorkflowContext<ConversationWorkflow>, conv
         set_flags(ctx, conversation_id).await;
         if !triage.emergency {
             // The engine saw what the rules did not: alert now.
-            notify(ctx, conversation_id, "emergency", true, emergency_alert(&sms.profile.name), format!("emergency:{sid}")).await;
+            notify(
+                ctx,
+                conversation_id,
+                "emergency",
+                true,
+                emergency_alert(&sms.profile.name),
+                format!("emergency:{sid}"),
+            )
+            .await;
         }
         reply(ctx, conversation_id, &sid, &turn).await;
         return;
@@ -843,7 +1143,15 @@ async fn alert_then_answer(ctx: &mut WorkflowContext<ConversationWorkflow>, conv
         });
         set_flags(ctx, conversation_id).await;
         if !triage.needs_human {
-            notify(ctx, conversation_id, "needs_owner", false, format!("{caller_line} They want a person: the conversation is yours."), format!("needs_owner:{sid}")).await;
+            notify(
+                ctx,
+                conversation_id,
+                "needs_owner",
+                false,
+                format!("{caller_line} They want a person: the conversation is yours."),
+                format!("needs_owner:{sid}"),
+            )
+            .await;
         }
         reply(ctx, conversation_id, &sid, &turn).await;
         return;
@@ -860,8 +1168,12 @@ async fn alert_then_answer(ctx: &mut WorkflowContext<ConversationWorkflow>, conv
         }
         ctx.state_mut(|s| s.waiting = None);
     }
-    let (owner_moved, caller_moved) =
-        ctx.state(|s| (s.owner_actions != acted || s.memory.mode == Mode::Owner || s.close_requested, s.texts_received != texts));
+    let (owner_moved, caller_moved) = ctx.state(|s| {
+        (
+            s.owner_actions != acted || s.memory.mode == Mode::Owner || s.close_requested,
+            s.texts_received != texts,
+        )
+    });
     if owner_moved || caller_moved {
         return; // The owner answered or took over, or the caller wrote again (the next turn answers all).
     }

@@ -29,7 +29,11 @@ struct Window {
 
 impl Window {
     fn new(limit: u32, length: Duration) -> Self {
-        Self { limit, length, seen: Default::default() }
+        Self {
+            limit,
+            length,
+            seen: Default::default(),
+        }
     }
 
     /// Counts the attempt, then says whether it is within the limit (counted first, under the
@@ -57,7 +61,10 @@ pub struct LoginLimiter {
 
 impl Default for LoginLimiter {
     fn default() -> Self {
-        Self { log_ins: Window::new(LOG_INS_PER_MINUTE, Duration::from_secs(60)), joins: Window::new(JOINS_PER_HOUR, Duration::from_secs(3600)) }
+        Self {
+            log_ins: Window::new(LOG_INS_PER_MINUTE, Duration::from_secs(60)),
+            joins: Window::new(JOINS_PER_HOUR, Duration::from_secs(3600)),
+        }
     }
 }
 
@@ -77,12 +84,20 @@ impl LoginLimiter {
 /// client can prepend anything to `X-Forwarded-For`, never append after the proxy).
 pub fn client_address(header: Option<&str>, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
     let Some(name) = header else { return peer };
-    let last = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).last();
-    last.and_then(|v| v.rsplit(',').next()).and_then(|a| parse_address(a.trim())).unwrap_or(peer)
+    let last = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .last();
+    last.and_then(|v| v.rsplit(',').next())
+        .and_then(|a| parse_address(a.trim()))
+        .unwrap_or(peer)
 }
 
 fn parse_address(a: &str) -> Option<IpAddr> {
-    a.parse::<IpAddr>().ok().or_else(|| a.parse::<SocketAddr>().ok().map(|s| s.ip()))
+    a.parse::<IpAddr>()
+        .ok()
+        .or_else(|| a.parse::<SocketAddr>().ok().map(|s| s.ip()))
 }
 
 /// The client's address for the rate limits (see [`client_address`]).
@@ -96,8 +111,16 @@ impl FromRequestParts<AppState> for ClientAddr {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no client address: serve with connect info (nmc_api::run does)")))?;
-        Ok(ClientAddr(client_address(s.config.trusted_proxy_header.as_deref(), &parts.headers, peer)))
+            .ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!(
+                    "no client address: serve with connect info (nmc_api::run does)"
+                ))
+            })?;
+        Ok(ClientAddr(client_address(
+            s.config.trusted_proxy_header.as_deref(),
+            &parts.headers,
+            peer,
+        )))
     }
 }
 
@@ -108,7 +131,10 @@ mod tests {
     fn headers(lines: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in lines {
-            h.append(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
         }
         h
     }
@@ -121,14 +147,37 @@ mod tests {
             (None, &[("x-forwarded-for", "203.0.113.7")], "10.0.0.5"),
             (xff, &[], "10.0.0.5"),
             (xff, &[("x-forwarded-for", "203.0.113.7")], "203.0.113.7"),
-            (xff, &[("X-Forwarded-For", "198.51.100.1, 203.0.113.7")], "203.0.113.7"),
-            (xff, &[("x-forwarded-for", "198.51.100.1"), ("x-forwarded-for", "203.0.113.9")], "203.0.113.9"),
+            (
+                xff,
+                &[("X-Forwarded-For", "198.51.100.1, 203.0.113.7")],
+                "203.0.113.7",
+            ),
+            (
+                xff,
+                &[
+                    ("x-forwarded-for", "198.51.100.1"),
+                    ("x-forwarded-for", "203.0.113.9"),
+                ],
+                "203.0.113.9",
+            ),
             (xff, &[("x-forwarded-for", "not an address")], "10.0.0.5"),
-            (xff, &[("x-forwarded-for", "[2001:db8::1]:4711")], "2001:db8::1"),
-            (Some("fly-client-ip"), &[("Fly-Client-IP", "192.0.2.44")], "192.0.2.44"),
+            (
+                xff,
+                &[("x-forwarded-for", "[2001:db8::1]:4711")],
+                "2001:db8::1",
+            ),
+            (
+                Some("fly-client-ip"),
+                &[("Fly-Client-IP", "192.0.2.44")],
+                "192.0.2.44",
+            ),
         ];
         for (header, lines, want) in cases {
-            assert_eq!(client_address(header, &headers(lines), peer), want.parse::<IpAddr>().unwrap(), "{header:?} {lines:?}");
+            assert_eq!(
+                client_address(header, &headers(lines), peer),
+                want.parse::<IpAddr>().unwrap(),
+                "{header:?} {lines:?}"
+            );
         }
     }
 
@@ -138,6 +187,9 @@ mod tests {
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let answers: Vec<bool> = (0..5).map(|_| w.allow(ip)).collect();
         assert_eq!(answers, [true, true, true, false, false]);
-        assert!(w.allow("192.0.2.2".parse().unwrap()), "other addresses have their own count");
+        assert!(
+            w.allow("192.0.2.2".parse().unwrap()),
+            "other addresses have their own count"
+        );
     }
 }

@@ -14,13 +14,20 @@ use crate::error::ApiError;
 /// Half the cores (at least one) may hash at once; the rest stay with everything else.
 fn hashing() -> &'static Semaphore {
     static PERMITS: OnceLock<Semaphore> = OnceLock::new();
-    PERMITS.get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))))
+    PERMITS.get_or_init(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)))
+    })
 }
 
 /// Runs `f` on the blocking pool once a hashing permit is free. The permit moves into the task,
 /// so a request that gives up cannot leave more hashes running than permits.
-async fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    let permit = hashing().acquire().await.map_err(|e| ApiError::Internal(e.into()))?;
+async fn off_runtime<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let permit = hashing()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
         f()
@@ -30,8 +37,12 @@ async fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) 
 }
 
 fn hash_now(password: &str) -> Result<String, ApiError> {
-    let salt = SaltString::encode_b64(Uuid::new_v4().as_bytes()).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
-    Ok(Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?.to_string())
+    let salt = SaltString::encode_b64(Uuid::new_v4().as_bytes())
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?
+        .to_string())
 }
 
 pub async fn hash_password(password: &str) -> Result<String, ApiError> {
@@ -41,14 +52,24 @@ pub async fn hash_password(password: &str) -> Result<String, ApiError> {
 
 pub(super) async fn verify_password(password: &str, hash: String) -> Result<bool, ApiError> {
     let password = password.to_owned();
-    off_runtime(move || PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())).await
+    off_runtime(move || {
+        PasswordHash::new(&hash).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+    })
+    .await
 }
 
 /// A hash nobody's password matches: unknown emails are checked against it, so a log-in takes
 /// as long whether or not the account exists.
 pub(super) async fn decoy_hash() -> Result<String, ApiError> {
     static DECOY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    DECOY.get_or_try_init(|| async { hash_password(&Uuid::new_v4().to_string()).await }).await.cloned()
+    DECOY
+        .get_or_try_init(|| async { hash_password(&Uuid::new_v4().to_string()).await })
+        .await
+        .cloned()
 }
 
 /// Length 10–128, not one repeated character, not the email. Reasons come back as the field's error.
@@ -68,7 +89,15 @@ pub(super) fn password_problem(password: &str, email: &str) -> Option<&'static s
     if password.eq_ignore_ascii_case(email) {
         return Some("must differ from the email");
     }
-    if ["password123", "1234567890", "qwertyuiop", "letmein123", "password1234"].contains(&password.to_lowercase().as_str()) {
+    if [
+        "password123",
+        "1234567890",
+        "qwertyuiop",
+        "letmein123",
+        "password1234",
+    ]
+    .contains(&password.to_lowercase().as_str())
+    {
         return Some("too common");
     }
     None
@@ -86,7 +115,9 @@ mod tests {
         let done = Cell::new(false);
         let turns = Cell::new(0u32);
         let hash = async {
-            let h = super::hash_password("a long enough passphrase").await.unwrap();
+            let h = super::hash_password("a long enough passphrase")
+                .await
+                .unwrap();
             done.set(true);
             h
         };
@@ -99,15 +130,35 @@ mod tests {
         // Biased: the hash is polled first, so a blocking hash would finish before `other` starts.
         let (h, ()) = tokio::join!(biased; hash, other);
         assert!(turns.get() > 0, "nothing else ran while hashing");
-        assert!(super::verify_password("a long enough passphrase", h.clone()).await.unwrap());
-        assert!(!super::verify_password("another passphrase", h).await.unwrap());
+        assert!(
+            super::verify_password("a long enough passphrase", h.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !super::verify_password("another passphrase", h)
+                .await
+                .unwrap()
+        );
     }
 
     #[test]
     fn weak_passwords_are_named() {
-        assert_eq!(super::password_problem("short", ""), Some("at least 10 characters"));
-        assert_eq!(super::password_problem("aaaaaaaaaaaa", ""), Some("not one repeated character"));
-        assert_eq!(super::password_problem("Password123", ""), Some("too common"));
-        assert_eq!(super::password_problem("a long enough passphrase", "x@y.example"), None);
+        assert_eq!(
+            super::password_problem("short", ""),
+            Some("at least 10 characters")
+        );
+        assert_eq!(
+            super::password_problem("aaaaaaaaaaaa", ""),
+            Some("not one repeated character")
+        );
+        assert_eq!(
+            super::password_problem("Password123", ""),
+            Some("too common")
+        );
+        assert_eq!(
+            super::password_problem("a long enough passphrase", "x@y.example"),
+            None
+        );
     }
 }

@@ -20,7 +20,10 @@ use crate::error::Params;
 use crate::{AppState, error::ApiError};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/app/appointments", get(list)).route("/app/appointments/{appointment_id}/status", post(set_status))
+    Router::new().route("/app/appointments", get(list)).route(
+        "/app/appointments/{appointment_id}/status",
+        post(set_status),
+    )
 }
 
 #[derive(Deserialize)]
@@ -69,27 +72,56 @@ fn card(a: &booking::Appointment, zone: chrono_tz::Tz, slots: &[Slot], revenue: 
     }
 }
 
-async fn list(Signed(t): Signed, State(s): State<AppState>, Params(q): Params<Query>) -> Result<Response, ApiError> {
+async fn list(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    Params(q): Params<Query>,
+) -> Result<Response, ApiError> {
     let week_view = q.view.as_deref() != Some("list");
     let mut tx = t.begin(&s.db).await?;
     let (_, _, timezone) = booking::business_basics(&mut tx, t.business_id).await?;
     let zone = tz(&timezone);
     let anchor = q.start.unwrap_or_else(|| today(zone));
-    let first = if week_view { anchor - Duration::days(anchor.weekday().num_days_from_monday() as i64) } else { anchor };
+    let first = if week_view {
+        anchor - Duration::days(anchor.weekday().num_days_from_monday() as i64)
+    } else {
+        anchor
+    };
     let span = if week_view { 7 } else { 14 };
-    let items = booking::list(&mut tx, t.business_id, local_midnight(zone, first), local_midnight(zone, first + Duration::days(span))).await?;
+    let items = booking::list(
+        &mut tx,
+        t.business_id,
+        local_midnight(zone, first),
+        local_midnight(zone, first + Duration::days(span)),
+    )
+    .await?;
     // Reschedule choices, once per job length.
     let mut choices: HashMap<i64, Vec<Slot>> = HashMap::new();
-    for a in items.iter().filter(|a| a.status == "scheduled" || a.status == "confirmed") {
+    for a in items
+        .iter()
+        .filter(|a| a.status == "scheduled" || a.status == "confirmed")
+    {
         let minutes = (a.end_at - a.start_at).num_minutes();
         if !choices.contains_key(&minutes) {
-            let (_, slots) = scheduling::open_slots(&mut tx, t.business_id, minutes as i32, None, Utc::now()).await?;
+            let (_, slots) =
+                scheduling::open_slots(&mut tx, t.business_id, minutes as i32, None, Utc::now())
+                    .await?;
             choices.insert(minutes, pick_offers(zone, &slots, 16));
         }
     }
     let days: Vec<NaiveDate> = (0..span).map(|i| first + Duration::days(i)).collect();
-    let on = |d: &NaiveDate| items.iter().filter(|a| a.start_at.with_timezone(&zone).date_naive() == *d).collect::<Vec<_>>();
-    let slots_for = |a: &booking::Appointment| choices.get(&(a.end_at - a.start_at).num_minutes()).cloned().unwrap_or_default();
+    let on = |d: &NaiveDate| {
+        items
+            .iter()
+            .filter(|a| a.start_at.with_timezone(&zone).date_naive() == *d)
+            .collect::<Vec<_>>()
+    };
+    let slots_for = |a: &booking::Appointment| {
+        choices
+            .get(&(a.end_at - a.start_at).num_minutes())
+            .cloned()
+            .unwrap_or_default()
+    };
     let view = if week_view { "week" } else { "list" };
     let step = if week_view { 7 } else { 14 };
     Ok(page(
@@ -131,9 +163,16 @@ struct StatusForm {
     status: String,
 }
 
-async fn set_status(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uuid>, Form(f): Form<StatusForm>) -> Result<Response, ApiError> {
+async fn set_status(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    Path(id): Path<Uuid>,
+    Form(f): Form<StatusForm>,
+) -> Result<Response, ApiError> {
     if !["completed", "no_show", "cancelled"].contains(&f.status.as_str()) {
-        return Err(ApiError::BadRequest("status must be completed, no_show or cancelled".into()));
+        return Err(ApiError::BadRequest(
+            "status must be completed, no_show or cancelled".into(),
+        ));
     }
     let mut tx = t.begin(&s.db).await?;
     let changed = booking::set_status(&mut tx, t.business_id, id, &f.status, Some("owner")).await?;

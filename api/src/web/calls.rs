@@ -1,11 +1,11 @@
 //! The calls log: every call with its outcome, filtered by dates, outcome and after hours, and
 //! the same list as CSV for the owner's books.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use chrono::{Duration, NaiveDate};
 use maud::html;
 use nmc_store::inbox::{self, CallFilter, Cursor};
@@ -18,7 +18,9 @@ use crate::error::Params;
 use crate::{AppState, error::ApiError};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/app/calls", get(log)).route("/app/calls.csv", get(csv))
+    Router::new()
+        .route("/app/calls", get(log))
+        .route("/app/calls.csv", get(csv))
 }
 
 #[derive(Deserialize, Default)]
@@ -31,14 +33,19 @@ struct Query {
 
 impl Query {
     fn day(v: &Option<String>) -> Option<NaiveDate> {
-        v.as_deref().filter(|s| !s.is_empty()).and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        v.as_deref()
+            .filter(|s| !s.is_empty())
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
     }
 
     fn filter(&self, zone: chrono_tz::Tz) -> CallFilter {
         CallFilter {
             from: Self::day(&self.from).map(|d| local_midnight(zone, d)),
             to: Self::day(&self.to).map(|d| local_midnight(zone, d + Duration::days(1))),
-            outcome: self.outcome.clone().filter(|o| o == "missed" || o == "answered"),
+            outcome: self
+                .outcome
+                .clone()
+                .filter(|o| o == "missed" || o == "answered"),
             after_hours: match self.after_hours.as_deref() {
                 Some("yes") => Some(true),
                 Some("no") => Some(false),
@@ -49,7 +56,12 @@ impl Query {
 
     fn query_string(&self) -> String {
         let mut q = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [("from", &self.from), ("to", &self.to), ("outcome", &self.outcome), ("after_hours", &self.after_hours)] {
+        for (k, v) in [
+            ("from", &self.from),
+            ("to", &self.to),
+            ("outcome", &self.outcome),
+            ("after_hours", &self.after_hours),
+        ] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
                 q.append_pair(k, v);
             }
@@ -64,7 +76,12 @@ struct Row {
 }
 
 /// Up to `max` calls matching the filter, newest first, with the lead's name.
-async fn load(t: &crate::auth::Tenant, s: &AppState, q: &Query, max: usize) -> Result<(chrono_tz::Tz, Vec<Row>), ApiError> {
+async fn load(
+    t: &crate::auth::Tenant,
+    s: &AppState,
+    q: &Query,
+    max: usize,
+) -> Result<(chrono_tz::Tz, Vec<Row>), ApiError> {
     let mut tx = t.begin(&s.db).await?;
     let (_, _, timezone) = nmc_store::booking::business_basics(&mut tx, t.business_id).await?;
     let zone = tz(&timezone);
@@ -80,17 +97,32 @@ async fn load(t: &crate::auth::Tenant, s: &AppState, q: &Query, max: usize) -> R
         }
     }
     calls.truncate(max);
-    let names: HashMap<Uuid, Option<String>> = sqlx::query_as::<_, (Uuid, Option<String>)>("select id, name from leads where business_id = $1")
-        .bind(t.business_id)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(nmc_store::StoreError::from)?
-        .into_iter()
-        .collect();
-    Ok((zone, calls.into_iter().map(|c| Row { name: c.lead_id.and_then(|l| names.get(&l).cloned().flatten()), call: c }).collect()))
+    let names: HashMap<Uuid, Option<String>> = sqlx::query_as::<_, (Uuid, Option<String>)>(
+        "select id, name from leads where business_id = $1",
+    )
+    .bind(t.business_id)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(nmc_store::StoreError::from)?
+    .into_iter()
+    .collect();
+    Ok((
+        zone,
+        calls
+            .into_iter()
+            .map(|c| Row {
+                name: c.lead_id.and_then(|l| names.get(&l).cloned().flatten()),
+                call: c,
+            })
+            .collect(),
+    ))
 }
 
-async fn log(Signed(t): Signed, State(s): State<AppState>, Params(q): Params<Query>) -> Result<Response, ApiError> {
+async fn log(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    Params(q): Params<Query>,
+) -> Result<Response, ApiError> {
     let (zone, rows) = load(&t, &s, &q, 200).await?;
     let sel = |v: &Option<String>, x: &str| v.as_deref() == Some(x);
     Ok(page(
@@ -148,11 +180,28 @@ async fn log(Signed(t): Signed, State(s): State<AppState>, Params(q): Params<Que
 /// A CSV cell: quoted when needed, and a leading = + - @ neutralised so a caller's "name"
 /// cannot become a spreadsheet formula.
 fn cell(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) && !v.trim_start_matches('+').chars().all(|c| c.is_ascii_digit()) { format!("'{v}") } else { v.to_owned() };
-    if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r'])
+        && !v
+            .trim_start_matches('+')
+            .chars()
+            .all(|c| c.is_ascii_digit())
+    {
+        format!("'{v}")
+    } else {
+        v.to_owned()
+    };
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
 }
 
-async fn csv(Signed(t): Signed, State(s): State<AppState>, Params(q): Params<Query>) -> Result<Response, ApiError> {
+async fn csv(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    Params(q): Params<Query>,
+) -> Result<Response, ApiError> {
     let (zone, rows) = load(&t, &s, &q, 50_000).await?;
     let mut out = String::from("time,caller_phone,caller_name,outcome,after_hours,repeat\r\n");
     for r in &rows {
@@ -171,7 +220,17 @@ async fn csv(Signed(t): Signed, State(s): State<AppState>, Params(q): Params<Que
         out.push_str(&line);
         out.push_str("\r\n");
     }
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"calls.csv\"")], out).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"calls.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response())
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! The price list editor (owner only): what each job costs and how long it takes. The assistant
 //! quotes only from here.
 
+use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use maud::{Markup, html};
 use nmc_store::{scheduling, settings};
 
@@ -16,7 +16,9 @@ pub fn router() -> Router<AppState> {
 }
 
 fn money(cents: Option<i32>) -> String {
-    cents.map(|c| format!("{}.{:02}", c / 100, c % 100)).unwrap_or_default()
+    cents
+        .map(|c| format!("{}.{:02}", c / 100, c % 100))
+        .unwrap_or_default()
 }
 
 /// One job's fields; `id` names the inputs uniquely on the page.
@@ -51,7 +53,10 @@ async fn editor(Signed(t): Signed, State(s): State<AppState>) -> Result<Response
     }
     let mut tx = t.begin(&s.db).await?;
     let items = scheduling::catalog(&mut tx, t.business_id, false).await?;
-    let trade = settings::get(&mut tx, t.business_id).await?.trade.unwrap_or_else(|| "handyman".into());
+    let trade = settings::get(&mut tx, t.business_id)
+        .await?
+        .trade
+        .unwrap_or_else(|| "handyman".into());
     Ok(page(
         "Prices",
         html! {

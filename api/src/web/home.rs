@@ -2,10 +2,10 @@
 //! last 14 days as a chart, banners for emergencies and failed deliveries, and the activity feed,
 //! which updates live.
 
+use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::Router;
 use chrono::{Datelike, Duration, Utc};
 use maud::{Markup, html};
 use nmc_store::inbox::{self, ConversationFilter};
@@ -16,11 +16,17 @@ use super::{Signed, ago, bar_chart, dollars, local_midnight, nav, page, today, t
 use crate::{AppState, error::ApiError};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/app", get(home)).route("/app/activity", get(activity_fragment))
+    Router::new()
+        .route("/app", get(home))
+        .route("/app/activity", get(activity_fragment))
 }
 
 fn stats(label: &str, t: &insights::Totals, revenue: bool) -> Markup {
-    let rate = if t.missed > 0 { t.recovered * 100 / t.missed } else { 0 };
+    let rate = if t.missed > 0 {
+        t.recovered * 100 / t.missed
+    } else {
+        0
+    };
     html! {
         section class="stats" aria-label=(label) {
             div class="stat" { span class="n" { (t.missed) } span { "missed" } }
@@ -35,7 +41,12 @@ fn stats(label: &str, t: &insights::Totals, revenue: bool) -> Markup {
 async fn home(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, ApiError> {
     let mut tx = t.begin(&s.db).await?;
     let settings = settings::get(&mut tx, t.business_id).await?;
-    if t.owner_role && settings::onboarding_step(&mut tx, t.business_id).await?.as_deref() == Some("profile") {
+    if t.owner_role
+        && settings::onboarding_step(&mut tx, t.business_id)
+            .await?
+            .as_deref()
+            == Some("profile")
+    {
         // A brand-new account starts with set-up.
         return Ok(Redirect::to("/app/onboarding").into_response());
     }
@@ -43,21 +54,47 @@ async fn home(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, 
     let zone = tz(&settings.timezone);
     let day = today(zone);
     let tomorrow = local_midnight(zone, day + Duration::days(1));
-    let today_totals = insights::totals(&mut tx, t.business_id, local_midnight(zone, day), tomorrow).await?;
-    let month_totals = insights::totals(&mut tx, t.business_id, local_midnight(zone, day.with_day(1).unwrap_or(day)), tomorrow).await?;
-    let days = insights::daily(&mut tx, t.business_id, &settings.timezone, day - Duration::days(13), day).await?;
+    let today_totals =
+        insights::totals(&mut tx, t.business_id, local_midnight(zone, day), tomorrow).await?;
+    let month_totals = insights::totals(
+        &mut tx,
+        t.business_id,
+        local_midnight(zone, day.with_day(1).unwrap_or(day)),
+        tomorrow,
+    )
+    .await?;
+    let days = insights::daily(
+        &mut tx,
+        t.business_id,
+        &settings.timezone,
+        day - Duration::days(13),
+        day,
+    )
+    .await?;
     let emergencies = inbox::conversations(
         &mut tx,
         t.business_id,
-        &ConversationFilter { status: Some("active".into()), needs_owner: None, emergency: Some(true), mode: None, booked: None },
+        &ConversationFilter {
+            status: Some("active".into()),
+            needs_owner: None,
+            emergency: Some(true),
+            mode: None,
+            booked: None,
+        },
         None,
         5,
     )
     .await?;
     let failed = failed_deliveries(&mut tx, t.business_id).await?;
     let recent = insights::recent(&mut tx, t.business_id, 20).await?;
-    let bars: Vec<(String, i64)> = days.iter().map(|d| (d.day.format("%a %b %-d").to_string(), d.missed)).collect();
-    let booked: Vec<(String, i64)> = days.iter().map(|d| (d.day.format("%a %b %-d").to_string(), d.booked)).collect();
+    let bars: Vec<(String, i64)> = days
+        .iter()
+        .map(|d| (d.day.format("%a %b %-d").to_string(), d.missed))
+        .collect();
+    let booked: Vec<(String, i64)> = days
+        .iter()
+        .map(|d| (d.day.format("%a %b %-d").to_string(), d.booked))
+        .collect();
     Ok(page(
         "Home",
         html! {
@@ -98,13 +135,21 @@ async fn home(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, 
     .into_response())
 }
 
-async fn activity_fragment(Signed(t): Signed, State(s): State<AppState>) -> Result<Markup, ApiError> {
+async fn activity_fragment(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+) -> Result<Markup, ApiError> {
     let mut tx = t.begin(&s.db).await?;
-    Ok(activity(&insights::recent(&mut tx, t.business_id, 20).await?))
+    Ok(activity(
+        &insights::recent(&mut tx, t.business_id, 20).await?,
+    ))
 }
 
 /// Texts that did not reach the caller in the last day, and the latest one's conversation.
-async fn failed_deliveries(db: &mut sqlx::PgConnection, business_id: Uuid) -> Result<(i64, Option<Uuid>), ApiError> {
+async fn failed_deliveries(
+    db: &mut sqlx::PgConnection,
+    business_id: Uuid,
+) -> Result<(i64, Option<Uuid>), ApiError> {
     let row: (i64, Option<Uuid>) = sqlx::query_as(
         "select count(*), (array_agg(conversation_id order by created_at desc) filter (where conversation_id is not null))[1]
          from messages where business_id = $1 and direction = 'outbound' and status in ('failed', 'undelivered') and created_at > $2",
@@ -124,7 +169,11 @@ fn describe(e: &insights::Recent) -> Option<(String, Option<String>)> {
     let conversation = s("conversation_id").map(|c| format!("/app/inbox/{c}"));
     let text = match e.kind.as_str() {
         "call.created" if s("status").as_deref() == Some("missed") => {
-            if d.get("is_after_hours").and_then(|v| v.as_bool()) == Some(true) { "Missed call (after hours)".to_owned() } else { "Missed call".to_owned() }
+            if d.get("is_after_hours").and_then(|v| v.as_bool()) == Some(true) {
+                "Missed call (after hours)".to_owned()
+            } else {
+                "Missed call".to_owned()
+            }
         }
         "call.updated" if s("status").as_deref() == Some("missed") => "Missed call".to_owned(),
         "message.created" if s("kind").as_deref() == Some("owner_alert") => return None,
@@ -137,20 +186,38 @@ fn describe(e: &insights::Recent) -> Option<(String, Option<String>)> {
                 _ => format!("Texted: “{body}”"),
             }
         }
-        "message.updated" if matches!(s("status").as_deref(), Some("failed" | "undelivered")) => "A text was not delivered".to_owned(),
+        "message.updated" if matches!(s("status").as_deref(), Some("failed" | "undelivered")) => {
+            "A text was not delivered".to_owned()
+        }
         "lead.created" => "New lead".to_owned(),
-        "lead.updated" => format!("{} is {}", s("name").unwrap_or_else(|| "A lead".into()), s("status").unwrap_or_default().replace('_', " ")),
-        "appointment.created" => format!("Booked: {} for {}", s("service_name").unwrap_or_else(|| "a job".into()), s("customer_name").unwrap_or_else(|| "a caller".into())),
-        "appointment.updated" => format!("Appointment {}", s("status").unwrap_or_default().replace('_', " ")),
+        "lead.updated" => format!(
+            "{} is {}",
+            s("name").unwrap_or_else(|| "A lead".into()),
+            s("status").unwrap_or_default().replace('_', " ")
+        ),
+        "appointment.created" => format!(
+            "Booked: {} for {}",
+            s("service_name").unwrap_or_else(|| "a job".into()),
+            s("customer_name").unwrap_or_else(|| "a caller".into())
+        ),
+        "appointment.updated" => format!(
+            "Appointment {}",
+            s("status").unwrap_or_default().replace('_', " ")
+        ),
         "emergency" => "Emergency reported".to_owned(),
-        "conversation.updated" if d.get("mode").and_then(|v| v.as_str()) == Some("owner") => "You took over a conversation".to_owned(),
+        "conversation.updated" if d.get("mode").and_then(|v| v.as_str()) == Some("owner") => {
+            "You took over a conversation".to_owned()
+        }
         _ => return None,
     };
     Some((text, conversation))
 }
 
 fn activity(recent: &[insights::Recent]) -> Markup {
-    let lines: Vec<_> = recent.iter().filter_map(|e| describe(e).map(|d| (e, d))).collect();
+    let lines: Vec<_> = recent
+        .iter()
+        .filter_map(|e| describe(e).map(|d| (e, d)))
+        .collect();
     html! {
         @if lines.is_empty() {
             p class="empty" { "Nothing yet. When a call is missed, the text it got and everything after shows up here as it happens. Try it from the " a href="/dev/phone" { "dev phone" } "." }

@@ -23,7 +23,10 @@ pub fn router() -> Router<AppState> {
         .route("/app/inbox/list", get(list_fragment))
         .route("/app/inbox/{conversation_id}", get(detail))
         .route("/app/inbox/{conversation_id}/thread", get(thread_fragment))
-        .route("/app/inbox/{conversation_id}/controls", get(controls_fragment))
+        .route(
+            "/app/inbox/{conversation_id}/controls",
+            get(controls_fragment),
+        )
         .route("/app/inbox/{conversation_id}/takeover", post(take_over))
         .route("/app/inbox/{conversation_id}/return", post(give_back))
         .route("/app/inbox/{conversation_id}/send", post(send))
@@ -34,7 +37,13 @@ struct Filter {
     show: Option<String>,
 }
 
-const FILTERS: [(&str, &str); 5] = [("", "All"), ("needs_owner", "Needs you"), ("assistant", "Assistant"), ("booked", "Booked"), ("closed", "Closed")];
+const FILTERS: [(&str, &str); 5] = [
+    ("", "All"),
+    ("needs_owner", "Needs you"),
+    ("assistant", "Assistant"),
+    ("booked", "Booked"),
+    ("closed", "Closed"),
+];
 
 fn filter_for(show: &str) -> ConversationFilter {
     ConversationFilter {
@@ -83,7 +92,11 @@ async fn rows(t: &crate::auth::Tenant, s: &AppState, show: &str) -> Result<Marku
     })
 }
 
-async fn list(Signed(t): Signed, State(s): State<AppState>, Params(f): Params<Filter>) -> Result<Response, ApiError> {
+async fn list(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    Params(f): Params<Filter>,
+) -> Result<Response, ApiError> {
     let show = f.show.unwrap_or_default();
     let list = rows(&t, &s, &show).await?;
     Ok(page(
@@ -102,7 +115,11 @@ async fn list(Signed(t): Signed, State(s): State<AppState>, Params(f): Params<Fi
     .into_response())
 }
 
-async fn list_fragment(Signed(t): Signed, State(s): State<AppState>, Params(f): Params<Filter>) -> Result<Markup, ApiError> {
+async fn list_fragment(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    Params(f): Params<Filter>,
+) -> Result<Markup, ApiError> {
     rows(&t, &s, &f.show.unwrap_or_default()).await
 }
 
@@ -118,7 +135,11 @@ fn ticks(status: &str) -> &str {
     }
 }
 
-fn thread(messages: &[inbox::Message], zone: chrono_tz::Tz, until: Option<chrono::DateTime<Utc>>) -> Markup {
+fn thread(
+    messages: &[inbox::Message],
+    zone: chrono_tz::Tz,
+    until: Option<chrono::DateTime<Utc>>,
+) -> Markup {
     html! {
         @if messages.is_empty() { p class="empty" { "No texts yet." } }
         @for m in messages {
@@ -138,7 +159,12 @@ fn thread(messages: &[inbox::Message], zone: chrono_tz::Tz, until: Option<chrono
 /// The lead card: what the assistant learned, editable in place (owner edits win over later
 /// assistant guesses).
 fn lead_card(lead: &inbox::Lead) -> Markup {
-    let urgencies = [("unknown", "Not known"), ("emergency", "Emergency"), ("soon", "Soon"), ("flexible", "Flexible")];
+    let urgencies = [
+        ("unknown", "Not known"),
+        ("emergency", "Emergency"),
+        ("soon", "Soon"),
+        ("flexible", "Flexible"),
+    ];
     html! {
         details class="card lead" {
             summary {
@@ -167,13 +193,20 @@ fn lead_card(lead: &inbox::Lead) -> Markup {
     }
 }
 
-async fn detail(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
+async fn detail(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
     let mut tx = t.begin(&s.db).await?;
     let c = inbox::conversation(&mut tx, t.business_id, id).await?;
     let lead = inbox::lead(&mut tx, t.business_id, c.lead_id).await?;
     let messages = inbox::messages(&mut tx, t.business_id, id).await?;
     let catalog = scheduling::catalog(&mut tx, t.business_id, true).await?;
-    let has_crew = scheduling::technicians(&mut tx, t.business_id).await?.iter().any(|t| t.active);
+    let has_crew = scheduling::technicians(&mut tx, t.business_id)
+        .await?
+        .iter()
+        .any(|t| t.active);
     let matched = lead.service_needed.as_deref().and_then(|need| {
         let items: Vec<_> = catalog.iter().map(|c| c.item()).collect();
         nmc_assistant::catalog::match_item(need, &items).map(|m| m.name.clone())
@@ -181,14 +214,23 @@ async fn detail(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uui
     let matched_row = catalog.iter().find(|c| Some(&c.name) == matched.as_ref());
     let minutes = match matched_row {
         Some(row) => row.duration_minutes,
-        None => scheduling::rules(&mut tx, t.business_id).await?.default_job_minutes,
+        None => {
+            scheduling::rules(&mut tx, t.business_id)
+                .await?
+                .default_job_minutes
+        }
     };
-    let (timezone, slots) = scheduling::open_slots(&mut tx, t.business_id, minutes, None, Utc::now()).await?;
+    let (timezone, slots) =
+        scheduling::open_slots(&mut tx, t.business_id, minutes, None, Utc::now()).await?;
     let zone = super::tz(&timezone);
     let offers = nmc_domain::availability::pick_offers(zone, &slots, 8);
     drop(tx);
     let open = c.status == "active";
-    let until = if open && c.mode == "assistant" { s.temporal.owner_window_until(&c.workflow_id).await } else { None };
+    let until = if open && c.mode == "assistant" {
+        s.temporal.owner_window_until(&c.workflow_id).await
+    } else {
+        None
+    };
     Ok(page(
         "Conversation",
         html! {
@@ -266,33 +308,59 @@ fn controls(c: &inbox::ConversationSummary, lead: &inbox::Lead) -> Markup {
     }
 }
 
-async fn controls_fragment(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Markup, ApiError> {
+async fn controls_fragment(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Markup, ApiError> {
     let mut tx = t.begin(&s.db).await?;
     let c = inbox::conversation(&mut tx, t.business_id, id).await?;
     let lead = inbox::lead(&mut tx, t.business_id, c.lead_id).await?;
     Ok(controls(&c, &lead))
 }
 
-async fn thread_fragment(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Markup, ApiError> {
+async fn thread_fragment(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Markup, ApiError> {
     let mut tx = t.begin(&s.db).await?;
     let c = inbox::conversation(&mut tx, t.business_id, id).await?;
     let messages = inbox::messages(&mut tx, t.business_id, id).await?;
     let (_, _, timezone) = nmc_store::booking::business_basics(&mut tx, t.business_id).await?;
     drop(tx);
-    let until = if c.status == "active" && c.mode == "assistant" { s.temporal.owner_window_until(&c.workflow_id).await } else { None };
+    let until = if c.status == "active" && c.mode == "assistant" {
+        s.temporal.owner_window_until(&c.workflow_id).await
+    } else {
+        None
+    };
     Ok(thread(&messages, super::tz(&timezone), until))
 }
 
-async fn take_over(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
+async fn take_over(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
     let wf = crate::inbox::open_workflow(&t, &s, id).await?;
-    s.temporal.owner_takeover(&wf, &t.user_id.to_string()).await.map_err(|_| ApiError::Unavailable("temporal"))?;
+    s.temporal
+        .owner_takeover(&wf, &t.user_id.to_string())
+        .await
+        .map_err(|_| ApiError::Unavailable("temporal"))?;
     settled(&t, &s, id, "owner").await;
     Ok(Redirect::to(&format!("/app/inbox/{id}")).into_response())
 }
 
-async fn give_back(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
+async fn give_back(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
     let wf = crate::inbox::open_workflow(&t, &s, id).await?;
-    s.temporal.owner_release(&wf, &t.user_id.to_string()).await.map_err(|_| ApiError::Unavailable("temporal"))?;
+    s.temporal
+        .owner_release(&wf, &t.user_id.to_string())
+        .await
+        .map_err(|_| ApiError::Unavailable("temporal"))?;
     settled(&t, &s, id, "assistant").await;
     Ok(Redirect::to(&format!("/app/inbox/{id}")).into_response())
 }
@@ -302,7 +370,9 @@ async fn give_back(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<
 async fn settled(t: &crate::auth::Tenant, s: &AppState, id: Uuid, mode: &str) {
     for _ in 0..30 {
         if let Ok(mut tx) = t.begin(&s.db).await
-            && inbox::conversation(&mut tx, t.business_id, id).await.is_ok_and(|c| c.mode == mode)
+            && inbox::conversation(&mut tx, t.business_id, id)
+                .await
+                .is_ok_and(|c| c.mode == mode)
         {
             return;
         }
@@ -317,16 +387,25 @@ struct Compose {
     key: Option<String>,
 }
 
-async fn send(Signed(t): Signed, State(s): State<AppState>, Path(id): Path<Uuid>, Form(f): Form<Compose>) -> Result<Response, ApiError> {
+async fn send(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    Path(id): Path<Uuid>,
+    Form(f): Form<Compose>,
+) -> Result<Response, ApiError> {
     let text = f.body.trim().to_owned();
     if text.is_empty() || text.chars().count() > 1600 {
-        return Err(ApiError::BadRequest("a message of 1 to 1600 characters".into()));
+        return Err(ApiError::BadRequest(
+            "a message of 1 to 1600 characters".into(),
+        ));
     }
     let wf = crate::inbox::open_workflow(&t, &s, id).await?;
     let key = crate::inbox::send_key(f.key.as_deref())?;
     match s.temporal.owner_message(&wf, &text, &key).await {
         // Sent, or still with the carrier: the thread shows it either way.
-        Ok(_) | Err(crate::temporal::SendError::StillSending) => Ok(Redirect::to(&format!("/app/inbox/{id}")).into_response()),
+        Ok(_) | Err(crate::temporal::SendError::StillSending) => {
+            Ok(Redirect::to(&format!("/app/inbox/{id}")).into_response())
+        }
         Err(crate::temporal::SendError::Refused(reason)) => Err(ApiError::BadRequest(reason)),
         Err(crate::temporal::SendError::Unavailable) => Err(ApiError::Unavailable("temporal")),
     }

@@ -1,10 +1,10 @@
 //! The leads pipeline: every caller by stage (new → qualified → booked → done, and the ones that
 //! got away), with what they need, and a one-tap move to another stage.
 
+use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use maud::html;
 use nmc_store::inbox;
 use std::collections::HashMap;
@@ -23,14 +23,25 @@ const STAGES: [(&str, &[&str]); 5] = [
     ("Qualified", &["qualified"]),
     ("Booked", &["booked"]),
     ("Done", &["completed"]),
-    ("Not going ahead", &["unresponsive", "opted_out", "undeliverable", "lost"]),
+    (
+        "Not going ahead",
+        &["unresponsive", "opted_out", "undeliverable", "lost"],
+    ),
 ];
 
-const MOVES: [(&str, &str); 5] = [("qualified", "Qualified"), ("booked", "Booked"), ("completed", "Done"), ("lost", "Lost"), ("new", "New")];
+const MOVES: [(&str, &str); 5] = [
+    ("qualified", "Qualified"),
+    ("booked", "Booked"),
+    ("completed", "Done"),
+    ("lost", "Lost"),
+    ("new", "New"),
+];
 
 async fn pipeline(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, ApiError> {
     let mut tx = t.begin(&s.db).await?;
-    let leads = inbox::leads(&mut tx, t.business_id, None, None, 300).await?.items;
+    let leads = inbox::leads(&mut tx, t.business_id, None, None, 300)
+        .await?
+        .items;
     // Each lead's latest conversation, to open the thread from the card.
     let latest: HashMap<Uuid, Uuid> = sqlx::query_as::<_, (Uuid, Uuid)>(
         "select distinct on (lead_id) lead_id, id from conversations where business_id = $1 order by lead_id, created_at desc",

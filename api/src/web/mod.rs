@@ -53,7 +53,13 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn script() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], SCRIPT)
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        SCRIPT,
+    )
 }
 
 /// The signed-in user of a page. Signed out, the page sends the browser to renew the session
@@ -67,9 +73,24 @@ impl FromRequestParts<AppState> for Signed {
         match <Tenant as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
             Ok(t) => Ok(Signed(t)),
             Err(ApiError::Unauthorized) => {
-                let here = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/app");
-                let next = if here == "/app" { String::new() } else { format!("?next={}", enc(here)) };
-                let to = if crate::auth::cookie(&parts.headers, security::refresh_cookie(&state.config)).is_some() { "/session/refresh" } else { "/login" };
+                let here = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/app");
+                let next = if here == "/app" {
+                    String::new()
+                } else {
+                    format!("?next={}", enc(here))
+                };
+                let to =
+                    if crate::auth::cookie(&parts.headers, security::refresh_cookie(&state.config))
+                        .is_some()
+                    {
+                        "/session/refresh"
+                    } else {
+                        "/login"
+                    };
                 Err(Redirect::to(&format!("{to}{next}")).into_response())
             }
             Err(e) => Err(e.into_response()),
@@ -98,7 +119,12 @@ pub(crate) fn enc(s: &str) -> String {
 /// The app's navigation: the four places an owner goes between jobs always in reach (big
 /// targets, one row on a phone), the rest under "More"; owner-only pages only for the owner.
 pub(crate) fn nav(current: &str, t: &Tenant) -> Markup {
-    let primary = [("home", "/app", "Home"), ("inbox", "/app/inbox", "Inbox"), ("appointments", "/app/appointments", "Jobs"), ("leads", "/app/leads", "Leads")];
+    let primary = [
+        ("home", "/app", "Home"),
+        ("inbox", "/app/inbox", "Inbox"),
+        ("appointments", "/app/appointments", "Jobs"),
+        ("leads", "/app/leads", "Leads"),
+    ];
     let more: [(&str, &str, &str, bool); 6] = [
         ("calls", "/app/calls", "Calls", false),
         ("catalog", "/app/catalog", "Prices", true),
@@ -157,7 +183,10 @@ pub(crate) fn tz(name: &str) -> chrono_tz::Tz {
 }
 
 pub(crate) fn local_midnight(tz: chrono_tz::Tz, day: NaiveDate) -> DateTime<Utc> {
-    tz.from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default()).earliest().map(|d| d.with_timezone(&Utc)).unwrap_or_else(Utc::now)
+    tz.from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .earliest()
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_else(Utc::now)
 }
 
 pub(crate) fn today(tz: chrono_tz::Tz) -> NaiveDate {
@@ -239,41 +268,103 @@ struct LoginForm {
 fn signed_in(s: &AppState, to: &str, tokens: &Tokens) -> Response {
     let c = &s.config;
     let mut r = Redirect::to(to).into_response();
-    r.headers_mut().append(header::SET_COOKIE, security::set_cookie(c, security::access_cookie(c), &tokens.access_token, tokens.expires_in));
-    r.headers_mut().append(header::SET_COOKIE, security::set_cookie(c, security::refresh_cookie(c), &tokens.refresh_token, REFRESH_TTL_DAYS * 86400));
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        security::set_cookie(
+            c,
+            security::access_cookie(c),
+            &tokens.access_token,
+            tokens.expires_in,
+        ),
+    );
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        security::set_cookie(
+            c,
+            security::refresh_cookie(c),
+            &tokens.refresh_token,
+            REFRESH_TTL_DAYS * 86400,
+        ),
+    );
     r
 }
 
 fn signed_out(s: &AppState, to: &str) -> Response {
     let c = &s.config;
     let mut r = Redirect::to(to).into_response();
-    r.headers_mut().append(header::SET_COOKIE, security::set_cookie(c, security::access_cookie(c), "", 0));
-    r.headers_mut().append(header::SET_COOKIE, security::set_cookie(c, security::refresh_cookie(c), "", 0));
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        security::set_cookie(c, security::access_cookie(c), "", 0),
+    );
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        security::set_cookie(c, security::refresh_cookie(c), "", 0),
+    );
     r
 }
 
-async fn login(State(s): State<AppState>, ClientAddr(ip): ClientAddr, Params(n): Params<Next>, Form(f): Form<LoginForm>) -> Response {
+async fn login(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    Params(n): Params<Next>,
+    Form(f): Form<LoginForm>,
+) -> Response {
     match crate::auth::authenticate(&s, ip, &f.email, &f.password).await {
         Ok(tokens) => {
             // An owner who stopped half-way through set-up picks up where they left it.
             let mut unfinished = false;
-            if let (true, Some(b), true, Ok(mut c)) = (n.next.is_none(), tokens.business_id(), tokens.is_owner(), nmc_store::conn(&s.db).await) {
-                unfinished = nmc_store::settings::onboarding_step(&mut c, b).await.ok().flatten().is_some();
+            if let (true, Some(b), true, Ok(mut c)) = (
+                n.next.is_none(),
+                tokens.business_id(),
+                tokens.is_owner(),
+                nmc_store::conn(&s.db).await,
+            ) {
+                unfinished = nmc_store::settings::onboarding_step(&mut c, b)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some();
             }
-            let to = if unfinished { "/app/onboarding".to_owned() } else { security::safe_next(n.next.as_deref()) };
+            let to = if unfinished {
+                "/app/onboarding".to_owned()
+            } else {
+                security::safe_next(n.next.as_deref())
+            };
             signed_in(&s, &to, &tokens)
         }
-        Err(ApiError::TooManyRequests(_)) => (StatusCode::TOO_MANY_REQUESTS, login_form(Some("Too many attempts. Try again in a few minutes."), n.next.as_deref())).into_response(),
-        Err(ApiError::Unauthorized) => (StatusCode::UNAUTHORIZED, login_form(Some("That email or password is not right."), n.next.as_deref())).into_response(),
+        Err(ApiError::TooManyRequests(_)) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            login_form(
+                Some("Too many attempts. Try again in a few minutes."),
+                n.next.as_deref(),
+            ),
+        )
+            .into_response(),
+        Err(ApiError::Unauthorized) => (
+            StatusCode::UNAUTHORIZED,
+            login_form(
+                Some("That email or password is not right."),
+                n.next.as_deref(),
+            ),
+        )
+            .into_response(),
         Err(e) => e.into_response(),
     }
 }
 
 /// Renews the page session from the refresh cookie (rotating it; a page's concurrent renewals
 /// within the grace all get the same new cookies), then goes back to the page.
-async fn refresh_session(State(s): State<AppState>, headers: HeaderMap, Params(n): Params<Next>) -> Response {
+async fn refresh_session(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Params(n): Params<Next>,
+) -> Response {
     let next = security::safe_next(n.next.as_deref());
-    let login = if next == "/app" { "/login".to_owned() } else { format!("/login?next={}", enc(&next)) };
+    let login = if next == "/app" {
+        "/login".to_owned()
+    } else {
+        format!("/login?next={}", enc(&next))
+    };
     match crate::auth::cookie(&headers, security::refresh_cookie(&s.config)) {
         Some(old) => match crate::auth::rotate(&s, old).await {
             Ok(tokens) => signed_in(&s, &next, &tokens),
@@ -298,8 +389,14 @@ async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Response {
     signed_out(&s, "/login")
 }
 
-pub(crate) const TRADES: [(&str, &str); 6] =
-    [("plumbing", "Plumbing"), ("hvac", "Heating & cooling"), ("electrical", "Electrical"), ("handyman", "Handyman"), ("cleaning", "Cleaning"), ("auto", "Mobile mechanic")];
+pub(crate) const TRADES: [(&str, &str); 6] = [
+    ("plumbing", "Plumbing"),
+    ("hvac", "Heating & cooling"),
+    ("electrical", "Electrical"),
+    ("handyman", "Handyman"),
+    ("cleaning", "Cleaning"),
+    ("auto", "Mobile mechanic"),
+];
 
 pub(crate) const TIMEZONES: [(&str, &str); 7] = [
     ("America/New_York", "Eastern"),
@@ -326,8 +423,16 @@ async fn signup_page() -> Markup {
     signup_form(&SignUpForm::default(), &Default::default())
 }
 
-fn signup_form(f: &SignUpForm, errors: &std::collections::BTreeMap<&'static str, String>) -> Markup {
-    let field = |id: &'static str, label: &str, kind: &str, value: &str, auto: &str, hint: Option<&str>| {
+fn signup_form(
+    f: &SignUpForm,
+    errors: &std::collections::BTreeMap<&'static str, String>,
+) -> Markup {
+    let field = |id: &'static str,
+                 label: &str,
+                 kind: &str,
+                 value: &str,
+                 auto: &str,
+                 hint: Option<&str>| {
         html! {
             label for=(id) { (label) }
             @if let Some(h) = hint { small id={ (id) "-hint" } class="muted" { (h) } }
@@ -364,7 +469,11 @@ fn signup_form(f: &SignUpForm, errors: &std::collections::BTreeMap<&'static str,
     )
 }
 
-async fn signup(State(s): State<AppState>, ClientAddr(ip): ClientAddr, Form(f): Form<SignUpForm>) -> Response {
+async fn signup(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    Form(f): Form<SignUpForm>,
+) -> Response {
     let body = crate::auth::SignUpBody {
         business_name: Some(f.business_name.clone()),
         owner_name: Some(f.owner_name.clone()),
@@ -376,12 +485,21 @@ async fn signup(State(s): State<AppState>, ClientAddr(ip): ClientAddr, Form(f): 
     };
     match crate::auth::create_account(&s, ip, body).await {
         Ok(tokens) => signed_in(&s, "/app/onboarding", &tokens),
-        Err(ApiError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, signup_form(&f, &errors)).into_response(),
+        Err(ApiError::Invalid(errors)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, signup_form(&f, &errors)).into_response()
+        }
         Err(ApiError::Conflict { field }) => {
-            let errors = std::collections::BTreeMap::from([(field, "already has an account; log in instead".to_owned())]);
+            let errors = std::collections::BTreeMap::from([(
+                field,
+                "already has an account; log in instead".to_owned(),
+            )]);
             (StatusCode::CONFLICT, signup_form(&f, &errors)).into_response()
         }
-        Err(ApiError::TooManyRequests(m)) => (StatusCode::TOO_MANY_REQUESTS, signup_form(&f, &std::collections::BTreeMap::from([("email", m)]))).into_response(),
+        Err(ApiError::TooManyRequests(m)) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            signup_form(&f, &std::collections::BTreeMap::from([("email", m)])),
+        )
+            .into_response(),
         Err(e) => e.into_response(),
     }
 }

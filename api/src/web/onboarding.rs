@@ -4,15 +4,15 @@
 //! Each step saves through the owner API; the step reached is stored, so the owner can stop at
 //! any point and pick up where they left off.
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use maud::{Markup, html};
 use nmc_assistant::guardrails::{is_gsm7, sms_segments};
 use nmc_domain::greeting::{default_after_hours_greeting, default_greeting, render_greeting};
-use nmc_store::settings::{self, ONBOARDING_STEPS};
 use nmc_store::scheduling;
+use nmc_store::settings::{self, ONBOARDING_STEPS};
 use serde::Deserialize;
 
 use super::{Signed, TIMEZONES, TRADES, form_status, owner_only, page};
@@ -27,16 +27,32 @@ pub fn router() -> Router<AppState> {
         .route("/app/onboarding/{step}", get(step))
 }
 
-const TITLES: [&str; 6] = ["Your business", "Hours and crew", "Prices", "Greeting", "Your number", "Test it"];
-const WEEK: [(&str, &str); 7] =
-    [("monday", "Mon"), ("tuesday", "Tue"), ("wednesday", "Wed"), ("thursday", "Thu"), ("friday", "Fri"), ("saturday", "Sat"), ("sunday", "Sun")];
+const TITLES: [&str; 6] = [
+    "Your business",
+    "Hours and crew",
+    "Prices",
+    "Greeting",
+    "Your number",
+    "Test it",
+];
+const WEEK: [(&str, &str); 7] = [
+    ("monday", "Mon"),
+    ("tuesday", "Tue"),
+    ("wednesday", "Wed"),
+    ("thursday", "Thu"),
+    ("friday", "Fri"),
+    ("saturday", "Sat"),
+    ("sunday", "Sun"),
+];
 
 async fn resume(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, ApiError> {
     if let Err(r) = owner_only(&t) {
         return Ok(r);
     }
     let mut tx = t.begin(&s.db).await?;
-    let step = settings::onboarding_step(&mut tx, t.business_id).await?.unwrap_or_else(|| "profile".into());
+    let step = settings::onboarding_step(&mut tx, t.business_id)
+        .await?
+        .unwrap_or_else(|| "profile".into());
     Ok(Redirect::to(&format!("/app/onboarding/{step}")).into_response())
 }
 
@@ -68,19 +84,34 @@ struct NumberSearch {
     area_code: Option<String>,
 }
 
-async fn step(Signed(t): Signed, State(s): State<AppState>, Path(step): Path<String>, Params(q): Params<NumberSearch>) -> Result<Response, ApiError> {
+async fn step(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    Path(step): Path<String>,
+    Params(q): Params<NumberSearch>,
+) -> Result<Response, ApiError> {
     if let Err(r) = owner_only(&t) {
         return Ok(r);
     }
-    let Some(index) = ONBOARDING_STEPS.iter().position(|x| *x == step) else { return Err(ApiError::NotFound) };
+    let Some(index) = ONBOARDING_STEPS.iter().position(|x| *x == step) else {
+        return Err(ApiError::NotFound);
+    };
     let mut tx = t.begin(&s.db).await?;
     settings::reach_onboarding_step(&mut tx, t.business_id, Some(&step)).await?;
     let current = settings::get(&mut tx, t.business_id).await?;
     let next = next_link(index);
     let body = match index {
         0 => profile(&current, &next),
-        1 => hours(&current, &scheduling::technicians(&mut tx, t.business_id).await?, &next),
-        2 => prices(&current, &scheduling::catalog(&mut tx, t.business_id, false).await?, &next),
+        1 => hours(
+            &current,
+            &scheduling::technicians(&mut tx, t.business_id).await?,
+            &next,
+        ),
+        2 => prices(
+            &current,
+            &scheduling::catalog(&mut tx, t.business_id, false).await?,
+            &next,
+        ),
         3 => greetings(&current, &next),
         4 => {
             let number = settings::number(&mut tx, t.business_id).await?;
@@ -88,12 +119,25 @@ async fn step(Signed(t): Signed, State(s): State<AppState>, Path(step): Path<Str
                 (None, Some(area)) => Some(crate::numbers::search(&s, area.trim()).await),
                 _ => None,
             };
-            number_step(&current, number.as_deref(), q.area_code.as_deref(), found, &next)
+            number_step(
+                &current,
+                number.as_deref(),
+                q.area_code.as_deref(),
+                found,
+                &next,
+            )
         }
-        _ => test_step(settings::number(&mut tx, t.business_id).await?.as_deref(), s.sandbox.is_some()),
+        _ => test_step(
+            settings::number(&mut tx, t.business_id).await?.as_deref(),
+            s.sandbox.is_some(),
+        ),
     };
     crate::owner::commit(tx).await?;
-    Ok(page(&format!("Set-up: {}", TITLES[index]), html! { (progress(index)) (body) }).into_response())
+    Ok(page(
+        &format!("Set-up: {}", TITLES[index]),
+        html! { (progress(index)) (body) },
+    )
+    .into_response())
 }
 
 fn profile(c: &settings::Settings, next: &str) -> Markup {
@@ -199,8 +243,14 @@ fn prices(c: &settings::Settings, items: &[scheduling::CatalogRow], next: &str) 
 }
 
 fn greetings(c: &settings::Settings, next: &str) -> Markup {
-    let greeting = c.greeting.clone().unwrap_or_else(|| default_greeting("{business}"));
-    let after = c.after_hours_greeting.clone().unwrap_or_else(|| default_after_hours_greeting("{business}"));
+    let greeting = c
+        .greeting
+        .clone()
+        .unwrap_or_else(|| default_greeting("{business}"));
+    let after = c
+        .after_hours_greeting
+        .clone()
+        .unwrap_or_else(|| default_after_hours_greeting("{business}"));
     html! {
         h1 { "Greeting" }
         p { "The first text a caller gets, within a second of the missed call. " code { "{business}" } " and " code { "{owner}" } " are filled in." }
@@ -223,11 +273,19 @@ struct PreviewQuery {
 }
 
 /// The greeting as the caller's phone will show it, rendered by the code that sends it.
-async fn preview(Signed(t): Signed, State(s): State<AppState>, Params(q): Params<PreviewQuery>) -> Result<Markup, ApiError> {
+async fn preview(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    Params(q): Params<PreviewQuery>,
+) -> Result<Markup, ApiError> {
     let mut tx = t.begin(&s.db).await?;
     let c = settings::get(&mut tx, t.business_id).await?;
     let template = q.text.unwrap_or_default();
-    let template = if template.trim().is_empty() { default_greeting("{business}") } else { template };
+    let template = if template.trim().is_empty() {
+        default_greeting("{business}")
+    } else {
+        template
+    };
     let text = render_greeting(&template, &c.name, &c.owner_name);
     let segments = sms_segments(&text);
     let unicode = !is_gsm7(&text);
@@ -243,7 +301,13 @@ async fn preview(Signed(t): Signed, State(s): State<AppState>, Params(q): Params
     })
 }
 
-fn number_step(c: &settings::Settings, number: Option<&str>, area: Option<&str>, found: Option<Result<Vec<nmc_twilio::client::AvailableNumber>, ApiError>>, next: &str) -> Markup {
+fn number_step(
+    c: &settings::Settings,
+    number: Option<&str>,
+    area: Option<&str>,
+    found: Option<Result<Vec<nmc_twilio::client::AvailableNumber>, ApiError>>,
+    next: &str,
+) -> Markup {
     html! {
         h1 { "Your number" }
         @match number {

@@ -37,7 +37,11 @@ impl FromRequestParts<AppState> for DevSandbox {
     type Rejection = ApiError;
 
     async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        state.sandbox.clone().map(DevSandbox).ok_or(ApiError::NotFound)
+        state
+            .sandbox
+            .clone()
+            .map(DevSandbox)
+            .ok_or(ApiError::NotFound)
     }
 }
 
@@ -74,7 +78,12 @@ document.getElementById('compose').onsubmit = (e) => { e.preventDefault(); const
 setInterval(refresh, 1000); refresh();
 "#;
 
-async fn phone(_: DevSandbox, Signed(t): Signed, State(s): State<AppState>, Params(w): Params<Who>) -> Result<Response, ApiError> {
+async fn phone(
+    _: DevSandbox,
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    Params(w): Params<Who>,
+) -> Result<Response, ApiError> {
     if let Err(r) = owner_only(&t) {
         return Ok(r);
     }
@@ -106,9 +115,16 @@ async fn phone(_: DevSandbox, Signed(t): Signed, State(s): State<AppState>, Para
     Ok(page("Dev phone", body).into_response())
 }
 
-async fn thread(_: DevSandbox, t: Tenant, State(s): State<AppState>, Params(w): Params<Who>) -> Result<Markup, ApiError> {
+async fn thread(
+    _: DevSandbox,
+    t: Tenant,
+    State(s): State<AppState>,
+    Params(w): Params<Who>,
+) -> Result<Markup, ApiError> {
     t.owner()?;
-    let Some(caller) = w.caller else { return Ok(html! {}) };
+    let Some(caller) = w.caller else {
+        return Ok(html! {});
+    };
     let mut tx = t.begin(&s.db).await?;
     let rows: Vec<(String, String, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
         "select m.direction, m.body, m.status, m.created_at from messages m join leads l on l.id = m.lead_id
@@ -143,15 +159,29 @@ struct Act {
 async fn caller_and_number(s: &AppState, t: &Tenant, a: &Act) -> Result<(E164, String), ApiError> {
     t.owner()?;
     let caller = E164::parse(&a.caller).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let number = business(s, t).await?.1.ok_or_else(|| invalid("number", "your business has no number yet"))?;
+    let number = business(s, t)
+        .await?
+        .1
+        .ok_or_else(|| invalid("number", "your business has no number yet"))?;
     Ok((caller, number))
 }
 
-async fn call(DevSandbox(sb): DevSandbox, t: Tenant, State(s): State<AppState>, Form(a): Form<Act>) -> Result<Response, ApiError> {
+async fn call(
+    DevSandbox(sb): DevSandbox,
+    t: Tenant,
+    State(s): State<AppState>,
+    Form(a): Form<Act>,
+) -> Result<Response, ApiError> {
     let (caller, to) = caller_and_number(&s, &t, &a).await?;
     // The call plays out in the background, as a real one would (ringing, then the missed flow).
     tokio::spawn(async move {
-        let req = nmc_sandbox::CallRequest { from: caller.as_str().to_owned(), to, outcome: Some("no-answer".into()), call_sid: None, deliveries: 1 };
+        let req = nmc_sandbox::CallRequest {
+            from: caller.as_str().to_owned(),
+            to,
+            outcome: Some("no-answer".into()),
+            call_sid: None,
+            deliveries: 1,
+        };
         if let Err(e) = sb.place_call(req).await {
             tracing::warn!(error = %e, "dev phone call failed");
         }
@@ -159,14 +189,25 @@ async fn call(DevSandbox(sb): DevSandbox, t: Tenant, State(s): State<AppState>, 
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-async fn text(DevSandbox(sb): DevSandbox, t: Tenant, State(s): State<AppState>, Form(a): Form<Act>) -> Result<Response, ApiError> {
+async fn text(
+    DevSandbox(sb): DevSandbox,
+    t: Tenant,
+    State(s): State<AppState>,
+    Form(a): Form<Act>,
+) -> Result<Response, ApiError> {
     let (caller, to) = caller_and_number(&s, &t, &a).await?;
     let body = a.body.unwrap_or_default();
     if body.trim().is_empty() {
         return Err(ApiError::BadRequest("empty text".into()));
     }
     tokio::spawn(async move {
-        let req = nmc_sandbox::SmsRequest { from: caller.as_str().to_owned(), to, body, message_sid: None, deliveries: 1 };
+        let req = nmc_sandbox::SmsRequest {
+            from: caller.as_str().to_owned(),
+            to,
+            body,
+            message_sid: None,
+            deliveries: 1,
+        };
         if let Err(e) = sb.send_sms_as_caller(req).await {
             tracing::warn!(error = %e, "dev phone text failed");
         }

@@ -1,10 +1,10 @@
 //! Reports (owner only): a week or a month — missed, recovered, booked, revenue recovered — with
 //! a chart per measure and links to the period before and after.
 
+use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use chrono::{Datelike, Duration, NaiveDate};
 use maud::html;
 use nmc_store::{insights, settings};
@@ -26,11 +26,19 @@ struct Query {
 
 fn month_bounds(anchor: NaiveDate) -> (NaiveDate, NaiveDate) {
     let first = anchor.with_day(1).unwrap_or(anchor);
-    let next = if first.month() == 12 { NaiveDate::from_ymd_opt(first.year() + 1, 1, 1) } else { NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1) };
+    let next = if first.month() == 12 {
+        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+    };
     (first, next.unwrap_or(first) - Duration::days(1))
 }
 
-async fn report(Signed(t): Signed, State(s): State<AppState>, Params(q): Params<Query>) -> Result<Response, ApiError> {
+async fn report(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    Params(q): Params<Query>,
+) -> Result<Response, ApiError> {
     if let Err(r) = owner_only(&t) {
         return Ok(r);
     }
@@ -39,16 +47,37 @@ async fn report(Signed(t): Signed, State(s): State<AppState>, Params(q): Params<
     let timezone = settings::get(&mut tx, t.business_id).await?.timezone;
     let zone = tz(&timezone);
     let anchor = q.start.unwrap_or_else(|| today(zone));
-    let (first, last) = if monthly { month_bounds(anchor) } else {
+    let (first, last) = if monthly {
+        month_bounds(anchor)
+    } else {
         let first = anchor - Duration::days(anchor.weekday().num_days_from_monday() as i64);
         (first, first + Duration::days(6))
     };
-    let (prev, next) = if monthly { (first - Duration::days(1), last + Duration::days(1)) } else { (first - Duration::days(7), first + Duration::days(7)) };
-    let totals = insights::totals(&mut tx, t.business_id, local_midnight(zone, first), local_midnight(zone, last + Duration::days(1))).await?;
+    let (prev, next) = if monthly {
+        (first - Duration::days(1), last + Duration::days(1))
+    } else {
+        (first - Duration::days(7), first + Duration::days(7))
+    };
+    let totals = insights::totals(
+        &mut tx,
+        t.business_id,
+        local_midnight(zone, first),
+        local_midnight(zone, last + Duration::days(1)),
+    )
+    .await?;
     let days = insights::daily(&mut tx, t.business_id, &timezone, first, last).await?;
-    let label = |d: &insights::Day| d.day.format(if monthly { "%b %-d" } else { "%a %-d" }).to_string();
-    let series = |f: fn(&insights::Day) -> i64| days.iter().map(|d| (label(d), f(d))).collect::<Vec<_>>();
-    let rate = if totals.missed > 0 { totals.recovered * 100 / totals.missed } else { 0 };
+    let label = |d: &insights::Day| {
+        d.day
+            .format(if monthly { "%b %-d" } else { "%a %-d" })
+            .to_string()
+    };
+    let series =
+        |f: fn(&insights::Day) -> i64| days.iter().map(|d| (label(d), f(d))).collect::<Vec<_>>();
+    let rate = if totals.missed > 0 {
+        totals.recovered * 100 / totals.missed
+    } else {
+        0
+    };
     let period = if monthly { "month" } else { "week" };
     Ok(page(
         "Reports",

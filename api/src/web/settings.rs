@@ -42,7 +42,12 @@ async fn settings_page(Signed(t): Signed, State(s): State<AppState>) -> Result<R
     let c = settings::get(&mut tx, t.business_id).await?;
     let number = settings::number(&mut tx, t.business_id).await?;
     let messaging = settings::messaging(&mut tx, t.business_id).await?;
-    let hours = |secs: &[i32]| secs.iter().map(|s| format!("{}", *s as f64 / 3600.0)).collect::<Vec<_>>().join(", ");
+    let hours = |secs: &[i32]| {
+        secs.iter()
+            .map(|s| format!("{}", *s as f64 / 3600.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let hm = |t: chrono::NaiveTime| t.format("%H:%M").to_string();
     Ok(page(
         "Settings",
@@ -147,14 +152,35 @@ struct Join {
     password: String,
 }
 
-async fn accept(State(s): State<AppState>, ClientAddr(ip): ClientAddr, Path(token): Path<String>, Form(f): Form<Join>) -> Response {
+async fn accept(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    Path(token): Path<String>,
+    Form(f): Form<Join>,
+) -> Response {
     match crate::auth::join(&s, ip, &token, Some(&f.name), Some(f.password)).await {
         Ok(tokens) => super::signed_in(&s, "/app/inbox", &tokens),
         Err(ApiError::Invalid(fields)) => {
-            let msg = fields.iter().map(|(k, v)| if *k == "token" { v.clone() } else { format!("{k}: {v}") }).collect::<Vec<_>>().join("; ");
-            (StatusCode::UNPROCESSABLE_ENTITY, invite_form(&token, Some(&msg))).into_response()
+            let msg = fields
+                .iter()
+                .map(|(k, v)| {
+                    if *k == "token" {
+                        v.clone()
+                    } else {
+                        format!("{k}: {v}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                invite_form(&token, Some(&msg)),
+            )
+                .into_response()
         }
-        Err(ApiError::TooManyRequests(m)) => (StatusCode::TOO_MANY_REQUESTS, invite_form(&token, Some(&m))).into_response(),
+        Err(ApiError::TooManyRequests(m)) => {
+            (StatusCode::TOO_MANY_REQUESTS, invite_form(&token, Some(&m))).into_response()
+        }
         Err(e) => e.into_response(),
     }
 }

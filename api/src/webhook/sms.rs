@@ -1,11 +1,11 @@
 //! `POST /webhook/sms/incoming` and `POST /webhook/sms/status`.
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::post;
-use axum::Router;
 use nmc_domain::{E164, Keyword};
 use nmc_store::{business, webhook as store};
 use nmc_twilio::twiml;
@@ -15,40 +15,73 @@ use super::{parse_form, twiml as xml, verify};
 use crate::{AppState, error::ApiError};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/webhook/sms/incoming", post(incoming)).route("/webhook/sms/status", post(status))
+    Router::new()
+        .route("/webhook/sms/incoming", post(incoming))
+        .route("/webhook/sms/status", post(status))
 }
 
 const STATUSES: &[&str] = &[
-    "queued", "sending", "sent", "failed", "delivered", "undelivered", "receiving", "received", "accepted", "scheduled",
-    "read", "canceled",
+    "queued",
+    "sending",
+    "sent",
+    "failed",
+    "delivered",
+    "undelivered",
+    "receiving",
+    "received",
+    "accepted",
+    "scheduled",
+    "read",
+    "canceled",
 ];
 
 #[instrument(skip_all, fields(business_id, message_sid))]
-async fn incoming(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn incoming(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let params = parse_form(&headers, &body)?;
     let empty = || xml(twiml::Response::new().render());
-    let Some(to) = params.get("To").and_then(|t| E164::parse(t).ok()) else { return Ok(empty()) };
-    let Some(b) = business::by_twilio_number(&state.db, to.as_str()).await? else { return Ok(empty()) };
+    let Some(to) = params.get("To").and_then(|t| E164::parse(t).ok()) else {
+        return Ok(empty());
+    };
+    let Some(b) = business::by_twilio_number(&state.db, to.as_str()).await? else {
+        return Ok(empty());
+    };
     verify(&state, &b, &uri, &headers, &params)?;
     let sid = params.required("MessageSid")?;
-    tracing::Span::current().record("business_id", tracing::field::display(b.id)).record("message_sid", sid);
-    let from = E164::parse(params.required("From")?).map_err(|e| ApiError::BadRequest(format!("From: {e}")))?;
+    tracing::Span::current()
+        .record("business_id", tracing::field::display(b.id))
+        .record("message_sid", sid);
+    let from = E164::parse(params.required("From")?)
+        .map_err(|e| ApiError::BadRequest(format!("From: {e}")))?;
     let text = params.get("Body").unwrap_or_default();
     let keyword = Keyword::classify(text);
 
-    let rec = store::record_inbound_sms(&state.db, b.id, sid, &from, &to, text, keyword, b.profile()).await?;
+    let rec =
+        store::record_inbound_sms(&state.db, b.id, sid, &from, &to, text, keyword, b.profile())
+            .await?;
     super::hand_over(&state, b.id, &from, &rec.event).await;
     Ok(empty())
 }
 
 #[instrument(skip_all, fields(message_sid))]
-async fn status(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn status(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let params = parse_form(&headers, &body)?;
     let sid = params.required("MessageSid")?;
     tracing::Span::current().record("message_sid", sid);
     let status = params.required("MessageStatus")?;
     if !STATUSES.contains(&status) {
-        return Err(ApiError::BadRequest(format!("unknown MessageStatus `{status}`")));
+        return Err(ApiError::BadRequest(format!(
+            "unknown MessageStatus `{status}`"
+        )));
     }
     // Whose token signs it: the sending number is ours and names one business (a sid is only
     // unique per business); a callback without it falls back to the sid.

@@ -1,11 +1,11 @@
 //! `POST /webhook/voice/incoming` and `POST /webhook/voice/call-completed`.
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::post;
-use axum::Router;
 use chrono::Utc;
 use nmc_domain::{DialOutcome, E164};
 use nmc_store::business::BusinessForWebhook;
@@ -17,15 +17,26 @@ use super::{Params, parse_form, twiml as xml, verify};
 use crate::{AppState, error::ApiError};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/webhook/voice/incoming", post(incoming)).route("/webhook/voice/call-completed", post(call_completed))
+    Router::new()
+        .route("/webhook/voice/incoming", post(incoming))
+        .route("/webhook/voice/call-completed", post(call_completed))
 }
 
 /// Parses a voice webhook, finds the business it is for (by `To`) and checks the signature.
 /// `None`: the number is not one of ours.
-async fn verified_call(state: &AppState, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Result<Option<(Params, BusinessForWebhook)>, ApiError> {
+async fn verified_call(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Option<(Params, BusinessForWebhook)>, ApiError> {
     let params = parse_form(headers, body)?;
-    let Some(to) = params.get("To").and_then(|t| E164::parse(t).ok()) else { return Ok(None) };
-    let Some(b) = business::by_twilio_number(&state.db, to.as_str()).await? else { return Ok(None) };
+    let Some(to) = params.get("To").and_then(|t| E164::parse(t).ok()) else {
+        return Ok(None);
+    };
+    let Some(b) = business::by_twilio_number(&state.db, to.as_str()).await? else {
+        return Ok(None);
+    };
     verify(state, &b, uri, headers, &params)?;
     let span = tracing::Span::current();
     span.record("business_id", tracing::field::display(b.id));
@@ -36,16 +47,27 @@ async fn verified_call(state: &AppState, uri: &Uri, headers: &HeaderMap, body: &
 }
 
 fn not_in_service() -> Response {
-    xml(twiml::Response::new().say("Sorry, this number is not in service. Goodbye.").hangup().render())
+    xml(twiml::Response::new()
+        .say("Sorry, this number is not in service. Goodbye.")
+        .hangup()
+        .render())
 }
 
 fn after_hours(b: &BusinessForWebhook) -> bool {
-    nmc_domain::hours::parse_timezone(&b.timezone).is_none_or(|tz| !b.business_hours.0.is_open(tz, Utc::now()))
+    nmc_domain::hours::parse_timezone(&b.timezone)
+        .is_none_or(|tz| !b.business_hours.0.is_open(tz, Utc::now()))
 }
 
 #[instrument(skip_all, fields(business_id, call_sid))]
-async fn incoming(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let Some((params, b)) = verified_call(&state, &uri, &headers, &body).await? else { return Ok(not_in_service()) };
+async fn incoming(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Some((params, b)) = verified_call(&state, &uri, &headers, &body).await? else {
+        return Ok(not_in_service());
+    };
     let call_sid = params.required("CallSid")?;
     let caller = params.get("From").and_then(|f| E164::parse(f).ok());
 
@@ -53,19 +75,37 @@ async fn incoming(State(state): State<AppState>, uri: Uri, headers: HeaderMap, b
         // The business's own line already rang out and forwarded the caller here: missed.
         missed(&state, &b, call_sid, caller.as_ref(), "forwarded").await?;
         let say = match caller {
-            Some(_) => format!("Thanks for calling {}. Sorry we can't take your call right now. We'll text you in a moment.", b.name),
-            None => format!("Thanks for calling {}. Sorry we can't take your call right now. Please call back later.", b.name),
+            Some(_) => format!(
+                "Thanks for calling {}. Sorry we can't take your call right now. We'll text you in a moment.",
+                b.name
+            ),
+            None => format!(
+                "Thanks for calling {}. Sorry we can't take your call right now. Please call back later.",
+                b.name
+            ),
         };
         return Ok(xml(twiml::Response::new().say(&say).hangup().render()));
     }
     store::record_ringing_call(&state.db, b.id, call_sid, caller.as_ref(), after_hours(&b)).await?;
-    let action = format!("{}/webhook/voice/call-completed", state.config.public_base_url);
-    Ok(xml(twiml::Response::new().dial(&b.business_phone, 20, &action).render()))
+    let action = format!(
+        "{}/webhook/voice/call-completed",
+        state.config.public_base_url
+    );
+    Ok(xml(twiml::Response::new()
+        .dial(&b.business_phone, 20, &action)
+        .render()))
 }
 
 #[instrument(skip_all, fields(business_id, call_sid))]
-async fn call_completed(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let Some((params, b)) = verified_call(&state, &uri, &headers, &body).await? else { return Ok(not_in_service()) };
+async fn call_completed(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Some((params, b)) = verified_call(&state, &uri, &headers, &body).await? else {
+        return Ok(not_in_service());
+    };
     let call_sid = params.required("CallSid")?;
     let dial_status = params.required("DialCallStatus")?;
     let outcome = DialOutcome::from_dial_status(dial_status)
@@ -73,14 +113,28 @@ async fn call_completed(State(state): State<AppState>, uri: Uri, headers: Header
     let caller = params.get("From").and_then(|f| E164::parse(f).ok());
     match outcome {
         DialOutcome::Answered => {
-            store::record_answered_call(&state.db, b.id, call_sid, caller.as_ref(), dial_status, after_hours(&b)).await?;
+            store::record_answered_call(
+                &state.db,
+                b.id,
+                call_sid,
+                caller.as_ref(),
+                dial_status,
+                after_hours(&b),
+            )
+            .await?;
             Ok(xml(twiml::Response::new().hangup().render()))
         }
         DialOutcome::Missed => {
             missed(&state, &b, call_sid, caller.as_ref(), dial_status).await?;
             let say = match caller {
-                Some(_) => format!("Sorry we missed your call. {} will text you right away.", b.name),
-                None => format!("Sorry we missed your call. Please call {} back later.", b.name),
+                Some(_) => format!(
+                    "Sorry we missed your call. {} will text you right away.",
+                    b.name
+                ),
+                None => format!(
+                    "Sorry we missed your call. Please call {} back later.",
+                    b.name
+                ),
             };
             Ok(xml(twiml::Response::new().say(&say).hangup().render()))
         }
@@ -88,14 +142,30 @@ async fn call_completed(State(state): State<AppState>, uri: Uri, headers: Header
 }
 
 /// Records the missed call and hands it to the caller's conversation workflow.
-async fn missed(state: &AppState, b: &BusinessForWebhook, call_sid: &str, caller: Option<&E164>, dial_status: &str) -> Result<(), ApiError> {
+async fn missed(
+    state: &AppState,
+    b: &BusinessForWebhook,
+    call_sid: &str,
+    caller: Option<&E164>,
+    dial_status: &str,
+) -> Result<(), ApiError> {
     let after_hours = after_hours(b);
     let Some(caller) = caller else {
         // A withheld number: recorded, but there is nobody to text.
-        store::record_missed_call_anonymous(&state.db, b.id, call_sid, dial_status, after_hours).await?;
+        store::record_missed_call_anonymous(&state.db, b.id, call_sid, dial_status, after_hours)
+            .await?;
         return Ok(());
     };
-    let rec = store::record_missed_call(&state.db, b.id, call_sid, caller, dial_status, after_hours, b.profile()).await?;
+    let rec = store::record_missed_call(
+        &state.db,
+        b.id,
+        call_sid,
+        caller,
+        dial_status,
+        after_hours,
+        b.profile(),
+    )
+    .await?;
     super::hand_over(state, b.id, caller, &rec).await;
     Ok(())
 }

@@ -6,7 +6,10 @@ use nmc_assistant::{LlmAssistant, RulesAssistant, eval};
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let report = eval::score(&RulesAssistant, &eval::conversations()).await;
-    eval::print("rules — development set (the rules were tuned on it)", &report);
+    eval::print(
+        "rules — development set (the rules were tuned on it)",
+        &report,
+    );
     println!();
     let report = eval::score(&RulesAssistant, &eval::held_out()).await;
     eval::print("rules — held-out set (never tuned on)", &report);
@@ -17,6 +20,9 @@ async fn main() {
         let mut all = eval::conversations();
         all.extend(eval::held_out());
         println!();
-        eval::print(&format!("llm {model} at {base} — both sets"), &eval::score(&llm, &all).await);
+        eval::print(
+            &format!("llm {model} at {base} — both sets"),
+            &eval::score(&llm, &all).await,
+        );
     }
 }
