@@ -5,13 +5,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use nmc_assistant::catalog::{self, CatalogItem};
 use nmc_calendar::{CalendarError, CalendarEvent};
-use nmc_domain::appointment::{confirmation_text, reminder_text};
+use nmc_domain::appointment::confirmation_text;
 use nmc_domain::availability::{self, Slot};
+use nmc_domain::catalog::{self, CatalogItem};
 use nmc_store::booking::{self as store, Booked, NewAppointment};
 use nmc_store::{PgPool, SecretBox, calendar as cal, scheduling};
-use serde::{Deserialize, Serialize};
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use tracing::{info, warn};
@@ -24,132 +23,11 @@ pub struct BookingActivities {
 }
 
 pub use nmc_calendar::Calendars;
-
-/// How many numbered slots a text offers (seed 004 VTCR 4.4).
-pub const OFFERS: usize = 4;
-
-/// The job being booked: a catalog item, or the caller's own words when nothing matched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QuotedJob {
-    pub catalog_item_id: Option<Uuid>,
-    pub name: String,
-    pub duration_minutes: i32,
-    /// Only ever from the catalog; `None` means the owner quotes.
-    pub price_text: Option<String>,
-    pub price_cents: Option<i32>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OfferRequest {
-    pub business_id: Uuid,
-    /// The caller's words for the job (matched to the catalog), or the job being rescheduled.
-    pub service_text: String,
-    pub job: Option<QuotedJob>,
-    pub emergency: bool,
-    /// Only slots starting after this (a "none of those" asks for later ones).
-    pub after: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Offer {
-    pub job: QuotedJob,
-    /// The caller's words matched a catalog item.
-    pub matched: bool,
-    pub timezone: String,
-    pub slots: Vec<Slot>,
-    pub window_days: i32,
-    /// The business has technicians: booking by text is set up.
-    #[serde(default)]
-    pub bookable: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BookRequest {
-    pub business_id: Uuid,
-    pub conversation_id: Uuid,
-    pub slot: Slot,
-    pub job: QuotedJob,
-    /// Moving this appointment instead of booking a new one.
-    pub reschedule: Option<Uuid>,
-    pub idempotency_key: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum BookOutcome {
-    Booked {
-        appointment_id: Uuid,
-        confirmation: String,
-        owner_summary: String,
-    },
-    /// Someone took the slot first: nothing was written; here are fresh ones.
-    Taken { offer: Offer },
-}
-
-/// The caller's upcoming appointment, for their C / R / X replies.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CallerAppointment {
-    pub appointment_id: Uuid,
-    pub when: String,
-    pub job: QuotedJob,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CallerLookup {
-    pub business_id: Uuid,
-    pub caller: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StatusChange {
-    pub business_id: Uuid,
-    pub appointment_id: Uuid,
-    /// confirmed | cancelled
-    pub status: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AppointmentRef {
-    pub business_id: Uuid,
-    pub appointment_id: Uuid,
-}
-
-/// What the appointment workflow needs to decide its next step.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AppointmentState {
-    pub status: String,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub version: i32,
-    pub caller: Option<String>,
-    pub conversation_id: Option<Uuid>,
-    pub reminder_minutes: Vec<i32>,
-    pub providers: Vec<String>,
-    pub business_name: String,
-    pub service: String,
-    pub when: String,
-    /// The owner changed it and the caller has not been told yet (a signal that failed).
-    #[serde(default)]
-    pub notice_pending: bool,
-    /// Reminders and notices wait for the end of these (absent in older histories).
-    #[serde(default)]
-    pub quiet: Option<nmc_domain::hours::QuietHours>,
-}
-
-/// The appointment workflow has acted on everything up to `version`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AppointmentTold {
-    pub business_id: Uuid,
-    pub appointment_id: Uuid,
-    pub version: i32,
-    pub notice_sent: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SyncRequest {
-    pub business_id: Uuid,
-    pub appointment_id: Uuid,
-    pub provider: String,
-}
+// The inputs and outputs are the contracts the workflows call (nmc-activity-defs).
+pub use nmc_activity_defs::booking::{
+    AppointmentRef, AppointmentState, AppointmentTold, BookOutcome, BookRequest, CallerAppointment,
+    CallerLookup, OFFERS, Offer, OfferRequest, QuotedJob, StatusChange, SyncRequest,
+};
 
 fn retryable(e: impl std::fmt::Display) -> ActivityError {
     anyhow::anyhow!("{e}").into()
@@ -670,16 +548,6 @@ impl BookingActivities {
         let external: Vec<_> = blocks.into_iter().filter(|b| !own.contains(b)).collect();
         cal::replace_busy(&mut db, business_id, "google", from, to, &external).await?;
         Ok(())
-    }
-
-    /// Reminder text for an appointment (used by the appointment workflow).
-    pub fn reminder(state: &AppointmentState, minutes_before: i64) -> String {
-        reminder_text(
-            &state.business_name,
-            &state.service,
-            &state.when,
-            minutes_before,
-        )
     }
 }
 

@@ -2,21 +2,28 @@
 //! Temporal runs an activity again whenever it cannot be sure the last attempt finished.
 
 pub mod booking;
+pub mod contract;
 
 use std::sync::Arc;
 
 use anyhow::anyhow;
 use chrono::{DateTime, Duration, Utc};
-use nmc_assistant::{Assistant, Field, LlmAssistant, RulesAssistant, TurnInput, TurnOutcome};
-use nmc_domain::{ConversationStatus, E164, OutboundSms, SendOutcome, SmsKind};
+use nmc_assistant::{Assistant, LlmAssistant, RulesAssistant, TurnInput, TurnOutcome};
+use nmc_domain::{E164, Mode, OutboundSms, SendOutcome, SmsKind};
 use nmc_store::{PgPool, SecretBox, activity as store};
 use nmc_twilio::TwilioClient;
-use serde::{Deserialize, Serialize};
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use tracing::{info, instrument, warn};
-use uuid::Uuid;
 
+// The inputs and outputs are the contracts the workflows call (nmc-activity-defs).
+pub use nmc_activity_defs::conversation::{
+    ConversationClosing, ConversationFlags, InboundToAttach, OwnerNotice, RepeatCall, Revocation,
+    Triage, TriageRequest, TurnRequest, TurnResult,
+};
+
+/// Implements `nmc_activity_defs::ConversationActivities` (the type names match, so the
+/// activity names do; `contract.rs` checks inputs and outputs).
 pub struct ConversationActivities {
     pub pool: PgPool,
     pub engine: Engine,
@@ -46,93 +53,6 @@ impl Engine {
             Engine::Llm(l) => l.turn(input).await,
         }
     }
-}
-
-/// The quick read of a caller's text that decides how the owner is alerted, before any model runs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TriageRequest {
-    pub message: String,
-    pub asked: Option<Field>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Triage {
-    pub emergency: bool,
-    pub needs_human: bool,
-}
-
-/// One assistant turn on a caller's text.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TurnRequest {
-    pub business_id: Uuid,
-    pub conversation_id: Uuid,
-    pub business_name: String,
-    pub owner_name: String,
-    pub disclose: bool,
-    pub first_reply: bool,
-    pub asked: Option<Field>,
-    pub message: String,
-}
-
-/// The outcome of a turn, plus whether it just made the lead qualified.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TurnResult {
-    pub outcome: TurnOutcome,
-    pub newly_qualified: bool,
-    /// One-message summary for the owner when newly qualified.
-    pub summary: Option<String>,
-}
-
-/// Something the owner must hear about: stored, and texted to the owner's phone.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OwnerNotice {
-    pub business_id: Uuid,
-    pub conversation_id: Uuid,
-    pub workflow_id: String,
-    /// caller_text | emergency | needs_owner | qualified
-    pub kind: String,
-    pub priority: bool,
-    pub body: String,
-    pub idempotency_key: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ConversationFlags {
-    pub business_id: Uuid,
-    pub conversation_id: Uuid,
-    /// assistant | owner
-    pub mode: Option<String>,
-    pub emergency: bool,
-    pub needs_owner: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RepeatCall {
-    pub business_id: Uuid,
-    pub call_sid: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct InboundToAttach {
-    pub business_id: Uuid,
-    pub conversation_id: Uuid,
-    pub workflow_id: String,
-    pub message_id: Uuid,
-}
-
-/// The caller revoked consent in words only the assistant read.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Revocation {
-    pub business_id: Uuid,
-    pub caller: E164,
-    pub message_sid: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ConversationClosing {
-    pub business_id: Uuid,
-    pub conversation_id: Uuid,
-    pub status: ConversationStatus,
 }
 
 use nmc_telemetry::{CARRIER_RETRIES, FIRST_TEXT_SECONDS, REPLY_SECONDS, TEXTS};
@@ -268,7 +188,7 @@ impl ConversationActivities {
             &self.pool,
             n.business_id,
             n.conversation_id,
-            &n.kind,
+            n.kind.as_str(),
             n.priority,
             &n.body,
             &n.idempotency_key,
@@ -301,7 +221,7 @@ impl ConversationActivities {
             &self.pool,
             f.business_id,
             f.conversation_id,
-            f.mode.as_deref(),
+            f.mode.map(Mode::as_str),
             f.emergency,
             f.needs_owner,
         )

@@ -221,7 +221,7 @@ pub fn print(name: &str, r: &Report) {
 }
 
 /// Runs a future that never waits (the rules engine) to completion without a runtime.
-pub fn block_on_ready<F: std::future::Future>(fut: F) -> F::Output {
+pub fn block_on_ready<F: Future>(fut: F) -> F::Output {
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     let mut fut = std::pin::pin!(fut);
     loop {

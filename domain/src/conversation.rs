@@ -304,3 +304,86 @@ mod tests {
         assert_eq!(DialOutcome::from_dial_status("ringing"), None);
     }
 }
+
+/// Who answers the caller: the assistant, or the owner who took the conversation over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Assistant,
+    Owner,
+}
+
+impl Mode {
+    /// As stored in `conversations.mode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Assistant => "assistant",
+            Mode::Owner => "owner",
+        }
+    }
+}
+
+/// What an owner alert is about (stored as the notification's kind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// The caller texted; the owner's head start runs.
+    CallerText,
+    Emergency,
+    /// The caller wants a person, or the assistant could not answer.
+    NeedsOwner,
+    Qualified,
+    /// No slot fits: the owner schedules by hand.
+    NoSlots,
+    /// Nothing in the catalog matched: the owner quotes.
+    NeedsQuote,
+    Booked,
+    /// The caller confirmed or cancelled their appointment by text.
+    Confirmed,
+    Cancelled,
+}
+
+impl NoticeKind {
+    /// As stored in `notifications.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::CallerText => "caller_text",
+            NoticeKind::Emergency => "emergency",
+            NoticeKind::NeedsOwner => "needs_owner",
+            NoticeKind::Qualified => "qualified",
+            NoticeKind::NoSlots => "no_slots",
+            NoticeKind::NeedsQuote => "needs_quote",
+            NoticeKind::Booked => "booked",
+            NoticeKind::Confirmed => "confirmed",
+            NoticeKind::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// What a conversation is waiting for, as its state query reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Waiting {
+    /// The owner's head start before the assistant answers.
+    OwnerWindow,
+    /// A quiet caller: the next follow-up is due at `until`.
+    CallerReply,
+    #[default]
+    Nothing,
+}
+
+/// The longest text the owner may send through us (Twilio's limit for one message body).
+pub const OWNER_TEXT_MAX_CHARS: usize = 1600;
+
+/// An owner's text is something to send: not blank, not over the carrier's limit.
+pub fn check_owner_text(body: &str) -> Result<(), &'static str> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err("message is empty");
+    }
+    if body.chars().count() > OWNER_TEXT_MAX_CHARS {
+        return Err("message is longer than 1600 characters");
+    }
+    Ok(())
+}

@@ -3,11 +3,14 @@
 
 pub mod appointment;
 pub mod availability;
+pub mod catalog;
 pub mod conversation;
 pub mod greeting;
 pub mod hours;
 pub mod keywords;
+pub mod lead;
 pub mod phone;
+pub mod turn;
 
 pub use conversation::*;
 pub use greeting::*;

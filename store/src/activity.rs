@@ -357,7 +357,7 @@ pub async fn history(
     pool: &PgPool,
     business_id: Uuid,
     conversation_id: Uuid,
-) -> Result<Vec<nmc_assistant::Line>> {
+) -> Result<Vec<nmc_domain::turn::Line>> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "select sender, body from messages
          where business_id = $1 and conversation_id = $2 and kind <> 'owner_alert' and status <> 'suppressed'
@@ -369,7 +369,7 @@ pub async fn history(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(from, text)| nmc_assistant::Line { from, text })
+        .map(|(from, text)| nmc_domain::turn::Line { from, text })
         .collect())
 }
 
@@ -378,7 +378,7 @@ pub async fn lead_fields(
     pool: &PgPool,
     business_id: Uuid,
     conversation_id: Uuid,
-) -> Result<nmc_assistant::LeadFields> {
+) -> Result<nmc_domain::lead::LeadFields> {
     type Row = (
         Option<String>,
         Option<String>,
@@ -396,7 +396,7 @@ pub async fn lead_fields(
     .bind(business_id)
     .fetch_one(pool)
     .await?;
-    Ok(nmc_assistant::LeadFields {
+    Ok(nmc_domain::lead::LeadFields {
         name: row.0,
         service_needed: row.1,
         trade: row.2,
@@ -413,7 +413,7 @@ pub async fn record_learned(
     pool: &PgPool,
     business_id: Uuid,
     conversation_id: Uuid,
-    learned: &nmc_assistant::LeadFields,
+    learned: &nmc_domain::lead::LeadFields,
     qualified: bool,
 ) -> Result<bool> {
     let newly: Option<bool> = sqlx::query_scalar(

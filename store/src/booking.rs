@@ -281,7 +281,7 @@ pub async fn adopt_starter_catalog(
 ) -> Result<usize> {
     let mut tx = sqlx::Connection::begin(&mut *db).await?;
     let mut added = 0;
-    for item in nmc_assistant::catalog::starter(trade) {
+    for item in nmc_domain::catalog::starter(trade) {
         let done = sqlx::query(
             "insert into catalog_items (business_id, name, keywords, duration_minutes, price_cents, price_min_cents, price_max_cents, emergency_surcharge_cents)
              values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (business_id, name) do nothing",

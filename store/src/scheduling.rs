@@ -1,9 +1,9 @@
 //! Schedule rules, technicians and the catalog: what availability is computed from.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use nmc_assistant::catalog::CatalogItem;
 use nmc_domain::BusinessHours;
 use nmc_domain::availability::{Busy, ScheduleRules, Technician, WeekSchedule};
+use nmc_domain::catalog::CatalogItem;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use sqlx::postgres::types::PgRange;

@@ -113,9 +113,9 @@ impl WorkerConfig {
 /// Registers the search attributes the workflows set, retrying while Temporal does not answer;
 /// refuses to start, naming the commands, when they are missing and may not be added here.
 pub async fn ensure_search_attributes(client: &Client, namespace: &str) -> anyhow::Result<()> {
-    use nmc_workflows::connect::SearchAttributesError;
+    use nmc_temporal::connect::SearchAttributesError;
     loop {
-        match nmc_workflows::connect::ensure_search_attributes(client, namespace).await {
+        match nmc_temporal::connect::ensure_search_attributes(client, namespace).await {
             Ok(()) => return Ok(()),
             Err(SearchAttributesError::Missing(m)) => anyhow::bail!(m),
             Err(e) => {
@@ -129,7 +129,7 @@ pub async fn ensure_search_attributes(client: &Client, namespace: &str) -> anyho
 /// Connects to Temporal, retrying until it answers.
 pub async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
     loop {
-        let opts = nmc_workflows::connect::connection_options(
+        let opts = nmc_temporal::connect::connection_options(
             address,
             format!("nmc-worker@{}", std::process::id()),
         )?;
@@ -203,7 +203,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         client.clone(),
         config.task_queue.clone(),
     ));
-    let queue = nmc_workflows::signal::ConversationQueue {
+    let queue = nmc_temporal::signal::ConversationQueue {
         task_queue: config.task_queue.clone(),
         idle_timeout_secs: config.conversation_idle_secs,
     };

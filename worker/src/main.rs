@@ -46,7 +46,7 @@ async fn replay(args: &[String]) -> anyhow::Result<()> {
     for file in files {
         results.push((
             file.clone(),
-            nmc_workflows::replay::replay_json(&std::fs::read(file)?).await,
+            nmc_temporal::replay::replay_json(&std::fs::read(file)?).await,
         ));
     }
     if !ids.is_empty() {
@@ -57,7 +57,7 @@ async fn replay(args: &[String]) -> anyhow::Result<()> {
             let handle =
                 client.get_workflow_handle::<nmc_workflows::ConversationWorkflow>(id.clone());
             let history = handle.fetch_history(WorkflowFetchHistoryOptions::default());
-            results.push((id.clone(), nmc_workflows::replay::replay(history).await));
+            results.push((id.clone(), nmc_temporal::replay::replay(history).await));
         }
     }
     let failed = results.iter().filter(|(_, r)| r.is_err()).count();

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use nmc_store::PgPool;
-use nmc_workflows::signal::ConversationQueue;
+use nmc_temporal::signal::ConversationQueue;
 use temporalio_client::Client;
 
 /// The API signals at once and marks the row off the request path; an event still unmarked after
