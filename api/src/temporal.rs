@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nmc_domain::{CallerEvent, E164};
-use nmc_workflows::signal::ConversationQueue;
+use nmc_temporal::signal::ConversationQueue;
 use nmc_workflows::{
     AppointmentChanged, AppointmentStart, AppointmentWorkflow, BUSINESS_ID, ConversationWorkflow,
-    appointment_workflow_id,
+    Mode, Waiting, appointment_workflow_id,
 };
 use temporalio_client::{
     Client, ClientOptions, Connection, WorkflowCountOptions, WorkflowIdConflictPolicy,
@@ -139,26 +139,33 @@ impl Temporal {
         Ok(client.get_workflow_handle::<ConversationWorkflow>(workflow_id.to_owned()))
     }
 
-    pub async fn owner_takeover(&self, workflow_id: &str, by: &str) -> Result<(), String> {
-        self.conversation(workflow_id)?
-            .signal(
-                ConversationWorkflow::owner_takeover,
-                by.to_owned(),
-                temporalio_client::WorkflowSignalOptions::default(),
-            )
-            .await
-            .map_err(|e| e.to_string())
+    /// The owner takes the conversation over. Returns once the workflow has recorded it (an
+    /// update, not a signal), so the page shows the new mode without polling.
+    pub async fn owner_takeover(&self, workflow_id: &str, by: &str) -> Result<Mode, String> {
+        let handle = self.conversation(workflow_id)?;
+        let update = handle.execute_update(
+            ConversationWorkflow::owner_takeover,
+            by.to_owned(),
+            temporalio_client::WorkflowExecuteUpdateOptions::default(),
+        );
+        match tokio::time::timeout(OWNER_SEND_WAIT, update).await {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err("the conversation did not answer in time".into()),
+        }
     }
 
-    pub async fn owner_release(&self, workflow_id: &str, by: &str) -> Result<(), String> {
-        self.conversation(workflow_id)?
-            .signal(
-                ConversationWorkflow::owner_release,
-                by.to_owned(),
-                temporalio_client::WorkflowSignalOptions::default(),
-            )
-            .await
-            .map_err(|e| e.to_string())
+    /// The owner hands the conversation back to the assistant (an update, as above).
+    pub async fn owner_release(&self, workflow_id: &str, by: &str) -> Result<Mode, String> {
+        let handle = self.conversation(workflow_id)?;
+        let update = handle.execute_update(
+            ConversationWorkflow::owner_release,
+            by.to_owned(),
+            temporalio_client::WorkflowExecuteUpdateOptions::default(),
+        );
+        match tokio::time::timeout(OWNER_SEND_WAIT, update).await {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err("the conversation did not answer in time".into()),
+        }
     }
 
     /// When the assistant will answer if the owner does not (the owner's head start), from the
@@ -177,7 +184,7 @@ impl Temporal {
             .await
             .ok()?
             .ok()?;
-        (view.waiting_for == "owner_window")
+        (view.waiting_for == Waiting::OwnerWindow)
             .then_some(view.until)
             .flatten()
     }
@@ -215,13 +222,13 @@ impl Temporal {
 /// Connects, and registers our search attributes where the server lets us. When it does not,
 /// the client is still returned (owner pages work) and /healthz reports the attributes missing.
 pub async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
-    let conn = Connection::connect(nmc_workflows::connect::connection_options(
+    let conn = Connection::connect(nmc_temporal::connect::connection_options(
         address,
         format!("nmc-api@{}", std::process::id()),
     )?)
     .await?;
     let client = Client::new(conn, ClientOptions::new(namespace.to_owned()).build())?;
-    let ensure = nmc_workflows::connect::ensure_search_attributes(&client, namespace);
+    let ensure = nmc_temporal::connect::ensure_search_attributes(&client, namespace);
     match tokio::time::timeout(Duration::from_secs(10), ensure).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!("{e}"),

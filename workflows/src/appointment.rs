@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use nmc_activities::ConversationActivities;
-use nmc_activities::booking::{
+use nmc_activity_defs::booking::{
     AppointmentRef, AppointmentState, AppointmentTold, BookingActivities, SyncRequest,
 };
+use nmc_activity_defs::conversation::ConversationActivities;
 use nmc_domain::{E164, OutboundSms, SmsKind};
 use serde::{Deserialize, Serialize};
 use temporalio_common::RetryPolicy;
@@ -20,14 +20,7 @@ use temporalio_sdk::{
 };
 use uuid::Uuid;
 
-use crate::{record_options, send_options};
-
-/// Tells the database which changes the workflow has acted on, so the worker's catch-up only
-/// signals appointments whose signal was lost (histories before it replay without it).
-const PATCH_OUTBOX: &str = "appointment-outbox";
-
-/// Reminders and the owner's notices wait out the business's quiet hours.
-const PATCH_QUIET: &str = "appointment-quiet-hours";
+use crate::conversation::Step;
 
 pub fn appointment_workflow_id(appointment_id: Uuid) -> String {
     format!("appointment-{appointment_id}")
@@ -97,14 +90,14 @@ impl AppointmentWorkflow {
                 .execute_activity(
                     BookingActivities::appointment_state,
                     r.clone(),
-                    record_options(),
+                    Step::Record.options(),
                 )
                 .await?;
             let now = crate::now(ctx);
 
             let mut notice_sent = false;
             let asked = ctx.state(|s| s.notify_at.is_some_and(|n| n <= seen));
-            let quiet_until = quiet_until(ctx, &st, now);
+            let quiet_until = quiet_until(&st, now);
             let notice_due =
                 ctx.state(|s| (asked || st.notice_pending) && st.version > s.notified_version);
             ctx.state_mut(|s| s.notice_deferred_to = quiet_until.filter(|_| notice_due));
@@ -139,9 +132,7 @@ impl AppointmentWorkflow {
             }
 
             // Seen (and the notice sent): the worker's catch-up leaves this one alone.
-            if (st.version > ctx.state(|s| s.told_version) || notice_sent)
-                && ctx.patched(PATCH_OUTBOX)
-            {
+            if st.version > ctx.state(|s| s.told_version) || notice_sent {
                 let told = AppointmentTold {
                     business_id: r.business_id,
                     appointment_id: r.appointment_id,
@@ -149,7 +140,11 @@ impl AppointmentWorkflow {
                     notice_sent,
                 };
                 let _ = ctx
-                    .execute_activity(BookingActivities::appointment_told, told, record_options())
+                    .execute_activity(
+                        BookingActivities::appointment_told,
+                        told,
+                        Step::Record.options(),
+                    )
                     .await;
                 ctx.state_mut(|s| s.told_version = st.version);
             }
@@ -253,14 +248,13 @@ async fn reminders(
     });
     let mut next: Option<DateTime<Utc>> = None;
     let appointment_id = ctx.state(|s| s.start.appointment_id);
-    let quiet_patched = st.quiet.is_some() && ctx.patched(PATCH_QUIET);
     for &m in &st.reminder_minutes {
         let key = (m, start_ts);
         if ctx.state(|s| s.reminders_done.contains(&key)) {
             continue;
         }
         let mut due = st.start - chrono::Duration::minutes(m as i64);
-        if let Some(quiet) = st.quiet.as_ref().filter(|_| quiet_patched) {
+        if let Some(quiet) = st.quiet.as_ref() {
             // Out of quiet hours; a reminder that would then come after the start is pointless.
             due = quiet.defer(due);
             if due >= st.start {
@@ -272,7 +266,12 @@ async fn reminders(
             ctx.state_mut(|s| s.reminders_done.push(key));
         } else if due <= now {
             ctx.state_mut(|s| s.reminders_done.push(key));
-            let body = BookingActivities::reminder(st, m as i64);
+            let body = nmc_domain::appointment::reminder_text(
+                &st.business_name,
+                &st.service,
+                &st.when,
+                i64::from(m),
+            );
             text_caller(
                 ctx,
                 st,
@@ -289,14 +288,10 @@ async fn reminders(
 }
 
 /// When the quiet hours that `now` falls in end (`None`: not quiet, or a run recorded before).
-fn quiet_until(
-    ctx: &WorkflowContext<AppointmentWorkflow>,
-    st: &AppointmentState,
-    now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
+fn quiet_until(st: &AppointmentState, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let quiet = st.quiet.as_ref()?;
     let until = quiet.defer(now);
-    (until > now && ctx.patched(PATCH_QUIET)).then_some(until)
+    (until > now).then_some(until)
 }
 
 async fn text_caller(
@@ -324,7 +319,7 @@ async fn text_caller(
     };
     // Opted-out callers are suppressed by the activity.
     let _ = ctx
-        .execute_activity(ConversationActivities::send_sms, sms, send_options())
+        .execute_activity(ConversationActivities::send_sms, sms, Step::Send.options())
         .await;
 }
 

@@ -347,7 +347,6 @@ async fn take_over(
         .owner_takeover(&wf, &t.user_id.to_string())
         .await
         .map_err(|_| ApiError::Unavailable("temporal"))?;
-    settled(&t, &s, id, "owner").await;
     Ok(Redirect::to(&format!("/app/inbox/{id}")).into_response())
 }
 
@@ -361,25 +360,11 @@ async fn give_back(
         .owner_release(&wf, &t.user_id.to_string())
         .await
         .map_err(|_| ApiError::Unavailable("temporal"))?;
-    settled(&t, &s, id, "assistant").await;
     Ok(Redirect::to(&format!("/app/inbox/{id}")).into_response())
 }
 
 /// Waits (briefly) until the workflow has recorded the switch, so the page the owner lands on
 /// shows it; if it takes longer, the live controls catch up.
-async fn settled(t: &crate::auth::Tenant, s: &AppState, id: Uuid, mode: &str) {
-    for _ in 0..30 {
-        if let Ok(mut tx) = t.begin(&s.db).await
-            && inbox::conversation(&mut tx, t.business_id, id)
-                .await
-                .is_ok_and(|c| c.mode == mode)
-        {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
 #[derive(Deserialize)]
 struct Compose {
     body: String,

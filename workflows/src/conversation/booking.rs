@@ -3,29 +3,25 @@
 //! C / R / X replies about an appointment they already have.
 
 use chrono_tz::Tz;
-use nmc_activities::TurnResult;
-use nmc_activities::booking::{
+use nmc_activity_defs::booking::{
     BookOutcome, BookRequest, BookingActivities, CallerLookup, Offer, OfferRequest, QuotedJob,
     StatusChange,
 };
+use nmc_activity_defs::conversation::TurnResult;
 use nmc_domain::appointment::AppointmentReply;
 use nmc_domain::availability::{Choice, Slot, offer_lines, parse_choice};
-use nmc_domain::{ConversationStatus, InboundSms, SendOutcome, SmsKind};
+use nmc_domain::{ConversationStatus, InboundSms, Mode, NoticeKind, SendOutcome, SmsKind};
 use serde::{Deserialize, Serialize};
 use temporalio_sdk::{
     ChildWorkflowOptions, ParentClosePolicy, SignalWorkflowOptions, WorkflowContext,
 };
 use uuid::Uuid;
 
+use super::ConversationWorkflow;
+use super::steps::{Step, notify, send, step};
 use crate::appointment::{
     AppointmentChanged, AppointmentStart, AppointmentWorkflow, appointment_workflow_id,
 };
-use crate::{
-    ConversationWorkflow, Mode, Step, fallback_profile, note_outbound, notify, send, step,
-};
-
-/// Conversations recorded before booking existed replay without it.
-pub(crate) const PATCH_BOOKING: &str = "booking";
 
 /// Slots we offered and are waiting for the caller to pick from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,20 +40,13 @@ fn tz(name: &str) -> Tz {
 /// Sends a booking text and counts it as the answer to the caller's last text.
 async fn say(
     ctx: &mut WorkflowContext<ConversationWorkflow>,
-    conversation_id: Uuid,
     key: String,
     body: String,
 ) -> Option<SendOutcome> {
-    let outcome = send(ctx, conversation_id, SmsKind::Booking, key, body, None).await;
+    let outcome = send(ctx, SmsKind::Booking, key, body, None).await;
     if matches!(outcome, Some(SendOutcome::Sent { .. })) {
         let at = crate::now(ctx);
-        ctx.state_mut(|s| {
-            s.memory.replied_once = true;
-            if let Some(t) = s.memory.last_caller_text.as_mut() {
-                t.answered = true;
-            }
-            note_outbound(&mut s.memory, at);
-        });
+        ctx.state_mut(|s| s.memory.note_answered(at));
     }
     if matches!(outcome, Some(SendOutcome::Suppressed)) {
         ctx.state_mut(|s| s.status = ConversationStatus::ClosedOptedOut);
@@ -98,7 +87,6 @@ pub(crate) async fn on_text(
                 };
                 offer_slots(
                     ctx,
-                    conversation_id,
                     &sid,
                     req,
                     offer.reschedule,
@@ -108,7 +96,7 @@ pub(crate) async fn on_text(
                 return true;
             }
             Choice::Unclear => {
-                let reading = nmc_assistant::extract::read(text, None);
+                let reading = nmc_domain::lead::read(text, None);
                 if reading.emergency || reading.wants_human || reading.angry {
                     // Something more pressing than the time: the assistant (and the owner) take it.
                     ctx.state_mut(|s| s.memory.offer = None);
@@ -120,7 +108,7 @@ pub(crate) async fn on_text(
                     offer_lines(tz, &offer.slots),
                     pick_prompt(offer.slots.len(), offer.reschedule.is_some())
                 );
-                say(ctx, conversation_id, format!("booking:{sid}"), body).await;
+                say(ctx, format!("booking:{sid}"), body).await;
                 return true;
             }
         }
@@ -143,13 +131,7 @@ pub(crate) async fn on_text(
     else {
         return false;
     };
-    let name = ctx.state(|s| {
-        s.memory
-            .profile
-            .clone()
-            .unwrap_or_else(fallback_profile)
-            .name
-    });
+    let name = ctx.state(|s| s.memory.profile().name);
     match reply {
         AppointmentReply::Confirm | AppointmentReply::Cancel => {
             let cancel = reply == AppointmentReply::Cancel;
@@ -176,7 +158,7 @@ pub(crate) async fn on_text(
                     appt.job.name, appt.when
                 )
             };
-            say(ctx, conversation_id, format!("booking:{sid}"), body).await;
+            say(ctx, format!("booking:{sid}"), body).await;
             let owner = if cancel {
                 "Cancelled by the caller"
             } else {
@@ -184,9 +166,11 @@ pub(crate) async fn on_text(
             };
             notify(
                 ctx,
-                conversation_id,
-                if cancel { "cancelled" } else { "confirmed" },
-                false,
+                if cancel {
+                    NoticeKind::Cancelled
+                } else {
+                    NoticeKind::Confirmed
+                },
                 format!("{owner}: {}, {}.", appt.job.name, appt.when),
                 format!("appt:{sid}"),
             )
@@ -214,15 +198,7 @@ pub(crate) async fn on_text(
                 "Sure. Other times for your {} (now {}) with {name}:",
                 appt.job.name, appt.when
             );
-            offer_slots(
-                ctx,
-                conversation_id,
-                &sid,
-                req,
-                Some(appt.appointment_id),
-                lead,
-            )
-            .await;
+            offer_slots(ctx, &sid, req, Some(appt.appointment_id), lead).await;
         }
     }
     true
@@ -231,7 +207,6 @@ pub(crate) async fn on_text(
 /// Offers slots with `lead` as the first line; no slots → the owner is told and calls back.
 async fn offer_slots(
     ctx: &mut WorkflowContext<ConversationWorkflow>,
-    conversation_id: Uuid,
     sid: &str,
     req: OfferRequest,
     reschedule: Option<Uuid>,
@@ -241,32 +216,17 @@ async fn offer_slots(
         ctx.state_mut(|s| s.memory.offer = None);
         return;
     };
-    present(
-        ctx,
-        conversation_id,
-        format!("booking:{sid}"),
-        offer,
-        reschedule,
-        lead,
-    )
-    .await;
+    present(ctx, format!("booking:{sid}"), offer, reschedule, lead).await;
 }
 
 async fn present(
     ctx: &mut WorkflowContext<ConversationWorkflow>,
-    conversation_id: Uuid,
     key: String,
     offer: Offer,
     reschedule: Option<Uuid>,
     lead: String,
 ) {
-    let owner = ctx.state(|s| {
-        s.memory
-            .profile
-            .clone()
-            .unwrap_or_else(fallback_profile)
-            .owner_name
-    });
+    let owner = ctx.state(|s| s.memory.profile().owner_name);
     let owner = owner
         .split_whitespace()
         .next()
@@ -278,12 +238,10 @@ async fn present(
             "{lead} We have no open times in the next {} days that fit; {owner} will call you to set one up.",
             offer.window_days
         );
-        say(ctx, conversation_id, key.clone(), body).await;
+        say(ctx, key.clone(), body).await;
         notify(
             ctx,
-            conversation_id,
-            "no_slots",
-            false,
+            NoticeKind::NoSlots,
             format!(
                 "No open slots for {}: please call the caller to schedule.",
                 offer.job.name
@@ -307,7 +265,7 @@ async fn present(
             reschedule,
         })
     });
-    say(ctx, conversation_id, key, body).await;
+    say(ctx, key, body).await;
 }
 
 /// Instead of the assistant's "the owner will follow up", a qualified lead gets a quote from the
@@ -333,7 +291,7 @@ pub(crate) async fn offer_instead_of_reply(
         return false;
     }
     let (business_id, fields, profile, first) = ctx.state(|s| {
-        let p = s.memory.profile.clone().unwrap_or_else(fallback_profile);
+        let p = s.memory.profile();
         (
             s.start.business_id,
             s.memory.fields.clone(),
@@ -387,9 +345,7 @@ pub(crate) async fn offer_instead_of_reply(
         );
         notify(
             ctx,
-            conversation_id,
-            "needs_quote",
-            false,
+            NoticeKind::NeedsQuote,
             body,
             format!("quote:{conversation_id}"),
         )
@@ -402,24 +358,14 @@ pub(crate) async fn offer_instead_of_reply(
         ctx.state_mut(|s| s.memory.qualified_notified = true);
         notify(
             ctx,
-            conversation_id,
-            "qualified",
-            false,
+            NoticeKind::Qualified,
             summary,
             format!("qualified:{conversation_id}"),
         )
         .await;
     }
     let lead = format!("{intro}{thanks} {quote} Next open times:");
-    present(
-        ctx,
-        conversation_id,
-        format!("reply:{message_sid}"),
-        offer,
-        None,
-        lead,
-    )
-    .await;
+    present(ctx, format!("reply:{message_sid}"), offer, None, lead).await;
     true
 }
 
@@ -453,12 +399,10 @@ async fn book(
                 s.memory.offer = None;
                 s.memory.booked = Some(appointment_id);
             });
-            say(ctx, conversation_id, format!("booked:{sid}"), confirmation).await;
+            say(ctx, format!("booked:{sid}"), confirmation).await;
             notify(
                 ctx,
-                conversation_id,
-                "booked",
-                false,
+                NoticeKind::Booked,
                 owner_summary,
                 format!("booked:{appointment_id}:{sid}"),
             )
@@ -489,15 +433,7 @@ async fn book(
         }
         BookOutcome::Taken { offer: fresh } => {
             let lead = "Sorry, that time was just taken. Here are the next open times:".to_owned();
-            present(
-                ctx,
-                conversation_id,
-                format!("booking:{sid}"),
-                fresh,
-                offer.reschedule,
-                lead,
-            )
-            .await;
+            present(ctx, format!("booking:{sid}"), fresh, offer.reschedule, lead).await;
         }
     }
 }

@@ -5,29 +5,18 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use nmc_activities::{ConversationActivities, TurnResult};
-use nmc_domain::{ConversationStatus, SendOutcome, SmsKind, follow_up_text, opt_out_confirmation};
-use temporalio_sdk::WorkflowContext;
-use uuid::Uuid;
-
-use crate::{
-    ConversationWorkflow, Memory, Mode, PATCH_LOCAL_STEPS, Step, fallback_profile, now, send, step,
+use nmc_activity_defs::conversation::{ConversationActivities, TurnResult};
+use nmc_domain::{
+    ConversationStatus, Mode, SendOutcome, SmsKind, Waiting, follow_up_text, opt_out_confirmation,
 };
+use temporalio_sdk::WorkflowContext;
 
-/// Trust fixes (issue 12): follow-ups end when the caller is done (wrong number, decline, a
-/// qualified lead the owner now handles) and number at most three per conversation; a
-/// revocation the assistant read is an opt-out.
-pub(crate) const PATCH_TRUST: &str = "trust-v1";
+use super::ConversationWorkflow;
+use super::steps::{Step, send, step};
+use crate::now;
 
 /// Whatever the settings say: more than three unanswered follow-ups is pestering.
 const MAX_FOLLOW_UPS: usize = 3;
-
-/// We sent the caller something: follow-ups (if the caller stays quiet) count from here.
-pub(crate) fn note_outbound(m: &mut Memory, at: DateTime<Utc>) {
-    m.follow_up_anchor = Some(at);
-    m.follow_ups_sent = 0;
-    m.last_activity = Some(at);
-}
 
 /// When the next timed step is due: a follow-up while the caller is quiet and the assistant is in
 /// charge, otherwise the stale close. `None` for the kind means "stale".
@@ -38,7 +27,7 @@ pub(crate) fn next_deadline(s: &ConversationWorkflow) -> (DateTime<Utc>, Option<
     let caller_waiting = m.last_caller_text.as_ref().is_some_and(|t| !t.answered);
     if let (Some(anchor), Some(profile)) = (m.follow_up_anchor, &m.profile) {
         let delays = &profile.settings.follow_up_secs;
-        let within_cap = !s.trust || (!m.follow_ups_over && m.follow_ups_total < MAX_FOLLOW_UPS);
+        let within_cap = !m.follow_ups_over && m.follow_ups_total < MAX_FOLLOW_UPS;
         if m.mode == Mode::Assistant
             && !m.emergency
             && !m.needs_owner
@@ -63,16 +52,12 @@ pub(crate) fn next_deadline(s: &ConversationWorkflow) -> (DateTime<Utc>, Option<
 }
 
 /// Waits for the next event, or runs the follow-up / stale close that falls due first.
-pub(crate) async fn wait_for_next_v2(
-    ctx: &mut WorkflowContext<ConversationWorkflow>,
-    conversation_id: Uuid,
-) {
-    let woken = |s: &ConversationWorkflow| {
-        !s.inbox.is_empty() || s.close_requested || s.mode_dirty || s.resume_requested
-    };
+pub(crate) async fn wait_for_next(ctx: &mut WorkflowContext<ConversationWorkflow>) {
+    let woken =
+        |s: &ConversationWorkflow| !s.inbox.is_empty() || s.close_requested || s.resume_requested;
     // Something to do already (a new run starts with the missed call in its inbox): no timer, which
     // would fire into a workflow task of its own for nothing.
-    if ctx.state(woken) && ctx.patched(PATCH_LOCAL_STEPS) {
+    if ctx.state(woken) {
         return;
     }
     let (due, follow_up) = ctx.state(next_deadline);
@@ -81,11 +66,11 @@ pub(crate) async fn wait_for_next_v2(
         .unwrap_or(Duration::ZERO)
         .max(Duration::from_millis(1));
     let what = if follow_up.is_some() {
-        "caller_reply"
+        Waiting::CallerReply
     } else {
-        "nothing"
+        Waiting::Nothing
     };
-    ctx.state_mut(|s| s.waiting = Some((what.to_owned(), due)));
+    ctx.state_mut(|s| s.waiting = Some((what, due)));
     let mut fired = false;
     temporalio_sdk::workflows::select! {
         _ = ctx.wait_condition(woken) => {}
@@ -96,33 +81,28 @@ pub(crate) async fn wait_for_next_v2(
         return;
     }
     match follow_up {
-        Some(n) => send_follow_up(ctx, conversation_id, n).await,
+        Some(n) => send_follow_up(ctx, n).await,
         None => ctx.state_mut(|s| s.status = ConversationStatus::ClosedStale),
     }
 }
 
-async fn send_follow_up(
-    ctx: &mut WorkflowContext<ConversationWorkflow>,
-    conversation_id: Uuid,
-    n: usize,
-) {
-    let (profile, fields, total, trust, sent_before) = ctx.state(|s| {
-        let p = s.memory.profile.clone().unwrap_or_else(fallback_profile);
+async fn send_follow_up(ctx: &mut WorkflowContext<ConversationWorkflow>, n: usize) {
+    let (conversation_id, profile, fields, total, sent_before) = ctx.state(|s| {
+        let p = s.memory.profile();
         let total = p.settings.follow_up_secs.len();
         (
+            s.conversation_id,
             p,
             s.memory.fields.clone(),
             total,
-            s.trust,
             s.memory.follow_ups_total,
         )
     });
-    let last = n + 1 >= total || (trust && sent_before + 1 >= MAX_FOLLOW_UPS);
+    let last = n + 1 >= total || sent_before + 1 >= MAX_FOLLOW_UPS;
     let job = fields.trade.as_deref().and_then(nmc_domain::trade_phrase);
     let body = follow_up_text(n, last, &profile.name, fields.name.as_deref(), job);
     let outcome = send(
         ctx,
-        conversation_id,
         SmsKind::FollowUp,
         format!("followup:{conversation_id}:{n}"),
         body,
@@ -144,13 +124,9 @@ async fn send_follow_up(
 /// once, nothing else sent: returns true), or a caller who is done (follow-ups end).
 pub(crate) async fn caller_is_done(
     ctx: &mut WorkflowContext<ConversationWorkflow>,
-    conversation_id: Uuid,
     message_sid: &str,
     turn: &TurnResult,
 ) -> bool {
-    if !ctx.state(|s| s.trust) {
-        return false;
-    }
     if turn.outcome.wrong_number || turn.outcome.declined {
         ctx.state_mut(|s| s.memory.follow_ups_over = true);
     }
@@ -161,14 +137,10 @@ pub(crate) async fn caller_is_done(
         (
             s.start.business_id,
             s.start.caller.clone(),
-            s.memory
-                .profile
-                .clone()
-                .unwrap_or_else(fallback_profile)
-                .name,
+            s.memory.profile().name,
         )
     });
-    let revocation = nmc_activities::Revocation {
+    let revocation = nmc_activity_defs::conversation::Revocation {
         business_id,
         caller,
         message_sid: message_sid.to_owned(),
@@ -191,7 +163,6 @@ pub(crate) async fn caller_is_done(
         let key = format!("{}:{message_sid}", SmsKind::OptOutConfirmation.as_str());
         send(
             ctx,
-            conversation_id,
             SmsKind::OptOutConfirmation,
             key,
             opt_out_confirmation(&name),

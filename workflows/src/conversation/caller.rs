@@ -1,0 +1,331 @@
+//! What the conversation does with each thing the caller does: a missed call gets the greeting
+//! (once), a carrier keyword its compliance answer, and any other text alerts the owner at once
+//! and is answered by the assistant when the owner's head start runs out.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use nmc_activity_defs::conversation::{
+    ConversationActivities, RepeatCall, Triage, TriageRequest, TurnRequest, TurnResult,
+};
+use nmc_domain::{
+    ConversationStatus, InboundSms, Keyword, MissedCall, Mode, NoticeKind, SendOutcome, SmsKind,
+    Waiting, greeting_for, help_reply, opt_in_confirmation, opt_out_confirmation,
+};
+use temporalio_sdk::WorkflowContext;
+
+use super::follow_ups::caller_is_done;
+use super::state::PendingText;
+use super::steps::{Step, attach_text, notify, send, set_flags, step};
+use super::{ConversationWorkflow, booking};
+use crate::now;
+
+type Ctx = WorkflowContext<ConversationWorkflow>;
+
+pub(crate) async fn on_missed_call(ctx: &mut Ctx, call: MissedCall) {
+    if ctx.state(|s| s.greeted) {
+        // The caller tried again while we are already talking: no second text.
+        let repeat = RepeatCall {
+            business_id: ctx.state(|s| s.start.business_id),
+            call_sid: call.call_sid,
+        };
+        let _ = step(
+            ctx,
+            ConversationActivities::mark_repeat_call,
+            repeat,
+            Step::Record,
+        )
+        .await;
+        return;
+    }
+    let at = now(ctx);
+    ctx.state_mut(|s| {
+        s.greeted = true;
+        s.memory.profile = Some(call.profile.clone());
+        s.memory.last_activity = Some(at);
+    });
+    let body = greeting_for(&call.profile, at);
+    let key = format!("greeting:{}", call.call_sid);
+    let outcome = send(ctx, SmsKind::Greeting, key, body, Some(call.call_sid)).await;
+    let at = now(ctx);
+    ctx.state_mut(|s| match outcome {
+        Some(SendOutcome::Sent { .. }) => s.memory.note_outbound(at),
+        Some(SendOutcome::Suppressed | SendOutcome::Rejected { code: 21610, .. }) => {
+            s.status = ConversationStatus::ClosedOptedOut;
+        }
+        Some(SendOutcome::Rejected { .. }) => s.status = ConversationStatus::ClosedUndeliverable,
+        _ => {}
+    });
+}
+
+/// A carrier keyword (STOP, START, HELP and their kin) keeps its compliance answer.
+async fn on_keyword(ctx: &mut Ctx, sms: InboundSms, keyword: Keyword) {
+    attach_text(ctx, sms.message_id).await;
+    let name = sms.profile.name.clone();
+    let (kind, body) = match keyword {
+        Keyword::OptOut => {
+            ctx.state_mut(|s| s.status = ConversationStatus::ClosedOptedOut);
+            if !sms.newly_opted_out {
+                return;
+            }
+            (SmsKind::OptOutConfirmation, opt_out_confirmation(&name))
+        }
+        Keyword::OptIn => (SmsKind::OptInConfirmation, opt_in_confirmation(&name)),
+        Keyword::Help => (
+            SmsKind::HelpReply,
+            help_reply(&name, &sms.profile.business_phone),
+        ),
+    };
+    let key = format!("{}:{}", kind.as_str(), sms.message_sid);
+    send(ctx, kind, key, body, None).await;
+}
+
+/// A caller's text: the owner hears at once and gets a head start; emergencies and hand-offs
+/// skip it. An owner who has taken over hears every text and the assistant stays silent.
+pub(crate) async fn on_text(ctx: &mut Ctx, sms: InboundSms) {
+    let at = now(ctx);
+    ctx.state_mut(|s| {
+        s.memory.profile = Some(sms.profile.clone());
+        s.memory.last_activity = Some(at);
+        // Any reply from the caller cancels the follow-ups.
+        s.memory.follow_up_anchor = None;
+        s.memory.follow_ups_sent = 0;
+    });
+    if let Some(keyword) = sms.keyword {
+        return on_keyword(ctx, sms, keyword).await;
+    }
+    let text = sms.message_text.clone().unwrap_or_default();
+    attach_text(ctx, sms.message_id).await;
+    ctx.state_mut(|s| {
+        s.memory.last_caller_text = Some(PendingText {
+            message_sid: sms.message_sid.clone(),
+            text: text.clone(),
+            answered: false,
+        });
+    });
+    let caller_line = caller_line(ctx, &text);
+    if ctx.state(|s| s.memory.mode == Mode::Owner) {
+        let body = format!("{caller_line} (you have this conversation)");
+        let key = format!("caller_text:{}", sms.message_sid);
+        notify(ctx, NoticeKind::CallerText, body, key).await;
+        return;
+    }
+    let conversation_id = ctx.state(|s| s.conversation_id);
+    if booking::on_text(ctx, conversation_id, &sms, &text).await {
+        return;
+    }
+    alert_then_answer(ctx, &sms, &text, &caller_line).await;
+}
+
+/// `Text from +1…: "…"`, the start of every alert about a caller's text.
+fn caller_line(ctx: &Ctx, text: &str) -> String {
+    let caller = ctx.state(|s| s.start.caller.as_str().to_owned());
+    let quoted: String = text.chars().take(300).collect();
+    format!("Text from {caller}: \"{quoted}\"")
+}
+
+fn emergency_alert(business: &str, caller_line: &str) -> String {
+    format!("EMERGENCY at {business}: {caller_line} Call them now.")
+}
+
+fn hand_off_alert(caller_line: &str) -> String {
+    format!("{caller_line} They want a person: the conversation is yours.")
+}
+
+/// The owner hears at once (from a rules triage), then the engine answers; the head start counts
+/// from the alert. Emergencies and hand-offs answer without waiting.
+async fn alert_then_answer(ctx: &mut Ctx, sms: &InboundSms, text: &str, caller_line: &str) {
+    let sid = sms.message_sid.clone();
+    // Owner actions or caller texts from here on count, even while the engine is thinking.
+    let (acted, texts) = ctx.state(|s| (s.owner_actions, s.texts_received));
+    let (triage, head_start_until) = alert(ctx, sms, text, caller_line).await;
+
+    let Some(turn) = assistant_turn(ctx, text).await else {
+        let body = format!("{caller_line} The assistant could not answer; please reply.");
+        notify(ctx, NoticeKind::NeedsOwner, body, format!("stuck:{sid}")).await;
+        return;
+    };
+    if caller_is_done(ctx, &sid, &turn).await {
+        return;
+    }
+    if turn.outcome.emergency || triage.emergency {
+        ctx.state_mut(|s| s.memory.emergency = true);
+        set_flags(ctx).await;
+        if !triage.emergency {
+            // The engine saw what the rules did not: alert now.
+            let body = emergency_alert(&sms.profile.name, caller_line);
+            notify(ctx, NoticeKind::Emergency, body, format!("emergency:{sid}")).await;
+        }
+        return reply(ctx, &sid, &turn).await;
+    }
+    if turn.outcome.needs_human || triage.needs_human {
+        ctx.state_mut(|s| {
+            s.memory.mode = Mode::Owner;
+            s.memory.needs_owner = true;
+        });
+        set_flags(ctx).await;
+        if !triage.needs_human {
+            let body = hand_off_alert(caller_line);
+            notify(
+                ctx,
+                NoticeKind::NeedsOwner,
+                body,
+                format!("needs_owner:{sid}"),
+            )
+            .await;
+        }
+        return reply(ctx, &sid, &turn).await;
+    }
+    if owner_head_start(ctx, head_start_until, acted, texts).await {
+        reply(ctx, &sid, &turn).await;
+    }
+}
+
+/// Triage by rules and the owner's alert: emergency, hand-off, or "the assistant answers in Ns".
+/// Returns the triage and the end of the owner's head start, which counts from the alert.
+async fn alert(
+    ctx: &mut Ctx,
+    sms: &InboundSms,
+    text: &str,
+    caller_line: &str,
+) -> (Triage, DateTime<Utc>) {
+    let sid = &sms.message_sid;
+    let asked = ctx.state(|s| s.memory.asked);
+    let request = TriageRequest {
+        message: text.to_owned(),
+        asked,
+    };
+    let triage = step(ctx, ConversationActivities::triage, request, Step::Record)
+        .await
+        .unwrap_or(Triage {
+            emergency: false,
+            needs_human: false,
+        });
+    let window = sms.profile.settings.owner_window_secs;
+    let until = now(ctx) + chrono::Duration::seconds(window as i64);
+    if triage.emergency {
+        let body = emergency_alert(&sms.profile.name, caller_line);
+        notify(ctx, NoticeKind::Emergency, body, format!("emergency:{sid}")).await;
+    } else if triage.needs_human {
+        let body = hand_off_alert(caller_line);
+        notify(
+            ctx,
+            NoticeKind::NeedsOwner,
+            body,
+            format!("needs_owner:{sid}"),
+        )
+        .await;
+    } else {
+        // The head start runs from the alert, also while the alert is going out and the engine is
+        // still thinking: anyone asking sees it from the moment the owner can.
+        ctx.state_mut(|s| s.waiting = Some((Waiting::OwnerWindow, until)));
+        let body = format!(
+            "{caller_line} The assistant answers in {window}s unless you reply or take over."
+        );
+        notify(
+            ctx,
+            NoticeKind::CallerText,
+            body,
+            format!("caller_text:{sid}"),
+        )
+        .await;
+    }
+    (triage, until)
+}
+
+/// Waits out the owner's head start. True when the assistant should answer: neither the owner
+/// (a message, a takeover, a close) nor the caller (a newer text, answered with full history
+/// by the next turn) moved meanwhile.
+async fn owner_head_start(ctx: &mut Ctx, until: DateTime<Utc>, acted: u64, texts: u32) -> bool {
+    let owner_moved = move |s: &ConversationWorkflow| {
+        s.owner_actions != acted || s.memory.mode == Mode::Owner || s.close_requested
+    };
+    let left = (until - now(ctx)).to_std().unwrap_or(Duration::ZERO);
+    if !left.is_zero() {
+        ctx.state_mut(|s| s.waiting = Some((Waiting::OwnerWindow, until)));
+        temporalio_sdk::workflows::select! {
+            _ = ctx.timer(left) => {}
+            _ = ctx.wait_condition(move |s: &ConversationWorkflow| {
+                owner_moved(s) || s.texts_received != texts
+            }) => {}
+        }
+        ctx.state_mut(|s| s.waiting = None);
+    }
+    ctx.state(|s| !owner_moved(s) && s.texts_received == texts)
+}
+
+/// The engine's turn on the caller's text (scheduled, not local: a model may think for seconds
+/// and the workflow keeps taking signals and queries meanwhile).
+pub(crate) async fn assistant_turn(ctx: &mut Ctx, text: &str) -> Option<TurnResult> {
+    let request = ctx.state(|s| {
+        let p = s.memory.profile();
+        TurnRequest {
+            business_id: s.start.business_id,
+            conversation_id: s.conversation_id,
+            business_name: p.name,
+            owner_name: p.owner_name,
+            disclose: p.settings.disclose_assistant,
+            first_reply: !s.memory.replied_once,
+            asked: s.memory.asked,
+            message: text.to_owned(),
+        }
+    });
+    let turn = ctx
+        .execute_activity(
+            ConversationActivities::assistant_turn,
+            request,
+            Step::Record.options(),
+        )
+        .await
+        .ok()?;
+    ctx.state_mut(|s| {
+        s.memory.fields.merge_missing(&turn.outcome.learned);
+        s.memory.asked = turn.outcome.asked;
+    });
+    Some(turn)
+}
+
+/// Sends the assistant's reply to the caller's text `message_sid` (or the slot offer that
+/// replaces it), and the qualified summary to the owner.
+pub(crate) async fn reply(ctx: &mut Ctx, message_sid: &str, turn: &TurnResult) {
+    let conversation_id = ctx.state(|s| s.conversation_id);
+    if booking::offer_instead_of_reply(ctx, conversation_id, message_sid, turn).await {
+        return;
+    }
+    let key = format!("reply:{message_sid}");
+    let body = turn.outcome.reply.clone();
+    let outcome = send(ctx, SmsKind::AssistantReply, key, body, None).await;
+    if matches!(outcome, Some(SendOutcome::Sent { .. })) {
+        let at = now(ctx);
+        ctx.state_mut(|s| s.memory.note_answered(at));
+    }
+    let Some(summary) = turn.summary.clone() else {
+        return;
+    };
+    if turn.newly_qualified && !ctx.state(|s| s.memory.qualified_notified) {
+        ctx.state_mut(|s| {
+            s.memory.qualified_notified = true;
+            // The owner now has the lead: follow-ups would talk over them.
+            s.memory.follow_ups_over = true;
+        });
+        let key = format!("qualified:{}", ctx.state(|s| s.conversation_id));
+        notify(ctx, NoticeKind::Qualified, summary, key).await;
+    }
+}
+
+/// The owner handed back with a caller text unanswered: answer it now, with the whole history
+/// and no second head start.
+pub(crate) async fn answer_after_release(ctx: &mut Ctx) {
+    ctx.state_mut(|s| s.resume_requested = false);
+    let pending = ctx
+        .state(|s| s.memory.last_caller_text.clone())
+        .filter(|t| !t.answered);
+    let Some(text) = pending else {
+        return;
+    };
+    if let Some(turn) = assistant_turn(ctx, &text.text).await
+        && !caller_is_done(ctx, &text.message_sid, &turn).await
+    {
+        reply(ctx, &text.message_sid, &turn).await;
+    }
+}
