@@ -205,12 +205,7 @@ async fn create(
     )
     .await?;
     if messaging_status != "approved" {
-        sqlx::query("update businesses set messaging_status = $2 where id = $1")
-            .bind(id)
-            .bind(&messaging_status)
-            .execute(&state.db)
-            .await
-            .map_err(nmc_store::StoreError::from)?;
+        business::set_messaging_status(&state.db, id, &messaging_status).await?;
     }
     if let Some(password) = req.owner_password.as_deref() {
         let hash = crate::auth::hash_password(password).await?;

@@ -13,23 +13,14 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures::Stream;
-use nmc_store::accounts;
-use serde_json::Value;
+use nmc_store::{accounts, events};
 use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
-use uuid::Uuid;
 
 use crate::auth::Tenant;
 use crate::{AppState, error::ApiError};
 
-/// One event from the log.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct LiveEvent {
-    pub id: i64,
-    pub business_id: Uuid,
-    pub kind: String,
-    pub data: Value,
-}
+pub use nmc_store::events::LiveEvent;
 
 /// The instance's fan-out of committed events.
 #[derive(Clone)]
@@ -54,7 +45,10 @@ impl EventHub {
     }
 }
 
-async fn listen(db: &sqlx::PgPool, tx: &broadcast::Sender<LiveEvent>) -> Result<(), sqlx::Error> {
+async fn listen(
+    db: &sqlx::PgPool,
+    tx: &broadcast::Sender<LiveEvent>,
+) -> Result<(), nmc_store::StoreError> {
     let mut listener = PgListener::connect_with(db).await?;
     listener.listen("nmc_events").await?;
     loop {
@@ -66,12 +60,7 @@ async fn listen(db: &sqlx::PgPool, tx: &broadcast::Sender<LiveEvent>) -> Result<
         else {
             continue;
         };
-        let event: Option<LiveEvent> =
-            sqlx::query_as("select id, business_id, kind, data from events where id = $1")
-                .bind(id)
-                .fetch_optional(db)
-                .await?;
-        if let Some(e) = event {
+        if let Some(e) = events::by_id(db, id).await? {
             let _ = tx.send(e);
         }
     }
@@ -86,18 +75,6 @@ fn to_sse(e: &LiveEvent) -> Event {
         .id(e.id.to_string())
         .event(e.kind.clone())
         .data(e.data.to_string())
-}
-
-async fn backlog(
-    db: &sqlx::PgPool,
-    business_id: Uuid,
-    after: i64,
-) -> Result<Vec<LiveEvent>, sqlx::Error> {
-    sqlx::query_as("select id, business_id, kind, data from events where business_id = $1 and id > $2 order by id limit 1000")
-        .bind(business_id)
-        .bind(after)
-        .fetch_all(db)
-        .await
 }
 
 /// How old a "the session still stands" answer may be when an event is about to go out.
@@ -139,7 +116,7 @@ impl Feed {
 
     /// Anything in the log after the last event sent (a reconnect, or a client that fell behind).
     async fn catch_up(&mut self) -> bool {
-        let Ok(rows) = backlog(&self.db, self.tenant.business_id, self.last).await else {
+        let Ok(rows) = events::after(&self.db, self.tenant.business_id, self.last).await else {
             return true;
         };
         for e in &rows {
@@ -184,14 +161,7 @@ async fn stream(
         .and_then(|v| v.trim().parse().ok());
     let last = match resume {
         Some(id) => id,
-        None => sqlx::query_scalar::<_, Option<i64>>(
-            "select max(id) from events where business_id = $1",
-        )
-        .bind(t.business_id)
-        .fetch_one(&s.db)
-        .await
-        .map_err(nmc_store::StoreError::from)?
-        .unwrap_or(0),
+        None => events::latest_id(&s.db, t.business_id).await?.unwrap_or(0),
     };
     let db = s.db.clone();
     // The extractor has just checked the session.

@@ -106,7 +106,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(web::router())
         .merge(events::router())
-        .merge(owner::router())
+        .merge(owner::router(&state))
         .merge(webhook::voice::router())
         .merge(webhook::sms::router())
         .route_layer(axum::middleware::from_fn(record_latency))
@@ -266,7 +266,7 @@ async fn temporal_health(state: &AppState) -> Result<(), &'static str> {
     }
     let client = state.temporal.client().ok_or("not connected")?;
     let check =
-        nmc_workflows::connect::missing_search_attributes(client, &state.config.temporal_namespace);
+        nmc_temporal::connect::missing_search_attributes(client, &state.config.temporal_namespace);
     match tokio::time::timeout(std::time::Duration::from_secs(2), check).await {
         Ok(Ok(missing)) if missing.is_empty() => Ok(()),
         Ok(Ok(missing)) => {

@@ -1,10 +1,13 @@
 //! `/api/openapi.json`: the owner API's OpenAPI 3.0 document, generated from the owner route
 //! table (`owner::routes()`), so every route is in it and none is made up. It describes paths,
-//! methods, path parameters, bearer auth and the one error shape every failure uses; request
-//! and success bodies are JSON objects (their fields are in the README's Owner API section).
+//! methods, path parameters, bearer auth, who may call each operation (`x-role`: owner, or any
+//! member of the business) and the one error shape every failure uses; request and success
+//! bodies are JSON objects (their fields are in the README's Owner API section).
 
 use axum::Json;
 use serde_json::{Map, Value, json};
+
+use crate::owner::Role;
 
 /// What a path parameter holds: ids are UUIDs, the calendar provider is a name.
 fn parameter(name: &str) -> Value {
@@ -50,6 +53,10 @@ pub fn document() -> Value {
                     "502": error_response("a vendor (carrier, calendar) failed"),
                     "503": error_response("a dependency is unavailable; retry"),
                 },
+            });
+            op["x-role"] = json!(match route.role.for_method(method) {
+                Role::Owner => "owner",
+                _ => "member",
             });
             if ["POST", "PUT", "PATCH"].contains(method) {
                 op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});

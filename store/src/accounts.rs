@@ -450,3 +450,19 @@ pub async fn record_email(
         .await?;
     Ok(())
 }
+
+/// The business as its signed-in members see it: name, number (none until it goes live) and
+/// messaging status.
+pub async fn member_business(
+    db: &mut PgConnection,
+    business_id: Uuid,
+) -> Result<(String, Option<String>, String)> {
+    Ok(
+        sqlx::query_as(
+            "select name, twilio_number, messaging_status from businesses where id = $1",
+        )
+        .bind(business_id)
+        .fetch_one(db)
+        .await?,
+    )
+}

@@ -133,6 +133,16 @@ pub async fn insert(pool: &PgPool, b: &NewBusiness<'_>) -> Result<Uuid> {
     Ok(id)
 }
 
+/// The admin onboards some businesses already registered for messaging (or under review).
+pub async fn set_messaging_status(pool: &PgPool, id: Uuid, status: &str) -> Result<()> {
+    sqlx::query("update businesses set messaging_status = $2 where id = $1")
+        .bind(id)
+        .bind(status)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 pub async fn list(pool: &PgPool) -> Result<Vec<BusinessSummary>> {
     Ok(sqlx::query_as(
         "select id, name, owner_name, owner_email, twilio_number, timezone, call_mode, created_at

@@ -1,6 +1,8 @@
 //! What the owner reads and edits: leads, calls, conversations with their messages, opt-outs and
 //! the audit log. Every function takes the tenant; lists page by an opaque cursor (newest first).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgConnection;
@@ -178,6 +180,36 @@ pub async fn edit_lead(
     lead(db, business_id, id).await
 }
 
+/// Every lead's name by id (the calls log shows who called).
+pub async fn lead_names(
+    db: &mut PgConnection,
+    business_id: Uuid,
+) -> Result<HashMap<Uuid, Option<String>>> {
+    Ok(sqlx::query_as::<_, (Uuid, Option<String>)>(
+        "select id, name from leads where business_id = $1",
+    )
+    .bind(business_id)
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .collect())
+}
+
+/// Each lead's latest conversation, to open the thread from the lead's card.
+pub async fn latest_conversations(
+    db: &mut PgConnection,
+    business_id: Uuid,
+) -> Result<HashMap<Uuid, Uuid>> {
+    Ok(sqlx::query_as::<_, (Uuid, Uuid)>(
+        "select distinct on (lead_id) lead_id, id from conversations where business_id = $1 order by lead_id, created_at desc",
+    )
+    .bind(business_id)
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .collect())
+}
+
 // ---- calls ---------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -337,6 +369,40 @@ pub async fn messages(
     )
     .bind(business_id)
     .bind(conversation_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Texts since `since` that did not reach the caller: how many, and the latest one's conversation.
+pub async fn failed_deliveries(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    since: DateTime<Utc>,
+) -> Result<(i64, Option<Uuid>)> {
+    Ok(sqlx::query_as(
+        "select count(*), (array_agg(conversation_id order by created_at desc) filter (where conversation_id is not null))[1]
+         from messages where business_id = $1 and direction = 'outbound' and status in ('failed', 'undelivered') and created_at > $2",
+    )
+    .bind(business_id)
+    .bind(since)
+    .fetch_one(db)
+    .await?)
+}
+
+/// The texts between the business and one caller, as the dev phone shows them: (direction,
+/// body, status, sent at), oldest first, without owner alerts or texts that never went out.
+pub async fn caller_thread(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    caller: &str,
+) -> Result<Vec<(String, String, String, DateTime<Utc>)>> {
+    Ok(sqlx::query_as(
+        "select m.direction, m.body, m.status, m.created_at from messages m join leads l on l.id = m.lead_id
+         where m.business_id = $1 and l.phone = $2 and m.kind <> 'owner_alert' and m.status not in ('pending', 'suppressed', 'held')
+         order by m.created_at, m.id limit 200",
+    )
+    .bind(business_id)
+    .bind(caller)
     .fetch_all(db)
     .await?)
 }

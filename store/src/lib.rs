@@ -6,6 +6,7 @@ pub mod activity;
 pub mod booking;
 pub mod business;
 pub mod calendar;
+pub mod events;
 pub mod inbox;
 pub mod insights;
 pub mod retention;
@@ -97,4 +98,20 @@ pub(crate) async fn audit<'e, E: sqlx::PgExecutor<'e>>(
 /// transaction, e.g. the owner API's row-level-security transaction).
 pub async fn conn(pool: &PgPool) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
     Ok(pool.acquire().await?)
+}
+
+/// A transaction as the `nmc_app` role with the tenant set, so PostgreSQL's row-level security
+/// confines every query in it to this business (a second wall behind the tenant argument).
+pub async fn tenant_transaction(
+    pool: &PgPool,
+    business_id: uuid::Uuid,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "select set_config('nmc.business_id', $1, true), set_config('role', 'nmc_app', true)",
+    )
+    .bind(business_id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    Ok(tx)
 }

@@ -122,6 +122,19 @@ pub async fn number(db: &mut PgConnection, business_id: Uuid) -> Result<Option<S
     .await?)
 }
 
+/// The business's name and number (none until it has gone live).
+pub async fn name_and_number(
+    db: &mut PgConnection,
+    business_id: Uuid,
+) -> Result<(String, Option<String>)> {
+    Ok(
+        sqlx::query_as("select name, twilio_number from businesses where id = $1")
+            .bind(business_id)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Messaging {
     pub messaging_status: String,

@@ -10,8 +10,6 @@ use chrono::{Duration, NaiveDate};
 use maud::html;
 use nmc_store::inbox::{self, CallFilter, Cursor};
 use serde::Deserialize;
-use std::collections::HashMap;
-use uuid::Uuid;
 
 use super::{Signed, local_midnight, nav, page, tz};
 use crate::error::Params;
@@ -97,15 +95,7 @@ async fn load(
         }
     }
     calls.truncate(max);
-    let names: HashMap<Uuid, Option<String>> = sqlx::query_as::<_, (Uuid, Option<String>)>(
-        "select id, name from leads where business_id = $1",
-    )
-    .bind(t.business_id)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(nmc_store::StoreError::from)?
-    .into_iter()
-    .collect();
+    let names = inbox::lead_names(&mut tx, t.business_id).await?;
     Ok((
         zone,
         calls

@@ -10,7 +10,6 @@ use chrono::{Datelike, Duration, Utc};
 use maud::{Markup, html};
 use nmc_store::inbox::{self, ConversationFilter};
 use nmc_store::{insights, settings};
-use uuid::Uuid;
 
 use super::{Signed, ago, bar_chart, dollars, local_midnight, nav, page, today, tz};
 use crate::{AppState, error::ApiError};
@@ -85,7 +84,9 @@ async fn home(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, 
         5,
     )
     .await?;
-    let failed = failed_deliveries(&mut tx, t.business_id).await?;
+    // Texts that did not reach the caller in the last day.
+    let failed =
+        inbox::failed_deliveries(&mut tx, t.business_id, Utc::now() - Duration::hours(24)).await?;
     let recent = insights::recent(&mut tx, t.business_id, 20).await?;
     let bars: Vec<(String, i64)> = days
         .iter()
@@ -143,23 +144,6 @@ async fn activity_fragment(
     Ok(activity(
         &insights::recent(&mut tx, t.business_id, 20).await?,
     ))
-}
-
-/// Texts that did not reach the caller in the last day, and the latest one's conversation.
-async fn failed_deliveries(
-    db: &mut sqlx::PgConnection,
-    business_id: Uuid,
-) -> Result<(i64, Option<Uuid>), ApiError> {
-    let row: (i64, Option<Uuid>) = sqlx::query_as(
-        "select count(*), (array_agg(conversation_id order by created_at desc) filter (where conversation_id is not null))[1]
-         from messages where business_id = $1 and direction = 'outbound' and status in ('failed', 'undelivered') and created_at > $2",
-    )
-    .bind(business_id)
-    .bind(Utc::now() - Duration::hours(24))
-    .fetch_one(db)
-    .await
-    .map_err(nmc_store::StoreError::from)?;
-    Ok(row)
 }
 
 /// One line per event, in the trade's words.

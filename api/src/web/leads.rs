@@ -7,8 +7,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::html;
 use nmc_store::inbox;
-use std::collections::HashMap;
-use uuid::Uuid;
 
 use super::{Signed, ago, nav, page};
 use crate::{AppState, error::ApiError};
@@ -43,15 +41,7 @@ async fn pipeline(Signed(t): Signed, State(s): State<AppState>) -> Result<Respon
         .await?
         .items;
     // Each lead's latest conversation, to open the thread from the card.
-    let latest: HashMap<Uuid, Uuid> = sqlx::query_as::<_, (Uuid, Uuid)>(
-        "select distinct on (lead_id) lead_id, id from conversations where business_id = $1 order by lead_id, created_at desc",
-    )
-    .bind(t.business_id)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(nmc_store::StoreError::from)?
-    .into_iter()
-    .collect();
+    let latest = inbox::latest_conversations(&mut tx, t.business_id).await?;
     Ok(page(
         "Leads",
         html! {

@@ -48,11 +48,7 @@ impl FromRequestParts<AppState> for DevSandbox {
 /// The owner's business: its name and number (none until it has gone live).
 async fn business(s: &AppState, t: &Tenant) -> Result<(String, Option<String>), ApiError> {
     let mut tx = t.begin(&s.db).await?;
-    let row = sqlx::query_as("select name, twilio_number from businesses where id = $1")
-        .bind(t.business_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(nmc_store::StoreError::from)?;
+    let row = nmc_store::settings::name_and_number(&mut tx, t.business_id).await?;
     tx.commit().await.map_err(nmc_store::StoreError::from)?;
     Ok(row)
 }
@@ -126,16 +122,7 @@ async fn thread(
         return Ok(html! {});
     };
     let mut tx = t.begin(&s.db).await?;
-    let rows: Vec<(String, String, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
-        "select m.direction, m.body, m.status, m.created_at from messages m join leads l on l.id = m.lead_id
-         where m.business_id = $1 and l.phone = $2 and m.kind <> 'owner_alert' and m.status not in ('pending', 'suppressed', 'held')
-         order by m.created_at, m.id limit 200",
-    )
-    .bind(t.business_id)
-    .bind(&caller)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(nmc_store::StoreError::from)?;
+    let rows = nmc_store::inbox::caller_thread(&mut tx, t.business_id, &caller).await?;
     tx.commit().await.map_err(nmc_store::StoreError::from)?;
     Ok(html! {
         @if rows.is_empty() { p class="empty" { "No texts yet. Call the business and let it ring out." } }

@@ -1,0 +1,80 @@
+//! The team: its members, invitations for technicians, and removing one. Routes of the owner
+//! route table (owner only, checked there).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::Duration;
+use nmc_store::accounts;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::accounts::looks_like_email;
+use super::extractor::Tenant;
+use super::tokens::{hash, new_secret};
+use crate::{
+    AppState,
+    error::{ApiError, invalid},
+};
+
+const INVITE_TTL_DAYS: i64 = 7;
+
+pub async fn list_team(t: Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let mut tx = t.begin(&s.db).await?;
+    let members = accounts::members(&mut tx, t.business_id).await?;
+    tx.commit().await.map_err(nmc_store::StoreError::from)?;
+    Ok(Json(json!({"members": members})))
+}
+
+#[derive(Deserialize)]
+pub struct InviteBody {
+    email: Option<String>,
+}
+
+/// Invites a technician by email: the link works once, for a week.
+pub async fn invite(
+    t: Tenant,
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let b: InviteBody = crate::owner::parse(&body)?;
+    let email = b
+        .email
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_lowercase();
+    if !looks_like_email(&email) {
+        return Err(invalid("email", "not an email address"));
+    }
+    let token = new_secret();
+    let mut tx = t.begin(&s.db).await?;
+    let id = accounts::create_invite(
+        &mut tx,
+        t.business_id,
+        &email,
+        &hash(&token),
+        t.user_id,
+        Duration::days(INVITE_TTL_DAYS),
+    )
+    .await?;
+    let link = format!("{}/invite/{token}", s.config.public_base_url);
+    s.mailer.send(&mut tx, t.business_id, &email, "You're invited to NeverMissCall", &format!("Join your team on NeverMissCall: {link}\nThe link works once, for {INVITE_TTL_DAYS} days.")).await?;
+    tx.commit().await.map_err(nmc_store::StoreError::from)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "email": email, "role": "tech"})),
+    ))
+}
+
+pub async fn remove_member(
+    t: Tenant,
+    State(s): State<AppState>,
+    Path(user_id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    let mut tx = t.begin(&s.db).await?;
+    accounts::deactivate_member(&mut tx, t.business_id, user_id).await?;
+    tx.commit().await.map_err(nmc_store::StoreError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}

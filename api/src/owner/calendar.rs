@@ -1,0 +1,228 @@
+//! Calendar connections (Google, Jobber) and the secret iCalendar feed URL.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{Duration, Utc};
+use nmc_store::{booking, calendar as cal};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{commit, parse};
+use crate::auth::Tenant;
+use crate::{AppState, error::ApiError};
+
+fn ics_url(s: &AppState, token: &str) -> String {
+    format!("{}/calendar/{token}.ics", s.config.public_base_url)
+}
+
+pub(super) async fn calendar_status(
+    t: Tenant,
+    State(s): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    let ics = match cal::ics_token_enc(&mut tx, b).await? {
+        Some(enc) => Some(ics_url(&s, &s.secrets.decrypt(&enc)?)),
+        None => None,
+    };
+    Ok(Json(
+        json!({"connections": cal::statuses(&mut tx, b).await?, "ics_url": ics}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct Connect {
+    /// The OAuth authorization code from the provider's consent screen…
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    /// …or tokens obtained elsewhere.
+    access_token: Option<String>,
+    refresh_token: Option<String>,
+    expires_in: Option<i64>,
+    calendar_id: Option<String>,
+}
+
+pub(super) async fn connect_calendar(
+    t: Tenant,
+    State(s): State<AppState>,
+    Path(provider): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let b = t.business_id;
+    if provider != "google" && provider != "jobber" {
+        return Err(ApiError::NotFound);
+    }
+    let c: Connect = parse(&body)?;
+    let tokens = provider_tokens(&s, &provider, &c).await?;
+    // The OAuth exchange (a network call) happens before the transaction opens.
+    let mut tx = t.begin(&s.db).await?;
+    let expires_at = tokens
+        .expires_in
+        .map(|secs| Utc::now() + Duration::seconds(secs));
+    cal::connect(
+        &mut tx,
+        b,
+        &provider,
+        &s.secrets.encrypt(&tokens.access_token),
+        tokens
+            .refresh_token
+            .as_deref()
+            .map(|r| s.secrets.encrypt(r))
+            .as_deref(),
+        expires_at,
+        c.calendar_id.as_deref().unwrap_or("primary"),
+    )
+    .await?;
+    tracing::info!(business_id = %b, %provider, "calendar connected");
+    let connections = cal::statuses(&mut tx, b).await?;
+    commit(tx).await?;
+    Ok(Json(json!({"connections": connections})))
+}
+
+/// The provider's tokens: exchanged for the authorization code, or as given.
+async fn provider_tokens(
+    s: &AppState,
+    provider: &str,
+    c: &Connect,
+) -> Result<nmc_calendar::Tokens, ApiError> {
+    match (c.code.as_deref(), c.access_token.as_deref()) {
+        (Some(code), _) => {
+            let redirect = c.redirect_uri.as_deref().unwrap_or_default();
+            s.calendars
+                .oauth(provider)
+                .exchange_code(&s.calendars.google.http, code, redirect)
+                .await
+                .map_err(|e| match e {
+                    nmc_calendar::CalendarError::Refused { message, .. } => {
+                        ApiError::Invalid(BTreeMap::from([(
+                            "code",
+                            format!("the provider refused the code: {message}"),
+                        )]))
+                    }
+                    nmc_calendar::CalendarError::Unavailable { .. } => {
+                        ApiError::Unavailable("calendar provider")
+                    }
+                })
+        }
+        (None, Some(access_token)) if !access_token.trim().is_empty() => Ok(nmc_calendar::Tokens {
+            access_token: access_token.to_owned(),
+            refresh_token: c.refresh_token.clone(),
+            expires_in: c.expires_in,
+        }),
+        _ => Err(ApiError::Invalid(BTreeMap::from([(
+            "code",
+            "give an authorization code, or an access_token".to_owned(),
+        )]))),
+    }
+}
+
+pub(super) async fn disconnect_calendar(
+    t: Tenant,
+    State(s): State<AppState>,
+    Path(provider): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    cal::disconnect(&mut tx, b, &provider).await?;
+    commit(tx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A new secret feed URL; the previous one stops working at once.
+pub(super) async fn rotate_ics(
+    t: Tenant,
+    State(s): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    let token = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+    cal::rotate_ics(
+        &mut tx,
+        b,
+        &crate::auth::hash(&token),
+        &s.secrets.encrypt(&token),
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(Json(json!({"ics_url": ics_url(&s, &token)})))
+}
+
+pub(super) async fn revoke_ics(
+    t: Tenant,
+    State(s): State<AppState>,
+) -> Result<StatusCode, ApiError> {
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    cal::revoke_ics(&mut tx, b).await?;
+    commit(tx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /calendar/{token}.ics`: the secret in the URL is the only credential (calendar apps
+/// cannot send headers). Past 30 days and everything ahead.
+pub(super) async fn ics_feed(
+    State(s): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    let token = file.strip_suffix(".ics").ok_or(ApiError::NotFound)?;
+    let mut db = nmc_store::conn(&s.db).await?;
+    let Some((b, name, timezone)) =
+        cal::business_by_ics_hash(&mut db, &crate::auth::hash(token)).await?
+    else {
+        return Err(ApiError::NotFound);
+    };
+    let now = Utc::now();
+    let events: Vec<nmc_calendar::CalendarEvent> = booking::list(
+        &mut db,
+        b,
+        now - Duration::days(30),
+        now + Duration::days(400),
+    )
+    .await?
+    .into_iter()
+    .map(|a| calendar_event(a, &timezone))
+    .collect();
+    let body = nmc_calendar::ics::feed(&name, &events, now);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+            (header::CACHE_CONTROL, "private, max-age=300"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// One appointment as the feed shows it.
+fn calendar_event(a: booking::Appointment, timezone: &str) -> nmc_calendar::CalendarEvent {
+    nmc_calendar::CalendarEvent {
+        appointment_id: a.id,
+        title: format!(
+            "{} – {}",
+            a.service_name.as_deref().unwrap_or("Job"),
+            a.customer_name.as_deref().unwrap_or("caller")
+        ),
+        description: [
+            a.customer_phone.as_deref().map(|p| format!("Phone: {p}")),
+            a.notes.as_deref().map(|n| format!("Caller said: {n}")),
+            Some(format!("Technician: {}", a.technician_name)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n"),
+        location: a.address,
+        start: a.start_at,
+        end: a.end_at,
+        timezone: timezone.to_owned(),
+        customer_name: a.customer_name,
+        customer_phone: a.customer_phone,
+        cancelled: a.status == "cancelled",
+        version: a.version,
+    }
+}

@@ -1,0 +1,173 @@
+//! The catalog: the jobs the business does, with durations and prices (owner only).
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use nmc_assistant::catalog::{self, CatalogItem};
+use nmc_store::{booking, scheduling};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{commit, parse};
+use crate::auth::Tenant;
+use crate::{AppState, error::ApiError};
+
+#[derive(Deserialize)]
+struct CatalogBody {
+    name: Option<String>,
+    #[serde(default)]
+    keywords: Vec<String>,
+    duration_minutes: Option<i32>,
+    price_cents: Option<i32>,
+    price_min_cents: Option<i32>,
+    price_max_cents: Option<i32>,
+    emergency_surcharge_cents: Option<i32>,
+    #[serde(default = "yes")]
+    active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn catalog_item(b: CatalogBody) -> Result<(CatalogItem, bool), ApiError> {
+    let mut bad = BTreeMap::new();
+    let name = b
+        .name
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    if name.is_empty() || name.chars().count() > 80 {
+        bad.insert("name", "must be 1 to 80 characters".to_owned());
+    }
+    let duration = b.duration_minutes.unwrap_or(0);
+    if !(5..=1440).contains(&duration) {
+        bad.insert("duration_minutes", "must be between 5 and 1440".to_owned());
+    }
+    let negative = |v: Option<i32>| v.is_some_and(|c| c < 0);
+    match (b.price_cents, b.price_min_cents, b.price_max_cents) {
+        (Some(_), None, None) if !negative(b.price_cents) => {}
+        (None, Some(lo), Some(hi)) if lo >= 0 && hi >= lo => {}
+        _ => {
+            bad.insert("price_cents", "give price_cents, or price_min_cents ≤ price_max_cents (integer cents, not negative)".to_owned());
+        }
+    }
+    if negative(b.emergency_surcharge_cents) {
+        bad.insert(
+            "emergency_surcharge_cents",
+            "must not be negative".to_owned(),
+        );
+    }
+    let keywords: Vec<String> = b
+        .keywords
+        .iter()
+        .map(|k| k.trim().to_lowercase())
+        .filter(|k| !k.is_empty())
+        .collect();
+    if keywords.len() > 50 || keywords.iter().any(|k| k.chars().count() > 60) {
+        bad.insert(
+            "keywords",
+            "at most 50 keywords of up to 60 characters".to_owned(),
+        );
+    }
+    if !bad.is_empty() {
+        return Err(ApiError::Invalid(bad));
+    }
+    let item = CatalogItem {
+        name,
+        keywords,
+        duration_minutes: duration,
+        price_cents: b.price_cents,
+        price_min_cents: b.price_min_cents,
+        price_max_cents: b.price_max_cents,
+        emergency_surcharge_cents: b.emergency_surcharge_cents,
+    };
+    Ok((item, b.active))
+}
+
+fn catalog_json(r: &scheduling::CatalogRow) -> Value {
+    let mut v = json!(r);
+    v["price_text"] = json!(catalog::price_text(&r.item()));
+    v
+}
+
+pub(super) async fn list_catalog(
+    t: Tenant,
+    State(s): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    let items = scheduling::catalog(&mut tx, b, false).await?;
+    Ok(Json(
+        json!({"items": items.iter().map(catalog_json).collect::<Vec<_>>()}),
+    ))
+}
+
+pub(super) async fn create_catalog_item(
+    t: Tenant,
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    let (item, active) = catalog_item(parse(&body)?)?;
+    let id = scheduling::save_catalog_item(&mut tx, b, None, &item, active).await?;
+    let item = catalog_json(&scheduling::catalog_item(&mut tx, b, id).await?);
+    commit(tx).await?;
+    Ok((StatusCode::CREATED, Json(item)))
+}
+
+pub(super) async fn update_catalog_item(
+    t: Tenant,
+    State(s): State<AppState>,
+    Path(id): Path<Uuid>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    let (item, active) = catalog_item(parse(&body)?)?;
+    scheduling::save_catalog_item(&mut tx, b, Some(id), &item, active).await?;
+    let item = catalog_json(&scheduling::catalog_item(&mut tx, b, id).await?);
+    commit(tx).await?;
+    Ok(Json(item))
+}
+
+pub(super) async fn delete_catalog_item(
+    t: Tenant,
+    State(s): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    scheduling::delete_catalog_item(&mut tx, b, id).await?;
+    commit(tx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct Adopt {
+    trade: String,
+}
+
+pub(super) async fn adopt_catalog(
+    t: Tenant,
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let b = t.business_id;
+    let mut tx = t.begin(&s.db).await?;
+    let a: Adopt = parse(&body)?;
+    if catalog::starter(&a.trade).is_empty() {
+        return Err(ApiError::Invalid(BTreeMap::from([(
+            "trade",
+            "one of plumbing, hvac, electrical, handyman, cleaning, auto".to_owned(),
+        )])));
+    }
+    let added = booking::adopt_starter_catalog(&mut tx, b, &a.trade).await?;
+    commit(tx).await?;
+    Ok(Json(json!({"added": added})))
+}
