@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs once, on an empty data directory, as the PostgreSQL superuser (the postgres image runs
-# /docker-entrypoint-initdb.d/*; tests/tests/secure_default.rs runs it too). Roles, none a superuser:
+# /docker-entrypoint-initdb.d/*; tests/tests/it/secure_default.rs runs it too). Roles, none a superuser:
 #   nmc_owner  owns the database and its schema; only migrations connect as it
 #   nmc        what nmc-api and nmc-worker connect as: owns nothing, cannot bypass row-level security
 #   temporal   Temporal's own databases (CREATEDB), when TEMPORAL_DB_PASSWORD is set

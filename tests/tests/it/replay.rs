@@ -2,7 +2,7 @@
 //! history in `tests/histories/` is replayed against the current `ConversationWorkflow`, so a
 //! non-deterministic change fails the build (change behaviour behind `ctx.patched(..)` instead).
 //!
-//! Record fresh histories with `cargo test -p nmc-tests --test replay -- --ignored` (needs the
+//! Record fresh histories with `cargo test -p nmc-tests --test it -- --ignored replay::` (needs the
 //! Temporal dev server that `scripts/test` starts) and commit the JSON files.
 
 use std::path::PathBuf;
@@ -30,7 +30,7 @@ async fn recorded_histories_replay_against_current_code() {
         "no recorded histories in tests/histories/"
     );
     for file in files {
-        nmc_workflows::replay::replay_json(&std::fs::read(&file).unwrap())
+        nmc_temporal::replay::replay_json(&std::fs::read(&file).unwrap())
             .await
             .unwrap_or_else(|e| panic!("{} no longer replays: {e}", file.display()));
     }
@@ -155,19 +155,19 @@ async fn record_assistant_histories() {
     )
     .await
     .unwrap();
-    h.signal(
+    h.execute_update(
         ConversationWorkflow::owner_takeover,
         "dana".to_string(),
-        WorkflowSignalOptions::default(),
+        WorkflowExecuteUpdateOptions::default(),
     )
     .await
     .unwrap();
     app.text(caller, "great, I'm Kim at 9 Elm Ct").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    h.signal(
+    h.execute_update(
         ConversationWorkflow::owner_release,
         "dana".to_string(),
-        WorkflowSignalOptions::default(),
+        WorkflowExecuteUpdateOptions::default(),
     )
     .await
     .unwrap();

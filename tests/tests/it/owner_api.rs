@@ -67,14 +67,14 @@ async fn the_owner_works_a_conversation_from_the_api() {
         .await
         .unwrap()
         .status(),
-        202
+        200
     );
-    wait_until(Duration::from_secs(10), "owner mode", || async {
+    // An update, not a signal: the inbox shows the new mode by the time the API answers.
+    assert_eq!(
         app.count("select count(*) from conversations where mode = 'owner'")
-            .await
-            == 1
-    })
-    .await;
+            .await,
+        1
+    );
     let r = app
         .owner(Method::POST, &format!("/api/conversations/{id}/message"), b)
         .json(&json!({"body": "Hi, Dana here. I can come at 3."}))
@@ -103,14 +103,13 @@ async fn the_owner_works_a_conversation_from_the_api() {
         .await
         .unwrap()
         .status(),
-        202
+        200
     );
-    wait_until(Duration::from_secs(10), "assistant mode", || async {
+    assert_eq!(
         app.count("select count(*) from conversations where mode = 'assistant'")
-            .await
-            == 1
-    })
-    .await;
+            .await,
+        1
+    );
     let filtered: Value = app
         .owner(Method::GET, "/api/conversations?needs_owner=true", b)
         .send()

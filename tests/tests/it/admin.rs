@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 #[tokio::test]
 async fn onboarding_validates_and_protects_the_token() {
-    let app = TestApp::spawn_empty().await;
+    let app = TestApp::builder().empty().spawn().await;
     let url = format!("{}/api/admin/businesses", app.api_url);
 
     // No token, wrong token.
@@ -97,7 +97,7 @@ async fn onboarding_validates_and_protects_the_token() {
 
 #[tokio::test]
 async fn healthz_reports_database_and_temporal() {
-    let app = TestApp::spawn_empty().await;
+    let app = TestApp::builder().empty().spawn().await;
     let r = app
         .http
         .get(format!("{}/healthz", app.api_url))

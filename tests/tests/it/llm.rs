@@ -10,14 +10,14 @@ const CALLER: &str = "+15125550177";
 
 async fn stack(double: &LlmDouble, timeout_secs: u64) -> TestApp {
     let base = double.start().await;
-    let app = TestApp::spawn_with_worker_env(vec![
-        ("OPENAI_BASE_URL", base),
-        ("OPENAI_API_KEY", "test-key".into()),
-        ("NMC_LLM_MODEL", "test-model".into()),
-        ("NMC_LLM_TIMEOUT_SECS", timeout_secs.to_string()),
-        ("NMC_LLM_ATTEMPTS", "2".into()),
-    ])
-    .await;
+    let app = TestApp::builder()
+        .worker_env("OPENAI_BASE_URL", base)
+        .worker_env("OPENAI_API_KEY", "test-key")
+        .worker_env("NMC_LLM_MODEL", "test-model")
+        .worker_env("NMC_LLM_TIMEOUT_SECS", timeout_secs.to_string())
+        .worker_env("NMC_LLM_ATTEMPTS", "2")
+        .spawn()
+        .await;
     app.set("owner_window_secs = 0").await;
     app.call(CALLER, "no-answer").await;
     app.expect_texts(CALLER, 1).await;

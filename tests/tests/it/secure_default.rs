@@ -122,7 +122,7 @@ fn the_sandbox_refuses_a_public_bind_unless_a_second_flag_says_so() {
 
 #[tokio::test]
 async fn the_built_in_sandbox_control_api_takes_the_admin_token() {
-    let app = TestApp::spawn_with_built_in_sandbox().await;
+    let app = TestApp::builder().empty().built_in_sandbox().spawn().await;
     let control = |m: Method, path: &str| app.http.request(m, format!("{}{path}", app.sandbox_url));
     for path in ["/api/messages", "/api/stats", "/api/calendars"] {
         assert_eq!(
@@ -182,7 +182,7 @@ async fn the_built_in_sandbox_control_api_takes_the_admin_token() {
 
 #[tokio::test]
 async fn twilio_shaped_routes_take_the_accounts_auth_token() {
-    let app = TestApp::spawn_with_built_in_sandbox().await;
+    let app = TestApp::builder().empty().built_in_sandbox().spawn().await;
     let (platform, token) = config(&[]).unwrap().platform_twilio();
     let url = |account: &str, path: &str| {
         format!("{}/2010-04-01/Accounts/{account}/{path}", app.sandbox_url)
@@ -287,7 +287,7 @@ async fn twilio_shaped_routes_take_the_accounts_auth_token() {
 
 #[tokio::test]
 async fn the_built_in_sandbox_posts_webhooks_only_under_the_public_base_url() {
-    let app = TestApp::spawn_with_built_in_sandbox().await;
+    let app = TestApp::builder().empty().built_in_sandbox().spawn().await;
     let (platform, token) = config(&[]).unwrap().platform_twilio();
     let sms = format!("{}/webhook/sms/incoming", app.api_url);
     let register = |voice: String| {
@@ -342,7 +342,7 @@ fn no_redirects() -> reqwest::Client {
 
 #[tokio::test]
 async fn the_dev_phone_needs_a_signed_in_owner() {
-    let app = TestApp::spawn_with_built_in_sandbox().await;
+    let app = TestApp::builder().empty().built_in_sandbox().spawn().await;
     app.onboard(json!({})).await;
     let http = no_redirects();
     let page = http
@@ -385,6 +385,7 @@ async fn the_dev_phone_needs_a_signed_in_owner() {
         .status(),
         401
     );
+    // Deliberate: a refused request must not have started a delivery that lands a moment later.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         app.count("select count(*) from messages").await,
@@ -403,7 +404,7 @@ async fn inbound_to(app: &TestApp, number: &str) -> i64 {
 
 #[tokio::test]
 async fn an_owner_plays_callers_of_their_own_business_only() {
-    let app = TestApp::spawn_with_built_in_sandbox().await;
+    let app = TestApp::builder().empty().built_in_sandbox().spawn().await;
     let alpha = app.onboard(json!({})).await;
     app.onboard(json!({"name": "Bravo Plumbing", "twilio_number": BRAVO_NUMBER, "owner_email": "bravo@bravo.example"})).await;
     // A texts "as a caller", naming B's number (a forged STOP would poison B's opt-outs): the
@@ -427,6 +428,7 @@ async fn an_owner_plays_callers_of_their_own_business_only() {
         || async { inbound_to(&app, TWILIO_NUMBER).await == 1 },
     )
     .await;
+    // Deliberate: time for a second delivery, to B, to land if the dev phone made one.
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(inbound_to(&app, BRAVO_NUMBER).await, 0, "nothing reached B");
 
@@ -462,7 +464,7 @@ async fn an_owner_plays_callers_of_their_own_business_only() {
 
 #[tokio::test]
 async fn metrics_are_not_open_on_an_https_deployment() {
-    let app = TestApp::spawn_empty().await;
+    let app = TestApp::builder().empty().spawn().await;
     let https = app
         .spawn_api_with(|c| c.public_base_url = "https://nmc.example".into())
         .await;
@@ -494,7 +496,7 @@ async fn metrics_are_not_open_on_an_https_deployment() {
 
 #[tokio::test]
 async fn healthz_names_the_failing_dependency_without_its_error() {
-    let app = TestApp::spawn_empty().await;
+    let app = TestApp::builder().empty().spawn().await;
     let other = app.spawn_api_without_temporal().await;
     let r = app
         .http
@@ -555,7 +557,10 @@ async fn healthy(app: &TestApp, api: &str) -> bool {
 #[tokio::test]
 async fn temporal_address_in_host_port_form_connects() {
     let bare = host_port(&temporal_address());
-    let app = TestApp::spawn_with_worker_env(vec![("TEMPORAL_ADDRESS", bare.clone())]).await;
+    let app = TestApp::builder()
+        .worker_env("TEMPORAL_ADDRESS", bare.clone())
+        .spawn()
+        .await;
     let api = app
         .spawn_api_with(|c| c.temporal_address = bare.clone())
         .await;
@@ -597,7 +602,7 @@ async fn missing_on(address: &str) -> Vec<&'static str> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let options =
-            nmc_workflows::connect::connection_options(address, "nmc-test".into()).unwrap();
+            nmc_temporal::connect::connection_options(address, "nmc-test".into()).unwrap();
         if let Ok(connection) = temporalio_client::Connection::connect(options).await {
             let client = temporalio_client::Client::new(
                 connection,
@@ -606,7 +611,7 @@ async fn missing_on(address: &str) -> Vec<&'static str> {
             .unwrap();
             if let Ok(Ok(missing)) = tokio::time::timeout(
                 Duration::from_secs(10),
-                nmc_workflows::connect::missing_search_attributes(&client, "default"),
+                nmc_temporal::connect::missing_search_attributes(&client, "default"),
             )
             .await
             {

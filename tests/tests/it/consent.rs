@@ -82,8 +82,8 @@ async fn a_revocation_in_plain_words_is_confirmed_once_and_honoured_everywhere()
     assert!(texts[1].body.contains("unsubscribed"), "{}", texts[1].body);
     // Said again in other words: no second confirmation; the follow-up (due in 2 s) never goes.
     app.text(CALLER, "remove me from your list").await;
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    app.expect_texts(CALLER, 2).await;
+    app.expect_no_more_texts(CALLER, 2, Duration::from_secs(4))
+        .await;
     assert_eq!(
         app.count("select count(*) from opt_outs where opted_in_at is null")
             .await,
@@ -115,7 +115,7 @@ async fn a_revocation_in_plain_words_is_confirmed_once_and_honoured_everywhere()
 
 #[tokio::test]
 async fn the_opt_out_line_is_added_even_when_the_name_says_stop() {
-    let app = TestApp::spawn_empty().await;
+    let app = TestApp::builder().empty().spawn().await;
     app.onboard(json!({"name": "One Stop Plumbing", "greeting": "Hi, {business} here, sorry we missed your call!"})).await;
     greeted(&app).await;
     let texts = app.texts_to(CALLER);
@@ -141,12 +141,9 @@ async fn a_decline_ends_the_follow_ups() {
     app.call(CALLER, "no-answer").await;
     app.text(CALLER, "no thanks, already found someone").await;
     // Greeting and the polite reply; the follow-ups due 1 and 2 s later never go.
-    wait_until(Duration::from_secs(30), "the reply", || async {
-        app.texts_to(CALLER).len() >= 2
-    })
-    .await;
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    let texts = app.expect_texts(CALLER, 2).await;
+    let texts = app
+        .expect_no_more_texts(CALLER, 2, Duration::from_secs(4))
+        .await;
     assert!(texts[1].body.contains("No problem"), "{}", texts[1].body);
     assert_eq!(
         app.count("select count(*) from leads where lost_reason = 'declined'")
@@ -161,12 +158,9 @@ async fn a_wrong_number_ends_the_follow_ups() {
     quick_follow_ups(&app, "{1,2}").await;
     app.call(CALLER, "no-answer").await;
     app.text(CALLER, "wrong number sorry").await;
-    wait_until(Duration::from_secs(30), "the reply", || async {
-        app.texts_to(CALLER).len() >= 2
-    })
-    .await;
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    app.expect_texts(CALLER, 2).await;
+    // The follow-ups due 1 and 2 s after the reply never go.
+    app.expect_no_more_texts(CALLER, 2, Duration::from_secs(4))
+        .await;
 }
 
 #[tokio::test]
@@ -188,8 +182,10 @@ async fn a_qualified_lead_the_owner_now_has_gets_no_follow_ups() {
         })
         .await;
     }
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    let texts = app.expect_texts(CALLER, 5).await;
+    // The follow-ups would be due 3 and 4 s after the last reply: none goes.
+    let texts = app
+        .expect_no_more_texts(CALLER, 5, Duration::from_secs(6))
+        .await;
     assert!(texts[4].body.contains("everything"), "{}", texts[4].body);
     assert_eq!(
         app.count("select count(*) from notifications where kind = 'qualified'")
@@ -203,11 +199,6 @@ async fn never_more_than_three_follow_ups_whatever_the_settings() {
     let app = TestApp::spawn().await;
     quick_follow_ups(&app, "{1,2,3,4,5}").await;
     app.call(CALLER, "no-answer").await;
-    wait_until(Duration::from_secs(30), "three follow-ups", || async {
-        app.texts_to(CALLER).len() >= 4
-    })
-    .await;
-    tokio::time::sleep(Duration::from_secs(4)).await;
     let texts = app.expect_texts(CALLER, 4).await;
     assert!(
         texts[3].body.starts_with("Last note from us"),
@@ -220,6 +211,8 @@ async fn never_more_than_three_follow_ups_whatever_the_settings() {
             == 1
     })
     .await;
+    // Closed: nothing more can go out, so the count is final.
+    app.expect_texts(CALLER, 4).await;
 }
 
 #[tokio::test]
@@ -256,12 +249,12 @@ async fn an_opt_out_the_model_read_is_recorded_confirmed_once_and_not_answered()
         "intent": "opt_out", "emergency": false, "needs_human": false, "asked": null
     });
     let base = double.start().await;
-    let app = TestApp::spawn_with_worker_env(vec![
-        ("OPENAI_BASE_URL", base),
-        ("OPENAI_API_KEY", "k".into()),
-        ("NMC_LLM_MODEL", "m".into()),
-    ])
-    .await;
+    let app = TestApp::builder()
+        .worker_env("OPENAI_BASE_URL", base)
+        .worker_env("OPENAI_API_KEY", "k")
+        .worker_env("NMC_LLM_MODEL", "m")
+        .spawn()
+        .await;
     app.set("owner_window_secs = 0").await;
     greeted(&app).await;
     // Too long and indirect for the keyword rule: the model's intent decides.
@@ -385,8 +378,8 @@ async fn a_redelivered_start_does_not_lift_a_later_stop() {
         .send_sms_as_caller(sms("START", "SM0000000000000000000000000000aaa2"))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    app.expect_texts(CALLER, 4).await;
+    app.expect_no_more_texts(CALLER, 4, Duration::from_secs(2))
+        .await;
     assert_eq!(
         app.count("select count(*) from opt_outs where opted_in_at is null")
             .await,

@@ -16,7 +16,7 @@ const CALLER: &str = "+15125550123";
 
 #[tokio::test]
 async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
-    let app = TestApp::spawn_with_built_in_sandbox().await;
+    let app = TestApp::builder().empty().built_in_sandbox().spawn().await;
     let b = Browser::desktop(&app.api_url).await;
 
     // Sign up.
@@ -387,7 +387,7 @@ async fn log_in_page(b: &Browser, email: &str, password: &str) {
 
 #[tokio::test]
 async fn a_technician_joins_from_the_invitation_and_cannot_open_settings() {
-    let app = TestApp::spawn_with_built_in_sandbox().await;
+    let app = TestApp::builder().empty().built_in_sandbox().spawn().await;
     let (token, _) = business_via_api(&app, "owner@tech-test.example").await;
     let r = reqwest::Client::new()
         .post(format!("{}/api/team/invites", app.api_url))
@@ -453,7 +453,7 @@ async fn a_technician_joins_from_the_invitation_and_cannot_open_settings() {
 
 #[tokio::test]
 async fn no_page_scrolls_sideways_on_a_360_px_phone() {
-    let app = TestApp::spawn_with_built_in_sandbox().await;
+    let app = TestApp::builder().empty().built_in_sandbox().spawn().await;
     let (token, number) = business_via_api(&app, "owner@phone-test.example").await;
     // Content on every page: a missed call, a conversation, a booked job.
     app.sandbox

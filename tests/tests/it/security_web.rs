@@ -176,7 +176,7 @@ async fn the_live_feed_ends_when_its_session_is_revoked_expires_or_its_user_is_r
             .status(),
         204
     );
-    // Past the few seconds a feed may trust its last check.
+    // Deliberately past the few seconds a feed may trust its last check.
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
     let second = commit_event(&app, b).await;
@@ -382,10 +382,10 @@ async fn log_in_sends_the_browser_only_to_this_site_and_web_log_out_works_after_
 #[tokio::test]
 async fn over_https_the_cookies_are_host_prefixed_and_secure_and_hsts_is_sent() {
     // Only cookies and headers are checked here: the webhook signatures would use the https URL.
-    let app = TestApp::spawn_configured(|c| {
-        c.public_base_url = c.public_base_url.replacen("http://", "https://", 1)
-    })
-    .await;
+    let app = TestApp::builder()
+        .configure(|c| c.public_base_url = c.public_base_url.replacen("http://", "https://", 1))
+        .spawn()
+        .await;
     let http = no_redirects();
     let page = http
         .get(format!("{}/login", app.api_url))
@@ -607,9 +607,10 @@ async fn a_parallel_burst_of_wrong_passwords_cannot_get_past_the_lock() {
 
 #[tokio::test]
 async fn the_log_in_limit_counts_per_address_from_the_trusted_proxy_header() {
-    let app =
-        TestApp::spawn_configured(|c| c.trusted_proxy_header = Some("x-forwarded-for".into()))
-            .await;
+    let app = TestApp::builder()
+        .configure(|c| c.trusted_proxy_header = Some("x-forwarded-for".into()))
+        .spawn()
+        .await;
     // Whatever a client puts first, the proxy's own entry (the last) is the address.
     let attempt = |i: usize, xff: String| {
         app.http.post(format!("{}/api/auth/login", app.api_url)).header("x-forwarded-for", xff).json(&json!({"email": format!("nobody{i}@acme.example"), "password": "wrong wrong wrong"})).send()

@@ -77,7 +77,7 @@ async fn missed_call_texts_the_greeting() {
 
 #[tokio::test]
 async fn after_hours_missed_call_gets_the_after_hours_greeting() {
-    let app = TestApp::spawn_empty().await;
+    let app = TestApp::builder().empty().spawn().await;
     app.onboard(json!({"business_hours": never_open(), "after_hours_greeting": "{business} is closed; {owner} will text you at 7am"})).await;
     app.call(CALLER, "busy").await;
     let texts = app.expect_texts(CALLER, 1).await;
@@ -94,7 +94,7 @@ async fn after_hours_missed_call_gets_the_after_hours_greeting() {
 
 #[tokio::test]
 async fn forwarded_call_is_already_missed() {
-    let app = TestApp::spawn_empty().await;
+    let app = TestApp::builder().empty().spawn().await;
     app.onboard(json!({"call_mode": "forwarded"})).await;
     let call = app.call(CALLER, "no-answer").await;
     assert!(
@@ -120,14 +120,15 @@ async fn answered_call_sends_no_text() {
     let app = TestApp::spawn().await;
     let call = app.call(CALLER, "completed").await;
     assert_eq!(call.dial_status, Some(200));
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(app.texts_to(CALLER).is_empty());
     assert_eq!(
         app.count("select count(*) from calls where status = 'answered'")
             .await,
         1
     );
+    // No event was handed to a conversation (every hand-over is a webhook event, recorded before
+    // the webhook answers), so no text can follow.
     assert_eq!(app.count("select count(*) from webhook_events").await, 0);
+    assert!(app.texts_to(CALLER).is_empty());
 }
 
 #[tokio::test]
@@ -141,7 +142,7 @@ async fn same_webhook_delivered_twice_sends_one_text() {
         deliveries: 2,
     };
     app.sandbox.place_call(req).await.unwrap();
-    app.expect_texts(CALLER, 1).await;
+    app.expect_no_more_texts(CALLER, 1, DUPLICATE_WINDOW).await;
     assert_eq!(app.count("select count(*) from calls").await, 1);
     assert_eq!(app.count("select count(*) from webhook_events").await, 1);
     assert_eq!(
@@ -157,7 +158,6 @@ async fn second_missed_call_while_open_sends_no_second_text() {
     app.call(CALLER, "no-answer").await;
     app.expect_texts(CALLER, 1).await;
     let second = app.call(CALLER, "no-answer").await;
-    app.expect_texts(CALLER, 1).await;
     let sid = second.call_sid;
     wait_until(Duration::from_secs(10), "repeat call recorded", || async {
         app.count(&format!(
@@ -167,6 +167,7 @@ async fn second_missed_call_while_open_sends_no_second_text() {
             == 1
     })
     .await;
+    app.expect_no_more_texts(CALLER, 1, DUPLICATE_WINDOW).await;
     // A different caller still gets their own text.
     app.call("+15125550198", "no-answer").await;
     app.expect_texts("+15125550198", 1).await;
@@ -192,7 +193,13 @@ async fn opted_out_caller_gets_no_text() {
             == 1
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The conversation ends there; closed, it sends nothing more.
+    wait_until(Duration::from_secs(10), "closed as opted out", || async {
+        app.count("select count(*) from conversations where status = 'closed_opted_out'")
+            .await
+            == 1
+    })
+    .await;
     assert!(app.texts_to(CALLER).is_empty());
     assert_eq!(app.sandbox.attempts(), 0);
 }
@@ -228,7 +235,7 @@ async fn stop_gets_one_confirmation_then_silence() {
         .unwrap();
     app.call(CALLER, "no-answer").await;
     app.text(CALLER, "hello?").await;
-    app.expect_texts(CALLER, 2).await;
+    app.expect_no_more_texts(CALLER, 2, DUPLICATE_WINDOW).await;
     // Every text the caller sent is on record.
     assert_eq!(
         app.count("select count(*) from messages where direction = 'inbound'")
@@ -324,7 +331,7 @@ async fn bad_or_missing_signature_is_refused_and_records_nothing() {
             "{table} must stay empty"
         );
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Nothing was recorded, so nothing was handed to a conversation and no text can follow.
     assert!(app.sandbox.messages().is_empty());
 }
 
@@ -433,7 +440,13 @@ async fn unsubscribed_at_carrier_21610_fails_without_retry() {
             == 1
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The refusal closes the conversation: the send is settled, and nothing retries it after.
+    wait_until(Duration::from_secs(10), "closed as opted out", || async {
+        app.count("select count(*) from conversations where status = 'closed_opted_out'")
+            .await
+            == 1
+    })
+    .await;
     assert_eq!(
         app.sandbox.attempts(),
         1,
@@ -469,7 +482,7 @@ async fn carrier_503_then_success_sends_exactly_one() {
         delay_ms: 0,
     });
     app.call(CALLER, "no-answer").await;
-    let texts = app.expect_texts(CALLER, 1).await;
+    let texts = app.expect_no_more_texts(CALLER, 1, DUPLICATE_WINDOW).await;
     assert_eq!(app.sandbox.attempts(), 3);
     let stored: String =
         sqlx::query_scalar("select twilio_message_sid from messages where direction = 'outbound'")
@@ -515,7 +528,7 @@ async fn worker_killed_mid_send_and_restarted_sends_exactly_one() {
             == 1
     })
     .await;
-    app.expect_texts(CALLER, 1).await;
+    app.expect_no_more_texts(CALLER, 1, DUPLICATE_WINDOW).await;
 }
 
 #[tokio::test]
@@ -674,7 +687,15 @@ async fn call_arriving_while_the_conversation_closes_is_not_lost() {
     .await;
     // …call again while it is closing, then let the close finish.
     let second = app.call(CALLER, "no-answer").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sid = second.call_sid.clone();
+    wait_until(Duration::from_secs(10), "the call signalled to the closing run", || async {
+        app.count(&format!(
+            "select count(*) from webhook_events where provider_sid = '{sid}' and signalled_at is not null"
+        ))
+        .await
+            == 1
+    })
+    .await;
     lock.rollback().await.unwrap();
 
     // The call was not swallowed by the closing run: a new conversation greets the caller.

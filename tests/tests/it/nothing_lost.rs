@@ -64,7 +64,7 @@ async fn a_slow_owner_send_answers_sending_and_a_resubmit_sends_it_once() {
         last.json::<Value>().await.unwrap()["message_id"],
         json!(stored)
     );
-    app.expect_texts(CALLER, 2).await;
+    app.expect_no_more_texts(CALLER, 2, DUPLICATE_WINDOW).await;
 }
 
 #[tokio::test]

@@ -411,7 +411,8 @@ async fn a_slot_taken_meanwhile_gets_an_apology_and_fresh_slots_never_a_false_co
     assert!(!conflict["alternatives"].as_array().unwrap().is_empty());
 
     app.text(CALLER, "1").await;
-    let texts = app.expect_texts(CALLER, 6).await;
+    // Only the apology: no confirmation after it, now or a moment later.
+    let texts = app.expect_no_more_texts(CALLER, 6, DUPLICATE_WINDOW).await;
     assert!(
         texts[5]
             .body

@@ -85,6 +85,7 @@ where
             "the API never took the webhook back"
         );
         REDELIVERIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // The carrier's own pause before it delivers again.
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
@@ -93,6 +94,15 @@ where
 async fn exactly(app: &TestApp, callers: &[String], n: usize, within: Duration) {
     let deadline = Instant::now() + within;
     loop {
+        if let Some(c) = callers.iter().find(|c| app.texts_to(c).len() > n) {
+            panic!(
+                "{c} got more than {n}: {:?}",
+                app.texts_to(c)
+                    .iter()
+                    .map(|m| m.body.clone())
+                    .collect::<Vec<_>>()
+            );
+        }
         let short: Vec<&String> = callers
             .iter()
             .filter(|c| app.texts_to(c).len() < n)
@@ -112,7 +122,8 @@ async fn exactly(app: &TestApp, callers: &[String], n: usize, within: Duration) 
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // Anything sent twice would arrive within a few seconds of the first.
+    // Deliberate: anything sent twice would arrive within a few seconds of the first (a retried
+    // send after a crash or an outage waits out Temporal's backoff, hence more than DUPLICATE_WINDOW).
     tokio::time::sleep(Duration::from_secs(3)).await;
     for c in callers {
         let got = app.texts_to(c);
@@ -140,6 +151,7 @@ async fn worker_killed_mid_burst_every_conversation_continues_and_each_text_goes
     app.kill_worker().await;
     let at_kill = app.sandbox.messages().len();
     texts(&app, &callers, "my kitchen sink is clogged, this is Pat").await;
+    // Deliberate: the worker stays dead a moment longer, with the texts waiting in Temporal.
     tokio::time::sleep(Duration::from_secs(1)).await;
     app.start_worker();
     exactly(&app, &callers, 2, Duration::from_secs(90)).await;
@@ -291,7 +303,7 @@ async fn drill(variable: &str) {
     let redelivered = REDELIVERIES.load(std::sync::atomic::Ordering::Relaxed);
     SLOWEST_MS.store(0, std::sync::atomic::Ordering::Relaxed);
     let outage = restart(variable, "");
-    // Traffic spread over the outage: a caller every 200 ms for 3 s.
+    // Traffic spread over the outage (deliberately paced): a caller every 200 ms for 3 s.
     tokio::time::sleep(Duration::from_millis(200)).await;
     join_all(
         second

@@ -31,7 +31,7 @@ fn as_owner(app: &TestApp, m: Method, path: &str, token: &str) -> reqwest::Reque
 
 #[tokio::test]
 async fn a_new_business_buys_a_number_and_texts_wait_for_its_registration() {
-    let app = TestApp::spawn_empty().await;
+    let app = TestApp::builder().empty().spawn().await;
     let token = sign_up(&app, "jo@pipepros.example").await;
     assert_eq!(
         as_owner(
@@ -195,7 +195,7 @@ async fn a_new_business_buys_a_number_and_texts_wait_for_its_registration() {
 
 #[tokio::test]
 async fn a_business_registers_the_twilio_number_it_already_has() {
-    let app = TestApp::spawn_empty().await;
+    let app = TestApp::builder().empty().spawn().await;
     let token = sign_up(&app, "jo@pipepros.example").await;
     let (sid, auth) = ("AC11111111111111111111111111111111", "their-own-auth-token");
     app.sandbox.register_number(

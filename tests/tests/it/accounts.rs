@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
+use nmc_api::owner::Role;
 use nmc_tests::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -420,7 +421,9 @@ async fn row_level_security_confines_queries_to_the_tenant_even_when_the_code_as
 
 /// Walks every owner route (from the same table the router is built from, so new routes are
 /// covered) as tenant A with tenant B's ids: never B's data, never a 2xx on B's things, never 403
-/// (which would say the id exists); and B's data is unchanged afterwards.
+/// (which would say the id exists); and B's data is unchanged afterwards. Tenant A's technician
+/// walks it too: 403 exactly on the routes the table's role column keeps for the owner (before
+/// any id is looked at), and on the others the same answers as the owner gets.
 #[tokio::test]
 async fn every_owner_route_keeps_tenants_apart() {
     let app = TestApp::spawn().await;
@@ -513,6 +516,7 @@ async fn every_owner_route_keeps_tenants_apart() {
     secrets.extend(ids.values().filter(|v| v.len() > 10).cloned());
     secrets.push(b.to_string());
     let before = snapshot(&app, b).await;
+    let technician = technician_token(&app, a, "alpha-tech@alpha.example").await;
 
     // Valid bodies for writes, so a refusal is about the tenant and not the shape.
     let bodies: HashMap<&str, Value> = HashMap::from([
@@ -589,6 +593,40 @@ async fn every_owner_route_keeps_tenants_apart() {
                     "{method} {path} with tenant B's id: {text}"
                 );
             }
+
+            let r = authed(&app, m.clone(), &path, &technician)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let text = r.text().await.unwrap();
+            for s in &secrets {
+                assert!(
+                    !text.contains(s.as_str()),
+                    "{method} {path} as tenant A's technician leaked `{s}`: {text}"
+                );
+            }
+            if route.role.for_method(method) == Role::Owner {
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {path} is the owner's; a technician: {text}"
+                );
+            } else {
+                assert_ne!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {path} is open to technicians: {text}"
+                );
+                if touches_b {
+                    assert_eq!(
+                        status,
+                        StatusCode::NOT_FOUND,
+                        "{method} {path} as a technician with tenant B's id: {text}"
+                    );
+                }
+            }
         }
     }
     assert!(walked >= 20, "walked {walked} route/method pairs");
@@ -597,6 +635,39 @@ async fn every_owner_route_keeps_tenants_apart() {
         before,
         "tenant B's data changed while tenant A walked the API"
     );
+}
+
+/// Invites a technician to the business and returns their access token once they have joined.
+async fn technician_token(app: &TestApp, business: Uuid, email: &str) -> String {
+    let r = app
+        .owner(Method::POST, "/api/team/invites", business)
+        .json(&json!({"email": email}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let body: String = sqlx::query_scalar("select body from outbound_emails where to_email = $1")
+        .bind(email)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let token = body
+        .split("/invite/")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let r = post(
+        app,
+        "/api/auth/accept-invite",
+        json!({"token": token, "name": "Alpha Tech", "password": "a fine long password"}),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let tech: Value = r.json().await.unwrap();
+    tech["access_token"].as_str().unwrap().to_owned()
 }
 
 /// What tenant B has, to compare before and after the walk.

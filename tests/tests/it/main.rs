@@ -1,0 +1,26 @@
+//! Every end-to-end test, as modules of one test binary: the whole stack is linked once, not
+//! once per file. Run one module with `cargo test -p nmc-tests --test it -- missed_call::`, one
+//! test with `-- --exact missed_call::missed_call_texts_the_greeting`.
+
+mod accounts;
+mod admin;
+mod bad_input;
+mod booking;
+mod browser;
+mod consent;
+mod conversation;
+mod deploy;
+mod drills;
+mod events;
+mod go_live;
+mod llm;
+mod missed_call;
+mod nothing_lost;
+mod operability;
+mod owner_api;
+mod replay;
+mod scheduling;
+mod schema;
+mod secure_default;
+mod security_web;
+mod web;
