@@ -85,7 +85,7 @@ async fn flood_client(api: String, client: usize, stop: Arc<AtomicBool>) -> Hash
         k += 1;
         let address = format!("10.{client}.{}.{}", k / 256 % 256, k % 256);
         let email = format!("flood-{client}-{k}-{}@bench.example", now_us());
-        let req = if client % 2 == 0 {
+        let req = if client.is_multiple_of(2) {
             http.post(format!("{api}/api/auth/login"))
                 .json(&json!({"email": email, "password": "not the password at all"}))
         } else {
@@ -140,7 +140,7 @@ pub async fn run(a: &Args, http: &reqwest::Client, twilio_number: &str) -> anyho
     );
     let total: usize = statuses.values().sum();
     let mut by_status: Vec<(u16, usize)> = statuses.into_iter().collect();
-    by_status.sort();
+    by_status.sort_unstable();
     println!(
         "    flood: {total} password requests in {flood_secs:.1} s ({:.0}/s); (status, count) {by_status:?}",
         total as f64 / flood_secs

@@ -57,9 +57,10 @@ pub fn confirmation_text(
     price: Option<&str>,
     address: Option<&str>,
 ) -> String {
-    let price = price
-        .map(|p| format!(" Price: {p}."))
-        .unwrap_or_else(|| " The price will be confirmed by the owner.".into());
+    let price = price.map_or_else(
+        || " The price will be confirmed by the owner.".into(),
+        |p| format!(" Price: {p}."),
+    );
     let address = address.map(|a| format!(" at {a}")).unwrap_or_default();
     format!("You're booked with {business}: {service}, {when}{address}.{price} {REPLY_OPTIONS}")
 }

@@ -41,7 +41,7 @@ fn item(
     let (lo, hi) = price;
     CatalogItem {
         name: name.into(),
-        keywords: keywords.iter().map(|k| k.to_string()).collect(),
+        keywords: keywords.iter().map(ToString::to_string).collect(),
         duration_minutes: minutes,
         price_cents: if hi.is_none() { Some(lo) } else { None },
         price_min_cents: hi.map(|_| lo),
@@ -53,272 +53,302 @@ fn item(
 /// Starter catalogs per trade; a business adopts one and edits it.
 pub fn starter(trade: &str) -> Vec<CatalogItem> {
     match trade {
-        "plumbing" => vec![
-            item(
-                "Sink Clog",
-                &[
-                    "sink",
-                    "won't drain",
-                    "wont drain",
-                    "slow drain",
-                    "clogged drain",
-                    "drain clog",
-                    "backed up sink",
-                    "clog",
-                    "clogged",
-                ],
-                60,
-                (14900, Some(24900)),
-                None,
-            ),
-            item(
-                "Toilet Repair",
-                &[
-                    "toilet",
-                    "running toilet",
-                    "toilet clogged",
-                    "toilet leak",
-                    "toilet keeps running",
-                ],
-                60,
-                (12900, None),
-                None,
-            ),
-            item(
-                "Water Heater Repair",
-                &[
-                    "water heater",
-                    "no hot water",
-                    "hot water heater",
-                    "pilot light",
-                ],
-                120,
-                (19900, Some(49900)),
-                Some(9900),
-            ),
-            item(
-                "Leak Repair",
-                &[
-                    "leak",
-                    "leaking",
-                    "leaky",
-                    "drip",
-                    "dripping",
-                    "burst pipe",
-                    "pipe burst",
-                    "faucet",
-                ],
-                90,
-                (14900, Some(34900)),
-                Some(9900),
-            ),
-            item(
-                "Garbage Disposal",
-                &["garbage disposal", "disposal"],
-                60,
-                (17900, None),
-                None,
-            ),
-            item(
-                "Sewer Line",
-                &["sewer", "sewage", "main line", "backing up"],
-                180,
-                (29900, Some(89900)),
-                Some(14900),
-            ),
-        ],
-        "hvac" => vec![
-            item(
-                "AC Repair",
-                &[
-                    "ac",
-                    "a/c",
-                    "air conditioner",
-                    "air conditioning",
-                    "not cooling",
-                    "blowing warm",
-                    "blowing hot",
-                    "no cooling",
-                ],
-                120,
-                (18900, Some(48900)),
-                Some(9900),
-            ),
-            item(
-                "Furnace Repair",
-                &[
-                    "furnace",
-                    "no heat",
-                    "heater",
-                    "heating",
-                    "heat pump",
-                    "boiler",
-                ],
-                120,
-                (18900, Some(48900)),
-                Some(9900),
-            ),
-            item(
-                "Tune-up",
-                &[
-                    "tune up",
-                    "tune-up",
-                    "maintenance",
-                    "service",
-                    "check up",
-                    "inspection",
-                ],
-                60,
-                (9900, None),
-                None,
-            ),
-            item("Thermostat", &["thermostat"], 60, (14900, None), None),
-        ],
-        "electrical" => vec![
-            item(
-                "Outlet Repair",
-                &["outlet", "outlets", "gfci", "plug"],
-                60,
-                (12900, None),
-                Some(9900),
-            ),
-            item(
-                "Breaker & Panel",
-                &["breaker", "panel", "tripping", "keeps tripping", "fuse"],
-                120,
-                (19900, Some(59900)),
-                Some(9900),
-            ),
-            item(
-                "Lighting & Fans",
-                &[
-                    "light",
-                    "lights",
-                    "fixture",
-                    "ceiling fan",
-                    "fan",
-                    "flickering",
-                    "switch",
-                ],
-                90,
-                (14900, None),
-                None,
-            ),
-            item(
-                "EV Charger",
-                &["ev charger", "car charger", "tesla charger"],
-                240,
-                (59900, Some(149900)),
-                None,
-            ),
-        ],
-        "handyman" => vec![
-            item(
-                "TV Mount",
-                &["tv mount", "mount a tv", "mount tv", "tv"],
-                60,
-                (12900, None),
-                None,
-            ),
-            item(
-                "Drywall Repair",
-                &["drywall", "hole in the wall", "hole in wall", "patch"],
-                120,
-                (14900, Some(34900)),
-                None,
-            ),
-            item(
-                "Door Repair",
-                &["door", "latch", "hinge", "sticks"],
-                60,
-                (11900, None),
-                None,
-            ),
-            item(
-                "Shelves & Assembly",
-                &["shelf", "shelves", "assemble", "assembly", "furniture"],
-                90,
-                (10900, None),
-                None,
-            ),
-        ],
-        "cleaning" => vec![
-            item(
-                "Standard Clean",
-                &["house cleaning", "cleaning", "clean", "maid"],
-                180,
-                (14900, None),
-                None,
-            ),
-            item(
-                "Deep Clean",
-                &["deep clean", "deep cleaning"],
-                300,
-                (27900, None),
-                None,
-            ),
-            item(
-                "Move-out Clean",
-                &["move out", "move-out", "move in", "turnover"],
-                300,
-                (29900, None),
-                None,
-            ),
-            item(
-                "Carpet Cleaning",
-                &["carpet", "carpets", "rug"],
-                120,
-                (14900, None),
-                None,
-            ),
-        ],
-        "auto" => vec![
-            item(
-                "Battery & Jump Start",
-                &[
-                    "battery",
-                    "jump",
-                    "jump start",
-                    "won't start",
-                    "wont start",
-                    "dead battery",
-                ],
-                45,
-                (8900, None),
-                None,
-            ),
-            item(
-                "Brake Service",
-                &["brakes", "brake", "squeaking", "grinding"],
-                120,
-                (18900, Some(38900)),
-                None,
-            ),
-            item("Oil Change", &["oil change", "oil"], 45, (6900, None), None),
-            item(
-                "Tire & Flat",
-                &["flat", "tire", "tires", "flat tire"],
-                45,
-                (5900, None),
-                None,
-            ),
-            item(
-                "Diagnostics",
-                &[
-                    "check engine",
-                    "engine light",
-                    "shaking",
-                    "shakin",
-                    "noise",
-                    "engine",
-                ],
-                60,
-                (9900, None),
-                None,
-            ),
-        ],
+        "plumbing" => plumbing(),
+        "hvac" => hvac(),
+        "electrical" => electrical(),
+        "handyman" => handyman(),
+        "cleaning" => cleaning(),
+        "auto" => auto(),
         _ => vec![],
     }
+}
+
+/// Plumbing: the starter catalog.
+fn plumbing() -> Vec<CatalogItem> {
+    vec![
+        item(
+            "Sink Clog",
+            &[
+                "sink",
+                "won't drain",
+                "wont drain",
+                "slow drain",
+                "clogged drain",
+                "drain clog",
+                "backed up sink",
+                "clog",
+                "clogged",
+            ],
+            60,
+            (14900, Some(24900)),
+            None,
+        ),
+        item(
+            "Toilet Repair",
+            &[
+                "toilet",
+                "running toilet",
+                "toilet clogged",
+                "toilet leak",
+                "toilet keeps running",
+            ],
+            60,
+            (12900, None),
+            None,
+        ),
+        item(
+            "Water Heater Repair",
+            &[
+                "water heater",
+                "no hot water",
+                "hot water heater",
+                "pilot light",
+            ],
+            120,
+            (19900, Some(49900)),
+            Some(9900),
+        ),
+        item(
+            "Leak Repair",
+            &[
+                "leak",
+                "leaking",
+                "leaky",
+                "drip",
+                "dripping",
+                "burst pipe",
+                "pipe burst",
+                "faucet",
+            ],
+            90,
+            (14900, Some(34900)),
+            Some(9900),
+        ),
+        item(
+            "Garbage Disposal",
+            &["garbage disposal", "disposal"],
+            60,
+            (17900, None),
+            None,
+        ),
+        item(
+            "Sewer Line",
+            &["sewer", "sewage", "main line", "backing up"],
+            180,
+            (29900, Some(89900)),
+            Some(14900),
+        ),
+    ]
+}
+
+/// Heating and cooling: the starter catalog.
+fn hvac() -> Vec<CatalogItem> {
+    vec![
+        item(
+            "AC Repair",
+            &[
+                "ac",
+                "a/c",
+                "air conditioner",
+                "air conditioning",
+                "not cooling",
+                "blowing warm",
+                "blowing hot",
+                "no cooling",
+            ],
+            120,
+            (18900, Some(48900)),
+            Some(9900),
+        ),
+        item(
+            "Furnace Repair",
+            &[
+                "furnace",
+                "no heat",
+                "heater",
+                "heating",
+                "heat pump",
+                "boiler",
+            ],
+            120,
+            (18900, Some(48900)),
+            Some(9900),
+        ),
+        item(
+            "Tune-up",
+            &[
+                "tune up",
+                "tune-up",
+                "maintenance",
+                "service",
+                "check up",
+                "inspection",
+            ],
+            60,
+            (9900, None),
+            None,
+        ),
+        item("Thermostat", &["thermostat"], 60, (14900, None), None),
+    ]
+}
+
+/// Electrical: the starter catalog.
+fn electrical() -> Vec<CatalogItem> {
+    vec![
+        item(
+            "Outlet Repair",
+            &["outlet", "outlets", "gfci", "plug"],
+            60,
+            (12900, None),
+            Some(9900),
+        ),
+        item(
+            "Breaker & Panel",
+            &["breaker", "panel", "tripping", "keeps tripping", "fuse"],
+            120,
+            (19900, Some(59900)),
+            Some(9900),
+        ),
+        item(
+            "Lighting & Fans",
+            &[
+                "light",
+                "lights",
+                "fixture",
+                "ceiling fan",
+                "fan",
+                "flickering",
+                "switch",
+            ],
+            90,
+            (14900, None),
+            None,
+        ),
+        item(
+            "EV Charger",
+            &["ev charger", "car charger", "tesla charger"],
+            240,
+            (59900, Some(149_900)),
+            None,
+        ),
+    ]
+}
+
+/// Handyman: the starter catalog.
+fn handyman() -> Vec<CatalogItem> {
+    vec![
+        item(
+            "TV Mount",
+            &["tv mount", "mount a tv", "mount tv", "tv"],
+            60,
+            (12900, None),
+            None,
+        ),
+        item(
+            "Drywall Repair",
+            &["drywall", "hole in the wall", "hole in wall", "patch"],
+            120,
+            (14900, Some(34900)),
+            None,
+        ),
+        item(
+            "Door Repair",
+            &["door", "latch", "hinge", "sticks"],
+            60,
+            (11900, None),
+            None,
+        ),
+        item(
+            "Shelves & Assembly",
+            &["shelf", "shelves", "assemble", "assembly", "furniture"],
+            90,
+            (10900, None),
+            None,
+        ),
+    ]
+}
+
+/// Cleaning: the starter catalog.
+fn cleaning() -> Vec<CatalogItem> {
+    vec![
+        item(
+            "Standard Clean",
+            &["house cleaning", "cleaning", "clean", "maid"],
+            180,
+            (14900, None),
+            None,
+        ),
+        item(
+            "Deep Clean",
+            &["deep clean", "deep cleaning"],
+            300,
+            (27900, None),
+            None,
+        ),
+        item(
+            "Move-out Clean",
+            &["move out", "move-out", "move in", "turnover"],
+            300,
+            (29900, None),
+            None,
+        ),
+        item(
+            "Carpet Cleaning",
+            &["carpet", "carpets", "rug"],
+            120,
+            (14900, None),
+            None,
+        ),
+    ]
+}
+
+/// Auto repair: the starter catalog.
+fn auto() -> Vec<CatalogItem> {
+    vec![
+        item(
+            "Battery & Jump Start",
+            &[
+                "battery",
+                "jump",
+                "jump start",
+                "won't start",
+                "wont start",
+                "dead battery",
+            ],
+            45,
+            (8900, None),
+            None,
+        ),
+        item(
+            "Brake Service",
+            &["brakes", "brake", "squeaking", "grinding"],
+            120,
+            (18900, Some(38900)),
+            None,
+        ),
+        item("Oil Change", &["oil change", "oil"], 45, (6900, None), None),
+        item(
+            "Tire & Flat",
+            &["flat", "tire", "tires", "flat tire"],
+            45,
+            (5900, None),
+            None,
+        ),
+        item(
+            "Diagnostics",
+            &[
+                "check engine",
+                "engine light",
+                "shaking",
+                "shakin",
+                "noise",
+                "engine",
+            ],
+            60,
+            (9900, None),
+            None,
+        ),
+    ]
 }
 
 fn norm(text: &str) -> String {
@@ -351,7 +381,7 @@ pub fn match_item<'a>(text: &str, items: &'a [CatalogItem]) -> Option<&'a Catalo
                 .keywords
                 .iter()
                 .filter(|k| t.contains(&norm(k)))
-                .map(|k| k.len())
+                .map(String::len)
                 .sum::<usize>();
             (score, item)
         })
@@ -359,7 +389,6 @@ pub fn match_item<'a>(text: &str, items: &'a [CatalogItem]) -> Option<&'a Catalo
         .collect();
     scored.sort_by_key(|s| std::cmp::Reverse(s.0));
     match scored.as_slice() {
-        [] => None,
         [(_, only)] => Some(only),
         [(best, item), (second, _), ..] if *best >= second + 3 => Some(item),
         _ => None,

@@ -42,11 +42,15 @@ pub fn greeting_for(profile: &BusinessProfile, at: DateTime<Utc>) -> String {
         Some(tz) => profile.business_hours.is_open(tz, at),
         None => false,
     };
-    match (open, &profile.greeting, &profile.after_hours_greeting) {
-        (true, Some(t), _) => render_greeting(t, &profile.name, &profile.owner_name),
-        (true, None, _) => default_greeting(&profile.name),
-        (false, _, Some(t)) => render_greeting(t, &profile.name, &profile.owner_name),
-        (false, _, None) => default_after_hours_greeting(&profile.name),
+    let custom = if open {
+        &profile.greeting
+    } else {
+        &profile.after_hours_greeting
+    };
+    match (custom, open) {
+        (Some(t), _) => render_greeting(t, &profile.name, &profile.owner_name),
+        (None, true) => default_greeting(&profile.name),
+        (None, false) => default_after_hours_greeting(&profile.name),
     }
 }
 
@@ -105,9 +109,10 @@ pub fn follow_up_text(
             ),
         }
     } else {
-        let hey = name
-            .map(|n| format!("Hey {}, ", n.split_whitespace().next().unwrap_or(n)))
-            .unwrap_or_else(|| "Hey, ".into());
+        let hey = name.map_or_else(
+            || "Hey, ".into(),
+            |n| format!("Hey {}, ", n.split_whitespace().next().unwrap_or(n)),
+        );
         match &service {
             Some(s) => format!(
                 "{hey}wanted to make sure you're taken care of. We have availability this week for {s}. Reply anytime! - {business}"

@@ -100,6 +100,10 @@ pub(crate) mod hhmm {
     use chrono::{NaiveTime, Timelike};
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
+    #[allow(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde's `with` passes a reference"
+    )]
     pub fn serialize<S: Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
         let f = if t.second() == 0 { "%H:%M" } else { "%H:%M:%S" };
         s.serialize_str(&t.format(f).to_string())

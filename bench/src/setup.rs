@@ -1,0 +1,65 @@
+//! What every mode runs against: the sandbox carrier, served by this process, and a fresh
+//! business onboarded through the admin API with its number configured in that sandbox.
+
+use anyhow::Context;
+use nmc_sandbox::Sandbox;
+use serde_json::json;
+
+use crate::{ACCOUNT_SID, AUTH_TOKEN, Args, now_us};
+
+/// Serves the sandbox carrier at `bind`: the sandbox and its base URL.
+pub async fn start_sandbox(bind: &str) -> anyhow::Result<(Sandbox, String)> {
+    let sandbox = Sandbox::new();
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .context("bind the sandbox")?;
+    let sandbox_base = format!("http://{}", listener.local_addr()?);
+    let router = sandbox.router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok((sandbox, sandbox_base))
+}
+
+/// The business just onboarded.
+pub struct Business {
+    pub twilio_number: String,
+    pub owner_email: String,
+}
+
+/// A fresh business for this run, its number configured in our sandbox.
+pub async fn onboard(
+    a: &Args,
+    http: &reqwest::Client,
+    sandbox: &Sandbox,
+) -> anyhow::Result<Business> {
+    let twilio_number = format!("+1500{:07}", now_us() % 10_000_000);
+    let owner_email = format!("owner-{}@bench.example", now_us());
+    let resp = http
+        .post(format!("{}/api/admin/businesses", a.api))
+        .bearer_auth(&a.admin_token)
+        .json(&json!({
+            "name": "Bench Plumbing", "owner_name": "Bench Owner", "owner_phone": "+15125550111",
+            "business_phone": "+15125550100", "twilio_number": twilio_number,
+            "twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN, "timezone": "America/Chicago",
+            "call_mode": "dial_through",
+            "owner_email": owner_email, "owner_password": "bench owner password"
+        }))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        resp.status() == 201,
+        "onboarding failed: {} {}",
+        resp.status(),
+        resp.text().await?
+    );
+    sandbox.register_number(
+        &twilio_number,
+        ACCOUNT_SID,
+        AUTH_TOKEN,
+        &format!("{}/webhook/voice/incoming", a.api),
+        &format!("{}/webhook/sms/incoming", a.api),
+    );
+    Ok(Business {
+        twilio_number,
+        owner_email,
+    })
+}
