@@ -132,11 +132,10 @@ impl BookingActivities {
                     r.job.name,
                     lead.name.as_deref().unwrap_or("the caller"),
                     lead.address.as_deref().unwrap_or("(no address)"),
-                    r.job
-                        .price_text
-                        .as_deref()
-                        .map(|p| format!("Price {p}."))
-                        .unwrap_or_else(|| "No catalog price: please quote.".into())
+                    r.job.price_text.as_deref().map_or_else(
+                        || "No catalog price: please quote.".into(),
+                        |p| format!("Price {p}.")
+                    )
                 );
                 info!(business_id = %r.business_id, %appointment_id, "appointment booked");
                 Ok(BookOutcome::Booked {
@@ -408,40 +407,40 @@ impl BookingActivities {
         let mut db = nmc_store::conn(&self.pool).await?;
         let now = Utc::now();
         let rules = scheduling::rules(&mut db, r.business_id).await?;
-        let job = match &r.job {
-            Some(j) => j.clone(),
-            None => {
-                let items = scheduling::catalog(&mut db, r.business_id, true).await?;
-                let catalog: Vec<CatalogItem> = items.iter().map(|i| i.item()).collect();
-                match catalog::match_item(&r.service_text, &catalog)
-                    .and_then(|m| items.iter().find(|i| i.name == m.name))
-                {
-                    Some(row) => {
-                        let item = row.item();
-                        let mut price_text = catalog::price_text(&item);
-                        if let (true, Some(s), Some(p)) = (
-                            r.emergency,
-                            item.emergency_surcharge_cents,
-                            price_text.as_mut(),
-                        ) {
-                            p.push_str(&format!(" + ${} emergency fee", s / 100));
-                        }
-                        QuotedJob {
-                            catalog_item_id: Some(row.id),
-                            name: row.name.clone(),
-                            duration_minutes: row.duration_minutes,
-                            price_text,
-                            price_cents: row.price_cents.or(row.price_min_cents),
-                        }
+        let job = if let Some(j) = &r.job {
+            j.clone()
+        } else {
+            let items = scheduling::catalog(&mut db, r.business_id, true).await?;
+            let catalog: Vec<CatalogItem> =
+                items.iter().map(scheduling::CatalogRow::item).collect();
+            match catalog::match_item(&r.service_text, &catalog)
+                .and_then(|m| items.iter().find(|i| i.name == m.name))
+            {
+                Some(row) => {
+                    let item = row.item();
+                    let mut price_text = catalog::price_text(&item);
+                    if let (true, Some(s), Some(p)) = (
+                        r.emergency,
+                        item.emergency_surcharge_cents,
+                        price_text.as_mut(),
+                    ) {
+                        p.push_str(&format!(" + ${} emergency fee", s / 100));
                     }
-                    None => QuotedJob {
-                        catalog_item_id: None,
-                        name: short_job_name(&r.service_text),
-                        duration_minutes: rules.default_job_minutes,
-                        price_text: None,
-                        price_cents: None,
-                    },
+                    QuotedJob {
+                        catalog_item_id: Some(row.id),
+                        name: row.name.clone(),
+                        duration_minutes: row.duration_minutes,
+                        price_text,
+                        price_cents: row.price_cents.or(row.price_min_cents),
+                    }
                 }
+                None => QuotedJob {
+                    catalog_item_id: None,
+                    name: short_job_name(&r.service_text),
+                    duration_minutes: rules.default_job_minutes,
+                    price_text: None,
+                    price_cents: None,
+                },
             }
         };
         let bookable = scheduling::technicians(&mut db, r.business_id)
@@ -531,7 +530,7 @@ impl BookingActivities {
         };
         let rules = scheduling::rules(&mut db, business_id).await?;
         let from = Utc::now() - Duration::hours(1);
-        let to = Utc::now() + Duration::days(rules.booking_window_days as i64 + 2);
+        let to = Utc::now() + Duration::days(i64::from(rules.booking_window_days) + 2);
         let token = self.access_token(business_id, &conn).await?;
         let blocks = self
             .calendars

@@ -113,7 +113,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestP
 pub async fn json_for_framework_errors(
     request: axum::extract::Request,
     next: axum::middleware::Next,
-) -> axum::response::Response {
+) -> Response {
     let api = request.uri().path().starts_with("/api/");
     let response = next.run(request).await;
     if !api {

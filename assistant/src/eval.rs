@@ -79,6 +79,10 @@ fn matches(field: &str, expected: &str, got: Option<&str>) -> bool {
 }
 
 /// Plays every conversation through `assistant`, turn by turn, as the workflow would.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one decision in order; to split into named steps (issue 13 note)"
+)]
 pub async fn score<A: Assistant>(assistant: &A, set: &[Conversation]) -> Report {
     let mut r = Report {
         conversations: set.len(),
@@ -242,13 +246,13 @@ mod tests {
         let dev = block_on_ready(score(&RulesAssistant, &conversations()));
         assert!(dev.conversations >= 40);
         assert!(dev.field_accuracy() >= 0.95, "{:#?}", dev.misses);
-        assert_eq!(dev.emergency_recall(), 1.0, "{:#?}", dev.misses);
+        assert!(dev.emergency_recall() >= 1.0, "{:#?}", dev.misses);
         assert_eq!(dev.false_alarms, 0);
         assert_eq!(dev.replies_with_price, 0);
         assert_eq!(dev.replies_over_two_segments, 0);
         let held = block_on_ready(score(&RulesAssistant, &held_out()));
         assert!(held.field_accuracy() >= 0.9, "{:#?}", held.misses);
-        assert_eq!(held.emergency_recall(), 1.0);
+        assert!(held.emergency_recall() >= 1.0);
         assert_eq!(held.replies_with_price, 0);
     }
 }

@@ -51,9 +51,7 @@ impl GoogleCalendar {
         e: &CalendarEvent,
         known: Option<&str>,
     ) -> Result<String, CalendarError> {
-        let id = known
-            .map(str::to_owned)
-            .unwrap_or_else(|| event_id(e.appointment_id));
+        let id = known.map_or_else(|| event_id(e.appointment_id), str::to_owned);
         if e.cancelled {
             let url = format!("{}/{}", self.events_url(calendar_id), id);
             let resp = self

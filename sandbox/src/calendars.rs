@@ -115,8 +115,7 @@ async fn insert_event(
     let id = event
         .get("id")
         .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned);
     let mut c = d.inner.lock().unwrap();
     if c.google_events.contains_key(&id) {
         return (StatusCode::CONFLICT, Json(json!({"error": {"code": 409, "message": "The requested identifier already exists."}}))).into_response();

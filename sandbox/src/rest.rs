@@ -95,7 +95,7 @@ async fn send_message(
             }
         }
         if fault.status >= 300 {
-            let code = fault.code.unwrap_or(fault.status as i64);
+            let code = fault.code.unwrap_or(i64::from(fault.status));
             let status =
                 StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             return twilio_error(status, code, "sandbox fault");
@@ -162,7 +162,7 @@ impl Sandbox {
                     .iter_mut()
                     .find(|m| m.sid == msg.sid)
                 {
-                    m.status = status.to_owned();
+                    status.clone_into(&mut m.status);
                     m.date_sent
                         .get_or_insert_with(|| chrono::Utc::now().to_rfc2822());
                 }

@@ -46,11 +46,11 @@ impl Rules {
         ScheduleRules {
             hours: self.hours.clone(),
             closures: self.closures.clone(),
-            buffer_minutes: self.buffer_minutes as i64,
+            buffer_minutes: i64::from(self.buffer_minutes),
             max_jobs_per_day: self.max_jobs_per_day.max(0) as usize,
-            booking_window_days: self.booking_window_days as i64,
-            min_lead_minutes: self.min_lead_minutes as i64,
-            step_minutes: self.step_minutes as i64,
+            booking_window_days: i64::from(self.booking_window_days),
+            min_lead_minutes: i64::from(self.min_lead_minutes),
+            step_minutes: i64::from(self.step_minutes),
         }
     }
 }
@@ -405,7 +405,7 @@ pub async fn open_slots(
 ) -> Result<(String, Vec<nmc_domain::availability::Slot>)> {
     use chrono::{Duration, TimeZone};
     let rules = rules(&mut *db, business_id).await?;
-    let to = now + Duration::days(rules.booking_window_days as i64 + 2);
+    let to = now + Duration::days(i64::from(rules.booking_window_days) + 2);
     let inputs = availability_inputs(&mut *db, business_id, now - Duration::days(1), to).await?;
     let tz: chrono_tz::Tz = inputs.timezone.parse().unwrap_or(chrono_tz::UTC);
     let today = tz.from_utc_datetime(&now.naive_utc()).date_naive();
@@ -417,8 +417,8 @@ pub async fn open_slots(
         busy: &inputs.busy,
         now: after.map_or(now, |a| a.max(now)),
         from: today,
-        to: today + Duration::days(rules.booking_window_days as i64),
-        duration_minutes: duration_minutes as i64,
+        to: today + Duration::days(i64::from(rules.booking_window_days)),
+        duration_minutes: i64::from(duration_minutes),
     });
     Ok((
         inputs.timezone,

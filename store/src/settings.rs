@@ -230,7 +230,7 @@ pub async fn reach_onboarding_step(
     .bind(business_id)
     .bind(step)
     .bind(ONBOARDING_STEPS.as_slice())
-    .bind(step.map(rank).unwrap_or(0))
+    .bind(step.map_or(0, rank))
     .execute(db)
     .await?;
     Ok(())

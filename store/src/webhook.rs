@@ -253,6 +253,10 @@ pub struct RecordedSms {
 
 /// A text from a caller. It is stored before anything else happens; an opt-out or opt-in updates
 /// the opt-out list in the same transaction so it is honoured at once.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one webhook's fields, recorded in one transaction"
+)]
 pub async fn record_inbound_sms(
     pool: &PgPool,
     business_id: Uuid,

@@ -36,9 +36,18 @@ pub const SEARCH_ATTRIBUTES: [&str; 2] = [SA_BUSINESS_ID, SA_CONVERSATION_STATUS
 
 /// Connection options for `address`; TLS and credentials when the environment asks for them.
 pub fn connection_options(address: &str, identity: String) -> anyhow::Result<ConnectionOptions> {
+    connection_options_from(address, identity, &temporal_variables())
+}
+
+/// As [`connection_options`], with the `TEMPORAL_*` variables given (set, non-empty ones).
+fn connection_options_from(
+    address: &str,
+    identity: String,
+    variables: &HashMap<String, String>,
+) -> anyhow::Result<ConnectionOptions> {
     let secured = SECURITY_VARIABLES
         .iter()
-        .any(|v| std::env::var(v).is_ok_and(|x| !x.is_empty()));
+        .any(|v| variables.contains_key(*v));
     let mut options = if secured {
         let settings = |e: temporalio_client::envconfig::ConfigError| {
             anyhow::anyhow!("Temporal TLS / API key settings: {e}")
@@ -47,7 +56,7 @@ pub fn connection_options(address: &str, identity: String) -> anyhow::Result<Con
             LoadClientConfigProfileOptions::builder()
                 .disable_file(true)
                 .build(),
-            Some(&temporal_variables()),
+            Some(variables),
         )
         .map_err(settings)?;
         ConnectionOptions::try_from(profile).map_err(settings)?
@@ -200,7 +209,6 @@ pub fn missing_attributes_message(namespace: &str, missing: &[&str], why: &str) 
 mod tests {
     use super::*;
 
-    // One test: it changes the process environment.
     #[test]
     fn plain_by_default_tls_and_api_key_for_temporal_cloud() {
         let o = connection_options("http://127.0.0.1:7233", "me".into()).unwrap();
@@ -214,11 +222,12 @@ mod tests {
             "host:port, as the temporal CLI takes it"
         );
 
-        // SAFETY: no other test in this crate reads or writes the environment.
-        unsafe { std::env::set_var("TEMPORAL_API_KEY", "key-123") };
-        let cloud = connection_options("http://my-ns.a1b2c.tmprl.cloud:7233", "me".into()).unwrap();
-        let cloud_bare = connection_options("my-ns.a1b2c.tmprl.cloud:7233", "me".into()).unwrap();
-        unsafe { std::env::remove_var("TEMPORAL_API_KEY") };
+        let key = HashMap::from([("TEMPORAL_API_KEY".to_owned(), "key-123".to_owned())]);
+        let cloud =
+            connection_options_from("http://my-ns.a1b2c.tmprl.cloud:7233", "me".into(), &key)
+                .unwrap();
+        let cloud_bare =
+            connection_options_from("my-ns.a1b2c.tmprl.cloud:7233", "me".into(), &key).unwrap();
         assert_eq!(cloud.api_key.as_deref(), Some("key-123"));
         assert!(cloud.tls_options.is_some(), "an API key implies TLS");
         assert_eq!(

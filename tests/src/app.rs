@@ -264,8 +264,7 @@ impl TestApp {
             // Kept per test, so a failing test can show what the worker saw.
             .stdout(
                 std::fs::File::create(self.worker_log())
-                    .map(Stdio::from)
-                    .unwrap_or_else(|_| Stdio::null()),
+                    .map_or_else(|_| Stdio::null(), Stdio::from),
             )
             .kill_on_drop(true)
             .spawn()

@@ -151,13 +151,12 @@ impl Browser {
             if self.text(css).await.contains(needle) {
                 return started.elapsed();
             }
-            if started.elapsed() > timeout {
-                panic!(
-                    "{css} never showed {needle:?}; it shows {:?} on {}",
-                    self.text(css).await,
-                    self.path().await
-                );
-            }
+            assert!(
+                started.elapsed() <= timeout,
+                "{css} never showed {needle:?}; it shows {:?} on {}",
+                self.text(css).await,
+                self.path().await
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }

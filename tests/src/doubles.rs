@@ -30,7 +30,7 @@ impl LlmDouble {
                     match mode.as_str() {
                         "error500" => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": {"message": "boom", "type": "server_error", "param": null, "code": null}}))),
                         "hang" => {
-                            tokio::time::sleep(Duration::from_secs(60)).await;
+                            tokio::time::sleep(Duration::from_mins(1)).await;
                             (axum::http::StatusCode::OK, axum::Json(json!({})))
                         }
                         other => {
@@ -98,7 +98,7 @@ impl EventStream {
                     if let Some(v) = line.strip_prefix("id:") {
                         id = v.trim().parse().ok();
                     } else if let Some(v) = line.strip_prefix("event:") {
-                        kind = v.trim().to_owned();
+                        v.trim().clone_into(&mut kind);
                     } else if let Some(v) = line.strip_prefix("data:") {
                         data.push_str(v.trim_start());
                     }

@@ -4,6 +4,8 @@
 //!
 //! `TestApp::spawn()` is the common stack; `TestApp::builder()` changes it (no business, a
 //! short idle close, worker environment, the built-in sandbox, API configuration).
+// An end-to-end test reads as one story, start to finish: long is fine here.
+#![allow(clippy::too_many_lines)]
 
 use std::path::PathBuf;
 

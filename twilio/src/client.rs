@@ -295,7 +295,10 @@ impl TwilioClient {
         let err: Option<ApiErrorBody> = serde_json::from_slice(&bytes).ok();
         Err(TwilioError::Api {
             status,
-            code: err.as_ref().and_then(|e| e.code).unwrap_or(status as i64),
+            code: err
+                .as_ref()
+                .and_then(|e| e.code)
+                .unwrap_or(i64::from(status)),
             message: err
                 .and_then(|e| e.message)
                 .unwrap_or_else(|| format!("http {status}")),

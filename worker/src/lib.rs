@@ -230,7 +230,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
 
 /// Keeps the Google busy-time projection fresh (offering slots also refreshes it first).
 async fn refresh_busy_every_minute(booking: Arc<BookingActivities>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let mut tick = tokio::time::interval(Duration::from_mins(1));
     loop {
         tick.tick().await;
         let Ok(mut db) = nmc_store::conn(&booking.pool).await else {
@@ -304,7 +304,7 @@ async fn signal_untold_appointments(pool: nmc_store::PgPool, client: Client, tas
                     .await;
                 }
                 Err(e) => {
-                    tracing::warn!(appointment_id = %a.id, error = %e, "appointment catch-up failed; retrying")
+                    tracing::warn!(appointment_id = %a.id, error = %e, "appointment catch-up failed; retrying");
                 }
             }
         }
@@ -314,7 +314,7 @@ async fn signal_untold_appointments(pool: nmc_store::PgPool, client: Client, tas
 /// The live feed's event log keeps 30 days; expired sessions, refresh tokens and log-in
 /// failure counters go too.
 async fn prune_events_hourly(pool: nmc_store::PgPool) {
-    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    let mut tick = tokio::time::interval(Duration::from_hours(1));
     loop {
         tick.tick().await;
         let Ok(mut db) = nmc_store::conn(&pool).await else {

@@ -88,7 +88,7 @@ pub fn client_address(header: Option<&str>, headers: &HeaderMap, peer: IpAddr) -
         .get_all(name)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .last();
+        .next_back();
     last.and_then(|v| v.rsplit(',').next())
         .and_then(|a| parse_address(a.trim()))
         .unwrap_or(peer)
@@ -143,6 +143,7 @@ mod tests {
     fn the_proxy_header_is_believed_only_when_configured_and_only_its_last_entry() {
         let peer: IpAddr = "10.0.0.5".parse().unwrap();
         let xff = Some("x-forwarded-for");
+        #[allow(clippy::type_complexity, reason = "a table of test cases")]
         let cases: [(Option<&str>, &[(&str, &str)], &str); 8] = [
             (None, &[("x-forwarded-for", "203.0.113.7")], "10.0.0.5"),
             (xff, &[], "10.0.0.5"),

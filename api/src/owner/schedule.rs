@@ -90,12 +90,20 @@ struct TechnicianBody {
     name: Option<String>,
     active: Option<bool>,
     /// `null` clears own hours (the business's apply); absent leaves them.
+    #[allow(
+        clippy::option_option,
+        reason = "absent and null mean different things in a PATCH"
+    )]
     #[serde(default, with = "double_option")]
     hours: Option<Option<WeekSchedule>>,
 }
 
 mod double_option {
     use serde::{Deserialize, Deserializer};
+    #[allow(
+        clippy::option_option,
+        reason = "absent and null mean different things in a PATCH"
+    )]
     pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
         d: D,
     ) -> Result<Option<Option<T>>, D::Error> {

@@ -102,11 +102,11 @@ async fn list(
         .filter(|a| a.status == "scheduled" || a.status == "confirmed")
     {
         let minutes = (a.end_at - a.start_at).num_minutes();
-        if !choices.contains_key(&minutes) {
+        if let std::collections::hash_map::Entry::Vacant(e) = choices.entry(minutes) {
             let (_, slots) =
                 scheduling::open_slots(&mut tx, t.business_id, minutes as i32, None, Utc::now())
                     .await?;
-            choices.insert(minutes, pick_offers(zone, &slots, 16));
+            e.insert(pick_offers(zone, &slots, 16));
         }
     }
     let days: Vec<NaiveDate> = (0..span).map(|i| first + Duration::days(i)).collect();

@@ -30,16 +30,16 @@ struct Query {
 }
 
 impl Query {
-    fn day(v: &Option<String>) -> Option<NaiveDate> {
-        v.as_deref()
+    fn day(v: Option<&String>) -> Option<NaiveDate> {
+        v.map(String::as_str)
             .filter(|s| !s.is_empty())
             .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
     }
 
     fn filter(&self, zone: chrono_tz::Tz) -> CallFilter {
         CallFilter {
-            from: Self::day(&self.from).map(|d| local_midnight(zone, d)),
-            to: Self::day(&self.to).map(|d| local_midnight(zone, d + Duration::days(1))),
+            from: Self::day(self.from.as_ref()).map(|d| local_midnight(zone, d)),
+            to: Self::day(self.to.as_ref()).map(|d| local_midnight(zone, d + Duration::days(1))),
             outcome: self
                 .outcome
                 .clone()

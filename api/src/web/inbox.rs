@@ -256,7 +256,7 @@ async fn detail(
                     summary { "Book this job" }
                     form data-api="/api/appointments" data-method="POST" data-next="/app/appointments?view=list" class="card" {
                         input type="hidden" name="customer_phone" value=(lead.phone);
-                        input type="hidden" name="idempotency_key" value={ "web-" (uuid::Uuid::new_v4()) };
+                        input type="hidden" name="idempotency_key" value={ "web-" (Uuid::new_v4()) };
                         label for="book-service" { "Job" }
                         select id="book-service" name="catalog_item_id" data-optional {
                             option value="" { "Not on the price list (" (minutes) " min)" }

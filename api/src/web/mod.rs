@@ -99,6 +99,10 @@ impl FromRequestParts<AppState> for Signed {
 }
 
 /// Owner-only pages answer a technician with a page that says so (403).
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the page to answer with"
+)]
 pub(crate) fn owner_only(t: &Tenant) -> Result<(), Response> {
     if t.owner_role {
         return Ok(());
@@ -198,7 +202,7 @@ pub(crate) fn dollars(cents: i64) -> String {
     let s = whole.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

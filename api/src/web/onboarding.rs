@@ -389,14 +389,14 @@ fn test_step(number: Option<&str>, sandbox: bool) -> Markup {
     }
 }
 
-const TEST_SCRIPT: &str = r#"
+const TEST_SCRIPT: &str = r"
 (() => {
   const q = () => new URLSearchParams({number: document.getElementById('number').value, caller: document.getElementById('caller').value});
   const refresh = async () => { const r = await fetch('/dev/phone/thread?' + q()); if (r.ok) document.getElementById('test-thread').innerHTML = await r.text(); };
   document.getElementById('test-call').onclick = async (e) => { e.target.disabled = true; e.target.textContent = 'Ringing…'; await fetch('/dev/phone/call', {method: 'POST', body: q()}); setTimeout(() => { e.target.disabled = false; e.target.textContent = 'Call again'; }, 3000); refresh(); };
   setInterval(refresh, 1000); refresh();
 })();
-"#;
+";
 
 async fn finish(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, ApiError> {
     if let Err(r) = owner_only(&t) {

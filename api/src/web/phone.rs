@@ -58,7 +58,7 @@ struct Who {
     caller: Option<String>,
 }
 
-const SCRIPT: &str = r#"
+const SCRIPT: &str = r"
 const q = () => new URLSearchParams({caller: document.getElementById('caller').value});
 async function refresh() {
   const r = await fetch('/dev/phone/thread?' + q());
@@ -72,7 +72,7 @@ async function send(path, extra) {
 document.getElementById('call').onclick = () => send('/dev/phone/call');
 document.getElementById('compose').onsubmit = (e) => { e.preventDefault(); const b = document.getElementById('body'); if (b.value.trim()) { send('/dev/phone/text', {body: b.value}); b.value = ''; } };
 setInterval(refresh, 1000); refresh();
-"#;
+";
 
 async fn phone(
     _: DevSandbox,

@@ -105,7 +105,7 @@ pub async fn hand_over(
     match tokio::time::timeout(SIGNAL_WAIT, signal).await {
         Ok(Ok(())) => crate::mark_signalled_later(state, rec.event_id),
         Ok(Err(e)) => {
-            tracing::warn!(error = %e, "could not signal the conversation; the worker's outbox will")
+            tracing::warn!(error = %e, "could not signal the conversation; the worker's outbox will");
         }
         Err(_) => tracing::warn!("signalling the conversation timed out; the worker's outbox will"),
     }

@@ -512,7 +512,7 @@ async fn every_owner_route_keeps_tenants_apart() {
         "+15125550901",
         "bravo@bravo.example",
     ];
-    let mut secrets: Vec<String> = secrets.iter().map(|s| s.to_string()).collect();
+    let mut secrets: Vec<String> = secrets.iter().map(ToString::to_string).collect();
     secrets.extend(ids.values().filter(|v| v.len() > 10).cloned());
     secrets.push(b.to_string());
     let before = snapshot(&app, b).await;

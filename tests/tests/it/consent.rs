@@ -331,7 +331,7 @@ async fn the_owners_notice_waits_out_quiet_hours() {
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     // Nothing during the quiet hours; the notice as soon as they end.
     wait_until(
-        Duration::from_secs(120),
+        Duration::from_mins(2),
         "the cancellation notice",
         || async { !app.texts_to(CALLER).is_empty() },
     )

@@ -122,7 +122,7 @@ async fn owner_answering_inside_the_window_keeps_the_assistant_silent() {
         )
         .await
         .unwrap();
-    assert_eq!(state.waiting_for, "owner_window");
+    assert_eq!(state.waiting_for, nmc_workflows::Waiting::OwnerWindow);
     let window_ends = state.until.expect("the head start's end");
     let id = handle
         .execute_update(
@@ -276,7 +276,7 @@ async fn follow_ups_fire_in_order_then_the_conversation_closes() {
     let app = TestApp::spawn().await;
     app.set(&format!(
         "follow_up_secs = '{{1,2,3}}', {}",
-        nmc_tests::quiet_hours_away()
+        quiet_hours_away()
     ))
     .await;
     // Not `greeted`: its exact count of one would race the first follow-up, due a second later.
@@ -437,7 +437,7 @@ async fn a_returning_caller_is_remembered_but_asked_about_the_new_job() {
     let app = TestApp::spawn().await;
     app.set(&format!(
         "owner_window_secs = 0, follow_up_secs = '{{3}}', {}",
-        nmc_tests::quiet_hours_away()
+        quiet_hours_away()
     ))
     .await;
     greeted(&app).await;
@@ -482,11 +482,8 @@ async fn a_returning_caller_is_remembered_but_asked_about_the_new_job() {
 #[tokio::test]
 async fn takeover_and_close_cancel_follow_ups() {
     let app = TestApp::spawn().await;
-    app.set(&format!(
-        "follow_up_secs = '{{2}}', {}",
-        nmc_tests::quiet_hours_away()
-    ))
-    .await;
+    app.set(&format!("follow_up_secs = '{{2}}', {}", quiet_hours_away()))
+        .await;
     greeted(&app).await;
     let h = app.conversation(CALLER).await;
     h.execute_update(

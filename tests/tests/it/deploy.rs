@@ -148,6 +148,8 @@ fn variables_read() -> std::collections::BTreeSet<String> {
         "assistant",
         "telemetry",
         "workflows",
+        "temporal",
+        "activity-defs",
         "twilio",
         "store",
         "domain",
@@ -281,7 +283,7 @@ fn the_image_is_multi_stage_and_runs_as_a_non_root_user() {
     let last_user = dockerfile
         .lines()
         .filter_map(|l| l.trim().strip_prefix("USER "))
-        .last()
+        .next_back()
         .expect("a USER line");
     assert!(
         last_user != "root" && last_user != "0",

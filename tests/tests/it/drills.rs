@@ -65,7 +65,7 @@ static SLOWEST_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::
 async fn retry_delivery<T, F, Fut>(mut send: F, accepted: impl Fn(&T) -> bool)
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>>,
+    Fut: Future<Output = Result<T, String>>,
 {
     let started = Instant::now();
     loop {
@@ -81,7 +81,7 @@ where
             return;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(120),
+            started.elapsed() < Duration::from_mins(2),
             "the API never took the webhook back"
         );
         REDELIVERIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -229,7 +229,7 @@ async fn api_restarted_while_the_carrier_keeps_delivering_loses_and_doubles_noth
     let first: Vec<String> = (300..310).map(caller).collect();
     let second: Vec<String> = (310..320).map(caller).collect();
     burst(&app, &first).await;
-    exactly(&app, &first, 1, Duration::from_secs(60)).await;
+    exactly(&app, &first, 1, Duration::from_mins(1)).await;
     let before = REDELIVERIES.load(std::sync::atomic::Ordering::Relaxed);
     // The API goes away for 2 s while calls and texts keep coming, a caller every 200 ms.
     let traffic = join_all(
@@ -252,8 +252,8 @@ async fn api_restarted_while_the_carrier_keeps_delivering_loses_and_doubles_noth
             }),
     );
     let ((), _) = tokio::join!(app.restart_api(Duration::from_secs(2)), traffic);
-    exactly(&app, &second, 1, Duration::from_secs(60)).await;
-    exactly(&app, &first, 2, Duration::from_secs(60)).await;
+    exactly(&app, &second, 1, Duration::from_mins(1)).await;
+    exactly(&app, &first, 2, Duration::from_mins(1)).await;
     assert_eq!(
         app.count("select count(*) from calls").await,
         20,
@@ -298,7 +298,7 @@ async fn drill(variable: &str) {
     let first: Vec<String> = (200..215).map(caller).collect();
     let second: Vec<String> = (215..230).map(caller).collect();
     burst(&app, &first).await;
-    exactly(&app, &first, 1, Duration::from_secs(60)).await;
+    exactly(&app, &first, 1, Duration::from_mins(1)).await;
 
     let redelivered = REDELIVERIES.load(std::sync::atomic::Ordering::Relaxed);
     SLOWEST_MS.store(0, std::sync::atomic::Ordering::Relaxed);
@@ -327,8 +327,8 @@ async fn drill(variable: &str) {
     .await;
     let took = outage.await.unwrap();
 
-    exactly(&app, &second, 1, Duration::from_secs(120)).await;
-    exactly(&app, &first, 2, Duration::from_secs(120)).await;
+    exactly(&app, &second, 1, Duration::from_mins(2)).await;
+    exactly(&app, &first, 2, Duration::from_mins(2)).await;
     wait_until(
         Duration::from_secs(30),
         "the database to answer",
@@ -379,7 +379,7 @@ async fn temporal_down_a_call_and_a_text_are_answered_then_acted_on_once_without
         &app,
         std::slice::from_ref(&texting),
         1,
-        Duration::from_secs(60),
+        Duration::from_mins(1),
     )
     .await;
 
@@ -425,14 +425,14 @@ async fn temporal_down_a_call_and_a_text_are_answered_then_acted_on_once_without
         &app,
         std::slice::from_ref(&calling),
         1,
-        Duration::from_secs(120),
+        Duration::from_mins(2),
     )
     .await;
     exactly(
         &app,
         std::slice::from_ref(&texting),
         2,
-        Duration::from_secs(120),
+        Duration::from_mins(2),
     )
     .await;
     println!(

@@ -1,6 +1,8 @@
 //! Every end-to-end test, as modules of one test binary: the whole stack is linked once, not
 //! once per file. Run one module with `cargo test -p nmc-tests --test it -- missed_call::`, one
 //! test with `-- --exact missed_call::missed_call_texts_the_greeting`.
+// An end-to-end test reads as one story, start to finish: long is fine here.
+#![allow(clippy::too_many_lines)]
 
 mod accounts;
 mod admin;

@@ -68,8 +68,7 @@ async fn missed_call_texts_the_greeting() {
             client
                 .count_workflows(query.as_str(), Default::default())
                 .await
-                .map(|c| c.count() == 1)
-                .unwrap_or(false)
+                .is_ok_and(|c| c.count() == 1)
         },
     )
     .await;
@@ -573,7 +572,7 @@ async fn quiet_conversation_closes_and_the_next_call_opens_a_new_one() {
     // One follow-up, one second after the greeting, then the conversation closes as no-response.
     sqlx::query(&format!(
         "update businesses set follow_up_secs = '{{1}}', {}",
-        nmc_tests::quiet_hours_away()
+        quiet_hours_away()
     ))
     .execute(&app.db)
     .await
@@ -666,7 +665,7 @@ async fn call_arriving_while_the_conversation_closes_is_not_lost() {
     // One follow-up 4 s after the greeting, then the conversation closes as no-response.
     sqlx::query(&format!(
         "update businesses set follow_up_secs = '{{4}}', {}",
-        nmc_tests::quiet_hours_away()
+        quiet_hours_away()
     ))
     .execute(&app.db)
     .await

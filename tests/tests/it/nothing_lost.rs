@@ -88,7 +88,7 @@ async fn the_same_sid_at_two_businesses_is_two_calls_and_two_greetings() {
     }
     let texts = app.expect_texts(CALLER, 2).await;
     let mut from: Vec<&str> = texts.iter().map(|t| t.from.as_str()).collect();
-    from.sort();
+    from.sort_unstable();
     assert_eq!(
         from,
         [TWILIO_NUMBER, other_number],

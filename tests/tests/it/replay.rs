@@ -36,16 +36,37 @@ async fn recorded_histories_replay_against_current_code() {
     }
 }
 
-/// Runs a conversation through the real stack and returns its history.
-async fn history_of(app: &TestApp, caller: &str) -> Vec<u8> {
+/// The conversation's workflow id for `caller` at the (only) business.
+async fn workflow_id(app: &TestApp, caller: &str) -> String {
     let business_id: uuid::Uuid = sqlx::query_scalar("select id from businesses")
         .fetch_one(&app.db)
         .await
         .unwrap();
-    let wf_id = nmc_domain::conversation_workflow_id(
-        business_id,
-        &nmc_domain::E164::parse(caller).unwrap(),
+    nmc_domain::conversation_workflow_id(business_id, &nmc_domain::E164::parse(caller).unwrap())
+}
+
+/// Writes the conversation's history as the `temporal` CLI exports it (proto3 JSON), so the
+/// replayer's reading of that form stays tested.
+async fn cli_export(app: &TestApp, caller: &str, file: &str) {
+    let temporal = std::env::var("NMC_TEMPORAL_BIN").expect("scripts/test sets NMC_TEMPORAL_BIN");
+    let out = std::process::Command::new(temporal)
+        .args(["workflow", "show", "--output", "json", "--address"])
+        .arg(temporal_address().trim_start_matches("http://"))
+        .arg("--workflow-id")
+        .arg(workflow_id(app, caller).await)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    std::fs::write(histories_dir().join(file), out.stdout).unwrap();
+}
+
+/// Runs a conversation through the real stack and returns its history.
+async fn history_of(app: &TestApp, caller: &str) -> Vec<u8> {
+    let wf_id = workflow_id(app, caller).await;
     let client = nmc_api::temporal::connect(&temporal_address(), "default")
         .await
         .unwrap();
@@ -74,13 +95,12 @@ async fn record_histories() {
     app.expect_texts(caller, 3).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     std::fs::write(
-        histories_dir().join("greeting-repeat-help-stop.json"),
+        histories_dir().join("baseline-greeting-repeat-help-stop.json"),
         history_of(&app, caller).await,
     )
     .unwrap();
 
     // The carrier refuses the number for good (21610): the conversation closes.
-    // (Recorded before the assistant patch; kept to replay the old path.)
     let caller = "+15125550172";
     app.sandbox.add_fault(Fault {
         to: Some(caller.into()),
@@ -98,23 +118,22 @@ async fn record_histories() {
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     std::fs::write(
-        histories_dir().join("carrier-refused-21610.json"),
+        histories_dir().join("baseline-carrier-refused-21610.json"),
         history_of(&app, caller).await,
     )
     .unwrap();
 }
 
-/// Today's conversation paths, written as v5-*.json (patch `local-steps`). The v3 files were
-/// written by this recorder before that patch and stay, so the old path keeps replaying.
+/// The conversation paths of the baseline (docs/WORKFLOWS.md), written as baseline-*.json.
 #[tokio::test]
 #[ignore = "records histories into tests/histories/; run by hand after a deliberate workflow change"]
 async fn record_assistant_histories() {
     use nmc_workflows::{ConversationWorkflow, OwnerMessage};
-    use temporalio_client::{WorkflowExecuteUpdateOptions, WorkflowSignalOptions};
+    use temporalio_client::WorkflowExecuteUpdateOptions;
     let app = TestApp::spawn().await;
     app.set(&format!(
         "owner_window_secs = 1, follow_up_secs = '{{2,3}}', {}",
-        nmc_tests::quiet_hours_away()
+        quiet_hours_away()
     ))
     .await;
 
@@ -134,7 +153,7 @@ async fn record_assistant_histories() {
         app.expect_texts(caller, i + 2).await;
     }
     std::fs::write(
-        histories_dir().join("v5-qualified.json"),
+        histories_dir().join("baseline-qualified.json"),
         history_of(&app, caller).await,
     )
     .unwrap();
@@ -173,7 +192,7 @@ async fn record_assistant_histories() {
     .unwrap();
     app.expect_texts(caller, 3).await;
     std::fs::write(
-        histories_dir().join("v5-owner-takeover-release.json"),
+        histories_dir().join("baseline-owner-takeover-release.json"),
         history_of(&app, caller).await,
     )
     .unwrap();
@@ -185,10 +204,11 @@ async fn record_assistant_histories() {
     app.text(caller, "pipe burst, water everywhere").await;
     app.expect_texts(caller, 2).await;
     std::fs::write(
-        histories_dir().join("v5-emergency.json"),
+        histories_dir().join("baseline-emergency.json"),
         history_of(&app, caller).await,
     )
     .unwrap();
+    cli_export(&app, caller, "baseline-emergency.cli-export.json").await;
 
     // A quiet caller: two follow-ups, then closed as no-response.
     let caller = "+15125550184";
@@ -196,7 +216,7 @@ async fn record_assistant_histories() {
     app.expect_texts(caller, 3).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     std::fs::write(
-        histories_dir().join("v5-follow-ups-no-response.json"),
+        histories_dir().join("baseline-follow-ups-no-response.json"),
         history_of(&app, caller).await,
     )
     .unwrap();
@@ -221,8 +241,30 @@ async fn record_assistant_histories() {
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     std::fs::write(
-        histories_dir().join("v5-booked.json"),
+        histories_dir().join("baseline-booked.json"),
         history_of(&app, caller).await,
+    )
+    .unwrap();
+
+    // The appointment that booking started (its reminders, calendar sync and state reads).
+    let appointment_id: uuid::Uuid = sqlx::query_scalar("select id from appointments")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let client = nmc_api::temporal::connect(&temporal_address(), "default")
+        .await
+        .unwrap();
+    let handle = client.get_workflow_handle::<nmc_workflows::AppointmentWorkflow>(
+        nmc_workflows::appointment_workflow_id(appointment_id),
+    );
+    let history = handle
+        .fetch_history(WorkflowFetchHistoryOptions::default())
+        .to_json()
+        .await
+        .unwrap();
+    std::fs::write(
+        histories_dir().join("baseline-appointment-booked.json"),
+        history,
     )
     .unwrap();
 }
@@ -230,9 +272,10 @@ async fn record_assistant_histories() {
 #[tokio::test]
 async fn replay_subcommand_reports_non_determinism_and_fails() {
     // A history whose workflow scheduled a different activity than today's code would.
-    let original = std::fs::read_to_string(histories_dir().join("v3-emergency.json")).unwrap();
+    let original =
+        std::fs::read_to_string(histories_dir().join("baseline-emergency.json")).unwrap();
     let tampered = original.replacen(
-        "ConversationActivities::attach_inbound",
+        "ConversationActivities::assistant_turn",
         "ConversationActivities::close_conversation",
         1,
     );
@@ -241,7 +284,7 @@ async fn replay_subcommand_reports_non_determinism_and_fails() {
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("tampered.json");
     std::fs::write(&bad, tampered).unwrap();
-    let good = histories_dir().join("v2-emergency.cli-export.json");
+    let good = histories_dir().join("baseline-emergency.cli-export.json");
     let out = std::process::Command::new(bin("nmc-worker"))
         .arg("replay")
         .arg(&good)
@@ -251,7 +294,7 @@ async fn replay_subcommand_reports_non_determinism_and_fails() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{stdout}");
     assert!(
-        stdout.contains("ok      ") && stdout.contains("v2-emergency.cli-export.json"),
+        stdout.contains("ok      ") && stdout.contains("baseline-emergency.cli-export.json"),
         "the CLI's proto JSON replays: {stdout}"
     );
     assert!(

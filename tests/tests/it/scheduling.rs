@@ -581,7 +581,7 @@ async fn google_busy_time_is_not_offered_and_a_failing_calendar_does_not_block_t
         appt["start_at"]
     );
     let id = appt["id"].as_str().unwrap();
-    wait_until(Duration::from_secs(60), "sync after the outage", || async {
+    wait_until(Duration::from_mins(1), "sync after the outage", || async {
         let a: Value = app
             .owner(Method::GET, &format!("/api/appointments/{id}"), b)
             .send()

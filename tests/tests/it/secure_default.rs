@@ -68,8 +68,7 @@ fn the_sandbox_is_off_unless_asked_for() {
         assert!(!config(&[("NMC_SANDBOX", off)]).unwrap().sandbox, "{off:?}");
     }
     let typo = config(&[("NMC_SANDBOX", "yes")])
-        .err()
-        .expect("a value that is neither on nor off stops the start");
+        .expect_err("a value that is neither on nor off stops the start");
     assert!(typo.to_string().contains("NMC_SANDBOX"), "{typo}");
     let explicit = config(&[
         ("NMC_SANDBOX", "1"),
@@ -81,9 +80,8 @@ fn the_sandbox_is_off_unless_asked_for() {
 
 #[test]
 fn the_sandbox_refuses_a_public_bind_unless_a_second_flag_says_so() {
-    let public = config(&[("NMC_SANDBOX", "1"), ("NMC_BIND", "0.0.0.0:8080")])
-        .err()
-        .expect("refused");
+    let public =
+        config(&[("NMC_SANDBOX", "1"), ("NMC_BIND", "0.0.0.0:8080")]).expect_err("refused");
     assert!(
         public.to_string().contains("NMC_SANDBOX_ALLOW_PUBLIC=1")
             && public.to_string().contains("0.0.0.0:8080"),
@@ -599,7 +597,7 @@ fn free_port() -> u16 {
 /// The search attributes `address`'s default namespace lacks, once it answers, through a
 /// client that only connects (nmc-api's `connect` would register them).
 async fn missing_on(address: &str) -> Vec<&'static str> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let deadline = tokio::time::Instant::now() + Duration::from_mins(1);
     loop {
         let options =
             nmc_temporal::connect::connection_options(address, "nmc-test".into()).unwrap();
@@ -680,7 +678,7 @@ async fn search_attributes_are_registered_on_a_temporal_that_lacks_them() {
         .spawn_api_with(|c| c.temporal_address = address.clone())
         .await;
     wait_until(
-        Duration::from_secs(60),
+        Duration::from_mins(1),
         "the API healthy against the second server",
         || healthy(&app, &api),
     )

@@ -135,7 +135,7 @@ async fn the_live_feed_ends_when_its_session_is_revoked_expires_or_its_user_is_r
     let tech = technician(&app, b).await;
     let (http, api) = (&app.http, &app.api_url);
     let feed = |token: String| async move { EventStream::connect(http, api, &token, None).await };
-    let mut feeds = vec![
+    let mut feeds = [
         feed(logged_out.clone()).await,
         feed(expiring).await,
         feed(tech["access_token"].as_str().unwrap().to_owned()).await,
@@ -765,7 +765,7 @@ async fn technicians_get_403_on_prices_and_schedule_rules() {
     // Booking from a conversation: the technician picks the job without its price.
     app.call("+15125550166", "no-answer").await;
     app.expect_texts("+15125550166", 1).await;
-    let id: uuid::Uuid = sqlx::query_scalar("select id from conversations")
+    let id: Uuid = sqlx::query_scalar("select id from conversations")
         .fetch_one(&app.db)
         .await
         .unwrap();

@@ -402,7 +402,7 @@ async fn sign_up_errors_change_nothing_and_set_up_resumes_where_it_was_left() {
     );
 
     // The preview is the text as it will be sent, with its segment count.
-    let preview = |text: &str| get(&format!("/app/onboarding/preview?text={}", text), &jar);
+    let preview = |text: &str| get(&format!("/app/onboarding/preview?text={text}"), &jar);
     let one = preview("Hi+from+%7Bbusiness%7D")
         .await
         .unwrap()

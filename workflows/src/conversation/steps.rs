@@ -32,7 +32,7 @@ impl Step {
         match self {
             Step::Send => policy
                 .backoff_coefficient(2.0)
-                .maximum_interval(Duration::from_secs(60))
+                .maximum_interval(Duration::from_mins(1))
                 .build(),
             Step::Record => policy.maximum_interval(Duration::from_secs(30)).build(),
         }
@@ -40,8 +40,8 @@ impl Step {
 
     fn schedule_to_close(self) -> Duration {
         match self {
-            Step::Send => Duration::from_secs(30 * 60),
-            Step::Record => Duration::from_secs(60 * 60),
+            Step::Send => Duration::from_mins(30),
+            Step::Record => Duration::from_hours(1),
         }
     }
 
