@@ -5,6 +5,7 @@ pub mod appointment;
 pub mod availability;
 pub mod catalog;
 pub mod conversation;
+pub mod decisions;
 pub mod greeting;
 pub mod hours;
 pub mod keywords;

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use nmc_activity_defs::conversation::{
     ConversationActivities, RepeatCall, Triage, TriageRequest, TurnRequest, TurnResult,
 };
+use nmc_domain::decisions::status_after_greeting;
 use nmc_domain::{
     ConversationStatus, InboundSms, Keyword, MissedCall, Mode, NoticeKind, SendOutcome, SmsKind,
     Waiting, greeting_for, help_reply, opt_in_confirmation, opt_out_confirmation,
@@ -48,13 +49,13 @@ pub(crate) async fn on_missed_call(ctx: &mut Ctx, call: MissedCall) {
     let key = format!("greeting:{}", call.call_sid);
     let outcome = send(ctx, SmsKind::Greeting, key, body, Some(call.call_sid)).await;
     let at = now(ctx);
-    ctx.state_mut(|s| match outcome {
-        Some(SendOutcome::Sent { .. }) => s.memory.note_outbound(at),
-        Some(SendOutcome::Suppressed | SendOutcome::Rejected { code: 21610, .. }) => {
-            s.status = ConversationStatus::ClosedOptedOut;
+    ctx.state_mut(|s| {
+        if matches!(outcome, Some(SendOutcome::Sent { .. })) {
+            s.memory.note_outbound(at);
         }
-        Some(SendOutcome::Rejected { .. }) => s.status = ConversationStatus::ClosedUndeliverable,
-        _ => {}
+        if let Some(closed) = status_after_greeting(outcome.as_ref()) {
+            s.status = closed;
+        }
     });
 }
 

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use nmc_activity_defs::conversation::{ConversationActivities, TurnResult};
+use nmc_domain::decisions::{FollowUpState, is_last_follow_up, next_follow_up};
 use nmc_domain::{
-    ConversationStatus, Mode, SendOutcome, SmsKind, Waiting, follow_up_text, opt_out_confirmation,
+    ConversationStatus, SendOutcome, SmsKind, Waiting, follow_up_text, opt_out_confirmation,
 };
 use temporalio_sdk::WorkflowContext;
 
@@ -15,40 +16,30 @@ use super::ConversationWorkflow;
 use super::steps::{Step, send, step};
 use crate::now;
 
-/// Whatever the settings say: more than three unanswered follow-ups is pestering.
-const MAX_FOLLOW_UPS: usize = 3;
-
 /// When the next timed step is due: a follow-up while the caller is quiet and the assistant is in
-/// charge, otherwise the stale close. `None` for the kind means "stale".
+/// charge (`nmc_domain::decisions`), otherwise the stale close. `None` for the kind means "stale".
 pub(crate) fn next_deadline(s: &ConversationWorkflow) -> (DateTime<Utc>, Option<usize>) {
     let m = &s.memory;
     let last = m.last_activity.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     let stale = last + chrono::Duration::seconds(s.start.idle_timeout_secs as i64);
-    let caller_waiting = m.last_caller_text.as_ref().is_some_and(|t| !t.answered);
-    if let (Some(anchor), Some(profile)) = (m.follow_up_anchor, &m.profile) {
-        let delays = &profile.settings.follow_up_secs;
-        let within_cap = !m.follow_ups_over && m.follow_ups_total < MAX_FOLLOW_UPS;
-        if m.mode == Mode::Assistant
-            && !m.emergency
-            && !m.needs_owner
-            && !caller_waiting
-            && m.follow_ups_sent < delays.len()
-            && within_cap
-        {
-            let due = anchor + chrono::Duration::seconds(delays[m.follow_ups_sent] as i64);
-            let due = match nmc_domain::hours::parse_timezone(&profile.timezone) {
-                Some(tz) => nmc_domain::hours::defer_out_of_quiet(
-                    tz,
-                    due,
-                    profile.settings.quiet_start,
-                    profile.settings.quiet_end,
-                ),
-                None => due,
-            };
-            return (due, Some(m.follow_ups_sent));
-        }
+    let Some(profile) = &m.profile else {
+        return (stale, None);
+    };
+    let state = FollowUpState {
+        profile,
+        mode: m.mode,
+        emergency: m.emergency,
+        needs_owner: m.needs_owner,
+        caller_waiting: m.last_caller_text.as_ref().is_some_and(|t| !t.answered),
+        anchor: m.follow_up_anchor,
+        sent: m.follow_ups_sent,
+        sent_in_total: m.follow_ups_total,
+        over: m.follow_ups_over,
+    };
+    match next_follow_up(&state) {
+        Some((n, due)) => (due, Some(n)),
+        None => (stale, None),
     }
-    (stale, None)
 }
 
 /// Waits for the next event, or runs the follow-up / stale close that falls due first.
@@ -101,7 +92,7 @@ async fn send_follow_up(ctx: &mut WorkflowContext<ConversationWorkflow>, n: usiz
             s.memory.follow_ups_total,
         )
     });
-    let last = n + 1 >= total || sent_before + 1 >= MAX_FOLLOW_UPS;
+    let last = is_last_follow_up(n, total, sent_before);
     let job = fields.trade.as_deref().and_then(nmc_domain::trade_phrase);
     let body = follow_up_text(n, last, &profile.name, fields.name.as_deref(), job);
     let outcome = send(
