@@ -149,6 +149,9 @@ impl Report {
     }
 }
 
+/// The greeting the floors text each caller.
+pub const GREETING: &str = "Hi, this is Bench Plumbing. Sorry we missed your call! How can we help? Reply STOP to opt out.";
+
 #[derive(Clone)]
 struct Floor {
     http: reqwest::Client,
@@ -161,7 +164,7 @@ async fn bare_handler(State(f): State<Floor>, body: Bytes) -> &'static str {
     let form = form_urlencoded::Serializer::new(String::new())
         .append_pair("To", &params["From"])
         .append_pair("From", &params["To"])
-        .append_pair("Body", "Hi, this is Bench Plumbing. Sorry we missed your call! How can we help? Reply STOP to opt out.")
+        .append_pair("Body", GREETING)
         .finish();
     let _ = f
         .http

@@ -6,14 +6,19 @@
 //! path with no durability, measured in the same run), throughput, texts lost and duplicated,
 //! double bookings, and the API's and worker's peak memory and CPU.
 //!
+//! Beside them, the Temporal floor: the same dev server driving a trivial workflow with our
+//! greeting's Temporal operations, and our texts/s as a share of its.
+//!
 //! The stages live in submodules: `seed` (the businesses), `watch` (memory, CPU and the live
-//! feed), `callers` (the burst and each caller's next move), `race` (the booking races) and
-//! `floor` (the floors); this module runs them in order and reports.
+//! feed), `callers` (the burst and each caller's next move), `race` (the booking races),
+//! `floor` (the floors) and `temporal_floor` (the Temporal floor's workflow and worker); this
+//! module runs them in order and reports.
 
 mod callers;
 mod floor;
 mod race;
 mod seed;
+mod temporal_floor;
 mod watch;
 
 use std::collections::HashMap;
@@ -155,6 +160,13 @@ fn print_stages(
         "missed call → first text at carrier",
         Some(&mut floors.text),
     );
+    // The same stage against what Temporal alone takes for it.
+    if let Some(temporal) = floors.temporal.as_mut() {
+        texts.first_text.row(
+            "missed call → first text (Temporal floor)",
+            Some(&mut temporal.first_text),
+        );
+    }
     texts.reply.row(
         "caller text → assistant reply at carrier",
         Some(&mut floors.text),
@@ -231,6 +243,7 @@ pub async fn run(
     template_number: &str,
     template_email: &str,
     floor_url: &str,
+    sandbox_base: &str,
 ) -> anyhow::Result<()> {
     let db = sqlx::postgres::PgPoolOptions::new()
         .max_connections(4)
@@ -275,7 +288,16 @@ pub async fn run(
     let elapsed = started.elapsed().as_secs_f64() - 5.0;
     let mut texts = tally(&play.callers.lock().unwrap());
     let checks = db_checks(&db).await?;
-    let mut floors = floor::measure(a, http, floor_url, sandbox, numbers[0].as_str(), &db).await?;
+    let mut floors = floor::measure(
+        a,
+        http,
+        floor_url,
+        sandbox,
+        sandbox_base,
+        numbers[0].as_str(),
+        &db,
+    )
+    .await?;
 
     print_stages(
         &mut webhook_call,
@@ -292,6 +314,9 @@ pub async fn run(
         elapsed,
     };
     print_totals(&timing, &texts, &play, &bookings, checks, &peaks);
+    if let Some(temporal) = floors.temporal.as_mut() {
+        temporal.print(texts.got as f64 / elapsed);
+    }
     if texts.lost > 0 || texts.duplicated > 0 || checks.0 > 0 {
         std::process::exit(1);
     }

@@ -151,6 +151,7 @@ async fn main() -> anyhow::Result<()> {
             twilio_number,
             &business.owner_email,
             &floor_url,
+            &sandbox_base,
         )
         .await;
     }

@@ -1,11 +1,13 @@
 //! The floors, measured after the run on the same machine: the bare webhook → carrier path, a bare
-//! INSERT with the same no-overlap constraint, and a bare NOTIFY → LISTEN round trip.
+//! INSERT with the same no-overlap constraint, a bare NOTIFY → LISTEN round trip, and the Temporal
+//! floor (`temporal_floor.rs`): our greeting's Temporal operations and nothing else.
 
 use std::time::Instant;
 
 use nmc_sandbox::Sandbox;
 
 use super::Stage;
+use super::temporal_floor::{self, TemporalFloor};
 use crate::Args;
 use crate::greeting::{collect, fire};
 
@@ -15,14 +17,17 @@ pub(super) struct Floors {
     pub text: Stage,
     pub insert: Stage,
     pub notify: Stage,
+    /// `None` when it could not run (the reason is on stderr): the run's own figures still print.
+    pub temporal: Option<TemporalFloor>,
 }
 
-/// All the floors, the webhook's against the first business's `number`.
+/// All the floors, the webhook's and Temporal's against the first business's `number`.
 pub(super) async fn measure(
     a: &Args,
     http: &reqwest::Client,
     floor_url: &str,
     sandbox: &Sandbox,
+    sandbox_base: &str,
     number: &str,
     db: &sqlx::PgPool,
 ) -> anyhow::Result<Floors> {
@@ -37,11 +42,19 @@ pub(super) async fn measure(
     .await;
     let insert = insert_floor(db, 300).await?;
     let notify = notify_floor(a.database_url.as_deref().unwrap_or_default(), 300).await?;
+    let temporal = match temporal_floor::measure(a, sandbox, sandbox_base, number).await {
+        Ok(t) => Some(t),
+        Err(e) => {
+            eprintln!("Temporal floor not measured: {e:#}");
+            None
+        }
+    };
     Ok(Floors {
         webhook,
         text,
         insert,
         notify,
+        temporal,
     })
 }
 
