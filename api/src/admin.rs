@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
-use crate::{AppState, error::ApiError};
+use crate::{ApiJson, AppState, error::ApiError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -75,10 +75,8 @@ struct Onboard {
 async fn create(
     _: Admin,
     State(state): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(req): ApiJson<Onboard>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let req: Onboard = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("body is not the expected JSON: {e}")))?;
     let mut bad: BTreeMap<&'static str, String> = BTreeMap::new();
     let mut text = |name: &'static str, v: &Option<String>| -> String {
         let v = v.as_deref().map(str::trim).unwrap_or_default();

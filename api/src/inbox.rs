@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth::Tenant;
-use crate::owner::{commit, parse};
+use crate::owner::commit;
 use crate::{
-    AppState,
+    ApiJson, AppState,
     error::{ApiError, Params, invalid},
 };
 
@@ -98,7 +98,7 @@ pub async fn get_lead(
 }
 
 #[derive(Deserialize)]
-struct LeadPatch {
+pub struct LeadPatch {
     status: Option<String>,
     notes: Option<String>,
     name: Option<String>,
@@ -113,9 +113,8 @@ pub async fn edit_lead(
     t: Tenant,
     State(s): State<AppState>,
     Path(lead_id): Path<Uuid>,
-    body: axum::body::Bytes,
+    ApiJson(p): ApiJson<LeadPatch>,
 ) -> Result<Json<Value>, ApiError> {
-    let p: LeadPatch = parse(&body)?;
     let mut bad = BTreeMap::new();
     if p.status
         .as_deref()
@@ -308,7 +307,7 @@ pub async fn return_to_assistant(
 }
 
 #[derive(Deserialize)]
-struct OwnerText {
+pub struct OwnerText {
     body: Option<String>,
     /// The client's idempotency key (or the `Idempotency-Key` header): a retried send is sent once.
     idempotency_key: Option<String>,
@@ -339,9 +338,8 @@ pub async fn send_message(
     State(s): State<AppState>,
     Path(conversation_id): Path<Uuid>,
     headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    ApiJson(m): ApiJson<OwnerText>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let m: OwnerText = parse(&body)?;
     let header = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     let key = send_key(m.idempotency_key.as_deref().or(header))?;
     let text = m
@@ -384,16 +382,15 @@ pub async fn list_opt_outs(
 }
 
 #[derive(Deserialize)]
-struct NewOptOut {
+pub struct NewOptOut {
     phone: Option<String>,
 }
 
 pub async fn add_opt_out(
     t: Tenant,
     State(s): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(o): ApiJson<NewOptOut>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let o: NewOptOut = parse(&body)?;
     let phone = E164::parse(o.phone.as_deref().unwrap_or_default())
         .map_err(|e| invalid("phone", &e.to_string()))?;
     let mut tx = t.begin(&s.db).await?;

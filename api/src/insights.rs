@@ -14,9 +14,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Tenant;
-use crate::owner::{commit, parse};
+use crate::owner::commit;
 use crate::{
-    AppState,
+    ApiJson, AppState,
     error::{ApiError, Params},
 };
 
@@ -37,9 +37,8 @@ pub async fn get_settings(t: Tenant, State(s): State<AppState>) -> Result<Json<V
 pub async fn put_settings(
     t: Tenant,
     State(s): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(new): ApiJson<settings::Settings>,
 ) -> Result<Json<Value>, ApiError> {
-    let new: settings::Settings = parse(&body)?;
     let mut bad = BTreeMap::new();
     if new.name.trim().is_empty() || new.name.chars().count() > 100 {
         bad.insert("name", "1 to 100 characters".to_owned());

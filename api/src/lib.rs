@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod extract;
 pub mod inbox;
 pub mod insights;
 pub mod numbers;
@@ -25,6 +26,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 pub use config::Config;
+pub use extract::ApiJson;
 pub use temporal::Temporal;
 
 #[derive(Clone)]

@@ -17,9 +17,8 @@ use super::extractor::Tenant;
 use super::limits::ClientAddr;
 use super::passwords::{decoy_hash, hash_password, password_problem, verify_password};
 use super::tokens::{Tokens, hash, open_session, rotate};
-use crate::owner::parse;
 use crate::{
-    AppState,
+    ApiJson, AppState,
     error::{ApiError, invalid},
 };
 
@@ -51,12 +50,9 @@ pub struct SignUpBody {
 pub(super) async fn sign_up(
     State(s): State<AppState>,
     ClientAddr(ip): ClientAddr,
-    body: axum::body::Bytes,
+    ApiJson(b): ApiJson<SignUpBody>,
 ) -> Result<(StatusCode, Json<Tokens>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(create_account(&s, ip, parse(&body)?).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(create_account(&s, ip, b).await?)))
 }
 
 fn too_many_joins() -> ApiError {
@@ -157,7 +153,7 @@ fn check_sign_up(b: &SignUpBody) -> Result<NewOwner, ApiError> {
 // ---- log-in, refresh, log-out, me ----------------------------------------------------------
 
 #[derive(Deserialize)]
-struct LogIn {
+pub(super) struct LogIn {
     email: Option<String>,
     password: Option<String>,
 }
@@ -169,9 +165,8 @@ fn too_many() -> ApiError {
 pub(super) async fn log_in(
     State(s): State<AppState>,
     ClientAddr(ip): ClientAddr,
-    body: axum::body::Bytes,
+    ApiJson(b): ApiJson<LogIn>,
 ) -> Result<Json<Tokens>, ApiError> {
-    let b: LogIn = parse(&body)?;
     Ok(Json(
         authenticate(
             &s,
@@ -215,15 +210,14 @@ pub async fn authenticate(
 }
 
 #[derive(Deserialize)]
-struct RefreshBody {
+pub(super) struct RefreshBody {
     refresh_token: Option<String>,
 }
 
 pub(super) async fn refresh(
     State(s): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(b): ApiJson<RefreshBody>,
 ) -> Result<Json<Tokens>, ApiError> {
-    let b: RefreshBody = parse(&body)?;
     Ok(Json(
         rotate(&s, &b.refresh_token.unwrap_or_default()).await?,
     ))
@@ -246,7 +240,7 @@ pub(super) async fn me(t: Tenant, State(s): State<AppState>) -> Result<Json<Valu
 // ---- joining by invitation -----------------------------------------------------------------
 
 #[derive(Deserialize)]
-struct AcceptInvite {
+pub(super) struct AcceptInvite {
     token: Option<String>,
     name: Option<String>,
     password: Option<String>,
@@ -255,9 +249,8 @@ struct AcceptInvite {
 pub(super) async fn accept_invite(
     State(s): State<AppState>,
     ClientAddr(ip): ClientAddr,
-    body: axum::body::Bytes,
+    ApiJson(b): ApiJson<AcceptInvite>,
 ) -> Result<(StatusCode, Json<Tokens>), ApiError> {
-    let b: AcceptInvite = parse(&body)?;
     Ok((
         StatusCode::CREATED,
         Json(

@@ -14,7 +14,7 @@ use super::accounts::looks_like_email;
 use super::extractor::Tenant;
 use super::tokens::{hash, new_secret};
 use crate::{
-    AppState,
+    ApiJson, AppState,
     error::{ApiError, invalid},
 };
 
@@ -36,9 +36,8 @@ pub struct InviteBody {
 pub async fn invite(
     t: Tenant,
     State(s): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(b): ApiJson<InviteBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let b: InviteBody = crate::owner::parse(&body)?;
     let email = b
         .email
         .as_deref()

@@ -14,11 +14,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::commit;
 use super::schedule::{alternatives, job_minutes};
-use super::{commit, parse};
 use crate::auth::Tenant;
 use crate::{
-    AppState,
+    ApiJson, AppState,
     error::{ApiError, Params},
 };
 
@@ -73,7 +73,7 @@ pub(super) async fn get_appointment(
 }
 
 #[derive(Deserialize)]
-struct NewAppointmentBody {
+pub(super) struct NewAppointmentBody {
     start: Option<DateTime<Utc>>,
     technician_id: Option<Uuid>,
     catalog_item_id: Option<Uuid>,
@@ -93,11 +93,10 @@ pub(super) async fn create_appointment(
     t: Tenant,
     State(s): State<AppState>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    ApiJson(r): ApiJson<NewAppointmentBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    let r: NewAppointmentBody = parse(&body)?;
     let (start, phone) = check_new_appointment(&r)?;
     let minutes = job_minutes(&mut tx, b, r.catalog_item_id, r.duration_minutes).await?;
     let item = match r.catalog_item_id {
@@ -256,7 +255,7 @@ async fn book_first_free(
 }
 
 #[derive(Deserialize)]
-struct AppointmentPatch {
+pub(super) struct AppointmentPatch {
     status: Option<String>,
     start: Option<DateTime<Utc>>,
     technician_id: Option<Uuid>,
@@ -268,11 +267,10 @@ pub(super) async fn update_appointment(
     t: Tenant,
     State(s): State<AppState>,
     Path(id): Path<Uuid>,
-    body: axum::body::Bytes,
+    ApiJson(p): ApiJson<AppointmentPatch>,
 ) -> Result<Json<Value>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    let p: AppointmentPatch = parse(&body)?;
     let current = booking::get(&mut tx, b, id).await?;
     if let Some(status) = p.status.as_deref()
         && ![

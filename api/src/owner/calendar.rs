@@ -12,9 +12,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{commit, parse};
+use super::commit;
 use crate::auth::Tenant;
-use crate::{AppState, error::ApiError};
+use crate::{ApiJson, AppState, error::ApiError};
 
 fn ics_url(s: &AppState, token: &str) -> String {
     format!("{}/calendar/{token}.ics", s.config.public_base_url)
@@ -36,7 +36,7 @@ pub(super) async fn calendar_status(
 }
 
 #[derive(Deserialize)]
-struct Connect {
+pub(super) struct Connect {
     /// The OAuth authorization code from the provider's consent screen…
     code: Option<String>,
     redirect_uri: Option<String>,
@@ -51,13 +51,13 @@ pub(super) async fn connect_calendar(
     t: Tenant,
     State(s): State<AppState>,
     Path(provider): Path<String>,
-    body: axum::body::Bytes,
+    body: Result<ApiJson<Connect>, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
     let b = t.business_id;
     if provider != "google" && provider != "jobber" {
         return Err(ApiError::NotFound);
     }
-    let c: Connect = parse(&body)?;
+    let ApiJson(c) = body?;
     let tokens = provider_tokens(&s, &provider, &c).await?;
     // The OAuth exchange (a network call) happens before the transaction opens.
     let mut tx = t.begin(&s.db).await?;

@@ -11,12 +11,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{commit, parse};
+use super::commit;
 use crate::auth::Tenant;
-use crate::{AppState, error::ApiError};
+use crate::{ApiJson, AppState, error::ApiError};
 
 #[derive(Deserialize)]
-struct CatalogBody {
+pub(super) struct CatalogBody {
     name: Option<String>,
     #[serde(default)]
     keywords: Vec<String>,
@@ -110,11 +110,11 @@ pub(super) async fn list_catalog(
 pub(super) async fn create_catalog_item(
     t: Tenant,
     State(s): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(body): ApiJson<CatalogBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    let (item, active) = catalog_item(parse(&body)?)?;
+    let (item, active) = catalog_item(body)?;
     let id = scheduling::save_catalog_item(&mut tx, b, None, &item, active).await?;
     let item = catalog_json(&scheduling::catalog_item(&mut tx, b, id).await?);
     commit(tx).await?;
@@ -125,11 +125,11 @@ pub(super) async fn update_catalog_item(
     t: Tenant,
     State(s): State<AppState>,
     Path(id): Path<Uuid>,
-    body: axum::body::Bytes,
+    ApiJson(body): ApiJson<CatalogBody>,
 ) -> Result<Json<Value>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    let (item, active) = catalog_item(parse(&body)?)?;
+    let (item, active) = catalog_item(body)?;
     scheduling::save_catalog_item(&mut tx, b, Some(id), &item, active).await?;
     let item = catalog_json(&scheduling::catalog_item(&mut tx, b, id).await?);
     commit(tx).await?;
@@ -149,18 +149,17 @@ pub(super) async fn delete_catalog_item(
 }
 
 #[derive(Deserialize)]
-struct Adopt {
+pub(super) struct Adopt {
     trade: String,
 }
 
 pub(super) async fn adopt_catalog(
     t: Tenant,
     State(s): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(a): ApiJson<Adopt>,
 ) -> Result<Json<Value>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    let a: Adopt = parse(&body)?;
     if catalog::starter(&a.trade).is_empty() {
         return Err(ApiError::Invalid(BTreeMap::from([(
             "trade",

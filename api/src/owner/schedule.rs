@@ -12,10 +12,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{commit, parse};
+use super::commit;
 use crate::auth::Tenant;
 use crate::{
-    AppState,
+    ApiJson, AppState,
     error::{ApiError, Params},
 };
 
@@ -33,11 +33,10 @@ pub(super) async fn get_schedule(
 pub(super) async fn put_schedule(
     t: Tenant,
     State(s): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(r): ApiJson<scheduling::Rules>,
 ) -> Result<Json<scheduling::Rules>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    let r: scheduling::Rules = parse(&body)?;
     check_rules(&r)?;
     scheduling::put_rules(&mut tx, b, &r).await?;
     commit(tx).await?;
@@ -86,7 +85,7 @@ fn check_rules(r: &scheduling::Rules) -> Result<(), ApiError> {
 // ---- technicians ------------------------------------------------------------------------------
 
 #[derive(Deserialize)]
-struct TechnicianBody {
+pub(super) struct TechnicianBody {
     name: Option<String>,
     active: Option<bool>,
     /// `null` clears own hours (the business's apply); absent leaves them.
@@ -151,17 +150,16 @@ pub(super) async fn list_technicians(
 pub(super) async fn add_technician(
     t: Tenant,
     State(s): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(tech): ApiJson<TechnicianBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    let t: TechnicianBody = parse(&body)?;
-    check_technician(&t, true)?;
-    let hours = t.hours.flatten();
+    check_technician(&tech, true)?;
+    let hours = tech.hours.flatten();
     match scheduling::add_technician(
         &mut tx,
         b,
-        t.name.as_deref().unwrap_or_default().trim(),
+        tech.name.as_deref().unwrap_or_default().trim(),
         hours.as_ref(),
     )
     .await
@@ -185,19 +183,18 @@ pub(super) async fn update_technician(
     t: Tenant,
     State(s): State<AppState>,
     Path(id): Path<Uuid>,
-    body: axum::body::Bytes,
+    ApiJson(tech): ApiJson<TechnicianBody>,
 ) -> Result<StatusCode, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    let t: TechnicianBody = parse(&body)?;
-    check_technician(&t, false)?;
-    let hours = t.hours.as_ref().map(|h| h.as_ref());
+    check_technician(&tech, false)?;
+    let hours = tech.hours.as_ref().map(|h| h.as_ref());
     scheduling::update_technician(
         &mut tx,
         b,
         id,
-        t.name.as_deref().map(str::trim),
-        t.active,
+        tech.name.as_deref().map(str::trim),
+        tech.active,
         hours,
     )
     .await?;
