@@ -8,8 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use nmc_store::{booking, calendar as cal};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::commit;
@@ -20,19 +19,37 @@ fn ics_url(s: &AppState, token: &str) -> String {
     format!("{}/calendar/{token}.ics", s.config.public_base_url)
 }
 
+/// The calendar connections, and the secret feed URL (`null` when there is none).
+#[derive(Serialize)]
+pub(super) struct CalendarStatus {
+    connections: Vec<cal::ConnectionStatus>,
+    ics_url: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct Connections {
+    connections: Vec<cal::ConnectionStatus>,
+}
+
+#[derive(Serialize)]
+pub(super) struct IcsUrl {
+    ics_url: String,
+}
+
 pub(super) async fn calendar_status(
     t: Tenant,
     State(s): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CalendarStatus>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
     let ics = match cal::ics_token_enc(&mut tx, b).await? {
         Some(enc) => Some(ics_url(&s, &s.secrets.decrypt(&enc)?)),
         None => None,
     };
-    Ok(Json(
-        json!({"connections": cal::statuses(&mut tx, b).await?, "ics_url": ics}),
-    ))
+    Ok(Json(CalendarStatus {
+        connections: cal::statuses(&mut tx, b).await?,
+        ics_url: ics,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -52,7 +69,7 @@ pub(super) async fn connect_calendar(
     State(s): State<AppState>,
     Path(provider): Path<String>,
     body: Result<ApiJson<Connect>, ApiError>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Connections>, ApiError> {
     let b = t.business_id;
     if provider != "google" && provider != "jobber" {
         return Err(ApiError::NotFound);
@@ -81,7 +98,7 @@ pub(super) async fn connect_calendar(
     tracing::info!(business_id = %b, %provider, "calendar connected");
     let connections = cal::statuses(&mut tx, b).await?;
     commit(tx).await?;
-    Ok(Json(json!({"connections": connections})))
+    Ok(Json(Connections { connections }))
 }
 
 /// The provider's tokens: exchanged for the authorization code, or as given.
@@ -137,7 +154,7 @@ pub(super) async fn disconnect_calendar(
 pub(super) async fn rotate_ics(
     t: Tenant,
     State(s): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IcsUrl>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
     let token = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
@@ -149,7 +166,9 @@ pub(super) async fn rotate_ics(
     )
     .await?;
     commit(tx).await?;
-    Ok(Json(json!({"ics_url": ics_url(&s, &token)})))
+    Ok(Json(IcsUrl {
+        ics_url: ics_url(&s, &token),
+    }))
 }
 
 pub(super) async fn revoke_ics(

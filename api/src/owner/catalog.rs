@@ -7,8 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use nmc_assistant::catalog::{self, CatalogItem};
 use nmc_store::{booking, scheduling};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::commit;
@@ -89,34 +88,54 @@ fn catalog_item(b: CatalogBody) -> Result<(CatalogItem, bool), ApiError> {
     Ok((item, b.active))
 }
 
-fn catalog_json(r: &scheduling::CatalogRow) -> Value {
-    let mut v = json!(r);
-    v["price_text"] = json!(catalog::price_text(&r.item()));
-    v
+/// A catalog item as the API shows it: the row, and its price as the assistant quotes it.
+#[derive(Serialize)]
+pub(super) struct CatalogItemView {
+    #[serde(flatten)]
+    row: scheduling::CatalogRow,
+    price_text: Option<String>,
+}
+
+impl From<scheduling::CatalogRow> for CatalogItemView {
+    fn from(row: scheduling::CatalogRow) -> Self {
+        let price_text = catalog::price_text(&row.item());
+        Self { row, price_text }
+    }
+}
+
+#[derive(Serialize)]
+pub(super) struct CatalogList {
+    items: Vec<CatalogItemView>,
+}
+
+/// How many starter items were added.
+#[derive(Serialize)]
+pub(super) struct Adopted {
+    added: usize,
 }
 
 pub(super) async fn list_catalog(
     t: Tenant,
     State(s): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CatalogList>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
     let items = scheduling::catalog(&mut tx, b, false).await?;
-    Ok(Json(
-        json!({"items": items.iter().map(catalog_json).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(CatalogList {
+        items: items.into_iter().map(CatalogItemView::from).collect(),
+    }))
 }
 
 pub(super) async fn create_catalog_item(
     t: Tenant,
     State(s): State<AppState>,
     ApiJson(body): ApiJson<CatalogBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CatalogItemView>), ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
     let (item, active) = catalog_item(body)?;
     let id = scheduling::save_catalog_item(&mut tx, b, None, &item, active).await?;
-    let item = catalog_json(&scheduling::catalog_item(&mut tx, b, id).await?);
+    let item = CatalogItemView::from(scheduling::catalog_item(&mut tx, b, id).await?);
     commit(tx).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
@@ -126,12 +145,12 @@ pub(super) async fn update_catalog_item(
     State(s): State<AppState>,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<CatalogBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CatalogItemView>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
     let (item, active) = catalog_item(body)?;
     scheduling::save_catalog_item(&mut tx, b, Some(id), &item, active).await?;
-    let item = catalog_json(&scheduling::catalog_item(&mut tx, b, id).await?);
+    let item = CatalogItemView::from(scheduling::catalog_item(&mut tx, b, id).await?);
     commit(tx).await?;
     Ok(Json(item))
 }
@@ -157,7 +176,7 @@ pub(super) async fn adopt_catalog(
     t: Tenant,
     State(s): State<AppState>,
     ApiJson(a): ApiJson<Adopt>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Adopted>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
     if catalog::starter(&a.trade).is_empty() {
@@ -168,5 +187,5 @@ pub(super) async fn adopt_catalog(
     }
     let added = booking::adopt_starter_catalog(&mut tx, b, &a.trade).await?;
     commit(tx).await?;
-    Ok(Json(json!({"added": added})))
+    Ok(Json(Adopted { added }))
 }
