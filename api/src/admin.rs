@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::get;
 use axum::{Json, Router};
-use nmc_domain::{BusinessHours, E164};
+use nmc_domain::{BusinessHours, E164, Email, Timezone};
 use nmc_store::business::{self, BusinessSummary, NewBusiness};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -92,7 +92,7 @@ async fn create(
     let auth_token = text("twilio_auth_token", &req.twilio_auth_token);
     let timezone = text("timezone", &req.timezone);
     let call_mode = text("call_mode", &req.call_mode);
-    if !owner_email.is_empty() && !crate::auth::looks_like_email(&owner_email) {
+    if !owner_email.is_empty() && Email::parse(&owner_email).is_err() {
         bad.insert("owner_email", "not an email address".into());
     }
     let sid_shape_ok = account_sid.starts_with("AC") && account_sid.len() == 34;
@@ -102,11 +102,10 @@ async fn create(
             "must be AC followed by 32 characters".into(),
         );
     }
-    if !timezone.is_empty() && nmc_domain::hours::parse_timezone(&timezone).is_none() {
-        bad.insert(
-            "timezone",
-            format!("`{timezone}` is not an IANA timezone (like America/Chicago)"),
-        );
+    if !timezone.is_empty()
+        && let Err(e) = Timezone::parse(&timezone)
+    {
+        bad.insert("timezone", format!("{e} (like America/Chicago)"));
     }
     if !call_mode.is_empty() && call_mode != "dial_through" && call_mode != "forwarded" {
         bad.insert("call_mode", "must be dial_through or forwarded".into());

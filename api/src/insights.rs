@@ -8,7 +8,7 @@ use axum::extract::State;
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use nmc_assistant::guardrails::sms_segments;
-use nmc_domain::E164;
+use nmc_domain::{E164, Timezone};
 use nmc_store::{insights, settings};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -49,7 +49,7 @@ pub async fn put_settings(
     if let Err(e) = E164::parse(&new.owner_phone) {
         bad.insert("owner_phone", e.to_string());
     }
-    if nmc_domain::hours::parse_timezone(&new.timezone).is_none() {
+    if Timezone::parse(&new.timezone).is_err() {
         bad.insert("timezone", "not an IANA timezone".to_owned());
     }
     if !["dial_through", "forwarded"].contains(&new.call_mode.as_str()) {

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use nmc_domain::E164;
+use nmc_domain::{Cents, E164};
 use nmc_store::booking::{self, Booked, NewAppointment};
 use nmc_store::{calendar as cal, scheduling};
 use serde::{Deserialize, Serialize};
@@ -187,8 +187,8 @@ fn check_new_appointment(
         }
         None => None,
     };
-    if r.price_cents.is_some_and(|p| p < 0) {
-        bad.insert("price_cents", "must not be negative".to_owned());
+    if let Err(e) = Cents::new_optional(r.price_cents) {
+        bad.insert("price_cents", e.to_string());
     }
     for (field, v) in [
         ("service_name", &r.service_name),

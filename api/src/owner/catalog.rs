@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use nmc_assistant::catalog::{self, CatalogItem};
+use nmc_domain::Cents;
 use nmc_store::{booking, scheduling};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -47,19 +48,25 @@ fn catalog_item(b: CatalogBody) -> Result<(CatalogItem, bool), ApiError> {
     if !(5..=1440).contains(&duration) {
         bad.insert("duration_minutes", "must be between 5 and 1440".to_owned());
     }
-    let negative = |v: Option<i32>| v.is_some_and(|c| c < 0);
-    match (b.price_cents, b.price_min_cents, b.price_max_cents) {
-        (Some(_), None, None) if !negative(b.price_cents) => {}
-        (None, Some(lo), Some(hi)) if lo >= 0 && hi >= lo => {}
-        _ => {
-            bad.insert("price_cents", "give price_cents, or price_min_cents ≤ price_max_cents (integer cents, not negative)".to_owned());
-        }
-    }
-    if negative(b.emergency_surcharge_cents) {
+    let price = (
+        Cents::new_optional(b.price_cents),
+        Cents::new_optional(b.price_min_cents),
+        Cents::new_optional(b.price_max_cents),
+    );
+    let price_ok = match price {
+        (Ok(Some(_)), Ok(None), Ok(None)) => true,
+        (Ok(None), Ok(Some(lo)), Ok(Some(hi))) => hi >= lo,
+        _ => false,
+    };
+    if !price_ok {
         bad.insert(
-            "emergency_surcharge_cents",
-            "must not be negative".to_owned(),
+            "price_cents",
+            "give price_cents, or price_min_cents ≤ price_max_cents (integer cents, not negative)"
+                .to_owned(),
         );
+    }
+    if let Err(e) = Cents::new_optional(b.emergency_surcharge_cents) {
+        bad.insert("emergency_surcharge_cents", e.to_string());
     }
     let keywords: Vec<String> = b
         .keywords
