@@ -17,13 +17,15 @@ pub mod webhook;
 
 use std::future::Future;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use nmc_store::{PgPool, SecretBox};
 use serde_json::json;
 use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
 pub use config::Config;
 pub use extract::ApiJson;
@@ -123,7 +125,27 @@ pub fn router(state: AppState) -> Router {
     if let Some(sandbox) = &state.sandbox {
         app = app.nest("/sandbox", sandbox.router());
     }
-    app
+    // The last layer added runs first: the request gets its id (or keeps the caller's), the
+    // span carries it, and the response hands it back in `x-request-id`.
+    app.layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Each request's span: method, route and request id, so every log line it causes (a 500's
+/// too) names the request. The route pattern rather than the path when one matched, since a
+/// path can carry a secret (the iCalendar feed's token); never the query string.
+fn request_span(req: &axum::extract::Request) -> tracing::Span {
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| req.uri().path(), MatchedPath::as_str);
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!("request", method = %req.method(), path, request_id)
 }
 
 /// Serves until `shutdown` resolves. Tests bind port 0 and pass the listener in.
@@ -150,7 +172,7 @@ async fn record_latency(
     let started = std::time::Instant::now();
     let route = req
         .extensions()
-        .get::<axum::extract::MatchedPath>()
+        .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
     let method = req.method().clone();
