@@ -10,6 +10,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use nmc_domain::{BusinessHours, E164, Email, Timezone};
 use nmc_store::business::{self, BusinessSummary, NewBusiness};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
@@ -38,7 +39,7 @@ impl FromRequestParts<AppState> for Admin {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(ApiError::Unauthorized)?;
-        let expected = state.config.admin_token.as_bytes();
+        let expected = state.config.admin_token.expose_secret().as_bytes();
         if given.len() == expected.len() && bool::from(given.as_bytes().ct_eq(expected)) {
             Ok(Admin)
         } else {

@@ -22,6 +22,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use nmc_store::{PgPool, SecretBox};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -52,7 +53,7 @@ impl AppState {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let db = nmc_store::connect(&config.database_url, 16).await?;
         migrate(&config, &db).await?;
-        let secrets = SecretBox::from_base64(&config.secret_key)?;
+        let secrets = SecretBox::from_base64(config.secret_key.expose_secret())?;
         let temporal = Temporal::connect_in_background(
             config.temporal_address.clone(),
             config.temporal_namespace.clone(),
@@ -94,7 +95,7 @@ async fn migrate(config: &Config, db: &PgPool) -> anyhow::Result<()> {
 /// under PUBLIC_BASE_URL, so no account can point the server at an internal address.
 fn built_in_sandbox(config: &Config) -> nmc_sandbox::Sandbox {
     let sandbox = nmc_sandbox::Sandbox::new()
-        .with_admin_token(&config.admin_token)
+        .with_admin_token(config.admin_token.expose_secret())
         .with_webhook_base(&config.public_base_url);
     let (sid, token) = config.platform_twilio();
     sandbox.register_account(&sid, &token);
@@ -210,11 +211,12 @@ async fn metrics(
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    static TOKEN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    static TOKEN: std::sync::OnceLock<Option<SecretString>> = std::sync::OnceLock::new();
     let token = TOKEN.get_or_init(|| {
         std::env::var("NMC_METRICS_TOKEN")
             .ok()
             .filter(|t| !t.is_empty())
+            .map(SecretString::from)
     });
     match token {
         Some(t) => {
@@ -225,7 +227,7 @@ async fn metrics(
                 .unwrap_or_default();
             if !bool::from(subtle::ConstantTimeEq::ct_eq(
                 given.as_bytes(),
-                t.as_bytes(),
+                t.expose_secret().as_bytes(),
             )) {
                 return error::ApiError::Unauthorized.into_response();
             }
