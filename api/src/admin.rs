@@ -8,13 +8,14 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::get;
 use axum::{Json, Router};
-use nmc_domain::{BusinessHours, E164};
+use nmc_domain::{BusinessHours, E164, Email, Timezone};
 use nmc_store::business::{self, BusinessSummary, NewBusiness};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
-use crate::{AppState, error::ApiError};
+use crate::{ApiJson, AppState, error::ApiError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -38,7 +39,7 @@ impl FromRequestParts<AppState> for Admin {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(ApiError::Unauthorized)?;
-        let expected = state.config.admin_token.as_bytes();
+        let expected = state.config.admin_token.expose_secret().as_bytes();
         if given.len() == expected.len() && bool::from(given.as_bytes().ct_eq(expected)) {
             Ok(Admin)
         } else {
@@ -75,10 +76,8 @@ struct Onboard {
 async fn create(
     _: Admin,
     State(state): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(req): ApiJson<Onboard>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let req: Onboard = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("body is not the expected JSON: {e}")))?;
     let mut bad: BTreeMap<&'static str, String> = BTreeMap::new();
     let mut text = |name: &'static str, v: &Option<String>| -> String {
         let v = v.as_deref().map(str::trim).unwrap_or_default();
@@ -94,7 +93,7 @@ async fn create(
     let auth_token = text("twilio_auth_token", &req.twilio_auth_token);
     let timezone = text("timezone", &req.timezone);
     let call_mode = text("call_mode", &req.call_mode);
-    if !owner_email.is_empty() && !crate::auth::looks_like_email(&owner_email) {
+    if !owner_email.is_empty() && Email::parse(&owner_email).is_err() {
         bad.insert("owner_email", "not an email address".into());
     }
     let sid_shape_ok = account_sid.starts_with("AC") && account_sid.len() == 34;
@@ -104,11 +103,10 @@ async fn create(
             "must be AC followed by 32 characters".into(),
         );
     }
-    if !timezone.is_empty() && nmc_domain::hours::parse_timezone(&timezone).is_none() {
-        bad.insert(
-            "timezone",
-            format!("`{timezone}` is not an IANA timezone (like America/Chicago)"),
-        );
+    if !timezone.is_empty()
+        && let Err(e) = Timezone::parse(&timezone)
+    {
+        bad.insert("timezone", format!("{e} (like America/Chicago)"));
     }
     if !call_mode.is_empty() && call_mode != "dial_through" && call_mode != "forwarded" {
         bad.insert("call_mode", "must be dial_through or forwarded".into());

@@ -1,6 +1,9 @@
-//! Configuration, from environment variables only (documented in the README).
+//! Configuration, from environment variables only (documented in the README). Secrets are
+//! `SecretString`s: their `Debug` prints `[REDACTED]`, and each use says `expose_secret()`.
 
 use std::net::SocketAddr;
+
+use secrecy::{ExposeSecret, SecretString};
 
 #[derive(Clone)]
 pub struct Config {
@@ -17,13 +20,13 @@ pub struct Config {
     pub twilio_api_base: String,
     /// Serve the built-in Twilio sandbox at `/sandbox` and the dev phone: only with `NMC_SANDBOX=1`.
     pub sandbox: bool,
-    pub admin_token: String,
-    pub secret_key: String,
+    pub admin_token: SecretString,
+    pub secret_key: SecretString,
     /// Signs owner access tokens; derived from the secret key when unset.
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<SecretString>,
     /// The platform's own Twilio account, for buying numbers (`TWILIO_ACCOUNT_SID` / `TWILIO_AUTH_TOKEN`);
     /// the sandbox's when unset.
-    pub platform_twilio: Option<(String, String)>,
+    pub platform_twilio: Option<(String, SecretString)>,
     pub conversation_idle_secs: u64,
     pub max_body_bytes: usize,
     /// The header our reverse proxy writes the client's address into (`NMC_TRUSTED_PROXY_HEADER`,
@@ -92,14 +95,15 @@ fn proxy_header(value: Option<String>) -> anyhow::Result<Option<String>> {
 }
 
 impl Config {
-    /// The account numbers are bought on.
+    /// The account numbers are bought on: its sid and (exposed, for the carrier's API) token.
     pub fn platform_twilio(&self) -> (String, String) {
-        self.platform_twilio.clone().unwrap_or_else(|| {
-            (
+        match &self.platform_twilio {
+            Some((sid, token)) => (sid.clone(), token.expose_secret().to_owned()),
+            None => (
                 "AC00000000000000000000000000000000".into(),
                 "sandbox-auth-token".into(),
-            )
-        })
+            ),
+        }
     }
 
     pub fn from_env() -> anyhow::Result<Self> {
@@ -147,13 +151,48 @@ impl Config {
             twilio_api_base,
             public_base_url,
             sandbox,
-            admin_token: required("NMC_ADMIN_TOKEN")?,
-            secret_key: required("NMC_SECRET_KEY")?,
-            jwt_secret: get("NMC_JWT_SECRET"),
-            platform_twilio: get("TWILIO_ACCOUNT_SID").zip(get("TWILIO_AUTH_TOKEN")),
+            admin_token: required("NMC_ADMIN_TOKEN")?.into(),
+            secret_key: required("NMC_SECRET_KEY")?.into(),
+            jwt_secret: get("NMC_JWT_SECRET").map(SecretString::from),
+            platform_twilio: get("TWILIO_ACCOUNT_SID")
+                .zip(get("TWILIO_AUTH_TOKEN").map(SecretString::from)),
             conversation_idle_secs: or("NMC_CONVERSATION_IDLE_SECS", "172800").parse()?,
             max_body_bytes: or("NMC_MAX_BODY_BYTES", "65536").parse()?,
             trusted_proxy_header: proxy_header(get("NMC_TRUSTED_PROXY_HEADER"))?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_prints_no_secret() {
+        let vars = [
+            ("DATABASE_URL", "postgres://nmc:db-password@db/nmc"),
+            ("NMC_ADMIN_TOKEN", "admin-token-value"),
+            ("NMC_SECRET_KEY", "secret-key-value"),
+            ("NMC_JWT_SECRET", "jwt-secret-value"),
+            ("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000001"),
+            ("TWILIO_AUTH_TOKEN", "twilio-token-value"),
+        ];
+        let config = Config::from_vars(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap();
+        let printed = format!("{config:?}");
+        for secret in [
+            "db-password",
+            "admin-token-value",
+            "secret-key-value",
+            "jwt-secret-value",
+            "twilio-token-value",
+        ] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        assert_eq!(config.platform_twilio().1, "twilio-token-value");
     }
 }

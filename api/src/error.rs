@@ -35,6 +35,10 @@ pub enum ApiError {
     /// A dependency is down; Twilio retries webhooks answered with 503.
     #[error("{0} unavailable")]
     Unavailable(&'static str),
+    /// The body could not be read (over the size limit, or the connection broke): answered as
+    /// axum answers it, and `json_for_framework_errors` gives that our shape.
+    #[error(transparent)]
+    Body(axum::extract::rejection::BytesRejection),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -54,6 +58,9 @@ impl From<nmc_store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::Body(rejection) = self {
+            return rejection.into_response();
+        }
         let (status, code) = match &self {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
@@ -68,6 +75,8 @@ impl IntoResponse for ApiError {
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::SlotTaken { .. } => (StatusCode::CONFLICT, "slot_taken"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            // Answered above, in axum's words.
+            ApiError::Body(r) => (r.status(), "bad_request"),
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")

@@ -8,15 +8,17 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use nmc_domain::E164;
-use nmc_store::inbox::{self, CallFilter, ConversationFilter, Cursor, LeadEdit};
+use nmc_store::inbox::{
+    self, AuditEntry, Call, CallFilter, ConversationFilter, ConversationSummary, Cursor, Lead,
+    LeadEdit, Message, OptOut, Page,
+};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth::Tenant;
-use crate::owner::{commit, parse};
+use crate::owner::commit;
 use crate::{
-    AppState,
+    ApiJson, AppState,
     error::{ApiError, Params, invalid},
 };
 
@@ -66,7 +68,7 @@ pub async fn list_leads(
     t: Tenant,
     State(s): State<AppState>,
     Params(q): Params<LeadQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<Lead>>, ApiError> {
     if q.status
         .as_deref()
         .is_some_and(|st| !LEAD_STATUSES.contains(&st))
@@ -81,24 +83,22 @@ pub async fn list_leads(
         limit: q.limit,
     })?;
     let mut tx = t.begin(&s.db).await?;
-    Ok(Json(json!(
-        inbox::leads(&mut tx, t.business_id, q.status.as_deref(), cursor, limit).await?
-    )))
+    Ok(Json(
+        inbox::leads(&mut tx, t.business_id, q.status.as_deref(), cursor, limit).await?,
+    ))
 }
 
 pub async fn get_lead(
     t: Tenant,
     State(s): State<AppState>,
     Path(lead_id): Path<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Lead>, ApiError> {
     let mut tx = t.begin(&s.db).await?;
-    Ok(Json(json!(
-        inbox::lead(&mut tx, t.business_id, lead_id).await?
-    )))
+    Ok(Json(inbox::lead(&mut tx, t.business_id, lead_id).await?))
 }
 
 #[derive(Deserialize)]
-struct LeadPatch {
+pub struct LeadPatch {
     status: Option<String>,
     notes: Option<String>,
     name: Option<String>,
@@ -113,9 +113,8 @@ pub async fn edit_lead(
     t: Tenant,
     State(s): State<AppState>,
     Path(lead_id): Path<Uuid>,
-    body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let p: LeadPatch = parse(&body)?;
+    ApiJson(p): ApiJson<LeadPatch>,
+) -> Result<Json<Lead>, ApiError> {
     let mut bad = BTreeMap::new();
     if p.status
         .as_deref()
@@ -158,7 +157,7 @@ pub async fn edit_lead(
     let mut tx = t.begin(&s.db).await?;
     let lead = inbox::edit_lead(&mut tx, t.business_id, lead_id, &edit).await?;
     commit(tx).await?;
-    Ok(Json(json!(lead)))
+    Ok(Json(lead))
 }
 
 // ---- calls ---------------------------------------------------------------------------------
@@ -177,7 +176,7 @@ pub async fn list_calls(
     t: Tenant,
     State(s): State<AppState>,
     Params(q): Params<CallQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<Call>>, ApiError> {
     if q.outcome
         .as_deref()
         .is_some_and(|o| !["missed", "answered", "ringing"].contains(&o))
@@ -197,9 +196,9 @@ pub async fn list_calls(
         after_hours: q.after_hours,
     };
     let mut tx = t.begin(&s.db).await?;
-    Ok(Json(json!(
-        inbox::calls(&mut tx, t.business_id, &filter, cursor, limit).await?
-    )))
+    Ok(Json(
+        inbox::calls(&mut tx, t.business_id, &filter, cursor, limit).await?,
+    ))
 }
 
 // ---- conversations -------------------------------------------------------------------------------
@@ -219,7 +218,7 @@ pub async fn list_conversations(
     t: Tenant,
     State(s): State<AppState>,
     Params(q): Params<ConversationQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<ConversationSummary>>, ApiError> {
     if q.mode
         .as_deref()
         .is_some_and(|m| m != "assistant" && m != "owner")
@@ -238,23 +237,33 @@ pub async fn list_conversations(
         booked: q.booked,
     };
     let mut tx = t.begin(&s.db).await?;
-    Ok(Json(json!(
-        inbox::conversations(&mut tx, t.business_id, &f, cursor, limit).await?
-    )))
+    Ok(Json(
+        inbox::conversations(&mut tx, t.business_id, &f, cursor, limit).await?,
+    ))
+}
+
+/// A conversation with its lead and every message.
+#[derive(Serialize)]
+pub struct ConversationView {
+    pub conversation: ConversationSummary,
+    pub lead: Lead,
+    pub messages: Vec<Message>,
 }
 
 pub async fn get_conversation(
     t: Tenant,
     State(s): State<AppState>,
     Path(conversation_id): Path<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ConversationView>, ApiError> {
     let mut tx = t.begin(&s.db).await?;
-    let c = inbox::conversation(&mut tx, t.business_id, conversation_id).await?;
-    let lead = inbox::lead(&mut tx, t.business_id, c.lead_id).await?;
+    let conversation = inbox::conversation(&mut tx, t.business_id, conversation_id).await?;
+    let lead = inbox::lead(&mut tx, t.business_id, conversation.lead_id).await?;
     let messages = inbox::messages(&mut tx, t.business_id, conversation_id).await?;
-    Ok(Json(
-        json!({"conversation": c, "lead": lead, "messages": messages}),
-    ))
+    Ok(Json(ConversationView {
+        conversation,
+        lead,
+        messages,
+    }))
 }
 
 /// The conversation's workflow, if the conversation is still open.
@@ -308,7 +317,7 @@ pub async fn return_to_assistant(
 }
 
 #[derive(Deserialize)]
-struct OwnerText {
+pub struct OwnerText {
     body: Option<String>,
     /// The client's idempotency key (or the `Idempotency-Key` header): a retried send is sent once.
     idempotency_key: Option<String>,
@@ -332,6 +341,21 @@ pub fn send_key(given: Option<&str>) -> Result<String, ApiError> {
     }
 }
 
+/// What became of an owner's text: sent (201), or accepted and still with the carrier (202).
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum SendOutcome {
+    Sent {
+        message_id: Uuid,
+        idempotency_key: String,
+    },
+    Sending {
+        /// Always `"sending"`.
+        status: &'static str,
+        idempotency_key: String,
+    },
+}
+
 /// Sends through the workflow's update: durable, counted as the owner's answer, and refused
 /// (422) when the caller opted out or the carrier will not take it.
 pub async fn send_message(
@@ -339,9 +363,8 @@ pub async fn send_message(
     State(s): State<AppState>,
     Path(conversation_id): Path<Uuid>,
     headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let m: OwnerText = parse(&body)?;
+    ApiJson(m): ApiJson<OwnerText>,
+) -> Result<(StatusCode, Json<SendOutcome>), ApiError> {
     let header = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     let key = send_key(m.idempotency_key.as_deref().or(header))?;
     let text = m
@@ -357,12 +380,18 @@ pub async fn send_message(
     match s.temporal.owner_message(&wf, &text, &key).await {
         Ok(message_id) => Ok((
             StatusCode::CREATED,
-            Json(json!({"message_id": message_id, "idempotency_key": key})),
+            Json(SendOutcome::Sent {
+                message_id,
+                idempotency_key: key,
+            }),
         )),
         // Accepted by the workflow, still with the carrier: repeat with the same key to learn the outcome.
         Err(crate::temporal::SendError::StillSending) => Ok((
             StatusCode::ACCEPTED,
-            Json(json!({"status": "sending", "idempotency_key": key})),
+            Json(SendOutcome::Sending {
+                status: "sending",
+                idempotency_key: key,
+            }),
         )),
         Err(crate::temporal::SendError::Refused(reason)) => Err(invalid("body", &reason)),
         Err(crate::temporal::SendError::Unavailable) => Err(ApiError::Unavailable("temporal")),
@@ -375,25 +404,31 @@ pub async fn list_opt_outs(
     t: Tenant,
     State(s): State<AppState>,
     Params(q): Params<PageQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<OptOut>>, ApiError> {
     let (cursor, limit) = paging(&q)?;
     let mut tx = t.begin(&s.db).await?;
-    Ok(Json(json!(
-        inbox::opt_outs(&mut tx, t.business_id, cursor, limit).await?
-    )))
+    Ok(Json(
+        inbox::opt_outs(&mut tx, t.business_id, cursor, limit).await?,
+    ))
 }
 
 #[derive(Deserialize)]
-struct NewOptOut {
+pub struct NewOptOut {
     phone: Option<String>,
+}
+
+/// The number now opted out, and whether this request added it (`false`: it already was).
+#[derive(Serialize)]
+pub struct OptOutAdded {
+    pub phone: String,
+    pub added: bool,
 }
 
 pub async fn add_opt_out(
     t: Tenant,
     State(s): State<AppState>,
-    body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let o: NewOptOut = parse(&body)?;
+    ApiJson(o): ApiJson<NewOptOut>,
+) -> Result<(StatusCode, Json<OptOutAdded>), ApiError> {
     let phone = E164::parse(o.phone.as_deref().unwrap_or_default())
         .map_err(|e| invalid("phone", &e.to_string()))?;
     let mut tx = t.begin(&s.db).await?;
@@ -405,7 +440,10 @@ pub async fn add_opt_out(
         } else {
             StatusCode::OK
         },
-        Json(json!({"phone": phone.as_str(), "added": added})),
+        Json(OptOutAdded {
+            phone: phone.into(),
+            added,
+        }),
     ))
 }
 
@@ -413,10 +451,10 @@ pub async fn audit_log(
     t: Tenant,
     State(s): State<AppState>,
     Params(q): Params<PageQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<AuditEntry>>, ApiError> {
     let (cursor, limit) = paging(&q)?;
     let mut tx = t.begin(&s.db).await?;
-    Ok(Json(json!(
-        inbox::audit_log(&mut tx, t.business_id, cursor, limit).await?
-    )))
+    Ok(Json(
+        inbox::audit_log(&mut tx, t.business_id, cursor, limit).await?,
+    ))
 }

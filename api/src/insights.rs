@@ -8,15 +8,15 @@ use axum::extract::State;
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use nmc_assistant::guardrails::sms_segments;
-use nmc_domain::E164;
+use nmc_domain::{E164, Timezone};
 use nmc_store::{insights, settings};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Tenant;
-use crate::owner::{commit, parse};
+use crate::owner::commit;
 use crate::{
-    AppState,
+    ApiJson, AppState,
     error::{ApiError, Params},
 };
 
@@ -37,9 +37,8 @@ pub async fn get_settings(t: Tenant, State(s): State<AppState>) -> Result<Json<V
 pub async fn put_settings(
     t: Tenant,
     State(s): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(new): ApiJson<settings::Settings>,
 ) -> Result<Json<Value>, ApiError> {
-    let new: settings::Settings = parse(&body)?;
     let mut bad = BTreeMap::new();
     if new.name.trim().is_empty() || new.name.chars().count() > 100 {
         bad.insert("name", "1 to 100 characters".to_owned());
@@ -50,7 +49,7 @@ pub async fn put_settings(
     if let Err(e) = E164::parse(&new.owner_phone) {
         bad.insert("owner_phone", e.to_string());
     }
-    if nmc_domain::hours::parse_timezone(&new.timezone).is_none() {
+    if Timezone::parse(&new.timezone).is_err() {
         bad.insert("timezone", "not an IANA timezone".to_owned());
     }
     if !["dial_through", "forwarded"].contains(&new.call_mode.as_str()) {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod extract;
 pub mod inbox;
 pub mod insights;
 pub mod numbers;
@@ -16,15 +17,19 @@ pub mod webhook;
 
 use std::future::Future;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use nmc_store::{PgPool, SecretBox};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
 pub use config::Config;
+pub use extract::ApiJson;
 pub use temporal::Temporal;
 
 #[derive(Clone)]
@@ -48,7 +53,7 @@ impl AppState {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let db = nmc_store::connect(&config.database_url, 16).await?;
         migrate(&config, &db).await?;
-        let secrets = SecretBox::from_base64(&config.secret_key)?;
+        let secrets = SecretBox::from_base64(config.secret_key.expose_secret())?;
         let temporal = Temporal::connect_in_background(
             config.temporal_address.clone(),
             config.temporal_namespace.clone(),
@@ -90,7 +95,7 @@ async fn migrate(config: &Config, db: &PgPool) -> anyhow::Result<()> {
 /// under PUBLIC_BASE_URL, so no account can point the server at an internal address.
 fn built_in_sandbox(config: &Config) -> nmc_sandbox::Sandbox {
     let sandbox = nmc_sandbox::Sandbox::new()
-        .with_admin_token(&config.admin_token)
+        .with_admin_token(config.admin_token.expose_secret())
         .with_webhook_base(&config.public_base_url);
     let (sid, token) = config.platform_twilio();
     sandbox.register_account(&sid, &token);
@@ -121,7 +126,27 @@ pub fn router(state: AppState) -> Router {
     if let Some(sandbox) = &state.sandbox {
         app = app.nest("/sandbox", sandbox.router());
     }
-    app
+    // The last layer added runs first: the request gets its id (or keeps the caller's), the
+    // span carries it, and the response hands it back in `x-request-id`.
+    app.layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Each request's span: method, route and request id, so every log line it causes (a 500's
+/// too) names the request. The route pattern rather than the path when one matched, since a
+/// path can carry a secret (the iCalendar feed's token); never the query string.
+fn request_span(req: &axum::extract::Request) -> tracing::Span {
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| req.uri().path(), MatchedPath::as_str);
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!("request", method = %req.method(), path, request_id)
 }
 
 /// Serves until `shutdown` resolves. Tests bind port 0 and pass the listener in.
@@ -148,7 +173,7 @@ async fn record_latency(
     let started = std::time::Instant::now();
     let route = req
         .extensions()
-        .get::<axum::extract::MatchedPath>()
+        .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
     let method = req.method().clone();
@@ -186,11 +211,12 @@ async fn metrics(
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    static TOKEN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    static TOKEN: std::sync::OnceLock<Option<SecretString>> = std::sync::OnceLock::new();
     let token = TOKEN.get_or_init(|| {
         std::env::var("NMC_METRICS_TOKEN")
             .ok()
             .filter(|t| !t.is_empty())
+            .map(SecretString::from)
     });
     match token {
         Some(t) => {
@@ -201,7 +227,7 @@ async fn metrics(
                 .unwrap_or_default();
             if !bool::from(subtle::ConstantTimeEq::ct_eq(
                 given.as_bytes(),
-                t.as_bytes(),
+                t.expose_secret().as_bytes(),
             )) {
                 return error::ApiError::Unauthorized.into_response();
             }

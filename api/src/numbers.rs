@@ -15,9 +15,9 @@ use uuid::Uuid;
 
 use crate::admin::Admin;
 use crate::auth::Tenant;
-use crate::owner::{commit, parse};
+use crate::owner::commit;
 use crate::{
-    AppState,
+    ApiJson, AppState,
     error::{ApiError, Params, invalid},
 };
 
@@ -68,7 +68,7 @@ pub async fn search(
 }
 
 #[derive(Deserialize)]
-struct Buy {
+pub struct Buy {
     phone_number: Option<String>,
 }
 
@@ -76,9 +76,8 @@ struct Buy {
 pub async fn buy(
     t: Tenant,
     State(s): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(b): ApiJson<Buy>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let b: Buy = parse(&body)?;
     let number = E164::parse(b.phone_number.as_deref().unwrap_or_default())
         .map_err(|e| invalid("phone_number", &e.to_string()))?;
     let mut tx = t.begin(&s.db).await?;
@@ -114,7 +113,7 @@ pub async fn buy(
 }
 
 #[derive(Deserialize)]
-struct Existing {
+pub struct Existing {
     phone_number: Option<String>,
     account_sid: Option<String>,
     auth_token: Option<String>,
@@ -125,9 +124,8 @@ struct Existing {
 pub async fn register_existing(
     t: Tenant,
     State(s): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(e): ApiJson<Existing>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let e: Existing = parse(&body)?;
     let number = E164::parse(e.phone_number.as_deref().unwrap_or_default())
         .map_err(|x| invalid("phone_number", &x.to_string()))?;
     let sid = e.account_sid.unwrap_or_default();
@@ -208,9 +206,8 @@ pub async fn get_messaging(t: Tenant, State(s): State<AppState>) -> Result<Json<
 pub async fn submit_messaging(
     t: Tenant,
     State(s): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(r): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let r: Value = parse(&body)?;
     let mut bad = BTreeMap::new();
     let text = |p: &str| {
         r.pointer(p)
@@ -266,7 +263,7 @@ pub async fn submit_messaging(
 }
 
 #[derive(Deserialize)]
-struct Decision {
+pub struct Decision {
     status: Option<String>,
     note: Option<String>,
 }
@@ -276,9 +273,8 @@ pub async fn decide(
     _: Admin,
     State(s): State<AppState>,
     Path(id): Path<Uuid>,
-    body: axum::body::Bytes,
+    ApiJson(d): ApiJson<Decision>,
 ) -> Result<StatusCode, ApiError> {
-    let d: Decision = parse(&body)?;
     let status = d.status.unwrap_or_default();
     if !["not_registered", "submitted", "approved", "rejected"].contains(&status.as_str()) {
         return Err(invalid(

@@ -6,6 +6,7 @@ pub mod ics;
 pub mod jobber;
 
 use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 /// The calendar adapters, with their base URLs: the real services unless the environment
@@ -49,7 +50,7 @@ impl Calendars {
                     "https://oauth2.googleapis.com/token",
                 ),
                 client_id: env("GOOGLE_CLIENT_ID", ""),
-                client_secret: env("GOOGLE_CLIENT_SECRET", ""),
+                client_secret: env("GOOGLE_CLIENT_SECRET", "").into(),
             },
             jobber: jobber::Jobber {
                 http,
@@ -64,7 +65,7 @@ impl Calendars {
                     "https://api.getjobber.com/api/oauth/token",
                 ),
                 client_id: env("JOBBER_CLIENT_ID", ""),
-                client_secret: env("JOBBER_CLIENT_SECRET", ""),
+                client_secret: env("JOBBER_CLIENT_SECRET", "").into(),
             },
         }
     }
@@ -153,7 +154,8 @@ pub struct OAuthClient {
     pub provider: &'static str,
     pub token_url: String,
     pub client_id: String,
-    pub client_secret: String,
+    /// Debug prints `[REDACTED]`: `Calendars` is in app state and worker config.
+    pub client_secret: SecretString,
 }
 
 impl OAuthClient {
@@ -196,7 +198,7 @@ impl OAuthClient {
     ) -> Result<Tokens, CalendarError> {
         let mut form: Vec<(&str, &str)> = params.to_vec();
         form.push(("client_id", &self.client_id));
-        form.push(("client_secret", &self.client_secret));
+        form.push(("client_secret", self.client_secret.expose_secret()));
         let body = form_body(&form);
         let resp = http
             .post(&self.token_url)

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::money::Cents;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogItem {
     pub name: String,
@@ -17,13 +19,8 @@ pub struct CatalogItem {
 
 /// `$149`, or `$149–$249` for a range; `None` when the item has no price.
 pub fn price_text(item: &CatalogItem) -> Option<String> {
-    let d = |c: i32| {
-        if c % 100 == 0 {
-            format!("${}", c / 100)
-        } else {
-            format!("${}.{:02}", c / 100, c % 100)
-        }
-    };
+    // Stored prices are never negative (the API checks them and so does the schema).
+    let d = |c: i32| Cents::new(c).map(|c| c.to_string()).unwrap_or_default();
     match (item.price_cents, item.price_min_cents, item.price_max_cents) {
         (Some(p), _, _) => Some(d(p)),
         (None, Some(lo), Some(hi)) => Some(format!("{}–{}", d(lo), d(hi))),

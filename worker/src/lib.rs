@@ -11,6 +11,7 @@ use nmc_activities::booking::BookingActivities;
 use nmc_store::SecretBox;
 use nmc_twilio::TwilioClient;
 use nmc_workflows::{AppointmentWorkflow, ConversationWorkflow};
+use secrecy::{ExposeSecret, SecretString};
 use temporalio_client::{Client, ClientOptions, Connection};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
@@ -21,7 +22,8 @@ pub struct WorkerConfig {
     pub task_queue: String,
     pub public_base_url: String,
     pub twilio_api_base: String,
-    pub secret_key: String,
+    /// Opens the sealed Twilio and calendar tokens (`NMC_SECRET_KEY`).
+    pub secret_key: SecretString,
     /// OpenAI-compatible endpoint; rules assistant when unset.
     pub llm: Option<LlmConfig>,
     pub calendars: nmc_calendar::Calendars,
@@ -33,7 +35,7 @@ pub struct WorkerConfig {
 
 pub struct LlmConfig {
     pub base_url: String,
-    pub api_key: String,
+    pub api_key: SecretString,
     pub model: String,
     pub timeout_secs: u64,
     pub attempts: u32,
@@ -78,7 +80,7 @@ impl WorkerConfig {
             task_queue: env_or("TEMPORAL_TASK_QUEUE", "nmc-conversations"),
             twilio_api_base,
             public_base_url,
-            secret_key: req("NMC_SECRET_KEY")?,
+            secret_key: req("NMC_SECRET_KEY")?.into(),
             conversation_idle_secs: env_or("NMC_CONVERSATION_IDLE_SECS", "172800").parse()?,
             calendars: nmc_calendar::Calendars::from_env(),
             enforce_registration: match std::env::var("NMC_ENFORCE_MESSAGING_REGISTRATION")
@@ -100,7 +102,7 @@ impl WorkerConfig {
                 (None, None) => None,
                 (base, key) => Some(LlmConfig {
                     base_url: base.unwrap_or_else(|| "https://api.openai.com/v1".into()),
-                    api_key: key.unwrap_or_default(),
+                    api_key: key.unwrap_or_default().into(),
                     model: env_or("NMC_LLM_MODEL", "gpt-4o-mini"),
                     timeout_secs: env_or("NMC_LLM_TIMEOUT_SECS", "8").parse()?,
                     attempts: env_or("NMC_LLM_ATTEMPTS", "2").parse()?,
@@ -153,7 +155,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     let pool = nmc_store::connect(&config.database_url, 16).await?;
     let booking = Arc::new(BookingActivities {
         pool: pool.clone(),
-        secrets: SecretBox::from_base64(&config.secret_key)?,
+        secrets: SecretBox::from_base64(config.secret_key.expose_secret())?,
         calendars: config.calendars.clone(),
     });
     let activities = ConversationActivities {
@@ -162,13 +164,17 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
             None => nmc_activities::Engine::Rules(nmc_assistant::RulesAssistant),
             Some(l) => {
                 tracing::info!(model = %l.model, "assistant: LLM with rules fallback");
-                let mut llm = nmc_assistant::LlmAssistant::new(&l.base_url, &l.api_key, &l.model);
+                let mut llm = nmc_assistant::LlmAssistant::new(
+                    &l.base_url,
+                    l.api_key.expose_secret(),
+                    &l.model,
+                );
                 llm.timeout = Duration::from_secs(l.timeout_secs);
                 llm.attempts = l.attempts;
                 nmc_activities::Engine::Llm(Box::new(llm))
             }
         },
-        secrets: SecretBox::from_base64(&config.secret_key)?,
+        secrets: SecretBox::from_base64(config.secret_key.expose_secret())?,
         twilio: TwilioClient::new(config.twilio_api_base.clone()),
         status_callback_url: format!("{}/webhook/sms/status", config.public_base_url),
         enforce_registration: config.enforce_registration,

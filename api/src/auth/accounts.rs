@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Duration;
-use nmc_domain::E164;
+use nmc_domain::{E164, Email, Timezone};
 use nmc_store::accounts;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,9 +17,8 @@ use super::extractor::Tenant;
 use super::limits::ClientAddr;
 use super::passwords::{decoy_hash, hash_password, password_problem, verify_password};
 use super::tokens::{Tokens, hash, open_session, rotate};
-use crate::owner::parse;
 use crate::{
-    AppState,
+    ApiJson, AppState,
     error::{ApiError, invalid},
 };
 
@@ -27,13 +26,6 @@ use crate::{
 /// locked, and for how long.
 const MAX_FAILURES: i32 = 5;
 const LOCK_MINUTES: i64 = 15;
-
-pub(crate) fn looks_like_email(s: &str) -> bool {
-    s.len() <= 254
-        && s.split_once('@').is_some_and(|(user, host)| {
-            !user.is_empty() && host.contains('.') && !s.contains(char::is_whitespace)
-        })
-}
 
 // ---- sign-up -------------------------------------------------------------------------------
 
@@ -51,12 +43,9 @@ pub struct SignUpBody {
 pub(super) async fn sign_up(
     State(s): State<AppState>,
     ClientAddr(ip): ClientAddr,
-    body: axum::body::Bytes,
+    ApiJson(b): ApiJson<SignUpBody>,
 ) -> Result<(StatusCode, Json<Tokens>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(create_account(&s, ip, parse(&body)?).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(create_account(&s, ip, b).await?)))
 }
 
 fn too_many_joins() -> ApiError {
@@ -73,10 +62,10 @@ pub async fn create_account(s: &AppState, ip: IpAddr, b: SignUpBody) -> Result<T
     let signup = accounts::SignUp {
         business_name: &owner.business_name,
         owner_name: &owner.owner_name,
-        email: &owner.email,
+        email: owner.email.as_str(),
         password_hash: &password_hash,
         owner_phone: owner.phone.as_ref().map(|p| p.as_str()).unwrap_or_default(),
-        timezone: &owner.timezone,
+        timezone: owner.timezone.name(),
         trade: b.trade.as_deref(),
     };
     let (business_id, user_id) = accounts::sign_up(&s.db, &signup).await?;
@@ -88,31 +77,33 @@ pub async fn create_account(s: &AppState, ip: IpAddr, b: SignUpBody) -> Result<T
 struct NewOwner {
     business_name: String,
     owner_name: String,
-    email: String,
+    email: Email,
     password: String,
     phone: Option<E164>,
-    timezone: String,
+    timezone: Timezone,
 }
 
 fn check_sign_up(b: &SignUpBody) -> Result<NewOwner, ApiError> {
     let mut bad = BTreeMap::new();
     let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_owned();
-    let (business_name, owner_name, email) = (
-        text(&b.business_name),
-        text(&b.owner_name),
-        text(&b.email).to_lowercase(),
-    );
+    let (business_name, owner_name) = (text(&b.business_name), text(&b.owner_name));
     if business_name.is_empty() || business_name.chars().count() > 100 {
         bad.insert("business_name", "must be 1 to 100 characters".to_owned());
     }
     if owner_name.is_empty() || owner_name.chars().count() > 100 {
         bad.insert("owner_name", "must be 1 to 100 characters".to_owned());
     }
-    if !looks_like_email(&email) {
-        bad.insert("email", "not an email address".to_owned());
-    }
+    let raw_email = b.email.as_deref().unwrap_or_default();
+    let email = match Email::parse(raw_email) {
+        Ok(email) => Some(email),
+        Err(e) => {
+            bad.insert("email", e.to_string());
+            None
+        }
+    };
     let password = b.password.clone().unwrap_or_default();
-    if let Some(p) = password_problem(&password, &email) {
+    // Checked against the address as typed (normalized) even when it is not a valid one.
+    if let Some(p) = password_problem(&password, &Email::normalize(raw_email)) {
         bad.insert("password", p.to_owned());
     }
     let phone = match b.phone.as_deref().map(E164::parse) {
@@ -126,13 +117,13 @@ fn check_sign_up(b: &SignUpBody) -> Result<NewOwner, ApiError> {
             None
         }
     };
-    let timezone = b
-        .timezone
-        .clone()
-        .unwrap_or_else(|| "America/Chicago".into());
-    if nmc_domain::hours::parse_timezone(&timezone).is_none() {
-        bad.insert("timezone", format!("`{timezone}` is not an IANA timezone"));
-    }
+    let timezone = match Timezone::parse(b.timezone.as_deref().unwrap_or("America/Chicago")) {
+        Ok(tz) => Some(tz),
+        Err(e) => {
+            bad.insert("timezone", e.to_string());
+            None
+        }
+    };
     if let Some(t) = b.trade.as_deref()
         && nmc_assistant::catalog::starter(t).is_empty()
     {
@@ -141,23 +132,23 @@ fn check_sign_up(b: &SignUpBody) -> Result<NewOwner, ApiError> {
             "one of plumbing, hvac, electrical, handyman, cleaning, auto".to_owned(),
         );
     }
-    if !bad.is_empty() {
-        return Err(ApiError::Invalid(bad));
+    match (email, timezone) {
+        (Some(email), Some(timezone)) if bad.is_empty() => Ok(NewOwner {
+            business_name,
+            owner_name,
+            email,
+            password,
+            phone,
+            timezone,
+        }),
+        _ => Err(ApiError::Invalid(bad)),
     }
-    Ok(NewOwner {
-        business_name,
-        owner_name,
-        email,
-        password,
-        phone,
-        timezone,
-    })
 }
 
 // ---- log-in, refresh, log-out, me ----------------------------------------------------------
 
 #[derive(Deserialize)]
-struct LogIn {
+pub(super) struct LogIn {
     email: Option<String>,
     password: Option<String>,
 }
@@ -169,9 +160,8 @@ fn too_many() -> ApiError {
 pub(super) async fn log_in(
     State(s): State<AppState>,
     ClientAddr(ip): ClientAddr,
-    body: axum::body::Bytes,
+    ApiJson(b): ApiJson<LogIn>,
 ) -> Result<Json<Tokens>, ApiError> {
-    let b: LogIn = parse(&body)?;
     Ok(Json(
         authenticate(
             &s,
@@ -215,15 +205,14 @@ pub async fn authenticate(
 }
 
 #[derive(Deserialize)]
-struct RefreshBody {
+pub(super) struct RefreshBody {
     refresh_token: Option<String>,
 }
 
 pub(super) async fn refresh(
     State(s): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(b): ApiJson<RefreshBody>,
 ) -> Result<Json<Tokens>, ApiError> {
-    let b: RefreshBody = parse(&body)?;
     Ok(Json(
         rotate(&s, &b.refresh_token.unwrap_or_default()).await?,
     ))
@@ -246,7 +235,7 @@ pub(super) async fn me(t: Tenant, State(s): State<AppState>) -> Result<Json<Valu
 // ---- joining by invitation -----------------------------------------------------------------
 
 #[derive(Deserialize)]
-struct AcceptInvite {
+pub(super) struct AcceptInvite {
     token: Option<String>,
     name: Option<String>,
     password: Option<String>,
@@ -255,9 +244,8 @@ struct AcceptInvite {
 pub(super) async fn accept_invite(
     State(s): State<AppState>,
     ClientAddr(ip): ClientAddr,
-    body: axum::body::Bytes,
+    ApiJson(b): ApiJson<AcceptInvite>,
 ) -> Result<(StatusCode, Json<Tokens>), ApiError> {
-    let b: AcceptInvite = parse(&body)?;
     Ok((
         StatusCode::CREATED,
         Json(

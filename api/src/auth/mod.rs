@@ -18,7 +18,6 @@ use axum::routing::{get, post};
 
 use crate::AppState;
 
-pub(crate) use accounts::looks_like_email;
 pub use accounts::{SignUpBody, authenticate, create_account, join};
 pub use cookies::{cookie, cookie_session};
 pub use extractor::Tenant;

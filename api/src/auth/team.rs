@@ -5,16 +5,16 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Duration;
+use nmc_domain::Email;
 use nmc_store::accounts;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::accounts::looks_like_email;
 use super::extractor::Tenant;
 use super::tokens::{hash, new_secret};
 use crate::{
-    AppState,
+    ApiJson, AppState,
     error::{ApiError, invalid},
 };
 
@@ -36,31 +36,23 @@ pub struct InviteBody {
 pub async fn invite(
     t: Tenant,
     State(s): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(b): ApiJson<InviteBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let b: InviteBody = crate::owner::parse(&body)?;
-    let email = b
-        .email
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_lowercase();
-    if !looks_like_email(&email) {
-        return Err(invalid("email", "not an email address"));
-    }
+    let email = Email::parse(b.email.as_deref().unwrap_or_default())
+        .map_err(|e| invalid("email", &e.to_string()))?;
     let token = new_secret();
     let mut tx = t.begin(&s.db).await?;
     let id = accounts::create_invite(
         &mut tx,
         t.business_id,
-        &email,
+        email.as_str(),
         &hash(&token),
         t.user_id,
         Duration::days(INVITE_TTL_DAYS),
     )
     .await?;
     let link = format!("{}/invite/{token}", s.config.public_base_url);
-    s.mailer.send(&mut tx, t.business_id, &email, "You're invited to NeverMissCall", &format!("Join your team on NeverMissCall: {link}\nThe link works once, for {INVITE_TTL_DAYS} days.")).await?;
+    s.mailer.send(&mut tx, t.business_id, email.as_str(), "You're invited to NeverMissCall", &format!("Join your team on NeverMissCall: {link}\nThe link works once, for {INVITE_TTL_DAYS} days.")).await?;
     tx.commit().await.map_err(nmc_store::StoreError::from)?;
     Ok((
         StatusCode::CREATED,

@@ -4,6 +4,7 @@
 use chrono::{Duration, Utc};
 use jsonwebtoken::{EncodingKey, Header};
 use nmc_store::accounts::{self, Rotation};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -31,8 +32,11 @@ pub(super) struct Claims {
 pub(super) fn jwt_key(s: &AppState) -> Vec<u8> {
     // A key of its own, derived from the deployment secret unless NMC_JWT_SECRET is set.
     match &s.config.jwt_secret {
-        Some(k) => k.as_bytes().to_vec(),
-        None => Sha256::digest(format!("nmc-jwt:{}", s.config.secret_key).as_bytes()).to_vec(),
+        Some(k) => k.expose_secret().as_bytes().to_vec(),
+        None => {
+            Sha256::digest(format!("nmc-jwt:{}", s.config.secret_key.expose_secret()).as_bytes())
+                .to_vec()
+        }
     }
 }
 
@@ -51,7 +55,10 @@ pub(super) fn new_secret() -> String {
 /// again within the grace names the same successor (only hashes are stored, so it could not be
 /// looked up). Without the deployment secret nobody can compute it.
 fn successor(s: &AppState, old: &str) -> String {
-    hash(&format!("nmc-refresh:{}:{old}", s.config.secret_key))
+    hash(&format!(
+        "nmc-refresh:{}:{old}",
+        s.config.secret_key.expose_secret()
+    ))
 }
 
 #[derive(Serialize)]

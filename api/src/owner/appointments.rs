@@ -7,18 +7,17 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use nmc_domain::E164;
+use nmc_domain::{Cents, E164};
 use nmc_store::booking::{self, Booked, NewAppointment};
 use nmc_store::{calendar as cal, scheduling};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::commit;
 use super::schedule::{alternatives, job_minutes};
-use super::{commit, parse};
 use crate::auth::Tenant;
 use crate::{
-    AppState,
+    ApiJson, AppState,
     error::{ApiError, Params},
 };
 
@@ -32,7 +31,7 @@ pub(super) async fn list_appointments(
     t: Tenant,
     State(s): State<AppState>,
     Params(q): Params<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Appointments>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
     let (_, _, timezone) = booking::business_basics(&mut tx, b).await?;
@@ -46,34 +45,49 @@ pub(super) async fn list_appointments(
         .map(|d| d.with_timezone(&Utc))
         .unwrap_or_else(Utc::now);
     let to = from + Duration::days(q.days.unwrap_or(14).clamp(1, 366));
-    Ok(Json(
-        json!({"appointments": booking::list(&mut tx, b, from, to).await?}),
-    ))
+    Ok(Json(Appointments {
+        appointments: booking::list(&mut tx, b, from, to).await?,
+    }))
 }
 
-async fn appointment_json(
+#[derive(Serialize)]
+pub(super) struct Appointments {
+    appointments: Vec<booking::Appointment>,
+}
+
+/// One appointment as the API shows it: its row, and where each calendar's copy stands.
+#[derive(Serialize)]
+pub(super) struct AppointmentView {
+    #[serde(flatten)]
+    appointment: booking::Appointment,
+    calendar_sync: Vec<cal::SyncState>,
+}
+
+async fn appointment_view(
     db: &mut sqlx::PgConnection,
     b: Uuid,
     id: Uuid,
-) -> Result<Value, ApiError> {
-    let a = booking::get(&mut *db, b, id).await?;
-    let mut v = json!(a);
-    v["calendar_sync"] = json!(cal::sync_states(&mut *db, b, id).await?);
-    Ok(v)
+) -> Result<AppointmentView, ApiError> {
+    let appointment = booking::get(&mut *db, b, id).await?;
+    let calendar_sync = cal::sync_states(&mut *db, b, id).await?;
+    Ok(AppointmentView {
+        appointment,
+        calendar_sync,
+    })
 }
 
 pub(super) async fn get_appointment(
     t: Tenant,
     State(s): State<AppState>,
     Path(id): Path<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AppointmentView>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    Ok(Json(appointment_json(&mut tx, b, id).await?))
+    Ok(Json(appointment_view(&mut tx, b, id).await?))
 }
 
 #[derive(Deserialize)]
-struct NewAppointmentBody {
+pub(super) struct NewAppointmentBody {
     start: Option<DateTime<Utc>>,
     technician_id: Option<Uuid>,
     catalog_item_id: Option<Uuid>,
@@ -93,11 +107,10 @@ pub(super) async fn create_appointment(
     t: Tenant,
     State(s): State<AppState>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ApiJson(r): ApiJson<NewAppointmentBody>,
+) -> Result<(StatusCode, Json<AppointmentView>), ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    let r: NewAppointmentBody = parse(&body)?;
     let (start, phone) = check_new_appointment(&r)?;
     let minutes = job_minutes(&mut tx, b, r.catalog_item_id, r.duration_minutes).await?;
     let item = match r.catalog_item_id {
@@ -146,7 +159,7 @@ pub(super) async fn create_appointment(
     let booked = book_first_free(&mut tx, b, &technicians, new).await?;
     match booked {
         Some(id) => {
-            let body = appointment_json(&mut tx, b, id).await?;
+            let body = appointment_view(&mut tx, b, id).await?;
             commit(tx).await?;
             tell_workflow(&s, b, id, false).await?;
             Ok((StatusCode::CREATED, Json(body)))
@@ -174,8 +187,8 @@ fn check_new_appointment(
         }
         None => None,
     };
-    if r.price_cents.is_some_and(|p| p < 0) {
-        bad.insert("price_cents", "must not be negative".to_owned());
+    if let Err(e) = Cents::new_optional(r.price_cents) {
+        bad.insert("price_cents", e.to_string());
     }
     for (field, v) in [
         ("service_name", &r.service_name),
@@ -256,7 +269,7 @@ async fn book_first_free(
 }
 
 #[derive(Deserialize)]
-struct AppointmentPatch {
+pub(super) struct AppointmentPatch {
     status: Option<String>,
     start: Option<DateTime<Utc>>,
     technician_id: Option<Uuid>,
@@ -268,11 +281,10 @@ pub(super) async fn update_appointment(
     t: Tenant,
     State(s): State<AppState>,
     Path(id): Path<Uuid>,
-    body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(p): ApiJson<AppointmentPatch>,
+) -> Result<Json<AppointmentView>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    let p: AppointmentPatch = parse(&body)?;
     let current = booking::get(&mut tx, b, id).await?;
     if let Some(status) = p.status.as_deref()
         && ![
@@ -318,7 +330,7 @@ pub(super) async fn update_appointment(
         let changed = booking::set_status(&mut tx, b, id, status, Some("owner")).await?;
         notify |= changed && status == "cancelled";
     }
-    let body = appointment_json(&mut tx, b, id).await?;
+    let body = appointment_view(&mut tx, b, id).await?;
     commit(tx).await?;
     tell_workflow(&s, b, id, notify).await?;
     Ok(Json(body))

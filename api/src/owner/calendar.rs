@@ -8,35 +8,52 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use nmc_store::{booking, calendar as cal};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{commit, parse};
+use super::commit;
 use crate::auth::Tenant;
-use crate::{AppState, error::ApiError};
+use crate::{ApiJson, AppState, error::ApiError};
 
 fn ics_url(s: &AppState, token: &str) -> String {
     format!("{}/calendar/{token}.ics", s.config.public_base_url)
 }
 
+/// The calendar connections, and the secret feed URL (`null` when there is none).
+#[derive(Serialize)]
+pub(super) struct CalendarStatus {
+    connections: Vec<cal::ConnectionStatus>,
+    ics_url: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct Connections {
+    connections: Vec<cal::ConnectionStatus>,
+}
+
+#[derive(Serialize)]
+pub(super) struct IcsUrl {
+    ics_url: String,
+}
+
 pub(super) async fn calendar_status(
     t: Tenant,
     State(s): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CalendarStatus>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
     let ics = match cal::ics_token_enc(&mut tx, b).await? {
         Some(enc) => Some(ics_url(&s, &s.secrets.decrypt(&enc)?)),
         None => None,
     };
-    Ok(Json(
-        json!({"connections": cal::statuses(&mut tx, b).await?, "ics_url": ics}),
-    ))
+    Ok(Json(CalendarStatus {
+        connections: cal::statuses(&mut tx, b).await?,
+        ics_url: ics,
+    }))
 }
 
 #[derive(Deserialize)]
-struct Connect {
+pub(super) struct Connect {
     /// The OAuth authorization code from the provider's consent screen…
     code: Option<String>,
     redirect_uri: Option<String>,
@@ -51,13 +68,13 @@ pub(super) async fn connect_calendar(
     t: Tenant,
     State(s): State<AppState>,
     Path(provider): Path<String>,
-    body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+    body: Result<ApiJson<Connect>, ApiError>,
+) -> Result<Json<Connections>, ApiError> {
     let b = t.business_id;
     if provider != "google" && provider != "jobber" {
         return Err(ApiError::NotFound);
     }
-    let c: Connect = parse(&body)?;
+    let ApiJson(c) = body?;
     let tokens = provider_tokens(&s, &provider, &c).await?;
     // The OAuth exchange (a network call) happens before the transaction opens.
     let mut tx = t.begin(&s.db).await?;
@@ -81,7 +98,7 @@ pub(super) async fn connect_calendar(
     tracing::info!(business_id = %b, %provider, "calendar connected");
     let connections = cal::statuses(&mut tx, b).await?;
     commit(tx).await?;
-    Ok(Json(json!({"connections": connections})))
+    Ok(Json(Connections { connections }))
 }
 
 /// The provider's tokens: exchanged for the authorization code, or as given.
@@ -137,7 +154,7 @@ pub(super) async fn disconnect_calendar(
 pub(super) async fn rotate_ics(
     t: Tenant,
     State(s): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IcsUrl>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
     let token = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
@@ -149,7 +166,9 @@ pub(super) async fn rotate_ics(
     )
     .await?;
     commit(tx).await?;
-    Ok(Json(json!({"ics_url": ics_url(&s, &token)})))
+    Ok(Json(IcsUrl {
+        ics_url: ics_url(&s, &token),
+    }))
 }
 
 pub(super) async fn revoke_ics(

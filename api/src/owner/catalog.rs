@@ -6,17 +6,17 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use nmc_assistant::catalog::{self, CatalogItem};
+use nmc_domain::Cents;
 use nmc_store::{booking, scheduling};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{commit, parse};
+use super::commit;
 use crate::auth::Tenant;
-use crate::{AppState, error::ApiError};
+use crate::{ApiJson, AppState, error::ApiError};
 
 #[derive(Deserialize)]
-struct CatalogBody {
+pub(super) struct CatalogBody {
     name: Option<String>,
     #[serde(default)]
     keywords: Vec<String>,
@@ -48,19 +48,25 @@ fn catalog_item(b: CatalogBody) -> Result<(CatalogItem, bool), ApiError> {
     if !(5..=1440).contains(&duration) {
         bad.insert("duration_minutes", "must be between 5 and 1440".to_owned());
     }
-    let negative = |v: Option<i32>| v.is_some_and(|c| c < 0);
-    match (b.price_cents, b.price_min_cents, b.price_max_cents) {
-        (Some(_), None, None) if !negative(b.price_cents) => {}
-        (None, Some(lo), Some(hi)) if lo >= 0 && hi >= lo => {}
-        _ => {
-            bad.insert("price_cents", "give price_cents, or price_min_cents ≤ price_max_cents (integer cents, not negative)".to_owned());
-        }
-    }
-    if negative(b.emergency_surcharge_cents) {
+    let price = (
+        Cents::new_optional(b.price_cents),
+        Cents::new_optional(b.price_min_cents),
+        Cents::new_optional(b.price_max_cents),
+    );
+    let price_ok = match price {
+        (Ok(Some(_)), Ok(None), Ok(None)) => true,
+        (Ok(None), Ok(Some(lo)), Ok(Some(hi))) => hi >= lo,
+        _ => false,
+    };
+    if !price_ok {
         bad.insert(
-            "emergency_surcharge_cents",
-            "must not be negative".to_owned(),
+            "price_cents",
+            "give price_cents, or price_min_cents ≤ price_max_cents (integer cents, not negative)"
+                .to_owned(),
         );
+    }
+    if let Err(e) = Cents::new_optional(b.emergency_surcharge_cents) {
+        bad.insert("emergency_surcharge_cents", e.to_string());
     }
     let keywords: Vec<String> = b
         .keywords
@@ -89,34 +95,54 @@ fn catalog_item(b: CatalogBody) -> Result<(CatalogItem, bool), ApiError> {
     Ok((item, b.active))
 }
 
-fn catalog_json(r: &scheduling::CatalogRow) -> Value {
-    let mut v = json!(r);
-    v["price_text"] = json!(catalog::price_text(&r.item()));
-    v
+/// A catalog item as the API shows it: the row, and its price as the assistant quotes it.
+#[derive(Serialize)]
+pub(super) struct CatalogItemView {
+    #[serde(flatten)]
+    row: scheduling::CatalogRow,
+    price_text: Option<String>,
+}
+
+impl From<scheduling::CatalogRow> for CatalogItemView {
+    fn from(row: scheduling::CatalogRow) -> Self {
+        let price_text = catalog::price_text(&row.item());
+        Self { row, price_text }
+    }
+}
+
+#[derive(Serialize)]
+pub(super) struct CatalogList {
+    items: Vec<CatalogItemView>,
+}
+
+/// How many starter items were added.
+#[derive(Serialize)]
+pub(super) struct Adopted {
+    added: usize,
 }
 
 pub(super) async fn list_catalog(
     t: Tenant,
     State(s): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CatalogList>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
     let items = scheduling::catalog(&mut tx, b, false).await?;
-    Ok(Json(
-        json!({"items": items.iter().map(catalog_json).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(CatalogList {
+        items: items.into_iter().map(CatalogItemView::from).collect(),
+    }))
 }
 
 pub(super) async fn create_catalog_item(
     t: Tenant,
     State(s): State<AppState>,
-    body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ApiJson(body): ApiJson<CatalogBody>,
+) -> Result<(StatusCode, Json<CatalogItemView>), ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    let (item, active) = catalog_item(parse(&body)?)?;
+    let (item, active) = catalog_item(body)?;
     let id = scheduling::save_catalog_item(&mut tx, b, None, &item, active).await?;
-    let item = catalog_json(&scheduling::catalog_item(&mut tx, b, id).await?);
+    let item = CatalogItemView::from(scheduling::catalog_item(&mut tx, b, id).await?);
     commit(tx).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
@@ -125,13 +151,13 @@ pub(super) async fn update_catalog_item(
     t: Tenant,
     State(s): State<AppState>,
     Path(id): Path<Uuid>,
-    body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(body): ApiJson<CatalogBody>,
+) -> Result<Json<CatalogItemView>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    let (item, active) = catalog_item(parse(&body)?)?;
+    let (item, active) = catalog_item(body)?;
     scheduling::save_catalog_item(&mut tx, b, Some(id), &item, active).await?;
-    let item = catalog_json(&scheduling::catalog_item(&mut tx, b, id).await?);
+    let item = CatalogItemView::from(scheduling::catalog_item(&mut tx, b, id).await?);
     commit(tx).await?;
     Ok(Json(item))
 }
@@ -149,18 +175,17 @@ pub(super) async fn delete_catalog_item(
 }
 
 #[derive(Deserialize)]
-struct Adopt {
+pub(super) struct Adopt {
     trade: String,
 }
 
 pub(super) async fn adopt_catalog(
     t: Tenant,
     State(s): State<AppState>,
-    body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(a): ApiJson<Adopt>,
+) -> Result<Json<Adopted>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    let a: Adopt = parse(&body)?;
     if catalog::starter(&a.trade).is_empty() {
         return Err(ApiError::Invalid(BTreeMap::from([(
             "trade",
@@ -169,5 +194,5 @@ pub(super) async fn adopt_catalog(
     }
     let added = booking::adopt_starter_catalog(&mut tx, b, &a.trade).await?;
     commit(tx).await?;
-    Ok(Json(json!({"added": added})))
+    Ok(Json(Adopted { added }))
 }

@@ -331,9 +331,3 @@ pub async fn commit(tx: sqlx::Transaction<'_, sqlx::Postgres>) -> Result<(), Api
         .await
         .map_err(|e| ApiError::from(nmc_store::StoreError::from(e)))
 }
-
-/// JSON bodies with a clear 400 for anything that is not the expected shape.
-pub fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadRequest(format!("body is not the expected JSON: {e}")))
-}

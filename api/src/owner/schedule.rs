@@ -8,14 +8,14 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use nmc_domain::availability::{Slot, WeekSchedule};
 use nmc_store::scheduling;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{commit, parse};
+use super::commit;
 use crate::auth::Tenant;
 use crate::{
-    AppState,
+    ApiJson, AppState,
     error::{ApiError, Params},
 };
 
@@ -33,11 +33,10 @@ pub(super) async fn get_schedule(
 pub(super) async fn put_schedule(
     t: Tenant,
     State(s): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(r): ApiJson<scheduling::Rules>,
 ) -> Result<Json<scheduling::Rules>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    let r: scheduling::Rules = parse(&body)?;
     check_rules(&r)?;
     scheduling::put_rules(&mut tx, b, &r).await?;
     commit(tx).await?;
@@ -86,7 +85,7 @@ fn check_rules(r: &scheduling::Rules) -> Result<(), ApiError> {
 // ---- technicians ------------------------------------------------------------------------------
 
 #[derive(Deserialize)]
-struct TechnicianBody {
+pub(super) struct TechnicianBody {
     name: Option<String>,
     active: Option<bool>,
     /// `null` clears own hours (the business's apply); absent leaves them.
@@ -137,38 +136,48 @@ fn check_technician(t: &TechnicianBody, creating: bool) -> Result<(), ApiError> 
     }
 }
 
+#[derive(Serialize)]
+pub(super) struct Technicians {
+    technicians: Vec<scheduling::TechnicianRow>,
+}
+
+/// The id of what was just created.
+#[derive(Serialize)]
+pub(super) struct Created {
+    id: Uuid,
+}
+
 pub(super) async fn list_technicians(
     t: Tenant,
     State(s): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Technicians>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    Ok(Json(
-        json!({"technicians": scheduling::technicians(&mut tx, b).await?}),
-    ))
+    Ok(Json(Technicians {
+        technicians: scheduling::technicians(&mut tx, b).await?,
+    }))
 }
 
 pub(super) async fn add_technician(
     t: Tenant,
     State(s): State<AppState>,
-    body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ApiJson(tech): ApiJson<TechnicianBody>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    let t: TechnicianBody = parse(&body)?;
-    check_technician(&t, true)?;
-    let hours = t.hours.flatten();
+    check_technician(&tech, true)?;
+    let hours = tech.hours.flatten();
     match scheduling::add_technician(
         &mut tx,
         b,
-        t.name.as_deref().unwrap_or_default().trim(),
+        tech.name.as_deref().unwrap_or_default().trim(),
         hours.as_ref(),
     )
     .await
     {
         Ok(id) => {
             commit(tx).await?;
-            Ok((StatusCode::CREATED, Json(json!({"id": id}))))
+            Ok((StatusCode::CREATED, Json(Created { id })))
         }
         Err(nmc_store::StoreError::Conflict { .. }) => Err(ApiError::Invalid(BTreeMap::from([(
             "technicians",
@@ -185,19 +194,18 @@ pub(super) async fn update_technician(
     t: Tenant,
     State(s): State<AppState>,
     Path(id): Path<Uuid>,
-    body: axum::body::Bytes,
+    ApiJson(tech): ApiJson<TechnicianBody>,
 ) -> Result<StatusCode, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    let t: TechnicianBody = parse(&body)?;
-    check_technician(&t, false)?;
-    let hours = t.hours.as_ref().map(|h| h.as_ref());
+    check_technician(&tech, false)?;
+    let hours = tech.hours.as_ref().map(|h| h.as_ref());
     scheduling::update_technician(
         &mut tx,
         b,
         id,
-        t.name.as_deref().map(str::trim),
-        t.active,
+        tech.name.as_deref().map(str::trim),
+        tech.active,
         hours,
     )
     .await?;
@@ -216,8 +224,31 @@ pub struct AvailabilityQuery {
     limit: Option<usize>,
 }
 
-fn slot_json(tz: chrono_tz::Tz, s: &Slot) -> Value {
-    json!({"technician_id": s.technician, "start": s.start, "end": s.end, "label": nmc_domain::availability::slot_text(tz, s)})
+/// An open slot as the API shows it, with its label on the business's wall clock.
+#[derive(Serialize)]
+pub(super) struct SlotView {
+    technician_id: Uuid,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    label: String,
+}
+
+impl SlotView {
+    fn new(tz: chrono_tz::Tz, s: &Slot) -> Self {
+        Self {
+            technician_id: s.technician,
+            start: s.start,
+            end: s.end,
+            label: nmc_domain::availability::slot_text(tz, s),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(super) struct Availability {
+    timezone: String,
+    duration_minutes: i32,
+    slots: Vec<SlotView>,
 }
 
 /// How long the job takes: the catalog item's duration, else the minutes given, else the
@@ -251,7 +282,7 @@ pub(super) async fn availability(
     t: Tenant,
     State(s): State<AppState>,
     Params(q): Params<AvailabilityQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Availability>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
     let minutes = job_minutes(&mut tx, b, q.catalog_item_id, q.duration_minutes).await?;
@@ -259,9 +290,15 @@ pub(super) async fn availability(
         scheduling::open_slots(&mut tx, b, minutes, q.after, Utc::now()).await?;
     let tz: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::UTC);
     let limit = q.limit.unwrap_or(200).min(2000);
-    Ok(Json(
-        json!({"timezone": timezone, "duration_minutes": minutes, "slots": slots.iter().take(limit).map(|x| slot_json(tz, x)).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(Availability {
+        timezone,
+        duration_minutes: minutes,
+        slots: slots
+            .iter()
+            .take(limit)
+            .map(|x| SlotView::new(tz, x))
+            .collect(),
+    }))
 }
 
 /// Up to four open slots right now for a job this long: what a 409 offers instead.
@@ -272,7 +309,7 @@ pub(super) async fn alternatives(db: &mut sqlx::PgConnection, b: Uuid, minutes: 
             json!(
                 nmc_domain::availability::pick_offers(tz, &slots, 4)
                     .iter()
-                    .map(|x| slot_json(tz, x))
+                    .map(|x| SlotView::new(tz, x))
                     .collect::<Vec<_>>()
             )
         }

@@ -58,6 +58,15 @@ pub fn parse_form(headers: &HeaderMap, body: &Bytes) -> Result<Params, ApiError>
     Ok(Params(pairs))
 }
 
+/// The request id the router set, for the webhook's own span: JSON logs show only the
+/// innermost span, so the handler's carries the id too.
+pub fn request_id(headers: &HeaderMap) -> &str {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
 /// Checks `X-Twilio-Signature` against the business's auth token and the URL Twilio called.
 pub fn verify(
     state: &AppState,

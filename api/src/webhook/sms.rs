@@ -35,7 +35,10 @@ const STATUSES: &[&str] = &[
     "canceled",
 ];
 
-#[instrument(skip_all, fields(business_id, message_sid))]
+#[instrument(
+    skip_all,
+    fields(request_id = super::request_id(&headers), business_id, message_sid, caller)
+)]
 async fn incoming(
     State(state): State<AppState>,
     uri: Uri,
@@ -57,6 +60,8 @@ async fn incoming(
         .record("message_sid", sid);
     let from = E164::parse(params.required("From")?)
         .map_err(|e| ApiError::BadRequest(format!("From: {e}")))?;
+    // The last four digits only: logs never hold a whole number.
+    tracing::Span::current().record("caller", tracing::field::display(from.masked()));
     let text = params.get("Body").unwrap_or_default();
     let keyword = Keyword::classify(text);
 
@@ -67,7 +72,10 @@ async fn incoming(
     Ok(empty())
 }
 
-#[instrument(skip_all, fields(message_sid))]
+#[instrument(
+    skip_all,
+    fields(request_id = super::request_id(&headers), business_id, message_sid)
+)]
 async fn status(
     State(state): State<AppState>,
     uri: Uri,
@@ -95,6 +103,7 @@ async fn status(
     };
     let b = b.ok_or(ApiError::BadSignature)?;
     verify(&state, &b, &uri, &headers, &params)?;
+    tracing::Span::current().record("business_id", tracing::field::display(b.id));
     let error_code = params.get("ErrorCode").and_then(|c| c.parse::<i32>().ok());
     store::record_message_status(&state.db, b.id, sid, status, error_code).await?;
     Ok(xml(twiml::Response::new().render()))

@@ -43,6 +43,10 @@ async fn verified_call(
     if let Some(sid) = params.get("CallSid") {
         span.record("call_sid", sid);
     }
+    // The caller's last four digits only: logs never hold a whole number.
+    if let Some(caller) = params.get("From").and_then(|f| E164::parse(f).ok()) {
+        span.record("caller", tracing::field::display(caller.masked()));
+    }
     Ok(Some((params, b)))
 }
 
@@ -58,7 +62,10 @@ fn after_hours(b: &BusinessForWebhook) -> bool {
         .is_none_or(|tz| !b.business_hours.0.is_open(tz, Utc::now()))
 }
 
-#[instrument(skip_all, fields(business_id, call_sid))]
+#[instrument(
+    skip_all,
+    fields(request_id = super::request_id(&headers), business_id, call_sid, caller)
+)]
 async fn incoming(
     State(state): State<AppState>,
     uri: Uri,
@@ -96,7 +103,10 @@ async fn incoming(
         .render()))
 }
 
-#[instrument(skip_all, fields(business_id, call_sid))]
+#[instrument(
+    skip_all,
+    fields(request_id = super::request_id(&headers), business_id, call_sid, caller)
+)]
 async fn call_completed(
     State(state): State<AppState>,
     uri: Uri,
