@@ -60,11 +60,13 @@ async fn a_missed_call_streams_to_its_owner_only_and_a_reconnect_misses_nothing(
         .await
         .unwrap();
     let start = chrono::Utc::now() + chrono::Duration::days(2);
-    app.owner(Method::POST, "/api/appointments", a)
+    let booked = app
+        .owner(Method::POST, "/api/appointments", a)
         .json(&json!({"start": start, "duration_minutes": 60, "customer_name": "Pat"}))
         .send()
         .await
         .unwrap();
+    assert_eq!(booked.status(), 201, "{}", booked.text().await.unwrap());
     let appt = again
         .until("appointment.created", Duration::from_secs(10))
         .await;
