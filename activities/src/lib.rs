@@ -263,92 +263,118 @@ impl ConversationActivities {
 }
 
 impl ConversationActivities {
+    /// Records the text, reports it if an earlier attempt settled it, holds or suppresses it when
+    /// it must not go, adopts a send a crashed attempt already made, and only then posts it.
     #[instrument(skip_all, fields(business_id = %sms.business_id, workflow_id = %sms.workflow_id, kind = sms.kind.as_str(), to = %sms.to.masked()))]
-    #[expect(
-        clippy::too_many_lines,
-        reason = "one decision in order; to split into named steps (issue 13 note)"
-    )]
     async fn send(&self, sms: OutboundSms) -> Result<SendOutcome, ActivityError> {
         let out = store::prepare_outbound(&self.pool, &sms)
             .await
             .map_err(retryable)?;
-
         // An earlier attempt already finished: report what it did.
-        let message_id = Some(out.message_id);
-        if let Some(sid) = out.twilio_message_sid {
-            return Ok(SendOutcome::Sent {
-                message_sid: sid,
-                message_id,
-            });
-        }
-        let kind = sms.kind.as_str();
-        match out.status.as_str() {
-            "suppressed" => return Ok(SendOutcome::Suppressed),
-            "failed" => {
-                return Ok(SendOutcome::Rejected {
-                    code: out.error_code.unwrap_or_default().into(),
-                    message: out.error_message.unwrap_or_default(),
-                });
-            }
-            _ => {}
+        if let Some(done) = finished_outcome(&out) {
+            return Ok(done);
         }
         if self.enforce_registration && out.messaging_status != "approved" {
-            store::mark_held(&self.pool, sms.business_id, out.message_id, HELD_REASON)
-                .await
-                .map_err(retryable)?;
-            // The owner hears why, once a day, in the app (a text to them would be held too).
-            let key = format!(
-                "registration_hold:{}:{}",
-                sms.business_id,
-                Utc::now().format("%Y-%m-%d")
-            );
-            store::record_notification(
-                &self.pool,
-                sms.business_id,
-                sms.conversation_id,
-                "registration_hold",
-                true,
-                HELD_REASON,
-                &key,
-            )
-            .await
-            .map_err(retryable)?;
-            warn!("text held: messaging registration not approved");
-            TEXTS.with_label_values(&[kind, "held", "30034"]).inc();
-            return Ok(SendOutcome::Rejected {
-                code: 30034,
-                message: HELD_REASON.to_owned(),
-            });
+            return self.hold_unregistered(&sms, &out).await;
         }
         if sms.kind.respects_opt_out() && out.opted_out {
-            store::mark_suppressed(&self.pool, sms.business_id, out.message_id)
-                .await
-                .map_err(retryable)?;
-            info!("caller opted out; text suppressed");
-            TEXTS.with_label_values(&[kind, "suppressed", "0"]).inc();
-            return Ok(SendOutcome::Suppressed);
+            return self.suppress_opted_out(&sms, &out).await;
         }
-
         let token = self
             .secrets
             .decrypt(&out.auth_token_enc)
             .map_err(retryable)?;
-        // The last attempt died after it started talking to Twilio: it may have been sent.
+        if let Some(sent) = self.reconcile_earlier_attempt(&sms, &out, &token).await? {
+            return Ok(sent);
+        }
+        self.post_to_carrier(&sms, &out, &token).await
+    }
+
+    /// Holds a text from a business not yet approved for 10DLC; the owner hears why, once a day,
+    /// in the app (a text to them would be held too).
+    async fn hold_unregistered(
+        &self,
+        sms: &OutboundSms,
+        out: &store::Outbound,
+    ) -> Result<SendOutcome, ActivityError> {
+        store::mark_held(&self.pool, sms.business_id, out.message_id, HELD_REASON)
+            .await
+            .map_err(retryable)?;
+        let key = format!(
+            "registration_hold:{}:{}",
+            sms.business_id,
+            Utc::now().format("%Y-%m-%d")
+        );
+        store::record_notification(
+            &self.pool,
+            sms.business_id,
+            sms.conversation_id,
+            "registration_hold",
+            true,
+            HELD_REASON,
+            &key,
+        )
+        .await
+        .map_err(retryable)?;
+        warn!("text held: messaging registration not approved");
+        TEXTS
+            .with_label_values(&[sms.kind.as_str(), "held", "30034"])
+            .inc();
+        Ok(SendOutcome::Rejected {
+            code: 30034,
+            message: HELD_REASON.to_owned(),
+        })
+    }
+
+    /// A caller who opted out gets nothing more, and the row says so.
+    async fn suppress_opted_out(
+        &self,
+        sms: &OutboundSms,
+        out: &store::Outbound,
+    ) -> Result<SendOutcome, ActivityError> {
+        store::mark_suppressed(&self.pool, sms.business_id, out.message_id)
+            .await
+            .map_err(retryable)?;
+        info!("caller opted out; text suppressed");
+        TEXTS
+            .with_label_values(&[sms.kind.as_str(), "suppressed", "0"])
+            .inc();
+        Ok(SendOutcome::Suppressed)
+    }
+
+    /// The last attempt died after it started talking to Twilio, so it may have been sent:
+    /// adopts that message instead of texting the caller twice.
+    async fn reconcile_earlier_attempt(
+        &self,
+        sms: &OutboundSms,
+        out: &store::Outbound,
+        token: &str,
+    ) -> Result<Option<SendOutcome>, ActivityError> {
         if let (true, Some(started)) = (out.status == "dispatching", out.send_started_at)
             && let Some(sid) = self
-                .find_earlier_send(&out.account_sid, &token, &out.from_number, &sms, started)
+                .find_earlier_send(&out.account_sid, token, &out.from_number, sms, started)
                 .await?
         {
             warn!(message_sid = %sid, "earlier attempt had reached Twilio; not sending again");
             store::mark_accepted(&self.pool, sms.business_id, out.message_id, &sid, "queued")
                 .await
                 .map_err(retryable)?;
-            return Ok(SendOutcome::Sent {
+            return Ok(Some(SendOutcome::Sent {
                 message_sid: sid,
-                message_id,
-            });
+                message_id: Some(out.message_id),
+            }));
         }
+        Ok(None)
+    }
 
+    /// Marks the text dispatching before Twilio hears of it (so a crash is reconciled on retry),
+    /// posts it, and records what the carrier said.
+    async fn post_to_carrier(
+        &self,
+        sms: &OutboundSms,
+        out: &store::Outbound,
+        token: &str,
+    ) -> Result<SendOutcome, ActivityError> {
         store::mark_dispatching(&self.pool, sms.business_id, out.message_id)
             .await
             .map_err(retryable)?;
@@ -356,7 +382,7 @@ impl ConversationActivities {
             .twilio
             .send_message(
                 &out.account_sid,
-                &token,
+                token,
                 &out.from_number,
                 sms.to.as_str(),
                 &sms.body,
@@ -364,38 +390,8 @@ impl ConversationActivities {
             )
             .await
         {
-            Ok(sent) => {
-                store::mark_accepted(
-                    &self.pool,
-                    sms.business_id,
-                    out.message_id,
-                    &sent.sid,
-                    &sent.status,
-                )
-                .await
-                .map_err(retryable)?;
-                info!(message_sid = %sent.sid, "text accepted by carrier");
-                TEXTS.with_label_values(&[kind, "sent", "0"]).inc();
-                self.observe_latency(&sms, out.message_id).await;
-                Ok(SendOutcome::Sent {
-                    message_sid: sent.sid,
-                    message_id,
-                })
-            }
-            Err(e) if !e.is_retryable() => {
-                let (code, message) = match &e {
-                    nmc_twilio::TwilioError::Api { code, message, .. } => (*code, message.clone()),
-                    other @ nmc_twilio::TwilioError::Transport(_) => (0, other.to_string()),
-                };
-                warn!(code, "carrier refused the text for good");
-                TEXTS
-                    .with_label_values(&[kind, "failed", &code.to_string()])
-                    .inc();
-                store::mark_rejected(&self.pool, sms.business_id, out.message_id, code, &message)
-                    .await
-                    .map_err(retryable)?;
-                Ok(SendOutcome::Rejected { code, message })
-            }
+            Ok(sent) => self.record_accepted(sms, out.message_id, sent).await,
+            Err(e) if !e.is_retryable() => self.record_refused(sms, out.message_id, &e).await,
             Err(e) => {
                 let reason = match &e {
                     nmc_twilio::TwilioError::Api { status, .. } => status.to_string(),
@@ -406,6 +402,55 @@ impl ConversationActivities {
                 Err(retryable(e))
             }
         }
+    }
+
+    /// The carrier took the text: keep its sid for delivery statuses, and count it.
+    async fn record_accepted(
+        &self,
+        sms: &OutboundSms,
+        message_id: uuid::Uuid,
+        sent: nmc_twilio::SentMessage,
+    ) -> Result<SendOutcome, ActivityError> {
+        store::mark_accepted(
+            &self.pool,
+            sms.business_id,
+            message_id,
+            &sent.sid,
+            &sent.status,
+        )
+        .await
+        .map_err(retryable)?;
+        info!(message_sid = %sent.sid, "text accepted by carrier");
+        TEXTS
+            .with_label_values(&[sms.kind.as_str(), "sent", "0"])
+            .inc();
+        self.observe_latency(sms, message_id).await;
+        Ok(SendOutcome::Sent {
+            message_sid: sent.sid,
+            message_id: Some(message_id),
+        })
+    }
+
+    /// The carrier refused the text for good (a 4xx): retrying would not help, so the row and
+    /// the workflow hear the carrier's code.
+    async fn record_refused(
+        &self,
+        sms: &OutboundSms,
+        message_id: uuid::Uuid,
+        e: &nmc_twilio::TwilioError,
+    ) -> Result<SendOutcome, ActivityError> {
+        let (code, message) = match e {
+            nmc_twilio::TwilioError::Api { code, message, .. } => (*code, message.clone()),
+            other @ nmc_twilio::TwilioError::Transport(_) => (0, other.to_string()),
+        };
+        warn!(code, "carrier refused the text for good");
+        TEXTS
+            .with_label_values(&[sms.kind.as_str(), "failed", &code.to_string()])
+            .inc();
+        store::mark_rejected(&self.pool, sms.business_id, message_id, code, &message)
+            .await
+            .map_err(retryable)?;
+        Ok(SendOutcome::Rejected { code, message })
     }
 
     /// Looks for a message Twilio accepted for this text after our first attempt started,
@@ -460,6 +505,25 @@ impl ConversationActivities {
         store::sid_is_claimed(&self.pool, sid)
             .await
             .map_err(retryable)
+    }
+}
+
+/// What an earlier attempt at this text already settled, if it did: sent, suppressed or
+/// refused for good.
+fn finished_outcome(out: &store::Outbound) -> Option<SendOutcome> {
+    if let Some(sid) = &out.twilio_message_sid {
+        return Some(SendOutcome::Sent {
+            message_sid: sid.clone(),
+            message_id: Some(out.message_id),
+        });
+    }
+    match out.status.as_str() {
+        "suppressed" => Some(SendOutcome::Suppressed),
+        "failed" => Some(SendOutcome::Rejected {
+            code: out.error_code.unwrap_or_default().into(),
+            message: out.error_message.clone().unwrap_or_default(),
+        }),
+        _ => None,
     }
 }
 

@@ -78,113 +78,147 @@ fn matches(field: &str, expected: &str, got: Option<&str>) -> bool {
     }
 }
 
+/// What one conversation left behind once every caller turn was played.
+struct Played {
+    known: LeadFields,
+    emergency: bool,
+    human: bool,
+    wrong: bool,
+    /// The caller turn (counted from one) at which the lead first became qualified.
+    qualified_at: Option<usize>,
+}
+
 /// Plays every conversation through `assistant`, turn by turn, as the workflow would.
-#[expect(
-    clippy::too_many_lines,
-    reason = "one decision in order; to split into named steps (issue 13 note)"
-)]
 pub async fn score<A: Assistant>(assistant: &A, set: &[Conversation]) -> Report {
     let mut r = Report {
         conversations: set.len(),
         ..Default::default()
     };
     for conv in set {
-        let mut known = LeadFields::default();
-        let mut asked = None;
-        let mut history: Vec<Line> = Vec::new();
-        let (mut emergency, mut human, mut wrong) = (false, false, false);
-        let mut qualified_at = None;
-        for (i, msg) in conv.turns.iter().enumerate() {
-            let input = TurnInput {
-                business_name: "Acme Services".into(),
-                owner_name: "Dana Rivera".into(),
-                disclose: true,
-                first_reply: i == 0,
-                known: known.clone(),
-                asked,
-                history: history.clone(),
-                message: msg.clone(),
-            };
-            let out = assistant.turn(&input).await;
-            known.merge_missing(&out.learned);
-            asked = out.asked;
-            emergency |= out.emergency;
-            human |= out.needs_human;
-            wrong |= out.wrong_number;
-            r.replies += 1;
-            r.replies_with_price += usize::from(states_price(&out.reply));
-            r.replies_over_two_segments +=
-                usize::from(crate::guardrails::sms_segments(&out.reply) > 2);
-            if out.qualified && qualified_at.is_none() {
-                qualified_at = Some(i + 1);
-            }
-            history.push(Line {
-                from: "caller".into(),
-                text: msg.clone(),
-            });
-            history.push(Line {
-                from: "assistant".into(),
-                text: out.reply,
-            });
+        let played = play(assistant, conv, &mut r).await;
+        score_fields(&mut r, conv, &played.known);
+        score_escalation(&mut r, conv, &played);
+        score_qualified(&mut r, conv, &played);
+    }
+    r
+}
+
+/// Feeds the caller's turns one at a time, carrying what was learned and asked, as the workflow
+/// does; counts each reply's price and length on the way.
+async fn play<A: Assistant>(assistant: &A, conv: &Conversation, r: &mut Report) -> Played {
+    let mut known = LeadFields::default();
+    let mut asked = None;
+    let mut history: Vec<Line> = Vec::new();
+    let (mut emergency, mut human, mut wrong) = (false, false, false);
+    let mut qualified_at = None;
+    for (i, msg) in conv.turns.iter().enumerate() {
+        let input = TurnInput {
+            business_name: "Acme Services".into(),
+            owner_name: "Dana Rivera".into(),
+            disclose: true,
+            first_reply: i == 0,
+            known: known.clone(),
+            asked,
+            history: history.clone(),
+            message: msg.clone(),
+        };
+        let out = assistant.turn(&input).await;
+        known.merge_missing(&out.learned);
+        asked = out.asked;
+        emergency |= out.emergency;
+        human |= out.needs_human;
+        wrong |= out.wrong_number;
+        r.replies += 1;
+        r.replies_with_price += usize::from(states_price(&out.reply));
+        r.replies_over_two_segments += usize::from(crate::guardrails::sms_segments(&out.reply) > 2);
+        if out.qualified && qualified_at.is_none() {
+            qualified_at = Some(i + 1);
         }
-        let e = &conv.expect.fields;
-        for (name, expected, got) in [
-            ("trade", &e.trade, &known.trade),
-            ("urgency", &e.urgency, &known.urgency),
-            ("name", &e.name, &known.name),
-            ("address", &e.address, &known.address),
-            ("preferred_time", &e.preferred_time, &known.preferred_time),
-        ] {
-            if let Some(expected) = expected {
-                r.fields_expected += 1;
-                if matches(name, expected, got.as_deref()) {
-                    r.fields_correct += 1;
-                } else {
-                    r.misses.push(format!(
-                        "{}: {name} expected {expected:?}, got {got:?}",
-                        conv.id
-                    ));
-                }
-            }
-        }
-        match conv.expect.escalation.as_str() {
-            "emergency" => {
-                r.emergencies_expected += 1;
-                r.emergencies_caught += usize::from(emergency);
-                if !emergency {
-                    r.misses.push(format!("{}: emergency missed", conv.id));
-                }
-            }
-            "human" => {
-                r.handoffs_expected += 1;
-                r.handoffs_caught += usize::from(human);
-                if !human {
-                    r.misses.push(format!("{}: hand-off missed", conv.id));
-                }
-            }
-            "wrong_number" if !wrong => r
-                .misses
-                .push(format!("{}: wrong number not recognised", conv.id)),
-            _ => {}
-        }
-        if emergency && conv.expect.escalation != "emergency" {
-            r.false_alarms += 1;
-            r.misses.push(format!("{}: false emergency alarm", conv.id));
-        }
-        if conv.expect.qualified {
-            r.qualified_expected += 1;
-            match qualified_at {
-                Some(t) => {
-                    r.qualified_reached += 1;
-                    r.turns_to_qualified_total += t;
-                }
-                None => r
-                    .misses
-                    .push(format!("{}: never qualified ({known:?})", conv.id)),
+        history.push(Line {
+            from: "caller".into(),
+            text: msg.clone(),
+        });
+        history.push(Line {
+            from: "assistant".into(),
+            text: out.reply,
+        });
+    }
+    Played {
+        known,
+        emergency,
+        human,
+        wrong,
+        qualified_at,
+    }
+}
+
+/// Checks each lead field the set expects against what the assistant learned.
+fn score_fields(r: &mut Report, conv: &Conversation, known: &LeadFields) {
+    let e = &conv.expect.fields;
+    for (name, expected, got) in [
+        ("trade", &e.trade, &known.trade),
+        ("urgency", &e.urgency, &known.urgency),
+        ("name", &e.name, &known.name),
+        ("address", &e.address, &known.address),
+        ("preferred_time", &e.preferred_time, &known.preferred_time),
+    ] {
+        if let Some(expected) = expected {
+            r.fields_expected += 1;
+            if matches(name, expected, got.as_deref()) {
+                r.fields_correct += 1;
+            } else {
+                r.misses.push(format!(
+                    "{}: {name} expected {expected:?}, got {got:?}",
+                    conv.id
+                ));
             }
         }
     }
-    r
+}
+
+/// Emergencies caught, hand-offs to the owner caught, wrong numbers recognised, and emergencies
+/// raised where there were none.
+fn score_escalation(r: &mut Report, conv: &Conversation, played: &Played) {
+    match conv.expect.escalation.as_str() {
+        "emergency" => {
+            r.emergencies_expected += 1;
+            r.emergencies_caught += usize::from(played.emergency);
+            if !played.emergency {
+                r.misses.push(format!("{}: emergency missed", conv.id));
+            }
+        }
+        "human" => {
+            r.handoffs_expected += 1;
+            r.handoffs_caught += usize::from(played.human);
+            if !played.human {
+                r.misses.push(format!("{}: hand-off missed", conv.id));
+            }
+        }
+        "wrong_number" if !played.wrong => r
+            .misses
+            .push(format!("{}: wrong number not recognised", conv.id)),
+        _ => {}
+    }
+    if played.emergency && conv.expect.escalation != "emergency" {
+        r.false_alarms += 1;
+        r.misses.push(format!("{}: false emergency alarm", conv.id));
+    }
+}
+
+/// Whether a lead that should qualify did, and after how many caller turns.
+fn score_qualified(r: &mut Report, conv: &Conversation, played: &Played) {
+    if conv.expect.qualified {
+        r.qualified_expected += 1;
+        match played.qualified_at {
+            Some(t) => {
+                r.qualified_reached += 1;
+                r.turns_to_qualified_total += t;
+            }
+            None => r
+                .misses
+                .push(format!("{}: never qualified ({:?})", conv.id, played.known)),
+        }
+    }
 }
 
 pub fn print(name: &str, r: &Report) {

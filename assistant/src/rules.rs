@@ -1,7 +1,7 @@
 //! The rules assistant: reads each message with [`crate::extract`], keeps what is new, and asks
 //! for the next missing item, one short question at a time.
 
-use crate::extract::{self, Field, LeadFields};
+use crate::extract::{self, Field, LeadFields, Reading};
 use crate::guardrails::{self, Policy};
 use crate::{Assistant, Intent, TurnInput, TurnOutcome};
 
@@ -35,149 +35,226 @@ fn question(field: Field, es: bool) -> &'static str {
     }
 }
 
+/// What one turn says and records, before the guardrails shape the words.
+struct Reply {
+    intent: Intent,
+    needs_human: bool,
+    parts: Vec<String>,
+    asked: Option<Field>,
+}
+
+impl Reply {
+    fn saying(intent: Intent, part: String) -> Self {
+        Self {
+            intent,
+            needs_human: false,
+            parts: vec![part],
+            asked: None,
+        }
+    }
+}
+
+/// Words that mean the caller should leave the house before anything else.
+const LEAVE_THE_HOUSE: [&str; 8] = [
+    "gas",
+    "smoke",
+    "fire",
+    "burning",
+    "carbon monoxide",
+    "co alarm",
+    "co detector",
+    "humo",
+];
+
+/// A caller who wrote Spanish once is answered in Spanish for the rest of the conversation.
+fn speaks_spanish(input: &TurnInput, reading: &Reading) -> bool {
+    reading.spanish
+        || input
+            .history
+            .iter()
+            .filter(|l| l.from == "caller")
+            .any(|l| extract::read(&l.text, None).spanish)
+}
+
+/// The owner by first name, as a neighbour would say it; "the owner" when we have no name.
+fn owner_first_name(owner_name: &str) -> String {
+    if owner_name.is_empty() {
+        "the owner".to_string()
+    } else {
+        owner_name
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+/// Picks the one kind of reply this message calls for; the order of the checks is the priority.
+fn reply_to(
+    input: &TurnInput,
+    reading: &Reading,
+    known: &LeadFields,
+    owner: &str,
+    es: bool,
+) -> Reply {
+    if reading.wrong_number
+        && input.known.service_needed.is_none()
+        && reading.fields.service_needed.is_none()
+    {
+        Reply::saying(Intent::Other, wrong_number_goodbye(es))
+    } else if reading.declined && !reading.emergency {
+        Reply::saying(Intent::Declined, declined_goodbye(es))
+    } else if reading.emergency {
+        emergency_reply(&input.message, known, owner, es)
+    } else if reading.angry || reading.wants_human {
+        Reply {
+            needs_human: true,
+            ..Reply::saying(Intent::NeedsHuman, handoff_notice(reading.angry, owner, es))
+        }
+    } else {
+        qualifying_reply(input, reading, known, owner, es)
+    }
+}
+
+/// A wrong number gets a polite goodbye and the door left open.
+fn wrong_number_goodbye(es: bool) -> String {
+    if es {
+        "¡Perdón por la molestia! Si algún día necesita ayuda, escríbanos aquí.".into()
+    } else {
+        "Sorry to bother you! If you ever need a hand, just text this number.".into()
+    }
+}
+
+/// A caller who is done gets thanks and no more questions.
+fn declined_goodbye(es: bool) -> String {
+    if es {
+        "¡Entendido, gracias por avisarnos! Si algún día necesita ayuda, escríbanos aquí.".into()
+    } else {
+        "No problem, thanks for letting us know! If you ever need a hand, just text this number."
+            .into()
+    }
+}
+
+/// Tells the caller the owner is being alerted, how to stay safe, and asks only what the owner
+/// needs to get there: where, then who.
+fn emergency_reply(message: &str, known: &LeadFields, owner: &str, es: bool) -> Reply {
+    let mut reply = Reply::saying(
+        Intent::Emergency,
+        if es {
+            format!("Eso suena urgente: estoy avisando a {owner} ahora mismo.")
+        } else {
+            format!("That sounds urgent. I'm alerting {owner} right now.")
+        },
+    );
+    let n = message.to_lowercase();
+    if LEAVE_THE_HOUSE.iter().any(|w| n.contains(w)) {
+        reply.parts.push(if es {
+            "Si huele a gas o hay humo, salga de la casa y llame al 911.".into()
+        } else {
+            "If you smell gas or see smoke, get everyone outside and call 911.".into()
+        });
+    }
+    if let Some(field) = [Field::Address, Field::Name].into_iter().find(|f| {
+        next_missing(known) == Some(*f) || (*f == Field::Address && known.address.is_none())
+    }) {
+        reply.asked = Some(field);
+        reply.parts.push(question(field, es).into());
+    }
+    reply
+}
+
+/// An upset caller, or one asking for a person, is handed to the owner.
+fn handoff_notice(angry: bool, owner: &str, es: bool) -> String {
+    if es {
+        format!("Lo siento. Le pido a {owner} que le contacte personalmente.")
+    } else if angry {
+        format!("I'm sorry about that. I'm asking {owner} to reach out to you personally.")
+    } else {
+        format!("Of course. I'm asking {owner} to get back to you personally.")
+    }
+}
+
+/// The ordinary turn: acknowledge what the caller said, then ask for the next missing item, or
+/// tell them the owner will follow up once the lead is qualified.
+fn qualifying_reply(
+    input: &TurnInput,
+    reading: &Reading,
+    known: &LeadFields,
+    owner: &str,
+    es: bool,
+) -> Reply {
+    let mut reply = Reply {
+        intent: Intent::Question,
+        needs_human: false,
+        parts: acknowledgement(input, reading, es).into_iter().collect(),
+        asked: None,
+    };
+    match next_missing(known) {
+        Some(field) => {
+            reply.asked = Some(field);
+            reply.parts.push(question(field, es).into());
+        }
+        None if !input.known.is_qualified() => {
+            reply.intent = Intent::Booking;
+            reply.parts.push(if es {
+                format!("¡Listo! {owner} le confirmará la visita en breve.")
+            } else {
+                format!("That's everything I need. {owner} will follow up shortly to set a time.")
+            });
+        }
+        None => {
+            reply.intent = Intent::Other;
+            reply.parts.push(if es {
+                format!("Gracias, se lo paso a {owner}.")
+            } else {
+                format!("Thanks, I'll pass that along to {owner}.")
+            });
+        }
+    }
+    reply
+}
+
+/// A word back for what the caller just said: prices are the owner's to give, a new name is
+/// thanked, anything else learned is acknowledged.
+fn acknowledgement(input: &TurnInput, reading: &Reading, es: bool) -> Option<String> {
+    if reading.price_question {
+        Some(if es {
+            "El precio depende del trabajo; el dueño se lo confirmará.".into()
+        } else {
+            "Pricing depends on the job; the owner will confirm it with you.".into()
+        })
+    } else if let Some(name) = reading
+        .fields
+        .name
+        .as_ref()
+        .filter(|_| input.known.name.is_none())
+    {
+        let first = name.split_whitespace().next().unwrap_or(name);
+        Some(if es {
+            format!("Gracias, {first}.")
+        } else {
+            format!("Thanks, {first}.")
+        })
+    } else if reading.fields != LeadFields::default() {
+        Some(if es {
+            "Entendido.".into()
+        } else {
+            "Got it.".into()
+        })
+    } else {
+        None
+    }
+}
+
 impl RulesAssistant {
     /// The whole turn, synchronously: rules need no IO.
-    #[expect(
-        clippy::too_many_lines,
-        reason = "one decision in order; to split into named steps (issue 13 note)"
-    )]
     pub fn answer(&self, input: &TurnInput) -> TurnOutcome {
         let reading = extract::read(&input.message, input.asked);
-        let es = reading.spanish
-            || input
-                .history
-                .iter()
-                .filter(|l| l.from == "caller")
-                .any(|l| extract::read(&l.text, None).spanish);
+        let es = speaks_spanish(input, &reading);
         let mut known = input.known.clone();
         known.merge_missing(&reading.fields);
-        let owner = if input.owner_name.is_empty() {
-            "the owner".to_string()
-        } else {
-            input
-                .owner_name
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .to_string()
-        };
-
-        let mut intent = Intent::Question;
-        let mut needs_human = false;
-        let mut parts: Vec<String> = Vec::new();
-        let mut asked = None;
-        let was_qualified = input.known.is_qualified();
-        if reading.wrong_number
-            && input.known.service_needed.is_none()
-            && reading.fields.service_needed.is_none()
-        {
-            intent = Intent::Other;
-            parts.push(if es {
-                "¡Perdón por la molestia! Si algún día necesita ayuda, escríbanos aquí.".into()
-            } else {
-                "Sorry to bother you! If you ever need a hand, just text this number.".into()
-            });
-        } else if reading.declined && !reading.emergency {
-            intent = Intent::Declined;
-            parts.push(if es {
-                "¡Entendido, gracias por avisarnos! Si algún día necesita ayuda, escríbanos aquí.".into()
-            } else {
-                "No problem, thanks for letting us know! If you ever need a hand, just text this number.".into()
-            });
-        } else if reading.emergency {
-            intent = Intent::Emergency;
-            parts.push(if es {
-                format!("Eso suena urgente: estoy avisando a {owner} ahora mismo.")
-            } else {
-                format!("That sounds urgent. I'm alerting {owner} right now.")
-            });
-            let n = input.message.to_lowercase();
-            if [
-                "gas",
-                "smoke",
-                "fire",
-                "burning",
-                "carbon monoxide",
-                "co alarm",
-                "co detector",
-                "humo",
-            ]
-            .iter()
-            .any(|w| n.contains(w))
-            {
-                parts.push(if es {
-                    "Si huele a gas o hay humo, salga de la casa y llame al 911.".into()
-                } else {
-                    "If you smell gas or see smoke, get everyone outside and call 911.".into()
-                });
-            }
-            // Only what the owner needs to get there: where, then who.
-            if let Some(field) = [Field::Address, Field::Name].into_iter().find(|f| {
-                next_missing(&known) == Some(*f)
-                    || (*f == Field::Address && known.address.is_none())
-            }) {
-                asked = Some(field);
-                parts.push(question(field, es).into());
-            }
-        } else if reading.angry || reading.wants_human {
-            intent = Intent::NeedsHuman;
-            needs_human = true;
-            parts.push(if es {
-                format!("Lo siento. Le pido a {owner} que le contacte personalmente.")
-            } else if reading.angry {
-                format!("I'm sorry about that. I'm asking {owner} to reach out to you personally.")
-            } else {
-                format!("Of course. I'm asking {owner} to get back to you personally.")
-            });
-        } else {
-            if reading.price_question {
-                parts.push(if es {
-                    "El precio depende del trabajo; el dueño se lo confirmará.".into()
-                } else {
-                    "Pricing depends on the job; the owner will confirm it with you.".into()
-                });
-            } else if let Some(name) = reading
-                .fields
-                .name
-                .as_ref()
-                .filter(|_| input.known.name.is_none())
-            {
-                let first = name.split_whitespace().next().unwrap_or(name);
-                parts.push(if es {
-                    format!("Gracias, {first}.")
-                } else {
-                    format!("Thanks, {first}.")
-                });
-            } else if reading.fields != LeadFields::default() {
-                parts.push(if es {
-                    "Entendido.".into()
-                } else {
-                    "Got it.".into()
-                });
-            }
-            match next_missing(&known) {
-                Some(field) => {
-                    asked = Some(field);
-                    parts.push(question(field, es).into());
-                }
-                None if !was_qualified => {
-                    intent = Intent::Booking;
-                    parts.push(if es {
-                        format!("¡Listo! {owner} le confirmará la visita en breve.")
-                    } else {
-                        format!("That's everything I need. {owner} will follow up shortly to set a time.")
-                    });
-                }
-                None => {
-                    intent = Intent::Other;
-                    parts.push(if es {
-                        format!("Gracias, se lo paso a {owner}.")
-                    } else {
-                        format!("Thanks, I'll pass that along to {owner}.")
-                    });
-                }
-            }
-        }
+        let owner = owner_first_name(&input.owner_name);
+        let reply = reply_to(input, &reading, &known, &owner, es);
         let policy = Policy {
             business_name: &input.business_name,
             disclose: input.disclose,
@@ -185,15 +262,15 @@ impl RulesAssistant {
             spanish: es,
         };
         TurnOutcome {
-            reply: guardrails::enforce(&parts.join(" "), &policy),
+            reply: guardrails::enforce(&reply.parts.join(" "), &policy),
             learned: reading.fields,
-            intent,
+            intent: reply.intent,
             emergency: reading.emergency,
-            needs_human,
+            needs_human: reply.needs_human,
             qualified: known.is_qualified(),
-            asked,
-            wrong_number: intent == Intent::Other && reading.wrong_number,
-            declined: intent == Intent::Declined,
+            asked: reply.asked,
+            wrong_number: reply.intent == Intent::Other && reading.wrong_number,
+            declined: reply.intent == Intent::Declined,
             opt_out: false,
             engine: "rules".into(),
         }

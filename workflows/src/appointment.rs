@@ -79,10 +79,6 @@ impl AppointmentWorkflow {
     }
 
     #[run]
-    #[expect(
-        clippy::too_many_lines,
-        reason = "one decision in order; to split into named steps (issue 13 note)"
-    )]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<String> {
         let r = ctx.state(|s| AppointmentRef {
             business_id: s.start.business_id,
@@ -99,90 +95,9 @@ impl AppointmentWorkflow {
                 .await?;
             let now = crate::now(ctx);
 
-            let mut notice_sent = false;
-            let asked = ctx.state(|s| s.notify_at.is_some_and(|n| n <= seen));
-            let quiet_until = quiet_until(&st, now);
-            let notice_due =
-                ctx.state(|s| (asked || st.notice_pending) && st.version > s.notified_version);
-            ctx.state_mut(|s| s.notice_deferred_to = quiet_until.filter(|_| notice_due));
-            if notice_due && quiet_until.is_none() {
-                let body = if st.status == "cancelled" {
-                    format!(
-                        "{} had to cancel your {} on {}. Sorry about that. Reply here to book another time.",
-                        st.business_name, st.service, st.when
-                    )
-                } else {
-                    format!(
-                        "{} moved your {} to {}. {}",
-                        st.business_name,
-                        st.service,
-                        st.when,
-                        nmc_domain::appointment::REPLY_OPTIONS
-                    )
-                };
-                text_caller(
-                    ctx,
-                    &st,
-                    SmsKind::AppointmentNotice,
-                    format!("notice:{}:{}", r.appointment_id, st.version),
-                    body,
-                )
-                .await;
-                ctx.state_mut(|s| s.notified_version = st.version);
-                notice_sent = true;
-            }
-            if asked && quiet_until.is_none() {
-                ctx.state_mut(|s| s.notify_at = None);
-            }
-
-            // Seen (and the notice sent): the worker's catch-up leaves this one alone.
-            if st.version > ctx.state(|s| s.told_version) || notice_sent {
-                let told = AppointmentTold {
-                    business_id: r.business_id,
-                    appointment_id: r.appointment_id,
-                    version: st.version,
-                    notice_sent,
-                };
-                let _ = ctx
-                    .execute_activity(
-                        BookingActivities::appointment_told,
-                        told,
-                        Step::Record.options(),
-                    )
-                    .await;
-                ctx.state_mut(|s| s.told_version = st.version);
-            }
-            let sync_due = ctx.state(|s| {
-                s.synced_version != st.version && s.sync_retry_at.is_none_or(|t| t <= now)
-            });
-            if sync_due {
-                let mut all_done = true;
-                for provider in &st.providers {
-                    let req = SyncRequest {
-                        business_id: r.business_id,
-                        appointment_id: r.appointment_id,
-                        provider: provider.clone(),
-                    };
-                    // Failures are recorded by the activity for the owner; the appointment stands either way.
-                    all_done &= ctx
-                        .execute_activity(BookingActivities::sync_calendar, req, sync_options())
-                        .await
-                        .is_ok();
-                }
-                ctx.state_mut(|s| {
-                    if all_done {
-                        s.synced_version = st.version;
-                        s.sync_retry_at = None;
-                        s.sync_backoff_secs = 0;
-                    } else {
-                        // A calendar still down after a few quick retries: try again later, without
-                        // holding up reminders or the caller's notices meanwhile.
-                        s.sync_backoff_secs = (s.sync_backoff_secs * 2).clamp(60, 3600);
-                        s.sync_retry_at =
-                            Some(now + chrono::Duration::seconds(s.sync_backoff_secs));
-                    }
-                });
-            }
+            let notice_sent = send_change_notice(ctx, &r, &st, seen, now).await;
+            mark_told(ctx, &r, &st, notice_sent).await;
+            push_to_calendars(ctx, &r, &st, now).await;
 
             let finished = matches!(st.status.as_str(), "cancelled" | "completed" | "no_show")
                 || now >= st.end;
@@ -200,30 +115,7 @@ impl AppointmentWorkflow {
             {
                 return Ok(st.status);
             }
-
-            let next_due = if finished {
-                None
-            } else {
-                reminders(ctx, &st, now).await
-            };
-            let retry = ctx.state(|s| s.sync_retry_at.filter(|_| s.synced_version != st.version));
-            let until = if finished {
-                now + chrono::Duration::hours(1)
-            } else {
-                st.end
-            };
-            let wake = [next_due, retry, deferred]
-                .into_iter()
-                .flatten()
-                .fold(until, Ord::min);
-            let wait = (wake - now)
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .max(Duration::from_millis(1));
-            temporalio_sdk::workflows::select! {
-                _ = ctx.timer(wait) => {}
-                _ = ctx.wait_condition(move |s: &AppointmentWorkflow| s.changes != seen) => {}
-            }
+            wait_for_next_due(ctx, &st, now, seen, finished, deferred).await;
         }
     }
 
@@ -233,6 +125,156 @@ impl AppointmentWorkflow {
         if c.notify_caller {
             self.notify_at.get_or_insert(self.changes);
         }
+    }
+}
+
+/// Tells the caller the owner moved or cancelled the appointment, unless quiet hours defer the
+/// notice (the workflow's timer brings it back). True when the notice went out.
+async fn send_change_notice(
+    ctx: &mut WorkflowContext<AppointmentWorkflow>,
+    r: &AppointmentRef,
+    st: &AppointmentState,
+    seen: u64,
+    now: DateTime<Utc>,
+) -> bool {
+    let mut notice_sent = false;
+    let asked = ctx.state(|s| s.notify_at.is_some_and(|n| n <= seen));
+    let quiet_until = quiet_until(st, now);
+    let notice_due = ctx.state(|s| (asked || st.notice_pending) && st.version > s.notified_version);
+    ctx.state_mut(|s| s.notice_deferred_to = quiet_until.filter(|_| notice_due));
+    if notice_due && quiet_until.is_none() {
+        text_caller(
+            ctx,
+            st,
+            SmsKind::AppointmentNotice,
+            format!("notice:{}:{}", r.appointment_id, st.version),
+            change_notice_text(st),
+        )
+        .await;
+        ctx.state_mut(|s| s.notified_version = st.version);
+        notice_sent = true;
+    }
+    if asked && quiet_until.is_none() {
+        ctx.state_mut(|s| s.notify_at = None);
+    }
+    notice_sent
+}
+
+/// What the caller reads when the owner cancels or moves their appointment.
+fn change_notice_text(st: &AppointmentState) -> String {
+    if st.status == "cancelled" {
+        format!(
+            "{} had to cancel your {} on {}. Sorry about that. Reply here to book another time.",
+            st.business_name, st.service, st.when
+        )
+    } else {
+        format!(
+            "{} moved your {} to {}. {}",
+            st.business_name,
+            st.service,
+            st.when,
+            nmc_domain::appointment::REPLY_OPTIONS
+        )
+    }
+}
+
+/// Records that this version was seen (and the notice sent): the worker's catch-up leaves this
+/// appointment alone.
+async fn mark_told(
+    ctx: &mut WorkflowContext<AppointmentWorkflow>,
+    r: &AppointmentRef,
+    st: &AppointmentState,
+    notice_sent: bool,
+) {
+    if st.version > ctx.state(|s| s.told_version) || notice_sent {
+        let told = AppointmentTold {
+            business_id: r.business_id,
+            appointment_id: r.appointment_id,
+            version: st.version,
+            notice_sent,
+        };
+        let _ = ctx
+            .execute_activity(
+                BookingActivities::appointment_told,
+                told,
+                Step::Record.options(),
+            )
+            .await;
+        ctx.state_mut(|s| s.told_version = st.version);
+    }
+}
+
+/// Pushes the appointment's latest version to each connected calendar, unless a calendar that
+/// was down is still inside its backoff.
+async fn push_to_calendars(
+    ctx: &mut WorkflowContext<AppointmentWorkflow>,
+    r: &AppointmentRef,
+    st: &AppointmentState,
+    now: DateTime<Utc>,
+) {
+    let sync_due =
+        ctx.state(|s| s.synced_version != st.version && s.sync_retry_at.is_none_or(|t| t <= now));
+    if sync_due {
+        let mut all_done = true;
+        for provider in &st.providers {
+            let req = SyncRequest {
+                business_id: r.business_id,
+                appointment_id: r.appointment_id,
+                provider: provider.clone(),
+            };
+            // Failures are recorded by the activity for the owner; the appointment stands either way.
+            all_done &= ctx
+                .execute_activity(BookingActivities::sync_calendar, req, sync_options())
+                .await
+                .is_ok();
+        }
+        ctx.state_mut(|s| {
+            if all_done {
+                s.synced_version = st.version;
+                s.sync_retry_at = None;
+                s.sync_backoff_secs = 0;
+            } else {
+                // A calendar still down after a few quick retries: try again later, without
+                // holding up reminders or the caller's notices meanwhile.
+                s.sync_backoff_secs = (s.sync_backoff_secs * 2).clamp(60, 3600);
+                s.sync_retry_at = Some(now + chrono::Duration::seconds(s.sync_backoff_secs));
+            }
+        });
+    }
+}
+
+/// Sends the reminders now due, then sleeps until the next reminder, calendar retry or deferred
+/// notice falls due, the appointment ends, or the owner changes it.
+async fn wait_for_next_due(
+    ctx: &mut WorkflowContext<AppointmentWorkflow>,
+    st: &AppointmentState,
+    now: DateTime<Utc>,
+    seen: u64,
+    finished: bool,
+    deferred: Option<DateTime<Utc>>,
+) {
+    let next_due = if finished {
+        None
+    } else {
+        reminders(ctx, st, now).await
+    };
+    let retry = ctx.state(|s| s.sync_retry_at.filter(|_| s.synced_version != st.version));
+    let until = if finished {
+        now + chrono::Duration::hours(1)
+    } else {
+        st.end
+    };
+    let wake = [next_due, retry, deferred]
+        .into_iter()
+        .flatten()
+        .fold(until, Ord::min);
+    let wait = (wake - now)
+        .to_std()
+        .unwrap_or(Duration::ZERO)
+        .max(Duration::from_millis(1));
+    temporalio_sdk::workflows::select! {
+        _ = ctx.timer(wait) => {}
+        _ = ctx.wait_condition(move |s: &AppointmentWorkflow| s.changes != seen) => {}
     }
 }
 

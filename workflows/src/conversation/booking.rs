@@ -4,8 +4,8 @@
 
 use chrono_tz::Tz;
 use nmc_activity_defs::booking::{
-    BookOutcome, BookRequest, BookingActivities, CallerLookup, Offer, OfferRequest, QuotedJob,
-    StatusChange,
+    BookOutcome, BookRequest, BookingActivities, CallerAppointment, CallerLookup, Offer,
+    OfferRequest, QuotedJob, StatusChange,
 };
 use nmc_activity_defs::conversation::TurnResult;
 use nmc_domain::appointment::AppointmentReply;
@@ -63,10 +63,6 @@ fn pick_prompt(n: usize, moving: bool) -> String {
 }
 
 /// A caller's text while booking is possible. Returns true when it was handled here.
-#[expect(
-    clippy::too_many_lines,
-    reason = "one decision in order; to split into named steps (issue 13 note)"
-)]
 pub(crate) async fn on_text(
     ctx: &mut WorkflowContext<ConversationWorkflow>,
     conversation_id: Uuid,
@@ -75,47 +71,7 @@ pub(crate) async fn on_text(
 ) -> bool {
     let sid = sms.message_sid.clone();
     if let Some(offer) = ctx.state(|s| s.memory.offer.clone()) {
-        match parse_choice(text, tz(&offer.timezone), &offer.slots) {
-            Choice::Picked(i) => {
-                book(ctx, conversation_id, &sid, offer.clone(), offer.slots[i]).await;
-                return true;
-            }
-            Choice::NoneOfThese => {
-                let after = offer.slots.last().map(|s| s.start);
-                let req = OfferRequest {
-                    business_id: ctx.state(|s| s.start.business_id),
-                    service_text: offer.job.name.clone(),
-                    job: Some(offer.job.clone()),
-                    emergency: false,
-                    after,
-                };
-                offer_slots(
-                    ctx,
-                    &sid,
-                    req,
-                    offer.reschedule,
-                    "No problem. Later times:".into(),
-                )
-                .await;
-                return true;
-            }
-            Choice::Unclear => {
-                let reading = nmc_domain::lead::read(text, None);
-                if reading.emergency || reading.wants_human || reading.angry {
-                    // Something more pressing than the time: the assistant (and the owner) take it.
-                    ctx.state_mut(|s| s.memory.offer = None);
-                    return false;
-                }
-                let tz = tz(&offer.timezone);
-                let body = format!(
-                    "Sorry, which time works?\n{}\n{}",
-                    offer_lines(tz, &offer.slots),
-                    pick_prompt(offer.slots.len(), offer.reschedule.is_some())
-                );
-                say(ctx, format!("booking:{sid}"), body).await;
-                return true;
-            }
-        }
+        return answer_offer(ctx, conversation_id, &sid, offer, text).await;
     }
     let Some(reply) = AppointmentReply::classify(text) else {
         return false;
@@ -139,56 +95,7 @@ pub(crate) async fn on_text(
     match reply {
         AppointmentReply::Confirm | AppointmentReply::Cancel => {
             let cancel = reply == AppointmentReply::Cancel;
-            let change = StatusChange {
-                business_id,
-                appointment_id: appt.appointment_id,
-                status: if cancel { "cancelled" } else { "confirmed" }.into(),
-            };
-            let _ = step(
-                ctx,
-                BookingActivities::set_appointment_status,
-                change,
-                Step::Record,
-            )
-            .await;
-            let body = if cancel {
-                format!(
-                    "Your {} on {} is cancelled. Text us anytime to book again.",
-                    appt.job.name, appt.when
-                )
-            } else {
-                format!(
-                    "Thanks, you're confirmed: {}, {}. See you then!",
-                    appt.job.name, appt.when
-                )
-            };
-            say(ctx, format!("booking:{sid}"), body).await;
-            let owner = if cancel {
-                "Cancelled by the caller"
-            } else {
-                "Confirmed by the caller"
-            };
-            notify(
-                ctx,
-                if cancel {
-                    NoticeKind::Cancelled
-                } else {
-                    NoticeKind::Confirmed
-                },
-                format!("{owner}: {}, {}.", appt.job.name, appt.when),
-                format!("appt:{sid}"),
-            )
-            .await;
-            signal_appointment(ctx, appt.appointment_id).await;
-            ctx.state_mut(|s| {
-                if s.status == ConversationStatus::Active {
-                    s.status = if cancel {
-                        ConversationStatus::ClosedCancelled
-                    } else {
-                        ConversationStatus::ClosedBooked
-                    };
-                }
-            });
+            confirm_or_cancel(ctx, &sid, business_id, &appt, cancel).await;
         }
         AppointmentReply::Reschedule => {
             let req = OfferRequest {
@@ -206,6 +113,119 @@ pub(crate) async fn on_text(
         }
     }
     true
+}
+
+/// The caller's answer to the slots we offered: a pick is booked, NONE gets later times, and
+/// anything else is asked again. False when the text is more pressing than the time (an
+/// emergency, an upset caller, a person wanted): the assistant and the owner take it.
+async fn answer_offer(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    conversation_id: Uuid,
+    sid: &str,
+    offer: PendingOffer,
+    text: &str,
+) -> bool {
+    match parse_choice(text, tz(&offer.timezone), &offer.slots) {
+        Choice::Picked(i) => {
+            book(ctx, conversation_id, sid, offer.clone(), offer.slots[i]).await;
+            true
+        }
+        Choice::NoneOfThese => {
+            let after = offer.slots.last().map(|s| s.start);
+            let req = OfferRequest {
+                business_id: ctx.state(|s| s.start.business_id),
+                service_text: offer.job.name.clone(),
+                job: Some(offer.job.clone()),
+                emergency: false,
+                after,
+            };
+            offer_slots(
+                ctx,
+                sid,
+                req,
+                offer.reschedule,
+                "No problem. Later times:".into(),
+            )
+            .await;
+            true
+        }
+        Choice::Unclear => {
+            let reading = nmc_domain::lead::read(text, None);
+            if reading.emergency || reading.wants_human || reading.angry {
+                ctx.state_mut(|s| s.memory.offer = None);
+                return false;
+            }
+            let tz = tz(&offer.timezone);
+            let body = format!(
+                "Sorry, which time works?\n{}\n{}",
+                offer_lines(tz, &offer.slots),
+                pick_prompt(offer.slots.len(), offer.reschedule.is_some())
+            );
+            say(ctx, format!("booking:{sid}"), body).await;
+            true
+        }
+    }
+}
+
+/// The caller confirms or cancels the appointment they have: the row changes, the caller and the
+/// owner hear, the appointment's workflow looks again, and an active conversation closes.
+async fn confirm_or_cancel(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    sid: &str,
+    business_id: Uuid,
+    appt: &CallerAppointment,
+    cancel: bool,
+) {
+    let change = StatusChange {
+        business_id,
+        appointment_id: appt.appointment_id,
+        status: if cancel { "cancelled" } else { "confirmed" }.into(),
+    };
+    let _ = step(
+        ctx,
+        BookingActivities::set_appointment_status,
+        change,
+        Step::Record,
+    )
+    .await;
+    let body = if cancel {
+        format!(
+            "Your {} on {} is cancelled. Text us anytime to book again.",
+            appt.job.name, appt.when
+        )
+    } else {
+        format!(
+            "Thanks, you're confirmed: {}, {}. See you then!",
+            appt.job.name, appt.when
+        )
+    };
+    say(ctx, format!("booking:{sid}"), body).await;
+    let owner = if cancel {
+        "Cancelled by the caller"
+    } else {
+        "Confirmed by the caller"
+    };
+    notify(
+        ctx,
+        if cancel {
+            NoticeKind::Cancelled
+        } else {
+            NoticeKind::Confirmed
+        },
+        format!("{owner}: {}, {}.", appt.job.name, appt.when),
+        format!("appt:{sid}"),
+    )
+    .await;
+    signal_appointment(ctx, appt.appointment_id).await;
+    ctx.state_mut(|s| {
+        if s.status == ConversationStatus::Active {
+            s.status = if cancel {
+                ConversationStatus::ClosedCancelled
+            } else {
+                ConversationStatus::ClosedBooked
+            };
+        }
+    });
 }
 
 /// Offers slots with `lead` as the first line; no slots → the owner is told and calls back.
