@@ -15,6 +15,7 @@ use temporalio_client::{
     WorkflowIdReusePolicy, WorkflowStartOptions,
 };
 use temporalio_common::search_attributes::SearchAttributes;
+use temporalio_common::{HasWorkflowDefinition, UpdateDefinition};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -142,23 +143,27 @@ impl Temporal {
     /// The owner takes the conversation over. Returns once the workflow has recorded it (an
     /// update, not a signal), so the page shows the new mode without polling.
     pub async fn owner_takeover(&self, workflow_id: &str, by: &str) -> Result<Mode, String> {
-        let handle = self.conversation(workflow_id)?;
-        let update = handle.execute_update(
-            ConversationWorkflow::owner_takeover,
-            by.to_owned(),
-            temporalio_client::WorkflowExecuteUpdateOptions::default(),
-        );
-        match tokio::time::timeout(OWNER_SEND_WAIT, update).await {
-            Ok(result) => result.map_err(|e| e.to_string()),
-            Err(_) => Err("the conversation did not answer in time".into()),
-        }
+        self.change_mode(workflow_id, ConversationWorkflow::owner_takeover, by)
+            .await
     }
 
     /// The owner hands the conversation back to the assistant (an update, as above).
     pub async fn owner_release(&self, workflow_id: &str, by: &str) -> Result<Mode, String> {
+        self.change_mode(workflow_id, ConversationWorkflow::owner_release, by)
+            .await
+    }
+
+    async fn change_mode<U>(&self, workflow_id: &str, update: U, by: &str) -> Result<Mode, String>
+    where
+        U: UpdateDefinition<
+                Workflow = <ConversationWorkflow as HasWorkflowDefinition>::Run,
+                Input = String,
+                Output = Mode,
+            >,
+    {
         let handle = self.conversation(workflow_id)?;
         let update = handle.execute_update(
-            ConversationWorkflow::owner_release,
+            update,
             by.to_owned(),
             temporalio_client::WorkflowExecuteUpdateOptions::default(),
         );

@@ -65,17 +65,7 @@ async fn call_all(
 ) -> anyhow::Result<()> {
     let completed = format!("{}/webhook/voice/call-completed", a.api);
     for caller in callers {
-        let params: Vec<(String, String)> = vec![
-            ("AccountSid".into(), ACCOUNT_SID.into()),
-            (
-                "CallSid".into(),
-                format!("CA{}", uuid::Uuid::new_v4().simple()),
-            ),
-            ("CallStatus".into(), "in-progress".into()),
-            ("DialCallStatus".into(), "no-answer".into()),
-            ("From".into(), caller.clone()),
-            ("To".into(), twilio_number.into()),
-        ];
+        let params = crate::setup::missed_call_params(caller, twilio_number);
         sandbox
             .post_signed(&completed, AUTH_TOKEN, &params)
             .await

@@ -36,18 +36,7 @@ pub async fn fire(
     for i in 0..n {
         ticker.tick().await;
         let caller = format!("+1{prefix}{i:06}");
-        let params: Vec<(String, String)> = vec![
-            ("AccountSid".into(), ACCOUNT_SID.into()),
-            (
-                "CallSid".into(),
-                format!("CA{}", uuid::Uuid::new_v4().simple()),
-            ),
-            ("CallStatus".into(), "in-progress".into()),
-            ("DialCallStatus".into(), "no-answer".into()),
-            ("Direction".into(), "inbound".into()),
-            ("From".into(), caller.clone()),
-            ("To".into(), twilio_number.into()),
-        ];
+        let params = crate::setup::missed_call_params(&caller, twilio_number);
         let sig = nmc_twilio::signature::sign(AUTH_TOKEN, url, &params);
         let mut form = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &params {

@@ -63,3 +63,19 @@ pub async fn onboard(
         owner_email,
     })
 }
+
+/// The form Twilio posts to `call-completed` when the business did not answer `caller`.
+pub fn missed_call_params(caller: &str, twilio_number: &str) -> Vec<(String, String)> {
+    vec![
+        ("AccountSid".into(), ACCOUNT_SID.into()),
+        (
+            "CallSid".into(),
+            format!("CA{}", uuid::Uuid::new_v4().simple()),
+        ),
+        ("CallStatus".into(), "in-progress".into()),
+        ("DialCallStatus".into(), "no-answer".into()),
+        ("Direction".into(), "inbound".into()),
+        ("From".into(), caller.to_owned()),
+        ("To".into(), twilio_number.to_owned()),
+    ]
+}

@@ -193,17 +193,7 @@ pub(super) async fn burst(
             ..Default::default()
         };
         play.callers.lock().unwrap().insert(caller.clone(), c);
-        let params: Vec<(String, String)> = vec![
-            ("AccountSid".into(), ACCOUNT_SID.into()),
-            (
-                "CallSid".into(),
-                format!("CA{}", uuid::Uuid::new_v4().simple()),
-            ),
-            ("CallStatus".into(), "in-progress".into()),
-            ("DialCallStatus".into(), "no-answer".into()),
-            ("From".into(), caller),
-            ("To".into(), business),
-        ];
+        let params = crate::setup::missed_call_params(&caller, &business);
         let (http, url) = (play.http.clone(), url.clone());
         tasks.push(tokio::spawn(async move {
             signed_post(&http, &url, &params).await
