@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
-use nmc_domain::E164;
+use nmc_domain::{E164, Mode};
 use nmc_store::inbox::{
     self, AuditEntry, Call, CallFilter, ConversationFilter, ConversationSummary, Cursor, Lead,
     LeadEdit, Message, OptOut, Page,
@@ -17,6 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::Tenant;
 use crate::owner::commit;
+use crate::temporal::ModeChange;
 use crate::{
     ApiJson, AppState,
     error::{ApiError, Params, invalid},
@@ -282,38 +284,59 @@ pub(crate) async fn open_workflow(
     Ok(c.workflow_id)
 }
 
-/// Who answers the conversation now, once the workflow has recorded it.
+/// Who answers the conversation: 200 once the workflow has recorded it, 202 with
+/// `pending: true` when it has not answered in time (it applies the change when it gets to it).
 #[derive(Serialize)]
 pub struct ModeChanged {
-    pub mode: nmc_workflows::Mode,
+    pub mode: Mode,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
+}
+
+fn mode_changed(change: ModeChange, asked: Mode) -> Response {
+    match change {
+        ModeChange::Done(mode) => Json(ModeChanged {
+            mode,
+            pending: false,
+        })
+        .into_response(),
+        ModeChange::Pending => (
+            StatusCode::ACCEPTED,
+            Json(ModeChanged {
+                mode: asked,
+                pending: true,
+            }),
+        )
+            .into_response(),
+    }
 }
 
 pub async fn take_over(
     t: Tenant,
     State(s): State<AppState>,
     Path(conversation_id): Path<Uuid>,
-) -> Result<Json<ModeChanged>, ApiError> {
+) -> Result<Response, ApiError> {
     let wf = open_workflow(&t, &s, conversation_id).await?;
-    let mode = s
+    let change = s
         .temporal
         .owner_takeover(&wf, &t.user_id.to_string())
         .await
         .map_err(|_| ApiError::Unavailable("temporal"))?;
-    Ok(Json(ModeChanged { mode }))
+    Ok(mode_changed(change, Mode::Owner))
 }
 
 pub async fn return_to_assistant(
     t: Tenant,
     State(s): State<AppState>,
     Path(conversation_id): Path<Uuid>,
-) -> Result<Json<ModeChanged>, ApiError> {
+) -> Result<Response, ApiError> {
     let wf = open_workflow(&t, &s, conversation_id).await?;
-    let mode = s
+    let change = s
         .temporal
         .owner_release(&wf, &t.user_id.to_string())
         .await
         .map_err(|_| ApiError::Unavailable("temporal"))?;
-    Ok(Json(ModeChanged { mode }))
+    Ok(mode_changed(change, Mode::Assistant))
 }
 
 #[derive(Deserialize)]

@@ -142,18 +142,23 @@ impl Temporal {
 
     /// The owner takes the conversation over. Returns once the workflow has recorded it (an
     /// update, not a signal), so the page shows the new mode without polling.
-    pub async fn owner_takeover(&self, workflow_id: &str, by: &str) -> Result<Mode, String> {
+    pub async fn owner_takeover(&self, workflow_id: &str, by: &str) -> Result<ModeChange, String> {
         self.change_mode(workflow_id, ConversationWorkflow::owner_takeover, by)
             .await
     }
 
     /// The owner hands the conversation back to the assistant (an update, as above).
-    pub async fn owner_release(&self, workflow_id: &str, by: &str) -> Result<Mode, String> {
+    pub async fn owner_release(&self, workflow_id: &str, by: &str) -> Result<ModeChange, String> {
         self.change_mode(workflow_id, ConversationWorkflow::owner_release, by)
             .await
     }
 
-    async fn change_mode<U>(&self, workflow_id: &str, update: U, by: &str) -> Result<Mode, String>
+    async fn change_mode<U>(
+        &self,
+        workflow_id: &str,
+        update: U,
+        by: &str,
+    ) -> Result<ModeChange, String>
     where
         U: UpdateDefinition<
                 Workflow = <ConversationWorkflow as HasWorkflowDefinition>::Run,
@@ -168,8 +173,9 @@ impl Temporal {
             temporalio_client::WorkflowExecuteUpdateOptions::default(),
         );
         match tokio::time::timeout(OWNER_SEND_WAIT, update).await {
-            Ok(result) => result.map_err(|e| e.to_string()),
-            Err(_) => Err("the conversation did not answer in time".into()),
+            Ok(result) => result.map(ModeChange::Done).map_err(|e| e.to_string()),
+            // The update stays with the workflow, which applies it once it gets to it.
+            Err(_) => Ok(ModeChange::Pending),
         }
     }
 
@@ -222,6 +228,15 @@ impl Temporal {
             Err(_) => Err(SendError::StillSending),
         }
     }
+}
+
+/// What came of the owner's takeover or hand-back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeChange {
+    /// The workflow recorded it: the conversation is in this mode now.
+    Done(Mode),
+    /// Accepted but not yet answered in time: it applies when the workflow gets to it.
+    Pending,
 }
 
 /// Connects, and registers our search attributes where the server lets us. When it does not,

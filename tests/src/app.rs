@@ -150,11 +150,6 @@ impl TestApp {
         Self::builder().spawn().await
     }
 
-    /// `builder().empty().spawn()`, kept for `it/accounts.rs` until its next change.
-    pub async fn spawn_empty() -> Self {
-        Self::builder().empty().spawn().await
-    }
-
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder {
             business: true,

@@ -11,7 +11,7 @@ mod limits;
 mod mailer;
 mod passwords;
 mod team;
-mod tokens;
+pub(crate) mod tokens;
 
 use axum::Router;
 use axum::routing::{get, post};

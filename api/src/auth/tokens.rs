@@ -47,7 +47,7 @@ pub(crate) fn hash(token: &str) -> String {
         .collect()
 }
 
-pub(super) fn new_secret() -> String {
+pub(crate) fn new_secret() -> String {
     format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
 }
 

@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use nmc_store::{booking, calendar as cal};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::commit;
 use crate::auth::Tenant;
@@ -157,7 +156,7 @@ pub(super) async fn rotate_ics(
 ) -> Result<Json<IcsUrl>, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    let token = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+    let token = crate::auth::tokens::new_secret();
     cal::rotate_ics(
         &mut tx,
         b,

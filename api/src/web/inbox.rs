@@ -363,8 +363,6 @@ async fn give_back(
     Ok(Redirect::to(&format!("/app/inbox/{id}")).into_response())
 }
 
-/// Waits (briefly) until the workflow has recorded the switch, so the page the owner lands on
-/// shows it; if it takes longer, the live controls catch up.
 #[derive(Deserialize)]
 struct Compose {
     body: String,

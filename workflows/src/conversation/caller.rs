@@ -125,12 +125,21 @@ fn caller_line(ctx: &Ctx, text: &str) -> String {
     format!("Text from {caller}: \"{quoted}\"")
 }
 
-fn emergency_alert(business: &str, caller_line: &str) -> String {
-    format!("EMERGENCY at {business}: {caller_line} Call them now.")
+/// The owner's priority alert: an emergency, call them now.
+async fn alert_emergency(ctx: &mut Ctx, sms: &InboundSms, caller_line: &str) {
+    let body = format!(
+        "EMERGENCY at {}: {caller_line} Call them now.",
+        sms.profile.name
+    );
+    let key = format!("emergency:{}", sms.message_sid);
+    notify(ctx, NoticeKind::Emergency, body, key).await;
 }
 
-fn hand_off_alert(caller_line: &str) -> String {
-    format!("{caller_line} They want a person: the conversation is yours.")
+/// The caller wants a person: the conversation is the owner's.
+async fn alert_hand_off(ctx: &mut Ctx, sms: &InboundSms, caller_line: &str) {
+    let body = format!("{caller_line} They want a person: the conversation is yours.");
+    let key = format!("needs_owner:{}", sms.message_sid);
+    notify(ctx, NoticeKind::NeedsOwner, body, key).await;
 }
 
 /// The owner hears at once (from a rules triage), then the engine answers; the head start counts
@@ -154,8 +163,7 @@ async fn alert_then_answer(ctx: &mut Ctx, sms: &InboundSms, text: &str, caller_l
         set_flags(ctx).await;
         if !triage.emergency {
             // The engine saw what the rules did not: alert now.
-            let body = emergency_alert(&sms.profile.name, caller_line);
-            notify(ctx, NoticeKind::Emergency, body, format!("emergency:{sid}")).await;
+            alert_emergency(ctx, sms, caller_line).await;
         }
         return reply(ctx, &sid, &turn).await;
     }
@@ -166,14 +174,7 @@ async fn alert_then_answer(ctx: &mut Ctx, sms: &InboundSms, text: &str, caller_l
         });
         set_flags(ctx).await;
         if !triage.needs_human {
-            let body = hand_off_alert(caller_line);
-            notify(
-                ctx,
-                NoticeKind::NeedsOwner,
-                body,
-                format!("needs_owner:{sid}"),
-            )
-            .await;
+            alert_hand_off(ctx, sms, caller_line).await;
         }
         return reply(ctx, &sid, &turn).await;
     }
@@ -205,17 +206,9 @@ async fn alert(
     let window = sms.profile.settings.owner_window_secs;
     let until = now(ctx) + chrono::Duration::seconds(window as i64);
     if triage.emergency {
-        let body = emergency_alert(&sms.profile.name, caller_line);
-        notify(ctx, NoticeKind::Emergency, body, format!("emergency:{sid}")).await;
+        alert_emergency(ctx, sms, caller_line).await;
     } else if triage.needs_human {
-        let body = hand_off_alert(caller_line);
-        notify(
-            ctx,
-            NoticeKind::NeedsOwner,
-            body,
-            format!("needs_owner:{sid}"),
-        )
-        .await;
+        alert_hand_off(ctx, sms, caller_line).await;
     } else {
         // The head start runs from the alert, also while the alert is going out and the engine is
         // still thinking: anyone asking sees it from the moment the owner can.

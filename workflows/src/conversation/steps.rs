@@ -89,20 +89,17 @@ pub(crate) async fn send(
     body: String,
     call_sid: Option<String>,
 ) -> Option<SendOutcome> {
+    let workflow_id = ctx.workflow_id().to_owned();
     let sms = ctx.state(|s| OutboundSms {
         idempotency_key: key,
         business_id: s.start.business_id,
         conversation_id: s.conversation_id,
-        workflow_id: String::new(),
+        workflow_id,
         to: s.start.caller.clone(),
         body,
         kind,
         call_sid,
     });
-    let sms = OutboundSms {
-        workflow_id: ctx.workflow_id().to_owned(),
-        ..sms
-    };
     step(ctx, ConversationActivities::send_sms, sms, Step::Send)
         .await
         .ok()
