@@ -79,8 +79,10 @@ fn to_sse(e: &LiveEvent) -> Event {
 
 /// How old a "the session still stands" answer may be when an event is about to go out.
 const RECHECK: Duration = Duration::from_secs(2);
-/// A quiet feed checks its session this often too, and notices a client that went away.
-const IDLE_CHECK: Duration = Duration::from_secs(30);
+/// A quiet feed checks its session this often too, notices a client that went away, and reads
+/// the log for anything committed whose NOTIFY never reached this instance (a listener that
+/// reconnected, a notification dropped under load): late by seconds at most, never lost.
+const IDLE_CHECK: Duration = Duration::from_secs(5);
 
 /// One client's feed: it ends when its session is revoked or expires or its user is removed.
 struct Feed {
@@ -139,7 +141,9 @@ impl Feed {
                 Ok(Ok(_)) => true,
                 Ok(Err(broadcast::error::RecvError::Lagged(_))) => self.catch_up().await,
                 Ok(Err(broadcast::error::RecvError::Closed)) => false,
-                Err(_) => !self.out.is_closed() && self.session_stands().await,
+                Err(_) => {
+                    !self.out.is_closed() && self.session_stands().await && self.catch_up().await
+                }
             };
             if !more {
                 return;
