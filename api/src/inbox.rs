@@ -396,7 +396,8 @@ pub async fn send_message(
         .map(str::trim)
         .unwrap_or_default()
         .to_owned();
-    if text.is_empty() || text.chars().count() > 1600 {
+    // The same rule the workflow's update validator applies.
+    if nmc_domain::check_owner_text(&text).is_err() {
         return Err(invalid("body", "1 to 1600 characters"));
     }
     let wf = open_workflow(&t, &s, conversation_id).await?;

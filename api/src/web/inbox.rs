@@ -377,7 +377,7 @@ async fn send(
     Form(f): Form<Compose>,
 ) -> Result<Response, ApiError> {
     let text = f.body.trim().to_owned();
-    if text.is_empty() || text.chars().count() > 1600 {
+    if nmc_domain::check_owner_text(&text).is_err() {
         return Err(ApiError::BadRequest(
             "a message of 1 to 1600 characters".into(),
         ));
