@@ -47,6 +47,18 @@ pub fn mask(raw: &str) -> String {
         .collect()
 }
 
+/// A number as people read it: `(512) 555-0123` for the US and Canada (`+1` and ten digits),
+/// anything else as stored (E.164 is what the rest of the world dials from abroad).
+pub fn display(raw: &str) -> String {
+    let n = raw.trim();
+    match n.strip_prefix("+1") {
+        Some(d) if d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("({}) {}-{}", &d[..3], &d[3..6], &d[6..])
+        }
+        _ => n.to_owned(),
+    }
+}
+
 impl TryFrom<String> for E164 {
     type Error = PhoneError;
     fn try_from(s: String) -> Result<Self, PhoneError> {
@@ -103,6 +115,15 @@ mod tests {
         ] {
             assert!(E164::parse(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn reads_as_people_write_it() {
+        assert_eq!(display("+15125550123"), "(512) 555-0123");
+        assert_eq!(display(" +14165550199 "), "(416) 555-0199");
+        assert_eq!(display("+447911123456"), "+447911123456");
+        assert_eq!(display("+1512555"), "+1512555");
+        assert_eq!(display("anonymous"), "anonymous");
     }
 
     #[test]

@@ -279,6 +279,8 @@ pub struct ConversationSummary {
     pub service_needed: Option<String>,
     pub last_message: Option<String>,
     pub last_message_at: Option<DateTime<Utc>>,
+    /// Whether the caller has texted in this conversation (until then, the last text is ours).
+    pub caller_texted: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -293,7 +295,8 @@ pub struct ConversationFilter {
 }
 
 const CONVERSATION_SELECT: &str = "select c.id, c.workflow_id, c.status, c.mode, c.emergency, c.needs_owner, c.lead_id, l.phone as caller_phone,
-        l.name as caller_name, l.service_needed, m.body as last_message, m.created_at as last_message_at, c.created_at
+        l.name as caller_name, l.service_needed, m.body as last_message, m.created_at as last_message_at,
+        exists(select 1 from messages i where i.conversation_id = c.id and i.direction = 'inbound') as caller_texted, c.created_at
     from conversations c join leads l on l.id = c.lead_id
     left join lateral (select body, created_at from messages where conversation_id = c.id and kind <> 'owner_alert' order by created_at desc limit 1) m on true";
 

@@ -1,67 +1,12 @@
 // The pages' small progressive layer. Pages are server-rendered and work as plain HTML; this
-// adds: forms that save through the owner API (JSON, field errors shown in place), live
-// fragments refreshed on the SSE feed, the greeting preview, and countdowns.
+// adds: forms saved without leaving the page (field errors shown in place), live fragments
+// refreshed on the SSE feed, relative times, the greeting preview, and countdowns.
 'use strict';
 
-// ---- forms that save through the API ------------------------------------------------------
-// <form data-api="/api/x" data-method="PUT" data-merge data-next="/app/y">: inputs become a JSON
-// body (name="a.b" nests; data-type int|cents|bool|list|null-if-empty), data-merge starts from
-// a GET of the same URL (so a PUT keeps the fields the form does not show).
-function setPath(obj, path, value) {
-  const keys = path.split('.');
-  let o = obj;
-  keys.slice(0, -1).forEach(k => { if (typeof o[k] !== 'object' || o[k] === null) o[k] = {}; o = o[k]; });
-  o[keys[keys.length - 1]] = value;
-}
-
-function deletePath(obj, path) {
-  const keys = path.split('.');
-  let o = obj;
-  for (const k of keys.slice(0, -1)) { if (!o[k]) return; o = o[k]; }
-  delete o[keys[keys.length - 1]];
-}
-
-function fieldValue(el) {
-  const t = el.dataset.type || '';
-  if (el.type === 'radio') return el.checked ? el.value : undefined;
-  if (el.type === 'checkbox') return t === 'bool' ? el.checked : (el.checked ? el.value : undefined);
-  const v = el.value.trim();
-  if (v === '' && 'optional' in el.dataset) return null;
-  if (t === 'int') return v === '' ? null : Number.parseInt(v, 10);
-  if (t === 'cents') return v === '' ? null : Math.round(Number.parseFloat(v.replace(/[$,]/g, '')) * 100);
-  if (t === 'list') return v.split(',').map(s => s.trim()).filter(Boolean);
-  if (t === 'intlist') return v.split(',').map(s => s.trim()).filter(Boolean).map(Number);
-  if (t === 'hourlist') return v.split(',').map(s => s.trim()).filter(Boolean).map(h => Math.round(Number(h) * 3600));
-  if (t === 'time') return v.length === 5 ? v + ':00' : v;
-  if (t === 'datetime') return v === '' ? null : new Date(v).toISOString();
-  return v;
-}
-
-async function formBody(form) {
-  let body = {};
-  if ('merge' in form.dataset) {
-    const r = await fetch(form.dataset.api, { headers: { accept: 'application/json' } });
-    if (r.ok) body = await r.json();
-  }
-  // Groups (e.g. a closed weekday) can remove a key: data-drop-unless="checkbox id".
-  const changedOnly = 'changedOnly' in form.dataset;
-  const changed = (el) => el.tagName === 'SELECT'
-    ? [...el.options].some(o => o.selected !== o.defaultSelected)
-    : (el.type === 'checkbox' || el.type === 'radio') ? el.checked !== el.defaultChecked : el.value !== el.defaultValue;
-  for (const el of form.querySelectorAll('[name]')) {
-    if (el.disabled) continue;
-    // Lead cards send only what the owner changed: an owner's edit locks that field.
-    if (changedOnly && !changed(el)) continue;
-    const v = fieldValue(el);
-    if (v === undefined) continue;
-    setPath(body, el.name, v);
-  }
-  for (const el of form.querySelectorAll('[data-drop-unless]')) {
-    if (!el.checked) deletePath(body, el.dataset.dropUnless);
-  }
-  return body;
-}
-
+// ---- forms that save ------------------------------------------------------------------------
+// <form action="/app/save" data-enhance> works as a plain POST (the server turns the fields into
+// the API's JSON and re-renders the page with errors). Here it is sent without leaving the page:
+// the same POST with Accept: application/json, errors shown by their fields, then on to `next`.
 function showErrors(form, error) {
   form.querySelectorAll('.field-error').forEach(e => e.remove());
   form.querySelectorAll('[aria-invalid]').forEach(e => e.removeAttribute('aria-invalid'));
@@ -78,66 +23,64 @@ function showErrors(form, error) {
       p.textContent = msg;
       input.setAttribute('aria-describedby', p.id);
       input.insertAdjacentElement('afterend', p);
-    } else unplaced.push(`${name}: ${msg}`);
+    } else unplaced.push(`${name.replace(/_/g, ' ')}: ${msg}`);
   }
   if (summary) {
     summary.className = 'form-status error';
     summary.textContent = unplaced.length ? unplaced.join('; ') : (error && error.message) || 'Something went wrong. Try again.';
   }
+  const first = form.querySelector('[aria-invalid="true"]');
+  if (first) first.focus();
 }
 
-async function callApi(url, method, body) {
-  const r = await fetch(url, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (r.status === 401) { location.href = '/session/refresh?next=' + encodeURIComponent(location.pathname + location.search); throw new Error('signed out'); }
-  const text = await r.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch (_) { json = null; }
-  return { ok: r.ok, status: r.status, json };
+// A short note at the bottom of the screen; survives the reload that follows a save.
+function toast(text, bad) {
+  const t = document.createElement('div');
+  t.className = bad ? 'toast bad' : 'toast';
+  t.setAttribute('role', bad ? 'alert' : 'status');
+  t.textContent = text;
+  document.body.appendChild(t);
+  setTimeout(() => t.remove(), 4000);
 }
-
-function done(el, json) {
-  const next = el.dataset.next;
-  if (next) location.href = next.replace('{id}', json && json.id ? json.id : '');
-  else location.reload();
-}
+const saved = sessionStorage.getItem('toast');
+if (saved) { sessionStorage.removeItem('toast'); toast(saved, false); }
 
 document.addEventListener('submit', async (e) => {
-  const form = e.target.closest('form[data-api]');
+  const form = e.target.closest('form[data-enhance]');
   if (!form) return;
   e.preventDefault();
   const button = form.querySelector('[type=submit]');
   if (button) button.disabled = true;
+  form.setAttribute('aria-busy', 'true');
   const status = form.querySelector('.form-status');
   if (status) { status.className = 'form-status'; status.textContent = 'Saving…'; }
   try {
-    const method = form.dataset.method || 'POST';
-    const r = await callApi(form.dataset.api, method, method === 'DELETE' ? undefined : await formBody(form));
+    const r = await fetch(form.action, { method: 'POST', headers: { accept: 'application/json' }, body: new URLSearchParams(new FormData(form)) });
+    if (r.status === 401) { location.href = '/session/refresh?next=' + encodeURIComponent(location.pathname + location.search); return; }
+    const json = await r.json().catch(() => null);
     if (r.ok) {
       if (status) status.textContent = 'Saved';
-      done(form, r.json);
-    } else showErrors(form, r.json && r.json.error);
+      sessionStorage.setItem('toast', 'Saved');
+      if (json && json.next) location.href = json.next; else location.reload();
+    } else showErrors(form, json && json.error);
   } catch (err) {
     if (status) { status.className = 'form-status error'; status.textContent = 'Could not reach the server. Check your connection and try again.'; }
+    toast('Not saved: no connection.', true);
   } finally {
     if (button) button.disabled = false;
+    form.removeAttribute('aria-busy');
   }
 });
 
-// <button data-action="/api/x" data-method="POST" data-body='{"a":1}' data-confirm="Sure?">
-document.addEventListener('click', async (e) => {
-  const b = e.target.closest('button[data-action]');
-  if (!b) return;
-  if (b.dataset.confirm && !confirm(b.dataset.confirm)) return;
-  b.disabled = true;
-  const r = await callApi(b.dataset.action, b.dataset.method || 'POST', b.dataset.body ? JSON.parse(b.dataset.body) : undefined).catch(() => null);
-  b.disabled = false;
-  if (r && r.ok) done(b, r.json);
-  else alert((r && r.json && r.json.error && r.json.error.message) || 'That did not work. Try again.');
-});
+// "3 min ago" stays true while the page is open (older times name the day, which holds).
+function refreshTimes(root) {
+  root.querySelectorAll('time[data-ago]').forEach(el => {
+    const mins = Math.floor((Date.now() - Date.parse(el.getAttribute('datetime'))) / 60000);
+    if (mins < 1) el.textContent = 'just now';
+    else if (mins < 60) el.textContent = `${mins} min ago`;
+  });
+}
+setInterval(() => refreshTimes(document), 30000);
 
 // ---- live fragments ------------------------------------------------------------------------
 // <div data-live="/app/x/fragment" data-on="message.created conversation.updated">: refetched

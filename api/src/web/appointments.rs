@@ -15,6 +15,7 @@ use nmc_store::{booking, scheduling};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::ui::{self, Submitted};
 use super::{Signed, dollars, form_status, local_midnight, nav, page, today, tz};
 use crate::error::Params;
 use crate::{AppState, error::ApiError};
@@ -32,7 +33,13 @@ struct Query {
     start: Option<NaiveDate>,
 }
 
-fn card(a: &booking::Appointment, zone: chrono_tz::Tz, slots: &[Slot], revenue: bool) -> Markup {
+fn card(
+    a: &booking::Appointment,
+    zone: chrono_tz::Tz,
+    slots: &[Slot],
+    revenue: bool,
+    (sent, back): (&Submitted, &str),
+) -> Markup {
     let local = a.start_at.with_timezone(&zone);
     let open = a.status == "scheduled" || a.status == "confirmed";
     html! {
@@ -43,7 +50,7 @@ fn card(a: &booking::Appointment, zone: chrono_tz::Tz, slots: &[Slot], revenue: 
             p {
                 span class=(if a.status == "cancelled" || a.status == "no_show" { "badge bad" } else { "badge" }) { (a.status.replace('_', " ")) }
                 @if let Some(c) = a.conversation_id { " " a href={ "/app/inbox/" (c) } { "Conversation" } }
-                @if let Some(p) = &a.customer_phone { " " a href={ "tel:" (p) } { "Call" } }
+                @if let Some(p) = &a.customer_phone { " " (ui::phone(p)) }
             }
             @if open {
                 div class="actions" {
@@ -57,14 +64,15 @@ fn card(a: &booking::Appointment, zone: chrono_tz::Tz, slots: &[Slot], revenue: 
                 @if !slots.is_empty() {
                     details {
                         summary { "Reschedule" }
-                        form data-api={ "/api/appointments/" (a.id) } data-method="PATCH" class="card" {
+                        @let f = ui::Form::new(sent, format!("move-{}", a.id), "PATCH", format!("/api/appointments/{}", a.id), back);
+                        (f.render("card", &html! {
                             label for={ "move-" (a.id) } { "New time (the caller is texted)" }
                             select id={ "move-" (a.id) } name="start" {
                                 @for s in slots { option value=(s.start.to_rfc3339()) { (slot_text(zone, s)) } }
                             }
                             (form_status())
                             button type="submit" { "Move" }
-                        }
+                        }))
                     }
                 }
             }
@@ -76,6 +84,7 @@ async fn list(
     Signed(t): Signed,
     State(s): State<AppState>,
     Params(q): Params<Query>,
+    sent: Submitted,
 ) -> Result<Response, ApiError> {
     let week_view = q.view.as_deref() != Some("list");
     let mut tx = t.begin(&s.db).await?;
@@ -124,6 +133,7 @@ async fn list(
     };
     let view = if week_view { "week" } else { "list" };
     let step = if week_view { 7 } else { 14 };
+    let back = format!("/app/appointments?view={view}&start={first}");
     Ok(page(
         "Appointments",
         html! {
@@ -139,7 +149,7 @@ async fn list(
                 a href={ "/app/appointments?view=" (view) "&start=" (first + Duration::days(step)) } { "Later →" }
             }
             @if items.is_empty() {
-                p class="empty" { "No appointments in these days. Callers book from the times the assistant offers; you can book by hand from any conversation." }
+                (ui::empty(&html! { "No appointments in these days. Callers book from the times the assistant offers; you can book by hand from any conversation." }, None))
             }
             div class=(if week_view { "week" } else { "agenda" }) {
                 @for d in &days {
@@ -148,7 +158,7 @@ async fn list(
                         section class="day" aria-label=(d.format("%A %B %-d")) {
                             h2 class=(if *d == today(zone) { "today" } else { "" }) { (d.format("%a %b %-d")) }
                             @if list.is_empty() { p class="muted" { "Free" } }
-                            @for a in list { (card(a, zone, &slots_for(a), t.owner_role)) }
+                            @for a in list { (card(a, zone, &slots_for(a), t.owner_role, (&sent, &back))) }
                         }
                     }
                 }

@@ -8,6 +8,7 @@ use axum::routing::get;
 use maud::{Markup, html};
 use nmc_store::{scheduling, settings};
 
+use super::ui::{self, Form, Kind, Submitted};
 use super::{Signed, form_status, nav, owner_only, page};
 use crate::{AppState, error::ApiError};
 
@@ -21,33 +22,33 @@ fn money(cents: Option<i32>) -> String {
         .unwrap_or_default()
 }
 
-/// One job's fields; `id` names the inputs uniquely on the page.
-fn item_fields(id: &str, row: Option<&scheduling::CatalogRow>) -> Markup {
-    let f = |k: &str| format!("{k}-{id}");
+/// One job's fields; the form's id keeps the inputs' ids unique on the page.
+fn item_fields(f: &Form, id: &str, row: Option<&scheduling::CatalogRow>) -> Markup {
+    let field = |name: &str, label: &str, stored: String| {
+        f.field(name, label, &stored).id(format!("{name}-{id}"))
+    };
+    let money = |pick: fn(&scheduling::CatalogRow) -> Option<i32>| money(row.and_then(pick));
     html! {
-        label for=(f("name")) { "Job" }
-        input id=(f("name")) name="name" value=(row.map(|r| r.name.clone()).unwrap_or_default()) required maxlength="80";
+        (field("name", "Job", row.map(|r| r.name.clone()).unwrap_or_default()).attr("required", "").attr("maxlength", 80))
         div class="grid3" {
-            div { label for=(f("price")) { "Price $" }
-                input id=(f("price")) name="price_cents" data-type="cents" data-optional inputmode="decimal" value=(money(row.and_then(|r| r.price_cents))); }
-            div { label for=(f("min")) { "or from $" }
-                input id=(f("min")) name="price_min_cents" data-type="cents" data-optional inputmode="decimal" value=(money(row.and_then(|r| r.price_min_cents))); }
-            div { label for=(f("max")) { "to $" }
-                input id=(f("max")) name="price_max_cents" data-type="cents" data-optional inputmode="decimal" value=(money(row.and_then(|r| r.price_max_cents))); }
+            (field("price_cents", "Price $", money(|r| r.price_cents)).kind(Kind::Cents).attr("inputmode", "decimal"))
+            (field("price_min_cents", "or from $", money(|r| r.price_min_cents)).kind(Kind::Cents).attr("inputmode", "decimal"))
+            (field("price_max_cents", "to $", money(|r| r.price_max_cents)).kind(Kind::Cents).attr("inputmode", "decimal"))
         }
         div class="grid3" {
-            div { label for=(f("minutes")) { "Minutes" }
-                input id=(f("minutes")) name="duration_minutes" data-type="int" inputmode="numeric" value=(row.map(|r| r.duration_minutes).unwrap_or(60)) required; }
-            div { label for=(f("surcharge")) { "Emergency extra $" }
-                input id=(f("surcharge")) name="emergency_surcharge_cents" data-type="cents" data-optional inputmode="decimal" value=(money(row.and_then(|r| r.emergency_surcharge_cents))); }
-            div { label class="check" for=(f("active")) { input id=(f("active")) type="checkbox" name="active" data-type="bool" checked[row.is_none_or(|r| r.active)]; " Offered" } }
+            (field("duration_minutes", "Minutes", row.map_or(60, |r| r.duration_minutes).to_string()).kind(Kind::Int).attr("inputmode", "numeric").attr("required", ""))
+            (field("emergency_surcharge_cents", "Emergency extra $", money(|r| r.emergency_surcharge_cents)).kind(Kind::Cents).attr("inputmode", "decimal"))
+            (field("active", "Offered", row.is_none_or(|r| r.active).to_string()).checkbox())
         }
-        label for=(f("keywords")) { "Words callers use (comma-separated)" }
-        input id=(f("keywords")) name="keywords" data-type="list" value=(row.map(|r| r.keywords.join(", ")).unwrap_or_default());
+        (field("keywords", "Words callers use (comma-separated)", row.map(|r| r.keywords.join(", ")).unwrap_or_default()).kind(Kind::List))
     }
 }
 
-async fn editor(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, ApiError> {
+async fn editor(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    sent: Submitted,
+) -> Result<Response, ApiError> {
     if let Err(r) = owner_only(&t) {
         return Ok(r);
     }
@@ -57,6 +58,7 @@ async fn editor(Signed(t): Signed, State(s): State<AppState>) -> Result<Response
         .await?
         .trade
         .unwrap_or_else(|| "handyman".into());
+    let add = Form::new(&sent, "add-job", "POST", "/api/catalog", "/app/catalog");
     Ok(page(
         "Prices",
         html! {
@@ -64,29 +66,36 @@ async fn editor(Signed(t): Signed, State(s): State<AppState>) -> Result<Response
             h1 { "Prices" }
             p { "The assistant quotes only these prices. Give a fixed price, or a from–to range when it depends." }
             @if items.is_empty() {
-                p class="empty" { "Your price list is empty, so the assistant tells callers you will confirm the price. Start from the usual " (trade) " jobs:" }
-                button type="button" data-action="/api/catalog/adopt" data-body=(serde_json::json!({"trade": trade}).to_string()) { "Use the " (trade) " price list" }
+                (ui::empty(&html! { "Your price list is empty, so the assistant tells callers you will confirm the price. Start from the usual " (trade) " jobs:" }, None))
+                (super::onboarding::adopt(&sent, &trade, "/app/catalog"))
             }
-            @for row in &items {
-                details class="card item" {
-                    summary { strong { (row.name) } " · " (nmc_assistant::catalog::price_text(&row.item()).unwrap_or_else(|| "price to confirm".into())) " · " (row.duration_minutes) " min" @if !row.active { " · " span class="badge" { "not offered" } } }
-                    form data-api={ "/api/catalog/" (row.id) } data-method="PUT" class="card" {
-                        (item_fields(&row.id.to_string(), Some(row)))
-                        (form_status())
-                        div class="actions" {
-                            button type="submit" { "Save" }
-                            button type="button" class="secondary" data-action={ "/api/catalog/" (row.id) } data-method="DELETE" data-confirm={ "Delete " (row.name) "?" } { "Delete" }
-                        }
-                    }
-                }
-            }
+            @for row in &items { (item(&sent, row)) }
             h2 { "Add a job" }
-            form data-api="/api/catalog" data-method="POST" class="card" {
-                (item_fields("new", None))
+            (add.render("card", &html! {
+                (item_fields(&add, "new", None))
                 (form_status())
                 button type="submit" { "Add" }
-            }
+            }))
         },
     )
     .into_response())
+}
+
+/// A job on the list: its summary, opened to edit (open after a refused save, to show why).
+fn item(sent: &Submitted, row: &scheduling::CatalogRow) -> Markup {
+    let id = row.id.to_string();
+    let api = format!("/api/catalog/{id}");
+    let edit = Form::new(sent, format!("job-{id}"), "PUT", api.clone(), "/app/catalog");
+    let remove = Form::new(sent, format!("delete-{id}"), "DELETE", api, "/app/catalog");
+    html! {
+        details class="card item" open[sent.form == format!("job-{id}")] {
+            summary { strong { (row.name) } " · " (nmc_assistant::catalog::price_text(&row.item()).unwrap_or_else(|| "price to confirm".into())) " · " (row.duration_minutes) " min" @if !row.active { " · " (ui::badge("not offered", ui::Tone::Muted)) } }
+            (edit.render("card", &html! {
+                (item_fields(&edit, &id, Some(row)))
+                (form_status())
+                button type="submit" { "Save" }
+            }))
+            (ui::confirm(&remove, &format!("Delete {}", row.name), "Callers are no longer quoted this job."))
+        }
+    }
 }

@@ -11,7 +11,8 @@ use maud::{Markup, html};
 use nmc_store::inbox::{self, ConversationFilter};
 use nmc_store::{insights, settings};
 
-use super::{Signed, ago, bar_chart, dollars, local_midnight, nav, page, today, tz};
+use super::ui;
+use super::{Signed, bar_chart, dollars, local_midnight, nav, page, today, tz};
 use crate::{AppState, error::ApiError};
 
 pub fn router() -> Router<AppState> {
@@ -33,7 +34,18 @@ fn stats(label: &str, t: &insights::Totals, revenue: bool) -> Markup {
             div class="stat" { span class="n" { (rate) "%" } span { "recovery rate" } }
             div class="stat" { span class="n" { (t.booked) } span { "booked" } }
             @if revenue { div class="stat" { span class="n" { (dollars(t.revenue_cents)) } span { "revenue recovered" } } }
+            div class="stat" { span class="n" { (first_text(t.median_first_text_secs)) } span { "median time to first text" } }
         }
+    }
+}
+
+/// "0.8 s", "2 min": how fast a missed caller heard from the business (— before the first one).
+fn first_text(secs: Option<f64>) -> String {
+    match secs {
+        None => "—".into(),
+        Some(s) if s < 10.0 => format!("{s:.1} s"),
+        Some(s) if s < 90.0 => format!("{s:.0} s"),
+        Some(s) => format!("{:.0} min", s / 60.0),
     }
 }
 
@@ -68,6 +80,21 @@ async fn home(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, 
         &settings.timezone,
         day - Duration::days(13),
         day,
+    )
+    .await?;
+    // What waits on the owner comes first: the conversations the assistant handed to them.
+    let waiting = inbox::conversations(
+        &mut tx,
+        t.business_id,
+        &ConversationFilter {
+            status: Some("active".into()),
+            needs_owner: Some(true),
+            emergency: None,
+            mode: None,
+            booked: None,
+        },
+        None,
+        10,
     )
     .await?;
     let emergencies = inbox::conversations(
@@ -108,9 +135,18 @@ async fn home(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, 
             }
             @for c in &emergencies.items {
                 p class="banner bad" role="alert" {
-                    strong { "Emergency: " } (c.caller_name.clone().unwrap_or_else(|| c.caller_phone.clone()))
+                    strong { "Emergency: " } (c.caller_name.clone().unwrap_or_else(|| nmc_domain::phone::display(&c.caller_phone)))
                     " — " (c.service_needed.clone().unwrap_or_else(|| "needs you now".into())) ". "
                     a href={ "/app/inbox/" (c.id) } { "Open" } " · " a href={ "tel:" (c.caller_phone) } { "Call back" }
+                }
+            }
+            section class="waiting" aria-labelledby="waiting-title" {
+                h2 id="waiting-title" { "Waiting on you" @if !waiting.items.is_empty() { " (" (waiting.items.len()) ")" } }
+                @if waiting.items.is_empty() {
+                    (ui::empty(&html! { "Nobody is waiting on you. The assistant hands a conversation to you when a caller needs a person." }, None))
+                } @else {
+                    ul class="list" { @for c in &waiting.items { (super::inbox::row(c, zone)) } }
+                    p { a href="/app/inbox?show=needs_owner" { "All conversations that need you" } }
                 }
             }
             @if failed.0 > 0 {
@@ -129,7 +165,7 @@ async fn home(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, 
             }
             h2 { "Recent activity" }
             div data-live="/app/activity" data-on="call.created message.created lead.updated appointment.created appointment.updated emergency conversation.updated" {
-                (activity(&recent))
+                (activity(&recent, zone))
             }
         },
     )
@@ -141,8 +177,10 @@ async fn activity_fragment(
     State(s): State<AppState>,
 ) -> Result<Markup, ApiError> {
     let mut tx = t.begin(&s.db).await?;
+    let (_, _, timezone) = nmc_store::booking::business_basics(&mut tx, t.business_id).await?;
     Ok(activity(
         &insights::recent(&mut tx, t.business_id, 20).await?,
+        tz(&timezone),
     ))
 }
 
@@ -197,20 +235,20 @@ fn describe(e: &insights::Recent) -> Option<(String, Option<String>)> {
     Some((text, conversation))
 }
 
-fn activity(recent: &[insights::Recent]) -> Markup {
+fn activity(recent: &[insights::Recent], zone: chrono_tz::Tz) -> Markup {
     let lines: Vec<_> = recent
         .iter()
         .filter_map(|e| describe(e).map(|d| (e, d)))
         .collect();
     html! {
         @if lines.is_empty() {
-            p class="empty" { "Nothing yet. When a call is missed, the text it got and everything after shows up here as it happens. Try it from the " a href="/dev/phone" { "dev phone" } "." }
+            (ui::empty(&html! { "Nothing yet. When a call is missed, the text it got and everything after shows up here as it happens. Try it from the " a href="/dev/phone" { "dev phone" } "." }, None))
         }
         ul class="feed" {
             @for (e, (text, link)) in &lines {
                 li class=(if e.kind == "emergency" { "bad" } else { "" }) {
                     @if let Some(href) = link { a href=(href) { (text) } } @else { (text) }
-                    " " small class="muted" { time datetime=(e.created_at.to_rfc3339()) { (ago(e.created_at)) } }
+                    " " small class="muted" { (ui::when(e.created_at, zone)) }
                 }
             }
         }

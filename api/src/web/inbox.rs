@@ -13,7 +13,8 @@ use nmc_store::scheduling;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Signed, ago, form_status, nav, page};
+use super::ui::{self, Submitted, Tone};
+use super::{Signed, form_status, nav, page};
 use crate::error::Params;
 use crate::{AppState, error::ApiError};
 
@@ -62,34 +63,54 @@ fn filter_for(show: &str) -> ConversationFilter {
 async fn rows(t: &crate::auth::Tenant, s: &AppState, show: &str) -> Result<Markup, ApiError> {
     let mut tx = t.begin(&s.db).await?;
     let page = inbox::conversations(&mut tx, t.business_id, &filter_for(show), None, 50).await?;
+    let (_, _, timezone) = nmc_store::booking::business_basics(&mut tx, t.business_id).await?;
+    let zone = super::tz(&timezone);
     Ok(html! {
         @if page.items.is_empty() {
-            p class="empty" {
-                @if show.is_empty() {
+            @if show.is_empty() {
+                (ui::empty(&html! {
                     "No conversations yet. When a call is missed, the caller gets a text and the conversation appears here at once. "
                     "Try it: ring your number from the " a href="/dev/phone" { "dev phone" } "."
-                } @else { "Nothing here right now." }
-            }
+                }, None))
+            } @else { (ui::empty(&html! { "Nothing here right now." }, None)) }
         }
         ul class="list" {
-            @for c in &page.items {
-                li {
-                    a href={ "/app/inbox/" (c.id) } class="row" {
-                        span { strong { (c.caller_name.clone().unwrap_or_else(|| c.caller_phone.clone())) }
-                            @if let Some(at) = c.last_message_at { " " small class="muted" { (ago(at)) } } }
-                        span {
-                            @if c.emergency { span class="badge bad" { "Emergency" } }
-                            @if c.needs_owner { span class="badge" { "Needs you" } }
-                            @if c.mode == "owner" { span class="badge" { "You have it" } }
-                            @if c.status != "active" { span class="badge muted" { (c.status.replace('_', " ")) } }
-                            @if let Some(need) = &c.service_needed { span class="muted" { (need) } }
-                        }
-                        span class="muted" { (c.last_message.clone().unwrap_or_default().chars().take(80).collect::<String>()) }
-                    }
-                }
-            }
+            @for c in &page.items { (row(c, zone)) }
         }
     })
+}
+
+/// One conversation: who (the number, formatted, until they give a name), what they need, and
+/// the latest text — or, before the caller has texted, the missed call and when.
+pub(crate) fn row(c: &inbox::ConversationSummary, zone: chrono_tz::Tz) -> Markup {
+    let who = c
+        .caller_name
+        .clone()
+        .unwrap_or_else(|| nmc_domain::phone::display(&c.caller_phone));
+    let (preview, at) = if c.caller_texted {
+        (
+            c.last_message.clone().unwrap_or_default(),
+            c.last_message_at.unwrap_or(c.created_at),
+        )
+    } else {
+        ("Missed call".to_owned(), c.created_at)
+    };
+    html! {
+        li class="row" {
+            a class="row-main" href={ "/app/inbox/" (c.id) } {
+                strong class="who" { (who) }
+                span {
+                    @if c.emergency { (ui::badge("Emergency", Tone::Bad)) }
+                    @if c.needs_owner { (ui::badge("Needs you", Tone::Warn)) }
+                    @if c.mode == "owner" { (ui::badge("You have it", Tone::Info)) }
+                    @if c.status != "active" { (ui::badge(&c.status.replace('_', " "), Tone::Muted)) }
+                    @if let Some(need) = &c.service_needed { span class="muted" { (need) } }
+                }
+                span class="muted" { (preview.chars().take(80).collect::<String>()) }
+            }
+            span class="row-side" { (ui::when(at, zone)) }
+        }
+    }
 }
 
 async fn list(
@@ -158,37 +179,32 @@ fn thread(
 
 /// The lead card: what the assistant learned, editable in place (owner edits win over later
 /// assistant guesses).
-fn lead_card(lead: &inbox::Lead) -> Markup {
+fn lead_card(sent: &Submitted, lead: &inbox::Lead, back: &str) -> Markup {
     let urgencies = [
         ("unknown", "Not known"),
         ("emergency", "Emergency"),
         ("soon", "Soon"),
         ("flexible", "Flexible"),
     ];
+    let f = ui::Form::new(sent, "lead", "PATCH", format!("/api/leads/{}", lead.id), back).changed_only();
+    let stored = |v: &Option<String>| v.clone().unwrap_or_default();
     html! {
-        details class="card lead" {
+        details class="card lead" open[f.error("name").is_some() || sent.form == "lead"] {
             summary {
-                strong { (lead.name.clone().unwrap_or_else(|| "Caller".into())) } " · " a href={ "tel:" (lead.phone) } { (lead.phone) }
+                strong { (lead.name.clone().unwrap_or_else(|| "Caller".into())) } " · " (ui::phone(&lead.phone))
                 br; span class="muted" { (lead.service_needed.clone().unwrap_or_else(|| "need not known yet".into())) " · " (lead.urgency.clone().unwrap_or_else(|| "urgency not known".into())) }
                 br; span class="muted" { (lead.address.clone().unwrap_or_else(|| "no address yet".into())) }
                 " " span class="link" { "Edit" }
             }
-            form data-api={ "/api/leads/" (lead.id) } data-method="PATCH" data-changed-only class="card" {
-                label for="lead-name" { "Name" }
-                input id="lead-name" name="name" value=(lead.name.clone().unwrap_or_default()) maxlength="200";
-                label for="lead-need" { "Needs" }
-                input id="lead-need" name="service_needed" value=(lead.service_needed.clone().unwrap_or_default()) maxlength="500";
-                label for="lead-urgency" { "Urgency" }
-                select id="lead-urgency" name="urgency" {
-                    @for (v, l) in urgencies { option value=(v) selected[lead.urgency.as_deref().unwrap_or("unknown") == v] { (l) } }
-                }
-                label for="lead-address" { "Address" }
-                input id="lead-address" name="address" value=(lead.address.clone().unwrap_or_default()) maxlength="500" autocomplete="street-address";
-                label for="lead-notes" { "Notes" }
-                textarea id="lead-notes" name="notes" rows="2" maxlength="2000" { (lead.notes.clone().unwrap_or_default()) }
+            (f.render("card", &html! {
+                (f.field("name", "Name", &stored(&lead.name)).id("lead-name").attr("maxlength", 200))
+                (f.field("service_needed", "Needs", &stored(&lead.service_needed)).id("lead-need").attr("maxlength", 500))
+                (f.field("urgency", "Urgency", lead.urgency.as_deref().unwrap_or("unknown")).id("lead-urgency").select(&urgencies))
+                (f.field("address", "Address", &stored(&lead.address)).id("lead-address").attr("maxlength", 500).attr("autocomplete", "street-address"))
+                (f.field("notes", "Notes", &stored(&lead.notes)).id("lead-notes").textarea(2).attr("maxlength", 2000))
                 (form_status())
                 button type="submit" { "Save lead" }
-            }
+            }))
         }
     }
 }
@@ -197,6 +213,7 @@ async fn detail(
     Signed(t): Signed,
     State(s): State<AppState>,
     Path(id): Path<Uuid>,
+    sent: Submitted,
 ) -> Result<Response, ApiError> {
     let mut tx = t.begin(&s.db).await?;
     let c = inbox::conversation(&mut tx, t.business_id, id).await?;
@@ -231,14 +248,17 @@ async fn detail(
     } else {
         None
     };
+    let back = format!("/app/inbox/{id}");
+    let book = ui::Form::new(&sent, "book", "POST", "/api/appointments", back.clone())
+        .next("/app/appointments?view=list");
     Ok(page(
         "Conversation",
         html! {
             (nav("inbox", &t))
             p { a href="/app/inbox" { "← All conversations" } }
-            h1 { (lead.name.clone().unwrap_or_else(|| lead.phone.clone()))
-                @if c.emergency { " " span class="badge bad" { "Emergency" } } }
-            (lead_card(&lead))
+            h1 { (lead.name.clone().unwrap_or_else(|| nmc_domain::phone::display(&lead.phone)))
+                @if c.emergency { " " (ui::badge("Emergency", Tone::Bad)) } }
+            (lead_card(&sent, &lead, &back))
             div id="controls" data-live={ "/app/inbox/" (id) "/controls" } data-on="conversation.updated" { (controls(&c, &lead)) }
             section id="thread" class="thread" aria-live="polite" aria-label="Messages" data-stick-bottom
                 data-live={ "/app/inbox/" (id) "/thread" } data-on="message.created message.updated conversation.updated" { (thread(&messages, zone, until)) }
@@ -252,13 +272,14 @@ async fn detail(
                 }
             }
             @if has_crew && !offers.is_empty() {
-                details class="card book" {
+                details class="card book" open[sent.form == "book"] {
                     summary { "Book this job" }
-                    form data-api="/api/appointments" data-method="POST" data-next="/app/appointments?view=list" class="card" {
+                    (book.render("card", &html! {
                         input type="hidden" name="customer_phone" value=(lead.phone);
                         input type="hidden" name="idempotency_key" value={ "web-" (Uuid::new_v4()) };
+                        input type="hidden" name="_type" value="catalog_item_id:optional";
                         label for="book-service" { "Job" }
-                        select id="book-service" name="catalog_item_id" data-optional {
+                        select id="book-service" name="catalog_item_id" {
                             option value="" { "Not on the price list (" (minutes) " min)" }
                             // Prices are the owner's (technicians get 403 on the price list too).
                             @for item in &catalog {
@@ -268,17 +289,12 @@ async fn detail(
                                 }
                             }
                         }
-                        label for="book-start" { "Time" }
-                        select id="book-start" name="start" {
-                            @for slot in &offers { option value=(slot.start.to_rfc3339()) { (nmc_domain::availability::slot_text(zone, slot)) } }
-                        }
-                        label for="book-name" { "Name" }
-                        input id="book-name" name="customer_name" value=(lead.name.clone().unwrap_or_default()) required maxlength="200";
-                        label for="book-address" { "Address" }
-                        input id="book-address" name="address" value=(lead.address.clone().unwrap_or_default()) maxlength="500";
+                        (book.field("start", "Time", "").id("book-start").select(&offers.iter().map(|slot| (slot.start.to_rfc3339(), nmc_domain::availability::slot_text(zone, slot))).collect::<Vec<_>>()))
+                        (book.field("customer_name", "Name", &lead.name.clone().unwrap_or_default()).id("book-name").attr("required", "").attr("maxlength", 200))
+                        (book.field("address", "Address", &lead.address.clone().unwrap_or_default()).id("book-address").attr("maxlength", 500))
                         (form_status())
                         button type="submit" { "Book" }
-                    }
+                    }))
                 }
             }
         },
@@ -299,7 +315,7 @@ fn controls(c: &inbox::ConversationSummary, lead: &inbox::Lead) -> Markup {
                 } @else {
                     form method="post" action={ "/app/inbox/" (id) "/takeover" } { button type="submit" { "Take over" } }
                 }
-                a class="button secondary" href={ "tel:" (lead.phone) } { "Call" }
+                a class="button secondary" href={ "tel:" (lead.phone) } { "Call " (nmc_domain::phone::display(&lead.phone)) }
             }
             p class="muted" { @if c.mode == "owner" { "You have this conversation; the assistant stays quiet until you return it." } @else { "The assistant is answering. Take over to text the caller yourself." } }
         } @else {

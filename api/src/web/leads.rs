@@ -8,7 +8,8 @@ use axum::routing::get;
 use maud::html;
 use nmc_store::inbox;
 
-use super::{Signed, ago, nav, page};
+use super::ui::{self, Form, Submitted};
+use super::{Signed, nav, page};
 use crate::{AppState, error::ApiError};
 
 pub fn router() -> Router<AppState> {
@@ -35,8 +36,14 @@ const MOVES: [(&str, &str); 5] = [
     ("new", "New"),
 ];
 
-async fn pipeline(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, ApiError> {
+async fn pipeline(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    sent: Submitted,
+) -> Result<Response, ApiError> {
     let mut tx = t.begin(&s.db).await?;
+    let (_, _, timezone) = nmc_store::booking::business_basics(&mut tx, t.business_id).await?;
+    let zone = super::tz(&timezone);
     let leads = inbox::leads(&mut tx, t.business_id, None, None, 300)
         .await?
         .items;
@@ -58,18 +65,20 @@ async fn pipeline(Signed(t): Signed, State(s): State<AppState>) -> Result<Respon
                         @for l in column {
                             article class="card lead-card" {
                                 p {
-                                    @if let Some(c) = latest.get(&l.id) { a href={ "/app/inbox/" (c) } { strong { (l.name.clone().unwrap_or_else(|| l.phone.clone())) } } }
-                                    @else { strong { (l.name.clone().unwrap_or_else(|| l.phone.clone())) } }
-                                    @if l.urgency.as_deref() == Some("emergency") { " " span class="badge bad" { "Emergency" } }
+                                    @let who = l.name.clone().unwrap_or_else(|| nmc_domain::phone::display(&l.phone));
+                                    @if let Some(c) = latest.get(&l.id) { a href={ "/app/inbox/" (c) } { strong { (who) } } }
+                                    @else { strong { (who) } }
+                                    @if l.urgency.as_deref() == Some("emergency") { " " (ui::badge("Emergency", ui::Tone::Bad)) }
                                 }
-                                p class="muted" { (l.service_needed.clone().unwrap_or_else(|| "need not known yet".into())) " · " (ago(l.created_at)) }
-                                form data-api={ "/api/leads/" (l.id) } data-method="PATCH" class="move" {
-                                    label for={ "move-" (l.id) } class="visually-hidden" { "Move " (l.name.clone().unwrap_or_else(|| l.phone.clone())) " to" }
+                                p class="muted" { (l.service_needed.clone().unwrap_or_else(|| "need not known yet".into())) " · " (ui::when(l.created_at, zone)) }
+                                @let f = Form::new(&sent, format!("move-{}", l.id), "PATCH", format!("/api/leads/{}", l.id), "/app/leads");
+                                (f.render("move", &html! {
+                                    label for={ "move-" (l.id) } class="visually-hidden" { "Move " (who) " to" }
                                     select id={ "move-" (l.id) } name="status" {
                                         @for (v, label) in MOVES { option value=(v) selected[l.status == v] { (label) } }
                                     }
                                     button type="submit" class="secondary" { "Move" }
-                                }
+                                }))
                             }
                         }
                     }

@@ -1,7 +1,8 @@
 //! The owner's web pages, served by nmc-api itself: server-rendered (maud), phone-first, no
 //! front-end build. Pages read through the store in the tenant's row-level-security
-//! transaction; changes go through the owner API from a small embedded script (`app.js`), so
-//! the pages and the API share one set of rules and error messages.
+//! transaction; every change goes through the owner API by way of `/app/save` (forms.rs), with
+//! or without the small embedded script (`app.js`), so the pages and the API share one set of
+//! rules and error messages. The components every page uses are in ui.rs, the tokens in style.css.
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -9,13 +10,14 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
 pub mod appointments;
 pub mod calls;
 pub mod catalog;
+pub mod forms;
 pub mod home;
 pub mod inbox;
 pub mod leads;
@@ -24,6 +26,7 @@ pub mod phone;
 pub mod reports;
 pub mod security;
 pub mod settings;
+pub mod ui;
 
 use crate::auth::{ClientAddr, REFRESH_TTL_DAYS, Tenant, Tokens};
 use crate::error::Params;
@@ -40,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/signup", get(signup_page).post(signup))
         .route("/session/refresh", get(refresh_session))
         .route("/logout", post(logout))
+        .merge(forms::router())
         .merge(home::router())
         .merge(onboarding::router())
         .merge(phone::router())
@@ -505,19 +509,5 @@ async fn signup(
         )
             .into_response(),
         Err(e) => e.into_response(),
-    }
-}
-
-/// "3 min ago", for activity and lists.
-pub(crate) fn ago(at: DateTime<Utc>) -> String {
-    let d = Utc::now() - at;
-    if d < Duration::minutes(1) {
-        "just now".into()
-    } else if d < Duration::hours(1) {
-        format!("{} min ago", d.num_minutes())
-    } else if d < Duration::days(1) {
-        format!("{} h ago", d.num_hours())
-    } else {
-        format!("{} d ago", d.num_days())
     }
 }

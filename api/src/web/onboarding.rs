@@ -15,6 +15,7 @@ use nmc_store::scheduling;
 use nmc_store::settings::{self, ONBOARDING_STEPS};
 use serde::Deserialize;
 
+use super::ui::{self, Form, Kind, Submitted};
 use super::{Signed, TIMEZONES, TRADES, form_status, owner_only, page};
 use crate::error::Params;
 use crate::{AppState, error::ApiError};
@@ -89,6 +90,7 @@ async fn step(
     State(s): State<AppState>,
     Path(step): Path<String>,
     Params(q): Params<NumberSearch>,
+    sent: Submitted,
 ) -> Result<Response, ApiError> {
     if let Err(r) = owner_only(&t) {
         return Ok(r);
@@ -100,19 +102,26 @@ async fn step(
     settings::reach_onboarding_step(&mut tx, t.business_id, Some(&step)).await?;
     let current = settings::get(&mut tx, t.business_id).await?;
     let next = next_link(index);
+    let step_form = |id: &str| {
+        Form::new(&sent, id, "PUT", "/api/settings", format!("/app/onboarding/{step}"))
+            .merge()
+            .next(next.clone())
+    };
     let body = match index {
-        0 => profile(&current, &next),
+        0 => profile(&step_form("profile"), &current),
         1 => hours(
+            &step_form("hours"),
+            &Form::new(&sent, "crew", "POST", "/api/technicians", "/app/onboarding/hours"),
             &current,
             &scheduling::technicians(&mut tx, t.business_id).await?,
-            &next,
         ),
         2 => prices(
+            &sent,
             &current,
             &scheduling::catalog(&mut tx, t.business_id, false).await?,
             &next,
         ),
-        3 => greetings(&current, &next),
+        3 => greetings(&step_form("greetings"), &current),
         4 => {
             let number = settings::number(&mut tx, t.business_id).await?;
             let found = match (&number, q.area_code.as_deref()) {
@@ -120,10 +129,10 @@ async fn step(
                 _ => None,
             };
             number_step(
+                &sent,
                 &current,
                 number.as_deref(),
-                q.area_code.as_deref(),
-                found,
+                (q.area_code.as_deref(), found),
                 &next,
             )
         }
@@ -140,93 +149,113 @@ async fn step(
     .into_response())
 }
 
-fn profile(c: &settings::Settings, next: &str) -> Markup {
+fn profile(f: &Form, c: &settings::Settings) -> Markup {
     html! {
         h1 { "Your business" }
-        form data-api="/api/settings" data-method="PUT" data-merge data-next=(next) class="card" {
-            (profile_fields(c))
+        (f.render("card", &html! {
+            (profile_fields(f, c))
             (form_status())
             button type="submit" { "Save and continue" }
-        }
+        }))
     }
 }
 
 /// The business's name, owner, mobile, trade and time zone (the wizard's first step and settings).
-pub(crate) fn profile_fields(c: &settings::Settings) -> Markup {
+pub(crate) fn profile_fields(f: &Form, c: &settings::Settings) -> Markup {
     html! {
-        label for="name" { "Business name (callers see it in every text)" }
-        input id="name" name="name" value=(c.name) required maxlength="100";
-        label for="owner_name" { "Your name" }
-        input id="owner_name" name="owner_name" value=(c.owner_name) required;
-        label for="owner_phone" { "Your mobile (alerts come here)" }
-        input id="owner_phone" name="owner_phone" type="tel" value=(c.owner_phone) required;
-        label for="trade" { "Trade" }
-        select id="trade" name="trade" {
-            @for (v, l) in TRADES { option value=(v) selected[c.trade.as_deref() == Some(v)] { (l) } }
-        }
-        label for="timezone" { "Time zone" }
-        select id="timezone" name="timezone" {
-            @for (v, l) in TIMEZONES { option value=(v) selected[c.timezone == v] { (l) } }
-        }
+        (f.field("name", "Business name (callers see it in every text)", &c.name).attr("required", "").attr("maxlength", 100).attr("autocomplete", "organization"))
+        (f.field("owner_name", "Your name", &c.owner_name).attr("required", "").attr("autocomplete", "name"))
+        (f.field("owner_phone", "Your mobile (alerts come here)", &c.owner_phone).input("tel").attr("required", "").attr("autocomplete", "tel")
+            .hint("Like +15125550142: the country code, then the number."))
+        (f.field("trade", "Trade", c.trade.as_deref().unwrap_or("")).select(&TRADES))
+        (f.field("timezone", "Time zone", &c.timezone).select(&TIMEZONES))
     }
 }
 
 /// The weekday hours editor (the business's hours; booking uses them unless a schedule says otherwise).
-pub(crate) fn hours_fields(c: &settings::Settings) -> Markup {
+pub(crate) fn hours_fields(f: &Form, c: &settings::Settings) -> Markup {
     let h = serde_json::to_value(&c.business_hours.0).unwrap_or_default();
+    let error = f.error("business_hours");
     html! {
-        fieldset class="hours" data-field="business_hours" {
+        fieldset class="hours" data-field="business_hours" aria-describedby=[error.map(|_| "hours-error")] {
             legend { "Open hours" }
             @for (day, label) in WEEK {
                 @let open = h.get(day).and_then(|d| d.get("open")).and_then(|v| v.as_str());
                 @let close = h.get(day).and_then(|d| d.get("close")).and_then(|v| v.as_str());
+                @let group = format!("business_hours.{day}");
+                @let (open_name, close_name) = (format!("{group}.open"), format!("{group}.close"));
                 div class="day" {
+                    input type="hidden" name="_drop" value=(group);
                     label class="check" {
-                        input type="checkbox" data-drop-unless={ "business_hours." (day) } checked[open.is_some()];
+                        input type="checkbox" name="_keep" value=(group) data-drop-unless=(group) checked[f.checked("_keep", &group, open.is_some())];
                         " " (label)
                     }
                     label for={ (day) "-open" } class="visually-hidden" { (label) " opens" }
-                    input id={ (day) "-open" } type="time" name={ "business_hours." (day) ".open" } value=(open.unwrap_or("08:00"));
+                    input id={ (day) "-open" } type="time" name=(open_name) value=(f.value(&open_name, open.unwrap_or("08:00")));
                     label for={ (day) "-close" } class="visually-hidden" { (label) " closes" }
-                    input id={ (day) "-close" } type="time" name={ "business_hours." (day) ".close" } value=(close.unwrap_or("17:00"));
+                    input id={ (day) "-close" } type="time" name=(close_name) value=(f.value(&close_name, close.unwrap_or("17:00")));
                 }
             }
+            @if let Some(e) = error { p id="hours-error" class="field-error error" { (e) } }
         }
     }
 }
 
-fn hours(c: &settings::Settings, technicians: &[scheduling::TechnicianRow], next: &str) -> Markup {
+fn hours(
+    f: &Form,
+    crew: &Form,
+    c: &settings::Settings,
+    technicians: &[scheduling::TechnicianRow],
+) -> Markup {
+    let suggested = if technicians.is_empty() {
+        c.owner_name.as_str()
+    } else {
+        ""
+    };
     html! {
         h1 { "Hours and crew" }
         p { "Outside these hours callers get the after-hours greeting, and the assistant offers times inside them." }
-        form data-api="/api/settings" data-method="PUT" data-merge data-next=(next) class="card" id="hours-form" {
-            (hours_fields(c))
+        (f.render("card", &html! {
+            (hours_fields(f, c))
             (form_status())
             button type="submit" { "Save and continue" }
-        }
+        }))
         h2 { "Who does the jobs?" }
         @if technicians.is_empty() {
             p { "The assistant books jobs into someone's day. Add yourself (you can add up to five people later)." }
         } @else {
             ul { @for tech in technicians { li { (tech.name) @if !tech.active { " (inactive)" } } } }
         }
-        form data-api="/api/technicians" data-method="POST" class="card" {
-            label for="tech-name" { "Name" }
-            input id="tech-name" name="name" value=(if technicians.is_empty() { c.owner_name.as_str() } else { "" }) required maxlength="80";
+        (crew.render("card", &html! {
+            (crew.field("name", "Name", suggested).id("tech-name").attr("required", "").attr("maxlength", 80))
             (form_status())
             button type="submit" class="secondary" { "Add to the crew" }
-        }
+        }))
     }
 }
 
-fn prices(c: &settings::Settings, items: &[scheduling::CatalogRow], next: &str) -> Markup {
+/// The trade's starter price list, adopted in one tap (a form, so it works without script).
+pub(crate) fn adopt(sent: &Submitted, trade: &str, back: &str) -> Markup {
+    let f = Form::new(sent, "adopt", "POST", "/api/catalog/adopt", back);
+    f.render("", &html! {
+        input type="hidden" name="trade" value=(trade);
+        button type="submit" { "Use the " (trade) " price list" }
+    })
+}
+
+fn prices(
+    sent: &Submitted,
+    c: &settings::Settings,
+    items: &[scheduling::CatalogRow],
+    next: &str,
+) -> Markup {
     let trade = c.trade.clone().unwrap_or_else(|| "handyman".into());
     html! {
         h1 { "Prices" }
         p { "The assistant quotes only from this list, never a made-up price. Without a match, it tells the caller you will confirm the price." }
         @if items.is_empty() {
             p class="empty" { "Start from the usual " (trade) " jobs and change the prices to yours." }
-            button type="button" data-action="/api/catalog/adopt" data-body=(serde_json::json!({"trade": trade}).to_string()) { "Use the " (trade) " price list" }
+            (adopt(sent, &trade, "/app/onboarding/catalog"))
         } @else {
             table class="table" {
                 thead { tr { th scope="col" { "Job" } th scope="col" { "Price" } th scope="col" { "Time" } } }
@@ -242,7 +271,20 @@ fn prices(c: &settings::Settings, items: &[scheduling::CatalogRow], next: &str) 
     }
 }
 
-fn greetings(c: &settings::Settings, next: &str) -> Markup {
+fn greetings(f: &Form, c: &settings::Settings) -> Markup {
+    html! {
+        h1 { "Greeting" }
+        p { "The first text a caller gets, within a second of the missed call. " code { "{business}" } " and " code { "{owner}" } " are filled in." }
+        (f.render("card", &html! {
+            (greeting_fields(f, c))
+            (form_status())
+            button type="submit" { "Save and continue" }
+        }))
+    }
+}
+
+/// Both greetings, each with its phone-style preview (the default text until the owner writes one).
+pub(crate) fn greeting_fields(f: &Form, c: &settings::Settings) -> Markup {
     let greeting = c
         .greeting
         .clone()
@@ -251,19 +293,16 @@ fn greetings(c: &settings::Settings, next: &str) -> Markup {
         .after_hours_greeting
         .clone()
         .unwrap_or_else(|| default_after_hours_greeting("{business}"));
-    html! {
-        h1 { "Greeting" }
-        p { "The first text a caller gets, within a second of the missed call. " code { "{business}" } " and " code { "{owner}" } " are filled in." }
-        form data-api="/api/settings" data-method="PUT" data-merge data-next=(next) class="card" {
-            label for="greeting" { "During open hours" }
-            textarea id="greeting" name="greeting" rows="4" maxlength="480" data-optional data-preview="/app/onboarding/preview" data-target="greeting-preview" { (greeting) }
-            div id="greeting-preview" class="preview" aria-live="polite" {}
-            label for="after_hours_greeting" { "After hours" }
-            textarea id="after_hours_greeting" name="after_hours_greeting" rows="4" maxlength="480" data-optional data-preview="/app/onboarding/preview" data-target="after-preview" { (after) }
-            div id="after-preview" class="preview" aria-live="polite" {}
-            (form_status())
-            button type="submit" { "Save and continue" }
+    let text = |name: &str, label: &str, value: &str, target: &str| {
+        html! {
+            (f.field(name, label, value).textarea(4).kind(Kind::Optional).attr("maxlength", 480)
+                .attr("data-preview", "/app/onboarding/preview").attr("data-target", target))
+            div id=(target) class="preview" aria-live="polite" {}
         }
+    };
+    html! {
+        (text("greeting", "During open hours", &greeting, "greeting-preview"))
+        (text("after_hours_greeting", "After hours", &after, "after-preview"))
     }
 }
 
@@ -301,28 +340,35 @@ async fn preview(
     })
 }
 
+type Found = Option<Result<Vec<nmc_twilio::client::AvailableNumber>, ApiError>>;
+
 fn number_step(
+    sent: &Submitted,
     c: &settings::Settings,
     number: Option<&str>,
-    area: Option<&str>,
-    found: Option<Result<Vec<nmc_twilio::client::AvailableNumber>, ApiError>>,
+    (area, found): (Option<&str>, Found),
     next: &str,
 ) -> Markup {
+    let mode = Form::new(sent, "call-mode", "PUT", "/api/settings", "/app/onboarding/number").merge();
+    let back = match area {
+        Some(a) => format!("/app/onboarding/number?area_code={}", super::enc(a)),
+        None => "/app/onboarding/number".into(),
+    };
     html! {
         h1 { "Your number" }
         @match number {
             Some(n) => {
-                p { "Your NeverMissCall number is " strong class="number" { (n) } "." }
+                p { "Your NeverMissCall number is " strong class="number" { (ui::phone(n)) } "." }
                 h2 { "How calls reach it" }
-                form data-api="/api/settings" data-method="PUT" data-merge class="card" {
+                (mode.render("card", &html! {
                     fieldset {
                         legend { "Choose one" }
-                        label class="check" { input type="radio" name="call_mode" value="dial_through" checked[c.call_mode == "dial_through"]; " Give out this number. Calls ring your mobile first; if you don't answer, the caller gets a text." }
-                        label class="check" { input type="radio" name="call_mode" value="forwarded" checked[c.call_mode == "forwarded"]; " Keep your number. Your phone forwards unanswered calls here." }
+                        label class="check" { input type="radio" name="call_mode" value="dial_through" checked[mode.checked("call_mode", "dial_through", c.call_mode == "dial_through")]; " Give out this number. Calls ring your mobile first; if you don't answer, the caller gets a text." }
+                        label class="check" { input type="radio" name="call_mode" value="forwarded" checked[mode.checked("call_mode", "forwarded", c.call_mode == "forwarded")]; " Keep your number. Your phone forwards unanswered calls here." }
                     }
                     (form_status())
                     button type="submit" class="secondary" { "Save" }
-                }
+                }))
                 details open[c.call_mode == "forwarded"] {
                     summary { "Forwarding instructions for your carrier" }
                     p { "Forward only calls you don't answer, so you still get every call first. Dial from your business phone:" }
@@ -352,7 +398,11 @@ fn number_step(
                             li class="row" {
                                 strong { (a.friendly_name.clone().unwrap_or_else(|| a.phone_number.clone())) }
                                 span class="muted" { (a.locality.clone().unwrap_or_default()) " " (a.region.clone().unwrap_or_default()) }
-                                button type="button" data-action="/api/numbers" data-body=(serde_json::json!({"phone_number": a.phone_number}).to_string()) { "Use " (a.phone_number) }
+                                @let buy = Form::new(sent, format!("buy-{}", a.phone_number), "POST", "/api/numbers", back.clone()).next("/app/onboarding/number");
+                                (buy.render("", &html! {
+                                    input type="hidden" name="phone_number" value=(a.phone_number);
+                                    button type="submit" { "Use " (nmc_domain::phone::display(&a.phone_number)) }
+                                }))
                             }
                         }
                     },

@@ -10,6 +10,7 @@ use maud::{Markup, html};
 use nmc_store::{accounts, settings};
 use serde::Deserialize;
 
+use super::ui::{self, Kind, Submitted};
 use super::{Signed, form_status, nav, owner_only, page};
 use crate::auth::ClientAddr;
 use crate::{AppState, error::ApiError};
@@ -21,20 +22,28 @@ pub fn router() -> Router<AppState> {
         .route("/invite/{token}", get(invite_page).post(accept))
 }
 
-fn section(title: &str, body: Markup) -> Markup {
+fn section(f: &ui::Form, title: &str, body: &Markup) -> Markup {
     html! {
         section class="settings-section" {
             h2 { (title) }
-            form data-api="/api/settings" data-method="PUT" data-merge class="card" {
+            (f.render("card", &html! {
                 (body)
                 (form_status())
                 button type="submit" { "Save" }
-            }
+            }))
         }
     }
 }
 
-async fn settings_page(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, ApiError> {
+fn settings_form<'a>(sent: &'a Submitted, id: &str) -> ui::Form<'a> {
+    ui::Form::new(sent, id, "PUT", "/api/settings", "/app/settings").merge()
+}
+
+async fn settings_page(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    sent: Submitted,
+) -> Result<Response, ApiError> {
     if let Err(r) = owner_only(&t) {
         return Ok(r);
     }
@@ -42,44 +51,27 @@ async fn settings_page(Signed(t): Signed, State(s): State<AppState>) -> Result<R
     let c = settings::get(&mut tx, t.business_id).await?;
     let number = settings::number(&mut tx, t.business_id).await?;
     let messaging = settings::messaging(&mut tx, t.business_id).await?;
-    let hours = |secs: &[i32]| {
-        secs.iter()
-            .map(|s| format!("{}", *s as f64 / 3600.0))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let hm = |t: chrono::NaiveTime| t.format("%H:%M").to_string();
+    let (business, hours) = (
+        settings_form(&sent, "settings-business"),
+        settings_form(&sent, "settings-hours"),
+    );
+    let (greetings, assistant) = (
+        settings_form(&sent, "settings-greetings"),
+        settings_form(&sent, "settings-assistant"),
+    );
     Ok(page(
         "Settings",
         html! {
             (nav("settings", &t))
             h1 { "Settings" }
-            (section("Business", super::onboarding::profile_fields(&c)))
-            (section("Hours", super::onboarding::hours_fields(&c)))
-            (section("Greetings", html! {
-                label for="greeting" { "During open hours" }
-                textarea id="greeting" name="greeting" rows="3" data-optional data-preview="/app/onboarding/preview" data-target="greeting-preview" { (c.greeting.clone().unwrap_or_default()) }
-                div id="greeting-preview" class="preview" aria-live="polite" {}
-                label for="after_hours_greeting" { "After hours" }
-                textarea id="after_hours_greeting" name="after_hours_greeting" rows="3" data-optional data-preview="/app/onboarding/preview" data-target="after-preview" { (c.after_hours_greeting.clone().unwrap_or_default()) }
-                div id="after-preview" class="preview" aria-live="polite" {}
-            }))
-            (section("Assistant", html! {
-                label for="owner_window_secs" { "Your head start before the assistant answers (seconds)" }
-                input id="owner_window_secs" name="owner_window_secs" data-type="int" inputmode="numeric" value=(c.owner_window_secs);
-                label for="follow_up_secs" { "Follow up after silence (hours, comma-separated)" }
-                input id="follow_up_secs" name="follow_up_secs" data-type="hourlist" value=(hours(&c.follow_up_secs));
-                div class="grid3" {
-                    div { label for="quiet_start" { "Quiet from" } input id="quiet_start" name="quiet_start" type="time" data-type="time" value=(hm(c.quiet_start)); }
-                    div { label for="quiet_end" { "until" } input id="quiet_end" name="quiet_end" type="time" data-type="time" value=(hm(c.quiet_end)); }
-                }
-                label class="check" for="assistant_disclosure" { input id="assistant_disclosure" type="checkbox" name="assistant_disclosure" data-type="bool" checked[c.assistant_disclosure]; " Say it is a virtual assistant" }
-                label class="check" for="notify_by_text" { input id="notify_by_text" type="checkbox" name="notify_by_text" data-type="bool" checked[c.notify_by_text]; " Text me about new conversations (emergencies always text)" }
-            }))
+            (section(&business, "Business", &super::onboarding::profile_fields(&business, &c)))
+            (section(&hours, "Hours", &super::onboarding::hours_fields(&hours, &c)))
+            (section(&greetings, "Greetings", &super::onboarding::greeting_fields(&greetings, &c)))
+            (section(&assistant, "Assistant", &assistant_fields(&assistant, &c)))
             section class="settings-section" {
                 h2 { "Number and calls" }
                 @match &number {
-                    Some(n) => p { "Your number: " strong { (n) } ". Calls " (if c.call_mode == "forwarded" { "are forwarded from your phone" } else { "ring through to your mobile" }) ". " a href="/app/onboarding/number" { "Forwarding and call options" } },
+                    Some(n) => p { "Your number: " strong { (ui::phone(n)) } ". Calls " (if c.call_mode == "forwarded" { "are forwarded from your phone" } else { "ring through to your mobile" }) ". " a href="/app/onboarding/number" { "Forwarding and call options" } },
                     None => p { "No number yet. " a href="/app/onboarding/number" { "Pick one" } },
                 }
                 p { "Texting registration (required by US carriers): " strong { (messaging.messaging_status.replace('_', " ")) } }
@@ -89,12 +81,38 @@ async fn settings_page(Signed(t): Signed, State(s): State<AppState>) -> Result<R
     .into_response())
 }
 
-async fn team(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, ApiError> {
+fn assistant_fields(f: &ui::Form, c: &settings::Settings) -> Markup {
+    let hours = c
+        .follow_up_secs
+        .iter()
+        .map(|s| format!("{}", f64::from(*s) / 3600.0))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let hm = |t: chrono::NaiveTime| t.format("%H:%M").to_string();
+    html! {
+        (f.field("owner_window_secs", "Your head start before the assistant answers (seconds)", &c.owner_window_secs.to_string())
+            .kind(Kind::Int).attr("inputmode", "numeric").attr("required", ""))
+        (f.field("follow_up_secs", "Follow up after silence (hours, comma-separated)", &hours).kind(Kind::HourList))
+        div class="grid3" {
+            (f.field("quiet_start", "Quiet from", &hm(c.quiet_start)).input("time").kind(Kind::Time))
+            (f.field("quiet_end", "until", &hm(c.quiet_end)).input("time").kind(Kind::Time))
+        }
+        (f.field("assistant_disclosure", "Say it is a virtual assistant", &c.assistant_disclosure.to_string()).checkbox())
+        (f.field("notify_by_text", "Text me about new conversations (emergencies always text)", &c.notify_by_text.to_string()).checkbox())
+    }
+}
+
+async fn team(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    sent: Submitted,
+) -> Result<Response, ApiError> {
     if let Err(r) = owner_only(&t) {
         return Ok(r);
     }
     let mut tx = t.begin(&s.db).await?;
     let members = accounts::members(&mut tx, t.business_id).await?;
+    let invite = ui::Form::new(&sent, "invite", "POST", "/api/team/invites", "/app/team");
     Ok(page(
         "Team",
         html! {
@@ -104,21 +122,24 @@ async fn team(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, 
             ul class="list" {
                 @for m in &members {
                     li class="row" {
-                        span { strong { (m.name) } " " span class="badge" { (if m.role == "owner" { "Owner" } else { "Technician" }) } @if !m.active { " " span class="badge muted" { "removed" } } }
+                        span { strong { (m.name) } " " (ui::badge(if m.role == "owner" { "Owner" } else { "Technician" }, ui::Tone::Info)) @if !m.active { " " (ui::badge("removed", ui::Tone::Muted)) } }
                         span class="muted" { (m.email) }
                         @if m.role != "owner" && m.active {
-                            button type="button" class="secondary" data-action={ "/api/team/" (m.id) } data-method="DELETE" data-confirm={ "Remove " (m.name) "? They are signed out at once." } { "Remove" }
+                            (ui::confirm(
+                                &ui::Form::new(&sent, format!("remove-{}", m.id), "DELETE", format!("/api/team/{}", m.id), "/app/team"),
+                                &format!("Remove {}", m.name),
+                                "They are signed out at once.",
+                            ))
                         }
                     }
                 }
             }
             h2 { "Invite a technician" }
-            form data-api="/api/team/invites" data-method="POST" class="card" {
-                label for="invite-email" { "Their email" }
-                input id="invite-email" name="email" type="email" required;
+            (invite.render("card", &html! {
+                (invite.field("email", "Their email", "").id("invite-email").input("email").attr("required", "").attr("autocomplete", "off"))
                 (form_status())
                 button type="submit" { "Send invitation" }
-            }
+            }))
         },
     )
     .into_response())
