@@ -24,6 +24,8 @@ pub mod phone;
 pub mod reports;
 pub mod security;
 pub mod settings;
+#[cfg(test)]
+mod tokens;
 
 use crate::auth::{ClientAddr, REFRESH_TTL_DAYS, Tenant, Tokens};
 use crate::error::Params;
