@@ -26,6 +26,8 @@ pub mod phone;
 pub mod reports;
 pub mod security;
 pub mod settings;
+#[cfg(test)]
+mod tokens;
 pub mod ui;
 
 use crate::auth::{ClientAddr, REFRESH_TTL_DAYS, Tenant, Tokens};
