@@ -138,3 +138,69 @@ document.querySelectorAll('textarea[data-preview]').forEach(t => {
   t.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(update, 120); });
   update();
 });
+
+// ---- home screen ---------------------------------------------------------------------------
+// The service worker gives the installed app an offline page. On a phone, the app's pages offer
+// installing once: Chromium browsers through their own prompt, iOS Safari (which has none) with
+// the steps. Closing the hint, or declining the prompt, is remembered.
+if ('serviceWorker' in navigator) {
+  window.addEventListener('load', () => { navigator.serviceWorker.register('/sw.js').catch(() => {}); });
+}
+
+(function installHint() {
+  const KEY = 'nmc-install-dismissed';
+  const remembered = () => { try { return localStorage.getItem(KEY) === '1'; } catch (_) { return true; } };
+  const remember = () => { try { localStorage.setItem(KEY, '1'); } catch (_) { /* private mode: ask again next time */ } };
+  const installed = matchMedia('(display-mode: standalone)').matches || navigator.standalone === true;
+  const phone = matchMedia('(max-width: 720px)').matches && matchMedia('(pointer: coarse)').matches;
+  const appPage = location.pathname === '/app' || location.pathname.startsWith('/app/');
+  if (installed || !phone || !appPage || remembered()) return;
+
+  let hint = null;
+  const hide = () => { if (hint) hint.remove(); hint = null; };
+  const show = (text, install) => {
+    const main = document.querySelector('main');
+    if (!main || hint) return;
+    hint = document.createElement('div');
+    hint.className = 'install-hint';
+    hint.setAttribute('role', 'region');
+    hint.setAttribute('aria-label', 'Install the app');
+    const p = document.createElement('p');
+    p.textContent = text;
+    hint.append(p);
+    if (install) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = 'Install';
+      b.addEventListener('click', install);
+      hint.append(b);
+    }
+    const close = document.createElement('button');
+    close.type = 'button';
+    close.className = 'link';
+    close.setAttribute('aria-label', 'Dismiss');
+    close.textContent = '×';
+    close.addEventListener('click', () => { remember(); hide(); });
+    hint.append(close);
+    // After the navigation, so "Skip to content" stays the first thing to tab to.
+    const nav = main.querySelector(':scope > nav');
+    if (nav) nav.after(hint); else main.prepend(hint);
+  };
+
+  const ios = /iPhone|iPad|iPod/.test(navigator.userAgent) || (navigator.platform === 'MacIntel' && navigator.maxTouchPoints > 1);
+  if ('onbeforeinstallprompt' in window) {
+    window.addEventListener('beforeinstallprompt', (e) => {
+      // Our hint instead of the browser's mini-infobar; the prompt needs a tap on Install.
+      e.preventDefault();
+      show('Add NeverMissCall to your home screen: it opens like an app, one tap away.', async () => {
+        hide();
+        await e.prompt();
+        const choice = await e.userChoice;
+        if (choice.outcome === 'dismissed') remember();
+      });
+    });
+    window.addEventListener('appinstalled', hide);
+  } else if (ios) {
+    show('Add NeverMissCall to your home screen: tap Share, then Add to Home Screen.');
+  }
+})();

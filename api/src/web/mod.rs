@@ -20,6 +20,7 @@ pub mod catalog;
 pub mod forms;
 pub mod home;
 pub mod inbox;
+pub mod install;
 pub mod leads;
 pub mod onboarding;
 pub mod phone;
@@ -56,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .merge(catalog::router())
         .merge(settings::router())
         .merge(reports::router())
+        .merge(install::router())
 }
 
 async fn script() -> impl IntoResponse {
@@ -174,6 +176,15 @@ pub(crate) fn page(title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · NeverMissCall" }
+                // Installable on a phone's home screen (see `install`).
+                link rel="manifest" href="/manifest.webmanifest";
+                // The first that matches wins: dark first.
+                meta name="theme-color" media="(prefers-color-scheme: dark)" content="#003853";
+                meta name="theme-color" content=(install::THEME_COLOR);
+                meta name="mobile-web-app-capable" content="yes";
+                meta name="apple-mobile-web-app-title" content="NeverMiss";
+                link rel="icon" href="/assets/icons/icon.svg" type="image/svg+xml";
+                link rel="apple-touch-icon" href="/assets/icons/apple-touch-icon.png";
                 style { (PreEscaped(STYLE)) }
                 script src="/assets/app.js" defer {}
             }

@@ -1,0 +1,60 @@
+// The service worker: gives the installed app an offline page, and caches nothing else. Pages
+// and API answers carry the owner's customers and jobs, and a phone can be shared, so they
+// always come from the network and are never stored here.
+'use strict';
+
+// Bump on any change to what is precached (the offline page's wording too): activate then drops
+// the old cache, and the changed bytes make browsers install this worker anew.
+const CACHE = 'nmc-v1';
+const OFFLINE = '/offline';
+// Public and the same for every business.
+const PRECACHE = [
+  OFFLINE,
+  '/assets/icons/icon.svg',
+  '/assets/icons/icon-192.png',
+  '/assets/icons/icon-512.png',
+  '/assets/icons/maskable-512.png',
+  '/assets/icons/apple-touch-icon.png',
+];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(CACHE)
+    // `reload`: fresh copies from the server, not the browser's HTTP cache.
+    .then(cache => cache.addAll(PRECACHE.map(url => new Request(url, { cache: 'reload' }))))
+    // No page depends on this worker's version, so a new one can take over at once.
+    .then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    const names = await caches.keys();
+    await Promise.all(names.filter(n => n.startsWith('nmc-') && n !== CACHE).map(n => caches.delete(n)));
+    // Navigations then start while the worker boots, not after.
+    if (self.registration.navigationPreload) await self.registration.navigationPreload.enable();
+    // The page that registered the worker gets the offline page too, without a reload.
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.mode === 'navigate') {
+    event.respondWith((async () => {
+      try {
+        return (await event.preloadResponse) || await fetch(request);
+      } catch (_) {
+        return (await caches.match(OFFLINE)) || Response.error();
+      }
+    })());
+    return;
+  }
+  // The precached files from the cache (the offline page shows the icon); anything else is
+  // left to the browser.
+  const url = new URL(request.url);
+  if (request.method === 'GET' && url.origin === self.location.origin && PRECACHE.includes(url.pathname)) {
+    event.respondWith(caches.match(request).then(hit => hit || fetch(request)));
+  }
+});
+
+// ---- Web Push (next issue) -----------------------------------------------------------------
+// The `push` and `notificationclick` handlers go here. Keep them from caching owner data too.
