@@ -8,8 +8,8 @@
 //! `scripts/bench` wires it all up.
 //!
 //! One module per mode: `greeting` (the default: missed call → greeting text, next to its floor),
-//! `conversation`, `availability`, `booking`, `events`, `load` and `flood`; `setup` starts the
-//! sandbox carrier and onboards the business every mode runs against.
+//! `conversation`, `availability`, `booking`, `events`, `load`, `flood` and `pages`; `setup`
+//! starts the sandbox carrier and onboards the business every mode runs against.
 
 mod availability;
 mod booking;
@@ -18,6 +18,7 @@ mod events;
 mod flood;
 mod greeting;
 mod load;
+mod pages;
 mod setup;
 mod stats;
 
@@ -55,6 +56,11 @@ struct Args {
     /// Caller-text webhooks alone, then while `--clients` clients flood the password endpoints (flood.rs).
     password_flood: bool,
     businesses: usize,
+    /// The owner's inbox and home pages with `--conversations` open conversations, against the
+    /// log-in page as the floor (pages.rs); `--requests` each, alone and from `--clients` at once.
+    pages: bool,
+    conversations: usize,
+    requests: usize,
     api_pid: Option<u32>,
     worker_pid: Option<u32>,
 }
@@ -77,6 +83,9 @@ fn args() -> anyhow::Result<Args> {
         load: false,
         password_flood: false,
         businesses: 100,
+        pages: false,
+        conversations: 1000,
+        requests: 200,
         api_pid: None,
         worker_pid: None,
     };
@@ -100,6 +109,9 @@ fn args() -> anyhow::Result<Args> {
             "--load" => a.load = true,
             "--password-flood" => a.password_flood = true,
             "--businesses" => a.businesses = val()?.parse()?,
+            "--pages" => a.pages = true,
+            "--conversations" => a.conversations = val()?.parse()?,
+            "--requests" => a.requests = val()?.parse()?,
             "--api-pid" => a.api_pid = Some(val()?.parse()?),
             "--worker-pid" => a.worker_pid = Some(val()?.parse()?),
             other => anyhow::bail!("unknown flag {other}; see the README's Benchmark section"),
@@ -141,6 +153,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if a.password_flood {
         return flood::run(&a, &http, twilio_number).await;
+    }
+    if a.pages {
+        return pages::run(&a, twilio_number, &business.owner_email).await;
     }
     if a.load {
         let floor_url = greeting::serve_floor(&http, &sandbox_base).await?;
