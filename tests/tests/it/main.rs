@@ -20,6 +20,7 @@ mod missed_call;
 mod nothing_lost;
 mod operability;
 mod owner_api;
+mod pages;
 mod replay;
 mod scheduling;
 mod schema;
