@@ -349,11 +349,12 @@ impl Browser {
 
     /// The document and each resource it loaded, with their uncompressed sizes in bytes.
     pub async fn page_weight_parts(&self) -> Vec<(String, u64)> {
+        let here = self.path().await;
         let parts = self
             .client
             .execute_async(WEIGHT, vec![])
             .await
-            .unwrap_or_else(|e| panic!("weighing {}: {e}", self.path().await));
+            .unwrap_or_else(|e| panic!("weighing {here}: {e}"));
         // Numbers cross WebDriver as JSON numbers; read them as f64, whatever form they take.
         let parts: Vec<(String, f64)> =
             serde_json::from_value(parts).unwrap_or_else(|e| panic!("the page's weights: {e}"));

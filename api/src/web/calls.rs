@@ -149,8 +149,9 @@ async fn log(
                         tbody {
                             @for r in &rows {
                                 tr {
-                                    td { (r.call.created_at.with_timezone(&zone).format("%a %b %-d, %-I:%M %p")) }
-                                    td { (r.name.clone().unwrap_or_default()) " " (r.call.caller_phone.clone().unwrap_or_else(|| "unknown".into())) }
+                                    td { (super::ui::when(r.call.created_at, zone)) }
+                                    td { (r.name.clone().unwrap_or_default()) " "
+                                        @match &r.call.caller_phone { Some(p) => (super::ui::phone(p)), None => "unknown" } }
                                     td {
                                         span class=(if r.call.status == "missed" { "badge bad" } else { "badge" }) { (r.call.status) }
                                         @if r.call.is_after_hours { " " span class="badge" { "after hours" } }

@@ -85,7 +85,13 @@ async fn editor(
 fn item(sent: &Submitted, row: &scheduling::CatalogRow) -> Markup {
     let id = row.id.to_string();
     let api = format!("/api/catalog/{id}");
-    let edit = Form::new(sent, format!("job-{id}"), "PUT", api.clone(), "/app/catalog");
+    let edit = Form::new(
+        sent,
+        format!("job-{id}"),
+        "PUT",
+        api.clone(),
+        "/app/catalog",
+    );
     let remove = Form::new(sent, format!("delete-{id}"), "DELETE", api, "/app/catalog");
     html! {
         details class="card item" open[sent.form == format!("job-{id}")] {

@@ -166,10 +166,6 @@ fn to_json(p: &Posted) -> Result<Map<String, Value>, BTreeMap<String, String>> {
             set_path(&mut body, name, Value::Bool(false));
         }
     }
-    // A group left out (a closed weekday) is removed.
-    for path in p.drop.iter().filter(|d| !p.keep.contains(*d)) {
-        remove_path(&mut body, path);
-    }
     if errors.is_empty() {
         Ok(body)
     } else {
@@ -177,13 +173,21 @@ fn to_json(p: &Posted) -> Result<Map<String, Value>, BTreeMap<String, String>> {
     }
 }
 
+/// A group the form left out (a closed weekday) is removed, from the merged record too.
+fn drop_unkept(p: &Posted, body: &mut Map<String, Value>) {
+    for path in p.drop.iter().filter(|d| !p.keep.contains(*d)) {
+        remove_path(body, path);
+    }
+}
+
 fn value_of(kind: Kind, raw: &str) -> Result<Value, &'static str> {
     let v = raw.trim();
     let number = |s: &str| s.replace(['$', ','], "").parse::<f64>();
     Ok(match kind {
-        Kind::Text => json!(v),
         Kind::Optional | Kind::Int | Kind::Cents if v.is_empty() => Value::Null,
-        Kind::Optional => json!(v),
+        // A time input sends `08:30`; the API reads seconds too.
+        Kind::Time if v.len() == 5 => json!(format!("{v}:00")),
+        Kind::Text | Kind::Optional | Kind::Time => json!(v),
         Kind::Int => json!(v.parse::<i64>().map_err(|_| "a whole number, like 45")?),
         Kind::Cents => {
             let dollars = number(v).map_err(|_| "an amount in dollars, like 175 or 89.50")?;
@@ -200,8 +204,6 @@ fn value_of(kind: Kind, raw: &str) -> Result<Value, &'static str> {
                 .collect();
             json!(seconds.ok_or("hours separated by commas, like 1, 24")?)
         }
-        Kind::Time if v.len() == 5 => json!(format!("{v}:00")),
-        Kind::Time => json!(v),
     })
 }
 
@@ -269,6 +271,7 @@ async fn call_api(
         }
     }
     merge(&mut body, fields);
+    drop_unkept(p, &mut body);
     let body = (p.method != Method::DELETE).then_some(Value::Object(body));
     dispatch(s, parts, p.method.clone(), &p.api, body).await
 }
@@ -312,7 +315,10 @@ async fn dispatch(
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
         .unwrap_or_default();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// The browser's session cookie, bearer token and connection go with the inner request.
@@ -333,7 +339,11 @@ fn invalid(errors: BTreeMap<String, String>) -> Value {
 }
 
 fn refused(status: StatusCode, message: &str) -> Response {
-    (status, super::page("Not saved", maud::html! { h1 { (message) } })).into_response()
+    (
+        status,
+        super::page("Not saved", maud::html! { h1 { (message) } }),
+    )
+        .into_response()
 }
 
 /// The page the form is on, rendered again (by its own handler) with what was sent and why it
@@ -394,8 +404,15 @@ mod tests {
              &business_hours.monday.open=08:00&business_hours.sunday.open=09:00\
              &_drop=business_hours.monday&_drop=business_hours.sunday&_keep=business_hours.monday",
         );
+        let mut body = to_json(&p).unwrap();
+        body.insert(
+            "business_hours".into(),
+            json!({"sunday": {"open": "10:00"}, "monday": {}}),
+        );
+        merge(&mut body, to_json(&p).unwrap());
+        drop_unkept(&p, &mut body);
         assert_eq!(
-            Value::Object(to_json(&p).unwrap()),
+            Value::Object(body),
             json!({"name": "Sink Clog", "price_cents": 17550, "price_min_cents": null,
                    "keywords": ["sink", "drain"], "active": false, "follow": [3600, 86400],
                    "q": "08:30:00", "business_hours": {"monday": {"open": "08:00"}}})
@@ -404,7 +421,9 @@ mod tests {
 
     #[test]
     fn only_changed_fields_are_sent_when_the_form_says_so() {
-        let p = posted("_api=/api/leads/1&_method=PATCH&name=Sam&_was.name=Sam&address=14+Oak&_was.address=12+Oak");
+        let p = posted(
+            "_api=/api/leads/1&_method=PATCH&name=Sam&_was.name=Sam&address=14+Oak&_was.address=12+Oak",
+        );
         assert_eq!(
             Value::Object(to_json(&p).unwrap()),
             json!({"address": "14 Oak"})
@@ -415,10 +434,7 @@ mod tests {
     fn text_that_is_not_its_kind_is_an_error_by_its_field() {
         let p = posted("_api=/api/x&minutes=soon&_type=minutes:int&price=abc&_type=price:cents");
         let errors = to_json(&p).unwrap_err();
-        assert_eq!(
-            errors.keys().collect::<Vec<_>>(),
-            vec!["minutes", "price"]
-        );
+        assert_eq!(errors.keys().collect::<Vec<_>>(), vec!["minutes", "price"]);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/app", get(home))
         .route("/app/activity", get(activity_fragment))
+        .route("/app/waiting", get(waiting_fragment))
 }
 
 fn stats(label: &str, t: &insights::Totals, revenue: bool) -> Markup {
@@ -82,38 +83,7 @@ async fn home(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, 
         day,
     )
     .await?;
-    // What waits on the owner comes first: the conversations the assistant handed to them.
-    let waiting = inbox::conversations(
-        &mut tx,
-        t.business_id,
-        &ConversationFilter {
-            status: Some("active".into()),
-            needs_owner: Some(true),
-            emergency: None,
-            mode: None,
-            booked: None,
-        },
-        None,
-        10,
-    )
-    .await?;
-    let emergencies = inbox::conversations(
-        &mut tx,
-        t.business_id,
-        &ConversationFilter {
-            status: Some("active".into()),
-            needs_owner: None,
-            emergency: Some(true),
-            mode: None,
-            booked: None,
-        },
-        None,
-        5,
-    )
-    .await?;
-    // Texts that did not reach the caller in the last day.
-    let failed =
-        inbox::failed_deliveries(&mut tx, t.business_id, Utc::now() - Duration::hours(24)).await?;
+    let needs = needs_you(&mut tx, t.business_id, zone).await?;
     let recent = insights::recent(&mut tx, t.business_id, 20).await?;
     let bars: Vec<(String, i64)> = days
         .iter()
@@ -133,28 +103,8 @@ async fn home(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, 
                     p class="banner" role="status" { "Set-up is not finished. " a href={ "/app/onboarding/" (step) } { "Continue set-up" } }
                 }
             }
-            @for c in &emergencies.items {
-                p class="banner bad" role="alert" {
-                    strong { "Emergency: " } (c.caller_name.clone().unwrap_or_else(|| nmc_domain::phone::display(&c.caller_phone)))
-                    " — " (c.service_needed.clone().unwrap_or_else(|| "needs you now".into())) ". "
-                    a href={ "/app/inbox/" (c.id) } { "Open" } " · " a href={ "tel:" (c.caller_phone) } { "Call back" }
-                }
-            }
-            section class="waiting" aria-labelledby="waiting-title" {
-                h2 id="waiting-title" { "Waiting on you" @if !waiting.items.is_empty() { " (" (waiting.items.len()) ")" } }
-                @if waiting.items.is_empty() {
-                    (ui::empty(&html! { "Nobody is waiting on you. The assistant hands a conversation to you when a caller needs a person." }, None))
-                } @else {
-                    ul class="list" { @for c in &waiting.items { (super::inbox::row(c, zone)) } }
-                    p { a href="/app/inbox?show=needs_owner" { "All conversations that need you" } }
-                }
-            }
-            @if failed.0 > 0 {
-                p class="banner bad" role="alert" {
-                    strong { (failed.0) " text" @if failed.0 != 1 { "s" } " not delivered" } " in the last 24 hours. "
-                    @if let Some(c) = failed.1 { a href={ "/app/inbox/" (c) } { "See the latest" } }
-                }
-            }
+            // What waits on the owner comes first, and stays current while the page is open.
+            div data-live="/app/waiting" data-on="conversation.created conversation.updated emergency message.updated lead.updated" { (needs) }
             h2 { "Today" }
             (stats("Today", &today_totals, t.owner_role))
             h2 { "This month" }
@@ -170,6 +120,61 @@ async fn home(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, 
         },
     )
     .into_response())
+}
+
+fn open(needs_owner: Option<bool>, emergency: Option<bool>) -> ConversationFilter {
+    ConversationFilter {
+        status: Some("active".into()),
+        needs_owner,
+        emergency,
+        mode: None,
+        booked: None,
+    }
+}
+
+/// Emergencies, the conversations the assistant handed to the owner, and texts that failed.
+async fn needs_you(
+    tx: &mut sqlx::PgConnection,
+    business: uuid::Uuid,
+    zone: chrono_tz::Tz,
+) -> Result<Markup, ApiError> {
+    let waiting = inbox::conversations(tx, business, &open(Some(true), None), None, 10).await?;
+    let emergencies = inbox::conversations(tx, business, &open(None, Some(true)), None, 5).await?;
+    // Texts that did not reach the caller in the last day.
+    let failed = inbox::failed_deliveries(tx, business, Utc::now() - Duration::hours(24)).await?;
+    Ok(html! {
+        @for c in &emergencies.items {
+            p class="banner bad" role="alert" {
+                strong { "Emergency: " } (c.caller_name.clone().unwrap_or_else(|| nmc_domain::phone::display(&c.caller_phone)))
+                " — " (c.service_needed.clone().unwrap_or_else(|| "needs you now".into())) ". "
+                a href={ "/app/inbox/" (c.id) } { "Open" } " · " a href={ "tel:" (c.caller_phone) } { "Call back" }
+            }
+        }
+        section class="waiting" aria-labelledby="waiting-title" {
+            h2 id="waiting-title" { "Waiting on you" @if !waiting.items.is_empty() { " (" (waiting.items.len()) ")" } }
+            @if waiting.items.is_empty() {
+                (ui::empty(&html! { "Nobody is waiting on you. The assistant hands a conversation to you when a caller needs a person." }, None))
+            } @else {
+                ul class="list" { @for c in &waiting.items { (super::inbox::row(c, zone)) } }
+                p { a href="/app/inbox?show=needs_owner" { "All conversations that need you" } }
+            }
+        }
+        @if failed.0 > 0 {
+            p class="banner bad" role="alert" {
+                strong { (failed.0) " text" @if failed.0 != 1 { "s" } " not delivered" } " in the last 24 hours. "
+                @if let Some(c) = failed.1 { a href={ "/app/inbox/" (c) } { "See the latest" } }
+            }
+        }
+    })
+}
+
+async fn waiting_fragment(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+) -> Result<Markup, ApiError> {
+    let mut tx = t.begin(&s.db).await?;
+    let (_, _, timezone) = nmc_store::booking::business_basics(&mut tx, t.business_id).await?;
+    needs_you(&mut tx, t.business_id, tz(&timezone)).await
 }
 
 async fn activity_fragment(

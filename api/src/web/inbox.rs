@@ -186,12 +186,19 @@ fn lead_card(sent: &Submitted, lead: &inbox::Lead, back: &str) -> Markup {
         ("soon", "Soon"),
         ("flexible", "Flexible"),
     ];
-    let f = ui::Form::new(sent, "lead", "PATCH", format!("/api/leads/{}", lead.id), back).changed_only();
+    let f = ui::Form::new(
+        sent,
+        "lead",
+        "PATCH",
+        format!("/api/leads/{}", lead.id),
+        back,
+    )
+    .changed_only();
     let stored = |v: &Option<String>| v.clone().unwrap_or_default();
     html! {
         details class="card lead" open[f.error("name").is_some() || sent.form == "lead"] {
             summary {
-                strong { (lead.name.clone().unwrap_or_else(|| "Caller".into())) } " · " (ui::phone(&lead.phone))
+                strong { (lead.name.clone().unwrap_or_else(|| "Caller".into())) } " · " (nmc_domain::phone::display(&lead.phone))
                 br; span class="muted" { (lead.service_needed.clone().unwrap_or_else(|| "need not known yet".into())) " · " (lead.urgency.clone().unwrap_or_else(|| "urgency not known".into())) }
                 br; span class="muted" { (lead.address.clone().unwrap_or_else(|| "no address yet".into())) }
                 " " span class="link" { "Edit" }
@@ -260,7 +267,7 @@ async fn detail(
                 @if c.emergency { " " (ui::badge("Emergency", Tone::Bad)) } }
             (lead_card(&sent, &lead, &back))
             div id="controls" data-live={ "/app/inbox/" (id) "/controls" } data-on="conversation.updated" { (controls(&c, &lead)) }
-            section id="thread" class="thread" aria-live="polite" aria-label="Messages" data-stick-bottom
+            section id="thread" class="thread" aria-live="polite" aria-label="Messages" tabindex="0" data-stick-bottom
                 data-live={ "/app/inbox/" (id) "/thread" } data-on="message.created message.updated conversation.updated" { (thread(&messages, zone, until)) }
             @if open {
                 form method="post" action={ "/app/inbox/" (id) "/send" } class="compose" {

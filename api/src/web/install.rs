@@ -31,7 +31,10 @@ const ICONS: &[(&str, &[u8])] = &[
 ];
 
 fn content_type(file: &str) -> &'static str {
-    if file.ends_with(".svg") {
+    if std::path::Path::new(file)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"))
+    {
         "image/svg+xml"
     } else {
         "image/png"

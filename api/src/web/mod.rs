@@ -454,12 +454,22 @@ fn signup_form(
                  value: &str,
                  auto: &str,
                  hint: Option<&str>| {
+        let error = errors.get(id);
+        let described: Vec<String> = [
+            hint.map(|_| format!("{id}-hint")),
+            error.map(|_| format!("{id}-error")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         html! {
-            label for=(id) { (label) }
-            @if let Some(h) = hint { small id={ (id) "-hint" } class="muted" { (h) } }
-            input id=(id) name=(id) type=(kind) value=(value) autocomplete=(auto) required
-                aria-invalid=[errors.contains_key(id).then_some("true")] aria-describedby=[hint.map(|_| format!("{id}-hint"))];
-            @if let Some(e) = errors.get(id) { p class="error field-error" { (e) } }
+            div class="field" {
+                label for=(id) { (label) }
+                @if let Some(h) = hint { small id={ (id) "-hint" } class="hint" { (h) } }
+                input id=(id) name=(id) type=(kind) value=(value) autocomplete=(auto) required
+                    aria-invalid=[error.map(|_| "true")] aria-describedby=[(!described.is_empty()).then(|| described.join(" "))];
+                @if let Some(e) = error { p id={ (id) "-error" } class="error field-error" { (e) } }
+            }
         }
     };
     page(

@@ -103,15 +103,27 @@ async fn step(
     let current = settings::get(&mut tx, t.business_id).await?;
     let next = next_link(index);
     let step_form = |id: &str| {
-        Form::new(&sent, id, "PUT", "/api/settings", format!("/app/onboarding/{step}"))
-            .merge()
-            .next(next.clone())
+        Form::new(
+            &sent,
+            id,
+            "PUT",
+            "/api/settings",
+            format!("/app/onboarding/{step}"),
+        )
+        .merge()
+        .next(next.clone())
     };
     let body = match index {
         0 => profile(&step_form("profile"), &current),
         1 => hours(
             &step_form("hours"),
-            &Form::new(&sent, "crew", "POST", "/api/technicians", "/app/onboarding/hours"),
+            &Form::new(
+                &sent,
+                "crew",
+                "POST",
+                "/api/technicians",
+                "/app/onboarding/hours",
+            ),
             &current,
             &scheduling::technicians(&mut tx, t.business_id).await?,
         ),
@@ -237,10 +249,13 @@ fn hours(
 /// The trade's starter price list, adopted in one tap (a form, so it works without script).
 pub(crate) fn adopt(sent: &Submitted, trade: &str, back: &str) -> Markup {
     let f = Form::new(sent, "adopt", "POST", "/api/catalog/adopt", back);
-    f.render("", &html! {
-        input type="hidden" name="trade" value=(trade);
-        button type="submit" { "Use the " (trade) " price list" }
-    })
+    f.render(
+        "",
+        &html! {
+            input type="hidden" name="trade" value=(trade);
+            button type="submit" { "Use the " (trade) " price list" }
+        },
+    )
 }
 
 fn prices(
@@ -349,7 +364,14 @@ fn number_step(
     (area, found): (Option<&str>, Found),
     next: &str,
 ) -> Markup {
-    let mode = Form::new(sent, "call-mode", "PUT", "/api/settings", "/app/onboarding/number").merge();
+    let mode = Form::new(
+        sent,
+        "call-mode",
+        "PUT",
+        "/api/settings",
+        "/app/onboarding/number",
+    )
+    .merge();
     let back = match area {
         Some(a) => format!("/app/onboarding/number?area_code={}", super::enc(a)),
         None => "/app/onboarding/number".into(),
@@ -427,7 +449,7 @@ fn test_step(number: Option<&str>, sandbox: bool) -> Markup {
                     input type="hidden" id="caller" value="+15125550199";
                     button type="button" id="test-call" { "Call my number now" }
                 }
-                section id="test-thread" class="thread" aria-live="polite" aria-label="The test caller's phone" {}
+                section id="test-thread" class="thread" aria-live="polite" aria-label="The test caller's phone" tabindex="0" {}
                 p { "Answer as the caller from the " a href={ "/dev/phone?number=" (super::enc(n)) } target="_blank" { "dev phone" } ", and watch the conversation in the " a href="/app/inbox" target="_blank" { "inbox" } "." }
                 script { (maud::PreEscaped(TEST_SCRIPT)) }
             }

@@ -88,7 +88,7 @@ async fn phone(
     let body = html! {
         (nav("phone", &t))
         h1 { "Dev phone" }
-        p class="empty" { "You are a caller of your own business. Calls and texts go through the sandbox carrier, exactly as Twilio would deliver them." }
+        p class="muted" { "You are a caller of your own business. Calls and texts go through the sandbox carrier, exactly as Twilio would deliver them." }
         @match &number {
             None => p { "Your business has no number yet. " a href="/app/onboarding/number" { "Pick one" } },
             Some(n) => {
@@ -98,7 +98,7 @@ async fn phone(
                     input id="caller" name="caller" value=(caller) inputmode="tel";
                     button id="call" type="button" { "Call (no one answers)" }
                 }
-                section id="thread" class="thread" aria-live="polite" aria-label="Texts" {}
+                section id="thread" class="thread" aria-live="polite" aria-label="Texts" tabindex="0" {}
                 form id="compose" class="compose" {
                     label for="body" class="visually-hidden" { "Text message" }
                     input id="body" name="body" placeholder="Text message" autocomplete="off";

@@ -241,30 +241,30 @@ impl<'a> Form<'a> {
                 input type="hidden" name="_back" value=(self.back);
                 @if let Some(next) = &self.next { input type="hidden" name="_next" value=(next); }
                 @if self.merge { input type="hidden" name="_merge" value="1"; }
-                @if let Some(s) = self.sent { (self.summary(s)) }
+                @if let Some(s) = self.sent { (summary(s)) }
                 (body)
             }
         }
     }
+}
 
-    /// Above the fields after a refused save: what went wrong, with what has no field of its own.
-    fn summary(&self, s: &Submitted) -> Markup {
-        let placed = |name: &str| {
-            s.values
-                .iter()
-                .any(|(k, _)| k == name || k.starts_with(&format!("{name}.")))
-        };
-        let unplaced: Vec<String> = s
-            .errors
+/// Above the fields after a refused save: what went wrong, with what has no field of its own.
+fn summary(s: &Submitted) -> Markup {
+    let placed = |name: &str| {
+        s.values
             .iter()
-            .filter(|(k, _)| !placed(k))
-            .map(|(k, v)| format!("{}: {v}", k.replace('_', " ")))
-            .collect();
-        html! {
-            div class="form-alert error" role="alert" tabindex="-1" {
-                p { (s.message.clone().unwrap_or_else(|| "Please fix the fields marked below.".into())) }
-                @for u in &unplaced { p { (u) } }
-            }
+            .any(|(k, _)| k == name || k.starts_with(&format!("{name}.")))
+    };
+    let unplaced: Vec<String> = s
+        .errors
+        .iter()
+        .filter(|(k, _)| !placed(k))
+        .map(|(k, v)| format!("{}: {v}", k.replace('_', " ")))
+        .collect();
+    html! {
+        div class="form-alert error" role="alert" tabindex="-1" {
+            p { (s.message.clone().unwrap_or_else(|| "Please fix the fields marked below.".into())) }
+            @for u in &unplaced { p { (u) } }
         }
     }
 }

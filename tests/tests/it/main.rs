@@ -17,6 +17,7 @@ mod events;
 mod go_live;
 mod llm;
 mod missed_call;
+mod no_js;
 mod nothing_lost;
 mod operability;
 mod owner_api;
