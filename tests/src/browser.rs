@@ -45,6 +45,18 @@ impl Browser {
         .await
     }
 
+    /// The 360 px phone with the system in dark mode (`prefers-color-scheme: dark`; Blink's
+    /// preferredColorScheme 0 is dark).
+    pub async fn phone_dark(base: &str) -> Self {
+        Self::start(
+            base,
+            json!({"mobileEmulation": {"deviceMetrics": {"width": 360, "height": 740, "pixelRatio": 2.0}},
+                   "args": ["--blink-settings=preferredColorScheme=0"]}),
+            "--window-size=360,740",
+        )
+        .await
+    }
+
     /// A desktop window with JavaScript switched off the way a policy does it (Chromium's
     /// `profile.managed_default_content_settings.javascript`, 2 = block): the pages' scripts do
     /// not run, so forms must work as plain HTML. WebDriver itself still finds and clicks.
@@ -84,7 +96,15 @@ impl Browser {
         });
         if let Value::Object(extra) = chrome_options {
             for (key, value) in extra {
-                options[key] = value;
+                match (key.as_str(), value) {
+                    // More arguments add to ours.
+                    ("args", Value::Array(more)) => {
+                        if let Some(args) = options["args"].as_array_mut() {
+                            args.extend(more);
+                        }
+                    }
+                    (_, value) => options[key] = value,
+                }
             }
         }
         let mut caps = serde_json::Map::new();

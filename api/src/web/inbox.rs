@@ -36,6 +36,8 @@ pub fn router() -> Router<AppState> {
 #[derive(Deserialize)]
 struct Filter {
     show: Option<String>,
+    /// Older conversations: the store's cursor from the page before.
+    cursor: Option<String>,
 }
 
 const FILTERS: [(&str, &str); 5] = [
@@ -60,9 +62,11 @@ fn filter_for(show: &str) -> ConversationFilter {
     }
 }
 
-async fn rows(t: &crate::auth::Tenant, s: &AppState, show: &str) -> Result<Markup, ApiError> {
+async fn rows(t: &crate::auth::Tenant, s: &AppState, f: &Filter) -> Result<Markup, ApiError> {
+    let show = f.show.as_deref().unwrap_or_default();
+    let cursor = f.cursor.as_deref().and_then(inbox::Cursor::decode);
     let mut tx = t.begin(&s.db).await?;
-    let page = inbox::conversations(&mut tx, t.business_id, &filter_for(show), None, 50).await?;
+    let page = inbox::conversations(&mut tx, t.business_id, &filter_for(show), cursor, 50).await?;
     let (_, _, timezone) = nmc_store::booking::business_basics(&mut tx, t.business_id).await?;
     let zone = super::tz(&timezone);
     Ok(html! {
@@ -76,6 +80,9 @@ async fn rows(t: &crate::auth::Tenant, s: &AppState, show: &str) -> Result<Marku
         }
         ul class="list" {
             @for c in &page.items { (row(c, zone)) }
+        }
+        @if let Some(next) = &page.next_cursor {
+            p { a class="button secondary" href={ "/app/inbox?show=" (show) "&cursor=" (super::enc(next)) } { "Older conversations" } }
         }
     })
 }
@@ -118,8 +125,12 @@ async fn list(
     State(s): State<AppState>,
     Params(f): Params<Filter>,
 ) -> Result<Response, ApiError> {
+    let list = rows(&t, &s, &f).await?;
     let show = f.show.unwrap_or_default();
-    let list = rows(&t, &s, &show).await?;
+    let older = f
+        .cursor
+        .map(|c| format!("&cursor={}", super::enc(&c)))
+        .unwrap_or_default();
     Ok(page(
         "Inbox",
         html! {
@@ -130,7 +141,7 @@ async fn list(
                     a href={ "/app/inbox" @if !key.is_empty() { "?show=" (key) } } aria-current=[(key == show).then_some("page")] { (label) }
                 }
             }
-            div id="conversations" data-live={ "/app/inbox/list?show=" (show) } data-on="conversation.created conversation.updated message.created lead.updated" { (list) }
+            div id="conversations" data-live={ "/app/inbox/list?show=" (show) (older) } data-on="conversation.created conversation.updated message.created lead.updated" { (list) }
         },
     )
     .into_response())
@@ -141,7 +152,7 @@ async fn list_fragment(
     State(s): State<AppState>,
     Params(f): Params<Filter>,
 ) -> Result<Markup, ApiError> {
-    rows(&t, &s, &f.show.unwrap_or_default()).await
+    rows(&t, &s, &f).await
 }
 
 fn ticks(status: &str) -> &str {

@@ -577,4 +577,25 @@ async fn no_page_scrolls_sideways_on_a_360_px_phone() {
     b.goto("/app").await;
     b.screenshot("phone-home").await;
     b.close().await;
+
+    // Dark mode: the same tokens, redefined; axe checks the contrast it produces.
+    let dark = Browser::phone_dark(&app.api_url).await;
+    log_in_page(&dark, "owner@phone-test.example", PASSWORD).await;
+    assert_eq!(
+        dark.js("return matchMedia('(prefers-color-scheme: dark)').matches;")
+            .await,
+        json!(true)
+    );
+    for page in [
+        "/app/inbox".to_owned(),
+        format!("/app/inbox/{conversation}"),
+        "/app".into(),
+    ] {
+        dark.goto(&page).await;
+        dark.wait_text("main", "", Duration::from_secs(5)).await;
+        dark.assert_accessible("360 px, dark").await;
+    }
+    dark.goto("/app/inbox").await;
+    dark.screenshot("phone-inbox-dark").await;
+    dark.close().await;
 }

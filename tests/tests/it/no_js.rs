@@ -22,6 +22,28 @@ async fn select(b: &Browser, css: &str, value: &str) {
         .unwrap_or_else(|e| panic!("{css} = {value}: {e}"));
 }
 
+/// Submits with a click and waits for the page that answers (the old one goes stale), so what
+/// follows reads the database after the save, not before.
+async fn submit(b: &Browser, css: &str) {
+    let old = b.client.find(Locator::Css("main")).await.unwrap();
+    b.click(css).await;
+    gone(b, old).await;
+}
+
+async fn submit_text(b: &Browser, text: &str) {
+    let old = b.client.find(Locator::Css("main")).await.unwrap();
+    b.click_text(text).await;
+    gone(b, old).await;
+}
+
+async fn gone(b: &Browser, old: fantoccini::elements::Element) {
+    wait_until(Duration::from_secs(15), "the next page", || async {
+        old.tag_name().await.is_err()
+    })
+    .await;
+    b.wait_text("main", "", Duration::from_secs(5)).await;
+}
+
 async fn one<T>(app: &TestApp, sql: &str) -> T
 where
     T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
@@ -63,8 +85,9 @@ async fn every_settings_form_saves_without_javascript_and_refusals_show_by_the_f
     // Business: a bad mobile is refused by the API's own rule, shown by the field; nothing saved.
     b.goto("/app/settings").await;
     b.fill("#owner_phone", "call me maybe").await;
-    b.click("#settings-business button[type=submit]").await;
+    submit(&b, "#settings-business button[type=submit]").await;
     refused_in_place(&b, "owner_phone", "call me maybe", "").await;
+    b.screenshot("no-js-refused").await;
     assert_eq!(
         one::<String>(&app, "select owner_phone from businesses").await,
         "+15125550142"
@@ -72,31 +95,35 @@ async fn every_settings_form_saves_without_javascript_and_refusals_show_by_the_f
     // Corrected on the page that came back: saved, and back on settings.
     b.fill("#owner_phone", "+15125550177").await;
     b.fill("#name", "Rivera Plumbing & Drains").await;
-    b.click("#settings-business button[type=submit]").await;
+    submit(&b, "#settings-business button[type=submit]").await;
     b.wait_path("/app/settings").await;
     assert_eq!(
         one::<String>(&app, "select owner_phone || ' ' || name from businesses").await,
         "+15125550177 Rivera Plumbing & Drains"
     );
 
-    // Hours: Saturday closed.
+    // Hours: Monday closed, Saturday opened at the usual hours (unticked days are dropped, ticked kept).
+    b.click("#settings-hours input[name=_keep][value='business_hours.monday']")
+        .await;
     b.click("#settings-hours input[name=_keep][value='business_hours.saturday']")
         .await;
-    b.click("#settings-hours button[type=submit]").await;
+    submit(&b, "#settings-hours button[type=submit]").await;
     b.wait_path("/app/settings").await;
     let hours: Value = one(&app, "select business_hours from businesses").await;
     assert!(
-        hours.get("saturday").is_none() && hours.get("monday").is_some(),
+        hours["monday"].is_null()
+            && hours["tuesday"]["open"] == "08:00"
+            && hours["saturday"]["close"] == "17:00",
         "{hours}"
     );
 
     // Assistant: text where a number goes is refused here, before the API; then 45 s saves.
     b.fill("#owner_window_secs", "soon").await;
-    b.click("#settings-assistant button[type=submit]").await;
+    submit(&b, "#settings-assistant button[type=submit]").await;
     refused_in_place(&b, "owner_window_secs", "soon", "a whole number").await;
     b.fill("#owner_window_secs", "45").await;
     b.fill("#follow_up_secs", "2, 24").await;
-    b.click("#settings-assistant button[type=submit]").await;
+    submit(&b, "#settings-assistant button[type=submit]").await;
     b.wait_path("/app/settings").await;
     assert_eq!(
         one::<String>(
@@ -110,7 +137,7 @@ async fn every_settings_form_saves_without_javascript_and_refusals_show_by_the_f
     // Greetings.
     b.fill("#greeting", "Hi, {business} here. What needs fixing?")
         .await;
-    b.click("#settings-greetings button[type=submit]").await;
+    submit(&b, "#settings-greetings button[type=submit]").await;
     b.wait_path("/app/settings").await;
     assert_eq!(
         one::<String>(&app, "select greeting from businesses").await,
@@ -120,7 +147,7 @@ async fn every_settings_form_saves_without_javascript_and_refusals_show_by_the_f
     // Team: invite, and remove (behind one more tap, no confirm() dialog needed).
     b.goto("/app/team").await;
     b.fill("#invite-email", "tom@nojs-settings.example").await;
-    b.click_text("Send invitation").await;
+    submit_text(&b, "Send invitation").await;
     b.wait_path("/app/team").await;
     assert_eq!(
         app.count(
@@ -132,7 +159,7 @@ async fn every_settings_form_saves_without_javascript_and_refusals_show_by_the_f
     join_as_technician(&app).await;
     b.goto("/app/team").await;
     b.click_text("Remove Tom").await;
-    b.click("details.confirm[open] button[type=submit]").await;
+    submit(&b, "details.confirm[open] button[type=submit]").await;
     b.wait_path("/app/team").await;
     assert_eq!(
         app.count("select count(*) from users where name = 'Tom' and active")
@@ -144,7 +171,7 @@ async fn every_settings_form_saves_without_javascript_and_refusals_show_by_the_f
     b.goto(&format!("/app/inbox/{conversation}")).await;
     b.click(".lead summary").await;
     b.fill("#lead-address", "14 Oak St, Austin").await;
-    b.click_text("Save lead").await;
+    submit_text(&b, "Save lead").await;
     b.wait_path(&format!("/app/inbox/{conversation}")).await;
     assert_eq!(
         one::<Vec<String>>(&app, "select owner_edited from leads").await,
@@ -154,7 +181,7 @@ async fn every_settings_form_saves_without_javascript_and_refusals_show_by_the_f
     // The pipeline: move the lead.
     b.goto("/app/leads").await;
     select(&b, "form.move select", "qualified").await;
-    b.click("form.move button[type=submit]").await;
+    submit(&b, "form.move button[type=submit]").await;
     b.wait_path("/app/leads").await;
     assert_eq!(
         one::<String>(&app, "select status from leads").await,
@@ -226,7 +253,7 @@ async fn prices_and_jobs_save_without_javascript() {
     b.fill("#name-new", "Sump Pump Install").await;
     b.fill("#price_cents-new", "$1,250").await;
     b.fill("#keywords-new", "sump, pump").await;
-    b.click("#add-job button[type=submit]").await;
+    submit(&b, "#add-job button[type=submit]").await;
     b.wait_path("/app/catalog").await;
     assert_eq!(
         one::<String>(&app, "select price_cents || ' ' || array_to_string(keywords, '/') from catalog_items where name = 'Sump Pump Install'").await,
@@ -234,7 +261,7 @@ async fn prices_and_jobs_save_without_javascript() {
     );
     b.click_text("Sump Pump Install").await;
     b.click_text("Delete Sump Pump Install").await;
-    b.click("details.confirm[open] button[type=submit]").await;
+    submit(&b, "details.confirm[open] button[type=submit]").await;
     b.wait_path("/app/catalog").await;
     assert_eq!(
         app.count("select count(*) from catalog_items where name = 'Sump Pump Install'")
@@ -250,7 +277,7 @@ async fn prices_and_jobs_save_without_javascript() {
     b.goto(&format!("/app/inbox/{conversation}")).await;
     b.click_text("Book this job").await;
     b.fill("#book-name", "Sam Lee").await;
-    b.click(".book button[type=submit]").await;
+    submit(&b, ".book button[type=submit]").await;
     b.wait_path("/app/appointments").await;
     assert_eq!(app.count("select count(*) from appointments").await, 1);
     let before: chrono::DateTime<chrono::Utc> =
@@ -289,20 +316,20 @@ async fn set_up_works_without_javascript() {
 
     b.wait_path("/app/onboarding/profile").await;
     select(&b, "#trade", "electrical").await;
-    b.click_text("Save and continue").await;
+    submit_text(&b, "Save and continue").await;
     b.wait_path("/app/onboarding/hours").await;
     assert_eq!(
         one::<String>(&app, "select trade from businesses").await,
         "electrical"
     );
-    b.click_text("Add to the crew").await;
+    submit_text(&b, "Add to the crew").await;
     b.wait_text("main", "Maria Lopez", Duration::from_secs(10))
         .await;
     assert_eq!(app.count("select count(*) from technicians").await, 1);
     b.click_text("Save and continue").await;
 
     b.wait_path("/app/onboarding/catalog").await;
-    b.click_text("Use the electrical price list").await;
+    submit_text(&b, "Use the electrical price list").await;
     b.wait_path("/app/onboarding/catalog").await;
     assert!(app.count("select count(*) from catalog_items").await > 3);
     b.click_text("Continue").await;
@@ -313,7 +340,7 @@ async fn set_up_works_without_javascript() {
         "Lopez Electric here, sorry we missed you. What's going on?",
     )
     .await;
-    b.click_text("Save and continue").await;
+    submit_text(&b, "Save and continue").await;
     b.wait_path("/app/onboarding/number").await;
     assert!(
         one::<String>(&app, "select greeting from businesses")
@@ -336,7 +363,7 @@ async fn set_up_works_without_javascript() {
         1
     );
     b.click("#call-mode input[value='forwarded']").await;
-    b.click("#call-mode button[type=submit]").await;
+    submit(&b, "#call-mode button[type=submit]").await;
     b.wait_path("/app/onboarding/number").await;
     assert_eq!(
         one::<String>(&app, "select call_mode from businesses").await,
