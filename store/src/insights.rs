@@ -78,18 +78,27 @@ pub async fn daily(
     to_day: NaiveDate,
 ) -> Result<Vec<Day>> {
     Ok(sqlx::query_as(&format!(
+        // Grouped once per day, not a subquery per day: the per-day form cost the planner enough
+        // to JIT-compile it, which took longer than running it (docs/PERFORMANCE.md).
         "with days as (select generate_series($3::date, $4::date, interval '1 day')::date as day),
          missed as (
              select c.lead_id, c.created_at, (c.created_at at time zone $2)::date as day from calls c
              where c.business_id = $1 and c.status = 'missed' and not c.is_repeat
-               and (c.created_at at time zone $2)::date between $3 and $4)
-         select d.day,
-             (select count(*) from missed m where m.day = d.day) as missed,
-             (select count(*) from missed m where m.day = d.day and {RECOVERED}) as recovered,
-             (select count(*) from appointments a where a.business_id = $1 and a.status <> 'cancelled' and (a.created_at at time zone $2)::date = d.day) as booked,
-             (select coalesce(sum(price_cents), 0)::bigint from appointments a where a.business_id = $1 and a.status <> 'cancelled'
-                 and a.conversation_id is not null and (a.created_at at time zone $2)::date = d.day) as revenue_cents
-         from days d order by d.day"
+               and c.created_at >= ($3::date::timestamp at time zone $2) and c.created_at < (($4::date + 1)::timestamp at time zone $2)),
+         per_day as (
+             select m.day, count(*) as missed, count(*) filter (where {RECOVERED}) as recovered
+             from missed m group by m.day),
+         jobs as (
+             select (a.created_at at time zone $2)::date as day, count(*) as booked,
+                 coalesce(sum(a.price_cents) filter (where a.conversation_id is not null), 0)::bigint as revenue_cents
+             from appointments a
+             where a.business_id = $1 and a.status <> 'cancelled'
+               and a.created_at >= ($3::date::timestamp at time zone $2) and a.created_at < (($4::date + 1)::timestamp at time zone $2)
+             group by 1)
+         select d.day, coalesce(p.missed, 0) as missed, coalesce(p.recovered, 0) as recovered,
+             coalesce(j.booked, 0) as booked, coalesce(j.revenue_cents, 0) as revenue_cents
+         from days d left join per_day p on p.day = d.day left join jobs j on j.day = d.day
+         order by d.day"
     ))
     .bind(business_id)
     .bind(timezone)

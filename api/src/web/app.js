@@ -8,20 +8,23 @@
 // the API's JSON and re-renders the page with errors). Here it is sent without leaving the page:
 // the same POST with Accept: application/json, errors shown by their fields, then on to `next`.
 function showErrors(form, error) {
-  form.querySelectorAll('.field-error').forEach(e => e.remove());
+  form.querySelectorAll('.field-error, .form-alert').forEach(e => e.remove());
   form.querySelectorAll('[aria-invalid]').forEach(e => e.removeAttribute('aria-invalid'));
   const summary = form.querySelector('.form-status');
   const fields = (error && error.fields) || {};
   const unplaced = [];
   for (const [name, msg] of Object.entries(fields)) {
-    const input = form.querySelector(`[name="${name}"], [name^="${name}."], [data-field="${name}"]`);
+    const n = CSS.escape(name);
+    const input = form.querySelector(`[name="${n}"], [name^="${n}."], [data-field="${n}"]`);
     if (input) {
       input.setAttribute('aria-invalid', 'true');
       const p = document.createElement('p');
       p.className = 'field-error error';
       p.id = `${input.id || name}-error`;
       p.textContent = msg;
-      input.setAttribute('aria-describedby', p.id);
+      // The error joins the hint the field already points to.
+      const hint = (input.getAttribute('aria-describedby') || '').split(' ').filter(id => id && !id.endsWith('-error'));
+      input.setAttribute('aria-describedby', [...hint, p.id].join(' '));
       input.insertAdjacentElement('afterend', p);
     } else unplaced.push(`${name.replace(/_/g, ' ')}: ${msg}`);
   }

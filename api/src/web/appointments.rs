@@ -64,7 +64,7 @@ fn card(
                 @if !slots.is_empty() {
                     details {
                         summary { "Reschedule" }
-                        @let f = ui::Form::new(sent, format!("move-{}", a.id), "PATCH", format!("/api/appointments/{}", a.id), back);
+                        @let f = ui::Form::new(sent, format!("reschedule-{}", a.id), "PATCH", format!("/api/appointments/{}", a.id), back);
                         (f.render("card", &html! {
                             label for={ "move-" (a.id) } { "New time (the caller is texted)" }
                             select id={ "move-" (a.id) } name="start" {

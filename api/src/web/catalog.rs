@@ -94,7 +94,7 @@ fn item(sent: &Submitted, row: &scheduling::CatalogRow) -> Markup {
     );
     let remove = Form::new(sent, format!("delete-{id}"), "DELETE", api, "/app/catalog");
     html! {
-        details class="card item" open[sent.form == format!("job-{id}")] {
+        details class="card item" open[sent.form == format!("job-{id}") || sent.form == format!("delete-{id}")] {
             summary { strong { (row.name) } " · " (nmc_assistant::catalog::price_text(&row.item()).unwrap_or_else(|| "price to confirm".into())) " · " (row.duration_minutes) " min" @if !row.active { " · " (ui::badge("not offered", ui::Tone::Muted)) } }
             (edit.render("card", &html! {
                 (item_fields(&edit, &id, Some(row)))

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -98,7 +98,10 @@ fn parse(bytes: &[u8]) -> Option<Posted> {
         keep: BTreeSet::new(),
         drop: Vec::new(),
     };
-    for (k, v) in form_urlencoded::parse(bytes).into_owned() {
+    for (n, (k, v)) in form_urlencoded::parse(bytes).into_owned().enumerate() {
+        if n >= MAX_FIELDS || !plain_name(&k) {
+            return None;
+        }
         match k.as_str() {
             "_form" => p.form = v,
             "_method" => p.method = v.parse().ok()?,
@@ -129,6 +132,16 @@ fn parse(bytes: &[u8]) -> Option<Posted> {
         .all(|b| b.is_ascii_alphanumeric() || b"/-_".contains(&b));
     let method = [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(&p.method);
     (plain && method && !p.back.starts_with("/app/save")).then_some(p)
+}
+
+/// More than any of our forms has; a post with more is not one of ours.
+const MAX_FIELDS: usize = 300;
+
+/// A field name as our forms write them: at most four dot-separated parts, none empty (names
+/// nest JSON, so an unbounded one would nest it without bound).
+fn plain_name(name: &str) -> bool {
+    let parts = name.split('.');
+    name.len() <= 100 && parts.clone().count() <= 4 && parts.into_iter().all(|p| !p.is_empty())
 }
 
 fn kind_of(name: &str) -> Option<Kind> {
@@ -263,11 +276,11 @@ async fn call_api(
     let mut body = Map::new();
     if p.merge {
         let (status, current) = dispatch(s, parts, Method::GET, &p.api, None).await;
-        if !status.is_success() {
-            return (status, current);
-        }
-        if let Value::Object(current) = current {
-            body = current;
+        match current {
+            Value::Object(current) if status.is_success() => body = current,
+            // Without the record as it is, a PUT would blank what the form does not show.
+            _ if status.is_success() => return (StatusCode::BAD_GATEWAY, json!({})),
+            _ => return (status, current),
         }
     }
     merge(&mut body, fields);
@@ -321,9 +334,16 @@ async fn dispatch(
     )
 }
 
-/// The browser's session cookie, bearer token and connection go with the inner request.
+/// The browser's session cookie, bearer token and connection go with the inner request (its
+/// address and request id only: nothing else an outer layer might have put there).
 fn as_browser<B>(parts: &Parts, request: &mut axum::http::Request<B>) {
-    *request.extensions_mut() = parts.extensions.clone();
+    let extensions = request.extensions_mut();
+    if let Some(addr) = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>() {
+        extensions.insert(*addr);
+    }
+    if let Some(id) = parts.extensions.get::<tower_http::request_id::RequestId>() {
+        extensions.insert(id.clone());
+    }
     for name in [header::COOKIE, header::AUTHORIZATION, header::USER_AGENT] {
         if let Some(v) = parts.headers.get(&name) {
             request.headers_mut().insert(name, v.clone());
@@ -364,9 +384,11 @@ async fn render_again(
                 .collect()
         })
         .unwrap_or_default();
+    // The ticked groups go back too, so the page shows them ticked.
+    let keep = p.keep.iter().map(|k| ("_keep".to_owned(), k.clone()));
     let sent = Submitted {
         form: p.form.clone(),
-        values: p.fields.clone(),
+        values: p.fields.iter().cloned().chain(keep).collect(),
         errors,
         message: error["message"].as_str().map(str::to_owned),
     };
@@ -447,9 +469,21 @@ mod tests {
             "_api=/api/x&_method=GET",
             "_api=/api/x&_unknown=1",
             "_api=/api/x&_type=a:weird",
+            "_api=/api/x&a..b=1",
+            "_api=/api/x&a.b.c.d.e=1",
         ] {
             assert!(parse(bad.as_bytes()).is_none(), "{bad}");
         }
+        let deep = format!("_api=/api/x&{}=1", "a.".repeat(30_000));
+        assert!(
+            parse(deep.as_bytes()).is_none(),
+            "a name nesting without bound"
+        );
+        let many = format!("_api=/api/x{}", "&a=1".repeat(MAX_FIELDS));
+        assert!(
+            parse(many.as_bytes()).is_none(),
+            "more fields than any form of ours"
+        );
         let p = posted("_api=/api/x&_back=https://evil.example/&_next=//evil.example");
         assert_eq!(p.back, "/app");
     }

@@ -71,7 +71,7 @@ async fn pipeline(
                                     @if l.urgency.as_deref() == Some("emergency") { " " (ui::badge("Emergency", ui::Tone::Bad)) }
                                 }
                                 p class="muted" { (l.service_needed.clone().unwrap_or_else(|| "need not known yet".into())) " · " (ui::when(l.created_at, zone)) }
-                                @let f = Form::new(&sent, format!("move-{}", l.id), "PATCH", format!("/api/leads/{}", l.id), "/app/leads");
+                                @let f = Form::new(&sent, format!("stage-{}", l.id), "PATCH", format!("/api/leads/{}", l.id), "/app/leads");
                                 (f.render("move", &html! {
                                     label for={ "move-" (l.id) } class="visually-hidden" { "Move " (who) " to" }
                                     select id={ "move-" (l.id) } name="status" {

@@ -38,6 +38,8 @@ self.addEventListener('activate', (event) => {
 
 self.addEventListener('fetch', (event) => {
   const request = event.request;
+  // A form's post goes to the network as it is; offline, the browser says so and keeps it.
+  if (request.method !== 'GET') return;
   if (request.mode === 'navigate') {
     event.respondWith((async () => {
       try {

@@ -5,8 +5,8 @@
 //! Forms that save data are [`Form`]s: they post to `/app/save` (see `forms.rs`), so they work
 //! without JavaScript, and a refused save re-renders the page with each error by its field.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -99,7 +99,7 @@ pub fn toast(message: &str, bad: bool) -> Markup {
 /// consequence and the button that does it.
 pub fn confirm(f: &Form, action: &str, consequence: &str) -> Markup {
     html! {
-        details class="confirm" {
+        details class="confirm" open[f.sent.is_some()] {
             summary { (action) "…" }
             (f.render("confirm-form", &html! {
                 p { (consequence) }
@@ -152,6 +152,8 @@ pub struct Form<'a> {
     merge: bool,
     changed_only: bool,
     sent: Option<&'a Submitted>,
+    /// The fields that show their own error; the summary lists the rest.
+    shown: Mutex<BTreeSet<String>>,
 }
 
 impl<'a> Form<'a> {
@@ -172,6 +174,7 @@ impl<'a> Form<'a> {
             next: None,
             merge: false,
             changed_only: false,
+            shown: Mutex::default(),
         }
     }
 
@@ -211,7 +214,9 @@ impl<'a> Form<'a> {
         }
     }
 
+    /// The error to show by the field `name` (asking marks it shown, so the summary leaves it out).
     pub fn error(&self, name: &str) -> Option<&str> {
+        self.shown_names().insert(name.to_owned());
         self.sent
             .and_then(|s| s.errors.get(name))
             .map(String::as_str)
@@ -231,6 +236,11 @@ impl<'a> Form<'a> {
         }
     }
 
+    /// A Mutex, not a RefCell: pages hold forms across awaits, so a form must be `Sync`.
+    fn shown_names(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        self.shown.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The `<form>`: a plain POST that works without script, which the script enhances.
     pub fn render(&self, class: &str, body: &Markup) -> Markup {
         html! {
@@ -241,7 +251,7 @@ impl<'a> Form<'a> {
                 input type="hidden" name="_back" value=(self.back);
                 @if let Some(next) = &self.next { input type="hidden" name="_next" value=(next); }
                 @if self.merge { input type="hidden" name="_merge" value="1"; }
-                @if let Some(s) = self.sent { (summary(s)) }
+                @if let Some(s) = self.sent { (summary(s, &self.shown_names())) }
                 (body)
             }
         }
@@ -249,16 +259,11 @@ impl<'a> Form<'a> {
 }
 
 /// Above the fields after a refused save: what went wrong, with what has no field of its own.
-fn summary(s: &Submitted) -> Markup {
-    let placed = |name: &str| {
-        s.values
-            .iter()
-            .any(|(k, _)| k == name || k.starts_with(&format!("{name}.")))
-    };
+fn summary(s: &Submitted, shown: &BTreeSet<String>) -> Markup {
     let unplaced: Vec<String> = s
         .errors
         .iter()
-        .filter(|(k, _)| !placed(k))
+        .filter(|(k, _)| !shown.contains(*k))
         .map(|(k, v)| format!("{}: {v}", k.replace('_', " ")))
         .collect();
     html! {

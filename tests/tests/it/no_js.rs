@@ -293,7 +293,7 @@ async fn prices_and_jobs_save_without_javascript() {
         .unwrap()
         .unwrap();
     select(&b, "select[id^='move-']", &second).await;
-    b.click("form[id^='move-'] button[type=submit]").await;
+    b.click("form[id^='reschedule-'] button[type=submit]").await;
     wait_until(Duration::from_secs(10), "the move", || async {
         one::<chrono::DateTime<chrono::Utc>>(&app, "select lower(during) from appointments").await
             != before
