@@ -279,8 +279,10 @@ pub struct ConversationSummary {
     pub service_needed: Option<String>,
     pub last_message: Option<String>,
     pub last_message_at: Option<DateTime<Utc>>,
-    /// Whether the caller has texted in this conversation (until then, the last text is ours).
-    pub caller_texted: bool,
+    /// The latest text other than our greeting (what the conversation is about so far).
+    pub preview: Option<String>,
+    /// It began with a missed call (a greeting went out).
+    pub missed_call: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -296,9 +298,10 @@ pub struct ConversationFilter {
 
 const CONVERSATION_SELECT: &str = "select c.id, c.workflow_id, c.status, c.mode, c.emergency, c.needs_owner, c.lead_id, l.phone as caller_phone,
         l.name as caller_name, l.service_needed, m.body as last_message, m.created_at as last_message_at,
-        exists(select 1 from messages i where i.conversation_id = c.id and i.direction = 'inbound') as caller_texted, c.created_at
+        p.body as preview, exists(select 1 from messages g where g.conversation_id = c.id and g.kind = 'greeting') as missed_call, c.created_at
     from conversations c join leads l on l.id = c.lead_id
-    left join lateral (select body, created_at from messages where conversation_id = c.id and kind <> 'owner_alert' order by created_at desc limit 1) m on true";
+    left join lateral (select body, created_at from messages where conversation_id = c.id and kind <> 'owner_alert' order by created_at desc limit 1) m on true
+    left join lateral (select body from messages where conversation_id = c.id and kind not in ('owner_alert', 'greeting') order by created_at desc limit 1) p on true";
 
 pub async fn conversations(
     db: &mut PgConnection,

@@ -88,19 +88,16 @@ async fn rows(t: &crate::auth::Tenant, s: &AppState, f: &Filter) -> Result<Marku
 }
 
 /// One conversation: who (the number, formatted, until they give a name), what they need, and
-/// the latest text — or, before the caller has texted, the missed call and when.
+/// the latest text other than our greeting — or, while there is none, the missed call and when.
 pub(crate) fn row(c: &inbox::ConversationSummary, zone: chrono_tz::Tz) -> Markup {
     let who = c
         .caller_name
         .clone()
         .unwrap_or_else(|| nmc_domain::phone::display(&c.caller_phone));
-    let (preview, at) = if c.caller_texted {
-        (
-            c.last_message.clone().unwrap_or_default(),
-            c.last_message_at.unwrap_or(c.created_at),
-        )
-    } else {
-        ("Missed call".to_owned(), c.created_at)
+    let (preview, at) = match (&c.preview, c.missed_call) {
+        (Some(text), _) => (text.clone(), c.last_message_at.unwrap_or(c.created_at)),
+        (None, true) => ("Missed call".to_owned(), c.created_at),
+        (None, false) => (String::new(), c.created_at),
     };
     html! {
         li class="row" {

@@ -268,7 +268,11 @@ fn summary(s: &Submitted, shown: &BTreeSet<String>) -> Markup {
         .collect();
     html! {
         div class="form-alert error" role="alert" tabindex="-1" {
-            p { (s.message.clone().unwrap_or_else(|| "Please fix the fields marked below.".into())) }
+            @if s.errors.is_empty() {
+                p { (s.message.clone().unwrap_or_else(|| "That was not saved. Try again.".into())) }
+            } @else {
+                p { "Please fix the fields marked below." }
+            }
             @for u in &unplaced { p { (u) } }
         }
     }
