@@ -296,12 +296,19 @@ pub struct ConversationFilter {
     pub booked: Option<bool>,
 }
 
-const CONVERSATION_SELECT: &str = "select c.id, c.workflow_id, c.status, c.mode, c.emergency, c.needs_owner, c.lead_id, l.phone as caller_phone,
+/// Conversations picked by `chosen` (a query over `conversations`), with the caller, the last
+/// text and the preview. The texts are looked up only for the chosen page, not for every
+/// conversation the filter matches.
+fn conversation_select(chosen: &str) -> String {
+    format!(
+        "select c.id, c.workflow_id, c.status, c.mode, c.emergency, c.needs_owner, c.lead_id, l.phone as caller_phone,
         l.name as caller_name, l.service_needed, m.body as last_message, m.created_at as last_message_at,
         p.body as preview, exists(select 1 from messages g where g.conversation_id = c.id and g.kind = 'greeting') as missed_call, c.created_at
-    from conversations c join leads l on l.id = c.lead_id
+    from ({chosen}) c join leads l on l.id = c.lead_id
     left join lateral (select body, created_at from messages where conversation_id = c.id and kind <> 'owner_alert' order by created_at desc limit 1) m on true
-    left join lateral (select body from messages where conversation_id = c.id and kind not in ('owner_alert', 'greeting') order by created_at desc limit 1) p on true";
+    left join lateral (select body from messages where conversation_id = c.id and kind not in ('owner_alert', 'greeting') order by created_at desc limit 1) p on true"
+    )
+}
 
 pub async fn conversations(
     db: &mut PgConnection,
@@ -311,14 +318,16 @@ pub async fn conversations(
     limit: i64,
 ) -> Result<Page<ConversationSummary>> {
     let (ts, id) = after(cursor);
-    let rows: Vec<ConversationSummary> = sqlx::query_as(&format!(
-        "{CONVERSATION_SELECT}
+    let chosen = "select * from conversations c
          where c.business_id = $1
            and ($2::text is null or ($2 = 'closed' and c.status <> 'active') or c.status = $2)
            and ($3::boolean is null or c.needs_owner = $3) and ($4::boolean is null or c.emergency = $4)
            and ($5::text is null or c.mode = $5) and ($6::boolean is null or (c.status = 'closed_booked') = $6)
            and ($7::timestamptz is null or (c.created_at, c.id) < ($7, $8))
-         order by c.created_at desc, c.id desc limit $9"
+         order by c.created_at desc, c.id desc limit $9";
+    let rows: Vec<ConversationSummary> = sqlx::query_as(&format!(
+        "{} order by c.created_at desc, c.id desc",
+        conversation_select(chosen)
     ))
     .bind(business_id)
     .bind(&f.status)
@@ -342,8 +351,8 @@ pub async fn conversation(
     business_id: Uuid,
     id: Uuid,
 ) -> Result<ConversationSummary> {
-    sqlx::query_as(&format!(
-        "{CONVERSATION_SELECT} where c.business_id = $1 and c.id = $2"
+    sqlx::query_as(&conversation_select(
+        "select * from conversations where business_id = $1 and id = $2",
     ))
     .bind(business_id)
     .bind(id)
