@@ -9,6 +9,7 @@ mod admin;
 mod bad_input;
 mod booking;
 mod browser;
+mod business;
 mod consent;
 mod conversation;
 mod deploy;

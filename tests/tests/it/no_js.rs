@@ -10,7 +10,9 @@ use nmc_tests::browser::Browser;
 use nmc_tests::*;
 use serde_json::Value;
 
-use crate::browser::{PASSWORD, business_via_api, content_on_every_page, log_in_page, missed_call};
+use crate::business::{
+    PASSWORD, business_via_api, content_on_every_page, log_in_page, missed_call,
+};
 
 async fn select(b: &Browser, css: &str, value: &str) {
     b.client

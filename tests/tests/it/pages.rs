@@ -8,7 +8,7 @@ use std::time::Duration;
 use nmc_tests::browser::Browser;
 use nmc_tests::*;
 
-use crate::browser::{
+use crate::business::{
     PASSWORD, business_via_api, content_on_every_page, log_in_page, missed_call, owner_pages,
 };
 

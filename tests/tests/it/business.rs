@@ -1,0 +1,171 @@
+//! The business the page tests share: one set up through the API (number, prices, crew, set-up
+//! finished), content on every page, the pages an owner opens, and logging in from the form.
+
+use std::time::Duration;
+
+use nmc_tests::browser::Browser;
+use nmc_tests::*;
+use serde_json::{Value, json};
+
+pub(crate) const PASSWORD: &str = "pipes and drains 42";
+/// The caller every page test uses.
+pub(crate) const CALLER: &str = "+15125550123";
+
+/// A business set up through the API: number, prices, crew, set-up finished. Returns the
+/// owner's token and the business's number.
+pub(crate) async fn business_via_api(app: &TestApp, email: &str) -> (String, String) {
+    let http = reqwest::Client::new();
+    let signup: Value = http
+        .post(format!("{}/api/auth/signup", app.api_url))
+        .json(&json!({"business_name": "Rivera Plumbing", "owner_name": "Ana Rivera", "email": email, "password": PASSWORD, "phone": "+15125550142", "trade": "plumbing", "timezone": "America/Chicago"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signup["access_token"].as_str().unwrap().to_owned();
+    let api = |method: reqwest::Method, path: &str| {
+        http.request(method, format!("{}{path}", app.api_url))
+            .bearer_auth(&token)
+    };
+    let found: Value = api(reqwest::Method::GET, "/api/numbers/available?area_code=512")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let number = found["numbers"][0]["phone_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        api(reqwest::Method::POST, "/api/numbers")
+            .json(&json!({"phone_number": number}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    assert!(
+        api(reqwest::Method::POST, "/api/catalog/adopt")
+            .json(&json!({"trade": "plumbing"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    assert_eq!(
+        api(reqwest::Method::POST, "/api/technicians")
+            .json(&json!({"name": "Ana Rivera"}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    sqlx::query("update businesses set onboarding_step = null")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    (token, number)
+}
+
+pub(crate) async fn log_in_page(b: &Browser, email: &str, password: &str) {
+    b.goto("/login").await;
+    b.fill("#email", email).await;
+    b.fill("#password", password).await;
+    b.click_text("Log in").await;
+    b.wait_path("/app").await;
+}
+
+/// A call to the business's number that rings out: a missed call, the greeting, a conversation.
+pub(crate) async fn missed_call(app: &TestApp, number: &str) {
+    app.sandbox
+        .place_call(nmc_sandbox::CallRequest {
+            from: CALLER.into(),
+            to: number.to_owned(),
+            outcome: Some("no-answer".into()),
+            call_sid: None,
+            deliveries: 1,
+        })
+        .await
+        .unwrap();
+}
+
+/// Content on every page: a missed call, a conversation the caller answered, a booked job.
+/// Returns the conversation.
+pub(crate) async fn content_on_every_page(app: &TestApp, token: &str, number: &str) -> uuid::Uuid {
+    missed_call(app, number).await;
+    app.sandbox
+        .send_sms_as_caller(nmc_sandbox::SmsRequest {
+            from: CALLER.into(),
+            to: number.to_owned(),
+            body: "Water heater is leaking everywhere, this is Sam Lee at 12 Oak St".into(),
+            message_sid: None,
+            deliveries: 1,
+        })
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let slots: Value = http
+        .get(format!(
+            "{}/api/availability?duration_minutes=60",
+            app.api_url
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let start = slots["slots"][0]["start"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{slots}"))
+        .to_owned();
+    let booked = http
+        .post(format!("{}/api/appointments", app.api_url))
+        .bearer_auth(token)
+        .json(&json!({"start": start, "customer_name": "Sam Lee", "customer_phone": CALLER, "address": "12 Oak St, Austin TX 78701", "service_name": "Water Heater Repair"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(booked.status(), 201);
+    wait_until(Duration::from_secs(15), "the caller's text in a conversation", || async {
+        app.count("select count(*) from messages where direction = 'inbound' and conversation_id is not null").await == 1
+    })
+    .await;
+    sqlx::query_scalar("select conversation_id from messages where direction = 'inbound'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+/// Every page an owner opens once signed in, the set-up steps and the dev phone included.
+pub(crate) fn owner_pages(conversation: uuid::Uuid) -> Vec<String> {
+    vec![
+        "/app".to_owned(),
+        "/app/inbox".into(),
+        format!("/app/inbox/{conversation}"),
+        "/app/leads".into(),
+        "/app/calls".into(),
+        "/app/appointments".into(),
+        "/app/appointments?view=list".into(),
+        "/app/catalog".into(),
+        "/app/settings".into(),
+        "/app/team".into(),
+        "/app/reports".into(),
+        "/app/reports?period=month".into(),
+        "/app/onboarding/profile".into(),
+        "/app/onboarding/hours".into(),
+        "/app/onboarding/catalog".into(),
+        "/app/onboarding/greeting".into(),
+        "/app/onboarding/number".into(),
+        "/app/onboarding/test".into(),
+        "/dev/phone".into(),
+    ]
+}
