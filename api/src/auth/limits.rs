@@ -17,6 +17,10 @@ use crate::{AppState, error::ApiError};
 const LOG_INS_PER_MINUTE: u32 = 20;
 /// Sign-ups and invitation acceptances per client address per hour.
 const JOINS_PER_HOUR: u32 = 10;
+/// Password-reset links asked for per client address per hour (each sends mail), and resets
+/// tried with a link (each hashes a password).
+const RESET_MAILS_PER_HOUR: u32 = 10;
+const RESETS_PER_HOUR: u32 = 10;
 
 /// Attempts per client address in a fixed window (per API instance; the per-email lock-out
 /// lives in the database and holds across instances).
@@ -57,6 +61,8 @@ impl Window {
 pub struct LoginLimiter {
     log_ins: Window,
     joins: Window,
+    reset_mails: Window,
+    resets: Window,
 }
 
 impl Default for LoginLimiter {
@@ -64,6 +70,8 @@ impl Default for LoginLimiter {
         Self {
             log_ins: Window::new(LOG_INS_PER_MINUTE, Duration::from_secs(60)),
             joins: Window::new(JOINS_PER_HOUR, Duration::from_secs(3600)),
+            reset_mails: Window::new(RESET_MAILS_PER_HOUR, Duration::from_secs(3600)),
+            resets: Window::new(RESETS_PER_HOUR, Duration::from_secs(3600)),
         }
     }
 }
@@ -76,6 +84,14 @@ impl LoginLimiter {
     /// Sign-ups and invitation acceptances share one budget.
     pub fn allow_join(&self, ip: IpAddr) -> bool {
         self.joins.allow(ip)
+    }
+
+    pub fn allow_reset_mail(&self, ip: IpAddr) -> bool {
+        self.reset_mails.allow(ip)
+    }
+
+    pub fn allow_reset(&self, ip: IpAddr) -> bool {
+        self.resets.allow(ip)
     }
 }
 

@@ -23,6 +23,7 @@ pub mod inbox;
 pub mod install;
 pub mod leads;
 pub mod onboarding;
+pub mod password;
 pub mod phone;
 pub mod reports;
 pub mod security;
@@ -47,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .route("/session/refresh", get(refresh_session))
         .route("/logout", post(logout))
         .merge(forms::router())
+        .merge(password::router())
         .merge(home::router())
         .merge(onboarding::router())
         .merge(phone::router())
@@ -274,6 +276,7 @@ fn login_form(error: Option<&str>, next: Option<&str>) -> Markup {
                 label for="password" { "Password" }
                 input id="password" name="password" type="password" autocomplete="current-password" required;
                 button type="submit" { "Log in" }
+                p { a href="/password/forgot" { "Forgot your password?" } }
                 p { "New here? " a href="/signup" { "Create an account" } }
             }
         },

@@ -23,6 +23,7 @@ mod nothing_lost;
 mod operability;
 mod owner_api;
 mod pages;
+mod password_reset;
 mod replay;
 mod scheduling;
 mod schema;
