@@ -26,11 +26,11 @@ use crate::{
 
 #[derive(Deserialize)]
 pub struct PageQuery {
-    cursor: Option<String>,
-    limit: Option<i64>,
+    pub(crate) cursor: Option<String>,
+    pub(crate) limit: Option<i64>,
 }
 
-fn paging(q: &PageQuery) -> Result<(Option<Cursor>, i64), ApiError> {
+pub(crate) fn paging(q: &PageQuery) -> Result<(Option<Cursor>, i64), ApiError> {
     let cursor = match &q.cursor {
         Some(c) => {
             Some(Cursor::decode(c).ok_or_else(|| invalid("cursor", "not a cursor from this API"))?)

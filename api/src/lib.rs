@@ -8,6 +8,7 @@ pub mod events;
 pub mod extract;
 pub mod inbox;
 pub mod insights;
+pub mod notifications;
 pub mod numbers;
 pub mod openapi;
 pub mod owner;

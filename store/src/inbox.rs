@@ -41,7 +41,7 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-fn page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> Cursor) -> Page<T> {
+pub(crate) fn page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> Cursor) -> Page<T> {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more {
@@ -55,7 +55,7 @@ fn page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> Cursor) -> Page<T> 
     }
 }
 
-fn after(c: Option<Cursor>) -> (Option<DateTime<Utc>>, Option<Uuid>) {
+pub(crate) fn after(c: Option<Cursor>) -> (Option<DateTime<Utc>>, Option<Uuid>) {
     (c.map(|c| c.created_at), c.map(|c| c.id))
 }
 

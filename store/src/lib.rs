@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod events;
 pub mod inbox;
 pub mod insights;
+pub mod notifications;
 pub mod password_resets;
 pub mod retention;
 pub mod scheduling;

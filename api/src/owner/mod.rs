@@ -16,7 +16,7 @@ use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 use self::Role::{Member, MemberReadsOwnerWrites, Owner};
 use crate::auth::Tenant;
-use crate::{AppState, auth, error::ApiError, inbox, insights, numbers};
+use crate::{AppState, auth, error::ApiError, inbox, insights, notifications, numbers};
 
 pub(crate) use appointments::tell_workflow;
 
@@ -177,9 +177,27 @@ fn appointment_routes() -> Vec<OwnerRoute> {
     ]
 }
 
-/// Leads, calls, conversations, opt-outs and the audit log.
+/// Alerts, leads, calls, conversations, opt-outs and the audit log.
 fn inbox_routes() -> Vec<OwnerRoute> {
     vec![
+        r(
+            "/api/notifications",
+            &["GET"],
+            Member,
+            get(notifications::list_notifications),
+        ),
+        r(
+            "/api/notifications/read-all",
+            &["POST"],
+            Member,
+            post(notifications::read_all_notifications),
+        ),
+        r(
+            "/api/notifications/{notification_id}/read",
+            &["POST"],
+            Member,
+            post(notifications::read_notification),
+        ),
         r("/api/leads", &["GET"], Member, get(inbox::list_leads)),
         r(
             "/api/leads/{lead_id}",

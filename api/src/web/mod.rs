@@ -22,6 +22,7 @@ pub mod home;
 pub mod inbox;
 pub mod install;
 pub mod leads;
+pub mod notifications;
 pub mod onboarding;
 pub mod password;
 pub mod phone;
@@ -54,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .merge(phone::router())
         .merge(inbox::router())
         .merge(leads::router())
+        .merge(notifications::router())
         .merge(calls::router())
         .merge(appointments::router())
         .merge(catalog::router())
@@ -139,7 +141,8 @@ pub(crate) fn nav(current: &str, t: &Tenant) -> Markup {
         ("appointments", "/app/appointments", "Jobs"),
         ("leads", "/app/leads", "Leads"),
     ];
-    let more: [(&str, &str, &str, bool); 6] = [
+    let more: [(&str, &str, &str, bool); 7] = [
+        ("alerts", "/app/notifications", "Alerts", false),
         ("calls", "/app/calls", "Calls", false),
         ("catalog", "/app/catalog", "Prices", true),
         ("reports", "/app/reports", "Reports", true),

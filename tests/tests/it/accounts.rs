@@ -495,6 +495,17 @@ async fn every_owner_route_keeps_tenants_apart() {
         .fetch_one(&app.db)
         .await
         .unwrap();
+    // An alert of B's, for the notification centre's routes.
+    let bravo_notification: Uuid = sqlx::query_scalar(
+        "insert into notifications (business_id, conversation_id, lead_id, kind, body, idempotency_key)
+         values ($1, $2, $3, 'caller_text', 'Bravo Secret alert', 'walk') returning id",
+    )
+    .bind(b)
+    .bind(bravo_conversation)
+    .bind(bravo_lead)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
     let ids: HashMap<&str, String> = HashMap::from([
         ("item_id", item["id"].as_str().unwrap().to_owned()),
         ("technician_id", tech["id"].as_str().unwrap().to_owned()),
@@ -503,6 +514,7 @@ async fn every_owner_route_keeps_tenants_apart() {
         ("provider", "google".to_owned()),
         ("lead_id", bravo_lead.to_string()),
         ("conversation_id", bravo_conversation.to_string()),
+        ("notification_id", bravo_notification.to_string()),
     ]);
     let secrets = [
         "Bravo Secret",

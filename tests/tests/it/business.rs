@@ -152,6 +152,7 @@ pub(crate) fn owner_pages(conversation: uuid::Uuid) -> Vec<String> {
         "/app/inbox".into(),
         format!("/app/inbox/{conversation}"),
         "/app/leads".into(),
+        "/app/notifications".into(),
         "/app/calls".into(),
         "/app/appointments".into(),
         "/app/appointments?view=list".into(),

@@ -20,6 +20,7 @@ mod llm;
 mod missed_call;
 mod no_js;
 mod nothing_lost;
+mod notifications;
 mod operability;
 mod owner_api;
 mod pages;
