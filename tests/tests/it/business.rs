@@ -8,6 +8,8 @@ use nmc_tests::*;
 use serde_json::{Value, json};
 
 pub(crate) const PASSWORD: &str = "pipes and drains 42";
+/// Tom the technician's, once he has joined.
+pub(crate) const TECH_PASSWORD: &str = "wrenches all day 7";
 /// The caller every page test uses.
 pub(crate) const CALLER: &str = "+15125550123";
 
@@ -169,4 +171,36 @@ pub(crate) fn owner_pages(conversation: uuid::Uuid) -> Vec<String> {
         "/app/onboarding/test".into(),
         "/dev/phone".into(),
     ]
+}
+
+/// The technician accepts the newest invitation mailed to `email` (name Tom), through the API;
+/// their access token.
+pub(crate) async fn accept_invitation(app: &TestApp, email: &str) -> String {
+    let mail: String = sqlx::query_scalar(
+        "select body from outbound_emails where to_email = $1 order by created_at desc limit 1",
+    )
+    .bind(email)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let token = mail
+        .split("/invite/")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    let joined: Value = reqwest::Client::new()
+        .post(format!("{}/api/auth/accept-invite", app.api_url))
+        .json(&json!({"token": token, "name": "Tom", "password": TECH_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    joined["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{joined}"))
+        .to_owned()
 }

@@ -11,7 +11,7 @@ use nmc_tests::*;
 use serde_json::Value;
 
 use crate::business::{
-    PASSWORD, business_via_api, content_on_every_page, log_in_page, missed_call,
+    PASSWORD, accept_invitation, business_via_api, content_on_every_page, log_in_page, missed_call,
 };
 
 async fn select(b: &Browser, css: &str, value: &str) {
@@ -158,7 +158,7 @@ async fn every_settings_form_saves_without_javascript_and_refusals_show_by_the_f
         .await,
         1
     );
-    join_as_technician(&app).await;
+    accept_invitation(&app, "tom@nojs-settings.example").await;
     b.goto("/app/team").await;
     b.click_text("Remove Tom").await;
     submit(&b, "details.confirm[open] button[type=submit]").await;
@@ -190,32 +190,6 @@ async fn every_settings_form_saves_without_javascript_and_refusals_show_by_the_f
         "qualified"
     );
     b.close().await;
-}
-
-/// Tom accepts the invitation (the invitation page is a plain form already).
-async fn join_as_technician(app: &TestApp) {
-    let mail: String = one(
-        app,
-        "select body from outbound_emails order by created_at desc limit 1",
-    )
-    .await;
-    let link = mail
-        .split_whitespace()
-        .find(|w| w.contains("/invite/"))
-        .unwrap()
-        .to_owned();
-    let r = reqwest::Client::new()
-        .post(link)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("name=Tom&password=wrenches+all+day+7")
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        r.status().is_success() || r.status().is_redirection(),
-        "{}",
-        r.status()
-    );
 }
 
 #[tokio::test]

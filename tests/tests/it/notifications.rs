@@ -9,7 +9,11 @@ use nmc_tests::*;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::business::{business_via_api, content_on_every_page, log_in_page};
+use crate::business::{
+    TECH_PASSWORD, accept_invitation, business_via_api, content_on_every_page, log_in_page,
+};
+
+const TOM: &str = "tom@alerts-test.example";
 
 async fn get(app: &TestApp, token: &str, path: &str) -> Value {
     let r = reqwest::Client::new()
@@ -35,38 +39,15 @@ async fn post(app: &TestApp, token: &str, path: &str) -> u16 {
 
 /// Tom, invited by the owner, joins; his access token.
 async fn join_as_technician(app: &TestApp, owner: &str) -> String {
-    let http = reqwest::Client::new();
-    let r = http
+    let r = reqwest::Client::new()
         .post(format!("{}/api/team/invites", app.api_url))
         .bearer_auth(owner)
-        .json(&serde_json::json!({"email": "tom@alerts-test.example"}))
+        .json(&serde_json::json!({"email": TOM}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    let mail: String = sqlx::query_scalar(
-        "select body from outbound_emails where to_email = 'tom@alerts-test.example'",
-    )
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
-    let token = mail
-        .split("/invite/")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap();
-    let joined: Value = http
-        .post(format!("{}/api/auth/accept-invite", app.api_url))
-        .json(&serde_json::json!({"token": token, "name": "Tom", "password": "wrenches all day 7"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    joined["access_token"].as_str().unwrap().to_owned()
+    accept_invitation(app, TOM).await
 }
 
 #[tokio::test]
@@ -131,7 +112,7 @@ async fn every_alert_is_in_the_centre_with_its_link_and_each_member_reads_their_
     // The page, as the technician: an alert opens its conversation and is read by opening it;
     // "Mark all read" works as a plain form.
     let b = Browser::no_js_desktop(&app.api_url).await;
-    log_in_page(&b, "tom@alerts-test.example", "wrenches all day 7").await;
+    log_in_page(&b, TOM, TECH_PASSWORD).await;
     b.goto("/app/notifications").await;
     b.wait_text("h1", &format!("({alerts} new)"), Duration::from_secs(5))
         .await;
