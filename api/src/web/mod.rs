@@ -454,30 +454,17 @@ fn signup_form(
     f: &SignUpForm,
     errors: &std::collections::BTreeMap<&'static str, String>,
 ) -> Markup {
-    let field = |id: &'static str,
-                 label: &str,
-                 kind: &str,
-                 value: &str,
-                 auto: &str,
-                 hint: Option<&str>| {
-        let error = errors.get(id);
-        let described: Vec<String> = [
-            hint.map(|_| format!("{id}-hint")),
-            error.map(|_| format!("{id}-error")),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        html! {
-            div class="field" {
-                label for=(id) { (label) }
-                @if let Some(h) = hint { small id={ (id) "-hint" } class="hint" { (h) } }
-                input id=(id) name=(id) type=(kind) value=(value) autocomplete=(auto) required
-                    aria-invalid=[error.map(|_| "true")] aria-describedby=[(!described.is_empty()).then(|| described.join(" "))];
-                @if let Some(e) = error { p id={ (id) "-error" } class="error field-error" { (e) } }
-            }
-        }
-    };
+    let field =
+        |id: &'static str, label: &str, kind: &str, value: &str, auto: &str, hint: Option<&str>| {
+            account_field(
+                id,
+                label,
+                (kind, auto),
+                value,
+                hint,
+                errors.get(id).map(String::as_str),
+            )
+        };
     page(
         "Sign up",
         html! {
@@ -504,6 +491,34 @@ fn signup_form(
             }
         },
     )
+}
+
+/// A field of the signed-out forms (sign-up, password reset): label, hint, input and the error
+/// beside it. `(kind, autocomplete)` are the input's type and autofill hint.
+pub(crate) fn account_field(
+    id: &str,
+    label: &str,
+    (kind, auto): (&str, &str),
+    value: &str,
+    hint: Option<&str>,
+    error: Option<&str>,
+) -> Markup {
+    let described: Vec<String> = [
+        hint.map(|_| format!("{id}-hint")),
+        error.map(|_| format!("{id}-error")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    html! {
+        div class="field" {
+            label for=(id) { (label) }
+            @if let Some(h) = hint { small id={ (id) "-hint" } class="hint" { (h) } }
+            input id=(id) name=(id) type=(kind) value=(value) autocomplete=(auto) required
+                aria-invalid=[error.map(|_| "true")] aria-describedby=[(!described.is_empty()).then(|| described.join(" "))];
+            @if let Some(e) = error { p id={ (id) "-error" } class="error field-error" { (e) } }
+        }
+    }
 }
 
 async fn signup(

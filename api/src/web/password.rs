@@ -19,16 +19,8 @@ pub fn router() -> Router<AppState> {
         .route("/password/reset/{token}", get(reset_page).post(reset))
 }
 
-/// A labelled field with its error beside it.
 fn field(id: &str, label: &str, kind: &str, auto: &str, error: Option<&str>) -> Markup {
-    html! {
-        div class="field" {
-            label for=(id) { (label) }
-            input id=(id) name=(id) type=(kind) autocomplete=(auto) required
-                aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| format!("{id}-error"))];
-            @if let Some(e) = error { p id={ (id) "-error" } class="field-error error" { (e) } }
-        }
-    }
+    super::account_field(id, label, (kind, auto), "", None, error)
 }
 
 async fn forgot_page() -> Markup {

@@ -659,28 +659,7 @@ async fn technician_token(app: &TestApp, business: Uuid, email: &str) -> String 
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    let body: String = sqlx::query_scalar("select body from outbound_emails where to_email = $1")
-        .bind(email)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    let token = body
-        .split("/invite/")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
-    let r = post(
-        app,
-        "/api/auth/accept-invite",
-        json!({"token": token, "name": "Alpha Tech", "password": "a fine long password"}),
-    )
-    .await;
-    assert_eq!(r.status(), 201);
-    let tech: Value = r.json().await.unwrap();
-    tech["access_token"].as_str().unwrap().to_owned()
+    crate::business::accept_invitation(app, email).await
 }
 
 /// What tenant B has, to compare before and after the walk.
