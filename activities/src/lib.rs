@@ -1,6 +1,7 @@
 //! Temporal activities: every side effect of a conversation and of its bookings. Each one is idempotent, because
 //! Temporal runs an activity again whenever it cannot be sure the last attempt finished.
 
+mod alerts;
 pub mod booking;
 pub mod contract;
 
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use anyhow::anyhow;
 use chrono::{DateTime, Duration, Utc};
 use nmc_assistant::{Assistant, LlmAssistant, RulesAssistant, TurnInput, TurnOutcome};
-use nmc_domain::{E164, Mode, OutboundSms, SendOutcome, SmsKind};
+use nmc_domain::{Mode, OutboundSms, SendOutcome, SmsKind};
 use nmc_store::{PgPool, SecretBox, activity as store};
 use nmc_twilio::TwilioClient;
 use temporalio_macros::activities;
@@ -34,6 +35,10 @@ pub struct ConversationActivities {
     /// On a real Twilio account, texts from a business whose 10DLC registration is not approved
     /// are held (carriers filter unregistered traffic); the built-in sandbox always sends.
     pub enforce_registration: bool,
+    /// Signs the short links in alerts (`/n/{token}`).
+    pub links: nmc_store::AlertLinks,
+    /// `PUBLIC_BASE_URL`, for those links.
+    pub public_base_url: String,
 }
 
 /// Why a held text was not sent, for the owner.
@@ -188,31 +193,7 @@ impl ConversationActivities {
         _ctx: ActivityContext,
         n: OwnerNotice,
     ) -> Result<SendOutcome, ActivityError> {
-        let owner_phone = store::record_notification(
-            &self.pool,
-            n.business_id,
-            n.conversation_id,
-            n.kind.as_str(),
-            n.priority,
-            &n.body,
-            &n.idempotency_key,
-        )
-        .await
-        .map_err(retryable)?;
-        let Ok(to) = E164::parse(&owner_phone) else {
-            return Ok(SendOutcome::Suppressed);
-        };
-        self.send(OutboundSms {
-            idempotency_key: format!("alert:{}", n.idempotency_key),
-            business_id: n.business_id,
-            conversation_id: n.conversation_id,
-            workflow_id: n.workflow_id,
-            to,
-            body: n.body,
-            kind: SmsKind::OwnerAlert,
-            call_sid: None,
-        })
-        .await
+        self.alert(n).await
     }
 
     #[activity]

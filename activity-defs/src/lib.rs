@@ -6,6 +6,8 @@
 
 pub mod booking;
 pub mod conversation;
+pub mod team;
 
 pub use booking::BookingActivities;
 pub use conversation::ConversationActivities;
+pub use team::TeamActivities;

@@ -33,6 +33,9 @@ pub struct Config {
     /// lower-cased), for the per-address limits; unset, the socket peer is the client and no
     /// header is believed.
     pub trusted_proxy_header: Option<String>,
+    /// Where Slack incoming webhooks live (`NMC_SLACK_WEBHOOK_BASE`): an owner's URL must start
+    /// with it, so the worker never posts alerts to an address of the owner's choosing.
+    pub slack_webhook_base: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -159,6 +162,10 @@ impl Config {
             conversation_idle_secs: or("NMC_CONVERSATION_IDLE_SECS", "172800").parse()?,
             max_body_bytes: or("NMC_MAX_BODY_BYTES", "65536").parse()?,
             trusted_proxy_header: proxy_header(get("NMC_TRUSTED_PROXY_HEADER"))?,
+            slack_webhook_base: or(
+                "NMC_SLACK_WEBHOOK_BASE",
+                "https://hooks.slack.com/services/",
+            ),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! `nmc-api`: Twilio webhooks, the admin API, health, and the built-in Twilio sandbox.
 
 pub mod admin;
+pub mod alerts;
 pub mod auth;
 pub mod config;
 pub mod error;
@@ -47,6 +48,8 @@ pub struct AppState {
     /// Committed events for the live feed, from this instance's LISTEN connection.
     pub events: events::EventHub,
     pub login_limiter: auth::LoginLimiter,
+    /// Opens the short signed links in alerts (`/n/{token}`).
+    pub links: nmc_store::AlertLinks,
 }
 
 impl AppState {
@@ -55,6 +58,7 @@ impl AppState {
         let db = nmc_store::connect(&config.database_url, 16).await?;
         migrate(&config, &db).await?;
         let secrets = SecretBox::from_base64(config.secret_key.expose_secret())?;
+        let links = nmc_store::AlertLinks::new(config.secret_key.expose_secret());
         let temporal = Temporal::connect_in_background(
             config.temporal_address.clone(),
             config.temporal_namespace.clone(),
@@ -73,6 +77,7 @@ impl AppState {
             mailer: Default::default(),
             login_limiter: Default::default(),
             events,
+            links,
         })
     }
 }

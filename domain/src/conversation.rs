@@ -328,6 +328,8 @@ impl Mode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeKind {
+    /// The call itself went unanswered (the alert goes out with the greeting).
+    MissedCall,
     /// The caller texted; the owner's head start runs.
     CallerText,
     Emergency,
@@ -348,6 +350,7 @@ impl NoticeKind {
     /// As stored in `notifications.kind`.
     pub fn as_str(self) -> &'static str {
         match self {
+            NoticeKind::MissedCall => "missed_call",
             NoticeKind::CallerText => "caller_text",
             NoticeKind::Emergency => "emergency",
             NoticeKind::NeedsOwner => "needs_owner",

@@ -18,6 +18,7 @@ pub mod auth;
 pub mod calendars;
 mod control;
 mod rest;
+pub mod slack;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -90,6 +91,8 @@ pub struct Sandbox {
     inner: Arc<Mutex<Inner>>,
     /// Google Calendar and Jobber doubles, mounted beside the carrier.
     pub calendars: calendars::CalendarDoubles,
+    /// The Slack incoming-webhook double.
+    pub slack: slack::SlackDouble,
     http: reqwest::Client,
     /// Delay before each status callback (sent, then delivered).
     status_delay: Duration,
@@ -126,6 +129,7 @@ impl Sandbox {
         Self {
             inner: Arc::default(),
             calendars: Default::default(),
+            slack: Default::default(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
@@ -241,6 +245,7 @@ impl Sandbox {
         rest::router(self)
             .merge(control)
             .merge(self.calendars.router())
+            .merge(self.slack.router())
     }
 
     fn number(&self, number: &str) -> Option<NumberConfig> {

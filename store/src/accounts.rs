@@ -433,7 +433,8 @@ pub async fn accept_invite(
     Ok(Some((business_id, user_id, role)))
 }
 
-/// The mail log: what the log mailer "sends" (and what a real mailer would record).
+/// Account mail with a plain-text body only (its HTML part is that text, escaped); the worker
+/// delivers it. Mail with an HTML part of its own goes through `crate::mail::record`.
 pub async fn record_email(
     db: &mut PgConnection,
     business_id: Uuid,
@@ -441,13 +442,17 @@ pub async fn record_email(
     subject: &str,
     body: &str,
 ) -> Result<()> {
-    sqlx::query("insert into outbound_emails (business_id, to_email, subject, body) values ($1, $2, $3, $4)")
-        .bind(business_id)
-        .bind(to)
-        .bind(subject)
-        .bind(body)
-        .execute(db)
-        .await?;
+    let mail = crate::mail::NewEmail {
+        business_id,
+        to: to.to_owned(),
+        subject: subject.to_owned(),
+        text: body.to_owned(),
+        html: crate::mail::text_as_html(body),
+        kind: crate::mail::MailKind::Account,
+        unsubscribe_url: None,
+        idempotency_key: None,
+    };
+    crate::mail::record(db, &mail).await?;
     Ok(())
 }
 

@@ -3,20 +3,25 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod alerts;
 pub mod booking;
 pub mod business;
 pub mod calendar;
 pub mod events;
 pub mod inbox;
 pub mod insights;
+pub mod links;
+pub mod mail;
 pub mod notifications;
 pub mod password_resets;
 pub mod retention;
 pub mod scheduling;
 pub mod secrets;
 pub mod settings;
+pub mod team;
 pub mod webhook;
 
+pub use links::AlertLinks;
 pub use secrets::SecretBox;
 pub use sqlx::PgPool;
 

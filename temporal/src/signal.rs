@@ -84,3 +84,37 @@ impl ConversationQueue {
         sent.map(|_| ()).map_err(|e| e.to_string())
     }
 }
+
+/// Starts the workflow for a team member's recorded text (`team_texts.id`), once: a second
+/// start of the same text, running or finished, is a no-op.
+pub async fn start_team_text(
+    client: &Client,
+    task_queue: &str,
+    business_id: Uuid,
+    team_text_id: Uuid,
+    message_sid: &str,
+) -> Result<(), String> {
+    use nmc_activity_defs::team::TeamTextRef;
+    use nmc_workflows::{TeamTextWorkflow, team_text_workflow_id};
+    let options = WorkflowStartOptions::new(
+        task_queue.to_owned(),
+        team_text_workflow_id(business_id, message_sid),
+    )
+    .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+    .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+    .search_attributes(SearchAttributes::new([
+        BUSINESS_ID.value_set(business_id.to_string())
+    ]))
+    .build();
+    let text = TeamTextRef {
+        business_id,
+        team_text_id,
+    };
+    match client
+        .start_workflow(TeamTextWorkflow::run, text, options)
+        .await
+    {
+        Ok(_) | Err(temporalio_client::errors::WorkflowStartError::AlreadyStarted { .. }) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}

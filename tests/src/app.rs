@@ -125,6 +125,7 @@ fn api_config(
         conversation_idle_secs: IDLE_SECS,
         max_body_bytes: 65536,
         trusted_proxy_header: None,
+        slack_webhook_base: format!("{twilio_api_base}/slack/services/"),
     }
 }
 

@@ -17,11 +17,13 @@ use uuid::Uuid;
 mod app;
 pub mod browser;
 mod doubles;
+pub mod smtp;
 mod wait;
 mod webhooks;
 
 pub use app::{TestApp, TestAppBuilder};
 pub use doubles::{EventStream, FeedEvent, LlmDouble};
+pub use smtp::{Mail, SmtpServer};
 pub use wait::{DUPLICATE_WINDOW, wait_until};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";

@@ -86,7 +86,8 @@ impl TestApp {
         }
         let sids: Vec<&str> = texts.iter().map(|m| m.sid.as_str()).collect();
         let stored: i64 = sqlx::query_scalar(
-            "select count(distinct twilio_message_sid) from messages where twilio_message_sid = any($1)",
+            "select (select count(distinct twilio_message_sid) from messages where twilio_message_sid = any($1))
+                  + (select count(distinct reply_sid) from team_texts where reply_sid = any($1))",
         )
         .bind(&sids)
         .fetch_one(&self.db)

@@ -1,6 +1,9 @@
 //! `nmc-worker`: runs conversation workflows and their activities on one task queue.
 
+mod deliveries;
+pub mod mail;
 mod outbox;
+pub mod team;
 
 use std::time::Duration;
 
@@ -10,7 +13,7 @@ use nmc_activities::ConversationActivities;
 use nmc_activities::booking::BookingActivities;
 use nmc_store::SecretBox;
 use nmc_twilio::TwilioClient;
-use nmc_workflows::{AppointmentWorkflow, ConversationWorkflow};
+use nmc_workflows::{AppointmentWorkflow, ConversationWorkflow, TeamTextWorkflow};
 use secrecy::{ExposeSecret, SecretString};
 use temporalio_client::{Client, ClientOptions, Connection};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
@@ -31,6 +34,8 @@ pub struct WorkerConfig {
     pub enforce_registration: bool,
     /// As the API's: how long an idle conversation the outbox starts stays open.
     pub conversation_idle_secs: u64,
+    /// SMTP_URL (unset: the log mailer) and NMC_MAIL_FROM.
+    pub mail: mail::MailConfig,
 }
 
 pub struct LlmConfig {
@@ -82,6 +87,7 @@ impl WorkerConfig {
             public_base_url,
             secret_key: req("NMC_SECRET_KEY")?.into(),
             conversation_idle_secs: env_or("NMC_CONVERSATION_IDLE_SECS", "172800").parse()?,
+            mail: mail::MailConfig::from_env()?,
             calendars: nmc_calendar::Calendars::from_env(),
             enforce_registration: match std::env::var("NMC_ENFORCE_MESSAGING_REGISTRATION")
                 .ok()
@@ -153,6 +159,7 @@ pub async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
 /// Runs the worker until the process is stopped.
 pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     let pool = nmc_store::connect(&config.database_url, 16).await?;
+    tokio::spawn(mail::deliver_mail(pool.clone(), config.mail.clone()));
     let booking = Arc::new(BookingActivities {
         pool: pool.clone(),
         secrets: SecretBox::from_base64(config.secret_key.expose_secret())?,
@@ -178,6 +185,8 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         twilio: TwilioClient::new(config.twilio_api_base.clone()),
         status_callback_url: format!("{}/webhook/sms/status", config.public_base_url),
         enforce_registration: config.enforce_registration,
+        links: nmc_store::AlertLinks::new(config.secret_key.expose_secret()),
+        public_base_url: config.public_base_url.clone(),
     };
     let client = connect(&config.temporal_address, &config.temporal_namespace).await?;
     ensure_search_attributes(&client, &config.temporal_namespace).await?;
@@ -197,6 +206,14 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         .maybe_activity_task_poller_behavior(poll("NMC_ACTIVITY_POLLERS"))
         .register_workflow::<ConversationWorkflow>()?
         .register_workflow::<AppointmentWorkflow>()?
+        .register_workflow::<TeamTextWorkflow>()?
+        .register_activities(team::TeamActivities {
+            pool: activities.pool.clone(),
+            client: client.clone(),
+            twilio: TwilioClient::new(config.twilio_api_base.clone()),
+            secrets: activities.secrets.clone(),
+            status_callback_url: activities.status_callback_url.clone(),
+        })
         .register_activities(activities)
         .register_activities(BookingActivities {
             pool: booking.pool.clone(),
@@ -217,6 +234,15 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         booking.pool.clone(),
         client.clone(),
         queue,
+    ));
+    tokio::spawn(deliveries::deliver_alerts(
+        booking.pool.clone(),
+        booking.secrets.clone(),
+    ));
+    tokio::spawn(outbox::start_unstarted_team_texts(
+        booking.pool.clone(),
+        client.clone(),
+        config.task_queue.clone(),
     ));
     tokio::spawn(prune_events_hourly(booking.pool.clone()));
     tokio::spawn(refresh_busy_every_minute(booking));

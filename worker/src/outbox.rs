@@ -50,3 +50,35 @@ pub async fn signal_unsignalled_webhooks(pool: PgPool, client: Client, queue: Co
         }
     }
 }
+
+/// A team member's text the API recorded but could not hand to its workflow: started here.
+pub async fn start_unstarted_team_texts(pool: PgPool, client: Client, task_queue: String) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let Ok(pending) = nmc_store::team::unstarted(&pool, GRACE_SECS, 100).await else {
+            continue;
+        };
+        for text in pending {
+            let started = nmc_temporal::signal::start_team_text(
+                &client,
+                &task_queue,
+                text.business_id,
+                text.id,
+                &text.message_sid,
+            )
+            .await;
+            match started {
+                Ok(()) => {
+                    tracing::info!(business_id = %text.business_id, team_text_id = %text.id, "team text outbox: started its workflow");
+                    if let Err(e) = nmc_store::team::mark_started(&pool, text.id).await {
+                        tracing::warn!(error = %e, "team text outbox: could not mark it started");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(team_text_id = %text.id, error = %e, "team text outbox: start failed; retrying");
+                }
+            }
+        }
+    }
+}

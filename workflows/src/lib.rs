@@ -5,6 +5,7 @@
 
 pub mod appointment;
 pub mod conversation;
+pub mod team_text;
 
 use std::time::UNIX_EPOCH;
 
@@ -18,6 +19,7 @@ pub use appointment::{
 };
 pub use conversation::{ConversationView, ConversationWorkflow, OwnerMessage};
 pub use nmc_domain::{Mode, Waiting};
+pub use team_text::{TeamTextWorkflow, team_text_workflow_id};
 
 pub const BUSINESS_ID: SearchAttributeKey<String> = SearchAttributeKey::keyword(SA_BUSINESS_ID);
 pub const CONVERSATION_STATUS: SearchAttributeKey<String> =

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::limits::ClientAddr;
+use super::mailer::{AccountMail, layout};
 use super::passwords::{hash_password, password_problem};
 use super::tokens::{Tokens, hash, new_secret, open_session};
 use crate::{ApiJson, AppState, error::ApiError};
@@ -57,21 +58,35 @@ pub async fn send_reset_link(s: &AppState, ip: IpAddr, email: &str) -> Result<()
         return Ok(());
     };
     let link = format!("{}/password/reset/{token}", s.config.public_base_url);
-    let body = format!(
-        "Hi {},\n\nSomeone (we hope you) asked to reset your NeverMissCall password. Choose a new one here:\n{link}\n\n\
-         The link works once, for {RESET_TTL_MINUTES} minutes. If you did not ask, ignore this email: your password stays as it is.",
-        account.name
-    );
     let mut db = nmc_store::conn(&s.db).await?;
     s.mailer
         .send(
             &mut db,
             account.business_id,
-            email.as_str(),
-            "Reset your NeverMissCall password",
-            &body,
+            reset_mail(email.as_str(), &account.name, &link),
         )
         .await
+}
+
+/// The reset mail. The link stays on a line of its own in the text part.
+fn reset_mail<'a>(to: &'a str, name: &str, link: &str) -> AccountMail<'a> {
+    let asked = "Someone (we hope you) asked to reset your NeverMissCall password.";
+    let footnote = format!(
+        "The link works once, for {RESET_TTL_MINUTES} minutes. If you did not ask, ignore this email: your password stays as it is."
+    );
+    AccountMail {
+        to,
+        subject: "Reset your NeverMissCall password",
+        text: format!(
+            "Hi {name},\n\n{asked} Choose a new one here:\n{link}\n\n{footnote}\n\nNeverMissCall\n"
+        ),
+        html: layout(
+            "Reset your password",
+            &[format!("Hi {name},"), format!("{asked} Choose a new one:")],
+            (link, "Choose a new password"),
+            &footnote,
+        ),
+    }
 }
 
 #[derive(Deserialize)]

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::extractor::Tenant;
+use super::mailer::{AccountMail, layout};
 use super::tokens::{hash, new_secret};
 use crate::{
     ApiJson, AppState,
@@ -52,12 +53,45 @@ pub async fn invite(
     )
     .await?;
     let link = format!("{}/invite/{token}", s.config.public_base_url);
-    s.mailer.send(&mut tx, t.business_id, email.as_str(), "You're invited to NeverMissCall", &format!("Join your team on NeverMissCall: {link}\nThe link works once, for {INVITE_TTL_DAYS} days.")).await?;
+    let (business, _, _) = accounts::member_business(&mut tx, t.business_id).await?;
+    s.mailer
+        .send(
+            &mut tx,
+            t.business_id,
+            invitation(email.as_str(), &business, &link),
+        )
+        .await?;
     tx.commit().await.map_err(nmc_store::StoreError::from)?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": id, "email": email, "role": "tech"})),
     ))
+}
+
+/// The invitation a technician gets. The link stays on a line of its own in the text part, so
+/// any mail client makes it clickable.
+fn invitation<'a>(to: &'a str, business: &str, link: &str) -> AccountMail<'a> {
+    let joined = format!(
+        "{business} uses NeverMissCall to answer missed calls and book jobs, and invited you to join the team as a technician."
+    );
+    let once = format!("The link works once, for {INVITE_TTL_DAYS} days.");
+    AccountMail {
+        to,
+        subject: "You're invited to join your team on NeverMissCall",
+        text: format!(
+            "Hi,\n\n{joined}\n\nChoose your name and password here:\n{link}\n\n{once} If you did not expect this invitation, ignore this email.\n\nNeverMissCall\n"
+        ),
+        html: layout(
+            "Join your team on NeverMissCall",
+            &[
+                joined,
+                "Choose your name and password to see the team's conversations, leads and appointments."
+                    .to_owned(),
+            ],
+            (link, "Accept the invitation"),
+            &format!("{once} If you did not expect this invitation, ignore this email."),
+        ),
+    }
 }
 
 pub async fn remove_member(

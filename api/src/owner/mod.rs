@@ -16,7 +16,7 @@ use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 use self::Role::{Member, MemberReadsOwnerWrites, Owner};
 use crate::auth::Tenant;
-use crate::{AppState, auth, error::ApiError, inbox, insights, notifications, numbers};
+use crate::{AppState, alerts, auth, error::ApiError, inbox, insights, notifications, numbers};
 
 pub(crate) use appointments::tell_workflow;
 
@@ -185,6 +185,20 @@ fn inbox_routes() -> Vec<OwnerRoute> {
             &["GET"],
             Member,
             get(notifications::list_notifications),
+        ),
+        r(
+            "/api/me/alerts",
+            &["GET", "PUT"],
+            Member,
+            get(alerts::get_alerts).put(alerts::put_alerts),
+        ),
+        r(
+            "/api/settings/slack",
+            &["GET", "PUT", "DELETE"],
+            Owner,
+            get(alerts::get_slack)
+                .put(alerts::put_slack)
+                .delete(alerts::delete_slack),
         ),
         r(
             "/api/notifications/read-all",

@@ -14,6 +14,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
+pub mod alerts;
 pub mod appointments;
 pub mod calls;
 pub mod catalog;
@@ -56,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .merge(inbox::router())
         .merge(leads::router())
         .merge(notifications::router())
+        .merge(alerts::router())
         .merge(calls::router())
         .merge(appointments::router())
         .merge(catalog::router())

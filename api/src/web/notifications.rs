@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/app/notifications", get(centre))
         .route("/app/notifications/list", get(list_fragment))
         .route("/app/notifications/{notification_id}/open", get(open))
+        .route("/n/{token}", get(short_link))
 }
 
 fn kind_label(kind: &str) -> (&'static str, Tone) {
@@ -29,6 +30,7 @@ fn kind_label(kind: &str) -> (&'static str, Tone) {
         "booked" => ("Booked", Tone::Ok),
         "needs_quote" => ("Price to confirm", Tone::Warn),
         "caller_text" => ("Caller texted", Tone::Info),
+        "missed_call" => ("Missed call", Tone::Warn),
         _ => ("Alert", Tone::Info),
     }
 }
@@ -78,6 +80,7 @@ async fn centre(
         html! {
             (nav("alerts", &t))
             h1 { "Alerts" @if unread > 0 { " (" (unread) " new)" } }
+            p { a href="/app/settings/alerts" { "Choose how alerts reach you" } }
             @if unread > 0 {
                 (all.render("", &html! { (form_status()) button type="submit" class="secondary" { "Mark all read" } }))
             }
@@ -105,4 +108,31 @@ async fn open(
         |c| format!("/app/inbox/{c}"),
     );
     Ok(Redirect::to(&to).into_response())
+}
+
+/// `/n/{token}`, the link in every alert: one tap opens its thread. Signed out, the thread's
+/// page asks for the log-in first and lands there after; a member of another business gets
+/// nothing (the open is scoped to their own business). Expired or altered links say so.
+async fn short_link(State(s): State<AppState>, Path(token): Path<String>) -> Response {
+    match s.links.open(&token, chrono::Utc::now()) {
+        Ok(id) => Redirect::to(&format!("/app/notifications/{id}/open")).into_response(),
+        Err(e) => {
+            let why = match e {
+                nmc_store::links::LinkError::Expired => "This alert's link has expired.",
+                nmc_store::links::LinkError::Invalid => {
+                    "This link is not one of ours, or it was cut short."
+                }
+            };
+            let body = html! {
+                h1 { "Link not valid" }
+                p { (why) " Every alert is still in your notifications." }
+                p { a href="/app/notifications" { "Open notifications" } }
+            };
+            (
+                axum::http::StatusCode::NOT_FOUND,
+                page("Link not valid", body),
+            )
+                .into_response()
+        }
+    }
 }

@@ -93,7 +93,7 @@ pub fn verify(
     }
 }
 
-const SIGNAL_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+pub(crate) const SIGNAL_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Signals a recorded call or text to the caller's conversation. When Temporal is away the row
 /// stays unsignalled and the worker's outbox signals it within seconds; the webhook is answered

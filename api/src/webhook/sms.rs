@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::post;
 use nmc_domain::{E164, Keyword};
-use nmc_store::{business, webhook as store};
+use nmc_store::{business, team, webhook as store};
 use nmc_twilio::twiml;
 use tracing::instrument;
 
@@ -63,6 +63,14 @@ async fn incoming(
     // The last four digits only: logs never hold a whole number.
     tracing::Span::current().record("caller", tracing::field::display(from.masked()));
     let text = params.get("Body").unwrap_or_default();
+    // The team's own phones: a command or a reply to an alert, never a caller or a lead.
+    if let Some(member) = team::member_by_phone(&state.db, b.id, from.as_str()).await? {
+        let (id, started) = team::record(&state.db, b.id, member, sid, from.as_str(), text).await?;
+        if !started {
+            start_team_text(&state, b.id, id, sid).await;
+        }
+        return Ok(empty());
+    }
     let keyword = Keyword::classify(text);
 
     let rec =
@@ -107,4 +115,25 @@ async fn status(
     let error_code = params.get("ErrorCode").and_then(|c| c.parse::<i32>().ok());
     store::record_message_status(&state.db, b.id, sid, status, error_code).await?;
     Ok(xml(twiml::Response::new().render()))
+}
+
+/// Hands a recorded team text to its workflow, bounded like a caller's signal; the worker's
+/// outbox starts it when Temporal is away.
+async fn start_team_text(state: &AppState, business_id: uuid::Uuid, id: uuid::Uuid, sid: &str) {
+    let Some(client) = state.temporal.client() else {
+        return;
+    };
+    let task_queue = state.temporal.task_queue.clone();
+    let start = nmc_temporal::signal::start_team_text(client, &task_queue, business_id, id, sid);
+    match tokio::time::timeout(super::SIGNAL_WAIT, start).await {
+        Ok(Ok(())) => {
+            if let Err(e) = team::mark_started(&state.db, id).await {
+                tracing::warn!(error = %e, "could not mark the team text started; the outbox will");
+            }
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "could not start the team text; the worker's outbox will");
+        }
+        Err(_) => tracing::warn!("starting the team text timed out; the worker's outbox will"),
+    }
 }

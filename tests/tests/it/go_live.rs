@@ -101,7 +101,7 @@ async fn a_new_business_buys_a_number_and_texts_wait_for_its_registration() {
         .await
         .unwrap();
     wait_until(Duration::from_secs(15), "the greeting held", || async {
-        app.count("select count(*) from messages where status = 'held' and error_code = 30034")
+        app.count("select count(*) from messages where kind = 'greeting' and status = 'held' and error_code = 30034")
             .await
             == 1
     })

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod admin;
+mod alert_channels;
 mod bad_input;
 mod booking;
 mod browser;
@@ -17,12 +18,14 @@ mod drills;
 mod events;
 mod go_live;
 mod llm;
+mod mail;
 mod missed_call;
 mod no_js;
 mod nothing_lost;
 mod notifications;
 mod operability;
 mod owner_api;
+mod owner_loop;
 mod pages;
 mod password_reset;
 mod replay;

@@ -133,6 +133,8 @@ async fn answered_call_sends_no_text() {
 #[tokio::test]
 async fn same_webhook_delivered_twice_sends_one_text() {
     let app = TestApp::spawn().await;
+    // Only the caller's texts here: the owner's alert texts are off.
+    app.set("notify_by_text = false").await;
     let req = CallRequest {
         from: CALLER.into(),
         to: TWILIO_NUMBER.into(),
@@ -175,6 +177,8 @@ async fn second_missed_call_while_open_sends_no_second_text() {
 #[tokio::test]
 async fn opted_out_caller_gets_no_text() {
     let app = TestApp::spawn().await;
+    // Only the caller's texts here: the owner's alert texts are off.
+    app.set("notify_by_text = false").await;
     let id: uuid::Uuid = sqlx::query_scalar("select id from businesses")
         .fetch_one(&app.db)
         .await
@@ -425,6 +429,8 @@ async fn malformed_webhooks_get_clear_4xx_and_record_nothing() {
 #[tokio::test]
 async fn unsubscribed_at_carrier_21610_fails_without_retry() {
     let app = TestApp::spawn().await;
+    // Only the caller's texts here: the owner's alert texts are off.
+    app.set("notify_by_text = false").await;
     app.sandbox.add_fault(Fault {
         to: Some(CALLER.into()),
         status: 400,
@@ -473,6 +479,8 @@ async fn unsubscribed_at_carrier_21610_fails_without_retry() {
 #[tokio::test]
 async fn carrier_503_then_success_sends_exactly_one() {
     let app = TestApp::spawn().await;
+    // Only the caller's texts here: the owner's alert texts are off.
+    app.set("notify_by_text = false").await;
     app.sandbox.add_fault(Fault {
         to: Some(CALLER.into()),
         status: 503,

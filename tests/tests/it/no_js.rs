@@ -355,7 +355,7 @@ async fn an_unnamed_caller_reads_as_a_number_and_a_missed_call_and_the_app_insta
     let (_, number) = business_via_api(&app, email).await;
     missed_call(&app, &number).await;
     wait_until(Duration::from_secs(15), "the greeting", || async {
-        app.count("select count(*) from messages where direction = 'outbound'")
+        app.count("select count(*) from messages where kind = 'greeting'")
             .await
             == 1
     })
@@ -369,11 +369,7 @@ async fn an_unnamed_caller_reads_as_a_number_and_a_missed_call_and_the_app_insta
         row.contains("Missed call") && row.contains("just now"),
         "{row}"
     );
-    let greeting: String = one(
-        &app,
-        "select body from messages where direction = 'outbound'",
-    )
-    .await;
+    let greeting: String = one(&app, "select body from messages where kind = 'greeting'").await;
     assert!(
         !row.contains(greeting.trim()),
         "the row shows our greeting: {row}"

@@ -124,6 +124,24 @@ async fn record_histories() {
     .unwrap();
 }
 
+#[tokio::test]
+#[ignore = "records histories into tests/histories/; run by hand after a deliberate workflow change"]
+async fn record_patch_histories() {
+    let app = TestApp::spawn().await;
+    // `missed-call-alert`: the greeting, the owner's alert at the call, a repeat call.
+    let caller = "+15125550173";
+    app.call(caller, "no-answer").await;
+    app.expect_texts(caller, 1).await;
+    app.expect_texts(OWNER_PHONE, 1).await;
+    app.call(caller, "busy").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    std::fs::write(
+        histories_dir().join("patch-missed-call-alert.json"),
+        history_of(&app, caller).await,
+    )
+    .unwrap();
+}
+
 /// The conversation paths of the baseline (docs/WORKFLOWS.md), written as baseline-*.json.
 #[tokio::test]
 #[ignore = "records histories into tests/histories/; run by hand after a deliberate workflow change"]

@@ -47,16 +47,46 @@ pub(crate) async fn on_missed_call(ctx: &mut Ctx, call: MissedCall) {
     });
     let body = greeting_for(&call.profile, at);
     let key = format!("greeting:{}", call.call_sid);
+    let call_sid = call.call_sid.clone();
     let outcome = send(ctx, SmsKind::Greeting, key, body, Some(call.call_sid)).await;
-    let at = now(ctx);
+    let sent_at = now(ctx);
     ctx.state_mut(|s| {
         if matches!(outcome, Some(SendOutcome::Sent { .. })) {
-            s.memory.note_outbound(at);
+            s.memory.note_outbound(sent_at);
         }
         if let Some(closed) = status_after_greeting(outcome.as_ref()) {
             s.status = closed;
         }
     });
+    // The owner hears of the call itself, not only of a text back (docs/WORKFLOWS.md ledger).
+    if ctx.patched(MISSED_CALL_ALERT) {
+        let body = missed_call_alert(&call.profile, at);
+        notify(
+            ctx,
+            NoticeKind::MissedCall,
+            body,
+            format!("missed:{call_sid}"),
+        )
+        .await;
+    }
+}
+
+/// Patch id: the alert at the missed call (added 2026-12-05).
+const MISSED_CALL_ALERT: &str = "missed-call-alert";
+
+/// `Missed call from {caller} at 4:12 PM, after hours.` The activity puts in the caller's name
+/// and number for `{caller}` (a name needs the earlier conversations, which is IO).
+fn missed_call_alert(profile: &nmc_domain::BusinessProfile, at: DateTime<Utc>) -> String {
+    let tz = nmc_domain::hours::parse_timezone(&profile.timezone);
+    let (clock, open) = match tz {
+        Some(tz) => (
+            at.with_timezone(&tz).format("%-I:%M %p").to_string(),
+            profile.business_hours.is_open(tz, at),
+        ),
+        None => (at.format("%H:%M UTC").to_string(), false),
+    };
+    let when = if open { "" } else { ", after hours" };
+    format!("Missed call from {{caller}} at {clock}{when}.")
 }
 
 /// A carrier keyword (STOP, START, HELP and their kin) keeps its compliance answer.

@@ -1,0 +1,141 @@
+//! `/app/settings/alerts`: each member chooses which alerts reach them by text, email and push,
+//! their phone and quiet hours; the owner also connects Slack. Plain forms through `/app/save`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use maud::{Markup, html};
+use nmc_domain::team::{ALERT_KINDS, QuietHours};
+use nmc_store::alerts;
+
+use super::ui::{self, Kind, Submitted};
+use super::{Signed, form_status, nav, page};
+use crate::{AppState, error::ApiError};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/app/settings/alerts", get(alerts_page))
+}
+
+const CHANNELS: [(&str, &str); 3] = [("sms", "Text"), ("email", "Email"), ("push", "Push")];
+
+/// One row per alert kind, one box per channel.
+fn grid(f: &ui::Form, p: &alerts::Preferences) -> Markup {
+    let chosen = |channel: &str| match channel {
+        "sms" => &p.sms_kinds,
+        "email" => &p.email_kinds,
+        _ => &p.push_kinds,
+    };
+    html! {
+        table class="grid" {
+            thead { tr { th scope="col" { "Alert" } @for (_, label) in CHANNELS { th scope="col" { (label) } } } }
+            tbody {
+                @for (kind, label) in ALERT_KINDS {
+                    tr {
+                        th scope="row" { (label) }
+                        @for (channel, channel_label) in CHANNELS {
+                            td {
+                                @let name = format!("channels.{channel}.{kind}");
+                                @let on = chosen(channel).iter().any(|k| k == kind);
+                                input type="checkbox" name=(name) id=(name) value="true"
+                                    aria-label={ (label) " by " (channel_label) } checked[f.checked(&name, "true", on)];
+                                input type="hidden" name="_type" value={ (name) ":bool" };
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn alerts_page(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    sent: Submitted,
+) -> Result<Response, ApiError> {
+    let kinds: Vec<&str> = ALERT_KINDS.iter().map(|(k, _)| *k).collect();
+    let mut tx = t.begin(&s.db).await?;
+    let p = alerts::preferences(&mut tx, t.business_id, t.user_id, &kinds).await?;
+    let slack = if t.owner_role {
+        Some(alerts::slack(&mut tx, t.business_id).await?)
+    } else {
+        None
+    };
+    let mine = ui::Form::new(
+        &sent,
+        "alerts",
+        "PUT",
+        "/api/me/alerts",
+        "/app/settings/alerts",
+    );
+    let clock = |m: Option<i16>| {
+        m.and_then(|m| u16::try_from(m).ok())
+            .map(QuietHours::clock)
+            .unwrap_or_default()
+    };
+    let body = html! {
+        (nav("alerts", &t))
+        h1 { "Your alerts" }
+        p { "Emergencies reach you on every channel you have, whatever you tick. Every alert is also in "
+            a href="/app/notifications" { "Notifications" } "." }
+        @if p.sms_stopped { p role="status" { (ui::badge("Texts stopped", ui::Tone::Warn)) " You texted STOP. Text START to the business number to get alert texts again." } }
+        (mine.render("card", &html! {
+            (mine.field("phone", "Your mobile for alert texts and commands", p.phone.as_deref().unwrap_or_default())
+                .input("tel").kind(Kind::Optional).attr("autocomplete", "tel")
+                .hint("Reply to an alert from this phone to text the caller. HELP lists the commands."))
+            (grid(&mine, &p))
+            div class="grid3" {
+                (mine.field("quiet_hours.start", "Quiet from", &clock(p.quiet_start)).input("time").kind(Kind::Text))
+                (mine.field("quiet_hours.end", "until", &clock(p.quiet_end)).input("time").kind(Kind::Text))
+            }
+            p class="muted" { "Quiet hours hold back texts and push (not emergencies); email always goes." }
+            (form_status())
+            button type="submit" { "Save" }
+        }))
+        div id="push-alerts" {}
+        @if let Some((connected, hears)) = slack { (slack_section(&sent, connected, &hears)) }
+    };
+    Ok(page("Your alerts", body).into_response())
+}
+
+fn slack_section(sent: &Submitted, connected: bool, hears: &[String]) -> Markup {
+    let f = ui::Form::new(
+        sent,
+        "slack",
+        "PUT",
+        "/api/settings/slack",
+        "/app/settings/alerts",
+    );
+    html! {
+        section class="settings-section" {
+            h2 { "Slack" }
+            p { @if connected { (ui::badge("Connected", ui::Tone::Ok)) " Alerts post to your channel." }
+                @else { "Post alerts to a Slack channel: add an incoming webhook in Slack and paste its URL." } }
+            (f.render("card", &html! {
+                (f.field("webhook_url", "Incoming webhook URL", "").input("url").attr("autocomplete", "off")
+                    .hint(if connected { "Leave empty to keep the connected channel." } else { "Starts with https://hooks.slack.com/services/" }))
+                fieldset {
+                    legend { "Post these" }
+                    @for (kind, label) in ALERT_KINDS {
+                        @let name = format!("kinds.{kind}");
+                        label class="check" {
+                            input type="checkbox" name=(name) value="true" checked[f.checked(&name, "true", hears.iter().any(|k| k == kind))];
+                            input type="hidden" name="_type" value={ (name) ":bool" };
+                            " " (label)
+                        }
+                    }
+                }
+                (form_status())
+                button type="submit" { "Save" }
+            }))
+            @if connected {
+                (ui::confirm(
+                    &ui::Form::new(sent, "slack-off", "DELETE", "/api/settings/slack", "/app/settings/alerts"),
+                    "Disconnect Slack",
+                    "Alerts stop posting to the channel.",
+                ))
+            }
+        }
+    }
+}
