@@ -53,6 +53,7 @@ impl ConversationActivities {
                 outcome = o;
             }
             self.mail_member(&alert, member).await?;
+            self.push_member(&alert, member).await?;
         }
         self.queue_slack(&alert).await?;
         Ok(outcome)
@@ -244,6 +245,44 @@ impl ConversationActivities {
         alerts::record_delivery(&self.pool, &delivery)
             .await
             .map_err(retryable)?;
+        Ok(())
+    }
+
+    /// One push per browser the member turned alerts on in; the worker's alert outbox sends it.
+    async fn push_member(&self, alert: &Alert, member: &Recipient) -> Result<(), ActivityError> {
+        if !Self::wants(alert, &member.prefs.push_kinds) {
+            return Ok(());
+        }
+        let browsers =
+            nmc_store::push::subscriptions_of(&self.pool, alert.notice.business_id, member.user_id)
+                .await
+                .map_err(retryable)?;
+        let quiet = Self::quiet_now(alert, member);
+        let payload = serde_json::json!({
+            "title": alert.recorded.business_name,
+            "body": alert.body,
+            "url": alert.link,
+            "number": alert.recorded.number,
+            "kind": alert.notice.kind.as_str(),
+            "priority": alert.notice.priority,
+            // One notification per conversation on the lock screen: a newer alert replaces it.
+            "tag": alert.notice.conversation_id,
+        });
+        for browser in browsers {
+            let target = browser.to_string();
+            let delivery = Delivery {
+                business_id: alert.notice.business_id,
+                notification_id: alert.recorded.id,
+                user_id: Some(member.user_id),
+                channel: "push",
+                target: &target,
+                status: if quiet { "quiet" } else { "pending" },
+                payload: Some(payload.clone()),
+            };
+            alerts::record_delivery(&self.pool, &delivery)
+                .await
+                .map_err(retryable)?;
+        }
         Ok(())
     }
 

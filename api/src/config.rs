@@ -36,7 +36,17 @@ pub struct Config {
     /// Where Slack incoming webhooks live (`NMC_SLACK_WEBHOOK_BASE`): an owner's URL must start
     /// with it, so the worker never posts alerts to an address of the owner's choosing.
     pub slack_webhook_base: String,
+    /// Push services a browser's subscription may point at (`NMC_PUSH_SERVICES`, origins,
+    /// `*.` for a domain's hosts): the worker posts only there.
+    pub push_services: Vec<String>,
+    /// The VAPID key (`NMC_VAPID_PRIVATE_KEY`, 32 bytes base64url); generated once and stored
+    /// sealed when unset.
+    pub vapid_private_key: Option<SecretString>,
 }
+
+/// The push services of the browsers we support (Chrome and Edge on Android and desktop use
+/// FCM or WNS, Firefox Mozilla's autopush, Safari Apple's).
+pub const PUSH_SERVICES: &str = "https://fcm.googleapis.com,https://updates.push.services.mozilla.com,https://web.push.apple.com,https://*.notify.windows.com";
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -166,6 +176,12 @@ impl Config {
                 "NMC_SLACK_WEBHOOK_BASE",
                 "https://hooks.slack.com/services/",
             ),
+            push_services: or("NMC_PUSH_SERVICES", PUSH_SERVICES)
+                .split(',')
+                .map(|s| s.trim().trim_end_matches('/').to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            vapid_private_key: get("NMC_VAPID_PRIVATE_KEY").map(SecretString::from),
         })
     }
 }

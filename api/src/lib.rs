@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod numbers;
 pub mod openapi;
 pub mod owner;
+pub mod push;
 pub mod temporal;
 pub mod web;
 pub mod webhook;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub login_limiter: auth::LoginLimiter,
     /// Opens the short signed links in alerts (`/n/{token}`).
     pub links: nmc_store::AlertLinks,
+    /// The VAPID key's public half, for browsers subscribing to push.
+    pub vapid_public_key: String,
 }
 
 impl AppState {
@@ -59,6 +62,15 @@ impl AppState {
         migrate(&config, &db).await?;
         let secrets = SecretBox::from_base64(config.secret_key.expose_secret())?;
         let links = nmc_store::AlertLinks::new(config.secret_key.expose_secret());
+        let vapid = nmc_store::push::vapid_key(
+            &db,
+            &secrets,
+            config
+                .vapid_private_key
+                .as_ref()
+                .map(ExposeSecret::expose_secret),
+        )
+        .await?;
         let temporal = Temporal::connect_in_background(
             config.temporal_address.clone(),
             config.temporal_namespace.clone(),
@@ -78,6 +90,7 @@ impl AppState {
             login_limiter: Default::default(),
             events,
             links,
+            vapid_public_key: vapid.public_base64(),
         })
     }
 }

@@ -17,6 +17,7 @@
 pub mod auth;
 pub mod calendars;
 mod control;
+pub mod push;
 mod rest;
 pub mod slack;
 
@@ -93,6 +94,8 @@ pub struct Sandbox {
     pub calendars: calendars::CalendarDoubles,
     /// The Slack incoming-webhook double.
     pub slack: slack::SlackDouble,
+    /// The Web Push service double.
+    pub push: push::PushDouble,
     http: reqwest::Client,
     /// Delay before each status callback (sent, then delivered).
     status_delay: Duration,
@@ -130,6 +133,7 @@ impl Sandbox {
             inner: Arc::default(),
             calendars: Default::default(),
             slack: Default::default(),
+            push: Default::default(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
@@ -246,6 +250,7 @@ impl Sandbox {
             .merge(control)
             .merge(self.calendars.router())
             .merge(self.slack.router())
+            .merge(self.push.router())
     }
 
     fn number(&self, number: &str) -> Option<NumberConfig> {

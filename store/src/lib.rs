@@ -14,6 +14,7 @@ pub mod links;
 pub mod mail;
 pub mod notifications;
 pub mod password_resets;
+pub mod push;
 pub mod retention;
 pub mod scheduling;
 pub mod secrets;

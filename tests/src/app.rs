@@ -126,6 +126,8 @@ fn api_config(
         max_body_bytes: 65536,
         trusted_proxy_header: None,
         slack_webhook_base: format!("{twilio_api_base}/slack/services/"),
+        push_services: vec![twilio_api_base.trim_end_matches('/').to_owned()],
+        vapid_private_key: None,
     }
 }
 

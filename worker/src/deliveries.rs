@@ -8,11 +8,13 @@ use std::time::Duration;
 use nmc_store::alerts::{self, DueDelivery};
 use nmc_store::{PgPool, SecretBox};
 
+use crate::push::Pusher;
+
 /// After this many attempts a delivery is failed for good (about an hour of backoff).
 const MAX_ATTEMPTS: i32 = 8;
 
 /// What came of one post.
-enum Outcome {
+pub(crate) enum Outcome {
     Sent,
     /// Try again after this many seconds.
     Retry(i64, String),
@@ -22,7 +24,7 @@ enum Outcome {
     Failed(String),
 }
 
-pub async fn deliver_alerts(pool: PgPool, secrets: SecretBox) {
+pub async fn deliver_alerts(pool: PgPool, secrets: SecretBox, pusher: Pusher) {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -40,6 +42,7 @@ pub async fn deliver_alerts(pool: PgPool, secrets: SecretBox) {
         for d in due {
             let outcome = match d.channel.as_str() {
                 "slack" => post_to_slack(&http, &secrets, &d).await,
+                "push" => push(&http, &pool, &pusher, &d).await,
                 other => Outcome::Failed(format!("no sender for {other}")),
             };
             finish(&pool, &d, outcome).await;
@@ -68,7 +71,7 @@ async fn finish(pool: &PgPool, d: &DueDelivery, outcome: Outcome) {
     }
 }
 
-fn backoff(attempts: i32) -> i64 {
+pub(crate) fn backoff(attempts: i32) -> i64 {
     (5_i64 << attempts.clamp(0, 10)).min(3600)
 }
 
@@ -89,11 +92,7 @@ async fn post_to_slack(http: &reqwest::Client, secrets: &SecretBox, d: &DueDeliv
         Err(e) => return Outcome::Retry(backoff(d.attempts), e.without_url().to_string()),
     };
     let status = resp.status().as_u16();
-    let retry_after = resp
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<i64>().ok());
+    let retry_after = retry_after(&resp);
     let body: String = resp
         .text()
         .await
@@ -111,4 +110,38 @@ async fn post_to_slack(http: &reqwest::Client, secrets: &SecretBox, d: &DueDeliv
         400..=499 => Outcome::Failed(format!("{status} {body}")),
         _ => Outcome::Retry(backoff(d.attempts), format!("{status} {body}")),
     }
+}
+
+/// `Retry-After` in seconds (the form Slack and push services send).
+pub(crate) fn retry_after(resp: &reqwest::Response) -> Option<i64> {
+    resp.headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+}
+
+/// A browser that unsubscribed or whose push service refuses us is forgotten, so the next
+/// alert does not try it again.
+async fn push(http: &reqwest::Client, pool: &PgPool, pusher: &Pusher, d: &DueDelivery) -> Outcome {
+    let Ok(id) = d.target.parse::<uuid::Uuid>() else {
+        return Outcome::Failed("not a subscription id".into());
+    };
+    let target = match nmc_store::push::target(pool, id).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return Outcome::Gone("the browser turned alerts off".into()),
+        Err(e) => return Outcome::Retry(backoff(d.attempts), e.to_string()),
+    };
+    let Some(payload) = &d.payload else {
+        return Outcome::Failed("no payload".into());
+    };
+    let outcome = pusher.send(http, &target, payload, d.attempts).await;
+    let settled = match &outcome {
+        Outcome::Gone(_) => nmc_store::push::forget(pool, id).await,
+        Outcome::Sent => nmc_store::push::mark_success(pool, id).await,
+        _ => Ok(()),
+    };
+    if let Err(e) = settled {
+        tracing::warn!(error = %e, "push: could not update the subscription");
+    }
+    outcome
 }

@@ -3,6 +3,7 @@
 mod deliveries;
 pub mod mail;
 mod outbox;
+mod push;
 pub mod team;
 
 use std::time::Duration;
@@ -32,6 +33,10 @@ pub struct WorkerConfig {
     pub calendars: nmc_calendar::Calendars,
     /// Hold texts of businesses not approved for 10DLC (on unless the carrier is the built-in sandbox).
     pub enforce_registration: bool,
+    /// The VAPID key (`NMC_VAPID_PRIVATE_KEY`); the stored one, or a new one, when unset.
+    pub vapid_private_key: Option<SecretString>,
+    /// The contact push services see (`NMC_VAPID_SUBJECT`, `mailto:` or `https:`).
+    pub vapid_subject: String,
     /// As the API's: how long an idle conversation the outbox starts stays open.
     pub conversation_idle_secs: u64,
     /// SMTP_URL (unset: the log mailer) and NMC_MAIL_FROM.
@@ -77,6 +82,7 @@ impl WorkerConfig {
                 "https://api.twilio.com".to_owned()
             },
         );
+        let subject_base = public_base_url.clone();
         let enforce_by_default = !twilio_api_base.trim_end_matches('/').ends_with("/sandbox");
         Ok(Self {
             database_url: req("DATABASE_URL")?,
@@ -86,6 +92,11 @@ impl WorkerConfig {
             twilio_api_base,
             public_base_url,
             secret_key: req("NMC_SECRET_KEY")?.into(),
+            vapid_private_key: std::env::var("NMC_VAPID_PRIVATE_KEY")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(SecretString::from),
+            vapid_subject: vapid_subject(&subject_base),
             conversation_idle_secs: env_or("NMC_CONVERSATION_IDLE_SECS", "172800").parse()?,
             mail: mail::MailConfig::from_env()?,
             calendars: nmc_calendar::Calendars::from_env(),
@@ -221,6 +232,30 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
             calendars: config.calendars.clone(),
         })
         .build();
+    spawn_outboxes(&config, &booking, &client).await?;
+    tokio::spawn(prune_events_hourly(booking.pool.clone()));
+    tokio::spawn(refresh_busy_every_minute(booking));
+    let mut worker = Worker::new(&runtime, client, options)?;
+    // On SIGTERM/Ctrl-C stop polling and let in-flight tasks finish; a kill -9 is covered by
+    // Temporal's timeouts and the activities' idempotency instead.
+    let shutdown = worker.shutdown_handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight tasks");
+        shutdown();
+    });
+    tracing::info!(task_queue = %config.task_queue, "worker started");
+    worker.run().await?;
+    Ok(())
+}
+
+/// The loops that act on what the API recorded: appointment catch-up, unsignalled webhooks,
+/// unstarted team texts, and the alert outbox (Slack, push).
+async fn spawn_outboxes(
+    config: &WorkerConfig,
+    booking: &BookingActivities,
+    client: &Client,
+) -> anyhow::Result<()> {
     tokio::spawn(signal_untold_appointments(
         booking.pool.clone(),
         client.clone(),
@@ -235,28 +270,28 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         client.clone(),
         queue,
     ));
+    let vapid = nmc_store::push::vapid_key(
+        &booking.pool,
+        &booking.secrets,
+        config
+            .vapid_private_key
+            .as_ref()
+            .map(ExposeSecret::expose_secret),
+    )
+    .await?;
     tokio::spawn(deliveries::deliver_alerts(
         booking.pool.clone(),
         booking.secrets.clone(),
+        push::Pusher {
+            vapid,
+            subject: config.vapid_subject.clone(),
+        },
     ));
     tokio::spawn(outbox::start_unstarted_team_texts(
         booking.pool.clone(),
         client.clone(),
         config.task_queue.clone(),
     ));
-    tokio::spawn(prune_events_hourly(booking.pool.clone()));
-    tokio::spawn(refresh_busy_every_minute(booking));
-    let mut worker = Worker::new(&runtime, client, options)?;
-    // On SIGTERM/Ctrl-C stop polling and let in-flight tasks finish; a kill -9 is covered by
-    // Temporal's timeouts and the activities' idempotency instead.
-    let shutdown = worker.shutdown_handle();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: finishing in-flight tasks");
-        shutdown();
-    });
-    tracing::info!(task_queue = %config.task_queue, "worker started");
-    worker.run().await?;
     Ok(())
 }
 
@@ -376,4 +411,13 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
+}
+
+/// `NMC_VAPID_SUBJECT`, else a `mailto:` at the public host (RFC 8292 asks for a contact).
+fn vapid_subject(public_base_url: &str) -> String {
+    let host = url::Url::parse(public_base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "localhost".into());
+    env_or("NMC_VAPID_SUBJECT", &format!("mailto:alerts@{host}"))
 }

@@ -16,7 +16,9 @@ use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 use self::Role::{Member, MemberReadsOwnerWrites, Owner};
 use crate::auth::Tenant;
-use crate::{AppState, alerts, auth, error::ApiError, inbox, insights, notifications, numbers};
+use crate::{
+    AppState, alerts, auth, error::ApiError, inbox, insights, notifications, numbers, push,
+};
 
 pub(crate) use appointments::tell_workflow;
 
@@ -191,6 +193,18 @@ fn inbox_routes() -> Vec<OwnerRoute> {
             &["GET", "PUT"],
             Member,
             get(alerts::get_alerts).put(alerts::put_alerts),
+        ),
+        r(
+            "/api/push/vapid-public-key",
+            &["GET"],
+            Member,
+            get(push::vapid_public_key),
+        ),
+        r(
+            "/api/push/subscriptions",
+            &["POST", "DELETE"],
+            Member,
+            post(push::subscribe).delete(push::unsubscribe),
         ),
         r(
             "/api/settings/slack",

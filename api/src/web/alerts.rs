@@ -93,7 +93,11 @@ async fn alerts_page(
             (form_status())
             button type="submit" { "Save" }
         }))
-        div id="push-alerts" {}
+        section class="settings-section" {
+            h2 { "Alerts on this device" }
+            p { "Notifications on this phone or computer, even with the app closed (the Push column above says which)." }
+            div id="push-alerts" { noscript { p { "Turning these on needs JavaScript; text and email alerts work without it." } } }
+        }
         @if let Some((connected, hears)) = slack { (slack_section(&sent, connected, &hears)) }
     };
     Ok(page("Your alerts", body).into_response())

@@ -207,3 +207,57 @@ if ('serviceWorker' in navigator) {
     show('Add NeverMissCall to your home screen: tap Share, then Add to Home Screen.');
   }
 })();
+
+// ---- alerts on this device (Web Push) ------------------------------------------------------------
+// On the alerts page: one button turns alerts on for this browser (permission, subscribe with our
+// VAPID key, hand the subscription to the server) or off again. Without push support it says so.
+(function pushAlerts() {
+  const box = document.getElementById('push-alerts');
+  if (!box) return;
+  const status = document.createElement('p');
+  status.className = 'form-status';
+  status.setAttribute('role', 'status');
+  if (!('serviceWorker' in navigator) || !('PushManager' in window)) {
+    status.textContent = 'This browser cannot show alerts while the app is closed. Text and email alerts still reach you.';
+    box.append(status);
+    return;
+  }
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.id = 'push-toggle';
+  box.append(button, status);
+  const bytes = (s) => {
+    const raw = atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - s.length % 4) % 4));
+    return Uint8Array.from(raw, c => c.charCodeAt(0));
+  };
+  const api = (method, path, body) => fetch(path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const show = async () => {
+    const sub = await (await navigator.serviceWorker.ready).pushManager.getSubscription();
+    button.textContent = sub ? 'Turn off alerts on this device' : 'Turn on alerts on this device';
+  };
+  button.addEventListener('click', async () => {
+    status.className = 'form-status';
+    try {
+      const reg = await navigator.serviceWorker.ready;
+      const sub = await reg.pushManager.getSubscription();
+      if (sub) {
+        await api('DELETE', '/api/push/subscriptions', { endpoint: sub.endpoint });
+        await sub.unsubscribe();
+        status.textContent = 'Alerts are off on this device.';
+      } else if (await Notification.requestPermission() !== 'granted') {
+        status.textContent = 'Alerts are blocked for this site: allow notifications in the browser settings.';
+      } else {
+        const key = (await (await fetch('/api/push/vapid-public-key')).json()).public_key;
+        const fresh = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: bytes(key) });
+        const r = await api('POST', '/api/push/subscriptions', fresh.toJSON());
+        if (!r.ok) throw new Error(`the server said ${r.status}`);
+        status.textContent = 'Alerts are on for this device.';
+      }
+    } catch (e) {
+      status.className = 'form-status error';
+      status.textContent = `Could not change alerts: ${e.message}`;
+    }
+    show();
+  });
+  show();
+})();

@@ -58,5 +58,60 @@ self.addEventListener('fetch', (event) => {
   }
 });
 
-// ---- Web Push (next issue) -----------------------------------------------------------------
-// The `push` and `notificationclick` handlers go here. Keep them from caching owner data too.
+// ---- Web Push --------------------------------------------------------------------------------
+// An alert arrives encrypted for this browser; the push service only relays it. It shows as a
+// notification (one per conversation: a newer alert replaces the older), and a tap opens the
+// alert's link, which lands on the thread (after log-in if needed). Nothing is cached.
+self.addEventListener('push', (event) => {
+  let alert = {};
+  try {
+    alert = event.data ? event.data.json() : {};
+  } catch (_) {
+    alert = { body: event.data ? event.data.text() : '' };
+  }
+  const name = alert.title || 'NeverMissCall';
+  const title = alert.priority ? `EMERGENCY · ${name}` : name;
+  event.waitUntil(self.registration.showNotification(title, {
+    body: alert.body || 'You have a new alert.',
+    tag: alert.tag ? String(alert.tag) : undefined,
+    renotify: Boolean(alert.tag),
+    requireInteraction: Boolean(alert.priority),
+    icon: '/assets/icons/icon-192.png',
+    badge: '/assets/icons/icon-192.png',
+    data: { url: alert.url || '/app/notifications' },
+  }));
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  // Same origin only: a notification never sends the owner elsewhere.
+  let url = new URL((event.notification.data && event.notification.data.url) || '/app/notifications', self.location.origin);
+  if (url.origin !== self.location.origin) url = new URL('/app/notifications', self.location.origin);
+  event.waitUntil((async () => {
+    const open = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    const here = open.find(w => new URL(w.url).origin === self.location.origin && 'navigate' in w);
+    if (here) {
+      await here.focus();
+      return here.navigate(url.href);
+    }
+    return self.clients.openWindow(url.href);
+  })());
+});
+
+// The browser renewed the subscription (keys or endpoint changed): tell the server, so alerts
+// keep arriving. Runs with the member's cookie, like the page.
+self.addEventListener('pushsubscriptionchange', (event) => {
+  event.waitUntil((async () => {
+    const key = (await (await fetch('/api/push/vapid-public-key')).json()).public_key;
+    const raw = atob(key.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - key.length % 4) % 4));
+    const sub = await self.registration.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: Uint8Array.from(raw, c => c.charCodeAt(0)),
+    });
+    await fetch('/api/push/subscriptions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(sub.toJSON()),
+    });
+  })());
+});

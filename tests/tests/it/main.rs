@@ -28,6 +28,7 @@ mod owner_api;
 mod owner_loop;
 mod pages;
 mod password_reset;
+mod push;
 mod replay;
 mod scheduling;
 mod schema;
