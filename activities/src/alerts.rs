@@ -67,16 +67,7 @@ impl ConversationActivities {
         let caller = alerts::caller(&self.pool, n.business_id, n.conversation_id)
             .await
             .map_err(retryable)?;
-        let number = nmc_domain::phone::display(&caller.phone);
-        let who = match caller
-            .name
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            Some(name) => format!("{name} {number}"),
-            None => number,
-        };
+        let who = nmc_domain::phone::named(caller.name.as_deref(), &caller.phone);
         Ok(n.body.replace("{caller}", &who))
     }
 

@@ -57,6 +57,10 @@ pub fn names() -> Vec<(String, String)> {
         ),
         same(&DB::appointment_told, &BookingActivities::appointment_told),
         same(&DB::sync_calendar, &BookingActivities::sync_calendar),
+        same(
+            &defs::DigestActivities::send_weekly_digest,
+            &crate::digest::DigestActivities::send_weekly_digest,
+        ),
     ]
 }
 

@@ -4,6 +4,7 @@
 mod alerts;
 pub mod booking;
 pub mod contract;
+pub mod digest;
 
 use std::sync::Arc;
 
@@ -62,7 +63,7 @@ impl Engine {
 
 use nmc_telemetry::{CARRIER_RETRIES, FIRST_TEXT_SECONDS, REPLY_SECONDS, TEXTS};
 
-fn retryable(e: impl std::fmt::Display) -> ActivityError {
+pub(crate) fn retryable(e: impl std::fmt::Display) -> ActivityError {
     anyhow!("{e}").into()
 }
 

@@ -6,8 +6,10 @@
 
 pub mod booking;
 pub mod conversation;
+pub mod digest;
 pub mod team;
 
 pub use booking::BookingActivities;
 pub use conversation::ConversationActivities;
+pub use digest::DigestActivities;
 pub use team::TeamActivities;

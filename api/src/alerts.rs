@@ -41,7 +41,23 @@ fn view(p: &Preferences) -> Value {
 pub async fn get_alerts(t: Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     let mut tx = t.begin(&s.db).await?;
     let p = alerts::preferences(&mut tx, t.business_id, t.user_id, &all_kinds()).await?;
-    Ok(Json(view(&p)))
+    let digest = weekly_digest(&t, &mut tx).await?;
+    Ok(Json(with_digest(view(&p), digest)))
+}
+
+/// Owners get the weekly email (revenue is theirs to see); `None` for a technician.
+async fn weekly_digest(t: &Tenant, db: &mut sqlx::PgConnection) -> Result<Option<bool>, ApiError> {
+    if !t.owner_role {
+        return Ok(None);
+    }
+    Ok(Some(
+        nmc_store::digest::wanted(db, t.business_id, t.user_id).await?,
+    ))
+}
+
+fn with_digest(mut v: Value, digest: Option<bool>) -> Value {
+    v["weekly_digest"] = json!(digest);
+    v
 }
 
 /// Alert kinds as a list (`["missed_call"]`) or as ticked boxes (`{"missed_call": true}`), which
@@ -97,6 +113,9 @@ pub struct AlertChoices {
     phone: Option<String>,
     channels: Channels,
     quiet_hours: Option<Quiet>,
+    /// Owners: the Monday email (absent leaves it as it is).
+    #[serde(default)]
+    weekly_digest: Option<bool>,
 }
 
 fn kinds(
@@ -154,10 +173,16 @@ pub async fn put_alerts(
     let email_kinds = kinds(&mut errors, "channels.email", c.channels.email);
     let push_kinds = kinds(&mut errors, "channels.push", c.channels.push);
     let (quiet_start, quiet_end) = quiet(&mut errors, c.quiet_hours);
+    if c.weekly_digest.is_some() && !t.owner_role {
+        errors.insert("weekly_digest", "only owners get the weekly email".into());
+    }
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
     let mut tx = t.begin(&s.db).await?;
+    if let Some(on) = c.weekly_digest {
+        nmc_store::digest::set_wanted(&mut tx, t.business_id, t.user_id, on).await?;
+    }
     let was = alerts::preferences(&mut tx, t.business_id, t.user_id, &all_kinds()).await?;
     let p = Preferences {
         phone,
@@ -177,8 +202,9 @@ pub async fn put_alerts(
             }
             e => e.into(),
         })?;
+    let digest = weekly_digest(&t, &mut tx).await?;
     commit(tx).await?;
-    Ok(Json(view(&p)))
+    Ok(Json(with_digest(view(&p), digest)))
 }
 
 /// `GET /api/settings/slack`: whether a channel is connected and what it hears (never the URL).

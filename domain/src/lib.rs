@@ -6,6 +6,7 @@ pub mod availability;
 pub mod catalog;
 pub mod conversation;
 pub mod decisions;
+pub mod digest;
 pub mod email;
 pub mod greeting;
 pub mod hours;

@@ -59,6 +59,15 @@ pub fn display(raw: &str) -> String {
     }
 }
 
+/// A caller as an alert names them: "Jane Doe (512) 555-0123", or the number alone.
+pub fn named(name: Option<&str>, raw: &str) -> String {
+    let number = display(raw);
+    match name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => format!("{name} {number}"),
+        None => number,
+    }
+}
+
 impl TryFrom<String> for E164 {
     type Error = PhoneError;
     fn try_from(s: String) -> Result<Self, PhoneError> {

@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod booking;
 pub mod business;
 pub mod calendar;
+pub mod digest;
 pub mod events;
 pub mod inbox;
 pub mod insights;

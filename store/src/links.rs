@@ -14,6 +14,10 @@ pub const LINK_DAYS: i64 = 7;
 
 const MAC_LEN: usize = 12;
 
+/// What a token is for: one purpose's token never opens another's.
+const ALERT: &[u8] = b"alert-link\0";
+const UNSUBSCRIBE: &[u8] = b"digest-unsubscribe\0";
+
 #[derive(Clone)]
 pub struct AlertLinks {
     key: [u8; 32],
@@ -36,9 +40,9 @@ impl AlertLinks {
         }
     }
 
-    fn mac(&self, id: Uuid, expires: u32) -> [u8; MAC_LEN] {
+    fn mac(&self, purpose: &[u8], id: Uuid, expires: u32) -> [u8; MAC_LEN] {
         let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("any key length");
-        m.update(b"alert-link\0");
+        m.update(purpose);
         m.update(id.as_bytes());
         m.update(&expires.to_be_bytes());
         let full = m.finalize().into_bytes();
@@ -49,17 +53,38 @@ impl AlertLinks {
 
     /// The token for `notification_id`, good until `now + LINK_DAYS`.
     pub fn token(&self, notification_id: Uuid, now: DateTime<Utc>) -> String {
-        let expires = u32::try_from((now + chrono::Duration::days(LINK_DAYS)).timestamp())
-            .unwrap_or(u32::MAX);
-        let mut raw = Vec::with_capacity(16 + 4 + MAC_LEN);
-        raw.extend_from_slice(notification_id.as_bytes());
-        raw.extend_from_slice(&expires.to_be_bytes());
-        raw.extend_from_slice(&self.mac(notification_id, expires));
-        B64.encode(raw)
+        self.sign(
+            ALERT,
+            notification_id,
+            now + chrono::Duration::days(LINK_DAYS),
+        )
     }
 
     /// The notification a token names, if it is ours and not expired.
     pub fn open(&self, token: &str, now: DateTime<Utc>) -> Result<Uuid, LinkError> {
+        self.verify(ALERT, token, now)
+    }
+
+    /// The one-click unsubscribe from the weekly email for `user_id` (RFC 8058): it must work
+    /// from a mail read months later, so it lasts a year and a bit.
+    pub fn unsubscribe_token(&self, user_id: Uuid, now: DateTime<Utc>) -> String {
+        self.sign(UNSUBSCRIBE, user_id, now + chrono::Duration::days(400))
+    }
+
+    pub fn open_unsubscribe(&self, token: &str, now: DateTime<Utc>) -> Result<Uuid, LinkError> {
+        self.verify(UNSUBSCRIBE, token, now)
+    }
+
+    fn sign(&self, purpose: &[u8], id: Uuid, until: DateTime<Utc>) -> String {
+        let expires = u32::try_from(until.timestamp()).unwrap_or(u32::MAX);
+        let mut raw = Vec::with_capacity(16 + 4 + MAC_LEN);
+        raw.extend_from_slice(id.as_bytes());
+        raw.extend_from_slice(&expires.to_be_bytes());
+        raw.extend_from_slice(&self.mac(purpose, id, expires));
+        B64.encode(raw)
+    }
+
+    fn verify(&self, purpose: &[u8], token: &str, now: DateTime<Utc>) -> Result<Uuid, LinkError> {
         let raw = B64.decode(token).map_err(|_| LinkError::Invalid)?;
         if raw.len() != 16 + 4 + MAC_LEN {
             return Err(LinkError::Invalid);
@@ -67,7 +92,7 @@ impl AlertLinks {
         let id = Uuid::from_slice(&raw[..16]).map_err(|_| LinkError::Invalid)?;
         let expires = u32::from_be_bytes(raw[16..20].try_into().map_err(|_| LinkError::Invalid)?);
         let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("any key length");
-        m.update(b"alert-link\0");
+        m.update(purpose);
         m.update(id.as_bytes());
         m.update(&expires.to_be_bytes());
         m.verify_truncated_left(&raw[20..])
@@ -107,5 +132,10 @@ mod tests {
             Err(LinkError::Invalid)
         );
         assert_eq!(links.open("not a token", now), Err(LinkError::Invalid));
+        // An alert's link is not an unsubscribe link, nor the other way round.
+        assert_eq!(links.open_unsubscribe(&t, now), Err(LinkError::Invalid));
+        let u = links.unsubscribe_token(id, now);
+        assert_eq!(links.open_unsubscribe(&u, now), Ok(id));
+        assert_eq!(links.open(&u, now), Err(LinkError::Invalid));
     }
 }

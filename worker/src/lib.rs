@@ -1,6 +1,7 @@
 //! `nmc-worker`: runs conversation workflows and their activities on one task queue.
 
 mod deliveries;
+mod digest;
 pub mod mail;
 mod outbox;
 mod push;
@@ -14,7 +15,7 @@ use nmc_activities::ConversationActivities;
 use nmc_activities::booking::BookingActivities;
 use nmc_store::SecretBox;
 use nmc_twilio::TwilioClient;
-use nmc_workflows::{AppointmentWorkflow, ConversationWorkflow, TeamTextWorkflow};
+use nmc_workflows::{AppointmentWorkflow, ConversationWorkflow, DigestWorkflow, TeamTextWorkflow};
 use secrecy::{ExposeSecret, SecretString};
 use temporalio_client::{Client, ClientOptions, Connection};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
@@ -37,6 +38,8 @@ pub struct WorkerConfig {
     pub vapid_private_key: Option<SecretString>,
     /// The contact push services see (`NMC_VAPID_SUBJECT`, `mailto:` or `https:`).
     pub vapid_subject: String,
+    /// How often weekly-email schedules are brought in line (`NMC_DIGEST_RECONCILE_SECS`).
+    pub digest_reconcile_secs: u64,
     /// As the API's: how long an idle conversation the outbox starts stays open.
     pub conversation_idle_secs: u64,
     /// SMTP_URL (unset: the log mailer) and NMC_MAIL_FROM.
@@ -97,6 +100,7 @@ impl WorkerConfig {
                 .filter(|v| !v.is_empty())
                 .map(SecretString::from),
             vapid_subject: vapid_subject(&subject_base),
+            digest_reconcile_secs: env_or("NMC_DIGEST_RECONCILE_SECS", "10").parse()?,
             conversation_idle_secs: env_or("NMC_CONVERSATION_IDLE_SECS", "172800").parse()?,
             mail: mail::MailConfig::from_env()?,
             calendars: nmc_calendar::Calendars::from_env(),
@@ -218,6 +222,12 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         .register_workflow::<ConversationWorkflow>()?
         .register_workflow::<AppointmentWorkflow>()?
         .register_workflow::<TeamTextWorkflow>()?
+        .register_workflow::<DigestWorkflow>()?
+        .register_activities(nmc_activities::digest::DigestActivities {
+            pool: activities.pool.clone(),
+            links: activities.links.clone(),
+            public_base_url: config.public_base_url.clone(),
+        })
         .register_activities(team::TeamActivities {
             pool: activities.pool.clone(),
             client: client.clone(),
@@ -286,6 +296,12 @@ async fn spawn_outboxes(
             vapid,
             subject: config.vapid_subject.clone(),
         },
+    ));
+    tokio::spawn(digest::keep_schedules(
+        booking.pool.clone(),
+        client.clone(),
+        config.task_queue.clone(),
+        Duration::from_secs(config.digest_reconcile_secs),
     ));
     tokio::spawn(outbox::start_unstarted_team_texts(
         booking.pool.clone(),

@@ -31,11 +31,7 @@ fn retryable(e: impl std::fmt::Display) -> ActivityError {
 
 /// How an answer names the caller: "Jane Doe (512) 555-0123".
 fn who(c: &AlertedConversation) -> String {
-    let number = nmc_domain::phone::display(&c.caller);
-    match c.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        Some(name) => format!("{name} {number}"),
-        None => number,
-    }
+    nmc_domain::phone::named(c.name.as_deref(), &c.caller)
 }
 
 fn waiting_list(list: &[AlertedConversation]) -> String {
@@ -341,4 +337,38 @@ impl TeamActivities {
 fn short(error: &str) -> String {
     let tail = error.rsplit(": ").next().unwrap_or(error);
     tail.chars().take(120).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use nmc_activity_defs::team::TeamActivities as Contract;
+    use temporalio_common::ActivityDefinition;
+
+    use super::TeamActivities;
+
+    /// Compiles only when the implementation takes and returns what the contract says.
+    fn same<D, A>(definition: &D, implementation: &A) -> (String, String)
+    where
+        D: ActivityDefinition,
+        A: ActivityDefinition<Input = D::Input, Output = D::Output>,
+    {
+        (
+            definition.name().to_owned(),
+            implementation.name().to_owned(),
+        )
+    }
+
+    #[test]
+    fn every_team_activity_answers_to_its_contract_name() {
+        for (contract, implementation) in [
+            same(&Contract::read_team_text, &TeamActivities::read_team_text),
+            same(
+                &Contract::act_on_conversation,
+                &TeamActivities::act_on_conversation,
+            ),
+            same(&Contract::reply_to_member, &TeamActivities::reply_to_member),
+        ] {
+            assert_eq!(contract, implementation);
+        }
+    }
 }

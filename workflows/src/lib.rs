@@ -5,6 +5,7 @@
 
 pub mod appointment;
 pub mod conversation;
+pub mod digest;
 pub mod team_text;
 
 use std::time::UNIX_EPOCH;
@@ -18,6 +19,7 @@ pub use appointment::{
     AppointmentChanged, AppointmentStart, AppointmentWorkflow, appointment_workflow_id,
 };
 pub use conversation::{ConversationView, ConversationWorkflow, OwnerMessage};
+pub use digest::{DigestStart, DigestWorkflow, digest_schedule_id};
 pub use nmc_domain::{Mode, Waiting};
 pub use team_text::{TeamTextWorkflow, team_text_workflow_id};
 

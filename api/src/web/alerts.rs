@@ -14,7 +14,63 @@ use super::{Signed, form_status, nav, page};
 use crate::{AppState, error::ApiError};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/app/settings/alerts", get(alerts_page))
+    Router::new()
+        .route("/app/settings/alerts", get(alerts_page))
+        .route(
+            "/unsubscribe/{token}",
+            get(unsubscribe_page).post(unsubscribe),
+        )
+}
+
+/// The weekly email's unsubscribe link. A GET only asks (mail scanners open links); the POST,
+/// from this page or a mail app's one-click (RFC 8058: `List-Unsubscribe=One-Click`, no cookies),
+/// stops it, answers in place (never a redirect) and is safe to repeat.
+async fn unsubscribe_page(
+    State(s): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
+    if s.links
+        .open_unsubscribe(&token, chrono::Utc::now())
+        .is_err()
+    {
+        return not_ours();
+    }
+    let body = html! {
+        h1 { "Stop the weekly email?" }
+        p { "You will no longer get Monday's summary of the week. Alerts about calls and texts are not affected." }
+        form method="post" action={ "/unsubscribe/" (token) } class="card" {
+            input type="hidden" name="List-Unsubscribe" value="One-Click";
+            button type="submit" { "Stop the weekly email" }
+        }
+    };
+    page("Weekly email", body).into_response()
+}
+
+async fn unsubscribe(
+    State(s): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    let Ok(user) = s.links.open_unsubscribe(&token, chrono::Utc::now()) else {
+        return Ok(not_ours());
+    };
+    nmc_store::digest::unsubscribe(&s.db, user).await?;
+    let body = html! {
+        h1 { "Done" }
+        p { "You will not get the weekly email any more. Turn it back on any time in " a href="/app/settings/alerts" { "your alert settings" } "." }
+    };
+    Ok(page("Weekly email", body).into_response())
+}
+
+fn not_ours() -> Response {
+    let body = html! {
+        h1 { "Link not valid" }
+        p { "This unsubscribe link is not one of ours, or it was cut short. You can stop the weekly email in " a href="/app/settings/alerts" { "your alert settings" } "." }
+    };
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        page("Link not valid", body),
+    )
+        .into_response()
 }
 
 const CHANNELS: [(&str, &str); 3] = [("sms", "Text"), ("email", "Email"), ("push", "Push")];
@@ -57,10 +113,13 @@ async fn alerts_page(
     let kinds: Vec<&str> = ALERT_KINDS.iter().map(|(k, _)| *k).collect();
     let mut tx = t.begin(&s.db).await?;
     let p = alerts::preferences(&mut tx, t.business_id, t.user_id, &kinds).await?;
-    let slack = if t.owner_role {
-        Some(alerts::slack(&mut tx, t.business_id).await?)
+    let (slack, digest) = if t.owner_role {
+        (
+            Some(alerts::slack(&mut tx, t.business_id).await?),
+            Some(nmc_store::digest::wanted(&mut tx, t.business_id, t.user_id).await?),
+        )
     } else {
-        None
+        (None, None)
     };
     let mine = ui::Form::new(
         &sent,
@@ -90,6 +149,9 @@ async fn alerts_page(
                 (mine.field("quiet_hours.end", "until", &clock(p.quiet_end)).input("time").kind(Kind::Text))
             }
             p class="muted" { "Quiet hours hold back texts and push (not emergencies); email always goes." }
+            @if let Some(on) = digest {
+                (mine.field("weekly_digest", "The weekly email: last week's calls, recoveries and revenue, Mondays at 7:00", &on.to_string()).checkbox())
+            }
             (form_status())
             button type="submit" { "Save" }
         }))

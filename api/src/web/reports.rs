@@ -79,6 +79,21 @@ async fn report(
         0
     };
     let period = if monthly { "month" } else { "week" };
+    drop(tx);
+    let preview = if monthly {
+        None
+    } else {
+        let data = nmc_store::digest::gather(
+            &s.db,
+            t.business_id,
+            chrono::Utc::now(),
+            Some((first, last)),
+        )
+        .await?;
+        let base = &s.config.public_base_url;
+        let token = s.links.unsubscribe_token(t.user_id, chrono::Utc::now());
+        Some(data.mail(base, &format!("{base}/unsubscribe/{token}")))
+    };
     Ok(page(
         "Reports",
         html! {
@@ -108,6 +123,15 @@ async fn report(
                 (bar_chart("Recovered per day", &series(|d| d.recovered)))
                 (bar_chart("Jobs booked per day", &series(|d| d.booked)))
                 (bar_chart("Revenue recovered per day ($)", &series(|d| d.revenue_cents / 100)))
+            }
+            @if let Some(mail) = &preview {
+                section class="settings-section" aria-labelledby="digest-preview" {
+                    h2 id="digest-preview" { "The weekly email" }
+                    p class="muted" { "Every Monday at 7:00 the owner gets last week by email, like this one for the week above. "
+                        a href="/app/settings/alerts" { "Choose whether you get it" } "." }
+                    p { strong { "Subject: " } (mail.subject) }
+                    pre class="email-preview" { (mail.text) }
+                }
             }
         },
     )

@@ -155,6 +155,7 @@ pub(crate) fn owner_pages(conversation: uuid::Uuid) -> Vec<String> {
         format!("/app/inbox/{conversation}"),
         "/app/leads".into(),
         "/app/notifications".into(),
+        "/app/settings/alerts".into(),
         "/app/calls".into(),
         "/app/appointments".into(),
         "/app/appointments?view=list".into(),

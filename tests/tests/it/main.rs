@@ -14,6 +14,7 @@ mod business;
 mod consent;
 mod conversation;
 mod deploy;
+mod digest;
 mod drills;
 mod events;
 mod go_live;
