@@ -28,14 +28,14 @@ async fn a_member_chooses_channels_and_emergencies_use_them_all() {
         .spawn()
         .await;
     let business = app.business_id().await;
-    // Missed calls by email and to Slack only: no alert texts for them.
+    // Missed calls on every channel: text, email, this phone's browser, and Slack.
     let r = put(
         &app,
         business,
         "/api/me/alerts",
         &json!({
             "phone": OWNER_PHONE,
-            "channels": {"sms": ["emergency"], "email": ["missed_call"], "push": []},
+            "channels": {"sms": ["missed_call"], "email": ["missed_call"], "push": ["missed_call"]},
             "quiet_hours": null,
         }),
     )
@@ -56,8 +56,23 @@ async fn a_member_chooses_channels_and_emergencies_use_them_all() {
         json!({"connected": true, "kinds": ["missed_call"]}),
         "the URL is never shown"
     );
+    let browser = app.sandbox.push.subscribe(&app.sandbox_url);
+    let r = app
+        .owner(Method::POST, "/api/push/subscriptions", business)
+        .json(&browser)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
 
+    let called = std::time::Instant::now();
     app.call(CALLER, "no-answer").await;
+    let text = app.expect_texts(OWNER_PHONE, 1).await.remove(0);
+    assert!(
+        text.body.starts_with("Missed call from (512) 555-0166"),
+        "{}",
+        text.body
+    );
     let mail = smtp.wait_for(OWNER_EMAIL, Duration::from_secs(10)).await;
     assert_eq!(mail.subject(), "Missed calls · Acme Plumbing");
     assert!(
@@ -69,10 +84,19 @@ async fn a_member_chooses_channels_and_emergencies_use_them_all() {
         mail.html().unwrap().contains("/n/"),
         "the link is in the HTML part"
     );
-    wait_until(Duration::from_secs(10), "posted to Slack", || async {
-        !app.sandbox.slack.posts().is_empty()
-    })
+    wait_until(
+        Duration::from_secs(10),
+        "posted to Slack and pushed",
+        || async {
+            !app.sandbox.slack.posts().is_empty() && !app.sandbox.push.received().is_empty()
+        },
+    )
     .await;
+    let took = called.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "every channel within 10 s of the call: {took:?}"
+    );
     let (path, post) = app.sandbox.slack.posts().remove(0);
     assert_eq!(path, SLACK_PATH);
     assert!(
@@ -81,21 +105,28 @@ async fn a_member_chooses_channels_and_emergencies_use_them_all() {
             .unwrap()
             .contains("Missed call from (512) 555-0166")
     );
-    app.expect_no_more_texts(OWNER_PHONE, 0, Duration::from_secs(1))
+
+    // The caller's text back was chosen for no channel: nothing goes out for it.
+    app.text(CALLER, "Can you come tomorrow?").await;
+    app.expect_no_more_texts(OWNER_PHONE, 1, Duration::from_secs(2))
         .await;
 
     // An emergency goes on every channel the owner has, chosen or not.
     app.text(CALLER, "I smell gas in the basement").await;
-    let texts = app.expect_texts(OWNER_PHONE, 1).await;
+    let texts = app.expect_texts(OWNER_PHONE, 2).await;
     assert!(
-        texts[0].body.to_lowercase().contains("emergency"),
+        texts[1].body.to_lowercase().contains("emergency"),
         "{}",
-        texts[0].body
+        texts[1].body
     );
     wait_until(
         Duration::from_secs(15),
-        "emergency mailed and posted",
-        || async { smtp.received().len() == 2 && app.sandbox.slack.posts().len() == 2 },
+        "emergency mailed, posted and pushed",
+        || async {
+            smtp.received().len() == 2
+                && app.sandbox.slack.posts().len() == 2
+                && app.sandbox.push.received().len() == 2
+        },
     )
     .await;
     let sent = |kind: &'static str| {
@@ -104,8 +135,13 @@ async fn a_member_chooses_channels_and_emergencies_use_them_all() {
             app.count(&format!("select count(*) from alert_deliveries d join notifications n on n.id = d.notification_id where n.kind = '{kind}' and d.status = 'sent'")).await
         }
     };
-    assert_eq!(sent("missed_call").await, 2, "by email and Slack");
-    assert_eq!(sent("emergency").await, 3, "by text, email and Slack");
+    assert_eq!(
+        sent("missed_call").await,
+        4,
+        "by text, email, push and Slack"
+    );
+    assert_eq!(sent("emergency").await, 4, "by text, email, push and Slack");
+    assert_eq!(sent("caller_text").await, 0);
 }
 
 #[tokio::test]

@@ -128,6 +128,27 @@ async fn a_missed_call_alerts_the_owner_at_once_and_its_link_lands_on_the_thread
 }
 
 #[tokio::test]
+async fn a_caller_known_from_an_earlier_conversation_is_named_in_the_alert() {
+    let app = TestApp::spawn().await;
+    let business = app.business_id().await;
+    sqlx::query("insert into leads (business_id, phone, name, status) values ($1, $2, 'Jane Doe', 'completed')")
+        .bind(business)
+        .bind(CALLER)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    app.call(CALLER, "no-answer").await;
+    let alert = app.expect_texts(OWNER_PHONE, 1).await.remove(0);
+    assert!(
+        alert
+            .body
+            .starts_with("Missed call from Jane Doe (512) 555-0144 at "),
+        "{}",
+        alert.body
+    );
+}
+
+#[tokio::test]
 async fn the_owner_answers_from_their_phone_and_no_lead_is_made() {
     let app = TestApp::spawn().await;
     app.set("owner_window_secs = 600").await;

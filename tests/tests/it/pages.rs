@@ -94,12 +94,13 @@ async fn the_inbox_and_take_over_work_from_the_keyboard_alone() {
     let email = "owner@keyboard-test.example";
     let (_, number) = business_via_api(&app, email).await;
     // Only a missed call: the conversation then stays still (no head start counting down, no
-    // assistant reply), so no live refresh swaps the element that has focus.
+    // assistant reply), so no live refresh swaps the element that has focus. The greeting and
+    // the owner's alert both go out at the call.
     missed_call(&app, &number).await;
-    wait_until(Duration::from_secs(15), "the greeting delivered", || async {
-        app.count("select count(*) from messages where direction = 'outbound' and status = 'delivered'")
+    wait_until(Duration::from_secs(15), "the greeting and the alert delivered", || async {
+        app.count("select count(*) from messages where kind in ('greeting', 'owner_alert') and status = 'delivered'")
             .await
-            == 1
+            == 2
     })
     .await;
     let conversation: uuid::Uuid = sqlx::query_scalar("select id from conversations")
