@@ -21,7 +21,14 @@ struct Alert {
 
 impl ConversationActivities {
     pub(crate) async fn alert(&self, n: OwnerNotice) -> Result<SendOutcome, ActivityError> {
-        let body = self.name_the_caller(&n).await?;
+        let mut body = self.name_the_caller(&n).await?;
+        let held = self.enforce_registration
+            && !alerts::texting_approved(&self.pool, n.business_id)
+                .await
+                .map_err(retryable)?;
+        if held && n.kind == nmc_domain::NoticeKind::MissedCall {
+            body.push_str(" Not texted: your business texting registration is not approved yet.");
+        }
         let recorded = alerts::record(
             &self.pool,
             n.business_id,
@@ -44,7 +51,18 @@ impl ConversationActivities {
         let members = alerts::recipients(&self.pool, alert.notice.business_id, &kinds)
             .await
             .map_err(retryable)?;
+        // The channels that do not depend on the carrier first, so a carrier outage delays none of them.
+        for member in &members {
+            self.mail_member(&alert, member, held).await?;
+            self.push_member(&alert, member).await?;
+        }
+        self.queue_slack(&alert).await?;
+        // Texts from a business not yet approved for texting would be held (and carriers filter
+        // them): its members get the alert by email instead (above).
         let mut outcome = SendOutcome::Suppressed;
+        if held {
+            return Ok(outcome);
+        }
         if members.is_empty() {
             outcome = self.text_owner_without_account(&alert).await?;
         }
@@ -52,10 +70,7 @@ impl ConversationActivities {
             if let Some(o) = self.text_member(&alert, member).await? {
                 outcome = o;
             }
-            self.mail_member(&alert, member).await?;
-            self.push_member(&alert, member).await?;
         }
-        self.queue_slack(&alert).await?;
         Ok(outcome)
     }
 
@@ -189,8 +204,17 @@ impl ConversationActivities {
     }
 
     /// Email always goes when chosen (quiet hours do not hold it back: it waits in the inbox).
-    async fn mail_member(&self, alert: &Alert, member: &Recipient) -> Result<(), ActivityError> {
-        if !Self::wants(alert, &member.prefs.email_kinds) {
+    /// `instead_of_text`: the business may not text yet, so what would have been a text is mailed.
+    async fn mail_member(
+        &self,
+        alert: &Alert,
+        member: &Recipient,
+        instead_of_text: bool,
+    ) -> Result<(), ActivityError> {
+        let by_text = instead_of_text
+            && member.prefs.phone.is_some()
+            && Self::wants(alert, &member.prefs.sms_kinds);
+        if !Self::wants(alert, &member.prefs.email_kinds) && !by_text {
             return Ok(());
         }
         let label = ALERT_KINDS
@@ -254,6 +278,7 @@ impl ConversationActivities {
             "body": alert.body,
             "url": alert.link,
             "number": alert.recorded.number,
+            "id": alert.recorded.id,
             "kind": alert.notice.kind.as_str(),
             "priority": alert.notice.priority,
             // One notification per conversation on the lock screen: a newer alert replaces it.

@@ -23,7 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/businesses", get(list).post(create))
         .route(
             "/api/admin/businesses/{id}/messaging",
-            axum::routing::post(crate::numbers::decide),
+            axum::routing::post(crate::messaging::decide),
         )
 }
 

@@ -9,6 +9,7 @@ pub mod events;
 pub mod extract;
 pub mod inbox;
 pub mod insights;
+pub mod messaging;
 pub mod notifications;
 pub mod numbers;
 pub mod openapi;

@@ -2,18 +2,14 @@
 //! number the business already has on Twilio), its webhooks pointed at us, and the messaging
 //! registration (10DLC brand + campaign) that carriers require before automated texts flow.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use nmc_domain::E164;
 use nmc_store::settings;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
-use crate::admin::Admin;
 use crate::auth::Tenant;
 use crate::owner::commit;
 use crate::{
@@ -180,109 +176,4 @@ pub async fn register_existing(
         StatusCode::CREATED,
         Json(json!({"phone_number": number.as_str(), "sid": found.sid})),
     ))
-}
-
-pub async fn get_messaging(t: Tenant, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let mut tx = t.begin(&s.db).await?;
-    let m = settings::messaging(&mut tx, t.business_id).await?;
-    let why = match m.messaging_status.as_str() {
-        "approved" => "Approved: automated texts go out.",
-        "rejected" => {
-            "Rejected: fix what the note says and submit again. Texts are held until approved."
-        }
-        "submitted" => {
-            "Submitted: carriers usually decide within days. Texts are held until approved."
-        }
-        _ => {
-            "Not registered: US carriers filter texts from unregistered business numbers, so we hold them until you register."
-        }
-    };
-    Ok(Json(
-        json!({"status": m.messaging_status, "registration": m.messaging_registration, "note": m.messaging_note, "explanation": why, "sandbox": s.sandbox.is_some()}),
-    ))
-}
-
-/// The fields a 10DLC brand and campaign need.
-pub async fn submit_messaging(
-    t: Tenant,
-    State(s): State<AppState>,
-    ApiJson(r): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
-    let mut bad = BTreeMap::new();
-    let text = |p: &str| {
-        r.pointer(p)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    };
-    for (field, pointer) in [
-        ("brand.legal_name", "/brand/legal_name"),
-        ("brand.ein", "/brand/ein"),
-        ("brand.address", "/brand/address"),
-        ("brand.website", "/brand/website"),
-        ("brand.contact_email", "/brand/contact_email"),
-        ("campaign.description", "/campaign/description"),
-        ("campaign.opt_in", "/campaign/opt_in"),
-    ] {
-        if text(pointer).is_none() {
-            bad.insert(field, "required".to_owned());
-        }
-    }
-    if let Some(ein) = text("/brand/ein")
-        && !(ein.len() == 10
-            && ein.as_bytes()[2] == b'-'
-            && ein.chars().filter(char::is_ascii_digit).count() == 9)
-    {
-        bad.insert("brand.ein", "format 12-3456789".to_owned());
-    }
-    let samples = r
-        .pointer("/campaign/sample_messages")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .filter(|m| !m.trim().is_empty())
-                .count()
-        })
-        .unwrap_or(0);
-    if samples < 2 {
-        bad.insert(
-            "campaign.sample_messages",
-            "at least two sample messages".to_owned(),
-        );
-    }
-    if !bad.is_empty() {
-        return Err(ApiError::Invalid(bad));
-    }
-    let mut tx = t.begin(&s.db).await?;
-    settings::submit_registration(&mut tx, t.business_id, &r).await?;
-    let m = settings::messaging(&mut tx, t.business_id).await?;
-    commit(tx).await?;
-    Ok(Json(json!({"status": m.messaging_status})))
-}
-
-#[derive(Deserialize)]
-pub struct Decision {
-    status: Option<String>,
-    note: Option<String>,
-}
-
-/// `POST /api/admin/businesses/{id}/messaging`: operations record the carriers' decision.
-pub async fn decide(
-    _: Admin,
-    State(s): State<AppState>,
-    Path(id): Path<Uuid>,
-    ApiJson(d): ApiJson<Decision>,
-) -> Result<StatusCode, ApiError> {
-    let status = d.status.unwrap_or_default();
-    if !["not_registered", "submitted", "approved", "rejected"].contains(&status.as_str()) {
-        return Err(invalid(
-            "status",
-            "one of not_registered, submitted, approved, rejected",
-        ));
-    }
-    let mut db = nmc_store::conn(&s.db).await?;
-    settings::decide_registration(&mut db, id, &status, d.note.as_deref()).await?;
-    Ok(StatusCode::NO_CONTENT)
 }

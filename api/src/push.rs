@@ -36,18 +36,39 @@ pub struct Subscription {
     _expiration_time: Option<Value>,
 }
 
-/// Whether `endpoint` is an https URL of one of the allowed push services.
+/// Whether `endpoint` is a URL of one of the allowed push services: parsed as the HTTP client
+/// will parse it (so `?`, `#`, `\\` or user info cannot smuggle another host past the check), no
+/// credentials, and scheme, host and port equal to a service's (`*.domain`: any host under it).
 fn allowed(endpoint: &str, services: &[String]) -> bool {
-    let Some((scheme, rest)) = endpoint.split_once("://") else {
+    let Ok(url) = url::Url::parse(endpoint) else {
         return false;
     };
-    let host = rest.split('/').next().unwrap_or_default();
-    let origin = format!("{scheme}://{host}");
-    services.iter().any(|s| match s.split_once("://*.") {
-        Some((sc, domain)) => sc == scheme && host.ends_with(&format!(".{domain}")),
-        None => *s == origin,
-    }) && endpoint.len() <= 1024
-        && !endpoint.contains(char::is_whitespace)
+    let (Some(host), true) = (
+        url.host_str(),
+        url.username().is_empty() && url.password().is_none(),
+    ) else {
+        return false;
+    };
+    let port = url.port_or_known_default();
+    endpoint.len() <= 1024
+        && services.iter().any(|s| {
+            let (pattern, wildcard) = match s.split_once("://*.") {
+                Some((scheme, domain)) => (format!("{scheme}://{domain}"), true),
+                None => (s.clone(), false),
+            };
+            let Ok(service) = url::Url::parse(&pattern) else {
+                return false;
+            };
+            let Some(service_host) = service.host_str() else {
+                return false;
+            };
+            let host_ok = if wildcard {
+                host.ends_with(&format!(".{service_host}"))
+            } else {
+                host == service_host
+            };
+            service.scheme() == url.scheme() && port == service.port_or_known_default() && host_ok
+        })
 }
 
 fn check(sub: &Subscription, services: &[String]) -> Result<(), ApiError> {
@@ -144,5 +165,26 @@ mod tests {
             &services
         ));
         assert!(!super::allowed("https://169.254.169.254/latest", &services));
+        // Another host smuggled past a suffix or prefix check.
+        assert!(!super::allowed(
+            "https://169.254.169.254?.notify.windows.com",
+            &services
+        ));
+        assert!(!super::allowed(
+            "https://127.0.0.1:8080#.notify.windows.com",
+            &services
+        ));
+        assert!(!super::allowed(
+            "https://fcm.googleapis.com@evil.example/x",
+            &services
+        ));
+        assert!(!super::allowed(
+            "https://evil.example\\@fcm.googleapis.com/x",
+            &services
+        ));
+        assert!(!super::allowed(
+            "https://fcm.googleapis.com:8443/x",
+            &services
+        ));
     }
 }

@@ -14,6 +14,7 @@ pub mod keywords;
 pub mod lead;
 pub mod money;
 pub mod phone;
+pub mod registration;
 pub mod team;
 pub mod timezone;
 pub mod turn;

@@ -325,9 +325,10 @@ pub async fn due_deliveries(pool: &PgPool, limit: i64) -> Result<Vec<DueDelivery
 }
 
 /// What came of one attempt: sent, again after `retry_secs`, or given up (`failed`, `gone`).
+/// Written only by the claim that made the attempt (its attempt count unchanged).
 pub async fn finish_delivery(
     pool: &PgPool,
-    id: Uuid,
+    d: &DueDelivery,
     status: &str,
     error: Option<&str>,
     retry_secs: Option<i64>,
@@ -337,13 +338,24 @@ pub async fn finish_delivery(
              sent_at = case when $2 = 'sent' then now() end,
              next_attempt_at = case when $4::bigint is null then next_attempt_at else now() + make_interval(secs => $4::bigint) end,
              updated_at = now()
-         where id = $1",
+         where id = $1 and attempts = $5",
     )
-    .bind(id)
+    .bind(d.id)
     .bind(status)
     .bind(error)
     .bind(retry_secs)
+    .bind(d.attempts)
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Whether the business is approved to text (10DLC); alerts go by email and push until it is.
+pub async fn texting_approved(pool: &PgPool, business_id: Uuid) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar("select messaging_status = 'approved' from businesses where id = $1")
+            .bind(business_id)
+            .fetch_one(pool)
+            .await?,
+    )
 }

@@ -16,6 +16,7 @@ pub mod mail;
 pub mod notifications;
 pub mod password_resets;
 pub mod push;
+pub mod registration;
 pub mod retention;
 pub mod scheduling;
 pub mod secrets;

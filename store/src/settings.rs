@@ -140,10 +140,23 @@ pub struct Messaging {
     pub messaging_status: String,
     pub messaging_registration: Option<serde_json::Value>,
     pub messaging_note: Option<String>,
+    /// What a registration is prefilled from.
+    pub name: String,
+    pub owner_name: String,
+    pub owner_email: String,
+    pub business_phone: String,
+    pub greeting: Option<String>,
 }
 
 pub async fn messaging(db: &mut PgConnection, business_id: Uuid) -> Result<Messaging> {
-    Ok(sqlx::query_as("select messaging_status, messaging_registration, messaging_note from businesses where id = $1").bind(business_id).fetch_one(db).await?)
+    Ok(sqlx::query_as(
+        "select messaging_status, messaging_registration, messaging_note, name, owner_name, owner_email,
+                business_phone::text as business_phone, greeting
+         from businesses where id = $1",
+    )
+    .bind(business_id)
+    .fetch_one(db)
+    .await?)
 }
 
 /// The owner submits (or corrects) the brand and campaign; an approved business stays approved.
@@ -234,4 +247,24 @@ pub async fn reach_onboarding_step(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// A registration waiting on operations (submitted, not yet decided).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingRegistration {
+    pub business_id: Uuid,
+    pub name: String,
+    pub messaging_status: String,
+    pub messaging_registration: Option<serde_json::Value>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Every submitted registration, oldest first (operations work through them in order).
+pub async fn pending_registrations(db: &mut PgConnection) -> Result<Vec<PendingRegistration>> {
+    Ok(sqlx::query_as(
+        "select id as business_id, name, messaging_status, messaging_registration, updated_at from businesses
+         where messaging_status = 'submitted' order by updated_at limit 200",
+    )
+    .fetch_all(db)
+    .await?)
 }

@@ -135,7 +135,7 @@ pub async fn latest_alert(
 ) -> Result<Option<AlertedConversation>> {
     Ok(sqlx::query_as(&format!(
         "{ALERTED} join alert_deliveries d on d.notification_id = n.id
-         where d.business_id = $1 and d.channel = 'sms' and d.target = $2
+         where d.business_id = $1 and d.channel = 'sms' and d.target = $2 and d.status = 'sent'
          order by d.created_at desc, n.number desc limit 1"
     ))
     .bind(business_id)
@@ -248,4 +248,19 @@ pub async fn set_texts_stopped(
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Whether this member texted STOP (and not START since).
+pub async fn texts_stopped(
+    pool: &PgPool,
+    business_id: Uuid,
+    user_id: Option<Uuid>,
+) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "select coalesce((select sms_stopped from alert_preferences where business_id = $1 and user_id = $2), false)",
+    )
+    .bind(business_id)
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?)
 }

@@ -10,6 +10,10 @@ use nmc_store::{PgPool, SecretBox};
 
 use crate::push::Pusher;
 
+/// Claimed at once: a claim lasts two minutes and one post at most ten seconds, so a batch is
+/// always done before its claim could pass to another worker.
+const BATCH: i64 = 5;
+
 /// After this many attempts a delivery is failed for good (about an hour of backoff).
 const MAX_ATTEMPTS: i32 = 8;
 
@@ -25,14 +29,16 @@ pub(crate) enum Outcome {
 }
 
 pub async fn deliver_alerts(pool: PgPool, secrets: SecretBox, pusher: Pusher) {
+    // Never follow a redirect: the far end must not send our post somewhere else.
     let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))
         .build()
         .expect("reqwest client builds");
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        let due = match alerts::due_deliveries(&pool, 50).await {
+        let due = match alerts::due_deliveries(&pool, BATCH).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "alert outbox: database unavailable");
@@ -52,18 +58,18 @@ pub async fn deliver_alerts(pool: PgPool, secrets: SecretBox, pusher: Pusher) {
 
 async fn finish(pool: &PgPool, d: &DueDelivery, outcome: Outcome) {
     let done = match outcome {
-        Outcome::Sent => alerts::finish_delivery(pool, d.id, "sent", None, None).await,
+        Outcome::Sent => alerts::finish_delivery(pool, d, "sent", None, None).await,
         Outcome::Retry(_, why) if d.attempts >= MAX_ATTEMPTS => {
-            alerts::finish_delivery(pool, d.id, "failed", Some(&why), None).await
+            alerts::finish_delivery(pool, d, "failed", Some(&why), None).await
         }
         Outcome::Retry(secs, why) => {
             tracing::warn!(delivery_id = %d.id, channel = %d.channel, error = %why, "alert delivery: retrying");
-            alerts::finish_delivery(pool, d.id, "pending", Some(&why), Some(secs)).await
+            alerts::finish_delivery(pool, d, "pending", Some(&why), Some(secs)).await
         }
-        Outcome::Gone(why) => alerts::finish_delivery(pool, d.id, "gone", Some(&why), None).await,
+        Outcome::Gone(why) => alerts::finish_delivery(pool, d, "gone", Some(&why), None).await,
         Outcome::Failed(why) => {
             tracing::warn!(delivery_id = %d.id, channel = %d.channel, error = %why, "alert delivery failed");
-            alerts::finish_delivery(pool, d.id, "failed", Some(&why), None).await
+            alerts::finish_delivery(pool, d, "failed", Some(&why), None).await
         }
     };
     if let Err(e) = done {

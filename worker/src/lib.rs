@@ -303,6 +303,10 @@ async fn spawn_outboxes(
         config.task_queue.clone(),
         Duration::from_secs(config.digest_reconcile_secs),
     ));
+    tokio::spawn(outbox::release_held_greetings(
+        booking.pool.clone(),
+        client.clone(),
+    ));
     tokio::spawn(outbox::start_unstarted_team_texts(
         booking.pool.clone(),
         client.clone(),

@@ -82,3 +82,40 @@ pub async fn start_unstarted_team_texts(pool: PgPool, client: Client, task_queue
         }
     }
 }
+
+/// Once a business is approved for texting, each conversation whose greeting was held in the
+/// last half hour is told, and sends it (the workflow checks the age again); older ones were
+/// listed for the owner in the approval email.
+pub async fn release_held_greetings(pool: PgPool, client: Client) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        let Ok(held) = nmc_store::registration::to_release(&pool, 100).await else {
+            continue;
+        };
+        for g in held {
+            let handle = client
+                .get_workflow_handle::<nmc_workflows::ConversationWorkflow>(g.workflow_id.clone());
+            let signalled = handle
+                .signal(
+                    nmc_workflows::ConversationWorkflow::texting_approved,
+                    "approved".to_owned(),
+                    temporalio_client::WorkflowSignalOptions::default(),
+                )
+                .await;
+            match signalled {
+                Ok(()) => {
+                    tracing::info!(business_id = %g.business_id, "held greeting released");
+                    if let Err(e) =
+                        nmc_store::registration::mark_released(&pool, g.message_id).await
+                    {
+                        tracing::warn!(error = %e, "could not mark the held greeting released");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(business_id = %g.business_id, error = %e, "releasing a held greeting: retrying");
+                }
+            }
+        }
+    }
+}

@@ -76,6 +76,8 @@ impl Pusher {
             .post(&to.endpoint)
             .header("TTL", ttl_secs(priority).to_string())
             .header("Urgency", if priority { "high" } else { "normal" })
+            // RFC 8030 §5.4: a second post of the same alert replaces the first while queued.
+            .header("Topic", topic(payload))
             .header("Content-Encoding", "aes128gcm")
             .header("Content-Type", "application/octet-stream")
             .header("Authorization", authorization)
@@ -130,4 +132,12 @@ fn encrypt(to: &Target, payload: &serde_json::Value) -> Result<Vec<u8>, String> 
         return Err("the alert is too long for a push".into());
     }
     web_push_native::encrypt(plain, &ua_public, &auth).map_err(|e| format!("{e:?}"))
+}
+
+/// The alert's id as a Topic (at most 32 base64url characters: the UUID's hex is 32).
+fn topic(payload: &serde_json::Value) -> String {
+    payload["id"]
+        .as_str()
+        .and_then(|id| id.parse::<uuid::Uuid>().ok())
+        .map_or_else(|| "alert".to_owned(), |id| id.simple().to_string())
 }

@@ -63,7 +63,18 @@ impl TeamActivities {
         let text = store::get(&self.pool, t.business_id, t.team_text_id)
             .await
             .map_err(retryable)?;
-        let command = TeamCommand::parse(&text.body);
+        let mut command = TeamCommand::parse(&text.body);
+        // "Yes" is a carrier's opt-in word and an owner's most common answer: it restarts alert
+        // texts only for a member who stopped them; otherwise it goes to the caller.
+        if command == TeamCommand::Start
+            && !store::texts_stopped(&self.pool, t.business_id, text.user_id)
+                .await
+                .map_err(retryable)?
+        {
+            command = TeamCommand::Reply {
+                text: text.body.trim().to_owned(),
+            };
+        }
         let (plan, outcome, conversation) = self.plan(&t, &text, command).await?;
         store::set_outcome(
             &self.pool,
@@ -121,16 +132,18 @@ impl TeamActivities {
         let text = store::get(&self.pool, t.business_id, t.team_text_id)
             .await
             .map_err(retryable)?;
+        // Everything that can fail before the carrier hears of it comes before the claim, so a
+        // retry after such a failure still sends.
+        let token = self
+            .secrets
+            .decrypt(&text.auth_token_enc)
+            .map_err(retryable)?;
         if !store::claim_reply(&self.pool, t.business_id, t.team_text_id, &r.body)
             .await
             .map_err(retryable)?
         {
             return Ok(());
         }
-        let token = self
-            .secrets
-            .decrypt(&text.auth_token_enc)
-            .map_err(retryable)?;
         let sent = self
             .twilio
             .send_message(
@@ -145,7 +158,12 @@ impl TeamActivities {
         let sid = match &sent {
             Ok(m) => Some(m.sid.as_str()),
             Err(e) => {
-                tracing::warn!(error = %e, "could not answer the team member");
+                // The carrier's code only: its message can hold the member's number.
+                let code = match e {
+                    nmc_twilio::TwilioError::Api { code, .. } => code.to_string(),
+                    nmc_twilio::TwilioError::Transport(_) => "network".to_owned(),
+                };
+                tracing::warn!(code, "could not answer the team member");
                 None
             }
         };

@@ -17,7 +17,8 @@ use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use self::Role::{Member, MemberReadsOwnerWrites, Owner};
 use crate::auth::Tenant;
 use crate::{
-    AppState, alerts, auth, error::ApiError, inbox, insights, notifications, numbers, push,
+    AppState, alerts, auth, error::ApiError, inbox, insights, messaging, notifications, numbers,
+    push,
 };
 
 pub(crate) use appointments::tell_workflow;
@@ -324,7 +325,7 @@ fn business_routes() -> Vec<OwnerRoute> {
             "/api/messaging",
             &["GET", "PUT"],
             Owner,
-            get(numbers::get_messaging).put(numbers::submit_messaging),
+            get(messaging::get_messaging).put(messaging::submit_messaging),
         ),
         r("/api/team", &["GET"], Owner, get(auth::list_team)),
         r("/api/team/invites", &["POST"], Owner, post(auth::invite)),

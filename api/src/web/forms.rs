@@ -154,6 +154,7 @@ fn kind_of(name: &str) -> Option<Kind> {
         "list" => Kind::List,
         "hourlist" => Kind::HourList,
         "time" => Kind::Time,
+        "lines" => Kind::Lines,
         _ => return None,
     })
 }
@@ -208,6 +209,12 @@ fn value_of(kind: Kind, raw: &str) -> Result<Value, &'static str> {
         }
         Kind::Bool => json!(matches!(v, "true" | "on" | "1")),
         Kind::List => json!(items(v).collect::<Vec<_>>()),
+        Kind::Lines => json!(
+            v.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+        ),
         Kind::HourList => {
             let hours: Result<Vec<f64>, _> = items(v).map(number).collect();
             let seconds: Option<Vec<i64>> = hours

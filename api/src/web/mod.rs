@@ -23,8 +23,10 @@ pub mod home;
 pub mod inbox;
 pub mod install;
 pub mod leads;
+pub mod messaging;
 pub mod notifications;
 pub mod onboarding;
+pub mod operations;
 pub mod password;
 pub mod phone;
 pub mod reports;
@@ -58,6 +60,8 @@ pub fn router() -> Router<AppState> {
         .merge(leads::router())
         .merge(notifications::router())
         .merge(alerts::router())
+        .merge(messaging::router())
+        .merge(operations::router())
         .merge(calls::router())
         .merge(appointments::router())
         .merge(catalog::router())

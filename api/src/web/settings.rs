@@ -74,7 +74,8 @@ async fn settings_page(
                     Some(n) => p { "Your number: " strong { (ui::phone(n)) } ". Calls " (if c.call_mode == "forwarded" { "are forwarded from your phone" } else { "ring through to your mobile" }) ". " a href="/app/onboarding/number" { "Forwarding and call options" } },
                     None => p { "No number yet. " a href="/app/onboarding/number" { "Pick one" } },
                 }
-                p { "Texting registration (required by US carriers): " strong { (messaging.messaging_status.replace('_', " ")) } }
+                p { "Texting registration (required by US carriers): " strong { (messaging.messaging_status.replace('_', " ")) } ". " a href="/app/settings/messaging" { @if messaging.messaging_status == "approved" { "See it" } @else { "Register now" } } }
+                p { a href="/app/settings/alerts" { "Your alerts" } ": how missed calls and texts reach you." }
             }
         },
     )

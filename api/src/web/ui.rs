@@ -293,6 +293,8 @@ pub enum Kind {
     /// Hours typed, seconds sent.
     HourList,
     Time,
+    /// One item per line (texts that hold commas).
+    Lines,
 }
 
 impl Kind {
@@ -306,6 +308,7 @@ impl Kind {
             Kind::List => "list",
             Kind::HourList => "hourlist",
             Kind::Time => "time",
+            Kind::Lines => "lines",
         }
     }
 }

@@ -30,6 +30,7 @@ mod owner_loop;
 mod pages;
 mod password_reset;
 mod push;
+mod registration;
 mod replay;
 mod scheduling;
 mod schema;

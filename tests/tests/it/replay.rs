@@ -140,6 +140,25 @@ async fn record_patch_histories() {
         history_of(&app, caller).await,
     )
     .unwrap();
+
+    // `held-greeting-waits`: held while texting is not approved, sent once it is.
+    app.set("messaging_status = 'submitted'").await;
+    let caller = "+15125550174";
+    app.call(caller, "no-answer").await;
+    wait_until(Duration::from_secs(10), "held", || async {
+        app.count("select count(*) from messages where status = 'held' and kind = 'greeting'")
+            .await
+            == 1
+    })
+    .await;
+    app.set("messaging_status = 'approved'").await;
+    app.expect_texts(caller, 1).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    std::fs::write(
+        histories_dir().join("patch-held-greeting-waits.json"),
+        history_of(&app, caller).await,
+    )
+    .unwrap();
 }
 
 /// The conversation paths of the baseline (docs/WORKFLOWS.md), written as baseline-*.json.

@@ -17,7 +17,7 @@ use temporalio_sdk::WorkflowContext;
 
 use super::follow_ups::caller_is_done;
 use super::state::PendingText;
-use super::steps::{Step, attach_text, notify, send, set_flags, step};
+use super::steps::{Step, attach_text, notify, outbound, owner_notice, send, set_flags, step};
 use super::{ConversationWorkflow, booking};
 use crate::now;
 
@@ -48,31 +48,92 @@ pub(crate) async fn on_missed_call(ctx: &mut Ctx, call: MissedCall) {
     let body = greeting_for(&call.profile, at);
     let key = format!("greeting:{}", call.call_sid);
     let call_sid = call.call_sid.clone();
-    let outcome = send(ctx, SmsKind::Greeting, key, body, Some(call.call_sid)).await;
-    let sent_at = now(ctx);
-    ctx.state_mut(|s| {
-        if matches!(outcome, Some(SendOutcome::Sent { .. })) {
-            s.memory.note_outbound(sent_at);
-        }
-        if let Some(closed) = status_after_greeting(outcome.as_ref()) {
-            s.status = closed;
-        }
-    });
-    // The owner hears of the call itself, not only of a text back (docs/WORKFLOWS.md ledger).
-    if ctx.patched(MISSED_CALL_ALERT) {
+    let sms = outbound(ctx, SmsKind::Greeting, key, body, Some(call_sid.clone()));
+    // The owner hears of the call itself, not only of a text back (docs/WORKFLOWS.md ledger),
+    // at the same moment as the greeting goes: neither waits for the other (or for a carrier
+    // that is down).
+    let outcome = if ctx.patched(MISSED_CALL_ALERT) {
         let body = missed_call_alert(&call.profile, at);
-        notify(
+        let notice = owner_notice(
             ctx,
             NoticeKind::MissedCall,
             body,
             format!("missed:{call_sid}"),
-        )
-        .await;
+        );
+        let (greeted, _alerted) = temporalio_sdk::workflows::join!(
+            step(ctx, ConversationActivities::send_sms, sms, Step::Send),
+            step(
+                ctx,
+                ConversationActivities::notify_owner,
+                notice,
+                Step::Send
+            ),
+        );
+        greeted.ok()
+    } else {
+        step(ctx, ConversationActivities::send_sms, sms, Step::Send)
+            .await
+            .ok()
+    };
+    let sent_at = now(ctx);
+    // Held because texting is not approved yet: the conversation stays open and the greeting
+    // goes once it is, if the call is still fresh (docs/WORKFLOWS.md ledger).
+    let held = matches!(outcome, Some(SendOutcome::Rejected { code: HELD, .. }));
+    if held && ctx.patched(HELD_GREETING_WAITS) {
+        ctx.state_mut(|s| s.held_greeting = Some((call, at)));
+    } else {
+        ctx.state_mut(|s| {
+            if matches!(outcome, Some(SendOutcome::Sent { .. })) {
+                s.memory.note_outbound(sent_at);
+            }
+            if let Some(closed) = status_after_greeting(outcome.as_ref()) {
+                s.status = closed;
+            }
+        });
     }
 }
 
 /// Patch id: the alert at the missed call (added 2026-12-05).
 const MISSED_CALL_ALERT: &str = "missed-call-alert";
+
+/// Patch id: a greeting held for registration keeps the conversation open (added 2026-12-05).
+const HELD_GREETING_WAITS: &str = "held-greeting-waits";
+
+/// Twilio's code for a message from an unregistered 10DLC number; ours for a held text.
+const HELD: i64 = 30034;
+
+/// A greeting older than this when texting is approved is stale: the owner texts by hand.
+const FRESH_FOR: chrono::Duration = chrono::Duration::minutes(30);
+
+/// Texting was approved: the held greeting goes now if its call is fresh (with the same key, so
+/// the held row itself is sent); an older one stays for the owner, who was told by email.
+pub(crate) async fn greet_after_approval(ctx: &mut Ctx) {
+    let held = ctx.state_mut(|s| {
+        s.texting_approved = false;
+        s.held_greeting.take()
+    });
+    let Some((call, at)) = held else {
+        return;
+    };
+    if now(ctx) - at > FRESH_FOR {
+        return;
+    }
+    let body = greeting_for(&call.profile, at);
+    let key = format!("greeting:{}", call.call_sid);
+    let sid = call.call_sid.clone();
+    let outcome = send(ctx, SmsKind::Greeting, key, body, Some(sid)).await;
+    let sent_at = now(ctx);
+    ctx.state_mut(|s| {
+        if matches!(outcome, Some(SendOutcome::Sent { .. })) {
+            s.memory.note_outbound(sent_at);
+        } else if matches!(outcome, Some(SendOutcome::Rejected { code: HELD, .. })) {
+            // Held again (the approval was withdrawn): keep waiting.
+            s.held_greeting = Some((call, at));
+        } else if let Some(closed) = status_after_greeting(outcome.as_ref()) {
+            s.status = closed;
+        }
+    });
+}
 
 /// `Missed call from {caller} at 4:12 PM, after hours.` The activity puts in the caller's name
 /// and number for `{caller}` (a name needs the earlier conversations, which is IO).

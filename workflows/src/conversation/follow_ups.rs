@@ -47,7 +47,11 @@ pub(crate) async fn wait_for_next(ctx: &mut WorkflowContext<ConversationWorkflow
     // A takeover or hand-back changes what is due next (no follow-ups while the owner has it).
     let mode = ctx.state(|s| s.memory.mode);
     let woken = move |s: &ConversationWorkflow| {
-        !s.inbox.is_empty() || s.close_requested || s.resume_requested || s.memory.mode != mode
+        !s.inbox.is_empty()
+            || s.close_requested
+            || s.resume_requested
+            || s.texting_approved
+            || s.memory.mode != mode
     };
     // Something to do already (a new run starts with the missed call in its inbox): no timer, which
     // would fire into a workflow task of its own for nothing.

@@ -60,6 +60,10 @@ pub struct ConversationWorkflow {
     /// Released by the owner with a caller text unanswered: the assistant picks it up.
     resume_requested: bool,
     waiting: Option<(Waiting, DateTime<Utc>)>,
+    /// The greeting was held (texting not yet approved): its call and when it came.
+    held_greeting: Option<(MissedCall, DateTime<Utc>)>,
+    /// The business was approved for texting since: send the held greeting if still fresh.
+    texting_approved: bool,
 }
 
 #[workflow_methods]
@@ -93,6 +97,8 @@ impl ConversationWorkflow {
             owner_messages: 0,
             resume_requested: false,
             waiting: None,
+            held_greeting: None,
+            texting_approved: false,
         }
     }
 
@@ -121,6 +127,9 @@ impl ConversationWorkflow {
             }
             if ctx.state(|s| s.resume_requested) {
                 caller::answer_after_release(ctx).await;
+            }
+            if ctx.state(|s| s.texting_approved) {
+                caller::greet_after_approval(ctx).await;
             }
             if ctx.state(|s| s.close_requested && s.status == ConversationStatus::Active) {
                 ctx.state_mut(|s| s.status = ConversationStatus::ClosedManual);
@@ -153,6 +162,12 @@ impl ConversationWorkflow {
     #[signal]
     pub fn close(&mut self, _ctx: &mut SyncWorkflowContext<Self>, _reason: String) {
         self.close_requested = true;
+    }
+
+    /// The business is now approved for texting (sent by the worker for a held greeting).
+    #[signal]
+    pub fn texting_approved(&mut self, _ctx: &mut SyncWorkflowContext<Self>, _note: String) {
+        self.texting_approved = true;
     }
 
     /// The owner takes the conversation: the assistant stays silent until released. Returns

@@ -89,8 +89,22 @@ pub(crate) async fn send(
     body: String,
     call_sid: Option<String>,
 ) -> Option<SendOutcome> {
+    let sms = outbound(ctx, kind, key, body, call_sid);
+    step(ctx, ConversationActivities::send_sms, sms, Step::Send)
+        .await
+        .ok()
+}
+
+/// A text to the caller, as `send_sms` takes it.
+pub(crate) fn outbound(
+    ctx: &WorkflowContext<ConversationWorkflow>,
+    kind: SmsKind,
+    key: String,
+    body: String,
+    call_sid: Option<String>,
+) -> OutboundSms {
     let workflow_id = ctx.workflow_id().to_owned();
-    let sms = ctx.state(|s| OutboundSms {
+    ctx.state(|s| OutboundSms {
         idempotency_key: key,
         business_id: s.start.business_id,
         conversation_id: s.conversation_id,
@@ -99,28 +113,17 @@ pub(crate) async fn send(
         body,
         kind,
         call_sid,
-    });
-    step(ctx, ConversationActivities::send_sms, sms, Step::Send)
-        .await
-        .ok()
+    })
 }
 
-/// Alerts the owner (stored, and texted to the owner's phone), at most once per `key`.
+/// Alerts the owner (stored, and on each member's channels), at most once per `key`.
 pub(crate) async fn notify(
     ctx: &mut WorkflowContext<ConversationWorkflow>,
     kind: NoticeKind,
     body: String,
     key: String,
 ) {
-    let notice = OwnerNotice {
-        business_id: ctx.state(|s| s.start.business_id),
-        conversation_id: ctx.state(|s| s.conversation_id),
-        workflow_id: ctx.workflow_id().to_owned(),
-        kind,
-        priority: kind == NoticeKind::Emergency,
-        body,
-        idempotency_key: key,
-    };
+    let notice = owner_notice(ctx, kind, body, key);
     let _ = step(
         ctx,
         ConversationActivities::notify_owner,
@@ -128,6 +131,24 @@ pub(crate) async fn notify(
         Step::Send,
     )
     .await;
+}
+
+/// An alert, as `notify_owner` takes it.
+pub(crate) fn owner_notice(
+    ctx: &WorkflowContext<ConversationWorkflow>,
+    kind: NoticeKind,
+    body: String,
+    key: String,
+) -> OwnerNotice {
+    OwnerNotice {
+        business_id: ctx.state(|s| s.start.business_id),
+        conversation_id: ctx.state(|s| s.conversation_id),
+        workflow_id: ctx.workflow_id().to_owned(),
+        kind,
+        priority: kind == NoticeKind::Emergency,
+        body,
+        idempotency_key: key,
+    }
 }
 
 /// Records who answers and whether the owner is needed, for the inbox.

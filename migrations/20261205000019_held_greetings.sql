@@ -1,0 +1,4 @@
+-- A greeting held while texting was not yet approved: once the business is approved, the
+-- worker asks its conversation to send it (if the call is recent) and notes when it asked.
+alter table messages add column release_requested_at timestamptz;
+create index messages_held_greetings on messages (business_id, created_at) where status = 'held' and kind = 'greeting';
