@@ -194,6 +194,17 @@ pub async fn put_alerts(
         // STOP is the member's word from their phone; only START from it lifts it.
         sms_stopped: was.sms_stopped,
     };
+    // A customer's number is theirs: taking it as a team phone would turn their texts into
+    // commands (the webhook routes a team phone's texts away from the conversation).
+    if let Some(phone) = p.phone.as_deref()
+        && p.phone != was.phone
+        && alerts::is_callers_phone(&mut tx, t.business_id, phone).await?
+    {
+        return Err(crate::error::invalid(
+            "phone",
+            "that number is one of your customers'",
+        ));
+    }
     alerts::save_preferences(&mut tx, t.business_id, t.user_id, &p)
         .await
         .map_err(|e| match e {

@@ -359,3 +359,18 @@ pub async fn texting_approved(pool: &PgPool, business_id: Uuid) -> Result<bool> 
             .await?,
     )
 }
+
+/// Whether `phone` has called or texted this business (it has a lead).
+pub async fn is_callers_phone(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    phone: &str,
+) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "select exists (select 1 from leads where business_id = $1 and phone::text = $2)",
+    )
+    .bind(business_id)
+    .bind(phone)
+    .fetch_one(db)
+    .await?)
+}

@@ -116,12 +116,18 @@ pub struct Recent {
     pub created_at: DateTime<Utc>,
 }
 
+/// The business's latest activity with its callers; the owner's own alert texts are not
+/// activity (they would crowd out the calls and texts they are about).
 pub async fn recent(db: &mut PgConnection, business_id: Uuid, limit: i64) -> Result<Vec<Recent>> {
-    Ok(sqlx::query_as("select id, kind, data, created_at from events where business_id = $1 order by id desc limit $2")
-        .bind(business_id)
-        .bind(limit)
-        .fetch_all(db)
-        .await?)
+    Ok(sqlx::query_as(
+        "select id, kind, data, created_at from events
+         where business_id = $1 and not (kind like 'message.%' and data->>'kind' = 'owner_alert')
+         order by id desc limit $2",
+    )
+    .bind(business_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
 }
 
 /// The live feed's log keeps `days` days (reconnects and the activity list need no more);

@@ -151,7 +151,7 @@ pub struct Messaging {
 pub async fn messaging(db: &mut PgConnection, business_id: Uuid) -> Result<Messaging> {
     Ok(sqlx::query_as(
         "select messaging_status, messaging_registration, messaging_note, name, owner_name, owner_email,
-                business_phone::text as business_phone, greeting
+                coalesce(twilio_number, business_phone, owner_phone)::text as business_phone, greeting
          from businesses where id = $1",
     )
     .bind(business_id)
@@ -213,8 +213,9 @@ pub async fn decide_registration(
 }
 
 /// The onboarding wizard's steps, in order.
-pub const ONBOARDING_STEPS: [&str; 6] =
-    ["profile", "hours", "catalog", "greeting", "number", "test"];
+pub const ONBOARDING_STEPS: [&str; 7] = [
+    "profile", "hours", "catalog", "greeting", "number", "texting", "test",
+];
 
 /// Where the owner left the wizard; `None` once the business is set up.
 pub async fn onboarding_step(db: &mut PgConnection, business_id: Uuid) -> Result<Option<String>> {

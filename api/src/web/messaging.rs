@@ -97,3 +97,29 @@ async fn messaging_page(
     };
     Ok(page("Texting registration", body).into_response())
 }
+
+/// The set-up wizard's step: the same registration, then on to testing (or later, by the link:
+/// until it is approved callers are not texted and alerts come by email).
+pub(super) fn wizard_step(sent: &Submitted, m: &settings::Messaging, next: &str) -> Markup {
+    let r = crate::messaging::draft(m);
+    let f = ui::Form::new(
+        sent,
+        "messaging",
+        "PUT",
+        "/api/messaging",
+        "/app/onboarding/texting",
+    )
+    .next(next);
+    html! {
+        h1 { "Texting registration" }
+        p { "US carriers only deliver texts from business numbers that are registered (A2P 10DLC). We filled this in from what you told us; add your address, check it, and submit. Approval usually takes a few days; until then missed callers are not texted and your alerts come by email." }
+        p role="status" { (ui::badge(&m.messaging_status.replace('_', " "), tone(&m.messaging_status))) " " (status_words(&m.messaging_status)) }
+        (f.render("card", &html! {
+            (brand_fields(&f, &r))
+            (campaign_fields(&f, &r))
+            (form_status())
+            button type="submit" { "Submit and continue" }
+        }))
+        p { a class="button secondary" href=(next) { "Skip for now" } }
+    }
+}

@@ -28,12 +28,13 @@ pub fn router() -> Router<AppState> {
         .route("/app/onboarding/{step}", get(step))
 }
 
-const TITLES: [&str; 6] = [
+const TITLES: [&str; 7] = [
     "Your business",
     "Hours and crew",
     "Prices",
     "Greeting",
     "Your number",
+    "Texting",
     "Test it",
 ];
 const WEEK: [(&str, &str); 7] = [
@@ -148,6 +149,11 @@ async fn step(
                 &next,
             )
         }
+        5 => super::messaging::wizard_step(
+            &sent,
+            &settings::messaging(&mut tx, t.business_id).await?,
+            &next,
+        ),
         _ => test_step(
             settings::number(&mut tx, t.business_id).await?.as_deref(),
             s.sandbox.is_some(),

@@ -186,8 +186,9 @@ async fn quiet_hours_hold_back_texts_but_never_an_emergency() {
         texts[0].body
     );
 
-    // Bad choices change nothing.
+    // Bad choices change nothing; a customer's number is never a team phone.
     for bad in [
+        json!({"phone": CALLER, "channels": {}}),
         json!({"phone": "12", "channels": {}}),
         json!({"channels": {"sms": ["not_a_kind"]}}),
         json!({"channels": {}, "quiet_hours": {"start": "25:00", "end": "07:00"}}),

@@ -35,7 +35,7 @@ async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
 
     // The wizard: profile.
     b.wait_path("/app/onboarding/profile").await;
-    assert!(b.text(".progress").await.contains("Step 1 of 6"));
+    assert!(b.text(".progress").await.contains("Step 1 of 7"));
     b.click_text("Save and continue").await;
 
     // Hours (open every day around the clock, so the test call gets the open-hours greeting
@@ -88,6 +88,14 @@ async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
     assert!(number.starts_with("(512) "), "{number}");
     b.screenshot("onboarding-number").await;
     b.click_text("Continue").await;
+
+    // Texting registration: prefilled from the business; the owner adds the address and submits.
+    b.wait_path("/app/onboarding/texting").await;
+    b.fill("#brand\\.street", "1 Main St").await;
+    b.fill("#brand\\.city", "Austin").await;
+    b.fill("#brand\\.state", "TX").await;
+    b.fill("#brand\\.postal_code", "78701").await;
+    b.click_text("Submit and continue").await;
 
     // Test it: the text arrives on the test caller's phone.
     b.wait_path("/app/onboarding/test").await;

@@ -169,7 +169,9 @@ pub(crate) fn owner_pages(conversation: uuid::Uuid) -> Vec<String> {
         "/app/onboarding/catalog".into(),
         "/app/onboarding/greeting".into(),
         "/app/onboarding/number".into(),
+        "/app/onboarding/texting".into(),
         "/app/onboarding/test".into(),
+        "/app/settings/messaging".into(),
         "/dev/phone".into(),
     ]
 }

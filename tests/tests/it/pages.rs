@@ -97,7 +97,7 @@ async fn the_inbox_and_take_over_work_from_the_keyboard_alone() {
     // assistant reply), so no live refresh swaps the element that has focus. The greeting and
     // the owner's alert both go out at the call.
     missed_call(&app, &number).await;
-    wait_until(Duration::from_secs(15), "the greeting and the alert delivered", || async {
+    wait_until(Duration::from_secs(30), "the greeting and the alert delivered", || async {
         app.count("select count(*) from messages where kind in ('greeting', 'owner_alert') and status = 'delivered'")
             .await
             == 2

@@ -392,7 +392,7 @@ async fn sign_up_errors_change_nothing_and_set_up_resumes_where_it_was_left() {
         .await
         .unwrap();
     assert!(
-        greeting.contains("Step 4 of 6") && greeting.contains("<progress"),
+        greeting.contains("Step 4 of 7") && greeting.contains("<progress"),
         "{greeting}"
     );
     // Going back to an earlier step keeps the place.
