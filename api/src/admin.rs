@@ -97,7 +97,7 @@ async fn create(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<Onboard>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let b = validate(req)?;
+    let b = validate(req, &state.config)?;
     let id = business::insert(
         &state.db,
         &NewBusiness {
@@ -139,7 +139,7 @@ async fn create(
 }
 
 /// Checks the whole request before anything is stored; any mistake is a 422 naming the fields.
-fn validate(req: Onboard) -> Result<Onboarding, ApiError> {
+fn validate(req: Onboard, config: &crate::Config) -> Result<Onboarding, ApiError> {
     let mut bad = FieldErrors::new();
     let name = required_text(&mut bad, "name", req.name.as_deref());
     let owner_name = required_text(&mut bad, "owner_name", req.owner_name.as_deref());
@@ -159,6 +159,14 @@ fn validate(req: Onboard) -> Result<Onboarding, ApiError> {
     check_formats(&mut bad, &owner_email, &account_sid, &timezone, &call_mode);
     let owner_phone = required_phone(&mut bad, "owner_phone", req.owner_phone.as_deref());
     let business_phone = required_phone(&mut bad, "business_phone", req.business_phone.as_deref());
+    for (field, phone) in [
+        ("owner_phone", &owner_phone),
+        ("business_phone", &business_phone),
+    ] {
+        if let Some(why) = phone.as_ref().and_then(|p| config.unserved(p)) {
+            bad.insert(field, why);
+        }
+    }
     let twilio_number = required_phone(&mut bad, "twilio_number", req.twilio_number.as_deref());
     if twilio_number.is_some() && twilio_number == business_phone {
         bad.insert(

@@ -162,6 +162,10 @@ pub async fn put_alerts(
     let phone = match c.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         None => None,
         Some(p) => match E164::parse(p) {
+            Ok(p) if s.config.unserved(&p).is_some() => {
+                errors.insert("phone", s.config.unserved(&p).unwrap_or_default());
+                None
+            }
             Ok(p) => Some(p.as_str().to_owned()),
             Err(e) => {
                 errors.insert("phone", e.to_string());

@@ -42,6 +42,9 @@ pub struct Config {
     /// The VAPID key (`NMC_VAPID_PRIVATE_KEY`, 32 bytes base64url); generated once and stored
     /// sealed when unset.
     pub vapid_private_key: Option<SecretString>,
+    /// The countries whose phones owners and businesses may have (`NMC_PHONE_COUNTRIES`, ISO
+    /// codes, `US,CA` by default).
+    pub phone_countries: Vec<String>,
 }
 
 /// The push services of the browsers we support (Chrome and Edge on Android and desktop use
@@ -108,6 +111,16 @@ fn proxy_header(value: Option<String>) -> anyhow::Result<Option<String>> {
 }
 
 impl Config {
+    /// Why `phone` is refused, when it is outside the countries the platform serves.
+    pub fn unserved(&self, phone: &nmc_domain::E164) -> Option<String> {
+        (!nmc_domain::country::served(phone, &self.phone_countries)).then(|| {
+            format!(
+                "a number in {} (the countries we serve)",
+                self.phone_countries.join(" or ")
+            )
+        })
+    }
+
     /// The account numbers are bought on: its sid and (exposed, for the carrier's API) token.
     pub fn platform_twilio(&self) -> (String, String) {
         match &self.platform_twilio {
@@ -182,6 +195,11 @@ impl Config {
                 .filter(|s| !s.is_empty())
                 .collect(),
             vapid_private_key: get("NMC_VAPID_PRIVATE_KEY").map(SecretString::from),
+            phone_countries: or("NMC_PHONE_COUNTRIES", "US,CA")
+                .split(',')
+                .map(|c| c.trim().to_ascii_uppercase())
+                .filter(|c| !c.is_empty())
+                .collect(),
         })
     }
 }

@@ -46,8 +46,15 @@ pub async fn put_settings(
     if new.owner_name.trim().is_empty() {
         bad.insert("owner_name", "must not be empty".to_owned());
     }
-    if let Err(e) = E164::parse(&new.owner_phone) {
-        bad.insert("owner_phone", e.to_string());
+    match E164::parse(&new.owner_phone) {
+        Err(e) => {
+            bad.insert("owner_phone", e.to_string());
+        }
+        Ok(p) => {
+            if let Some(why) = s.config.unserved(&p) {
+                bad.insert("owner_phone", why);
+            }
+        }
     }
     if Timezone::parse(&new.timezone).is_err() {
         bad.insert("timezone", "not an IANA timezone".to_owned());

@@ -5,6 +5,7 @@ pub mod appointment;
 pub mod availability;
 pub mod catalog;
 pub mod conversation;
+pub mod country;
 pub mod decisions;
 pub mod digest;
 pub mod email;

@@ -128,6 +128,7 @@ fn api_config(
         slack_webhook_base: format!("{twilio_api_base}/slack/services/"),
         push_services: vec![twilio_api_base.trim_end_matches('/').to_owned()],
         vapid_private_key: None,
+        phone_countries: vec!["US".into(), "CA".into()],
     }
 }
 

@@ -57,7 +57,7 @@ pub async fn create_account(s: &AppState, ip: IpAddr, b: SignUpBody) -> Result<T
     if !s.login_limiter.allow_join(ip) {
         return Err(too_many_joins());
     }
-    let owner = check_sign_up(&b)?;
+    let owner = check_sign_up(&b, &s.config)?;
     let password_hash = hash_password(&owner.password).await?;
     let signup = accounts::SignUp {
         business_name: &owner.business_name,
@@ -83,7 +83,7 @@ struct NewOwner {
     timezone: Timezone,
 }
 
-fn check_sign_up(b: &SignUpBody) -> Result<NewOwner, ApiError> {
+fn check_sign_up(b: &SignUpBody, config: &crate::Config) -> Result<NewOwner, ApiError> {
     let mut bad = BTreeMap::new();
     let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_owned();
     let (business_name, owner_name) = (text(&b.business_name), text(&b.owner_name));
@@ -107,6 +107,10 @@ fn check_sign_up(b: &SignUpBody) -> Result<NewOwner, ApiError> {
         bad.insert("password", p.to_owned());
     }
     let phone = match b.phone.as_deref().map(E164::parse) {
+        Some(Ok(p)) if config.unserved(&p).is_some() => {
+            bad.insert("phone", config.unserved(&p).unwrap_or_default());
+            None
+        }
         Some(Ok(p)) => Some(p),
         Some(Err(e)) => {
             bad.insert("phone", e.to_string());

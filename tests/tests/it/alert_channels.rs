@@ -189,6 +189,8 @@ async fn quiet_hours_hold_back_texts_but_never_an_emergency() {
     // Bad choices change nothing; a customer's number is never a team phone.
     for bad in [
         json!({"phone": CALLER, "channels": {}}),
+        json!({"phone": "+447700900123", "channels": {}}),
+        json!({"phone": "+18765550100", "channels": {}}),
         json!({"phone": "12", "channels": {}}),
         json!({"channels": {"sms": ["not_a_kind"]}}),
         json!({"channels": {}, "quiet_hours": {"start": "25:00", "end": "07:00"}}),

@@ -37,6 +37,23 @@ pub(crate) fn as_owner(
 #[tokio::test]
 async fn a_new_business_buys_a_number_and_texts_wait_for_its_registration() {
     let app = TestApp::builder().empty().spawn().await;
+    // Only the countries the platform serves (US and Canada here).
+    let r = app
+        .http
+        .post(format!("{}/api/auth/signup", app.api_url))
+        .json(&json!({"business_name": "Pipe Pros", "owner_name": "Jo Pipe", "email": "uk@pipepros.example", "password": "pipes all the way down", "phone": "+447700900123", "trade": "plumbing"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let bad: Value = r.json().await.unwrap();
+    assert!(
+        bad["error"]["fields"]["phone"]
+            .as_str()
+            .unwrap()
+            .contains("US or CA"),
+        "{bad}"
+    );
     let token = sign_up(&app, "jo@pipepros.example").await;
     assert_eq!(
         as_owner(
