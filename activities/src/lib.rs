@@ -287,7 +287,7 @@ impl ConversationActivities {
             sms.business_id,
             Utc::now().format("%Y-%m-%d")
         );
-        store::record_notification(
+        nmc_store::alerts::record(
             &self.pool,
             sms.business_id,
             sms.conversation_id,

@@ -471,40 +471,6 @@ pub async fn set_conversation_flags(
     Ok(())
 }
 
-/// Stores a notification for the owner (once per key) and returns the owner's phone.
-pub async fn record_notification(
-    pool: &PgPool,
-    business_id: Uuid,
-    conversation_id: Uuid,
-    kind: &str,
-    priority: bool,
-    body: &str,
-    key: &str,
-) -> Result<String> {
-    let mut tx = pool.begin().await?;
-    sqlx::query(
-        "insert into notifications (business_id, conversation_id, lead_id, kind, priority, body, idempotency_key)
-         select $1, c.id, c.lead_id, $3, $4, $5, $6 from conversations c where c.id = $2 and c.business_id = $1
-         on conflict (business_id, idempotency_key) do nothing",
-    )
-    .bind(business_id)
-    .bind(conversation_id)
-    .bind(kind)
-    .bind(priority)
-    .bind(body)
-    .bind(key)
-    .execute(&mut *tx)
-    .await?;
-    // The owner may turn alert texts off (the app still shows them); emergencies always text.
-    let owner_phone: String = sqlx::query_scalar("select case when notify_by_text or $2 then owner_phone else '' end from businesses where id = $1")
-        .bind(business_id)
-        .bind(priority)
-        .fetch_one(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(owner_phone)
-}
-
 /// When what this text answers happened, for the latency metrics: the missed call for a
 /// greeting, the caller's latest text before it for a reply.
 pub async fn text_origin(

@@ -31,26 +31,7 @@ pub(crate) async fn business_via_api(app: &TestApp, email: &str) -> (String, Str
         http.request(method, format!("{}{path}", app.api_url))
             .bearer_auth(&token)
     };
-    let found: Value = api(reqwest::Method::GET, "/api/numbers/available?area_code=512")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let number = found["numbers"][0]["phone_number"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        api(reqwest::Method::POST, "/api/numbers")
-            .json(&json!({"phone_number": number}))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        201
-    );
+    let number = buy_number(app, &token).await;
     assert!(
         api(reqwest::Method::POST, "/api/catalog/adopt")
             .json(&json!({"trade": "plumbing"}))
@@ -74,6 +55,36 @@ pub(crate) async fn business_via_api(app: &TestApp, email: &str) -> (String, Str
         .await
         .unwrap();
     (token, number)
+}
+
+/// Buys the first local number in area code 512 for the owner of `token`; returns it.
+pub(crate) async fn buy_number(app: &TestApp, token: &str) -> String {
+    let http = reqwest::Client::new();
+    let found: Value = http
+        .get(format!(
+            "{}/api/numbers/available?area_code=512",
+            app.api_url
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let number = found["numbers"][0]["phone_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = http
+        .post(format!("{}/api/numbers", app.api_url))
+        .bearer_auth(token)
+        .json(&json!({"phone_number": number}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    number
 }
 
 pub(crate) async fn log_in_page(b: &Browser, email: &str, password: &str) {

@@ -11,36 +11,11 @@ use nmc_tests::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::business::buy_number;
 use crate::go_live::{as_owner, sign_up};
 
 const OWNER: &str = "jo@pipepros.example";
 const OWNER_MOBILE: &str = "+15125550150";
-
-async fn buy_number(app: &TestApp, token: &str) -> String {
-    let available: Value = as_owner(
-        app,
-        Method::GET,
-        "/api/numbers/available?area_code=512",
-        token,
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let number = available["numbers"][0]["phone_number"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let r = as_owner(app, Method::POST, "/api/numbers", token)
-        .json(&json!({"phone_number": number}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    number
-}
 
 async fn missed_call_to(app: &TestApp, number: &str, caller: &str) {
     app.sandbox
