@@ -94,17 +94,25 @@ struct Feed {
 }
 
 impl Feed {
-    /// Asks the database again once the last answer is older than [`RECHECK`]; a failed check
-    /// ends the feed (the browser reconnects and signs in again if it can).
+    /// Asks the database again once the last answer is older than [`RECHECK`]; a session that
+    /// ended ends the feed (the browser reconnects and signs in again if it can). A check that
+    /// could not be made (the database busy for a moment) is made again at the next event
+    /// rather than dropping every open feed at once.
     async fn session_stands(&mut self) -> bool {
         if self.checked.elapsed() < RECHECK {
             return true;
         }
-        let open = accounts::session_is_open(&self.db, self.tenant.session_id, self.tenant.user_id)
-            .await
-            .unwrap_or(false);
-        self.checked = Instant::now();
-        open
+        match accounts::session_is_open(&self.db, self.tenant.session_id, self.tenant.user_id).await
+        {
+            Ok(open) => {
+                self.checked = Instant::now();
+                open
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "live feed: could not check the session; checking again at the next event");
+                true
+            }
+        }
     }
 
     /// Sends one event; `false` ends the stream.
