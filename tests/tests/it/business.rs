@@ -97,9 +97,14 @@ pub(crate) async fn log_in_page(b: &Browser, email: &str, password: &str) {
 
 /// A call to the business's number that rings out: a missed call, the greeting, a conversation.
 pub(crate) async fn missed_call(app: &TestApp, number: &str) {
+    missed_call_from(app, number, CALLER).await;
+}
+
+/// A call from `caller` to `number` that rings out.
+pub(crate) async fn missed_call_from(app: &TestApp, number: &str, caller: &str) {
     app.sandbox
         .place_call(nmc_sandbox::CallRequest {
-            from: CALLER.into(),
+            from: caller.into(),
             to: number.to_owned(),
             outcome: Some("no-answer".into()),
             call_sid: None,

@@ -11,24 +11,11 @@ use nmc_tests::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::business::buy_number;
+use crate::business::{buy_number, missed_call_from};
 use crate::go_live::{as_owner, sign_up};
 
 const OWNER: &str = "jo@pipepros.example";
 const OWNER_MOBILE: &str = "+15125550150";
-
-async fn missed_call_to(app: &TestApp, number: &str, caller: &str) {
-    app.sandbox
-        .place_call(nmc_sandbox::CallRequest {
-            from: caller.into(),
-            to: number.into(),
-            outcome: Some("no-answer".into()),
-            call_sid: None,
-            deliveries: 1,
-        })
-        .await
-        .unwrap();
-}
 
 async fn emails(app: &TestApp, subject_start: &str) -> Vec<(String, String)> {
     sqlx::query_as("select subject, body from outbound_emails where subject like $1 || '%' order by created_at")
@@ -77,7 +64,7 @@ async fn a_held_business_alerts_by_email_registers_and_sends_only_fresh_greeting
     // Not approved: the caller is not texted, the owner is alerted by email (not by a text from
     // the unregistered number), and the conversation stays open.
     let fresh = "+15125550181";
-    missed_call_to(&app, &number, fresh).await;
+    missed_call_from(&app, &number, fresh).await;
     wait_until(
         Duration::from_secs(15),
         "the owner alerted by email",
@@ -203,7 +190,7 @@ async fn a_held_business_alerts_by_email_registers_and_sends_only_fresh_greeting
         .unwrap();
     assert_eq!(r.status(), 200);
     let stale = "+15125550182";
-    missed_call_to(&app, &number, stale).await;
+    missed_call_from(&app, &number, stale).await;
     wait_until(
         Duration::from_secs(15),
         "the second greeting held",
@@ -237,7 +224,7 @@ async fn a_held_business_alerts_by_email_registers_and_sends_only_fresh_greeting
 
     // From now on a missed call is texted at once, and the owner alerted by text too.
     let next = "+15125550183";
-    missed_call_to(&app, &number, next).await;
+    missed_call_from(&app, &number, next).await;
     app.expect_texts(next, 1).await;
     wait_until(Duration::from_secs(10), "the owner texted", || async {
         app.texts_to(OWNER_MOBILE)
