@@ -11,6 +11,9 @@ pub struct Config {
     /// Migrations run over this URL (the role that owns the schema) when set; over `database_url`
     /// otherwise. Lets the services connect as a role that owns nothing (docs/DEPLOY.md).
     pub database_migrate_url: Option<String>,
+    /// Connections this process may hold (`NMC_DATABASE_POOL_SIZE`, 16 by default): the sum over
+    /// every process must stay under the server's `max_connections`.
+    pub database_pool_size: u32,
     pub temporal_address: String,
     pub temporal_namespace: String,
     pub task_queue: String,
@@ -45,7 +48,13 @@ pub struct Config {
     /// The countries whose phones owners and businesses may have (`NMC_PHONE_COUNTRIES`, ISO
     /// codes, `US,CA` by default).
     pub phone_countries: Vec<String>,
+    /// The platform's own number on its Twilio account (`NMC_PLATFORM_NUMBER`): test calls come
+    /// from it and one-time codes are texted from it. The sandbox has one built in.
+    pub platform_number: Option<String>,
 }
+
+/// The built-in sandbox's platform number.
+pub const SANDBOX_PLATFORM_NUMBER: &str = "+15005550001";
 
 /// The push services of the browsers we support (Chrome and Edge on Android and desktop use
 /// FCM or WNS, Firefox Mozilla's autopush, Safari Apple's).
@@ -132,6 +141,16 @@ impl Config {
         }
     }
 
+    /// The number test calls and codes come from, with the account it belongs to; `None` when
+    /// neither a real platform account nor the sandbox is configured (no default credentials
+    /// ever sign a webhook we believe).
+    pub fn platform_caller(&self) -> Option<(String, (String, String))> {
+        if self.platform_twilio.is_none() && !self.sandbox {
+            return None;
+        }
+        Some((self.platform_number.clone()?, self.platform_twilio()))
+    }
+
     pub fn from_env() -> anyhow::Result<Self> {
         Self::from_vars(|name| std::env::var(name).ok())
     }
@@ -170,6 +189,7 @@ impl Config {
         Ok(Self {
             database_url: required("DATABASE_URL")?,
             database_migrate_url: get("DATABASE_MIGRATE_URL"),
+            database_pool_size: or("NMC_DATABASE_POOL_SIZE", "16").parse()?,
             temporal_address: or("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
             temporal_namespace: or("TEMPORAL_NAMESPACE", "default"),
             task_queue: or("TEMPORAL_TASK_QUEUE", "nmc-conversations"),
@@ -200,7 +220,20 @@ impl Config {
                 .map(|c| c.trim().to_ascii_uppercase())
                 .filter(|c| !c.is_empty())
                 .collect(),
+            platform_number: platform_number(get("NMC_PLATFORM_NUMBER"), sandbox)?,
         })
+    }
+}
+
+fn platform_number(set: Option<String>, sandbox: bool) -> anyhow::Result<Option<String>> {
+    match set {
+        Some(n) => Ok(Some(
+            nmc_domain::E164::parse(&n)
+                .map_err(|e| anyhow::anyhow!("NMC_PLATFORM_NUMBER: {e}"))?
+                .as_str()
+                .to_owned(),
+        )),
+        None => Ok(sandbox.then(|| SANDBOX_PLATFORM_NUMBER.to_owned())),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod forwarding;
 pub mod inbox;
 pub mod insights;
 pub mod messaging;
@@ -59,7 +60,7 @@ pub struct AppState {
 impl AppState {
     /// Connects to the database (applying migrations) and, in the background, to Temporal.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = nmc_store::connect(&config.database_url, 16).await?;
+        let db = nmc_store::connect(&config.database_url, config.database_pool_size).await?;
         migrate(&config, &db).await?;
         let secrets = SecretBox::from_base64(config.secret_key.expose_secret())?;
         let links = nmc_store::AlertLinks::new(config.secret_key.expose_secret());
@@ -119,6 +120,10 @@ fn built_in_sandbox(config: &Config) -> nmc_sandbox::Sandbox {
         .with_webhook_base(&config.public_base_url);
     let (sid, token) = config.platform_twilio();
     sandbox.register_account(&sid, &token);
+    if let Some(n) = &config.platform_number {
+        // The platform's number: test calls and codes come from it; nothing calls it back.
+        sandbox.register_number(n, &sid, &token, "", "");
+    }
     sandbox
 }
 

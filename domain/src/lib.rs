@@ -9,6 +9,7 @@ pub mod country;
 pub mod decisions;
 pub mod digest;
 pub mod email;
+pub mod forwarding;
 pub mod greeting;
 pub mod hours;
 pub mod keywords;

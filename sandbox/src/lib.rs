@@ -12,11 +12,13 @@
 //! - `POST /api/calls`  `{from, to, outcome?, call_sid?, deliveries?}`  place a call
 //! - `POST /api/sms`    `{from, to, body, message_sid?, deliveries?}`   text a number
 //! - `POST /api/faults` `{to?, status, code?, count?, delay_ms?}`       make the next sends fail or stall
+//! - `POST /api/lines`  `{number, behaviour?, forward_to?}`  a line outside Twilio (see [`lines`])
 //! - `/api/calendars…`  the calendar doubles' control routes
 
 pub mod auth;
 pub mod calendars;
 mod control;
+pub mod lines;
 pub mod push;
 mod rest;
 pub mod slack;
@@ -85,6 +87,9 @@ struct Inner {
     messages: Vec<SandboxMessage>,
     attempts: u64,
     faults: Vec<Fault>,
+    /// Lines outside Twilio (a business's own phone) and the calls placed to them.
+    lines: HashMap<String, lines::Line>,
+    placed_calls: Vec<lines::PlacedCall>,
 }
 
 #[derive(Clone)]
@@ -241,12 +246,14 @@ impl Sandbox {
 
     pub fn router(&self) -> Router {
         let control = control::router(self)
+            .merge(lines::control_router(self))
             .merge(self.calendars.control_router())
             .route_layer(axum::middleware::from_fn_with_state(
                 self.admin_token.clone(),
                 auth::require_admin,
             ));
         rest::router(self)
+            .merge(lines::router(self))
             .merge(control)
             .merge(self.calendars.router())
             .merge(self.slack.router())
@@ -305,6 +312,9 @@ impl Sandbox {
         ];
         let mut incoming = base.clone();
         incoming.push(("CallStatus".to_owned(), "ringing".to_owned()));
+        if let Some(via) = &req.forwarded_from {
+            incoming.push(("ForwardedFrom".to_owned(), via.clone()));
+        }
         let mut voice = (0, String::new());
         for _ in 0..req.deliveries.max(1) {
             voice = self
@@ -407,6 +417,9 @@ pub struct CallRequest {
     /// Deliver each webhook this many times, as a retrying carrier would.
     #[serde(default = "one")]
     pub deliveries: u32,
+    /// The line that forwarded the call here (Twilio's `ForwardedFrom`), if one did.
+    #[serde(default)]
+    pub forwarded_from: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

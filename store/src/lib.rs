@@ -9,6 +9,7 @@ pub mod business;
 pub mod calendar;
 pub mod digest;
 pub mod events;
+pub mod forwarding;
 pub mod inbox;
 pub mod insights;
 pub mod links;

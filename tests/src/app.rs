@@ -17,9 +17,9 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::{
-    ACCOUNT_SID, ADMIN_TOKEN, AUTH_TOKEN, BUSINESS_PHONE, OWNER_PASSWORD, OWNER_PHONE, SECRET_KEY,
-    TWILIO_NUMBER, all_week_open, bin, fresh_database, log_in, quiet_hours_away, serve,
-    temporal_address,
+    ACCOUNT_SID, ADMIN_TOKEN, AUTH_TOKEN, BUSINESS_PHONE, OWNER_PASSWORD, OWNER_PHONE,
+    PLATFORM_NUMBER, SECRET_KEY, TWILIO_NUMBER, all_week_open, bin, fresh_database, log_in,
+    quiet_hours_away, serve, temporal_address,
 };
 
 /// Conversations close after this long without an event unless a test asks for less.
@@ -100,6 +100,9 @@ impl TestAppBuilder {
     }
 }
 
+/// Connections each API and worker of a test may hold.
+const POOL_SIZE: u32 = 8;
+
 /// The API configuration the harness runs with; callers change what their test needs.
 fn api_config(
     database_url: &str,
@@ -111,6 +114,8 @@ fn api_config(
     nmc_api::Config {
         database_url: database_url.to_owned(),
         database_migrate_url: None,
+        // Four tests at once, each with an API and a worker, stay well under PostgreSQL's 100.
+        database_pool_size: POOL_SIZE,
         temporal_address: temporal_address(),
         temporal_namespace: "default".into(),
         task_queue: task_queue.to_owned(),
@@ -121,7 +126,11 @@ fn api_config(
         admin_token: ADMIN_TOKEN.into(),
         secret_key: SECRET_KEY.into(),
         jwt_secret: None,
-        platform_twilio: None,
+        // The sandbox's own platform account, named so test calls may use it.
+        platform_twilio: Some((
+            "AC00000000000000000000000000000000".into(),
+            "sandbox-auth-token".into(),
+        )),
         conversation_idle_secs: IDLE_SECS,
         max_body_bytes: 65536,
         trusted_proxy_header: None,
@@ -129,6 +138,7 @@ fn api_config(
         push_services: vec![twilio_api_base.trim_end_matches('/').to_owned()],
         vapid_private_key: None,
         phone_countries: vec!["US".into(), "CA".into()],
+        platform_number: Some(PLATFORM_NUMBER.into()),
     }
 }
 
@@ -202,6 +212,9 @@ impl TestApp {
         let (platform_sid, platform_token) = config.platform_twilio();
         sandbox.register_account(&platform_sid, &platform_token);
         sandbox.register_account(ACCOUNT_SID, AUTH_TOKEN);
+        if let Some(n) = &config.platform_number {
+            sandbox.register_number(n, &platform_sid, &platform_token, "", "");
+        }
         let db = state.db.clone();
         let (api_stop, api_task) = serve_api(listener, state);
 
@@ -228,6 +241,7 @@ impl TestApp {
     pub fn start_worker(&mut self) {
         let child = Command::new(bin("nmc-worker"))
             .env("DATABASE_URL", &self.database_url)
+            .env("NMC_DATABASE_POOL_SIZE", POOL_SIZE.to_string())
             .env("TEMPORAL_ADDRESS", temporal_address())
             .env("TEMPORAL_NAMESPACE", "default")
             .env("TEMPORAL_TASK_QUEUE", &self.task_queue)

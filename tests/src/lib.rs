@@ -33,6 +33,8 @@ pub const AUTH_TOKEN: &str = "test-auth-token-0123456789abcdef";
 pub const TWILIO_NUMBER: &str = "+15005550006";
 pub const BUSINESS_PHONE: &str = "+15125550100";
 pub const OWNER_PHONE: &str = "+15125550111";
+/// The platform's own number: test calls and one-time codes come from it.
+pub const PLATFORM_NUMBER: &str = "+15005550001";
 pub const OWNER_PASSWORD: &str = "correct horse battery staple";
 
 fn admin_database_url() -> String {

@@ -16,6 +16,7 @@ impl TestApp {
                 outcome: Some(outcome.into()),
                 call_sid: None,
                 deliveries: 1,
+                forwarded_from: None,
             })
             .await
             .unwrap()

@@ -253,6 +253,30 @@ impl TwilioClient {
         .await
     }
 
+    /// Places an outgoing call (`POST Calls.json`): `twiml` is what the callee hears if they
+    /// answer; only the final status is reported to `status_callback` (Twilio's default).
+    pub async fn create_call(&self, call: &NewCall<'_>) -> Result<PlacedCall, TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Calls.json",
+            self.base, call.account_sid
+        );
+        let timeout = call.ring_secs.to_string();
+        self.post_form(
+            &url,
+            call.account_sid,
+            call.auth_token,
+            &[
+                ("To", call.to),
+                ("From", call.from),
+                ("Twiml", call.twiml),
+                ("Timeout", &timeout),
+                ("StatusCallback", call.status_callback),
+                ("StatusCallbackMethod", "POST"),
+            ],
+        )
+        .await
+    }
+
     async fn post_form<T: serde::de::DeserializeOwned>(
         &self,
         url: &str,
@@ -337,4 +361,22 @@ pub struct IncomingNumber {
 struct IncomingList {
     #[serde(default)]
     incoming_phone_numbers: Vec<IncomingNumber>,
+}
+
+/// An outgoing call to place ([`TwilioClient::create_call`]).
+pub struct NewCall<'a> {
+    pub account_sid: &'a str,
+    pub auth_token: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub twiml: &'a str,
+    /// How long to let it ring (Twilio's `Timeout`, 5–600 s).
+    pub ring_secs: u32,
+    pub status_callback: &'a str,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+pub struct PlacedCall {
+    pub sid: String,
+    pub status: String,
 }

@@ -22,6 +22,8 @@ use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
 pub struct WorkerConfig {
     pub database_url: String,
+    /// As the API's (`NMC_DATABASE_POOL_SIZE`).
+    pub database_pool_size: u32,
     pub temporal_address: String,
     pub temporal_namespace: String,
     pub task_queue: String,
@@ -89,6 +91,7 @@ impl WorkerConfig {
         let enforce_by_default = !twilio_api_base.trim_end_matches('/').ends_with("/sandbox");
         Ok(Self {
             database_url: req("DATABASE_URL")?,
+            database_pool_size: env_or("NMC_DATABASE_POOL_SIZE", "16").parse()?,
             temporal_address: env_or("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
             temporal_namespace: env_or("TEMPORAL_NAMESPACE", "default"),
             task_queue: env_or("TEMPORAL_TASK_QUEUE", "nmc-conversations"),
@@ -173,7 +176,7 @@ pub async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
 
 /// Runs the worker until the process is stopped.
 pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
-    let pool = nmc_store::connect(&config.database_url, 16).await?;
+    let pool = nmc_store::connect(&config.database_url, config.database_pool_size).await?;
     tokio::spawn(mail::deliver_mail(pool.clone(), config.mail.clone()));
     let booking = Arc::new(BookingActivities {
         pool: pool.clone(),

@@ -17,8 +17,8 @@ use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use self::Role::{Member, MemberReadsOwnerWrites, Owner};
 use crate::auth::Tenant;
 use crate::{
-    AppState, alerts, auth, error::ApiError, inbox, insights, messaging, notifications, numbers,
-    push,
+    AppState, alerts, auth, error::ApiError, forwarding, inbox, insights, messaging, notifications,
+    numbers, push,
 };
 
 pub(crate) use appointments::tell_workflow;
@@ -326,6 +326,12 @@ fn business_routes() -> Vec<OwnerRoute> {
             &["GET", "PUT"],
             Owner,
             get(messaging::get_messaging).put(messaging::submit_messaging),
+        ),
+        r(
+            "/api/forwarding/test",
+            &["GET", "POST"],
+            Owner,
+            get(forwarding::latest).post(forwarding::start),
         ),
         r("/api/team", &["GET"], Owner, get(auth::list_team)),
         r("/api/team/invites", &["POST"], Owner, post(auth::invite)),

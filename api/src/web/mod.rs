@@ -19,6 +19,7 @@ pub mod appointments;
 pub mod calls;
 pub mod catalog;
 pub mod forms;
+pub mod forwarding;
 pub mod home;
 pub mod inbox;
 pub mod install;

@@ -154,10 +154,19 @@ async fn step(
             &settings::messaging(&mut tx, t.business_id).await?,
             &next,
         ),
-        _ => test_step(
-            settings::number(&mut tx, t.business_id).await?.as_deref(),
-            s.sandbox.is_some(),
-        ),
+        _ => {
+            let number = settings::number(&mut tx, t.business_id).await?;
+            let proving = match s.config.platform_caller() {
+                Some(_) => Some(crate::forwarding::report(&mut tx, t.business_id).await?),
+                None => None,
+            };
+            test_step(
+                &sent,
+                number.as_deref(),
+                s.sandbox.is_some(),
+                proving.as_ref(),
+            )
+        }
     };
     crate::owner::commit(tx).await?;
     Ok(page(
@@ -443,23 +452,33 @@ fn number_step(
     }
 }
 
-fn test_step(number: Option<&str>, sandbox: bool) -> Markup {
+fn test_step(
+    sent: &Submitted,
+    number: Option<&str>,
+    sandbox: bool,
+    proving: Option<&serde_json::Value>,
+) -> Markup {
     html! {
         h1 { "Test it" }
-        @match (number, sandbox) {
+        @match (number, proving) {
             (None, _) => p { "You need a number first. " a href="/app/onboarding/number" { "Pick one" } },
-            (Some(n), true) => {
-                p { "Play a caller: we ring " (n) " from a test phone and let it ring out. Watch the text arrive." }
-                div class="card" {
-                    input type="hidden" id="number" value=(n);
-                    input type="hidden" id="caller" value="+15125550199";
-                    button type="button" id="test-call" { "Call my number now" }
-                }
-                section id="test-thread" class="thread" aria-live="polite" aria-label="The test caller's phone" tabindex="0" {}
-                p { "Answer as the caller from the " a href={ "/dev/phone?number=" (super::enc(n)) } target="_blank" { "dev phone" } ", and watch the conversation in the " a href="/app/inbox" target="_blank" { "inbox" } "." }
-                script { (maud::PreEscaped(TEST_SCRIPT)) }
+            (Some(n), Some(report)) => {
+                @let rang = if report["call_mode"] == "forwarded" { report["business_phone"].as_str().unwrap_or(n) } else { n };
+                (super::forwarding::card(sent, report, rang))
+            },
+            (Some(n), None) => p { "Call " strong { (n) } " from another phone and let it ring out. The text arrives within a second, and the conversation shows up in the " a href="/app/inbox" { "inbox" } "." },
+        }
+        @if let (Some(n), true) = (number, sandbox) {
+            h2 { "Play a caller" }
+            p { "We ring " (n) " from a test phone and let it ring out. Watch the text arrive." }
+            div class="card" {
+                input type="hidden" id="number" value=(n);
+                input type="hidden" id="caller" value="+15125550199";
+                button type="button" id="test-call" { "Call my number now" }
             }
-            (Some(n), false) => p { "Call " strong { (n) } " from another phone and let it ring out. The text arrives within a second, and the conversation shows up in the " a href="/app/inbox" { "inbox" } "." },
+            section id="test-thread" class="thread" aria-live="polite" aria-label="The test caller's phone" tabindex="0" {}
+            p { "Answer as the caller from the " a href={ "/dev/phone?number=" (super::enc(n)) } target="_blank" { "dev phone" } ", and watch the conversation in the " a href="/app/inbox" target="_blank" { "inbox" } "." }
+            script { (maud::PreEscaped(TEST_SCRIPT)) }
         }
         form method="post" action="/app/onboarding/finish" {
             button type="submit" { "Finish set-up" }

@@ -168,6 +168,7 @@ async fn call(
             outcome: Some("no-answer".into()),
             call_sid: None,
             deliveries: 1,
+            forwarded_from: None,
         };
         if let Err(e) = sb.place_call(req).await {
             tracing::warn!(error = %e, "dev phone call failed");

@@ -75,20 +75,32 @@ pub fn verify(
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<(), ApiError> {
-    let signature = headers
-        .get("x-twilio-signature")
-        .and_then(|v| v.to_str().ok())
-        .ok_or(ApiError::BadSignature)?;
     let token = state
         .secrets
         .decrypt(&business.twilio_auth_token_enc)
         .map_err(|e| ApiError::Internal(e.into()))?;
+    verify_with(state, &token, uri, headers, params).inspect_err(|_| {
+        tracing::warn!(business_id = %business.id, "webhook signature mismatch");
+    })
+}
+
+/// Checks `X-Twilio-Signature` against `token` (the account that placed or owns the call).
+pub fn verify_with(
+    state: &AppState,
+    token: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(), ApiError> {
+    let signature = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::BadSignature)?;
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let url = format!("{}{path}", state.config.public_base_url);
-    if nmc_twilio::signature::verify(&token, &url, &params.0, signature) {
+    if nmc_twilio::signature::verify(token, &url, &params.0, signature) {
         Ok(())
     } else {
-        tracing::warn!(business_id = %business.id, "webhook signature mismatch");
         Err(ApiError::BadSignature)
     }
 }

@@ -2,14 +2,14 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::post;
 use chrono::Utc;
 use nmc_domain::{DialOutcome, E164};
 use nmc_store::business::BusinessForWebhook;
-use nmc_store::{business, webhook as store};
+use nmc_store::{business, forwarding, webhook as store};
 use nmc_twilio::twiml;
 use tracing::instrument;
 
@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/webhook/voice/incoming", post(incoming))
         .route("/webhook/voice/call-completed", post(call_completed))
+        .route("/webhook/voice/test-call", post(test_call_status))
 }
 
 /// Parses a voice webhook, finds the business it is for (by `To`) and checks the signature.
@@ -77,6 +78,11 @@ async fn incoming(
     };
     let call_sid = params.required("CallSid")?;
     let caller = params.get("From").and_then(|f| E164::parse(f).ok());
+    if let Some(c) = &caller
+        && state.config.platform_number.as_deref() == Some(c.as_str())
+    {
+        return test_call_arrived(&state, &b, c).await;
+    }
 
     if b.call_mode == "forwarded" {
         // The business's own line already rang out and forwarded the caller here: missed.
@@ -149,6 +155,41 @@ async fn call_completed(
             Ok(xml(twiml::Response::new().say(&say).hangup().render()))
         }
     }
+}
+
+/// The platform's own test call reached this number: forwarding (or the number) works. It is
+/// never a caller: no lead, no text.
+async fn test_call_arrived(
+    state: &AppState,
+    b: &BusinessForWebhook,
+    from: &E164,
+) -> Result<Response, ApiError> {
+    let say = if forwarding::arrived(&state.db, b.id, from.as_str()).await? {
+        tracing::info!("test call arrived: forwarding verified");
+        "Forwarding works. Calls you miss now reach NeverMissCall. Goodbye."
+    } else {
+        "This NeverMissCall number works. Goodbye."
+    };
+    Ok(xml(twiml::Response::new().say(say).hangup().render()))
+}
+
+/// `POST /webhook/voice/test-call?test=…`: the final status of the platform's test call,
+/// signed with the platform account's token.
+#[instrument(skip_all, fields(request_id = super::request_id(&headers)))]
+async fn test_call_status(
+    State(state): State<AppState>,
+    Query(q): Query<crate::forwarding::StatusQuery>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let params = parse_form(&headers, &body)?;
+    let Some((_, (_, token))) = state.config.platform_caller() else {
+        return Err(ApiError::BadSignature);
+    };
+    super::verify_with(&state, &token, &uri, &headers, &params)?;
+    crate::forwarding::call_status(&state, q.test, params.required("CallStatus")?).await?;
+    Ok(xml(twiml::Response::new().render()))
 }
 
 /// Records the missed call and hands it to the caller's conversation workflow.

@@ -480,6 +480,7 @@ async fn every_owner_route_keeps_tenants_apart() {
             outcome: Some("no-answer".into()),
             call_sid: None,
             deliveries: 1,
+            forwarded_from: None,
         })
         .await
         .unwrap();

@@ -109,6 +109,7 @@ pub(crate) async fn missed_call_from(app: &TestApp, number: &str, caller: &str) 
             outcome: Some("no-answer".into()),
             call_sid: None,
             deliveries: 1,
+            forwarded_from: None,
         })
         .await
         .unwrap();

@@ -119,6 +119,7 @@ async fn a_new_business_buys_a_number_and_texts_wait_for_its_registration() {
             outcome: Some("no-answer".into()),
             call_sid: None,
             deliveries: 1,
+            forwarded_from: None,
         })
         .await
         .unwrap();
@@ -192,6 +193,7 @@ async fn a_business_registers_the_twilio_number_it_already_has() {
             outcome: Some("no-answer".into()),
             call_sid: None,
             deliveries: 1,
+            forwarded_from: None,
         })
         .await
         .unwrap();

@@ -17,6 +17,7 @@ mod deploy;
 mod digest;
 mod drills;
 mod events;
+mod forwarding;
 mod go_live;
 mod llm;
 mod mail;

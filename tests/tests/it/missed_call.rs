@@ -141,6 +141,7 @@ async fn same_webhook_delivered_twice_sends_one_text() {
         outcome: None,
         call_sid: None,
         deliveries: 2,
+        forwarded_from: None,
     };
     app.sandbox.place_call(req).await.unwrap();
     app.expect_no_more_texts(CALLER, 1, DUPLICATE_WINDOW).await;
