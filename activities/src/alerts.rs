@@ -122,7 +122,11 @@ impl ConversationActivities {
         else {
             return Ok(None);
         };
-        if member.prefs.sms_stopped || !Self::wants(alert, &member.prefs.sms_kinds) {
+        // An unproved phone may be anyone's: no alert is texted to it until its code is entered.
+        if !member.prefs.phone_verified
+            || member.prefs.sms_stopped
+            || !Self::wants(alert, &member.prefs.sms_kinds)
+        {
             return Ok(None);
         }
         let quiet = Self::quiet_now(alert, member);

@@ -30,6 +30,7 @@ fn view(p: &Preferences) -> Value {
     };
     json!({
         "phone": p.phone,
+        "phone_verified": p.phone_verified,
         "channels": {"sms": p.sms_kinds, "email": p.email_kinds, "push": p.push_kinds},
         "quiet_hours": quiet,
         "texts_stopped": p.sms_stopped,
@@ -197,6 +198,7 @@ pub async fn put_alerts(
         quiet_end,
         // STOP is the member's word from their phone; only START from it lifts it.
         sms_stopped: was.sms_stopped,
+        phone_verified: false,
     };
     // A customer's number is theirs: taking it as a team phone would turn their texts into
     // commands (the webhook routes a team phone's texts away from the conversation).
@@ -217,6 +219,8 @@ pub async fn put_alerts(
             }
             e => e.into(),
         })?;
+    // Read back: whether the phone is still proved is the store's to say.
+    let p = alerts::preferences(&mut tx, t.business_id, t.user_id, &all_kinds()).await?;
     let digest = weekly_digest(&t, &mut tx).await?;
     commit(tx).await?;
     Ok(Json(with_digest(view(&p), digest)))

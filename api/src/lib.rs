@@ -15,6 +15,7 @@ pub mod notifications;
 pub mod numbers;
 pub mod openapi;
 pub mod owner;
+pub mod phone_codes;
 pub mod push;
 pub mod temporal;
 pub mod web;

@@ -38,6 +38,10 @@ pub struct Preferences {
     pub quiet_end: Option<i16>,
     /// The member texted STOP to the business number.
     pub sms_stopped: bool,
+    /// The phone was proved by a one-time code (or entered by operations): only then do alert
+    /// texts go to it, and only then are its texts commands. Never taken from a request.
+    #[serde(default, skip_deserializing)]
+    pub phone_verified: bool,
 }
 
 /// A member of the team an alert may reach.
@@ -58,7 +62,9 @@ const MEMBER_PREFERENCES: &str = "
            coalesce(p.sms_kinds, case when u.role = 'owner' and b.notify_by_text then $2::text[] else '{}' end) as sms_kinds,
            coalesce(p.email_kinds, '{}') as email_kinds,
            coalesce(p.push_kinds, $2::text[]) as push_kinds,
-           p.quiet_start, p.quiet_end, coalesce(p.sms_stopped, false) as sms_stopped
+           p.quiet_start, p.quiet_end, coalesce(p.sms_stopped, false) as sms_stopped,
+           case when p.phone is not null then p.phone_verified_at is not null
+                else u.role = 'owner' and b.owner_phone_verified_at is not null end as phone_verified
     from users u join businesses b on b.id = u.business_id
     left join alert_preferences p on p.user_id = u.id
     where u.business_id = $1 and u.active";
@@ -118,7 +124,10 @@ pub async fn save_preferences(
     sqlx::query(
         "insert into alert_preferences (user_id, business_id, phone, sms_kinds, email_kinds, push_kinds, quiet_start, quiet_end, sms_stopped)
          values ($1, $2, $3::e164, $4, $5, $6, $7, $8, $9)
-         on conflict (user_id) do update set phone = excluded.phone, sms_kinds = excluded.sms_kinds,
+         on conflict (user_id) do update set phone = excluded.phone,
+             phone_verified_at = case when alert_preferences.phone is not distinct from excluded.phone
+                                      then alert_preferences.phone_verified_at end,
+             sms_kinds = excluded.sms_kinds,
              email_kinds = excluded.email_kinds, push_kinds = excluded.push_kinds,
              quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end,
              sms_stopped = excluded.sms_stopped, updated_at = now()",
@@ -138,6 +147,7 @@ pub async fn save_preferences(
         sqlx::Error::Database(d) if d.is_unique_violation() => crate::StoreError::Conflict { field: "phone" },
         _ => e.into(),
     })?;
+    crate::phone_codes::carry_owner_verification(&mut *db, user_id).await?;
     crate::audit(
         &mut *db,
         business_id,

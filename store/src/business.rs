@@ -96,8 +96,9 @@ pub async fn insert(pool: &PgPool, b: &NewBusiness<'_>) -> Result<Uuid> {
     let mut tx = pool.begin().await?;
     let id: Uuid = sqlx::query_scalar(
         "insert into businesses (name, owner_name, owner_phone, owner_email, business_phone, twilio_number,
-             twilio_account_sid, twilio_auth_token_enc, timezone, call_mode, greeting, after_hours_greeting, business_hours)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning id",
+             twilio_account_sid, twilio_auth_token_enc, timezone, call_mode, greeting, after_hours_greeting, business_hours,
+             owner_phone_verified_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now()) returning id",
     )
     .bind(b.name.trim())
     .bind(b.owner_name.trim())

@@ -16,6 +16,7 @@ pub mod links;
 pub mod mail;
 pub mod notifications;
 pub mod password_resets;
+pub mod phone_codes;
 pub mod push;
 pub mod registration;
 pub mod retention;

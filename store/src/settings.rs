@@ -42,7 +42,8 @@ pub async fn get(db: &mut PgConnection, business_id: Uuid) -> Result<Settings> {
 
 pub async fn put(db: &mut PgConnection, business_id: Uuid, s: &Settings) -> Result<()> {
     sqlx::query(
-        "update businesses set name = $2, owner_name = $3, owner_phone = $4, timezone = $5, trade = $6, call_mode = $7, greeting = $8,
+        "update businesses set name = $2, owner_name = $3, owner_phone = $4,
+             owner_phone_verified_at = case when owner_phone::text = $4 then owner_phone_verified_at end, timezone = $5, trade = $6, call_mode = $7, greeting = $8,
              after_hours_greeting = $9, business_hours = $10, owner_window_secs = $11, follow_up_secs = $12, quiet_start = $13,
              quiet_end = $14, assistant_disclosure = $15, notify_by_text = $16, updated_at = now()
          where id = $1",

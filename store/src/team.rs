@@ -18,6 +18,8 @@ pub async fn member_by_phone(
          left join alert_preferences p on p.user_id = u.id
          where u.business_id = $1 and u.active
            and coalesce(p.phone::text, case when u.role = 'owner' then b.owner_phone::text end) = $2
+           and case when p.phone is not null then p.phone_verified_at is not null
+                    else b.owner_phone_verified_at is not null end
          order by u.role = 'owner' desc, u.created_at limit 1",
     )
     .bind(business_id)
@@ -29,7 +31,7 @@ pub async fn member_by_phone(
     }
     let owner: Option<Option<Uuid>> = sqlx::query_scalar(
         "select (select u.id from users u where u.business_id = b.id and u.role = 'owner' and u.active order by u.created_at limit 1)
-         from businesses b where b.id = $1 and b.owner_phone::text = $2",
+         from businesses b where b.id = $1 and b.owner_phone::text = $2 and b.owner_phone_verified_at is not null",
     )
     .bind(business_id)
     .bind(phone)
@@ -247,7 +249,8 @@ pub async fn set_texts_stopped(
     .bind(nmc_domain::team::ALERT_KINDS.iter().map(|(k, _)| *k).collect::<Vec<_>>())
     .execute(pool)
     .await?;
-    Ok(())
+    let mut db = pool.acquire().await?;
+    crate::phone_codes::carry_owner_verification(&mut db, user_id).await
 }
 
 /// Whether this member texted STOP (and not START since).

@@ -181,3 +181,30 @@ pub fn quiet_hours_away() -> String {
         end.format("%H:%M")
     )
 }
+
+impl TestApp {
+    /// Proves a member's alert phone as they would: asks for a code, reads it off the text
+    /// from the platform's number, and enters it.
+    pub async fn prove_phone(&self, token: &str, phone: &str) {
+        let post = |path: &str, body: Value| {
+            self.http
+                .post(format!("{}{path}", self.api_url))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+        };
+        let r = post("/api/me/phone/code", json!({})).await.unwrap();
+        assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+        let texts = self.texts_to(phone);
+        let code = texts
+            .iter()
+            .rev()
+            .find(|m| m.from == PLATFORM_NUMBER)
+            .map(|m| m.body[..6].to_owned())
+            .expect("the code's text");
+        let r = post("/api/me/phone/verify", json!({ "code": code }))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+}

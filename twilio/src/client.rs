@@ -95,12 +95,18 @@ impl TwilioClient {
             "{}/2010-04-01/Accounts/{account_sid}/Messages.json",
             self.base
         );
-        let form = form_urlencoded::Serializer::new(String::new())
-            .append_pair("To", to)
-            .append_pair("From", from)
-            .append_pair("Body", body)
-            .append_pair("StatusCallback", status_callback)
-            .finish();
+        // Built before any await: the serializer is not Send.
+        let form = {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("To", to)
+                .append_pair("From", from)
+                .append_pair("Body", body);
+            // Empty: no status callbacks (a one-time code is not tracked past its sending).
+            if !status_callback.is_empty() {
+                form.append_pair("StatusCallback", status_callback);
+            }
+            form.finish()
+        };
         let resp = self
             .http
             .post(url)

@@ -18,7 +18,7 @@ use self::Role::{Member, MemberReadsOwnerWrites, Owner};
 use crate::auth::Tenant;
 use crate::{
     AppState, alerts, auth, error::ApiError, forwarding, inbox, insights, messaging, notifications,
-    numbers, push,
+    numbers, phone_codes, push,
 };
 
 pub(crate) use appointments::tell_workflow;
@@ -77,6 +77,7 @@ pub fn routes() -> Vec<OwnerRoute> {
         schedule_routes(),
         appointment_routes(),
         inbox_routes(),
+        going_live_routes(),
         business_routes(),
     ]
     .into_iter()
@@ -176,6 +177,49 @@ fn appointment_routes() -> Vec<OwnerRoute> {
             &["POST"],
             Owner,
             post(calendar::revoke_ics),
+        ),
+    ]
+}
+
+/// Going live: the number, texting registration, the forwarding test, and proving phones.
+fn going_live_routes() -> Vec<OwnerRoute> {
+    vec![
+        r(
+            "/api/numbers/available",
+            &["GET"],
+            Owner,
+            get(numbers::available),
+        ),
+        r("/api/numbers", &["POST"], Owner, post(numbers::buy)),
+        r(
+            "/api/numbers/existing",
+            &["POST"],
+            Owner,
+            post(numbers::register_existing),
+        ),
+        r(
+            "/api/messaging",
+            &["GET", "PUT"],
+            Owner,
+            get(messaging::get_messaging).put(messaging::submit_messaging),
+        ),
+        r(
+            "/api/forwarding/test",
+            &["GET", "POST"],
+            Owner,
+            get(forwarding::latest).post(forwarding::start),
+        ),
+        r(
+            "/api/me/phone/code",
+            &["POST"],
+            Member,
+            post(phone_codes::send_code),
+        ),
+        r(
+            "/api/me/phone/verify",
+            &["POST"],
+            Member,
+            post(phone_codes::verify),
         ),
     ]
 }
@@ -307,31 +351,6 @@ fn business_routes() -> Vec<OwnerRoute> {
             &["GET"],
             Owner,
             get(insights::monthly),
-        ),
-        r(
-            "/api/numbers/available",
-            &["GET"],
-            Owner,
-            get(numbers::available),
-        ),
-        r("/api/numbers", &["POST"], Owner, post(numbers::buy)),
-        r(
-            "/api/numbers/existing",
-            &["POST"],
-            Owner,
-            post(numbers::register_existing),
-        ),
-        r(
-            "/api/messaging",
-            &["GET", "PUT"],
-            Owner,
-            get(messaging::get_messaging).put(messaging::submit_messaging),
-        ),
-        r(
-            "/api/forwarding/test",
-            &["GET", "POST"],
-            Owner,
-            get(forwarding::latest).post(forwarding::start),
         ),
         r("/api/team", &["GET"], Owner, get(auth::list_team)),
         r("/api/team/invites", &["POST"], Owner, post(auth::invite)),

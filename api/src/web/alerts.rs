@@ -155,6 +155,7 @@ async fn alerts_page(
             (form_status())
             button type="submit" { "Save" }
         }))
+        @if let Some(phone) = p.phone.as_deref() { (phone_proof(&sent, phone, p.phone_verified, "/app/settings/alerts")) }
         section class="settings-section" {
             h2 { "Alerts on this device" }
             p { "Notifications on this phone or computer, even with the app closed (the Push column above says which)." }
@@ -163,6 +164,28 @@ async fn alerts_page(
         @if let Some((connected, hears)) = slack { (slack_section(&sent, connected, &hears)) }
     };
     Ok(page("Your alerts", body).into_response())
+}
+
+/// Proving the alert phone with a texted code: nothing is texted to it, and its texts are not
+/// commands, until then.
+pub(crate) fn phone_proof(sent: &Submitted, phone: &str, verified: bool, back: &str) -> Markup {
+    if verified {
+        return html! { p id="phone-proof" role="status" { (ui::badge("Proved", ui::Tone::Ok)) " Alert texts go to " (ui::phone(phone)) "." } };
+    }
+    let ask = ui::Form::new(sent, "phone-code", "POST", "/api/me/phone/code", back);
+    let prove = ui::Form::new(sent, "phone-verify", "POST", "/api/me/phone/verify", back);
+    html! {
+        section class="card" id="phone-proof" aria-labelledby="phone-proof-title" {
+            h2 id="phone-proof-title" { "Prove " (ui::phone(phone)) " is yours" }
+            p { "Alerts are texted to this phone only after you enter the code we text it." }
+            (ask.render("", &html! { button type="submit" class="secondary" { "Text me a code" } }))
+            (prove.render("", &html! {
+                (prove.field("code", "The six-digit code", "").input("text")
+                    .attr("inputmode", "numeric").attr("autocomplete", "one-time-code").attr("maxlength", 6))
+                button type="submit" { "Prove it" }
+            }))
+        }
+    }
 }
 
 fn slack_section(sent: &Submitted, connected: bool, hears: &[String]) -> Markup {

@@ -160,12 +160,14 @@ async fn step(
                 Some(_) => Some(crate::forwarding::report(&mut tx, t.business_id).await?),
                 None => None,
             };
-            test_step(
-                &sent,
-                number.as_deref(),
-                s.sandbox.is_some(),
-                proving.as_ref(),
-            )
+            let (phone, verified) =
+                nmc_store::phone_codes::alert_phone(&mut tx, t.business_id, t.user_id).await?;
+            let proof = phone.map(|p| super::alerts::phone_proof(&sent, &p, verified, BACK));
+            html! {
+                (test_step(&sent, number.as_deref(), s.sandbox.is_some(), proving.as_ref()))
+                @if let Some(proof) = proof { (proof) }
+                (finish_form())
+            }
         }
     };
     crate::owner::commit(tx).await?;
@@ -463,8 +465,16 @@ fn test_step(
         @match (number, proving) {
             (None, _) => p { "You need a number first. " a href="/app/onboarding/number" { "Pick one" } },
             (Some(n), Some(report)) => {
-                @let rang = if report["call_mode"] == "forwarded" { report["business_phone"].as_str().unwrap_or(n) } else { n };
+                @let forwarded = report["call_mode"] == "forwarded";
+                @let rang = if forwarded { report["business_phone"].as_str().unwrap_or(n) } else { n };
                 (super::forwarding::card(sent, report, rang))
+                @if sandbox && forwarded {
+                    form method="post" action="/dev/phone/forwarding" class="card" {
+                        p class="muted" { "Sandbox: play your phone company. The code turns on forwarding from " (ui::phone(rang)) " to " (ui::phone(n)) "." }
+                        input type="hidden" name="on" value="true";
+                        button type="submit" class="secondary" { "Dial the forwarding code" }
+                    }
+                }
             },
             (Some(n), None) => p { "Call " strong { (n) } " from another phone and let it ring out. The text arrives within a second, and the conversation shows up in the " a href="/app/inbox" { "inbox" } "." },
         }
@@ -480,6 +490,14 @@ fn test_step(
             p { "Answer as the caller from the " a href={ "/dev/phone?number=" (super::enc(n)) } target="_blank" { "dev phone" } ", and watch the conversation in the " a href="/app/inbox" target="_blank" { "inbox" } "." }
             script { (maud::PreEscaped(TEST_SCRIPT)) }
         }
+    }
+}
+
+/// The last step's own address, where its forms come back to.
+const BACK: &str = "/app/onboarding/test";
+
+fn finish_form() -> Markup {
+    html! {
         form method="post" action="/app/onboarding/finish" {
             button type="submit" { "Finish set-up" }
         }

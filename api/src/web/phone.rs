@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/dev/phone/thread", get(thread))
         .route("/dev/phone/call", post(call))
         .route("/dev/phone/text", post(text))
+        .route("/dev/phone/forwarding", post(forwarding))
 }
 
 /// The built-in carrier. Taken before the session, so without the sandbox every dev phone route
@@ -201,4 +202,39 @@ async fn text(
         }
     });
     Ok(StatusCode::ACCEPTED.into_response())
+}
+
+#[derive(Deserialize)]
+struct Forwarding {
+    on: bool,
+}
+
+/// Plays the owner's phone company: "dialling the code" turns no-answer forwarding from the
+/// business phone to the NeverMissCall number on (or off), so the set-up's test call can be
+/// tried both ways without a real phone.
+async fn forwarding(
+    DevSandbox(sb): DevSandbox,
+    t: Tenant,
+    State(s): State<AppState>,
+    Form(f): Form<Forwarding>,
+) -> Result<Response, ApiError> {
+    t.owner()?;
+    let mut tx = t.begin(&s.db).await?;
+    let line = nmc_store::forwarding::line(&mut tx, t.business_id).await?;
+    tx.commit().await.map_err(nmc_store::StoreError::from)?;
+    let (Some(phone), Some(number)) = (line.business_phone, line.twilio_number) else {
+        return Err(invalid(
+            "business_phone",
+            "add your business phone and pick a number first",
+        ));
+    };
+    let forward_to = f.on.then_some(number);
+    sb.set_line(
+        &phone,
+        nmc_sandbox::lines::Line {
+            behaviour: None,
+            forward_to,
+        },
+    );
+    Ok(axum::response::Redirect::to("/app/onboarding/test").into_response())
 }

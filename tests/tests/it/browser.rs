@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use nmc_tests::browser::Browser;
 use nmc_tests::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::business::{
     CALLER, PASSWORD, business_via_api, content_on_every_page, log_in_page, owner_pages,
@@ -106,6 +106,36 @@ async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
         Duration::from_secs(15),
     )
     .await;
+    // Proving the number: the platform rings the business phone, which rings out unforwarded,
+    // and the page says what to dial; once the owner has (the sandbox plays the carrier), the
+    // next test call is forwarded to the NeverMissCall number and reported verified.
+    b.click_text("Call my phone now").await;
+    b.wait_text(
+        "#forwarding-result",
+        "not forwarded",
+        Duration::from_secs(15),
+    )
+    .await;
+    b.js("window.__beforeTheCode = true; return true;").await;
+    b.click_text("Dial the forwarding code").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while b.js("return window.__beforeTheCode === true;").await == Value::Bool(true) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.click_text("Call my phone now").await;
+    b.wait_text("#forwarding-result", "Verified", Duration::from_secs(15))
+        .await;
+    // Proving the owner's phone with the code texted to it, before any alert is texted there.
+    b.click_text("Text me a code").await;
+    let code = wait_for_code(&app, "+15125550142").await;
+    b.fill("#code", &code).await;
+    b.click_text("Prove it").await;
+    b.wait_text("#phone-proof", "Proved", Duration::from_secs(10))
+        .await;
     b.screenshot("onboarding-test").await;
     b.click_text("Finish set-up").await;
     b.wait_path("/app/inbox").await;
@@ -449,4 +479,17 @@ async fn no_page_scrolls_sideways_on_a_360_px_phone() {
     dark.goto("/app/inbox").await;
     dark.screenshot("phone-inbox-dark").await;
     dark.close().await;
+}
+
+/// The one-time code texted from the platform's number to `phone`.
+async fn wait_for_code(app: &TestApp, phone: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let texts = app.texts_to(phone);
+        if let Some(m) = texts.iter().find(|m| m.from == PLATFORM_NUMBER) {
+            return m.body[..6].to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "no code texted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

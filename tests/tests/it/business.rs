@@ -31,6 +31,8 @@ pub(crate) async fn business_via_api(app: &TestApp, email: &str) -> (String, Str
         http.request(method, format!("{}{path}", app.api_url))
             .bearer_auth(&token)
     };
+    // As the set-up's last step asks: the owner proves the phone alerts go to.
+    app.prove_phone(&token, "+15125550142").await;
     let number = buy_number(app, &token).await;
     assert!(
         api(reqwest::Method::POST, "/api/catalog/adopt")

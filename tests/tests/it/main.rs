@@ -30,6 +30,7 @@ mod owner_api;
 mod owner_loop;
 mod pages;
 mod password_reset;
+mod phone_codes;
 mod push;
 mod registration;
 mod replay;

@@ -55,6 +55,7 @@ async fn decide(app: &TestApp, business: &str, form: &str) {
 async fn a_held_business_alerts_by_email_registers_and_sends_only_fresh_greetings_once_approved() {
     let app = TestApp::builder().empty().spawn().await;
     let token = sign_up(&app, OWNER).await;
+    app.prove_phone(&token, OWNER_MOBILE).await;
     let number = buy_number(&app, &token).await;
     let business: String = sqlx::query_scalar("select id::text from businesses")
         .fetch_one(&app.db)
@@ -76,7 +77,13 @@ async fn a_held_business_alerts_by_email_registers_and_sends_only_fresh_greeting
         alert.contains("Missed call from (512) 555-0181") && alert.contains("Not texted"),
         "{alert}"
     );
-    assert!(app.texts_to(fresh).is_empty() && app.texts_to(OWNER_MOBILE).is_empty());
+    assert!(app.texts_to(fresh).is_empty());
+    assert!(
+        app.texts_to(OWNER_MOBILE)
+            .iter()
+            .all(|m| m.from == PLATFORM_NUMBER),
+        "only the code"
+    );
     assert_eq!(
         app.count("select count(*) from conversations where status = 'active'")
             .await,
