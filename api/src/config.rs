@@ -51,6 +51,23 @@ pub struct Config {
     /// The platform's own number on its Twilio account (`NMC_PLATFORM_NUMBER`): test calls come
     /// from it and one-time codes are texted from it. The sandbox has one built in.
     pub platform_number: Option<String>,
+    /// Stripe billing; `None` (no `STRIPE_SECRET_KEY`): billing is off and nobody is billed.
+    pub billing: Option<Billing>,
+}
+
+/// Stripe: one plan (`STRIPE_PRICE_ID`), a trial, and the webhook's signing secret.
+#[derive(Clone)]
+pub struct Billing {
+    /// `STRIPE_API_BASE` (`https://api.stripe.com`).
+    pub api_base: String,
+    pub secret_key: SecretString,
+    pub price_id: String,
+    pub webhook_secret: SecretString,
+    /// `NMC_TRIAL_DAYS` (14).
+    pub trial_days: u32,
+    /// `NMC_PAST_DUE_GRACE_DAYS` (14, Stripe's recommended retry window): a declined card keeps
+    /// texting this long.
+    pub grace_days: u32,
 }
 
 /// The built-in sandbox's platform number.
@@ -221,8 +238,28 @@ impl Config {
                 .filter(|c| !c.is_empty())
                 .collect(),
             platform_number: platform_number(get("NMC_PLATFORM_NUMBER"), sandbox)?,
+            billing: billing(&get)?,
         })
     }
+}
+
+/// Billing is on when `STRIPE_SECRET_KEY` is set, and then needs its price and webhook secret:
+/// never a webhook we cannot verify.
+fn billing(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Option<Billing>> {
+    let Some(key) = get("STRIPE_SECRET_KEY") else {
+        return Ok(None);
+    };
+    let need = |name: &str| {
+        get(name).ok_or_else(|| anyhow::anyhow!("{name} must be set with STRIPE_SECRET_KEY"))
+    };
+    Ok(Some(Billing {
+        api_base: get("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
+        secret_key: key.into(),
+        price_id: need("STRIPE_PRICE_ID")?,
+        webhook_secret: need("STRIPE_WEBHOOK_SECRET")?.into(),
+        trial_days: get("NMC_TRIAL_DAYS").map_or(Ok(14), |d| d.parse())?,
+        grace_days: get("NMC_PAST_DUE_GRACE_DAYS").map_or(Ok(14), |d| d.parse())?,
+    }))
 }
 
 fn platform_number(set: Option<String>, sandbox: bool) -> anyhow::Result<Option<String>> {
@@ -250,6 +287,9 @@ mod tests {
             ("NMC_JWT_SECRET", "jwt-secret-value"),
             ("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000001"),
             ("TWILIO_AUTH_TOKEN", "twilio-token-value"),
+            ("STRIPE_SECRET_KEY", "sk_test_stripe-key-value"),
+            ("STRIPE_PRICE_ID", "price_standard"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_stripe-webhook-value"),
         ];
         let config = Config::from_vars(|name| {
             vars.iter()
@@ -264,9 +304,12 @@ mod tests {
             "secret-key-value",
             "jwt-secret-value",
             "twilio-token-value",
+            "stripe-key-value",
+            "stripe-webhook-value",
         ] {
             assert!(!printed.contains(secret), "{printed}");
         }
         assert_eq!(config.platform_twilio().1, "twilio-token-value");
+        assert_eq!(config.billing.map(|b| b.trial_days), Some(14));
     }
 }

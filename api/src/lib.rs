@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod alerts;
 pub mod auth;
+pub mod billing;
 pub mod config;
 pub mod error;
 pub mod events;
@@ -140,6 +141,10 @@ pub fn router(state: AppState) -> Router {
         .merge(owner::router(&state))
         .merge(webhook::voice::router())
         .merge(webhook::sms::router())
+        .route(
+            "/webhook/stripe",
+            axum::routing::post(billing::webhook::stripe_webhook),
+        )
         .route_layer(axum::middleware::from_fn(record_latency))
         .layer(axum::middleware::from_fn(error::json_for_framework_errors))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))

@@ -161,6 +161,19 @@ impl SmsKind {
         }
     }
 
+    /// Texts the product sends on its own (not the owner's words, not compliance answers): a
+    /// business whose plan has lapsed stops sending these.
+    pub fn is_automated(self) -> bool {
+        matches!(
+            self,
+            SmsKind::Greeting
+                | SmsKind::AssistantReply
+                | SmsKind::FollowUp
+                | SmsKind::Booking
+                | SmsKind::Reminder
+        )
+    }
+
     /// Who the thread shows as the author.
     pub fn sender(self) -> &'static str {
         match self {

@@ -3,6 +3,7 @@
 
 pub mod appointment;
 pub mod availability;
+pub mod billing;
 pub mod catalog;
 pub mod conversation;
 pub mod country;

@@ -22,6 +22,7 @@ pub mod lines;
 pub mod push;
 mod rest;
 pub mod slack;
+pub mod stripe;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -99,6 +100,8 @@ pub struct Sandbox {
     pub calendars: calendars::CalendarDoubles,
     /// The Slack incoming-webhook double.
     pub slack: slack::SlackDouble,
+    /// The Stripe double (billing).
+    pub stripe: stripe::StripeDouble,
     /// The Web Push service double.
     pub push: push::PushDouble,
     http: reqwest::Client,
@@ -138,6 +141,7 @@ impl Sandbox {
             inner: Arc::default(),
             calendars: Default::default(),
             slack: Default::default(),
+            stripe: Default::default(),
             push: Default::default(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
@@ -247,6 +251,7 @@ impl Sandbox {
     pub fn router(&self) -> Router {
         let control = control::router(self)
             .merge(lines::control_router(self))
+            .merge(stripe::control_router(&self.stripe))
             .merge(self.calendars.control_router())
             .route_layer(axum::middleware::from_fn_with_state(
                 self.admin_token.clone(),
@@ -257,6 +262,7 @@ impl Sandbox {
             .merge(control)
             .merge(self.calendars.router())
             .merge(self.slack.router())
+            .merge(self.stripe.router())
             .merge(self.push.router())
     }
 

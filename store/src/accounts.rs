@@ -17,6 +17,8 @@ pub struct SignUp<'a> {
     pub owner_phone: &'a str,
     pub timezone: &'a str,
     pub trade: Option<&'a str>,
+    /// Billing is on: the business texts callers once it has started its plan.
+    pub billed: bool,
 }
 
 fn email_conflict(e: sqlx::Error) -> StoreError {
@@ -33,8 +35,8 @@ fn email_conflict(e: sqlx::Error) -> StoreError {
 pub async fn sign_up(pool: &PgPool, s: &SignUp<'_>) -> Result<(Uuid, Uuid)> {
     let mut tx = pool.begin().await?;
     let business_id: Uuid = sqlx::query_scalar(
-        "insert into businesses (name, owner_name, owner_phone, owner_email, timezone, call_mode, business_hours, trade, messaging_status, onboarding_step)
-         values ($1, $2, $3, $4, $5, 'forwarded', '{\"monday\":{\"open\":\"08:00\",\"close\":\"17:00\"},\"tuesday\":{\"open\":\"08:00\",\"close\":\"17:00\"},\"wednesday\":{\"open\":\"08:00\",\"close\":\"17:00\"},\"thursday\":{\"open\":\"08:00\",\"close\":\"17:00\"},\"friday\":{\"open\":\"08:00\",\"close\":\"17:00\"}}', $6, 'not_registered', 'profile')
+        "insert into businesses (name, owner_name, owner_phone, owner_email, timezone, call_mode, business_hours, trade, messaging_status, onboarding_step, billing_status)
+         values ($1, $2, $3, $4, $5, 'forwarded', '{\"monday\":{\"open\":\"08:00\",\"close\":\"17:00\"},\"tuesday\":{\"open\":\"08:00\",\"close\":\"17:00\"},\"wednesday\":{\"open\":\"08:00\",\"close\":\"17:00\"},\"thursday\":{\"open\":\"08:00\",\"close\":\"17:00\"},\"friday\":{\"open\":\"08:00\",\"close\":\"17:00\"}}', $6, 'not_registered', 'profile', case when $7 then 'none' end)
          returning id",
     )
     .bind(s.business_name)
@@ -43,6 +45,7 @@ pub async fn sign_up(pool: &PgPool, s: &SignUp<'_>) -> Result<(Uuid, Uuid)> {
     .bind(s.email)
     .bind(s.timezone)
     .bind(s.trade)
+    .bind(s.billed)
     .fetch_one(&mut *tx)
     .await?;
     let user_id: Uuid = sqlx::query_scalar("insert into users (business_id, email, name, password_hash, role) values ($1, $2, $3, $4, 'owner') returning id")

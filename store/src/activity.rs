@@ -23,6 +23,8 @@ pub struct Outbound {
     pub auth_token_enc: String,
     /// not_registered | submitted | approved | rejected (10DLC).
     pub messaging_status: String,
+    /// The business's plan lets it send automated texts ([`crate::billing::SERVED`]).
+    pub billing_served: bool,
 }
 
 /// Records the intended text (once per idempotency key) and its conversation, and returns
@@ -57,14 +59,16 @@ pub async fn prepare_outbound(pool: &PgPool, s: &OutboundSms) -> Result<Outbound
     .bind(s.kind.sender())
     .execute(&mut *tx)
     .await?;
-    let row: Outbound = sqlx::query_as(
+    let row: Outbound = sqlx::query_as(&format!(
         "select m.id as message_id, m.status, m.twilio_message_sid, m.error_code, m.error_message, m.send_started_at,
                 exists (select 1 from opt_outs o where o.business_id = m.business_id and o.phone = m.to_phone and o.opted_in_at is null) as opted_out,
                 coalesce(b.twilio_number, '') as from_number, coalesce(b.twilio_account_sid, '') as account_sid,
-                coalesce(b.twilio_auth_token_enc, '') as auth_token_enc, b.messaging_status
+                coalesce(b.twilio_auth_token_enc, '') as auth_token_enc, b.messaging_status,
+                {served} as billing_served
          from messages m join businesses b on b.id = m.business_id
          where m.idempotency_key = $1 and m.business_id = $2",
-    )
+        served = crate::billing::SERVED
+    ))
     .bind(&s.idempotency_key)
     .bind(s.business_id)
     .fetch_one(&mut *tx)
@@ -186,7 +190,7 @@ pub async fn mark_held(
     message_id: Uuid,
     reason: &str,
 ) -> Result<()> {
-    sqlx::query("update messages set status = 'held', error_code = 30034, error_message = $3, updated_at = now() where id = $1 and business_id = $2")
+    sqlx::query("update messages set status = 'held', error_code = 30034, error_message = $3, release_requested_at = null, updated_at = now() where id = $1 and business_id = $2")
         .bind(message_id)
         .bind(business_id)
         .bind(reason)

@@ -361,13 +361,16 @@ pub async fn finish_delivery(
 }
 
 /// Whether the business is approved to text (10DLC); alerts go by email and push until it is.
-pub async fn texting_approved(pool: &PgPool, business_id: Uuid) -> Result<bool> {
-    Ok(
-        sqlx::query_scalar("select messaging_status = 'approved' from businesses where id = $1")
-            .bind(business_id)
-            .fetch_one(pool)
-            .await?,
-    )
+/// Whether the business is approved for texting, and whether its plan lets it text
+/// ([`crate::billing::SERVED`]).
+pub async fn texting_state(pool: &PgPool, business_id: Uuid) -> Result<(bool, bool)> {
+    Ok(sqlx::query_as(&format!(
+        "select b.messaging_status = 'approved', {} from businesses b where b.id = $1",
+        crate::billing::SERVED
+    ))
+    .bind(business_id)
+    .fetch_one(pool)
+    .await?)
 }
 
 /// Whether `phone` has called or texted this business (it has a lead).

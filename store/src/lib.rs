@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod activity;
 pub mod alerts;
+pub mod billing;
 pub mod booking;
 pub mod business;
 pub mod calendar;

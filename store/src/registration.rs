@@ -15,17 +15,20 @@ pub struct HeldGreeting {
     pub workflow_id: String,
 }
 
-/// Held greetings of approved businesses from the last 30 minutes, not yet released.
-pub async fn to_release(pool: &PgPool, limit: i64) -> Result<Vec<HeldGreeting>> {
-    Ok(sqlx::query_as(
+/// Held greetings from the last 30 minutes, not yet released, of businesses that may text
+/// again: approved (where registration is enforced) and with a plan in force.
+pub async fn to_release(pool: &PgPool, limit: i64, enforced: bool) -> Result<Vec<HeldGreeting>> {
+    Ok(sqlx::query_as(&format!(
         "select m.id as message_id, m.business_id, c.workflow_id from messages m
          join conversations c on c.id = m.conversation_id join businesses b on b.id = m.business_id
          where m.status = 'held' and m.kind = 'greeting' and m.release_requested_at is null
-           and b.messaging_status = 'approved' and c.status = 'active'
+           and (not $2 or b.messaging_status = 'approved') and {served} and c.status = 'active'
            and m.created_at > now() - interval '30 minutes'
          order by m.created_at limit $1",
-    )
+        served = crate::billing::SERVED
+    ))
     .bind(limit)
+    .bind(enforced)
     .fetch_all(pool)
     .await?)
 }

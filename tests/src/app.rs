@@ -18,8 +18,8 @@ use uuid::Uuid;
 
 use crate::{
     ACCOUNT_SID, ADMIN_TOKEN, AUTH_TOKEN, BUSINESS_PHONE, OWNER_PASSWORD, OWNER_PHONE,
-    PLATFORM_NUMBER, SECRET_KEY, TWILIO_NUMBER, all_week_open, bin, fresh_database, log_in,
-    quiet_hours_away, serve, temporal_address,
+    PLATFORM_NUMBER, SECRET_KEY, STRIPE_KEY, STRIPE_WEBHOOK_SECRET, TWILIO_NUMBER, all_week_open,
+    bin, fresh_database, log_in, quiet_hours_away, serve, temporal_address,
 };
 
 /// Conversations close after this long without an event unless a test asks for less.
@@ -90,6 +90,20 @@ impl TestAppBuilder {
         self
     }
 
+    /// Billing on, against the sandbox's Stripe double (14-day trial, 14 days' grace).
+    pub fn billing(self) -> Self {
+        self.configure(|c| {
+            c.billing = Some(nmc_api::config::Billing {
+                api_base: format!("{}/stripe", c.twilio_api_base),
+                secret_key: STRIPE_KEY.into(),
+                price_id: "price_standard".into(),
+                webhook_secret: STRIPE_WEBHOOK_SECRET.into(),
+                trial_days: 14,
+                grace_days: 14,
+            });
+        })
+    }
+
     pub async fn spawn(self) -> TestApp {
         let business = self.business;
         let app = TestApp::start(self).await;
@@ -139,6 +153,7 @@ fn api_config(
         vapid_private_key: None,
         phone_countries: vec!["US".into(), "CA".into()],
         platform_number: Some(PLATFORM_NUMBER.into()),
+        billing: None,
     }
 }
 
@@ -214,6 +229,14 @@ impl TestApp {
         sandbox.register_account(ACCOUNT_SID, AUTH_TOKEN);
         if let Some(n) = &config.platform_number {
             sandbox.register_number(n, &platform_sid, &platform_token, "", "");
+        }
+        if config.billing.is_some() {
+            sandbox.stripe.configure(nmc_sandbox::stripe::StripeSetup {
+                key: STRIPE_KEY.into(),
+                base: sandbox_url.clone(),
+                webhook_url: format!("{api_url}/webhook/stripe"),
+                webhook_secret: STRIPE_WEBHOOK_SECRET.into(),
+            });
         }
         let db = state.db.clone();
         let (api_stop, api_task) = serve_api(listener, state);

@@ -35,6 +35,9 @@ pub const BUSINESS_PHONE: &str = "+15125550100";
 pub const OWNER_PHONE: &str = "+15125550111";
 /// The platform's own number: test calls and one-time codes come from it.
 pub const PLATFORM_NUMBER: &str = "+15005550001";
+/// The Stripe double's secret key and webhook signing secret.
+pub const STRIPE_KEY: &str = "sk_test_nevermisscall";
+pub const STRIPE_WEBHOOK_SECRET: &str = "whsec_test_nevermisscall";
 pub const OWNER_PASSWORD: &str = "correct horse battery staple";
 
 fn admin_database_url() -> String {

@@ -309,6 +309,7 @@ async fn spawn_outboxes(
     tokio::spawn(outbox::release_held_greetings(
         booking.pool.clone(),
         client.clone(),
+        config.enforce_registration,
     ));
     tokio::spawn(outbox::start_unstarted_team_texts(
         booking.pool.clone(),

@@ -83,14 +83,14 @@ pub async fn start_unstarted_team_texts(pool: PgPool, client: Client, task_queue
     }
 }
 
-/// Once a business is approved for texting, each conversation whose greeting was held in the
-/// last half hour is told, and sends it (the workflow checks the age again); older ones were
-/// listed for the owner in the approval email.
-pub async fn release_held_greetings(pool: PgPool, client: Client) {
+/// Once a business may text again (approved for texting, its plan in force), each conversation
+/// whose greeting was held in the last half hour is told, and sends it (the workflow checks the
+/// age again); older ones were listed for the owner in the approval email.
+pub async fn release_held_greetings(pool: PgPool, client: Client, enforced: bool) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
         tick.tick().await;
-        let Ok(held) = nmc_store::registration::to_release(&pool, 100).await else {
+        let Ok(held) = nmc_store::registration::to_release(&pool, 100, enforced).await else {
             continue;
         };
         for g in held {

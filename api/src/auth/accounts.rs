@@ -67,6 +67,7 @@ pub async fn create_account(s: &AppState, ip: IpAddr, b: SignUpBody) -> Result<T
         owner_phone: owner.phone.as_ref().map(|p| p.as_str()).unwrap_or_default(),
         timezone: owner.timezone.name(),
         trade: b.trade.as_deref(),
+        billed: s.config.billing.is_some(),
     };
     let (business_id, user_id) = accounts::sign_up(&s.db, &signup).await?;
     tracing::info!(%business_id, "business signed up");

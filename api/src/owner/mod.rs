@@ -17,8 +17,8 @@ use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use self::Role::{Member, MemberReadsOwnerWrites, Owner};
 use crate::auth::Tenant;
 use crate::{
-    AppState, alerts, auth, error::ApiError, forwarding, inbox, insights, messaging, notifications,
-    numbers, phone_codes, push,
+    AppState, alerts, auth, billing, error::ApiError, forwarding, inbox, insights, messaging,
+    notifications, numbers, phone_codes, push,
 };
 
 pub(crate) use appointments::tell_workflow;
@@ -181,9 +181,23 @@ fn appointment_routes() -> Vec<OwnerRoute> {
     ]
 }
 
-/// Going live: the number, texting registration, the forwarding test, and proving phones.
+/// Going live: the number, texting registration, the forwarding test, proving phones, and
+/// the plan.
 fn going_live_routes() -> Vec<OwnerRoute> {
     vec![
+        r("/api/billing", &["GET"], Owner, get(billing::get_billing)),
+        r(
+            "/api/billing/checkout",
+            &["POST"],
+            Owner,
+            post(billing::checkout),
+        ),
+        r(
+            "/api/billing/portal",
+            &["POST"],
+            Owner,
+            post(billing::portal),
+        ),
         r(
             "/api/numbers/available",
             &["GET"],

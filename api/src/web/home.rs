@@ -84,6 +84,8 @@ async fn home(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, 
     )
     .await?;
     let needs = needs_you(&mut tx, t.business_id, zone).await?;
+    let plan = nmc_store::billing::get(&mut tx, t.business_id).await?;
+    let plan = crate::billing::view(s.config.billing.is_some(), &plan);
     let recent = insights::recent(&mut tx, t.business_id, 20).await?;
     let bars: Vec<(String, i64)> = days
         .iter()
@@ -102,6 +104,10 @@ async fn home(Signed(t): Signed, State(s): State<AppState>) -> Result<Response, 
                 @if t.owner_role {
                     p class="banner" role="status" { "Set-up is not finished. " a href={ "/app/onboarding/" (step) } { "Continue set-up" } }
                 }
+            }
+            // A plan that stops (or will stop) callers being texted, before anything else.
+            @if t.owner_role && plan["enabled"] == true && plan["banner"].is_string() {
+                (super::billing::card(&plan))
             }
             // What waits on the owner comes first, and stays current while the page is open.
             div data-live="/app/waiting" data-on="conversation.created conversation.updated emergency message.updated lead.updated" { (needs) }

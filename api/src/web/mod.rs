@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 pub mod alerts;
 pub mod appointments;
+pub mod billing;
 pub mod calls;
 pub mod catalog;
 pub mod forms;
@@ -62,6 +63,7 @@ pub fn router() -> Router<AppState> {
         .merge(notifications::router())
         .merge(alerts::router())
         .merge(messaging::router())
+        .merge(billing::router())
         .merge(operations::router())
         .merge(calls::router())
         .merge(appointments::router())

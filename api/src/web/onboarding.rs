@@ -163,9 +163,17 @@ async fn step(
             let (phone, verified) =
                 nmc_store::phone_codes::alert_phone(&mut tx, t.business_id, t.user_id).await?;
             let proof = phone.map(|p| super::alerts::phone_proof(&sent, &p, verified, BACK));
+            let plan = match &s.config.billing {
+                Some(_) => {
+                    let b = nmc_store::billing::get(&mut tx, t.business_id).await?;
+                    Some(super::billing::card(&crate::billing::view(true, &b)))
+                }
+                None => None,
+            };
             html! {
                 (test_step(&sent, number.as_deref(), s.sandbox.is_some(), proving.as_ref()))
                 @if let Some(proof) = proof { (proof) }
+                @if let Some(plan) = plan { (plan) }
                 (finish_form())
             }
         }

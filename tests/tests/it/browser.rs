@@ -20,7 +20,12 @@ const CALLER_AS_READ: &str = "(512) 555-0123";
 
 #[tokio::test]
 async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
-    let app = TestApp::builder().empty().built_in_sandbox().spawn().await;
+    let app = TestApp::builder()
+        .empty()
+        .built_in_sandbox()
+        .billing()
+        .spawn()
+        .await;
     let b = Browser::desktop(&app.api_url).await;
 
     // Sign up.
@@ -97,8 +102,18 @@ async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
     b.fill("#brand\\.postal_code", "78701").await;
     b.click_text("Submit and continue").await;
 
-    // Test it: the text arrives on the test caller's phone.
+    // Test it. First the plan: the free trial starts on Stripe's page (the sandbox's double)
+    // and the browser comes back with it running, so callers are texted from now on.
     b.wait_path("/app/onboarding/test").await;
+    b.click_text("Start the free trial").await;
+    b.wait_text("h1", "Stripe test checkout", Duration::from_secs(10))
+        .await;
+    b.click_text("Start subscription").await;
+    b.wait_path("/app/settings/billing").await;
+    b.wait_text("#plan", "free trial", Duration::from_secs(10))
+        .await;
+    b.goto("/app/onboarding/test").await;
+    // The text arrives on the test caller's phone.
     b.click("#test-call").await;
     b.wait_text(
         "#test-thread",

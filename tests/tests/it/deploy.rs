@@ -111,8 +111,9 @@ fn published(port: &serde_json::Value) -> (String, String) {
 fn temporal_is_not_a_public_port() {
     let services = compose()["services"].clone();
     for (name, service) in services.as_object().unwrap() {
-        // nmc-api is the one public service (it checks Twilio's signatures and owners' sessions).
-        if name == "api" {
+        // Caddy is the one public service: TLS in front of nmc-api, which checks Twilio's and
+        // Stripe's signatures and owners' sessions.
+        if name == "caddy" {
             continue;
         }
         for port in service["ports"].as_array().into_iter().flatten() {
@@ -129,13 +130,14 @@ fn temporal_is_not_a_public_port() {
 /// The environment variables the binaries read: every whole string literal in their sources
 /// that names one of ours (or Temporal's, Twilio's, the LLM's, the calendars').
 fn variables_read() -> std::collections::BTreeSet<String> {
-    const PREFIXES: [&str; 8] = [
+    const PREFIXES: [&str; 9] = [
         "NMC_",
         "TEMPORAL_",
         "TWILIO_",
         "OPENAI_",
         "GOOGLE_",
         "JOBBER_",
+        "STRIPE_",
         "DATABASE_",
         "PUBLIC_BASE_URL",
     ];
@@ -290,4 +292,68 @@ fn the_image_is_multi_stage_and_runs_as_a_non_root_user() {
         "runs as {last_user}"
     );
     assert!(dockerfile.contains("--bin nmc-api") && dockerfile.contains("--bin nmc-worker"));
+}
+
+/// The compose stack's TLS: Caddy publishes 80 and 443 for `NMC_DOMAIN` and proxies to nmc-api,
+/// which builds its https links from the same name and believes only the client address Caddy
+/// writes. The Caddyfile is checked by Caddy itself (`caddy adapt`, the binary from Debian).
+#[test]
+fn caddy_terminates_tls_in_front_of_the_api() {
+    let services = compose()["services"].clone();
+    let caddy = &services["caddy"];
+    let ports = caddy["ports"].to_string();
+    assert!(
+        ports.contains(r#""443:443""#) && ports.contains(r#""80:80""#),
+        "{ports}"
+    );
+    assert!(
+        caddy["volumes"]
+            .to_string()
+            .contains("./deploy/Caddyfile:/etc/caddy/Caddyfile")
+    );
+    let env = &services["api"]["environment"];
+    assert!(
+        env["PUBLIC_BASE_URL"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://${NMC_DOMAIN"),
+        "{env}"
+    );
+    assert!(
+        env["NMC_TRUSTED_PROXY_HEADER"]
+            .as_str()
+            .unwrap()
+            .contains("x-real-ip")
+    );
+
+    let caddy_bin = std::env::var("NMC_CADDY_BIN").unwrap_or_else(|_| "caddy".into());
+    let out = Command::new(caddy_bin)
+        .args(["adapt", "--adapter", "caddyfile", "--config"])
+        .arg(repo().join("deploy/Caddyfile"))
+        .env("NMC_DOMAIN", "calls.example.com")
+        .output()
+        .expect("caddy (scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let adapted: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let server = &adapted["apps"]["http"]["servers"]["srv0"];
+    assert_eq!(server["listen"], serde_json::json!([":443"]));
+    let route = &server["routes"][0];
+    assert_eq!(
+        route["match"][0]["host"],
+        serde_json::json!(["calls.example.com"])
+    );
+    let text = route.to_string();
+    assert!(text.contains(r#""dial":"api:8080""#), "{text}");
+    assert!(
+        text.contains(r#""X-Real-Ip":["{http.request.remote.host}"]"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""flush_interval":-1"#),
+        "the live feed streams: {text}"
+    );
 }

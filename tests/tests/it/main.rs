@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod alert_channels;
 mod bad_input;
+mod billing;
 mod booking;
 mod browser;
 mod business;
