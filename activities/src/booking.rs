@@ -503,7 +503,9 @@ impl BookingActivities {
             .refresh_token
             .as_deref()
             .map(|r| self.secrets.encrypt(r));
-        let expires_at = fresh.expires_in.map(|s| Utc::now() + Duration::seconds(s));
+        // Jobber sends no expires_in: its JWT's exp says when (oauth::Tokens::lifetime_secs).
+        let now = Utc::now();
+        let expires_at = Some(now + Duration::seconds(fresh.lifetime_secs(now.timestamp())));
         cal::store_refreshed_token(
             &mut db,
             business_id,
@@ -535,7 +537,7 @@ impl BookingActivities {
         let blocks = self
             .calendars
             .google
-            .free_busy(&token, &conn.calendar_id, from, to)
+            .free_busy(&token, &conn.busy_ids(), from, to)
             .await?;
         // Our own events show up as busy too; they are already appointments, so keep them once.
         let own: Vec<(DateTime<Utc>, DateTime<Utc>)> = store::list(&mut db, business_id, from, to)

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod alerts;
 pub mod auth;
 pub mod billing;
+pub mod calendar_connect;
 pub mod config;
 pub mod error;
 pub mod events;
@@ -141,6 +142,10 @@ pub fn router(state: AppState) -> Router {
         .merge(owner::router(&state))
         .merge(webhook::voice::router())
         .merge(webhook::sms::router())
+        .route(
+            "/oauth/{provider}/callback",
+            get(calendar_connect::callback),
+        )
         .route(
             "/webhook/stripe",
             axum::routing::post(billing::webhook::stripe_webhook),

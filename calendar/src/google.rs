@@ -122,7 +122,7 @@ impl GoogleCalendar {
     pub async fn free_busy(
         &self,
         token: &str,
-        calendar_id: &str,
+        calendar_ids: &[String],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, CalendarError> {
@@ -142,7 +142,14 @@ impl GoogleCalendar {
         struct Answer {
             calendars: std::collections::HashMap<String, Cal>,
         }
-        let body = json!({"timeMin": from.to_rfc3339(), "timeMax": to.to_rfc3339(), "items": [{"id": calendar_id}]});
+        // freeBusy takes up to 50 calendars at once.
+        let items: Vec<_> = calendar_ids
+            .iter()
+            .take(50)
+            .map(|id| json!({ "id": id }))
+            .collect();
+        let body =
+            json!({"timeMin": from.to_rfc3339(), "timeMax": to.to_rfc3339(), "items": items});
         let resp = self
             .http
             .post(format!("{}/freeBusy", self.api_base))
@@ -163,22 +170,88 @@ impl GoogleCalendar {
             .json()
             .await
             .map_err(|x| CalendarError::network(P, x))?;
-        let cal = answer
-            .calendars
-            .into_values()
-            .next()
-            .ok_or(CalendarError::Refused {
-                provider: P,
-                status: 200,
-                message: "calendar missing from freeBusy answer".into(),
-            })?;
-        if let Some(err) = cal.errors.first() {
-            return Err(CalendarError::Refused {
-                provider: P,
-                status: 200,
-                message: err.to_string(),
-            });
+        // Every calendar read, or none: a calendar that errs (deleted, no access) fails the
+        // refresh rather than hide its busy time.
+        let mut busy = Vec::new();
+        for (id, cal) in answer.calendars {
+            if let Some(err) = cal.errors.first() {
+                return Err(CalendarError::Refused {
+                    provider: P,
+                    status: 200,
+                    message: format!("{id}: {err}"),
+                });
+            }
+            busy.extend(cal.busy.into_iter().map(|b| (b.start, b.end)));
         }
-        Ok(cal.busy.into_iter().map(|b| (b.start, b.end)).collect())
+        Ok(busy)
+    }
+
+    /// The owner's calendars for the picker (`calendarList.list`, every page).
+    pub async fn calendar_list(&self, token: &str) -> Result<Vec<CalendarEntry>, CalendarError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Page {
+            #[serde(default)]
+            items: Vec<CalendarEntry>,
+            next_page_token: Option<String>,
+        }
+        let mut all = Vec::new();
+        let mut page_token: Option<String> = None;
+        loop {
+            let mut url = format!("{}/users/me/calendarList?maxResults=250", self.api_base);
+            if let Some(t) = &page_token {
+                url.push_str(&format!("&pageToken={}", urlencode(t)));
+            }
+            let resp = self
+                .http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .map_err(|x| CalendarError::network(P, x))?;
+            let status = resp.status();
+            if !status.is_success() {
+                let body = resp.text().await.unwrap_or_default();
+                return Err(CalendarError::from_status(P, status, body));
+            }
+            let page: Page = resp
+                .json()
+                .await
+                .map_err(|x| CalendarError::network(P, x))?;
+            all.extend(page.items.into_iter().filter(|c| !c.deleted));
+            match page.next_page_token {
+                Some(t) if all.len() < 2000 => page_token = Some(t),
+                _ => return Ok(all),
+            }
+        }
+    }
+}
+
+/// One calendar in the owner's list.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CalendarEntry {
+    pub id: String,
+    #[serde(default)]
+    pub summary: String,
+    /// The owner's own name for it, shown when set.
+    #[serde(default)]
+    pub summary_override: Option<String>,
+    #[serde(default)]
+    pub primary: bool,
+    /// `freeBusyReader`, `reader`, `writer` or `owner`: jobs go only where we may write.
+    #[serde(default)]
+    pub access_role: String,
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+impl CalendarEntry {
+    pub fn name(&self) -> &str {
+        self.summary_override.as_deref().unwrap_or(&self.summary)
+    }
+
+    pub fn writable(&self) -> bool {
+        matches!(self.access_role.as_str(), "writer" | "owner")
     }
 }

@@ -21,6 +21,18 @@ pub fn external_id(client_id: &str, request_id: &str) -> String {
 }
 
 impl Jobber {
+    /// Removes our app from the owner's Jobber account (Jobber has no token revoke endpoint;
+    /// its docs' app lifecycle names this mutation).
+    pub async fn disconnect(&self, token: &str) -> Result<(), CalendarError> {
+        self.call(
+            token,
+            "mutation { appDisconnect { app { id name } userErrors { message path } } }",
+            json!({}),
+        )
+        .await
+        .map(|_| ())
+    }
+
     async fn call(
         &self,
         token: &str,

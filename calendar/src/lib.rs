@@ -4,6 +4,7 @@
 pub mod google;
 pub mod ics;
 pub mod jobber;
+pub mod oauth;
 
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -21,11 +22,15 @@ pub struct Calendars {
 
 impl Calendars {
     pub fn from_env() -> Self {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// The adapters from a variable lookup (the environment, or a test's list).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
         // reqwest is built without a default TLS provider (as in nmc-twilio): install ring once.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let env = |name: &str, default: &str| {
-            std::env::var(name)
-                .ok()
+            var(name)
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| default.to_owned())
         };
@@ -45,10 +50,18 @@ impl Calendars {
             },
             google_oauth: OAuthClient {
                 provider: "google",
+                authorize_url: env(
+                    "GOOGLE_OAUTH_AUTHORIZE_URL",
+                    "https://accounts.google.com/o/oauth2/v2/auth",
+                ),
                 token_url: env(
                     "GOOGLE_OAUTH_TOKEN_URL",
                     "https://oauth2.googleapis.com/token",
                 ),
+                revoke_url: Some(env(
+                    "GOOGLE_OAUTH_REVOKE_URL",
+                    "https://oauth2.googleapis.com/revoke",
+                )),
                 client_id: env("GOOGLE_CLIENT_ID", ""),
                 client_secret: env("GOOGLE_CLIENT_SECRET", "").into(),
             },
@@ -60,6 +73,12 @@ impl Calendars {
             },
             jobber_oauth: OAuthClient {
                 provider: "jobber",
+                authorize_url: env(
+                    "JOBBER_OAUTH_AUTHORIZE_URL",
+                    "https://api.getjobber.com/api/oauth/authorize",
+                ),
+                // Jobber has no revoke endpoint: disconnecting is its `appDisconnect` mutation.
+                revoke_url: None,
                 token_url: env(
                     "JOBBER_OAUTH_TOKEN_URL",
                     "https://api.getjobber.com/api/oauth/token",
@@ -101,7 +120,11 @@ impl CalendarError {
         matches!(self, CalendarError::Unavailable { .. })
     }
 
-    fn from_status(provider: &'static str, status: reqwest::StatusCode, body: String) -> Self {
+    pub(crate) fn from_status(
+        provider: &'static str,
+        status: reqwest::StatusCode,
+        body: String,
+    ) -> Self {
         let message = body.chars().take(300).collect();
         if status.as_u16() == 429 || status.is_server_error() {
             CalendarError::Unavailable { provider, message }
@@ -114,7 +137,7 @@ impl CalendarError {
         }
     }
 
-    fn network(provider: &'static str, e: reqwest::Error) -> Self {
+    pub(crate) fn network(provider: &'static str, e: reqwest::Error) -> Self {
         CalendarError::Unavailable {
             provider,
             message: e.to_string(),
@@ -146,13 +169,18 @@ pub struct Tokens {
     pub refresh_token: Option<String>,
     #[serde(default)]
     pub expires_in: Option<i64>,
+    /// What Google granted (the owner may untick scopes).
+    #[serde(default)]
+    pub scope: Option<String>,
 }
 
 /// One OAuth 2.0 token endpoint (Google's and Jobber's work the same way).
 #[derive(Debug, Clone)]
 pub struct OAuthClient {
     pub provider: &'static str,
+    pub authorize_url: String,
     pub token_url: String,
+    pub revoke_url: Option<String>,
     pub client_id: String,
     /// Debug prints `[REDACTED]`: `Calendars` is in app state and worker config.
     pub client_secret: SecretString,
@@ -179,16 +207,17 @@ impl OAuthClient {
         http: &reqwest::Client,
         code: &str,
         redirect_uri: &str,
+        code_verifier: Option<&str>,
     ) -> Result<Tokens, CalendarError> {
-        self.token_request(
-            http,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", redirect_uri),
-            ],
-        )
-        .await
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+        ];
+        if let Some(v) = code_verifier {
+            form.push(("code_verifier", v));
+        }
+        self.token_request(http, &form).await
     }
 
     async fn token_request(

@@ -16,35 +16,50 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 #[derive(Default)]
-struct Calendars {
+pub(crate) struct Calendars {
     google_events: BTreeMap<String, Value>,
     jobber_clients: BTreeMap<String, Value>,
     jobber_requests: BTreeMap<String, Value>,
     busy: Vec<(DateTime<Utc>, DateTime<Utc>)>,
     /// provider → (HTTP status to answer, how many more times).
     failing: BTreeMap<String, (u16, u32)>,
-    token_requests: Vec<Value>,
+    pub(crate) token_requests: Vec<Value>,
     requests: u64,
+    /// Codes the authorize endpoints issued: code → what the token request must match.
+    pub(crate) codes: BTreeMap<String, Value>,
+    /// The next consent: `deny`, or granted (with Google scopes, when set).
+    pub(crate) next_consent: Option<Value>,
+    /// Tokens revoked (Google) or disconnected (Jobber): refused from then on.
+    pub(crate) revoked: Vec<String>,
 }
 
 #[derive(Clone, Default)]
 pub struct CalendarDoubles {
-    inner: Arc<Mutex<Calendars>>,
+    pub(crate) inner: Arc<Mutex<Calendars>>,
 }
 
-/// Tokens the doubles accept (what their token endpoint hands out, or what tests connect with).
-fn authorized(headers: &HeaderMap) -> bool {
+/// Tokens the doubles accept (what their token endpoint hands out, or what tests connect
+/// with), unless revoked.
+fn authorized(d: &CalendarDoubles, headers: &HeaderMap) -> bool {
     headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("Bearer ") && v.len() > "Bearer ".len())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| !t.is_empty() && !d.inner.lock().unwrap().revoked.iter().any(|r| r == t))
 }
 
 impl CalendarDoubles {
     pub fn router(&self) -> Router {
         Router::new()
-            .route("/google/token", post(token))
-            .route("/jobber/oauth/token", post(token))
+            .route("/google/token", post(crate::oauth::token))
+            .route("/jobber/oauth/token", post(crate::oauth::token))
+            .route("/google/authorize", get(crate::oauth::authorize))
+            .route("/jobber/oauth/authorize", get(crate::oauth::authorize))
+            .route("/google/revoke", post(crate::oauth::revoke))
+            .route(
+                "/google/calendar/v3/users/me/calendarList",
+                get(crate::oauth::calendar_list),
+            )
             .route(
                 "/google/calendar/v3/calendars/{cal}/events",
                 post(insert_event),
@@ -58,12 +73,33 @@ impl CalendarDoubles {
             .with_state(self.clone())
     }
 
+    /// The next OAuth consent: `{"decision": "deny"}`, or granted with a narrower `scope`.
+    pub fn arm_consent(&self, consent: Value) {
+        self.inner.lock().unwrap().next_consent = Some(consent);
+    }
+
+    /// Every token-endpoint request (form fields), oldest first.
+    pub fn token_requests(&self) -> Vec<Value> {
+        self.inner.lock().unwrap().token_requests.clone()
+    }
+
+    /// Whether this token was revoked or its app disconnected.
+    pub fn revoked(&self, token_prefix: &str) -> bool {
+        self.inner
+            .lock()
+            .unwrap()
+            .revoked
+            .iter()
+            .any(|t| t.starts_with(token_prefix))
+    }
+
     /// Inspect, reset, add busy time, arm faults: the sandbox mounts these behind its admin token.
     pub fn control_router(&self) -> Router {
         Router::new()
             .route("/api/calendars", get(inspect).delete(reset))
             .route("/api/calendars/busy", post(add_busy))
             .route("/api/calendars/faults", post(add_fault))
+            .route("/api/calendars/consent", post(crate::oauth::arm_consent))
             .with_state(self.clone())
     }
 
@@ -81,32 +117,13 @@ impl CalendarDoubles {
     }
 }
 
-async fn token(State(d): State<CalendarDoubles>, body: String) -> Response {
-    let form: BTreeMap<String, String> = form_urlencoded::parse(body.as_bytes())
-        .into_owned()
-        .collect();
-    d.inner.lock().unwrap().token_requests.push(json!(form));
-    match form.get("grant_type").map(String::as_str) {
-        Some("refresh_token") if form.contains_key("refresh_token") => {
-            Json(json!({"access_token": format!("access-{}", uuid::Uuid::new_v4().simple()), "expires_in": 3600, "token_type": "Bearer"})).into_response()
-        }
-        Some("authorization_code") if form.get("code").is_some_and(|c| c != "bad") => Json(json!({
-            "access_token": format!("access-{}", uuid::Uuid::new_v4().simple()),
-            "refresh_token": format!("refresh-{}", uuid::Uuid::new_v4().simple()),
-            "expires_in": 3600, "token_type": "Bearer"
-        }))
-        .into_response(),
-        _ => (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant"}))).into_response(),
-    }
-}
-
 async fn insert_event(
     State(d): State<CalendarDoubles>,
     headers: HeaderMap,
     Path(_cal): Path<String>,
     Json(event): Json<Value>,
 ) -> Response {
-    if !authorized(&headers) {
+    if !authorized(&d, &headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     if let Some(f) = d.fault("google") {
@@ -132,7 +149,7 @@ async fn patch_event(
     Path((_cal, id)): Path<(String, String)>,
     Json(changes): Json<Value>,
 ) -> Response {
-    if !authorized(&headers) {
+    if !authorized(&d, &headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     if let Some(f) = d.fault("google") {
@@ -155,7 +172,7 @@ async fn delete_event(
     headers: HeaderMap,
     Path((_cal, id)): Path<(String, String)>,
 ) -> Response {
-    if !authorized(&headers) {
+    if !authorized(&d, &headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     if let Some(f) = d.fault("google") {
@@ -176,7 +193,7 @@ async fn free_busy(
     headers: HeaderMap,
     Json(q): Json<Value>,
 ) -> Response {
-    if !authorized(&headers) {
+    if !authorized(&d, &headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     if let Some(f) = d.fault("google") {
@@ -196,12 +213,14 @@ async fn free_busy(
     {
         busy.push(json!({"start": e["start"]["dateTime"], "end": e["end"]["dateTime"]}));
     }
-    let id = q
-        .pointer("/items/0/id")
-        .and_then(Value::as_str)
-        .unwrap_or("primary")
-        .to_owned();
-    Json(json!({"kind": "calendar#freeBusy", "timeMin": q["timeMin"], "timeMax": q["timeMax"], "calendars": {id: {"busy": busy}}})).into_response()
+    // One answer per calendar asked about: the test's busy time on the first, none on the rest.
+    let mut calendars = serde_json::Map::new();
+    for (i, item) in q["items"].as_array().into_iter().flatten().enumerate() {
+        let id = item["id"].as_str().unwrap_or("primary").to_owned();
+        let times = if i == 0 { busy.clone() } else { vec![] };
+        calendars.insert(id, json!({ "busy": times }));
+    }
+    Json(json!({"kind": "calendar#freeBusy", "timeMin": q["timeMin"], "timeMax": q["timeMax"], "calendars": calendars})).into_response()
 }
 
 async fn graphql(
@@ -209,7 +228,7 @@ async fn graphql(
     headers: HeaderMap,
     Json(req): Json<Value>,
 ) -> Response {
-    if !authorized(&headers) {
+    if !authorized(&d, &headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     if headers.get("x-jobber-graphql-version").is_none() {
@@ -226,7 +245,17 @@ async fn graphql(
     let vars = &req["variables"];
     let mut c = d.inner.lock().unwrap();
     let new_id = |prefix: &str| format!("{prefix}{}", uuid::Uuid::new_v4().simple());
-    let data = if query.contains("clientCreate(") {
+    let data = if query.contains("appDisconnect") {
+        // The token stops working, as Jobber's does once the app is disconnected.
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default()
+            .to_owned();
+        c.revoked.push(token);
+        json!({"appDisconnect": {"app": {"id": "app-nevermisscall", "name": "NeverMissCall"}, "userErrors": []}})
+    } else if query.contains("clientCreate(") {
         let id = new_id("Z2lkOi8vSm9iYmVyL0NsaWVudC8");
         c.jobber_clients.insert(id.clone(), vars["input"].clone());
         json!({"clientCreate": {"client": {"id": id}, "userErrors": []}})

@@ -19,6 +19,7 @@ pub mod auth;
 pub mod calendars;
 mod control;
 pub mod lines;
+mod oauth;
 pub mod push;
 mod rest;
 pub mod slack;

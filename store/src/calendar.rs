@@ -16,6 +16,18 @@ pub struct Connection {
     pub refresh_token_enc: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
     pub calendar_id: String,
+    /// The calendars busy time is read from (the picker's); empty: the one jobs go to.
+    pub busy_calendar_ids: Vec<String>,
+}
+
+impl Connection {
+    pub fn busy_ids(&self) -> Vec<String> {
+        if self.busy_calendar_ids.is_empty() {
+            vec![self.calendar_id.clone()]
+        } else {
+            self.busy_calendar_ids.clone()
+        }
+    }
 }
 
 /// What the owner sees about a connection: never a token.
@@ -24,6 +36,8 @@ pub struct ConnectionStatus {
     pub provider: String,
     pub status: String,
     pub calendar_id: String,
+    pub busy_calendar_ids: Vec<String>,
+    pub granted_scope: Option<String>,
     pub last_error: Option<String>,
     pub last_synced_at: Option<DateTime<Utc>>,
     pub busy_refreshed_at: Option<DateTime<Utc>>,
@@ -66,23 +80,88 @@ pub async fn connect(
     .await
 }
 
-pub async fn disconnect(db: &mut PgConnection, business_id: Uuid, provider: &str) -> Result<()> {
-    let done = sqlx::query("update calendar_connections set status = 'disconnected', updated_at = now() where business_id = $1 and provider = $2")
-        .bind(business_id)
-        .bind(provider)
-        .execute(&mut *db)
-        .await?;
+/// Marks the connection disconnected and drops its tokens; returns the sealed (access,
+/// refresh) tokens it had, for revoking at the provider.
+pub async fn disconnect(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    provider: &str,
+) -> Result<(Option<String>, Option<String>)> {
+    let had: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "select access_token_enc, refresh_token_enc from calendar_connections
+         where business_id = $1 and provider = $2 for update",
+    )
+    .bind(business_id)
+    .bind(provider)
+    .fetch_optional(&mut *db)
+    .await?;
+    let had = had.ok_or(StoreError::NotFound)?;
+    sqlx::query(
+        "update calendar_connections set status = 'disconnected', access_token_enc = null,
+             refresh_token_enc = null, expires_at = null, updated_at = now()
+         where business_id = $1 and provider = $2",
+    )
+    .bind(business_id)
+    .bind(provider)
+    .execute(&mut *db)
+    .await?;
+    crate::audit(
+        &mut *db,
+        business_id,
+        "calendar_connection",
+        None,
+        "disconnected",
+        serde_json::json!({"provider": provider}),
+    )
+    .await?;
+    Ok(had)
+}
+
+/// The picker's choice: where jobs are written and which calendars busy time comes from.
+pub async fn choose(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    provider: &str,
+    write_id: &str,
+    busy_ids: &[String],
+) -> Result<()> {
+    let done = sqlx::query(
+        "update calendar_connections set calendar_id = $3, busy_calendar_ids = $4, busy_refreshed_at = null, updated_at = now()
+         where business_id = $1 and provider = $2 and status <> 'disconnected'",
+    )
+    .bind(business_id)
+    .bind(provider)
+    .bind(write_id)
+    .bind(busy_ids)
+    .execute(&mut *db)
+    .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
     Ok(())
 }
 
+/// What the provider granted at the last connect.
+pub async fn set_granted_scope(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    provider: &str,
+    scope: Option<&str>,
+) -> Result<()> {
+    sqlx::query("update calendar_connections set granted_scope = $3 where business_id = $1 and provider = $2")
+        .bind(business_id)
+        .bind(provider)
+        .bind(scope)
+        .execute(&mut *db)
+        .await?;
+    Ok(())
+}
+
 /// Connected calendars of a business (those in error are still tried: errors pass).
 pub async fn connections(db: &mut PgConnection, business_id: Uuid) -> Result<Vec<Connection>> {
     Ok(sqlx::query_as(
-        "select provider, access_token_enc, refresh_token_enc, expires_at, calendar_id from calendar_connections
-         where business_id = $1 and status <> 'disconnected' order by provider",
+        "select provider, access_token_enc, refresh_token_enc, expires_at, calendar_id, busy_calendar_ids
+         from calendar_connections where business_id = $1 and status <> 'disconnected' order by provider",
     )
     .bind(business_id)
     .fetch_all(&mut *db)
@@ -91,7 +170,7 @@ pub async fn connections(db: &mut PgConnection, business_id: Uuid) -> Result<Vec
 
 pub async fn statuses(db: &mut PgConnection, business_id: Uuid) -> Result<Vec<ConnectionStatus>> {
     Ok(sqlx::query_as(
-        "select c.provider, c.status, c.calendar_id, c.last_error, c.last_synced_at, c.busy_refreshed_at,
+        "select c.provider, c.status, c.calendar_id, c.busy_calendar_ids, c.granted_scope, c.last_error, c.last_synced_at, c.busy_refreshed_at,
                 (select count(*) from appointments a where a.business_id = c.business_id and not exists (
                      select 1 from calendar_syncs s where s.appointment_id = a.id and s.provider = c.provider and s.synced_version >= a.version)) as pending,
                 (select count(*) from calendar_syncs s where s.business_id = c.business_id and s.provider = c.provider and s.status = 'error') as failed

@@ -16,6 +16,7 @@ pub mod insights;
 pub mod links;
 pub mod mail;
 pub mod notifications;
+pub mod oauth;
 pub mod password_resets;
 pub mod phone_codes;
 pub mod push;

@@ -114,6 +114,45 @@ impl TestAppBuilder {
     }
 }
 
+/// Where the calendar adapters (API and worker) find the sandbox's Google and Jobber doubles,
+/// and the OAuth clients they connect as.
+pub fn calendar_env(sandbox_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "GOOGLE_CALENDAR_API_BASE",
+            format!("{sandbox_url}/google/calendar/v3"),
+        ),
+        (
+            "GOOGLE_OAUTH_AUTHORIZE_URL",
+            format!("{sandbox_url}/google/authorize"),
+        ),
+        (
+            "GOOGLE_OAUTH_TOKEN_URL",
+            format!("{sandbox_url}/google/token"),
+        ),
+        (
+            "GOOGLE_OAUTH_REVOKE_URL",
+            format!("{sandbox_url}/google/revoke"),
+        ),
+        (
+            "GOOGLE_CLIENT_ID",
+            "nmc-test.apps.googleusercontent.com".into(),
+        ),
+        ("GOOGLE_CLIENT_SECRET", "google-test-secret".into()),
+        ("JOBBER_API_BASE", format!("{sandbox_url}/jobber")),
+        (
+            "JOBBER_OAUTH_AUTHORIZE_URL",
+            format!("{sandbox_url}/jobber/oauth/authorize"),
+        ),
+        (
+            "JOBBER_OAUTH_TOKEN_URL",
+            format!("{sandbox_url}/jobber/oauth/token"),
+        ),
+        ("JOBBER_CLIENT_ID", "nmc-test-jobber".into()),
+        ("JOBBER_CLIENT_SECRET", "jobber-test-secret".into()),
+    ]
+}
+
 /// Connections each API and worker of a test may hold.
 const POOL_SIZE: u32 = 8;
 
@@ -216,9 +255,16 @@ impl TestApp {
         for change in how.configure {
             change(&mut config);
         }
-        let state = nmc_api::AppState::build(config.clone())
+        let mut state = nmc_api::AppState::build(config.clone())
             .await
             .expect("api state");
+        let calendars = calendar_env(&sandbox_url);
+        state.calendars = nmc_calendar::Calendars::from_vars(|k| {
+            calendars
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.clone())
+        });
         if let Some(built_in) = &state.sandbox {
             sandbox = built_in.clone();
         }
@@ -278,19 +324,7 @@ impl TestApp {
             .env("NMC_METRICS_BIND", "off")
             .env("NMC_LOG_FORMAT", "text")
             // The calendar adapters talk to the sandbox's Google and Jobber doubles.
-            .env(
-                "GOOGLE_CALENDAR_API_BASE",
-                format!("{}/google/calendar/v3", self.sandbox_url),
-            )
-            .env(
-                "GOOGLE_OAUTH_TOKEN_URL",
-                format!("{}/google/token", self.sandbox_url),
-            )
-            .env("JOBBER_API_BASE", format!("{}/jobber", self.sandbox_url))
-            .env(
-                "JOBBER_OAUTH_TOKEN_URL",
-                format!("{}/jobber/oauth/token", self.sandbox_url),
-            )
+            .envs(calendar_env(&self.sandbox_url))
             .env(
                 "RUST_LOG",
                 std::env::var("NMC_TEST_WORKER_LOG")

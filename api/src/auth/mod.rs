@@ -5,7 +5,7 @@
 //! is a second wall behind the store's tenant argument.
 
 mod accounts;
-mod cookies;
+pub(crate) mod cookies;
 mod extractor;
 mod limits;
 mod mailer;

@@ -111,7 +111,7 @@ async fn provider_tokens(
             let redirect = c.redirect_uri.as_deref().unwrap_or_default();
             s.calendars
                 .oauth(provider)
-                .exchange_code(&s.calendars.google.http, code, redirect)
+                .exchange_code(&s.calendars.google.http, code, redirect, None)
                 .await
                 .map_err(|e| match e {
                     nmc_calendar::CalendarError::Refused { message, .. } => {
@@ -129,6 +129,7 @@ async fn provider_tokens(
             access_token: access_token.to_owned(),
             refresh_token: c.refresh_token.clone(),
             expires_in: c.expires_in,
+            scope: None,
         }),
         _ => Err(ApiError::Invalid(BTreeMap::from([(
             "code",
@@ -144,7 +145,105 @@ pub(super) async fn disconnect_calendar(
 ) -> Result<StatusCode, ApiError> {
     let b = t.business_id;
     let mut tx = t.begin(&s.db).await?;
-    cal::disconnect(&mut tx, b, &provider).await?;
+    let sealed = cal::disconnect(&mut tx, b, &provider).await?;
+    commit(tx).await?;
+    crate::calendar_connect::revoke(&s, &provider, sealed).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The Google calendars the owner may choose from, with the current choice.
+pub(crate) async fn google_calendars(
+    t: &Tenant,
+    s: &AppState,
+) -> Result<
+    (
+        Vec<nmc_calendar::google::CalendarEntry>,
+        cal::ConnectionStatus,
+    ),
+    ApiError,
+> {
+    let mut tx = t.begin(&s.db).await?;
+    let conn = cal::connections(&mut tx, t.business_id)
+        .await?
+        .into_iter()
+        .find(|c| c.provider == "google")
+        .ok_or(ApiError::NotFound)?;
+    let status = cal::statuses(&mut tx, t.business_id)
+        .await?
+        .into_iter()
+        .find(|c| c.provider == "google")
+        .ok_or(ApiError::NotFound)?;
+    commit(tx).await?;
+    let token = s.secrets.decrypt(&conn.access_token_enc)?;
+    let list = s
+        .calendars
+        .google
+        .calendar_list(&token)
+        .await
+        .map_err(|e| match e {
+            nmc_calendar::CalendarError::Refused { .. } => ApiError::Invalid(BTreeMap::from([(
+                "calendar",
+                "Google no longer accepts this connection: connect again".to_owned(),
+            )])),
+            nmc_calendar::CalendarError::Unavailable { .. } => ApiError::Unavailable("google"),
+        })?;
+    Ok((list, status))
+}
+
+/// `GET /api/calendar/google/calendars`.
+pub(super) async fn list_google_calendars(
+    t: Tenant,
+    State(s): State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (list, status) = google_calendars(&t, &s).await?;
+    Ok(Json(serde_json::json!({
+        "calendars": list,
+        "write_calendar_id": status.calendar_id,
+        "busy_calendar_ids": status.busy_calendar_ids,
+    })))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Choice {
+    pub write_calendar_id: Option<String>,
+    #[serde(default)]
+    pub busy_calendar_ids: Vec<String>,
+}
+
+/// `PUT /api/calendar/google/calendars`: jobs go to a calendar the owner may write to; busy
+/// time comes from any of theirs.
+pub(crate) async fn choose_google_calendars(
+    t: Tenant,
+    State(s): State<AppState>,
+    ApiJson(c): ApiJson<Choice>,
+) -> Result<StatusCode, ApiError> {
+    let (list, _) = google_calendars(&t, &s).await?;
+    let write = c.write_calendar_id.unwrap_or_default();
+    if !list.iter().any(|e| e.id == write && e.writable()) {
+        return Err(ApiError::Invalid(BTreeMap::from([(
+            "write_calendar_id",
+            "choose one of your calendars you may add events to".to_owned(),
+        )])));
+    }
+    if let Some(unknown) = c
+        .busy_calendar_ids
+        .iter()
+        .find(|id| !list.iter().any(|e| &e.id == *id))
+    {
+        return Err(ApiError::Invalid(BTreeMap::from([(
+            "busy_calendar_ids",
+            format!("{unknown} is not one of your calendars"),
+        )])));
+    }
+    let mut tx = t.begin(&s.db).await?;
+    cal::choose(
+        &mut tx,
+        t.business_id,
+        "google",
+        &write,
+        &c.busy_calendar_ids,
+    )
+    .await?;
     commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }

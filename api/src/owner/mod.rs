@@ -22,6 +22,7 @@ use crate::{
 };
 
 pub(crate) use appointments::tell_workflow;
+pub(crate) use calendar::{Choice, choose_google_calendars, google_calendars};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +160,12 @@ fn appointment_routes() -> Vec<OwnerRoute> {
             &["POST"],
             Owner,
             post(calendar::connect_calendar),
+        ),
+        r(
+            "/api/calendar/google/calendars",
+            &["GET", "PUT"],
+            Owner,
+            get(calendar::list_google_calendars).put(choose_google_calendars),
         ),
         r(
             "/api/calendar/{provider}",

@@ -17,6 +17,7 @@ use serde::Deserialize;
 pub mod alerts;
 pub mod appointments;
 pub mod billing;
+pub mod calendars;
 pub mod calls;
 pub mod catalog;
 pub mod forms;
@@ -64,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .merge(alerts::router())
         .merge(messaging::router())
         .merge(billing::router())
+        .merge(calendars::router())
         .merge(operations::router())
         .merge(calls::router())
         .merge(appointments::router())

@@ -77,6 +77,7 @@ async fn settings_page(
                 p { "Texting registration (required by US carriers): " strong { (messaging.messaging_status.replace('_', " ")) } ". " a href="/app/settings/messaging" { @if messaging.messaging_status == "approved" { "See it" } @else { "Register now" } } }
                 p { a href="/app/settings/alerts" { "Your alerts" } ": how missed calls and texts reach you." }
                 p { a href="/app/settings/billing" { "Your plan" } ": the free trial, the card, invoices and cancelling." }
+                p { a href="/app/settings/calendars" { "Calendars" } ": jobs in Google Calendar or Jobber, and your busy time." }
             }
         },
     )

@@ -112,6 +112,22 @@ async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
     b.wait_path("/app/settings/billing").await;
     b.wait_text("#plan", "free trial", Duration::from_secs(10))
         .await;
+    // Google Calendar: the consent page (the double decides at once), back to the picker, and
+    // jobs go to the crew's calendar.
+    b.goto("/app/settings/calendars").await;
+    b.click_text("Connect Google Calendar").await;
+    b.wait_text("#google", "No job sent yet", Duration::from_secs(10))
+        .await;
+    b.js("document.getElementById('write_calendar_id').value = 'crew-b@group.calendar.google.com'; return true;")
+        .await;
+    b.click_text("Save calendars").await;
+    b.wait_text("#google", "Syncing", Duration::from_secs(10))
+        .await;
+    let chosen: String = sqlx::query_scalar("select calendar_id from calendar_connections")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(chosen, "crew-b@group.calendar.google.com");
     b.goto("/app/onboarding/test").await;
     // The text arrives on the test caller's phone.
     b.click("#test-call").await;

@@ -191,6 +191,8 @@ pub(crate) fn owner_pages(conversation: uuid::Uuid) -> Vec<String> {
         "/app/onboarding/texting".into(),
         "/app/onboarding/test".into(),
         "/app/settings/messaging".into(),
+        "/app/settings/billing".into(),
+        "/app/settings/calendars".into(),
         "/dev/phone".into(),
     ]
 }

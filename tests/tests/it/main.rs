@@ -12,6 +12,7 @@ mod billing;
 mod booking;
 mod browser;
 mod business;
+mod calendar_connect;
 mod consent;
 mod conversation;
 mod deploy;
