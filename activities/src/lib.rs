@@ -5,6 +5,7 @@ mod alerts;
 pub mod booking;
 pub mod contract;
 pub mod digest;
+pub mod retention;
 
 use std::sync::Arc;
 

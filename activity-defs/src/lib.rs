@@ -7,9 +7,11 @@
 pub mod booking;
 pub mod conversation;
 pub mod digest;
+pub mod retention;
 pub mod team;
 
 pub use booking::BookingActivities;
 pub use conversation::ConversationActivities;
 pub use digest::DigestActivities;
+pub use retention::RetentionActivities;
 pub use team::TeamActivities;

@@ -14,6 +14,7 @@ use nmc_store::inbox::{
     LeadEdit, Message, OptOut, Page,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::Tenant;
@@ -322,6 +323,7 @@ pub async fn take_over(
         .owner_takeover(&wf, &t.user_id.to_string())
         .await
         .map_err(|_| ApiError::Unavailable("temporal"))?;
+    audit(&t, &s, conversation_id, "taken_over", json!({})).await?;
     Ok(mode_changed(change, Mode::Owner))
 }
 
@@ -336,7 +338,30 @@ pub async fn return_to_assistant(
         .owner_release(&wf, &t.user_id.to_string())
         .await
         .map_err(|_| ApiError::Unavailable("temporal"))?;
+    audit(&t, &s, conversation_id, "returned_to_assistant", json!({})).await?;
     Ok(mode_changed(change, Mode::Assistant))
+}
+
+/// Records a member's action on a conversation (the audit log shows who did what, when).
+async fn audit(
+    t: &Tenant,
+    s: &AppState,
+    conversation_id: Uuid,
+    action: &str,
+    mut details: serde_json::Value,
+) -> Result<(), ApiError> {
+    details["by"] = json!(t.user_id);
+    let mut tx = t.begin(&s.db).await?;
+    nmc_store::audit_member(
+        &mut tx,
+        t.business_id,
+        ("conversation", conversation_id),
+        action,
+        details,
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -401,7 +426,18 @@ pub async fn send_message(
         return Err(invalid("body", "1 to 1600 characters"));
     }
     let wf = open_workflow(&t, &s, conversation_id).await?;
-    match s.temporal.owner_message(&wf, &text, &key).await {
+    let sent = s.temporal.owner_message(&wf, &text, &key).await;
+    if matches!(sent, Ok(_) | Err(crate::temporal::SendError::StillSending)) {
+        audit(
+            &t,
+            &s,
+            conversation_id,
+            "owner_texted",
+            json!({ "idempotency_key": key }),
+        )
+        .await?;
+    }
+    match sent {
         Ok(message_id) => Ok((
             StatusCode::CREATED,
             Json(SendOutcome::Sent {

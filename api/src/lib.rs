@@ -18,6 +18,7 @@ pub mod numbers;
 pub mod openapi;
 pub mod owner;
 pub mod phone_codes;
+pub mod privacy;
 pub mod push;
 pub mod temporal;
 pub mod web;

@@ -62,6 +62,33 @@ impl Temporal {
         self.client.get()
     }
 
+    /// Deletes workflows' histories for an erasure (the server terminates a running one
+    /// first); one already gone counts as deleted. Temporal deletes asynchronously.
+    pub async fn delete_histories(&self, workflow_ids: &[String]) -> Result<(), String> {
+        use temporalio_client::NamespacedClient;
+        use temporalio_client::grpc::WorkflowService;
+        use temporalio_client::tonic::{Code, Request};
+        use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
+        use temporalio_common::protos::temporal::api::workflowservice::v1::DeleteWorkflowExecutionRequest;
+        let client = self.client().ok_or("Temporal is not connected")?;
+        for id in workflow_ids {
+            let request = DeleteWorkflowExecutionRequest {
+                namespace: client.namespace(),
+                workflow_execution: Some(WorkflowExecution {
+                    workflow_id: id.clone(),
+                    run_id: String::new(),
+                }),
+            };
+            let mut c = client.clone();
+            match WorkflowService::delete_workflow_execution(&mut c, Request::new(request)).await {
+                Ok(_) => {}
+                Err(s) if s.code() == Code::NotFound => {}
+                Err(s) => return Err(s.message().to_owned()),
+            }
+        }
+        Ok(())
+    }
+
     /// Reachable means a real round trip to the frontend answered.
     pub async fn ping(&self) -> Result<(), String> {
         let client = self.client().ok_or("not connected")?;

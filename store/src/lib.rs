@@ -19,6 +19,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod password_resets;
 pub mod phone_codes;
+pub mod privacy;
 pub mod push;
 pub mod registration;
 pub mod retention;
@@ -87,6 +88,26 @@ pub async fn migrate(pool: &PgPool) -> std::result::Result<(), sqlx::migrate::Mi
 pub async fn ping(pool: &PgPool) -> Result<()> {
     sqlx::query("select 1").execute(pool).await?;
     Ok(())
+}
+
+/// A member's action, for the audit log (takeovers, hand-backs, owner texts, appointment
+/// changes): who, on what, and what changed.
+pub async fn audit_member(
+    db: &mut sqlx::PgConnection,
+    business_id: uuid::Uuid,
+    (entity_type, entity_id): (&str, uuid::Uuid),
+    action: &str,
+    details: serde_json::Value,
+) -> Result<()> {
+    audit(
+        db,
+        business_id,
+        entity_type,
+        Some(entity_id),
+        action,
+        details,
+    )
+    .await
 }
 
 pub(crate) async fn audit<'e, E: sqlx::PgExecutor<'e>>(

@@ -1,4 +1,4 @@
-//! What grows without bound is pruned by the worker every hour.
+//! What grows without bound is pruned: accounts every hour, and the seeds' retention limits every day (a Temporal Schedule runs [`apply_due`]).
 
 use sqlx::PgConnection;
 
@@ -36,4 +36,75 @@ pub async fn prune_accounts(db: &mut PgConnection) -> Result<Pruned> {
         sessions,
         login_failures,
     })
+}
+
+/// What one daily retention pass removed (each rule in batches, until nothing is due).
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct RetentionPass {
+    pub message_bodies: u64,
+    pub callers: u64,
+    pub webhook_rows: u64,
+    pub dispatched_rows: u64,
+}
+
+/// The seeds' limits: text bodies 180 days; a caller's calls, leads and conversations 13
+/// months after their last contact (the opt-out stays, number only); webhook dedupe rows 90
+/// days; feed events, sent mail, alert deliveries and carrier status rows 30 days after
+/// dispatch. Up to `batch` rows per statement; run again until it returns zeros. Idempotent.
+pub async fn apply_due(db: &mut PgConnection, batch: i64) -> Result<RetentionPass> {
+    let mut pass = RetentionPass::default();
+    for sql in [
+        "update messages set body = '' where id in (select id from messages where created_at < now() - interval '180 days' and body <> '' limit $1)",
+        "update team_texts set body = '', reply_body = null where id in (select id from team_texts where created_at < now() - interval '180 days' and body <> '' limit $1)",
+        "update notifications set body = '' where id in (select id from notifications where created_at < now() - interval '180 days' and body <> '' limit $1)",
+    ] {
+        pass.message_bodies += run(db, sql, batch).await?;
+    }
+    pass.webhook_rows = run(db, "delete from webhook_events where id in (select id from webhook_events where created_at < now() - interval '90 days' limit $1)", batch).await?
+        + run(db, "delete from stripe_events where id in (select id from stripe_events where received_at < now() - interval '90 days' limit $1)", batch).await?;
+    for sql in [
+        "delete from events where id in (select id from events where created_at < now() - interval '30 days' limit $1)",
+        "delete from outbound_emails where id in (select id from outbound_emails where coalesce(sent_at, failed_at) < now() - interval '30 days' limit $1)",
+        "delete from alert_deliveries where id in (select id from alert_deliveries where status <> 'pending' and updated_at < now() - interval '30 days' limit $1)",
+        "delete from message_status_events where id in (select id from message_status_events where created_at < now() - interval '30 days' limit $1)",
+        "delete from phone_verifications where id in (select id from phone_verifications where created_at < now() - interval '30 days' limit $1)",
+        "delete from forwarding_tests where id in (select id from forwarding_tests where started_at < now() - interval '30 days' limit $1)",
+        "delete from oauth_states where state_hash in (select state_hash from oauth_states where expires_at < now() limit $1)",
+    ] {
+        pass.dispatched_rows += run(db, sql, batch).await?;
+    }
+    // A caller silent for 13 months: everything about them goes, as an erasure would.
+    let silent: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+        "select business_id, phone::text from leads group by business_id, phone
+         having max(greatest(updated_at, created_at)) < now() - interval '13 months' limit $1",
+    )
+    .bind(batch)
+    .fetch_all(&mut *db)
+    .await?;
+    for (business_id, phone) in silent {
+        crate::privacy::erase_caller(db, business_id, &phone).await?;
+        pass.callers += 1;
+    }
+    Ok(pass)
+}
+
+async fn run(db: &mut PgConnection, sql: &str, batch: i64) -> Result<u64> {
+    Ok(sqlx::query(sql)
+        .bind(batch)
+        .execute(db)
+        .await?
+        .rows_affected())
+}
+
+impl RetentionPass {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    pub fn add(&mut self, other: Self) {
+        self.message_bodies += other.message_bodies;
+        self.callers += other.callers;
+        self.webhook_rows += other.webhook_rows;
+        self.dispatched_rows += other.dispatched_rows;
+    }
 }

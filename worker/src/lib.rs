@@ -5,6 +5,7 @@ mod digest;
 pub mod mail;
 mod outbox;
 mod push;
+mod retention;
 pub mod team;
 
 use std::time::Duration;
@@ -15,7 +16,9 @@ use nmc_activities::ConversationActivities;
 use nmc_activities::booking::BookingActivities;
 use nmc_store::SecretBox;
 use nmc_twilio::TwilioClient;
-use nmc_workflows::{AppointmentWorkflow, ConversationWorkflow, DigestWorkflow, TeamTextWorkflow};
+use nmc_workflows::{
+    AppointmentWorkflow, ConversationWorkflow, DigestWorkflow, RetentionWorkflow, TeamTextWorkflow,
+};
 use secrecy::{ExposeSecret, SecretString};
 use temporalio_client::{Client, ClientOptions, Connection};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
@@ -226,6 +229,10 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         .register_workflow::<AppointmentWorkflow>()?
         .register_workflow::<TeamTextWorkflow>()?
         .register_workflow::<DigestWorkflow>()?
+        .register_workflow::<RetentionWorkflow>()?
+        .register_activities(nmc_activities::retention::RetentionActivities {
+            pool: activities.pool.clone(),
+        })
         .register_activities(nmc_activities::digest::DigestActivities {
             pool: activities.pool.clone(),
             links: activities.links.clone(),
@@ -305,6 +312,10 @@ async fn spawn_outboxes(
         client.clone(),
         config.task_queue.clone(),
         Duration::from_secs(config.digest_reconcile_secs),
+    ));
+    tokio::spawn(retention::ensure_schedule(
+        client.clone(),
+        config.task_queue.clone(),
     ));
     tokio::spawn(outbox::release_held_greetings(
         booking.pool.clone(),

@@ -160,6 +160,9 @@ pub(super) async fn create_appointment(
     match booked {
         Some(id) => {
             let body = appointment_view(&mut tx, b, id).await?;
+            let by = serde_json::json!({ "by": t.user_id });
+            nmc_store::audit_member(&mut tx, b, ("appointment", id), "appointment_booked", by)
+                .await?;
             commit(tx).await?;
             tell_workflow(&s, b, id, false).await?;
             Ok((StatusCode::CREATED, Json(body)))
@@ -331,6 +334,8 @@ pub(super) async fn update_appointment(
         notify |= changed && status == "cancelled";
     }
     let body = appointment_view(&mut tx, b, id).await?;
+    let what = serde_json::json!({"by": t.user_id, "start": p.start, "technician_id": p.technician_id, "status": p.status});
+    nmc_store::audit_member(&mut tx, b, ("appointment", id), "appointment_changed", what).await?;
     commit(tx).await?;
     tell_workflow(&s, b, id, notify).await?;
     Ok(Json(body))

@@ -18,7 +18,7 @@ use self::Role::{Member, MemberReadsOwnerWrites, Owner};
 use crate::auth::Tenant;
 use crate::{
     AppState, alerts, auth, billing, error::ApiError, forwarding, inbox, insights, messaging,
-    notifications, numbers, phone_codes, push,
+    notifications, numbers, phone_codes, privacy, push,
 };
 
 pub(crate) use appointments::tell_workflow;
@@ -372,6 +372,24 @@ fn business_routes() -> Vec<OwnerRoute> {
             &["GET"],
             Owner,
             get(insights::monthly),
+        ),
+        r(
+            "/api/privacy/caller",
+            &["GET"],
+            Owner,
+            get(privacy::export_caller),
+        ),
+        r(
+            "/api/privacy/erase",
+            &["POST"],
+            Owner,
+            post(privacy::erase_caller),
+        ),
+        r(
+            "/api/privacy/business",
+            &["GET"],
+            Owner,
+            get(privacy::export_business),
         ),
         r("/api/team", &["GET"], Owner, get(auth::list_team)),
         r("/api/team/invites", &["POST"], Owner, post(auth::invite)),

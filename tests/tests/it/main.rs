@@ -33,6 +33,7 @@ mod owner_loop;
 mod pages;
 mod password_reset;
 mod phone_codes;
+mod privacy;
 mod push;
 mod registration;
 mod replay;

@@ -110,6 +110,17 @@ async fn the_owner_works_a_conversation_from_the_api() {
             .await,
         1
     );
+    // The audit log says who took over, texted and handed back (issue 16).
+    let actions: Vec<String> = sqlx::query_scalar(
+        "select action from audit_log where entity_type = 'conversation' and details ? 'by' order by created_at",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        actions,
+        ["taken_over", "owner_texted", "returned_to_assistant"]
+    );
     let filtered: Value = app
         .owner(Method::GET, "/api/conversations?needs_owner=true", b)
         .send()

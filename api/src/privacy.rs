@@ -1,0 +1,146 @@
+//! Privacy rights (CCPA/GDPR), owner only, every action audited:
+//! - `GET /api/privacy/caller?phone=…`: everything held about one caller, in one download (a
+//!   ZIP of `caller.json` and `messages.csv` / `calls.csv` for a spreadsheet).
+//! - `POST /api/privacy/erase {phone}`: the caller erased, their conversations' Temporal
+//!   histories deleted first (so nothing is left half done if Temporal is away: the erasure
+//!   waits), the opt-out kept with the number only.
+//! - `GET /api/privacy/business`: the business's own data as JSON.
+
+use std::io::Write;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use nmc_domain::E164;
+use nmc_store::privacy;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::Tenant;
+use crate::error::{ApiError, Params, invalid};
+use crate::owner::commit;
+use crate::{ApiJson, AppState};
+
+#[derive(Deserialize)]
+pub struct Caller {
+    phone: Option<String>,
+}
+
+fn phone(c: &Caller) -> Result<E164, ApiError> {
+    E164::parse(c.phone.as_deref().unwrap_or_default())
+        .map_err(|e| invalid("phone", &e.to_string()))
+}
+
+fn download(content_type: &'static str, name: &str, body: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /api/privacy/caller?phone=…`.
+pub async fn export_caller(
+    t: Tenant,
+    State(s): State<AppState>,
+    Params(q): Params<Caller>,
+) -> Result<Response, ApiError> {
+    let phone = phone(&q)?;
+    let mut tx = t.begin(&s.db).await?;
+    let data = privacy::caller_export(&mut tx, t.business_id, phone.as_str()).await?;
+    privacy::audit_export(&mut tx, t.business_id, t.user_id, phone.as_str()).await?;
+    commit(tx).await?;
+    let zip = bundle(&data).map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
+    let name = format!("caller-{}.zip", phone.as_str().trim_start_matches('+'));
+    Ok(download("application/zip", &name, zip))
+}
+
+/// The JSON and the CSVs in one ZIP (stored, not compressed: a few kilobytes).
+fn bundle(data: &Value) -> Result<Vec<u8>, String> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let files = [
+        (
+            "caller.json",
+            serde_json::to_vec_pretty(data).map_err(|e| e.to_string())?,
+        ),
+        (
+            "messages.csv",
+            csv_of(
+                &data["messages"],
+                &["at", "direction", "from", "to", "kind", "status", "body"],
+            )?,
+        ),
+        (
+            "calls.csv",
+            csv_of(
+                &data["calls"],
+                &["at", "dial_status", "status", "after_hours"],
+            )?,
+        ),
+    ];
+    for (name, bytes) in files {
+        zip.start_file(name, options).map_err(|e| e.to_string())?;
+        zip.write_all(&bytes).map_err(|e| e.to_string())?;
+    }
+    Ok(zip.finish().map_err(|e| e.to_string())?.into_inner())
+}
+
+fn csv_of(rows: &Value, columns: &[&str]) -> Result<Vec<u8>, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(columns).map_err(|e| e.to_string())?;
+    for row in rows.as_array().into_iter().flatten() {
+        let cells = columns.iter().map(|c| match &row[*c] {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            v => v.to_string(),
+        });
+        w.write_record(cells).map_err(|e| e.to_string())?;
+    }
+    w.into_inner().map_err(|e| e.to_string())
+}
+
+/// `POST /api/privacy/erase {phone}`.
+pub async fn erase_caller(
+    t: Tenant,
+    State(s): State<AppState>,
+    ApiJson(c): ApiJson<Caller>,
+) -> Result<Json<Value>, ApiError> {
+    let phone = phone(&c)?;
+    let mut tx = t.begin(&s.db).await?;
+    let workflows = privacy::caller_workflows(&mut tx, t.business_id, phone.as_str()).await?;
+    commit(tx).await?;
+    s.temporal.delete_histories(&workflows).await.map_err(|e| {
+        tracing::warn!(error = %e, "histories not deleted; the erasure waits for Temporal");
+        ApiError::Unavailable("temporal")
+    })?;
+    let mut tx = t.begin(&s.db).await?;
+    let erased = privacy::erase_caller(&mut tx, t.business_id, phone.as_str()).await?;
+    commit(tx).await?;
+    // The calendars we pushed those jobs to get the copy without the caller's details.
+    for id in &erased.appointment_ids {
+        crate::owner::tell_workflow(&s, t.business_id, *id, false).await?;
+    }
+    tracing::info!(business_id = %t.business_id, caller = %phone.masked(), "caller erased");
+    Ok(Json(
+        json!({ "erased": erased, "histories_deleted": workflows.len() }),
+    ))
+}
+
+/// `GET /api/privacy/business`.
+pub async fn export_business(t: Tenant, State(s): State<AppState>) -> Result<Response, ApiError> {
+    let mut tx = t.begin(&s.db).await?;
+    let data = privacy::business_export(&mut tx, t.business_id).await?;
+    commit(tx).await?;
+    let body = serde_json::to_vec_pretty(&data).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(download("application/json", "business-export.json", body))
+}
