@@ -144,3 +144,54 @@ pub async fn export_business(t: Tenant, State(s): State<AppState>) -> Result<Res
     let body = serde_json::to_vec_pretty(&data).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(download("application/json", "business-export.json", body))
 }
+
+#[derive(Deserialize)]
+pub struct Deletion {
+    /// The business's name, typed again: deleting is for good.
+    confirm: Option<String>,
+}
+
+/// `DELETE /api/business {confirm}`: the account deleted. Temporal histories first (503 and
+/// nothing changed if Temporal is away), then every row; calendar grants are revoked and the
+/// number stops answering.
+pub async fn delete_business(
+    t: Tenant,
+    State(s): State<AppState>,
+    ApiJson(d): ApiJson<Deletion>,
+) -> Result<Json<Value>, ApiError> {
+    let mut tx = t.begin(&s.db).await?;
+    let name = nmc_store::settings::get(&mut tx, t.business_id).await?.name;
+    if d.confirm.as_deref().map(str::trim) != Some(name.trim()) {
+        return Err(invalid(
+            "confirm",
+            "type the business's name exactly to delete it",
+        ));
+    }
+    let workflows = privacy::business_workflows(&mut tx, t.business_id).await?;
+    let plan = nmc_store::billing::get(&mut tx, t.business_id).await?;
+    commit(tx).await?;
+    // No charge after the account is gone: the subscription ends first (Stripe away: 503).
+    if let (Some(config), Some(sub)) = (&s.config.billing, plan.stripe_subscription_id.as_deref()) {
+        crate::billing::stripe::Stripe::new(&config.api_base, config.secret_key.clone())
+            .cancel(sub)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "the subscription was not cancelled; the deletion waits");
+                ApiError::Unavailable("stripe")
+            })?;
+    }
+    s.temporal.delete_histories(&workflows).await.map_err(|e| {
+        tracing::warn!(error = %e, "histories not deleted; the deletion waits for Temporal");
+        ApiError::Unavailable("temporal")
+    })?;
+    let mut tx = t.begin(&s.db).await?;
+    let calendars = privacy::delete_business(&mut tx, t.business_id).await?;
+    commit(tx).await?;
+    for (provider, access, refresh) in calendars {
+        crate::calendar_connect::revoke(&s, &provider, (access, refresh)).await;
+    }
+    tracing::info!(business_id = %t.business_id, "account deleted");
+    Ok(Json(
+        json!({ "deleted": true, "histories_deleted": workflows.len() }),
+    ))
+}

@@ -15,6 +15,7 @@ pub const SERVED: &str = "(b.billing_status is null or b.billing_status in ('tri
 pub struct Billing {
     pub status: Option<String>,
     pub stripe_customer_id: Option<String>,
+    pub stripe_subscription_id: Option<String>,
     pub trial_end: Option<DateTime<Utc>>,
     pub period_end: Option<DateTime<Utc>>,
     pub cancel_at: Option<DateTime<Utc>>,
@@ -25,7 +26,7 @@ pub struct Billing {
 
 pub async fn get(db: &mut PgConnection, business_id: Uuid) -> Result<Billing> {
     Ok(sqlx::query_as(
-        "select billing_status as status, stripe_customer_id, billing_trial_end as trial_end,
+        "select billing_status as status, stripe_customer_id, stripe_subscription_id, billing_trial_end as trial_end,
                 billing_period_end as period_end, billing_cancel_at as cancel_at,
                 billing_grace_until as grace_until, owner_email, name
          from businesses where id = $1",

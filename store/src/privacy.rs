@@ -57,14 +57,17 @@ pub struct Erased {
 /// happen) with the personal fields cleared and a new version, so the calendars we pushed to
 /// get the cleared copy. The opt-out stays, number only.
 pub async fn erase_caller(db: &mut PgConnection, business_id: Uuid, phone: &str) -> Result<Erased> {
-    let leads: Vec<Uuid> =
-        sqlx::query_scalar("select id from leads where business_id = $1 and phone::text = $2")
-            .bind(business_id)
-            .bind(phone)
-            .fetch_all(&mut *db)
-            .await?;
+    // Locked first: a text or alert its (terminating) workflow is still writing waits, then
+    // finds its conversation gone, rather than slipping in between our deletes.
+    let leads: Vec<Uuid> = sqlx::query_scalar(
+        "select id from leads where business_id = $1 and phone::text = $2 for update",
+    )
+    .bind(business_id)
+    .bind(phone)
+    .fetch_all(&mut *db)
+    .await?;
     let convs: Vec<(Uuid, String)> = sqlx::query_as(
-        "select id, workflow_id from conversations where business_id = $1 and lead_id = any($2)",
+        "select id, workflow_id from conversations where business_id = $1 and lead_id = any($2) for update",
     )
     .bind(business_id)
     .bind(&leads)
@@ -83,7 +86,7 @@ pub async fn erase_caller(db: &mut PgConnection, business_id: Uuid, phone: &str)
     };
     // Alerts about the caller, with their deliveries and read marks.
     let notices: Vec<Uuid> = sqlx::query_scalar(
-        "select id from notifications where business_id = $1 and (conversation_id = any($2) or lead_id = any($3))")
+        "select id from notifications where business_id = $1 and (conversation_id = any($2) or lead_id = any($3)) for update")
         .bind(business_id).bind(&conv_ids).bind(&leads).fetch_all(&mut *db).await?;
     for table in ["alert_deliveries", "notification_reads"] {
         sqlx::query(&format!(
@@ -226,4 +229,97 @@ pub async fn audit_export(
         json!({"phone": nmc_domain::phone::mask(phone)}),
     )
     .await
+}
+
+/// The workflows whose histories hold the business's callers: conversations and appointments.
+pub async fn business_workflows(db: &mut PgConnection, business_id: Uuid) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "select workflow_id from conversations where business_id = $1
+         union all select 'appointment-' || id::text from appointments where business_id = $1",
+    )
+    .bind(business_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Deletes the business's account: every caller erased, every member, session, connection and
+/// setting gone, the row left as a tombstone without personal data (its opt-outs and audit log
+/// stay, as the law and the record need). Returns the sealed calendar tokens to revoke.
+pub async fn delete_business(
+    db: &mut PgConnection,
+    business_id: Uuid,
+) -> Result<Vec<(String, Option<String>, Option<String>)>> {
+    let phones: Vec<String> = sqlx::query_scalar(
+        "select phone::text from leads where business_id = $1 union select caller_phone::text from calls where business_id = $1 and caller_phone is not null",
+    )
+    .bind(business_id)
+    .fetch_all(&mut *db)
+    .await?;
+    for phone in &phones {
+        erase_caller(db, business_id, phone).await?;
+    }
+    let calendars: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "select provider, access_token_enc, refresh_token_enc from calendar_connections where business_id = $1",
+    )
+    .bind(business_id)
+    .fetch_all(&mut *db)
+    .await?;
+    for table in [
+        "alert_deliveries",
+        "notification_reads",
+        "notifications",
+        "team_texts",
+        "calendar_syncs",
+        "external_busy",
+        "appointments",
+        "catalog_items",
+        "technicians",
+        "schedule_rules",
+        "calendar_connections",
+        "push_subscriptions",
+        "alert_preferences",
+        "phone_verifications",
+        "forwarding_tests",
+        "oauth_states",
+        "password_resets",
+        "invites",
+        "refresh_tokens",
+        "sessions",
+        "users",
+        "events",
+        "outbound_emails",
+        "webhook_events",
+        "message_status_events",
+        "messages",
+        "calls",
+        "conversations",
+        "leads",
+    ] {
+        sqlx::query(&format!("delete from {table} where business_id = $1"))
+            .bind(business_id)
+            .execute(&mut *db)
+            .await?;
+    }
+    sqlx::query(
+        "update businesses set name = 'Deleted business', owner_name = 'Deleted', owner_phone = '+10000000000',
+             owner_email = 'deleted-' || id || '@invalid', business_phone = null, twilio_number = null,
+             twilio_account_sid = null, twilio_auth_token_enc = null, slack_webhook_enc = null,
+             greeting = null, after_hours_greeting = null, messaging_registration = null,
+             ics_token_enc = null, ics_token_hash = null,
+             deleted_at = now(), updated_at = now()
+         where id = $1",
+    )
+    .bind(business_id)
+    .execute(&mut *db)
+    .await?;
+    crate::audit(
+        &mut *db,
+        business_id,
+        "business",
+        Some(business_id),
+        "account_deleted",
+        json!({"callers_erased": phones.len()}),
+    )
+    .await?;
+    Ok(calendars)
 }

@@ -107,6 +107,23 @@ impl Stripe {
         field(&v, "url")
     }
 
+    /// Ends a subscription now (`DELETE /v1/subscriptions/{id}`): a deleted account is not
+    /// charged again. One already ended counts as done.
+    pub async fn cancel(&self, subscription: &str) -> Result<(), StripeError> {
+        let resp = self
+            .http
+            .delete(format!("{}/v1/subscriptions/{subscription}", self.base))
+            .bearer_auth(self.key.expose_secret())
+            .header("Stripe-Version", API_VERSION)
+            .send()
+            .await
+            .map_err(|e| StripeError::Transport(e.to_string()))?;
+        match read(resp).await {
+            Ok(_) | Err((StripeError::Api { status: 404, .. }, _)) => Ok(()),
+            Err((e, _)) => Err(e),
+        }
+    }
+
     async fn post(
         &self,
         path: &str,

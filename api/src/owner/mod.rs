@@ -391,6 +391,12 @@ fn business_routes() -> Vec<OwnerRoute> {
             Owner,
             get(privacy::export_business),
         ),
+        r(
+            "/api/business",
+            &["DELETE"],
+            Owner,
+            delete(privacy::delete_business),
+        ),
         r("/api/team", &["GET"], Owner, get(auth::list_team)),
         r("/api/team/invites", &["POST"], Owner, post(auth::invite)),
         r(

@@ -187,7 +187,7 @@ fn thread(
 
 /// The lead card: what the assistant learned, editable in place (owner edits win over later
 /// assistant guesses).
-fn lead_card(sent: &Submitted, lead: &inbox::Lead, back: &str) -> Markup {
+fn lead_card(sent: &Submitted, lead: &inbox::Lead, back: &str, owner: bool) -> Markup {
     let urgencies = [
         ("unknown", "Not known"),
         ("emergency", "Emergency"),
@@ -220,7 +220,26 @@ fn lead_card(sent: &Submitted, lead: &inbox::Lead, back: &str) -> Markup {
                 (form_status())
                 button type="submit" { "Save lead" }
             }))
+            @if owner { (privacy_actions(sent, &lead.phone)) }
         }
+    }
+}
+
+/// The caller's privacy rights, exercised by the owner: everything we hold in one download,
+/// or everything erased (the opt-out kept).
+fn privacy_actions(sent: &Submitted, phone: &str) -> Markup {
+    let erase = ui::Form::new(
+        sent,
+        "erase-caller",
+        "POST",
+        "/api/privacy/erase",
+        "/app/inbox",
+    );
+    html! {
+        p { a href={ "/api/privacy/caller?phone=" (super::enc(phone)) } download { "Download everything about this caller" } }
+        (ui::confirm_with(&erase, "Erase this caller",
+            "Their calls, texts and lead go for good, here and in the history; if they opted out, that stays.",
+            &html! { input type="hidden" name="phone" value=(phone); }))
     }
 }
 
@@ -273,7 +292,7 @@ async fn detail(
             p { a href="/app/inbox" { "← All conversations" } }
             h1 { (lead.name.clone().unwrap_or_else(|| nmc_domain::phone::display(&lead.phone)))
                 @if c.emergency { " " (ui::badge("Emergency", Tone::Bad)) } }
-            (lead_card(&sent, &lead, &back))
+            (lead_card(&sent, &lead, &back, t.owner_role))
             div id="controls" data-live={ "/app/inbox/" (id) "/controls" } data-on="conversation.updated" { (controls(&c, &lead)) }
             section id="thread" class="thread" aria-live="polite" aria-label="Messages" tabindex="0" data-stick-bottom
                 data-live={ "/app/inbox/" (id) "/thread" } data-on="message.created message.updated conversation.updated" { (thread(&messages, zone, until)) }

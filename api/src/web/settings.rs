@@ -78,10 +78,32 @@ async fn settings_page(
                 p { a href="/app/settings/alerts" { "Your alerts" } ": how missed calls and texts reach you." }
                 p { a href="/app/settings/billing" { "Your plan" } ": the free trial, the card, invoices and cancelling." }
                 p { a href="/app/settings/calendars" { "Calendars" } ": jobs in Google Calendar or Jobber, and your busy time." }
+                p { a href="/api/privacy/business" download { "Download all your data" } " (JSON)." }
             }
+            (delete_account(&sent))
         },
     )
     .into_response())
+}
+
+/// Deleting the account, behind one more tap and the business's name typed again.
+fn delete_account(sent: &Submitted) -> Markup {
+    let f = ui::Form::new(
+        sent,
+        "delete-account",
+        "DELETE",
+        "/api/business",
+        "/app/settings",
+    )
+    .next("/login");
+    html! {
+        section class="settings-section" {
+            h2 { "Delete your account" }
+            (ui::confirm_with(&f, "Delete the account",
+                "Every call, text, lead, job and setting goes for good, and your number stops answering. Download your data first.",
+                &html! { (f.field("confirm", "Type your business's name", "").attr("autocomplete", "off")) }))
+        }
+    }
 }
 
 fn assistant_fields(f: &ui::Form, c: &settings::Settings) -> Markup {

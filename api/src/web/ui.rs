@@ -98,11 +98,17 @@ pub fn toast(message: &str, bad: bool) -> Markup {
 /// A destructive action behind one more tap, without script: the summary opens the
 /// consequence and the button that does it.
 pub fn confirm(f: &Form, action: &str, consequence: &str) -> Markup {
+    confirm_with(f, action, consequence, &html! {})
+}
+
+/// [`confirm`], with fields the action needs (what it is about, a name typed again).
+pub fn confirm_with(f: &Form, action: &str, consequence: &str, fields: &Markup) -> Markup {
     html! {
         details class="confirm" open[f.sent.is_some()] {
             summary { (action) "…" }
             (f.render("confirm-form", &html! {
                 p { (consequence) }
+                (fields)
                 button type="submit" class="danger" { (action) }
             }))
         }

@@ -21,6 +21,10 @@ impl StripeDouble {
             .route("/stripe/v1/checkout/sessions", post(create_session))
             .route("/stripe/v1/checkout/sessions/{id}", get(get_session))
             .route("/stripe/v1/billing_portal/sessions", post(create_portal))
+            .route(
+                "/stripe/v1/subscriptions/{id}",
+                axum::routing::delete(cancel_subscription),
+            )
             .route("/stripe/pay/{id}", get(pay_page).post(pay))
             .route("/stripe/portal/{id}", get(portal_page))
             .route("/stripe/portal/{id}/cancel", post(portal_cancel))
@@ -303,6 +307,21 @@ async fn move_subscription(
 ) -> Response {
     let status = b["status"].as_str().unwrap_or_default().to_owned();
     match d.move_subscription(&sid, &status).await {
+        Some(s) => Json(s).into_response(),
+        None => missing("subscription", &sid),
+    }
+}
+
+/// `DELETE /v1/subscriptions/{id}`: ends it now (`customer.subscription.deleted` follows).
+async fn cancel_subscription(
+    State(d): State<StripeDouble>,
+    headers: HeaderMap,
+    Path(sid): Path<String>,
+) -> Response {
+    if !authorised(&d, &headers) {
+        return unauthorised();
+    }
+    match d.move_subscription(&sid, "canceled").await {
         Some(s) => Json(s).into_response(),
         None => missing("subscription", &sid),
     }

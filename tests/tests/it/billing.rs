@@ -259,4 +259,14 @@ async fn webhooks_are_verified_applied_once_and_never_undone_by_an_older_event()
     .await;
     assert_eq!(p["status"], "trialing");
     assert_eq!(p["action"], "portal");
+
+    // Deleting the account ends the subscription at Stripe first: nobody is charged after.
+    let r = as_owner(&app, Method::DELETE, "/api/business", &token)
+        .json(&json!({"confirm": "Rivera Plumbing"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let sub = &app.sandbox.stripe.subscriptions()[0];
+    assert_eq!(sub["status"], "canceled");
 }

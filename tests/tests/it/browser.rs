@@ -101,6 +101,28 @@ async fn an_owner_signs_up_sets_up_and_books_a_job_from_a_missed_call() {
     b.fill("#brand\\.state", "TX").await;
     b.fill("#brand\\.postal_code", "78701").await;
     b.click_text("Submit and continue").await;
+    // Operations approve it once the carriers have (the admin API; the page is tested in
+    // registration.rs).
+    let business: uuid::Uuid = sqlx::query_scalar("select id from businesses")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let approved = app
+        .http
+        .post(format!(
+            "{}/api/admin/businesses/{business}/messaging",
+            app.api_url
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"status": "approved"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        approved.status().is_success(),
+        "{}",
+        approved.text().await.unwrap()
+    );
 
     // Test it. First the plan: the free trial starts on Stripe's page (the sandbox's double)
     // and the browser comes back with it running, so callers are texted from now on.

@@ -289,3 +289,81 @@ async fn the_daily_retention_pass_deletes_exactly_what_is_due() {
     );
     assert!(app.count("select count(*) from events").await < feed_before - old_feed);
 }
+
+#[tokio::test]
+async fn a_business_deletes_its_account_and_keeps_only_the_opt_outs_and_the_record() {
+    let app = TestApp::spawn().await;
+    let b = app.business_id().await;
+    app.call(ERASED, "no-answer").await;
+    app.expect_texts(ERASED, 1).await;
+    app.text(ERASED, "STOP").await;
+    wait_until(Duration::from_secs(10), "the opt-out recorded", || async {
+        app.count("select count(*) from opt_outs").await == 1
+    })
+    .await;
+    let history = app.conversation(ERASED).await;
+    let token = app.owner_token(b);
+
+    let wrong = app
+        .owner(Method::DELETE, "/api/business", b)
+        .json(&json!({"confirm": "Acme"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 422, "the name must be typed exactly");
+    assert_eq!(app.count("select count(*) from leads").await, 1);
+    let r = app
+        .owner(Method::DELETE, "/api/business", b)
+        .json(&json!({"confirm": "Acme Plumbing"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+
+    for table in [
+        "leads",
+        "calls",
+        "messages",
+        "conversations",
+        "users",
+        "sessions",
+        "technicians",
+        "catalog_items",
+    ] {
+        assert_eq!(
+            app.count(&format!("select count(*) from {table}")).await,
+            0,
+            "{table}"
+        );
+    }
+    assert_eq!(
+        app.count("select count(*) from opt_outs").await,
+        1,
+        "opt-outs stay"
+    );
+    let tomb = app.count("select count(*) from businesses where deleted_at is not null and twilio_number is null and owner_email like 'deleted-%'").await;
+    assert_eq!(tomb, 1);
+    // Signed out everywhere, and the number no longer answers for it.
+    let after = app
+        .http
+        .get(format!("{}/api/settings", app.api_url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 401);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while history.describe(Default::default()).await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the Temporal history is still there"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.call(KEPT, "no-answer").await;
+    assert_eq!(
+        app.count("select count(*) from leads").await,
+        0,
+        "nobody answers for a deleted business"
+    );
+}
