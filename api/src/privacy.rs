@@ -117,6 +117,12 @@ pub async fn erase_caller(
 ) -> Result<Json<Value>, ApiError> {
     let phone = phone(&c)?;
     let mut tx = t.begin(&s.db).await?;
+    if privacy::is_own_number(&mut tx, t.business_id, phone.as_str()).await? {
+        return Err(invalid(
+            "phone",
+            "that is one of your business's own numbers, not a caller's",
+        ));
+    }
     let workflows = privacy::caller_workflows(&mut tx, t.business_id, phone.as_str()).await?;
     commit(tx).await?;
     s.temporal.delete_histories(&workflows).await.map_err(|e| {
@@ -170,7 +176,11 @@ pub async fn delete_business(
     let workflows = privacy::business_workflows(&mut tx, t.business_id).await?;
     let plan = nmc_store::billing::get(&mut tx, t.business_id).await?;
     commit(tx).await?;
-    // No charge after the account is gone: the subscription ends first (Stripe away: 503).
+    s.temporal.delete_histories(&workflows).await.map_err(|e| {
+        tracing::warn!(error = %e, "histories not deleted; the deletion waits for Temporal");
+        ApiError::Unavailable("temporal")
+    })?;
+    // No charge after the account is gone: the subscription ends before the rows (Stripe away: 503).
     if let (Some(config), Some(sub)) = (&s.config.billing, plan.stripe_subscription_id.as_deref()) {
         crate::billing::stripe::Stripe::new(&config.api_base, config.secret_key.clone())
             .cancel(sub)
@@ -180,10 +190,6 @@ pub async fn delete_business(
                 ApiError::Unavailable("stripe")
             })?;
     }
-    s.temporal.delete_histories(&workflows).await.map_err(|e| {
-        tracing::warn!(error = %e, "histories not deleted; the deletion waits for Temporal");
-        ApiError::Unavailable("temporal")
-    })?;
     let mut tx = t.begin(&s.db).await?;
     let calendars = privacy::delete_business(&mut tx, t.business_id).await?;
     commit(tx).await?;

@@ -62,28 +62,23 @@ impl Temporal {
         self.client.get()
     }
 
-    /// Deletes workflows' histories for an erasure (the server terminates a running one
-    /// first); one already gone counts as deleted. Temporal deletes asynchronously.
+    /// Deletes workflows' histories for an erasure, every run of each (a conversation continues
+    /// as new, and earlier runs hold texts too); the server terminates a running one first, and
+    /// one already gone counts as deleted. Temporal deletes asynchronously.
     pub async fn delete_histories(&self, workflow_ids: &[String]) -> Result<(), String> {
-        use temporalio_client::NamespacedClient;
-        use temporalio_client::grpc::WorkflowService;
-        use temporalio_client::tonic::{Code, Request};
-        use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
-        use temporalio_common::protos::temporal::api::workflowservice::v1::DeleteWorkflowExecutionRequest;
+        use futures::StreamExt;
         let client = self.client().ok_or("Temporal is not connected")?;
         for id in workflow_ids {
-            let request = DeleteWorkflowExecutionRequest {
-                namespace: client.namespace(),
-                workflow_execution: Some(WorkflowExecution {
-                    workflow_id: id.clone(),
-                    run_id: String::new(),
-                }),
-            };
-            let mut c = client.clone();
-            match WorkflowService::delete_workflow_execution(&mut c, Request::new(request)).await {
-                Ok(_) => {}
-                Err(s) if s.code() == Code::NotFound => {}
-                Err(s) => return Err(s.message().to_owned()),
+            // The latest run by name (visibility may lag), then every run the list knows.
+            let mut runs = vec![String::new()];
+            let query = format!("WorkflowId = '{}'", id.replace(['\'', '\\'], ""));
+            let mut listed =
+                client.list_workflows(query, temporalio_client::WorkflowListOptions::default());
+            while let Some(run) = listed.next().await {
+                runs.push(run.map_err(|e| e.to_string())?.run_id().to_owned());
+            }
+            for run in runs {
+                delete_run(client, id, run).await?;
             }
         }
         Ok(())
@@ -322,4 +317,26 @@ fn short_reason(e: &str) -> String {
         other => other.to_owned(),
     })
     .unwrap_or_else(|| "the text could not be sent".to_owned())
+}
+
+/// `DeleteWorkflowExecution` for one run (empty: the latest); not found counts as done.
+async fn delete_run(client: &Client, id: &str, run_id: String) -> Result<(), String> {
+    use temporalio_client::NamespacedClient;
+    use temporalio_client::grpc::WorkflowService;
+    use temporalio_client::tonic::{Code, Request};
+    use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
+    use temporalio_common::protos::temporal::api::workflowservice::v1::DeleteWorkflowExecutionRequest;
+    let request = DeleteWorkflowExecutionRequest {
+        namespace: client.namespace(),
+        workflow_execution: Some(WorkflowExecution {
+            workflow_id: id.to_owned(),
+            run_id,
+        }),
+    };
+    let mut c = client.clone();
+    match WorkflowService::delete_workflow_execution(&mut c, Request::new(request)).await {
+        Ok(_) => Ok(()),
+        Err(s) if s.code() == Code::NotFound => Ok(()),
+        Err(s) => Err(s.message().to_owned()),
+    }
 }

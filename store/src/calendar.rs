@@ -59,7 +59,7 @@ pub async fn connect(
         "insert into calendar_connections (business_id, provider, access_token_enc, refresh_token_enc, expires_at, calendar_id)
          values ($1, $2, $3, $4, $5, $6)
          on conflict (business_id, provider) do update set access_token_enc = $3, refresh_token_enc = coalesce($4, calendar_connections.refresh_token_enc),
-             expires_at = $5, calendar_id = $6, status = 'connected', last_error = null, updated_at = now()",
+             expires_at = $5, calendar_id = $6, busy_calendar_ids = '{}', status = 'connected', last_error = null, updated_at = now()",
     )
     .bind(business_id)
     .bind(provider)
@@ -191,7 +191,7 @@ pub async fn store_refreshed_token(
 ) -> Result<()> {
     sqlx::query(
         "update calendar_connections set access_token_enc = $3, refresh_token_enc = coalesce($4, refresh_token_enc), expires_at = $5, updated_at = now()
-         where business_id = $1 and provider = $2",
+         where business_id = $1 and provider = $2 and status <> 'disconnected'",
     )
     .bind(business_id)
     .bind(provider)

@@ -60,6 +60,11 @@ pub async fn issue(
     phone: &str,
     code: &str,
 ) -> Result<std::result::Result<DateTime<Utc>, NotIssued>> {
+    // One request at a time per member: the limits below are a count, then an insert.
+    sqlx::query("select 1 from users where id = $1 for update")
+        .bind(user_id)
+        .execute(&mut *db)
+        .await?;
     let (recent, last): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
         "select count(*), max(created_at) from phone_verifications
          where user_id = $1 and created_at > now() - interval '1 hour'",

@@ -8,6 +8,20 @@ use uuid::Uuid;
 
 use crate::Result;
 
+/// Whether `phone` is one of the business's own: its NeverMissCall number, its phone, the
+/// owner's, a member's alert phone. Those are never a caller to export or erase.
+pub async fn is_own_number(db: &mut PgConnection, business_id: Uuid, phone: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "select exists (select 1 from businesses where id = $1
+                          and $2 in (twilio_number::text, business_phone::text, owner_phone::text))
+             or exists (select 1 from alert_preferences where business_id = $1 and phone::text = $2)",
+    )
+    .bind(business_id)
+    .bind(phone)
+    .fetch_one(db)
+    .await?)
+}
+
 /// Everything held about the caller at `phone`, table by table.
 pub async fn caller_export(db: &mut PgConnection, business_id: Uuid, phone: &str) -> Result<Value> {
     let q = |sql: &'static str| {
@@ -77,7 +91,7 @@ pub async fn erase_caller(db: &mut PgConnection, business_id: Uuid, phone: &str)
     // The live feed's events name rows by id: every id of the caller's, as text.
     let feed_ids: Vec<String> = sqlx::query_scalar(
         "select id::text from calls where business_id = $1 and (caller_phone::text = $2 or lead_id = any($3))
-         union all select id::text from messages where business_id = $1 and (conversation_id = any($4) or from_phone::text = $2 or to_phone::text = $2)
+         union all select id::text from messages where business_id = $1 and (conversation_id = any($4) or lead_id = any($3))
          union all select unnest($3::uuid[])::text union all select unnest($4::uuid[])::text")
         .bind(business_id).bind(phone).bind(&leads).bind(&conv_ids).fetch_all(&mut *db).await?;
     let mut e = Erased {
@@ -112,20 +126,22 @@ pub async fn erase_caller(db: &mut PgConnection, business_id: Uuid, phone: &str)
          where business_id = $1 and (lead_id = any($2) or customer_phone::text = $3) returning id")
         .bind(business_id).bind(&leads).bind(phone).fetch_all(&mut *db).await?;
     e.appointments_anonymised = e.appointment_ids.len() as u64;
-    let theirs = "business_id = $1 and (conversation_id = any($2) or from_phone::text = $3 or to_phone::text = $3)";
+    // Their texts are those of their leads and conversations, never "any text to or from the
+    // number" (the business's own number is on every one).
+    let theirs = "business_id = $1 and (conversation_id = any($2) or lead_id = any($3))";
     sqlx::query(&format!(
         "delete from message_status_events where business_id = $1 and twilio_message_sid in
                           (select twilio_message_sid from messages where {theirs})"
     ))
     .bind(business_id)
     .bind(&conv_ids)
-    .bind(phone)
+    .bind(&leads)
     .execute(&mut *db)
     .await?;
     e.messages = sqlx::query(&format!("delete from messages where {theirs}"))
         .bind(business_id)
         .bind(&conv_ids)
-        .bind(phone)
+        .bind(&leads)
         .execute(&mut *db)
         .await?
         .rows_affected();

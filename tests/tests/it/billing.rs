@@ -93,10 +93,12 @@ async fn texting_follows_the_plan_from_sign_up_through_trial_decline_and_cancell
     })
     .await;
     assert!(app.texts_to("+15125550301").is_empty());
-    let told = app
-        .count("select count(*) from notifications where body like '%plan is not active%'")
-        .await;
-    assert!(told >= 1, "the owner hears why");
+    wait_until(Duration::from_secs(10), "the owner told why", || async {
+        app.count("select count(*) from notifications where body like '%plan is not active%'")
+            .await
+            >= 1
+    })
+    .await;
 
     // The trial starts on Stripe's page; the held greeting, still fresh, goes once.
     check_out(&app, &token).await;
