@@ -175,6 +175,7 @@ pub async fn delete_business(
     }
     let workflows = privacy::business_workflows(&mut tx, t.business_id).await?;
     let plan = nmc_store::billing::get(&mut tx, t.business_id).await?;
+    let (number, account) = privacy::number_and_account(&mut tx, t.business_id).await?;
     commit(tx).await?;
     s.temporal.delete_histories(&workflows).await.map_err(|e| {
         tracing::warn!(error = %e, "histories not deleted; the deletion waits for Temporal");
@@ -196,8 +197,30 @@ pub async fn delete_business(
     for (provider, access, refresh) in calendars {
         crate::calendar_connect::revoke(&s, &provider, (access, refresh)).await;
     }
+    if let (Some(number), Some(account)) = (number, account) {
+        release_number(&s, &number, &account).await;
+    }
     tracing::info!(business_id = %t.business_id, "account deleted");
     Ok(Json(
         json!({ "deleted": true, "histories_deleted": workflows.len() }),
     ))
+}
+
+/// Gives a number bought on the platform's account back to Twilio (it costs every month); a
+/// number the business brought on its own account stays theirs. Best effort: a failure is
+/// logged for operations to release by hand.
+async fn release_number(s: &AppState, number: &str, account: &str) {
+    let (platform, token) = s.config.platform_twilio();
+    if account != platform {
+        return;
+    }
+    let twilio = nmc_twilio::TwilioClient::new(s.config.twilio_api_base.clone());
+    let released = match twilio.find_incoming(&platform, &token, number).await {
+        Ok(Some(n)) => twilio.release_number(&platform, &token, &n.sid).await,
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = released {
+        tracing::warn!(error = %e, "the deleted business's number was not released; release it by hand");
+    }
 }

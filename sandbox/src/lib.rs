@@ -225,6 +225,11 @@ impl Sandbox {
         );
     }
 
+    /// Whether `number` is still on one of the sandbox's accounts (not released).
+    pub fn has_number(&self, number: &str) -> bool {
+        self.inner.lock().unwrap().numbers.contains_key(number)
+    }
+
     pub fn messages(&self) -> Vec<SandboxMessage> {
         self.inner.lock().unwrap().messages.clone()
     }

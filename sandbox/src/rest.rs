@@ -28,7 +28,7 @@ pub(crate) fn router(sb: &Sandbox) -> Router {
         )
         .route(
             "/2010-04-01/Accounts/{account}/IncomingPhoneNumbers/{sid}",
-            post(update_incoming),
+            post(update_incoming).delete(release_incoming),
         )
         .route(
             "/2010-04-01/Accounts/{account}/AvailablePhoneNumbers/US/Local.json",
@@ -353,4 +353,25 @@ async fn update_incoming(
         c.sms_url = v;
     }
     Json(json!({"sid": c.sid, "phone_number": number, "voice_url": c.voice_url, "sms_url": c.sms_url})).into_response()
+}
+
+/// `DELETE IncomingPhoneNumbers/{sid}.json`: the number is released (204; 20404 if unknown).
+async fn release_incoming(
+    State(sb): State<Sandbox>,
+    Path((account, sid)): Path<(String, String)>,
+) -> Response {
+    let sid = sid.trim_end_matches(".json");
+    let mut inner = sb.inner.lock().unwrap();
+    let before = inner.numbers.len();
+    inner
+        .numbers
+        .retain(|_, c| !(c.sid == sid && c.account_sid == account));
+    if inner.numbers.len() == before {
+        return twilio_error(
+            StatusCode::NOT_FOUND,
+            20404,
+            "The requested resource was not found",
+        );
+    }
+    StatusCode::NO_CONTENT.into_response()
 }

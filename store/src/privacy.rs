@@ -339,3 +339,16 @@ pub async fn delete_business(
     .await?;
     Ok(calendars)
 }
+
+/// The business's NeverMissCall number and the Twilio account it is on.
+pub async fn number_and_account(
+    db: &mut PgConnection,
+    business_id: Uuid,
+) -> Result<(Option<String>, Option<String>)> {
+    Ok(sqlx::query_as(
+        "select twilio_number::text, twilio_account_sid from businesses where id = $1",
+    )
+    .bind(business_id)
+    .fetch_one(db)
+    .await?)
+}

@@ -283,6 +283,35 @@ impl TwilioClient {
         .await
     }
 
+    /// Releases a number from the account (`DELETE IncomingPhoneNumbers/{sid}.json`); one
+    /// already gone counts as released.
+    pub async fn release_number(
+        &self,
+        account_sid: &str,
+        auth_token: &str,
+        number_sid: &str,
+    ) -> Result<(), TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{account_sid}/IncomingPhoneNumbers/{number_sid}.json",
+            self.base
+        );
+        let resp = self
+            .http
+            .delete(url)
+            .basic_auth(account_sid, Some(auth_token))
+            .send()
+            .await
+            .map_err(|e| TwilioError::Transport(e.without_url().to_string()))?;
+        match resp.status().as_u16() {
+            200..=299 | 404 => Ok(()),
+            status => Err(TwilioError::Api {
+                status,
+                code: i64::from(status),
+                message: resp.text().await.unwrap_or_default(),
+            }),
+        }
+    }
+
     async fn post_form<T: serde::de::DeserializeOwned>(
         &self,
         url: &str,

@@ -169,7 +169,7 @@ async fn webhooks_are_verified_applied_once_and_never_undone_by_an_older_event()
         .billing()
         .spawn()
         .await;
-    let (token, _) = business_via_api(&app, "hooks@rivera.example").await;
+    let (token, number) = business_via_api(&app, "hooks@rivera.example").await;
     check_out(&app, &token).await;
     wait_for_status(&app, &token, "trialing").await;
     let events = app.sandbox.stripe.events();
@@ -271,4 +271,6 @@ async fn webhooks_are_verified_applied_once_and_never_undone_by_an_older_event()
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     let sub = &app.sandbox.stripe.subscriptions()[0];
     assert_eq!(sub["status"], "canceled");
+    // The number bought on the platform's account goes back to Twilio.
+    assert!(!app.sandbox.has_number(&number), "{number} released");
 }

@@ -382,4 +382,8 @@ async fn a_business_deletes_its_account_and_keeps_only_the_opt_outs_and_the_reco
         0,
         "nobody answers for a deleted business"
     );
+    assert!(
+        app.sandbox.has_number(TWILIO_NUMBER),
+        "a number on the business's own account stays theirs"
+    );
 }
