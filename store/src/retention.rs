@@ -74,14 +74,15 @@ pub async fn apply_due(db: &mut PgConnection, batch: i64) -> Result<RetentionPas
         pass.dispatched_rows += run(db, sql, batch).await?;
     }
     // A caller silent for 13 months: everything about them goes, as an erasure would.
-    // Last contact is the newest lead change, call or text; a conversation still open or a job
-    // still ahead keeps the caller.
+    // Last contact is the newest lead change, call, or text to or from the caller (not the
+    // owner's alerts about them); a conversation still open or a job still ahead keeps them.
     let silent: Vec<(uuid::Uuid, String)> = sqlx::query_as(
         "select l.business_id, l.phone::text from leads l group by l.business_id, l.phone
          having greatest(max(l.updated_at), max(l.created_at),
                     (select max(c.created_at) from calls c where c.business_id = l.business_id and c.caller_phone = l.phone),
                     (select max(m.created_at) from messages m join leads ml on ml.id = m.lead_id
-                      where ml.business_id = l.business_id and ml.phone = l.phone)) < now() - interval '13 months'
+                      where ml.business_id = l.business_id and ml.phone = l.phone
+                        and l.phone in (m.from_phone, m.to_phone))) < now() - interval '13 months'
             and not exists (select 1 from conversations cv join leads cl on cl.id = cv.lead_id
                             where cl.business_id = l.business_id and cl.phone = l.phone and cv.status = 'active')
             and not exists (select 1 from appointments a where a.business_id = l.business_id

@@ -168,6 +168,14 @@ async fn the_daily_retention_pass_deletes_exactly_what_is_due() {
         app.call(caller, "no-answer").await;
         app.expect_texts(caller, 1).await;
     }
+    // Thirteen months of silence: the silent caller's conversation ended long ago (its
+    // workflow is stopped here, so nothing it still does rewrites the rows dated below).
+    app.conversation(silent)
+        .await
+        .terminate(Default::default())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
     // The silent caller's last contact: 14 months ago. The older one's texts: 181 days ago,
     // its webhook rows 91 days. Everything of the fresh one: today.
     for (table, column) in [
