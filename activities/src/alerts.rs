@@ -21,6 +21,17 @@ struct Alert {
 
 impl ConversationActivities {
     pub(crate) async fn alert(&self, n: OwnerNotice) -> Result<SendOutcome, ActivityError> {
+        if let Some(caller) = &n.caller {
+            nmc_store::activity::open_conversation(
+                &self.pool,
+                n.business_id,
+                n.conversation_id,
+                &n.workflow_id,
+                caller.as_str(),
+            )
+            .await
+            .map_err(retryable)?;
+        }
         let mut body = self.name_the_caller(&n).await?;
         let (approved, served) = alerts::texting_state(&self.pool, n.business_id)
             .await

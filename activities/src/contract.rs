@@ -58,6 +58,18 @@ pub fn names() -> Vec<(String, String)> {
         same(&DB::appointment_told, &BookingActivities::appointment_told),
         same(&DB::sync_calendar, &BookingActivities::sync_calendar),
         same(
+            &defs::VoiceActivities::check_line,
+            &crate::voice::VoiceActivities::check_line,
+        ),
+        same(
+            &defs::VoiceActivities::store_recording,
+            &crate::voice::VoiceActivities::store_recording,
+        ),
+        same(
+            &defs::VoiceActivities::transcribe_recording,
+            &crate::voice::VoiceActivities::transcribe_recording,
+        ),
+        same(
             &defs::DigestActivities::send_weekly_digest,
             &crate::digest::DigestActivities::send_weekly_digest,
         ),

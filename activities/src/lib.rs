@@ -6,6 +6,7 @@ pub mod booking;
 pub mod contract;
 pub mod digest;
 pub mod retention;
+pub mod voice;
 
 use std::sync::Arc;
 
@@ -92,6 +93,13 @@ use nmc_telemetry::{CARRIER_RETRIES, FIRST_TEXT_SECONDS, REPLY_SECONDS, TEXTS};
 
 pub(crate) fn retryable(e: impl std::fmt::Display) -> ActivityError {
     anyhow!("{e}").into()
+}
+
+/// A failure no retry can fix: the workflow hears of it at once.
+pub(crate) fn permanent(e: impl std::fmt::Display) -> ActivityError {
+    ActivityError::application(temporalio_common::error::ApplicationFailure::non_retryable(
+        e.to_string(),
+    ))
 }
 
 #[activities]

@@ -53,6 +53,10 @@ pub struct OwnerNotice {
     pub priority: bool,
     pub body: String,
     pub idempotency_key: String,
+    /// The caller: an alert can come before any text opened the conversation's row (a landline,
+    /// a voicemail), so the alert opens it. Absent in histories recorded before voicemail.
+    #[serde(default)]
+    pub caller: Option<E164>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -9,9 +9,11 @@ pub mod conversation;
 pub mod digest;
 pub mod retention;
 pub mod team;
+pub mod voice;
 
 pub use booking::BookingActivities;
 pub use conversation::ConversationActivities;
 pub use digest::DigestActivities;
 pub use retention::RetentionActivities;
 pub use team::TeamActivities;
+pub use voice::VoiceActivities;

@@ -53,6 +53,9 @@ pub struct Config {
     pub platform_number: Option<String>,
     /// Stripe billing; `None` (no `STRIPE_SECRET_KEY`): billing is off and nobody is billed.
     pub billing: Option<Billing>,
+    /// Recordings and uploaded greetings (`NMC_STORAGE_URL`; local disk by default), shared
+    /// with the worker.
+    pub storage: nmc_storage::Storage,
 }
 
 /// Stripe: one plan (`STRIPE_PRICE_ID`), a trial, and the webhook's signing secret.
@@ -239,6 +242,7 @@ impl Config {
                 .collect(),
             platform_number: platform_number(get("NMC_PLATFORM_NUMBER"), sandbox)?,
             billing: billing(&get)?,
+            storage: nmc_storage::Storage::from_vars(get, std::path::Path::new("data/objects"))?,
         })
     }
 }

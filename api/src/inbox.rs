@@ -182,9 +182,12 @@ pub async fn list_calls(
 ) -> Result<Json<Page<Call>>, ApiError> {
     if q.outcome
         .as_deref()
-        .is_some_and(|o| !["missed", "answered", "ringing"].contains(&o))
+        .is_some_and(|o| !["missed", "answered", "ringing", "blocked"].contains(&o))
     {
-        return Err(invalid("outcome", "one of missed, answered, ringing"));
+        return Err(invalid(
+            "outcome",
+            "one of missed, answered, ringing, blocked",
+        ));
     }
     let (cursor, limit) = paging(&PageQuery {
         cursor: q.cursor.clone(),

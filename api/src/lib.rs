@@ -21,6 +21,7 @@ pub mod phone_codes;
 pub mod privacy;
 pub mod push;
 pub mod temporal;
+pub mod voice;
 pub mod web;
 pub mod webhook;
 
@@ -59,6 +60,8 @@ pub struct AppState {
     pub links: nmc_store::AlertLinks,
     /// The VAPID key's public half, for browsers subscribing to push.
     pub vapid_public_key: String,
+    /// Recordings and uploaded greetings.
+    pub storage: nmc_storage::Storage,
 }
 
 impl AppState {
@@ -85,6 +88,7 @@ impl AppState {
         );
         let sandbox = config.sandbox.then(|| built_in_sandbox(&config));
         let events = events::EventHub::start(db.clone());
+        let storage = config.storage.clone();
         Ok(Self {
             db,
             temporal,
@@ -97,6 +101,7 @@ impl AppState {
             events,
             links,
             vapid_public_key: vapid.public_base64(),
+            storage,
         })
     }
 }
@@ -122,6 +127,7 @@ fn built_in_sandbox(config: &Config) -> nmc_sandbox::Sandbox {
     let sandbox = nmc_sandbox::Sandbox::new()
         .with_admin_token(config.admin_token.expose_secret())
         .with_webhook_base(&config.public_base_url);
+    sandbox.set_public_base(&format!("{}/sandbox", config.public_base_url));
     let (sid, token) = config.platform_twilio();
     sandbox.register_account(&sid, &token);
     if let Some(n) = &config.platform_number {

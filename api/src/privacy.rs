@@ -132,6 +132,9 @@ pub async fn erase_caller(
     let mut tx = t.begin(&s.db).await?;
     let erased = privacy::erase_caller(&mut tx, t.business_id, phone.as_str()).await?;
     commit(tx).await?;
+    for key in &erased.recording_keys {
+        forget(&s, key).await;
+    }
     // The calendars we pushed those jobs to get the copy without the caller's details.
     for id in &erased.appointment_ids {
         crate::owner::tell_workflow(&s, t.business_id, *id, false).await?;
@@ -200,10 +203,27 @@ pub async fn delete_business(
     if let (Some(number), Some(account)) = (number, account) {
         release_number(&s, &number, &account).await;
     }
+    for prefix in ["recordings", "greetings"] {
+        if let Err(e) = s
+            .storage
+            .delete_prefix(&format!("{prefix}/{}/", t.business_id))
+            .await
+        {
+            tracing::warn!(error = %e, "stored {prefix} not deleted; delete them by hand");
+        }
+    }
     tracing::info!(business_id = %t.business_id, "account deleted");
     Ok(Json(
         json!({ "deleted": true, "histories_deleted": workflows.len() }),
     ))
+}
+
+/// Deletes a stored recording; a failure is logged for operations (the row is already gone,
+/// so nothing links to the file).
+async fn forget(s: &AppState, key: &str) {
+    if let Err(e) = s.storage.delete(key).await {
+        tracing::warn!(error = %e, "an erased caller's recording was not deleted; delete it by hand");
+    }
 }
 
 /// Gives a number bought on the platform's account back to Twilio (it costs every month); a

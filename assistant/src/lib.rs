@@ -6,6 +6,7 @@ pub mod eval;
 pub mod guardrails;
 pub mod llm;
 pub mod rules;
+pub mod transcribe;
 
 use std::future::Future;
 

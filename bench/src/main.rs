@@ -8,7 +8,7 @@
 //! `scripts/bench` wires it all up.
 //!
 //! One module per mode: `greeting` (the default: missed call → greeting text, next to its floor),
-//! `conversation`, `availability`, `booking`, `events`, `load`, `flood` and `pages`; `setup`
+//! `conversation`, `availability`, `booking`, `events`, `load`, `flood`, `pages` and `voicemail`; `setup`
 //! starts the sandbox carrier and onboards the business every mode runs against.
 
 mod availability;
@@ -21,6 +21,7 @@ mod load;
 mod pages;
 mod setup;
 mod stats;
+mod voicemail;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -63,6 +64,8 @@ struct Args {
     requests: usize,
     api_pid: Option<u32>,
     worker_pid: Option<u32>,
+    /// A voicemail → the owner's alert, against the offline engine alone (voicemail.rs).
+    voicemail: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -88,6 +91,7 @@ fn args() -> anyhow::Result<Args> {
         requests: 200,
         api_pid: None,
         worker_pid: None,
+        voicemail: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -110,6 +114,7 @@ fn args() -> anyhow::Result<Args> {
             "--password-flood" => a.password_flood = true,
             "--businesses" => a.businesses = val()?.parse()?,
             "--pages" => a.pages = true,
+            "--voicemail" => a.voicemail = true,
             "--conversations" => a.conversations = val()?.parse()?,
             "--requests" => a.requests = val()?.parse()?,
             "--api-pid" => a.api_pid = Some(val()?.parse()?),
@@ -153,6 +158,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if a.password_flood {
         return flood::run(&a, &http, twilio_number).await;
+    }
+    if a.voicemail {
+        return voicemail::run(&a, &sandbox, twilio_number).await;
     }
     if a.pages {
         return pages::run(&a, twilio_number, &business.owner_email).await;

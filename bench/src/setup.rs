@@ -14,6 +14,7 @@ pub async fn start_sandbox(bind: &str) -> anyhow::Result<(Sandbox, String)> {
         .await
         .context("bind the sandbox")?;
     let sandbox_base = format!("http://{}", listener.local_addr()?);
+    sandbox.set_public_base(&sandbox_base);
     let router = sandbox.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
     Ok((sandbox, sandbox_base))

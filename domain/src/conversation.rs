@@ -99,11 +99,28 @@ pub struct Carried {
 pub enum CallerEvent {
     Missed(MissedCall),
     Texted(InboundSms),
+    /// The caller's voicemail is recorded (or they hung up without leaving one).
+    Voicemail(VoicemailLeft),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MissedCall {
     pub call_sid: String,
+    pub profile: BusinessProfile,
+    /// The caller was sent to voicemail: the first text waits for the message (it picks up
+    /// from what they said) instead of going at once.
+    #[serde(default)]
+    pub voicemail: bool,
+}
+
+/// The end of a voicemail: Twilio's recording (on record in `recordings`), or none when the
+/// caller hung up before saying anything.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VoicemailLeft {
+    pub call_sid: String,
+    /// `recordings.id`; `None`: no message was left.
+    pub recording_id: Option<Uuid>,
+    pub duration_secs: u32,
     pub profile: BusinessProfile,
 }
 
@@ -357,6 +374,10 @@ pub enum NoticeKind {
     /// The caller confirmed or cancelled their appointment by text.
     Confirmed,
     Cancelled,
+    /// The caller left a voicemail: its transcript, and a link to play it.
+    Voicemail,
+    /// The caller is on a landline: call them back (no text can reach them).
+    CallBack,
 }
 
 impl NoticeKind {
@@ -373,6 +394,8 @@ impl NoticeKind {
             NoticeKind::Booked => "booked",
             NoticeKind::Confirmed => "confirmed",
             NoticeKind::Cancelled => "cancelled",
+            NoticeKind::Voicemail => "voicemail",
+            NoticeKind::CallBack => "call_back",
         }
     }
 }
@@ -385,6 +408,8 @@ pub enum Waiting {
     OwnerWindow,
     /// A quiet caller: the next follow-up is due at `until`.
     CallerReply,
+    /// The caller is leaving a voicemail; the first text picks up from it.
+    Voicemail,
     #[default]
     Nothing,
 }

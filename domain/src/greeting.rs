@@ -54,6 +54,52 @@ pub fn greeting_for(profile: &BusinessProfile, at: DateTime<Utc>) -> String {
     }
 }
 
+/// What a caller hears before the beep when the owner wrote no greeting of their own.
+pub fn default_voicemail_greeting(business: &str) -> String {
+    format!(
+        "You've reached {business}. Sorry we can't take your call. Please leave your name, \
+         your address and what you need after the tone, and we'll text you right back."
+    )
+}
+
+/// The first text after a voicemail, instead of the generic greeting: it picks up from what the
+/// caller said ("Got your voicemail about the leaking water heater") and goes on with the
+/// assistant's next question.
+pub fn voicemail_pickup(business: &str, fields: &crate::lead::LeadFields, next: &str) -> String {
+    let about = fields
+        .service_needed
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && s.chars().count() <= 60)
+        .map(|s| {
+            let s = s.trim_end_matches(['.', '!']).to_lowercase();
+            if s.starts_with("the ") || s.starts_with("my ") || s.starts_with("a ") {
+                s.replacen("my ", "your ", 1)
+            } else {
+                format!("\"{s}\"")
+            }
+        })
+        .or_else(|| {
+            fields
+                .trade
+                .as_deref()
+                .and_then(trade_phrase)
+                .map(str::to_owned)
+        });
+    let got = match about {
+        Some(a) => format!("Got your voicemail about {a}."),
+        None => "Got your voicemail, thanks.".to_owned(),
+    };
+    let hello = match fields.name.as_deref() {
+        Some(n) => format!(
+            "Hi {}, this is {business}.",
+            n.split_whitespace().next().unwrap_or(n)
+        ),
+        None => format!("Hi, this is {business}."),
+    };
+    with_opt_out_line(&format!("{hello} {got} {}", next.trim()))
+}
+
 pub fn opt_out_confirmation(business: &str) -> String {
     format!(
         "{business}: you're unsubscribed and won't get more texts from us. Reply START to resubscribe."

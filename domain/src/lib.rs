@@ -2,6 +2,7 @@
 //! workflow can use them deterministically and tests need nothing but values.
 
 pub mod appointment;
+pub mod audio;
 pub mod availability;
 pub mod billing;
 pub mod catalog;
@@ -15,9 +16,11 @@ pub mod greeting;
 pub mod hours;
 pub mod keywords;
 pub mod lead;
+pub mod line;
 pub mod money;
 pub mod phone;
 pub mod registration;
+pub mod routing;
 pub mod team;
 pub mod timezone;
 pub mod turn;

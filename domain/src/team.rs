@@ -10,6 +10,8 @@ use crate::Keyword;
 pub const ALERT_KINDS: &[(&str, &str)] = &[
     ("missed_call", "Missed calls"),
     ("caller_text", "Caller texts"),
+    ("voicemail", "Voicemails"),
+    ("call_back", "Landline callers to call back"),
     ("emergency", "Emergencies"),
     ("needs_owner", "Asks for you"),
     ("qualified", "Qualified leads"),

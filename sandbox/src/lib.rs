@@ -9,10 +9,11 @@
 //! - `GET  /api/messages?to=&from=`  messages the carrier accepted (newest last)
 //! - `DELETE /api/messages`          forget messages, attempts and faults
 //! - `GET  /api/stats`               send attempts, including refused ones
-//! - `POST /api/calls`  `{from, to, outcome?, call_sid?, deliveries?}`  place a call
+//! - `POST /api/calls`  `{from, to, outcome?, press?, voicemail?, call_sid?, deliveries?}`  place a call
 //! - `POST /api/sms`    `{from, to, body, message_sid?, deliveries?}`   text a number
 //! - `POST /api/faults` `{to?, status, code?, count?, delay_ms?}`       make the next sends fail or stall
 //! - `POST /api/lines`  `{number, behaviour?, forward_to?}`  a line outside Twilio (see [`lines`])
+//! - `POST /api/lookups` `{number, line_type, sms_pumping_risk?}` what Lookup says (see [`voice`])
 //! - `/api/calendars…`  the calendar doubles' control routes
 
 pub mod auth;
@@ -24,6 +25,7 @@ pub mod push;
 mod rest;
 pub mod slack;
 pub mod stripe;
+pub mod voice;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -92,6 +94,13 @@ struct Inner {
     /// Lines outside Twilio (a business's own phone) and the calls placed to them.
     lines: HashMap<String, lines::Line>,
     placed_calls: Vec<lines::PlacedCall>,
+    /// What Lookup says per number, and how often it was asked.
+    lookups: HashMap<String, voice::LineSetup>,
+    lookups_made: u64,
+    /// Voicemails held until deleted: RecordingSid → media.
+    recordings: HashMap<String, voice::Recording>,
+    /// Where the sandbox itself is served (recording URLs point here).
+    public_base: Option<String>,
 }
 
 #[derive(Clone)]
@@ -257,6 +266,7 @@ impl Sandbox {
     pub fn router(&self) -> Router {
         let control = control::router(self)
             .merge(lines::control_router(self))
+            .merge(voice::control_router(self))
             .merge(stripe::control_router(&self.stripe))
             .merge(self.calendars.control_router())
             .route_layer(axum::middleware::from_fn_with_state(
@@ -265,11 +275,26 @@ impl Sandbox {
             ));
         rest::router(self)
             .merge(lines::router(self))
+            .merge(voice::router(self))
             .merge(control)
             .merge(self.calendars.router())
             .merge(self.slack.router())
             .merge(self.stripe.router())
             .merge(self.push.router())
+    }
+
+    /// Where the sandbox is served (its REST base): recording URLs in callbacks point here.
+    pub fn set_public_base(&self, base: &str) {
+        self.inner.lock().unwrap().public_base = Some(base.trim_end_matches('/').to_owned());
+    }
+
+    pub(crate) fn public_base(&self) -> String {
+        self.inner
+            .lock()
+            .unwrap()
+            .public_base
+            .clone()
+            .unwrap_or_else(|| "https://api.twilio.com".to_owned())
     }
 
     fn number(&self, number: &str) -> Option<NumberConfig> {
@@ -307,68 +332,6 @@ impl Sandbox {
         Ok((status, resp.text().await.unwrap_or_default()))
     }
 
-    /// Plays a caller ringing `to`: the voice webhook, then (for dial-through numbers) the
-    /// `<Dial action>` callback with the given outcome. Returns what each step answered.
-    pub async fn place_call(&self, req: CallRequest) -> Result<CallResult, String> {
-        let cfg = self
-            .number(&req.to)
-            .ok_or_else(|| format!("{} is not a sandbox number", req.to))?;
-        let call_sid = req.call_sid.clone().unwrap_or_else(|| new_sid("CA"));
-        let base = vec![
-            ("AccountSid".to_owned(), cfg.account_sid.clone()),
-            ("ApiVersion".to_owned(), "2010-04-01".to_owned()),
-            ("CallSid".to_owned(), call_sid.clone()),
-            ("Direction".to_owned(), "inbound".to_owned()),
-            ("From".to_owned(), req.from.clone()),
-            ("To".to_owned(), req.to.clone()),
-        ];
-        let mut incoming = base.clone();
-        incoming.push(("CallStatus".to_owned(), "ringing".to_owned()));
-        if let Some(via) = &req.forwarded_from {
-            incoming.push(("ForwardedFrom".to_owned(), via.clone()));
-        }
-        let mut voice = (0, String::new());
-        for _ in 0..req.deliveries.max(1) {
-            voice = self
-                .post_signed(&cfg.voice_url, &cfg.auth_token, &incoming)
-                .await?;
-        }
-        let mut dial = None;
-        if let Some(action) = dial_action(&voice.1) {
-            let outcome = req
-                .outcome
-                .clone()
-                .unwrap_or_else(|| "no-answer".to_owned());
-            let mut completed = base.clone();
-            completed.push((
-                "CallStatus".to_owned(),
-                if outcome == "completed" {
-                    "completed"
-                } else {
-                    "in-progress"
-                }
-                .to_owned(),
-            ));
-            completed.push(("DialCallStatus".to_owned(), outcome));
-            completed.push(("DialCallSid".to_owned(), new_sid("CA")));
-            completed.push(("DialCallDuration".to_owned(), "0".to_owned()));
-            let mut last = (0, String::new());
-            for _ in 0..req.deliveries.max(1) {
-                last = self
-                    .post_signed(&action, &cfg.auth_token, &completed)
-                    .await?;
-            }
-            dial = Some(last);
-        }
-        Ok(CallResult {
-            call_sid,
-            voice_status: voice.0,
-            voice_twiml: voice.1,
-            dial_status: dial.as_ref().map(|d| d.0),
-            dial_twiml: dial.map(|d| d.1),
-        })
-    }
-
     /// Plays a caller texting `to`.
     pub async fn send_sms_as_caller(&self, req: SmsRequest) -> Result<SmsResult, String> {
         let cfg = self
@@ -402,22 +365,7 @@ impl Sandbox {
     }
 }
 
-/// The `action` URL of a `<Dial>` in a TwiML answer, if there is one.
-fn dial_action(twiml: &str) -> Option<String> {
-    let dial = &twiml[twiml.find("<Dial")?..];
-    let start = dial.find("action=\"")? + "action=\"".len();
-    let end = dial[start..].find('"')? + start;
-    Some(
-        dial[start..end]
-            .replace("&quot;", "\"")
-            .replace("&apos;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&"),
-    )
-}
-
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct CallRequest {
     pub from: String,
     pub to: String,
@@ -432,6 +380,16 @@ pub struct CallRequest {
     /// The line that forwarded the call here (Twilio's `ForwardedFrom`), if one did.
     #[serde(default)]
     pub forwarded_from: Option<String>,
+    /// The key the person answering a screened call presses (`None`: a carrier voicemail or
+    /// a decline, which press nothing).
+    #[serde(default)]
+    pub press: Option<String>,
+    /// How long a bridged call lasts (`DialCallDuration`).
+    #[serde(default)]
+    pub talk_secs: Option<u32>,
+    /// What the caller says after the beep, if they are sent to voicemail.
+    #[serde(default)]
+    pub voicemail: Option<voice::Voicemail>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -441,6 +399,9 @@ pub struct CallResult {
     pub voice_twiml: String,
     pub dial_status: Option<u16>,
     pub dial_twiml: Option<String>,
+    /// The voicemail's `RecordingSid`, if one was left.
+    #[serde(default)]
+    pub recording_sid: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -459,20 +420,4 @@ pub struct SmsResult {
     pub message_sid: String,
     pub status: u16,
     pub twiml: String,
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn finds_dial_action() {
-        let t = r#"<?xml version="1.0"?><Response><Dial timeout="20" action="https://x.example/cb?a=1&amp;b=2" method="POST">+1</Dial></Response>"#;
-        assert_eq!(
-            super::dial_action(t).as_deref(),
-            Some("https://x.example/cb?a=1&b=2")
-        );
-        assert_eq!(
-            super::dial_action("<Response><Say>hi</Say></Response>"),
-            None
-        );
-    }
 }

@@ -229,6 +229,7 @@ impl Sandbox {
             call_sid: None,
             deliveries: 1,
             forwarded_from: via.map(str::to_owned),
+            ..Default::default()
         };
         match self.place_call(req).await {
             Ok(r) if r.voice_status < 300 => "completed",

@@ -77,6 +77,20 @@ pub async fn prepare_outbound(pool: &PgPool, s: &OutboundSms) -> Result<Outbound
     Ok(row)
 }
 
+/// Opens the conversation's row (and the caller's lead) if no text has yet: safe to repeat.
+pub async fn open_conversation(
+    pool: &PgPool,
+    business_id: Uuid,
+    conversation_id: Uuid,
+    workflow_id: &str,
+    caller: &str,
+) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    ensure_conversation(&mut tx, business_id, conversation_id, workflow_id, caller).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 async fn ensure_conversation(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     business_id: Uuid,

@@ -57,6 +57,12 @@ pub struct BusinessForWebhook {
     pub follow_up_secs: Vec<i32>,
     pub quiet_start: chrono::NaiveTime,
     pub quiet_end: chrono::NaiveTime,
+    pub call_screening: bool,
+    pub voicemail_greeting: Option<String>,
+    pub voicemail_voice: String,
+    pub voicemail_language: String,
+    pub voicemail_max_secs: i32,
+    pub voicemail_audio_key: Option<String>,
 }
 
 impl std::fmt::Debug for BusinessForWebhook {
@@ -156,7 +162,20 @@ pub async fn list(pool: &PgPool) -> Result<Vec<BusinessSummary>> {
 const WEBHOOK_COLUMNS: &str =
     "id, name, owner_name, business_phone, twilio_number, twilio_account_sid,
     twilio_auth_token_enc, timezone, call_mode, greeting, after_hours_greeting, business_hours,
-    owner_window_secs, assistant_disclosure, follow_up_secs, quiet_start, quiet_end";
+    owner_window_secs, assistant_disclosure, follow_up_secs, quiet_start, quiet_end,
+    call_screening, voicemail_greeting, voicemail_voice, voicemail_language, voicemail_max_secs,
+    voicemail_audio_key";
+
+/// The business a call leg belongs to, by id (the screening whisper runs on the answering leg,
+/// whose `To` is the business's own phone, so its URL names the business).
+pub async fn for_webhook(pool: &PgPool, id: Uuid) -> Result<Option<BusinessForWebhook>> {
+    Ok(sqlx::query_as(&format!(
+        "select {WEBHOOK_COLUMNS} from businesses where id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
 
 /// The business that owns a Twilio number (the `To` of a call or text).
 pub async fn by_twilio_number(pool: &PgPool, number: &str) -> Result<Option<BusinessForWebhook>> {

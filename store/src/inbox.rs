@@ -222,6 +222,16 @@ pub struct Call {
     pub is_after_hours: bool,
     pub is_repeat: bool,
     pub created_at: DateTime<Utc>,
+    /// What the routing rule gave a missed call: text, voicemail, ai_voice, both.
+    pub route: Option<String>,
+    /// How long an answered call lasted.
+    pub answered_secs: Option<i32>,
+    /// The caller's voicemail, if they left one: play it at `/app/recordings/{id}`.
+    pub recording_id: Option<Uuid>,
+    pub recording_secs: Option<i32>,
+    pub transcript: Option<String>,
+    /// recorded | stored | transcribed | failed
+    pub recording_status: Option<String>,
 }
 
 pub struct CallFilter {
@@ -241,11 +251,18 @@ pub async fn calls(
 ) -> Result<Page<Call>> {
     let (ts, id) = after(cursor);
     let rows: Vec<Call> = sqlx::query_as(
-        "select id, caller_phone, lead_id, status, dial_status, is_after_hours, is_repeat, created_at from calls
-         where business_id = $1 and ($2::timestamptz is null or created_at >= $2) and ($3::timestamptz is null or created_at < $3)
-           and ($4::text is null or status = $4) and ($5::boolean is null or is_after_hours = $5)
-           and ($6::timestamptz is null or (created_at, id) < ($6, $7))
-         order by created_at desc, id desc limit $8",
+        "select c.id, c.caller_phone, c.lead_id, c.status, c.dial_status, c.is_after_hours, c.is_repeat, c.created_at,
+                c.route, c.answered_secs, r.rec_id as recording_id, r.rec_secs as recording_secs,
+                r.rec_text as transcript, r.rec_status as recording_status
+         from calls c
+         left join lateral (
+             select id as rec_id, duration_secs as rec_secs, transcript as rec_text, status as rec_status
+             from recordings where business_id = c.business_id and call_sid = c.twilio_call_sid
+             order by created_at desc limit 1) r on true
+         where c.business_id = $1 and ($2::timestamptz is null or c.created_at >= $2) and ($3::timestamptz is null or c.created_at < $3)
+           and ($4::text is null or c.status = $4) and ($5::boolean is null or c.is_after_hours = $5)
+           and ($6::timestamptz is null or (c.created_at, c.id) < ($6, $7))
+         order by c.created_at desc, c.id desc limit $8",
     )
     .bind(business_id)
     .bind(f.from)
@@ -371,6 +388,8 @@ pub struct Message {
     pub status: String,
     pub error_code: Option<i32>,
     pub created_at: DateTime<Utc>,
+    /// A voicemail's recording (its transcript is the body).
+    pub recording_id: Option<Uuid>,
 }
 
 pub async fn messages(
@@ -379,8 +398,13 @@ pub async fn messages(
     conversation_id: Uuid,
 ) -> Result<Vec<Message>> {
     Ok(sqlx::query_as(
-        "select id, direction, sender, kind, body, status, error_code, created_at from messages
-         where business_id = $1 and conversation_id = $2 and kind <> 'owner_alert' order by created_at, id",
+        "select m.id, m.direction, m.sender, m.kind, m.body, m.status, m.error_code, m.created_at,
+                r.id as recording_id
+         from messages m
+         left join recordings r on m.kind = 'voicemail' and r.business_id = m.business_id
+                               and r.twilio_recording_sid = m.twilio_message_sid
+         where m.business_id = $1 and m.conversation_id = $2 and m.kind <> 'owner_alert'
+         order by m.created_at, m.id",
     )
     .bind(business_id)
     .bind(conversation_id)

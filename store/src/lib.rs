@@ -27,6 +27,8 @@ pub mod scheduling;
 pub mod secrets;
 pub mod settings;
 pub mod team;
+pub mod voice;
+pub mod voicemail;
 pub mod webhook;
 
 pub use links::AlertLinks;

@@ -17,6 +17,7 @@ const MAC_LEN: usize = 12;
 /// What a token is for: one purpose's token never opens another's.
 const ALERT: &[u8] = b"alert-link\0";
 const UNSUBSCRIBE: &[u8] = b"digest-unsubscribe\0";
+const GREETING: &[u8] = b"voicemail-greeting\0";
 
 #[derive(Clone)]
 pub struct AlertLinks {
@@ -73,6 +74,16 @@ impl AlertLinks {
 
     pub fn open_unsubscribe(&self, token: &str, now: DateTime<Utc>) -> Result<Uuid, LinkError> {
         self.verify(UNSUBSCRIBE, token, now)
+    }
+
+    /// Lets Twilio fetch a business's uploaded voicemail greeting for an hour (the URL goes into
+    /// the TwiML of one call; nobody else can list or guess it).
+    pub fn greeting_token(&self, business_id: Uuid, now: DateTime<Utc>) -> String {
+        self.sign(GREETING, business_id, now + chrono::Duration::hours(1))
+    }
+
+    pub fn open_greeting(&self, token: &str, now: DateTime<Utc>) -> Result<Uuid, LinkError> {
+        self.verify(GREETING, token, now)
     }
 
     fn sign(&self, purpose: &[u8], id: Uuid, until: DateTime<Utc>) -> String {

@@ -64,6 +64,8 @@ pub struct Erased {
     pub appointment_ids: Vec<Uuid>,
     pub notifications: u64,
     pub workflow_ids: Vec<String>,
+    /// Their voicemails' stored copies, for the caller to delete once this commits.
+    pub recording_keys: Vec<String>,
 }
 
 /// Erases the caller at `phone`: leads, calls, conversations, texts, alerts about them, the
@@ -145,6 +147,7 @@ pub async fn erase_caller(db: &mut PgConnection, business_id: Uuid, phone: &str)
         .execute(&mut *db)
         .await?
         .rows_affected();
+    e.recording_keys = erase_voice(db, business_id, phone, &leads).await?;
     e.calls = sqlx::query("delete from calls where business_id = $1 and (caller_phone::text = $2 or lead_id = any($3))")
         .bind(business_id).bind(phone).bind(&leads).execute(&mut *db).await?.rows_affected();
     sqlx::query("delete from events where business_id = $1 and (data->>'id' = any($2) or data->>'lead_id' = any($2)
@@ -168,6 +171,31 @@ pub async fn erase_caller(db: &mut PgConnection, business_id: Uuid, phone: &str)
     crate::audit(&mut *db, business_id, "caller", None, "caller_erased",
         json!({"phone": nmc_domain::phone::mask(phone), "removed": {"leads": e.leads, "calls": e.calls, "messages": e.messages}})).await?;
     Ok(e)
+}
+
+/// The caller's voicemails (their stored copies' keys come back, to delete after the commit)
+/// and what Lookup said about their line.
+async fn erase_voice(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    phone: &str,
+    leads: &[Uuid],
+) -> Result<Vec<String>> {
+    let keys: Vec<Option<String>> = sqlx::query_scalar(
+        "delete from recordings where business_id = $1 and (caller_phone::text = $2 or lead_id = any($3))
+         returning storage_key",
+    )
+    .bind(business_id)
+    .bind(phone)
+    .bind(leads)
+    .fetch_all(&mut *db)
+    .await?;
+    sqlx::query("delete from line_checks where business_id = $1 and phone::text = $2")
+        .bind(business_id)
+        .bind(phone)
+        .execute(&mut *db)
+        .await?;
+    Ok(keys.into_iter().flatten().collect())
 }
 
 /// Every row the business owns, table by table (for its own export before it leaves).
@@ -296,6 +324,11 @@ pub async fn delete_business(
         "alert_preferences",
         "phone_verifications",
         "forwarding_tests",
+        "recordings",
+        "line_checks",
+        "blocked_callers",
+        "routing_holidays",
+        "routing_rules",
         "oauth_states",
         "password_resets",
         "invites",
@@ -321,6 +354,7 @@ pub async fn delete_business(
              owner_email = 'deleted-' || id || '@invalid', business_phone = null, twilio_number = null,
              twilio_account_sid = null, twilio_auth_token_enc = null, slack_webhook_enc = null,
              greeting = null, after_hours_greeting = null, messaging_registration = null,
+             voicemail_greeting = null, voicemail_audio_key = null, voicemail_audio_type = null,
              ics_token_enc = null, ics_token_hash = null,
              deleted_at = now(), updated_at = now()
          where id = $1",

@@ -2,6 +2,7 @@
 //! Twilio retries, and a retry must have no second effect. The webhook row is also an outbox:
 //! it keeps the signal for the caller's workflow, and the worker sends any the API could not.
 
+use nmc_domain::routing::Method;
 use nmc_domain::{BusinessProfile, CallerEvent, E164, InboundSms, Keyword, MissedCall};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -18,7 +19,7 @@ pub struct Recorded {
     pub signal: CallerEvent,
 }
 
-async fn upsert_lead(
+pub(crate) async fn upsert_lead(
     tx: &mut Transaction<'_, Postgres>,
     business_id: Uuid,
     phone: &E164,
@@ -37,7 +38,7 @@ async fn upsert_lead(
     .await?)
 }
 
-async fn record_event(
+pub(crate) async fn record_event(
     tx: &mut Transaction<'_, Postgres>,
     business_id: Uuid,
     sid: &str,
@@ -47,6 +48,7 @@ async fn record_event(
     let kind = match signal {
         CallerEvent::Missed(_) => "missed_call",
         CallerEvent::Texted(_) => "inbound_sms",
+        CallerEvent::Voicemail(_) => "voicemail",
     };
     let json = serde_json::to_value(&signal).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let (event_id, signalled, stored): (Uuid, Option<chrono::DateTime<chrono::Utc>>, Option<serde_json::Value>) = sqlx::query_as(
@@ -92,7 +94,8 @@ pub async fn record_ringing_call(
     Ok(())
 }
 
-/// The business picked up: recorded as answered, nothing else happens.
+/// The business picked up (and, when screened, pressed the key): recorded as answered with how
+/// long the call lasted, nothing else happens.
 pub async fn record_answered_call(
     pool: &PgPool,
     business_id: Uuid,
@@ -100,17 +103,20 @@ pub async fn record_answered_call(
     caller: Option<&E164>,
     dial_status: &str,
     after_hours: bool,
+    answered_secs: Option<i32>,
 ) -> Result<()> {
     sqlx::query(
-        "insert into calls (business_id, twilio_call_sid, caller_phone, status, dial_status, is_after_hours)
-         values ($1, $2, $3, 'answered', $4, $5)
-         on conflict (business_id, twilio_call_sid) do update set status = 'answered', dial_status = excluded.dial_status, updated_at = now()",
+        "insert into calls (business_id, twilio_call_sid, caller_phone, status, dial_status, is_after_hours, answered_secs)
+         values ($1, $2, $3, 'answered', $4, $5, $6)
+         on conflict (business_id, twilio_call_sid) do update
+             set status = 'answered', dial_status = excluded.dial_status, answered_secs = excluded.answered_secs, updated_at = now()",
     )
     .bind(business_id)
     .bind(call_sid)
     .bind(caller.map(E164::as_str))
     .bind(dial_status)
     .bind(after_hours)
+    .bind(answered_secs)
     .execute(pool)
     .await?;
     Ok(())
@@ -118,6 +124,10 @@ pub async fn record_answered_call(
 
 /// A missed call from a caller we can text back: the call, the lead and the outbox row, in one
 /// transaction.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one webhook's fields, recorded in one transaction"
+)]
 pub async fn record_missed_call(
     pool: &PgPool,
     business_id: Uuid,
@@ -126,14 +136,16 @@ pub async fn record_missed_call(
     dial_status: &str,
     after_hours: bool,
     profile: BusinessProfile,
+    route: Method,
 ) -> Result<Recorded> {
     let mut tx = pool.begin().await?;
     let lead_id = upsert_lead(&mut tx, business_id, caller, "missed_call").await?;
     sqlx::query(
-        "insert into calls (business_id, twilio_call_sid, caller_phone, lead_id, status, dial_status, is_after_hours)
-         values ($1, $2, $3, $4, 'missed', $5, $6)
+        "insert into calls (business_id, twilio_call_sid, caller_phone, lead_id, status, dial_status, is_after_hours, route)
+         values ($1, $2, $3, $4, 'missed', $5, $6, $7)
          on conflict (business_id, twilio_call_sid) do update
-             set status = 'missed', dial_status = excluded.dial_status, lead_id = excluded.lead_id, updated_at = now()",
+             set status = 'missed', dial_status = excluded.dial_status, lead_id = excluded.lead_id,
+                 route = excluded.route, updated_at = now()",
     )
     .bind(business_id)
     .bind(call_sid)
@@ -141,11 +153,13 @@ pub async fn record_missed_call(
     .bind(lead_id)
     .bind(dial_status)
     .bind(after_hours)
+    .bind(route.as_str())
     .execute(&mut *tx)
     .await?;
     let signal = CallerEvent::Missed(MissedCall {
         call_sid: call_sid.to_owned(),
         profile,
+        voicemail: route == Method::Voicemail,
     });
     let rec = record_event(&mut tx, business_id, call_sid, caller, signal).await?;
     tx.commit().await?;
@@ -334,7 +348,7 @@ pub async fn record_inbound_sms(
     // A redelivery reports what the first delivery decided (the opt-out list has moved on since).
     let (keyword, newly_opted_out) = match &event.signal {
         CallerEvent::Texted(first) => (first.keyword, first.newly_opted_out),
-        CallerEvent::Missed(_) => (keyword, newly_opted_out),
+        CallerEvent::Missed(_) | CallerEvent::Voicemail(_) => (keyword, newly_opted_out),
     };
     Ok(RecordedSms {
         event,

@@ -80,6 +80,17 @@ impl ConversationQueue {
                     )
                     .await
             }
+            CallerEvent::Voicemail(vm) => {
+                client
+                    .signal_with_start_workflow(
+                        ConversationWorkflow::run,
+                        start,
+                        ConversationWorkflow::voicemail,
+                        vm,
+                        options,
+                    )
+                    .await
+            }
         };
         sent.map(|_| ()).map_err(|e| e.to_string())
     }

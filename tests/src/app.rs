@@ -193,7 +193,14 @@ fn api_config(
         phone_countries: vec!["US".into(), "CA".into()],
         platform_number: Some(PLATFORM_NUMBER.into()),
         billing: None,
+        storage: nmc_storage::Storage::local(&objects_dir(database_url)).unwrap(),
     }
+}
+
+/// The test's object storage (recordings, greetings), shared by its API and worker.
+pub fn objects_dir(database_url: &str) -> std::path::PathBuf {
+    let name = database_url.rsplit('/').next().unwrap_or("nmc");
+    std::env::temp_dir().join(format!("nmc-objects-{name}"))
 }
 
 /// Serves the API until the returned switch is flipped.
@@ -240,6 +247,7 @@ impl TestApp {
         } else {
             let sandbox = Sandbox::new().with_admin_token(ADMIN_TOKEN);
             let url = serve(sandbox.router()).await;
+            sandbox.set_public_base(&url);
             (sandbox, url)
         };
         let task_queue = format!("nmc-test-{}", Uuid::new_v4().simple());
@@ -317,6 +325,10 @@ impl TestApp {
             .env("PUBLIC_BASE_URL", &self.api_url)
             .env("TWILIO_API_BASE", &self.sandbox_url)
             .env("NMC_SECRET_KEY", SECRET_KEY)
+            .env(
+                "NMC_STORAGE_URL",
+                format!("file://{}", objects_dir(&self.database_url).display()),
+            )
             .env(
                 "NMC_CONVERSATION_IDLE_SECS",
                 self.api_config.conversation_idle_secs.to_string(),

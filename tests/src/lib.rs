@@ -18,10 +18,11 @@ mod app;
 pub mod browser;
 mod doubles;
 pub mod smtp;
+pub mod voice;
 mod wait;
 mod webhooks;
 
-pub use app::{TestApp, TestAppBuilder};
+pub use app::{TestApp, TestAppBuilder, objects_dir};
 pub use doubles::{EventStream, FeedEvent, LlmDouble};
 pub use smtp::{Mail, SmtpServer};
 pub use wait::{DUPLICATE_WINDOW, wait_until};

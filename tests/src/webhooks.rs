@@ -7,19 +7,24 @@ use crate::{TWILIO_NUMBER, TestApp};
 
 impl TestApp {
     /// A call from `from` to the test business's number, ending as `outcome` (no-answer, busy,
-    /// completed…); returns once the carrier has had our answers to its webhooks.
+    /// completed…); returns once the carrier has had our answers to its webhooks. `completed`
+    /// is a person taking it: they press 1 when the call is screened.
     pub async fn call(&self, from: &str, outcome: &str) -> CallResult {
-        self.sandbox
-            .place_call(CallRequest {
-                from: from.into(),
-                to: TWILIO_NUMBER.into(),
-                outcome: Some(outcome.into()),
-                call_sid: None,
-                deliveries: 1,
-                forwarded_from: None,
-            })
-            .await
-            .unwrap()
+        self.call_with(CallRequest {
+            from: from.into(),
+            outcome: Some(outcome.into()),
+            press: (outcome == "completed").then(|| "1".into()),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// A call to the test business's number (unless `req.to` names another), as described.
+    pub async fn call_with(&self, mut req: CallRequest) -> CallResult {
+        if req.to.is_empty() {
+            req.to = TWILIO_NUMBER.into();
+        }
+        self.sandbox.place_call(req).await.unwrap()
     }
 
     /// A text from `from` to the test business's number; returns once our webhook answered.

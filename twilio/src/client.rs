@@ -7,8 +7,10 @@ use serde::Deserialize;
 
 #[derive(Clone)]
 pub struct TwilioClient {
-    http: reqwest::Client,
-    base: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
+    /// Lookup v2 lives on its own host at Twilio; a double serves both under one base.
+    pub(crate) lookups_base: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -71,9 +73,16 @@ impl TwilioClient {
             .pool_max_idle_per_host(64)
             .build()
             .expect("reqwest client builds");
+        let base = base.into().trim_end_matches('/').to_owned();
+        let lookups_base = if base == crate::API {
+            crate::LOOKUPS.to_owned()
+        } else {
+            base.clone()
+        };
         Self {
             http,
-            base: base.into().trim_end_matches('/').to_owned(),
+            base,
+            lookups_base,
         }
     }
 
@@ -278,7 +287,11 @@ impl TwilioClient {
                 ("Timeout", &timeout),
                 ("StatusCallback", call.status_callback),
                 ("StatusCallbackMethod", "POST"),
-            ],
+            ]
+            .into_iter()
+            // No callback wanted (a preview call): Twilio refuses an empty URL.
+            .filter(|(k, _)| !call.status_callback.is_empty() || !k.starts_with("StatusCallback"))
+            .collect::<Vec<_>>(),
         )
         .await
     }
@@ -295,6 +308,16 @@ impl TwilioClient {
             "{}/2010-04-01/Accounts/{account_sid}/IncomingPhoneNumbers/{number_sid}.json",
             self.base
         );
+        self.delete(&url, account_sid, auth_token).await
+    }
+
+    /// `DELETE url`: gone already (404) counts as done.
+    pub(crate) async fn delete(
+        &self,
+        url: &str,
+        account_sid: &str,
+        auth_token: &str,
+    ) -> Result<(), TwilioError> {
         let resp = self
             .http
             .delete(url)
@@ -339,7 +362,7 @@ impl TwilioClient {
         Self::read(resp).await
     }
 
-    async fn read<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn read<T: serde::de::DeserializeOwned>(
         resp: reqwest::Response,
     ) -> Result<T, TwilioError> {
         let status = resp.status().as_u16();

@@ -32,6 +32,68 @@ impl Response {
         self
     }
 
+    /// `<Say voice=".." language="..">`: Twilio's speech in the business's chosen voice.
+    pub fn say_as(mut self, text: &str, voice: &str, language: &str) -> Self {
+        self.body.push_str(&format!(
+            r#"<Say voice="{}" language="{}">{}</Say>"#,
+            escape(voice),
+            escape(language),
+            escape(text)
+        ));
+        self
+    }
+
+    /// `<Play>url</Play>`: an audio file Twilio fetches (MP3 or WAV).
+    pub fn play(mut self, url: &str) -> Self {
+        self.body.push_str(&format!("<Play>{}</Play>", escape(url)));
+        self
+    }
+
+    /// `<Dial>` with call screening: Twilio runs `whisper_url`'s TwiML on the answering leg
+    /// before it bridges the caller, so whoever answers must press a key first.
+    pub fn dial_screened(
+        mut self,
+        number: &str,
+        timeout_secs: u32,
+        action: &str,
+        whisper_url: &str,
+    ) -> Self {
+        self.body.push_str(&format!(
+            r#"<Dial timeout="{timeout_secs}" action="{}" method="POST" answerOnBridge="true"><Number url="{}" method="POST">{}</Number></Dial>"#,
+            escape(action),
+            escape(whisper_url),
+            escape(number)
+        ));
+        self
+    }
+
+    /// `<Gather numDigits="1">` around a prompt: one key press, posted to `action`.
+    pub fn gather_digit(mut self, action: &str, timeout_secs: u32, prompt: &str) -> Self {
+        self.body.push_str(&format!(
+            r#"<Gather numDigits="1" timeout="{timeout_secs}" action="{}" method="POST"><Say>{}</Say></Gather>"#,
+            escape(action),
+            escape(prompt)
+        ));
+        self
+    }
+
+    /// `<Record>` a message after the beep. `action` gets the end of the recording (or the
+    /// hang-up); `status_callback` gets the stored media once it is ready.
+    pub fn record(mut self, action: &str, status_callback: &str, max_secs: u32) -> Self {
+        self.body.push_str(&format!(
+            r#"<Record action="{}" method="POST" maxLength="{max_secs}" timeout="5" playBeep="true" trim="trim-silence" recordingStatusCallback="{}" recordingStatusCallbackMethod="POST" recordingStatusCallbackEvent="completed"/>"#,
+            escape(action),
+            escape(status_callback)
+        ));
+        self
+    }
+
+    /// `<Reject/>`: the caller hears busy and nothing is answered (a blocked caller).
+    pub fn reject(mut self) -> Self {
+        self.body.push_str(r#"<Reject reason="busy"/>"#);
+        self
+    }
+
     pub fn hangup(mut self) -> Self {
         self.body.push_str("<Hangup/>");
         self
@@ -73,5 +135,21 @@ mod tests {
         assert!(x.contains("<Say>Smith &amp; Sons &lt;Heating&gt;</Say>"));
         assert!(x.contains(r#"action="https://x.example/cb?a=1&amp;b=2""#));
         assert!(x.contains(r#"timeout="20""#));
+    }
+
+    #[test]
+    fn screened_dial_whispers_to_the_answering_leg() {
+        let x = Response::new()
+            .dial_screened(
+                "+15125550100",
+                20,
+                "https://x.example/done",
+                "https://x.example/w?b=1&c=2",
+            )
+            .render();
+        assert!(x.contains(
+            r#"<Number url="https://x.example/w?b=1&amp;c=2" method="POST">+15125550100</Number>"#
+        ));
+        assert!(x.contains(r#"answerOnBridge="true""#));
     }
 }

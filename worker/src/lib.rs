@@ -49,6 +49,51 @@ pub struct WorkerConfig {
     pub conversation_idle_secs: u64,
     /// SMTP_URL (unset: the log mailer) and NMC_MAIL_FROM.
     pub mail: mail::MailConfig,
+    /// Where recordings are kept (`NMC_STORAGE_URL`; local disk by default).
+    pub storage: nmc_storage::Storage,
+    /// How voicemails become words.
+    pub transcription: Transcription,
+}
+
+/// `NMC_TRANSCRIPTION_BASE_URL` (an OpenAI-compatible `/audio/transcriptions`), else the
+/// embedded offline engine `NMC_OFFLINE_TRANSCRIBER`.
+#[derive(Clone)]
+pub enum Transcription {
+    Api {
+        base_url: String,
+        api_key: SecretString,
+        model: String,
+    },
+    Offline(String),
+}
+
+impl Transcription {
+    pub fn from_env() -> Self {
+        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+        match var("NMC_TRANSCRIPTION_BASE_URL") {
+            Some(base_url) => Transcription::Api {
+                base_url,
+                api_key: var("NMC_TRANSCRIPTION_API_KEY").unwrap_or_default().into(),
+                model: var("NMC_TRANSCRIPTION_MODEL").unwrap_or_else(|| "whisper-1".into()),
+            },
+            None => Transcription::Offline(
+                var("NMC_OFFLINE_TRANSCRIBER")
+                    .unwrap_or_else(|| "python3 scripts/transcribe.py".into()),
+            ),
+        }
+    }
+
+    pub fn engine(&self) -> Option<nmc_assistant::transcribe::Transcriber> {
+        use nmc_assistant::transcribe::Transcriber;
+        match self {
+            Transcription::Api {
+                base_url,
+                api_key,
+                model,
+            } => Some(Transcriber::api(base_url, api_key.expose_secret(), model)),
+            Transcription::Offline(command) => Transcriber::offline(command),
+        }
+    }
 }
 
 pub struct LlmConfig {
@@ -109,6 +154,11 @@ impl WorkerConfig {
             digest_reconcile_secs: env_or("NMC_DIGEST_RECONCILE_SECS", "10").parse()?,
             conversation_idle_secs: env_or("NMC_CONVERSATION_IDLE_SECS", "172800").parse()?,
             mail: mail::MailConfig::from_env()?,
+            storage: nmc_storage::Storage::from_vars(
+                |n| std::env::var(n).ok().filter(|v| !v.is_empty()),
+                std::path::Path::new("data/objects"),
+            )?,
+            transcription: Transcription::from_env(),
             calendars: nmc_calendar::Calendars::from_env(),
             enforce_registration: match std::env::var("NMC_ENFORCE_MESSAGING_REGISTRATION")
                 .ok()
@@ -245,6 +295,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
             secrets: activities.secrets.clone(),
             status_callback_url: activities.status_callback_url.clone(),
         })
+        .register_activities(voice_activities(&config, &activities))
         .register_activities(activities)
         .register_activities(BookingActivities {
             pool: booking.pool.clone(),
@@ -267,6 +318,23 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     tracing::info!(task_queue = %config.task_queue, "worker started");
     worker.run().await?;
     Ok(())
+}
+
+fn voice_activities(
+    config: &WorkerConfig,
+    conversation: &ConversationActivities,
+) -> nmc_activities::voice::VoiceActivities {
+    let transcriber = config.transcription.engine();
+    if let Some(t) = &transcriber {
+        tracing::info!(engine = %t.describe(), storage = %config.storage.describe, "voicemail transcription");
+    }
+    nmc_activities::voice::VoiceActivities {
+        pool: conversation.pool.clone(),
+        secrets: conversation.secrets.clone(),
+        twilio: TwilioClient::new(config.twilio_api_base.clone()),
+        storage: config.storage.clone(),
+        transcriber,
+    }
 }
 
 /// The loops that act on what the API recorded: appointment catch-up, unsignalled webhooks,

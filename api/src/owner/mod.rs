@@ -9,7 +9,7 @@ mod catalog;
 mod schedule;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -18,7 +18,7 @@ use self::Role::{Member, MemberReadsOwnerWrites, Owner};
 use crate::auth::Tenant;
 use crate::{
     AppState, alerts, auth, billing, error::ApiError, forwarding, inbox, insights, messaging,
-    notifications, numbers, phone_codes, privacy, push,
+    notifications, numbers, phone_codes, privacy, push, voice,
 };
 
 pub(crate) use appointments::tell_workflow;
@@ -80,6 +80,7 @@ pub fn routes() -> Vec<OwnerRoute> {
         inbox_routes(),
         going_live_routes(),
         business_routes(),
+        voice_routes(),
     ]
     .into_iter()
     .flatten()
@@ -404,6 +405,71 @@ fn business_routes() -> Vec<OwnerRoute> {
             &["DELETE"],
             Owner,
             delete(auth::remove_member),
+        ),
+    ]
+}
+
+/// Calls: screening, voicemail, routing by time, the block list, recordings.
+fn voice_routes() -> Vec<OwnerRoute> {
+    // A greeting upload is bigger than any JSON body.
+    let upload = DefaultBodyLimit::max(nmc_domain::audio::MAX_GREETING_BYTES + 1024);
+    vec![
+        r(
+            "/api/voice",
+            &["GET", "PUT"],
+            Owner,
+            get(voice::get_voice).put(voice::put_voice),
+        ),
+        r(
+            "/api/voice/greeting-audio",
+            &["GET", "PUT", "DELETE"],
+            Owner,
+            get(voice::get_greeting_audio)
+                .put(voice::put_greeting_audio)
+                .delete(voice::delete_greeting_audio)
+                .layer(upload),
+        ),
+        r(
+            "/api/voice/preview-call",
+            &["POST"],
+            Owner,
+            post(voice::preview_call),
+        ),
+        r(
+            "/api/routing",
+            &["GET", "PUT"],
+            MemberReadsOwnerWrites,
+            get(voice::get_routing).put(voice::put_routing),
+        ),
+        r(
+            "/api/routing/holidays",
+            &["POST"],
+            Owner,
+            post(voice::put_holiday),
+        ),
+        r(
+            "/api/routing/holidays/{day}",
+            &["DELETE"],
+            Owner,
+            delete(voice::delete_holiday),
+        ),
+        r(
+            "/api/blocked-callers",
+            &["GET", "POST"],
+            Member,
+            get(voice::list_blocked).post(voice::block),
+        ),
+        r(
+            "/api/blocked-callers/{phone}",
+            &["DELETE"],
+            Member,
+            delete(voice::unblock),
+        ),
+        r(
+            "/api/recordings/{recording_id}/audio",
+            &["GET"],
+            Member,
+            get(voice::recording_audio),
         ),
     ]
 }

@@ -142,6 +142,23 @@ document.querySelectorAll('textarea[data-preview]').forEach(t => {
   update();
 });
 
+// ---- greeting upload -----------------------------------------------------------------------
+// <input type=file data-upload="/api/voice/greeting-audio">: the file goes as the body of a PUT
+// (the session cookie comes along); the API checks type, size and length and says why not.
+document.querySelectorAll('input[type=file][data-upload]').forEach(input => {
+  input.addEventListener('change', async () => {
+    const file = input.files[0];
+    const status = document.getElementById(input.id + '-status');
+    if (!file) return;
+    status.textContent = 'Uploading…';
+    const r = await fetch(input.dataset.upload, { method: 'PUT', body: file, headers: { 'Content-Type': file.type || 'application/octet-stream' } });
+    if (r.ok) { window.location.reload(); return; }
+    const e = await r.json().catch(() => ({}));
+    const fields = (e.error && e.error.fields) || {};
+    status.textContent = fields.audio || (e.error && e.error.message) || 'That file was not saved.';
+  });
+});
+
 // ---- home screen ---------------------------------------------------------------------------
 // The service worker gives the installed app an offline page. On a phone, the app's pages offer
 // installing once: Chromium browsers through their own prompt, iOS Safari (which has none) with

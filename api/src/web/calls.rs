@@ -43,7 +43,7 @@ impl Query {
             outcome: self
                 .outcome
                 .clone()
-                .filter(|o| o == "missed" || o == "answered"),
+                .filter(|o| ["missed", "answered", "blocked"].contains(&o.as_str())),
             after_hours: match self.after_hours.as_deref() {
                 Some("yes") => Some(true),
                 Some("no") => Some(false),
@@ -128,6 +128,7 @@ async fn log(
                         option value="" { "All" }
                         option value="missed" selected[sel(&q.outcome, "missed")] { "Missed" }
                         option value="answered" selected[sel(&q.outcome, "answered")] { "Answered" }
+                        option value="blocked" selected[sel(&q.outcome, "blocked")] { "Blocked" }
                     }
                 }
                 div { label for="after_hours" { "When" }
@@ -145,7 +146,7 @@ async fn log(
             } @else {
                 div class="scroll" {
                     table class="table" {
-                        thead { tr { th scope="col" { "When" } th scope="col" { "Caller" } th scope="col" { "Outcome" } } }
+                        thead { tr { th scope="col" { "When" } th scope="col" { "Caller" } th scope="col" { "Outcome" } th scope="col" { "Voicemail" } } }
                         tbody {
                             @for r in &rows {
                                 tr {
@@ -156,7 +157,10 @@ async fn log(
                                         span class=(if r.call.status == "missed" { "badge bad" } else { "badge" }) { (r.call.status) }
                                         @if r.call.is_after_hours { " " span class="badge" { "after hours" } }
                                         @if r.call.is_repeat { " " span class="badge" { "called again" } }
+                                        @if let Some(secs) = r.call.answered_secs { " " span class="muted" { (minutes(secs)) } }
+                                        @if r.call.route.as_deref() == Some("voicemail") { " " span class="badge" { "to voicemail" } }
                                     }
+                                    td { (voicemail(&r.call)) }
                                 }
                             }
                         }
@@ -166,6 +170,29 @@ async fn log(
         },
     )
     .into_response())
+}
+
+/// `3:07`
+fn minutes(secs: i32) -> String {
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+/// The caller's message: a player, and what they said (or why it has no words).
+fn voicemail(c: &inbox::Call) -> maud::Markup {
+    let Some(id) = c.recording_id else {
+        return html! {};
+    };
+    html! {
+        div class="voicemail" {
+            audio controls preload="none" src={ "/api/recordings/" (id) "/audio" } aria-label="Play the voicemail" { "Your browser cannot play it." }
+            " " span class="muted" { (minutes(c.recording_secs.unwrap_or(0))) }
+            @match (c.transcript.as_deref(), c.recording_status.as_deref()) {
+                (Some(t), _) => p class="transcript" { "“" (t) "”" },
+                (None, Some("failed")) => p class="muted" { "No transcript: listen to it." },
+                _ => p class="muted" { "Transcribing…" },
+            }
+        }
+    }
 }
 
 /// A CSV cell: quoted when needed, and a leading = + - @ neutralised so a caller's "name"
@@ -194,7 +221,9 @@ async fn csv(
     Params(q): Params<Query>,
 ) -> Result<Response, ApiError> {
     let (zone, rows) = load(&t, &s, &q, 50_000).await?;
-    let mut out = String::from("time,caller_phone,caller_name,outcome,after_hours,repeat\r\n");
+    let mut out = String::from(
+        "time,caller_phone,caller_name,outcome,after_hours,repeat,answered_secs,voicemail_transcript\r\n",
+    );
     for r in &rows {
         let line = [
             r.call.created_at.with_timezone(&zone).to_rfc3339(),
@@ -203,6 +232,11 @@ async fn csv(
             r.call.status.clone(),
             r.call.is_after_hours.to_string(),
             r.call.is_repeat.to_string(),
+            r.call
+                .answered_secs
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            r.call.transcript.clone().unwrap_or_default(),
         ]
         .iter()
         .map(|v| cell(v))

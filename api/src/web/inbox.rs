@@ -173,7 +173,10 @@ fn thread(
         @if messages.is_empty() { p class="empty" { "No texts yet." } }
         @for m in messages {
             div class=(match (m.direction.as_str(), m.sender.as_str()) { ("inbound", _) => "bubble them", (_, "owner") => "bubble me owner", _ => "bubble me" }) {
-                small class="who" { (match m.sender.as_str() { "caller" => "Caller", "assistant" => "Assistant", "owner" => "You", _ => "Automatic" }) }
+                small class="who" { (match (m.sender.as_str(), m.kind.as_str()) { ("caller", "voicemail") => "Caller's voicemail", ("caller", _) => "Caller", ("assistant", _) => "Assistant", ("owner", _) => "You", _ => "Automatic" }) }
+                @if let Some(id) = m.recording_id {
+                    audio controls preload="none" src={ "/api/recordings/" (id) "/audio" } aria-label="Play the voicemail" { "Your browser cannot play it." }
+                }
                 p { (m.body) }
                 small { time datetime=(m.created_at.to_rfc3339()) { (m.created_at.with_timezone(&zone).format("%-I:%M %p")) }
                     @if m.direction == "outbound" { " · " span class=(if matches!(m.status.as_str(), "failed" | "undelivered") { "tick bad" } else { "tick" }) { (ticks(&m.status)) } } }
@@ -235,7 +238,17 @@ fn privacy_actions(sent: &Submitted, phone: &str) -> Markup {
         "/api/privacy/erase",
         "/app/inbox",
     );
+    let block = ui::Form::new(
+        sent,
+        "block-this-caller",
+        "POST",
+        "/api/blocked-callers",
+        "/app/inbox",
+    );
     html! {
+        (ui::confirm_with(&block, "Block this caller",
+            "Their calls are turned away and their texts ignored from now on, with no alert. Unblock them under Settings → Calls and voicemail.",
+            &html! { input type="hidden" name="phone" value=(phone); input type="hidden" name="note" value="spam"; }))
         p { a href={ "/api/privacy/caller?phone=" (super::enc(phone)) } download { "Download everything about this caller" } }
         (ui::confirm_with(&erase, "Erase this caller",
             "Their calls, texts and lead go for good, here and in the history; if they opted out, that stays.",

@@ -38,6 +38,7 @@ pub mod settings;
 #[cfg(test)]
 mod tokens;
 pub mod ui;
+pub mod voice;
 
 use crate::auth::{ClientAddr, REFRESH_TTL_DAYS, Tenant, Tokens};
 use crate::error::Params;
@@ -66,6 +67,7 @@ pub fn router() -> Router<AppState> {
         .merge(messaging::router())
         .merge(billing::router())
         .merge(calendars::router())
+        .merge(voice::router())
         .merge(operations::router())
         .merge(calls::router())
         .merge(appointments::router())

@@ -31,6 +31,8 @@ fn kind_label(kind: &str) -> (&'static str, Tone) {
         "needs_quote" => ("Price to confirm", Tone::Warn),
         "caller_text" => ("Caller texted", Tone::Info),
         "missed_call" => ("Missed call", Tone::Warn),
+        "voicemail" => ("Voicemail", Tone::Info),
+        "call_back" => ("Call back", Tone::Warn),
         _ => ("Alert", Tone::Info),
     }
 }

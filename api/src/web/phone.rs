@@ -170,6 +170,7 @@ async fn call(
             call_sid: None,
             deliveries: 1,
             forwarded_from: None,
+            ..Default::default()
         };
         if let Err(e) = sb.place_call(req).await {
             tracing::warn!(error = %e, "dev phone call failed");

@@ -1,8 +1,10 @@
 //! Twilio webhooks. Each handler only verifies, records and signals, then answers; no text is
 //! ever sent inside a request. Rejected requests record nothing.
 
+pub mod screening;
 pub mod sms;
 pub mod voice;
+pub mod voicemail;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Uri, header};

@@ -72,6 +72,12 @@ async fn incoming(
         return Ok(empty());
     }
     let keyword = Keyword::classify(text);
+    // A blocked caller's text is dropped without a lead or an answer; a STOP (or START, HELP)
+    // still counts, so consent is honoured whoever sends it.
+    if keyword.is_none() && nmc_store::voice::is_blocked(&state.db, b.id, &from).await? {
+        tracing::info!("blocked caller: text ignored");
+        return Ok(empty());
+    }
 
     let rec =
         store::record_inbound_sms(&state.db, b.id, sid, &from, &to, text, keyword, b.profile())

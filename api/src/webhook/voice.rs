@@ -7,9 +7,10 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::post;
 use chrono::Utc;
+use nmc_domain::routing::Method;
 use nmc_domain::{DialOutcome, E164};
 use nmc_store::business::BusinessForWebhook;
-use nmc_store::{business, forwarding, webhook as store};
+use nmc_store::{business, forwarding, voice, webhook as store};
 use nmc_twilio::twiml;
 use tracing::instrument;
 
@@ -21,11 +22,13 @@ pub fn router() -> Router<AppState> {
         .route("/webhook/voice/incoming", post(incoming))
         .route("/webhook/voice/call-completed", post(call_completed))
         .route("/webhook/voice/test-call", post(test_call_status))
+        .merge(super::screening::router())
+        .merge(super::voicemail::router())
 }
 
 /// Parses a voice webhook, finds the business it is for (by `To`) and checks the signature.
 /// `None`: the number is not one of ours.
-async fn verified_call(
+pub(super) async fn verified_call(
     state: &AppState,
     uri: &Uri,
     headers: &HeaderMap,
@@ -58,7 +61,7 @@ fn not_in_service() -> Response {
         .render())
 }
 
-fn after_hours(b: &BusinessForWebhook) -> bool {
+pub(super) fn after_hours(b: &BusinessForWebhook) -> bool {
     nmc_domain::hours::parse_timezone(&b.timezone)
         .is_none_or(|tz| !b.business_hours.0.is_open(tz, Utc::now()))
 }
@@ -84,29 +87,63 @@ async fn incoming(
         return test_call_arrived(&state, &b, c).await;
     }
 
+    if let Some(c) = &caller
+        && voice::is_blocked(&state.db, b.id, c).await?
+    {
+        tracing::info!("blocked caller: call dropped");
+        voice::record_blocked_call(&state.db, b.id, call_sid, c).await?;
+        return Ok(xml(twiml::Response::new().reject().render()));
+    }
     if b.call_mode == "forwarded" {
         // The business's own line already rang out and forwarded the caller here: missed.
-        missed(&state, &b, call_sid, caller.as_ref(), "forwarded").await?;
-        let say = match caller {
-            Some(_) => format!(
-                "Thanks for calling {}. Sorry we can't take your call right now. We'll text you in a moment.",
-                b.name
-            ),
-            None => format!(
-                "Thanks for calling {}. Sorry we can't take your call right now. Please call back later.",
-                b.name
-            ),
-        };
-        return Ok(xml(twiml::Response::new().say(&say).hangup().render()));
+        return unanswered(&state, &b, call_sid, caller.as_ref(), "forwarded").await;
     }
     store::record_ringing_call(&state.db, b.id, call_sid, caller.as_ref(), after_hours(&b)).await?;
     let action = format!(
         "{}/webhook/voice/call-completed",
         state.config.public_base_url
     );
-    Ok(xml(twiml::Response::new()
-        .dial(&b.business_phone, 20, &action)
-        .render()))
+    let dial = if b.call_screening {
+        let whisper = super::screening::whisper_url(&state, b.id, call_sid);
+        twiml::Response::new().dial_screened(&b.business_phone, 20, &action, &whisper)
+    } else {
+        twiml::Response::new().dial(&b.business_phone, 20, &action)
+    };
+    Ok(xml(dial.render()))
+}
+
+/// A call nobody took: the routing rule for this moment says what the caller gets.
+async fn unanswered(
+    state: &AppState,
+    b: &BusinessForWebhook,
+    call_sid: &str,
+    caller: Option<&E164>,
+    dial_status: &str,
+) -> Result<Response, ApiError> {
+    let route = super::voicemail::route_now(state, b).await?;
+    missed(state, b, call_sid, caller, dial_status, route).await?;
+    if route == Method::Voicemail && caller.is_some() {
+        return Ok(super::voicemail::prompt(state, b));
+    }
+    let say = match (caller, dial_status) {
+        (Some(_), "forwarded") => format!(
+            "Thanks for calling {}. Sorry we can't take your call right now. We'll text you in a moment.",
+            b.name
+        ),
+        (None, "forwarded") => format!(
+            "Thanks for calling {}. Sorry we can't take your call right now. Please call back later.",
+            b.name
+        ),
+        (Some(_), _) => format!(
+            "Sorry we missed your call. {} will text you right away.",
+            b.name
+        ),
+        (None, _) => format!(
+            "Sorry we missed your call. Please call {} back later.",
+            b.name
+        ),
+    };
+    Ok(xml(twiml::Response::new().say(&say).hangup().render()))
 }
 
 #[instrument(
@@ -127,34 +164,27 @@ async fn call_completed(
     let outcome = DialOutcome::from_dial_status(dial_status)
         .ok_or_else(|| ApiError::BadRequest(format!("unknown DialCallStatus `{dial_status}`")))?;
     let caller = params.get("From").and_then(|f| E164::parse(f).ok());
-    match outcome {
-        DialOutcome::Answered => {
-            store::record_answered_call(
-                &state.db,
-                b.id,
-                call_sid,
-                caller.as_ref(),
-                dial_status,
-                after_hours(&b),
-            )
-            .await?;
-            Ok(xml(twiml::Response::new().hangup().render()))
-        }
-        DialOutcome::Missed => {
-            missed(&state, &b, call_sid, caller.as_ref(), dial_status).await?;
-            let say = match caller {
-                Some(_) => format!(
-                    "Sorry we missed your call. {} will text you right away.",
-                    b.name
-                ),
-                None => format!(
-                    "Sorry we missed your call. Please call {} back later.",
-                    b.name
-                ),
-            };
-            Ok(xml(twiml::Response::new().say(&say).hangup().render()))
-        }
+    // Screened: only a key press on the answering leg makes it answered; a carrier voicemail
+    // that picked up (which Twilio reports as `completed`) cannot press one.
+    let answered = outcome == DialOutcome::Answered
+        && (!b.call_screening || voice::was_screened(&state.db, b.id, call_sid).await?);
+    if !answered {
+        return unanswered(&state, &b, call_sid, caller.as_ref(), dial_status).await;
     }
+    let secs = params
+        .get("DialCallDuration")
+        .and_then(|d| d.parse::<i32>().ok());
+    store::record_answered_call(
+        &state.db,
+        b.id,
+        call_sid,
+        caller.as_ref(),
+        dial_status,
+        after_hours(&b),
+        secs,
+    )
+    .await?;
+    Ok(xml(twiml::Response::new().hangup().render()))
 }
 
 /// The platform's own test call reached this number: forwarding (or the number) works. It is
@@ -199,6 +229,7 @@ async fn missed(
     call_sid: &str,
     caller: Option<&E164>,
     dial_status: &str,
+    route: Method,
 ) -> Result<(), ApiError> {
     let after_hours = after_hours(b);
     let Some(caller) = caller else {
@@ -215,6 +246,7 @@ async fn missed(
         dial_status,
         after_hours,
         b.profile(),
+        route,
     )
     .await?;
     super::hand_over(state, b.id, caller, &rec).await;

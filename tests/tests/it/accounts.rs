@@ -481,6 +481,7 @@ async fn every_owner_route_keeps_tenants_apart() {
             call_sid: None,
             deliveries: 1,
             forwarded_from: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -507,7 +508,29 @@ async fn every_owner_route_keeps_tenants_apart() {
     .fetch_one(&app.db)
     .await
     .unwrap();
+    // A voicemail of B's, a holiday and a blocked caller, for the voice routes.
+    let bravo_recording: Uuid = sqlx::query_scalar(
+        "insert into recordings (business_id, call_sid, caller_phone, twilio_recording_sid, twilio_url, storage_key, transcript)
+         values ($1, 'CAbravo', '+15125550901', 'REbravo', 'https://api.twilio.com/x', 'recordings/bravo.wav', 'Bravo Secret words') returning id",
+    )
+    .bind(b)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    app.owner(Method::POST, "/api/routing/holidays", b)
+        .json(&json!({"day": "2031-12-25", "method": "voicemail", "label": "Bravo Secret day"}))
+        .send()
+        .await
+        .unwrap();
+    app.owner(Method::POST, "/api/blocked-callers", b)
+        .json(&json!({"phone": "+15125550900", "note": "Bravo Secret spam"}))
+        .send()
+        .await
+        .unwrap();
     let ids: HashMap<&str, String> = HashMap::from([
+        ("recording_id", bravo_recording.to_string()),
+        ("day", "2031-12-25".to_owned()),
+        ("phone", "+15125550900".to_owned()),
         ("item_id", item["id"].as_str().unwrap().to_owned()),
         ("technician_id", tech["id"].as_str().unwrap().to_owned()),
         ("appointment_id", appt["id"].as_str().unwrap().to_owned()),
@@ -676,6 +699,9 @@ async fn snapshot(app: &TestApp, b: Uuid) -> Vec<String> {
         "select string_agg(status || mode, ',' order by id) from conversations where business_id = $1",
         "select count(*)::text from messages where business_id = $1 and sender = 'owner'",
         "select string_agg(email || active::text, ',' order by id) from users where business_id = $1",
+        "select string_agg(day::text || method, ',' order by day) from routing_holidays where business_id = $1",
+        "select string_agg(phone::text, ',' order by phone) from blocked_callers where business_id = $1",
+        "select string_agg(id::text, ',' order by id) from recordings where business_id = $1",
     ] {
         let v: Option<String> = sqlx::query_scalar(q)
             .bind(b)

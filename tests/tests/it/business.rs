@@ -112,6 +112,7 @@ pub(crate) async fn missed_call_from(app: &TestApp, number: &str, caller: &str) 
             call_sid: None,
             deliveries: 1,
             forwarded_from: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -193,6 +194,7 @@ pub(crate) fn owner_pages(conversation: uuid::Uuid) -> Vec<String> {
         "/app/settings/messaging".into(),
         "/app/settings/billing".into(),
         "/app/settings/calendars".into(),
+        "/app/settings/voice".into(),
         "/dev/phone".into(),
     ]
 }

@@ -28,6 +28,7 @@ async fn burst(app: &TestApp, callers: &[String]) {
                     call_sid: Some(sid.clone()),
                     deliveries: 1,
                     forwarded_from: None,
+                    ..Default::default()
                 })
             },
             |r| r.voice_status < 500 && r.dial_status.is_none_or(|s| s < 500),
@@ -402,6 +403,7 @@ async fn temporal_down_a_call_and_a_text_are_answered_then_acted_on_once_without
         call_sid: None,
         deliveries: 1,
         forwarded_from: None,
+        ..Default::default()
     };
     let call = app.sandbox.place_call(call).await.unwrap();
     assert_eq!(call.dial_status, Some(200), "{:?}", call.dial_twiml);

@@ -120,6 +120,7 @@ async fn a_new_business_buys_a_number_and_texts_wait_for_its_registration() {
             call_sid: None,
             deliveries: 1,
             forwarded_from: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -194,6 +195,7 @@ async fn a_business_registers_the_twilio_number_it_already_has() {
             call_sid: None,
             deliveries: 1,
             forwarded_from: None,
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -41,4 +41,6 @@ mod scheduling;
 mod schema;
 mod secure_default;
 mod security_web;
+mod storage;
+mod voice;
 mod web;

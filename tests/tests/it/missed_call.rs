@@ -142,6 +142,7 @@ async fn same_webhook_delivered_twice_sends_one_text() {
         call_sid: None,
         deliveries: 2,
         forwarded_from: None,
+        ..Default::default()
     };
     app.sandbox.place_call(req).await.unwrap();
     app.expect_no_more_texts(CALLER, 1, DUPLICATE_WINDOW).await;
@@ -520,8 +521,10 @@ async fn worker_killed_mid_send_and_restarted_sends_exactly_one() {
     .await;
     app.kill_worker().await;
     assert_eq!(
-        app.count("select count(*) from messages where status = 'dispatching'")
-            .await,
+        app.count(&format!(
+            "select count(*) from messages where status = 'dispatching' and to_phone = '{CALLER}'"
+        ))
+        .await,
         1
     );
     app.start_worker();

@@ -159,6 +159,49 @@ async fn record_patch_histories() {
         history_of(&app, caller).await,
     )
     .unwrap();
+
+    // `line-check`: a landline is not texted; the owner is told to call back.
+    let caller = "+15125550175";
+    app.sandbox.set_lookup(nmc_sandbox::voice::LineSetup {
+        number: caller.into(),
+        line_type: "landline".into(),
+        sms_pumping_risk: None,
+    });
+    app.call(caller, "no-answer").await;
+    wait_until(Duration::from_secs(10), "closed", || async {
+        app.count("select count(*) from conversations where status = 'closed_undeliverable'")
+            .await
+            == 1
+    })
+    .await;
+    std::fs::write(
+        histories_dir().join("patch-line-check.json"),
+        history_of(&app, caller).await,
+    )
+    .unwrap();
+
+    // `voicemail`: the message stored, transcribed, alerted and answered by its first text.
+    let b = app.business_id().await;
+    app.owner(reqwest::Method::PUT, "/api/routing", b)
+        .json(&serde_json::json!({"preset": {"open": "voicemail", "closed": "voicemail"}}))
+        .send()
+        .await
+        .unwrap();
+    let caller = "+15125550176";
+    app.call_with(nmc_sandbox::CallRequest {
+        from: caller.into(),
+        outcome: Some("no-answer".into()),
+        voicemail: Some(voice::voicemail("My kitchen sink is clogged, this is Sam.")),
+        ..Default::default()
+    })
+    .await;
+    app.expect_texts(caller, 1).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    std::fs::write(
+        histories_dir().join("patch-voicemail.json"),
+        history_of(&app, caller).await,
+    )
+    .unwrap();
 }
 
 /// The conversation paths of the baseline (docs/WORKFLOWS.md), written as baseline-*.json.

@@ -592,7 +592,7 @@ async fn the_calls_log_filters_and_exports_csv() {
     let lines: Vec<&str> = body.lines().collect();
     assert_eq!(
         lines[0],
-        "time,caller_phone,caller_name,outcome,after_hours,repeat"
+        "time,caller_phone,caller_name,outcome,after_hours,repeat,answered_secs,voicemail_transcript"
     );
     assert_eq!(lines.len(), 2, "{body}");
     assert!(

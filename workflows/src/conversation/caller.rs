@@ -18,7 +18,7 @@ use temporalio_sdk::WorkflowContext;
 use super::follow_ups::caller_is_done;
 use super::state::PendingText;
 use super::steps::{Step, attach_text, notify, outbound, owner_notice, send, set_flags, step};
-use super::{ConversationWorkflow, booking};
+use super::{ConversationWorkflow, booking, voice};
 use crate::now;
 
 type Ctx = WorkflowContext<ConversationWorkflow>;
@@ -45,6 +45,28 @@ pub(crate) async fn on_missed_call(ctx: &mut Ctx, call: MissedCall) {
         s.memory.profile = Some(call.profile.clone());
         s.memory.last_activity = Some(at);
     });
+    let (clock, after_hours) = local_clock(&call.profile, at);
+    if !voice::line_ok(ctx, &call, &clock).await {
+        if call.voicemail && ctx.patched(voice::VOICEMAIL) {
+            // Their message is still kept, transcribed and alerted; nothing is texted.
+            voice::await_voicemail(ctx, &call, at);
+        }
+        return;
+    }
+    if call.voicemail && ctx.patched(voice::VOICEMAIL) {
+        let body = format!(
+            "Missed call from {{caller}} at {clock}{after_hours}. They're leaving a voicemail."
+        );
+        notify(
+            ctx,
+            NoticeKind::MissedCall,
+            body,
+            format!("missed:{}", call.call_sid),
+        )
+        .await;
+        voice::await_voicemail(ctx, &call, at);
+        return;
+    }
     let body = greeting_for(&call.profile, at);
     let key = format!("greeting:{}", call.call_sid);
     let call_sid = call.call_sid.clone();
@@ -138,6 +160,12 @@ pub(crate) async fn greet_after_approval(ctx: &mut Ctx) {
 /// `Missed call from {caller} at 4:12 PM, after hours.` The activity puts in the caller's name
 /// and number for `{caller}` (a name needs the earlier conversations, which is IO).
 fn missed_call_alert(profile: &nmc_domain::BusinessProfile, at: DateTime<Utc>) -> String {
+    let (clock, when) = local_clock(profile, at);
+    format!("Missed call from {{caller}} at {clock}{when}.")
+}
+
+/// The business's wall-clock time ("4:12 PM") and ", after hours" when it is closed.
+fn local_clock(profile: &nmc_domain::BusinessProfile, at: DateTime<Utc>) -> (String, &'static str) {
     let tz = nmc_domain::hours::parse_timezone(&profile.timezone);
     let (clock, open) = match tz {
         Some(tz) => (
@@ -146,8 +174,7 @@ fn missed_call_alert(profile: &nmc_domain::BusinessProfile, at: DateTime<Utc>) -
         ),
         None => (at.format("%H:%M UTC").to_string(), false),
     };
-    let when = if open { "" } else { ", after hours" };
-    format!("Missed call from {{caller}} at {clock}{when}.")
+    (clock, if open { "" } else { ", after hours" })
 }
 
 /// A carrier keyword (STOP, START, HELP and their kin) keeps its compliance answer.

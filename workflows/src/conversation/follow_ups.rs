@@ -58,12 +58,20 @@ pub(crate) async fn wait_for_next(ctx: &mut WorkflowContext<ConversationWorkflow
     if ctx.state(woken) {
         return;
     }
-    let (due, follow_up) = ctx.state(next_deadline);
+    let (mut due, follow_up) = ctx.state(next_deadline);
+    // A caller leaving a voicemail: their first text is due by then at the latest.
+    let voicemail_due = ctx.state(|s| s.memory.voicemail_wait.as_ref().map(|w| w.until));
+    let voicemail_first = voicemail_due.is_some_and(|v| v <= due);
+    if let Some(v) = voicemail_due.filter(|_| voicemail_first) {
+        due = v;
+    }
     let wait = (due - now(ctx))
         .to_std()
         .unwrap_or(Duration::ZERO)
         .max(Duration::from_millis(1));
-    let what = if follow_up.is_some() {
+    let what = if voicemail_first {
+        Waiting::Voicemail
+    } else if follow_up.is_some() {
         Waiting::CallerReply
     } else {
         Waiting::Nothing
@@ -77,6 +85,9 @@ pub(crate) async fn wait_for_next(ctx: &mut WorkflowContext<ConversationWorkflow
     ctx.state_mut(|s| s.waiting = None);
     if !fired || ctx.state(|s| !s.inbox.is_empty()) {
         return;
+    }
+    if voicemail_first {
+        return super::voice::voicemail_timed_out(ctx).await;
     }
     match follow_up {
         Some(n) => send_follow_up(ctx, n).await,

@@ -5,13 +5,15 @@
 //! - `state.rs`: what it remembers and what its query shows;
 //! - `caller.rs`: the missed call, keywords, and texts (alert, head start, answer);
 //! - `follow_ups.rs`: follow-ups to a quiet caller, and when they stop;
-//! - `booking.rs`: slot offers, the caller's pick, C / R / X about an appointment.
+//! - `booking.rs`: slot offers, the caller's pick, C / R / X about an appointment;
+//! - `voice.rs`: the line check before the first text, and voicemails.
 
 mod booking;
 mod caller;
 mod follow_ups;
 mod state;
 mod steps;
+mod voice;
 
 use std::collections::VecDeque;
 
@@ -19,7 +21,7 @@ use chrono::{DateTime, Utc};
 use nmc_activity_defs::conversation::{ConversationActivities, ConversationClosing};
 use nmc_domain::{
     CallerEvent, Carried, ConversationStart, ConversationStatus, InboundSms, MissedCall, Mode,
-    SendOutcome, SmsKind, Waiting,
+    SendOutcome, SmsKind, VoicemailLeft, Waiting,
 };
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
@@ -123,7 +125,9 @@ impl ConversationWorkflow {
                 match event {
                     CallerEvent::Missed(call) => caller::on_missed_call(ctx, call).await,
                     CallerEvent::Texted(sms) => caller::on_text(ctx, sms).await,
+                    CallerEvent::Voicemail(vm) => voice::on_voicemail(ctx, vm).await,
                 }
+                voice::close_if_unreachable(ctx);
             }
             if ctx.state(|s| s.resume_requested) {
                 caller::answer_after_release(ctx).await;
@@ -156,6 +160,20 @@ impl ConversationWorkflow {
         if self.first_sighting(&sms.message_sid) {
             self.texts_received += 1;
             self.inbox.push_back(CallerEvent::Texted(sms));
+        }
+    }
+
+    /// A voicemail was recorded, or the caller left none (Signal-With-Start from the
+    /// recording callbacks).
+    #[signal]
+    pub fn voicemail(&mut self, _ctx: &mut SyncWorkflowContext<Self>, vm: VoicemailLeft) {
+        let sid = format!(
+            "voicemail:{}",
+            vm.recording_id
+                .map_or(vm.call_sid.clone(), |r| r.to_string())
+        );
+        if self.first_sighting(&sid) {
+            self.inbox.push_back(CallerEvent::Voicemail(vm));
         }
     }
 

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use nmc_domain::lead::{Field, LeadFields};
+use nmc_domain::line::LineVerdict;
 use nmc_domain::{BusinessProfile, ConversationStatus, Mode, Waiting};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -33,6 +34,18 @@ pub(crate) struct Memory {
     pub follow_ups_total: usize,
     /// The caller is done (wrong number, declined) or the owner has the qualified lead.
     pub follow_ups_over: bool,
+    /// Lookup's verdict on the caller's line, from before the first text.
+    #[serde(default)]
+    pub line: Option<LineVerdict>,
+    /// The caller went to voicemail: the first text waits for the message until then.
+    #[serde(default)]
+    pub voicemail_wait: Option<VoicemailWait>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct VoicemailWait {
+    pub call_sid: String,
+    pub until: DateTime<Utc>,
 }
 
 impl Memory {
@@ -50,6 +63,11 @@ impl Memory {
             t.answered = true;
         }
         self.note_outbound(at);
+    }
+
+    /// Texts can reach the caller (Lookup found no landline or pumping risk).
+    pub fn textable(&self) -> bool {
+        self.line.is_none_or(|l| l == LineVerdict::Textable)
     }
 
     /// The business as the latest event described it (a safe fallback before any event).

@@ -148,6 +148,7 @@ pub(crate) fn owner_notice(
         priority: kind == NoticeKind::Emergency,
         body,
         idempotency_key: key,
+        caller: Some(ctx.state(|s| s.start.caller.clone())),
     }
 }
 
