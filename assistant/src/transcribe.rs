@@ -89,16 +89,21 @@ impl Transcriber {
                     model: model.clone(),
                     ..Default::default()
                 };
-                let heard = tokio::time::timeout(
+                // The raw body, read leniently: async-openai's typed answer requires `usage`,
+                // which OpenAI-compatible servers (whisper.cpp, faster-whisper-server) leave out.
+                let raw = tokio::time::timeout(
                     Duration::from_mins(2),
-                    client.audio().transcription().create(request),
+                    client.audio().transcription().create_raw(request),
                 )
                 .await
                 .map_err(|_| TranscribeError::Retryable("timed out".into()))?
                 .map_err(api_error)?;
+                let heard: Heard = serde_json::from_slice(&raw).map_err(|e| {
+                    TranscribeError::Permanent(format!("the service answered oddly: {e}"))
+                })?;
                 Ok(Heard {
                     text: heard.text.trim().to_owned(),
-                    language: None,
+                    language: heard.language,
                 })
             }
             Transcriber::Offline {

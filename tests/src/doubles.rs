@@ -13,6 +13,9 @@ pub struct LlmDouble {
     /// The JSON content an `ok` answer carries.
     pub content: std::sync::Arc<std::sync::Mutex<Value>>,
     pub requests: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    /// What `/v1/audio/transcriptions` hears (its multipart bodies are kept in `uploads`).
+    pub heard: std::sync::Arc<std::sync::Mutex<String>>,
+    pub uploads: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
 }
 
 impl LlmDouble {
@@ -20,7 +23,17 @@ impl LlmDouble {
     pub async fn start(&self) -> String {
         use axum::routing::post;
         let me = self.clone();
+        let listener = self.clone();
         let router = axum::Router::new().route(
+            "/v1/audio/transcriptions",
+            post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let me = listener.clone();
+                    async move { me.transcribe(&headers, body.to_vec()) }
+                },
+            ),
+        );
+        let router = router.route(
             "/v1/chat/completions",
             post(move |axum::Json(body): axum::Json<Value>| {
                 let me = me.clone();
@@ -46,6 +59,42 @@ impl LlmDouble {
             }),
         );
         format!("{}/v1", crate::serve(router).await)
+    }
+
+    /// OpenAI's `createTranscription`: a multipart body with `file` and `model`; `{"text"}`
+    /// back. Mode `error400` refuses the file for good, `error500` fails for now.
+    fn transcribe(
+        &self,
+        headers: &axum::http::HeaderMap,
+        body: Vec<u8>,
+    ) -> (axum::http::StatusCode, axum::Json<Value>) {
+        use axum::http::StatusCode;
+        let multipart = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data; boundary="));
+        let text = String::from_utf8_lossy(&body).to_string();
+        let parts = text.contains("name=\"file\"") && text.contains("name=\"model\"");
+        self.uploads.lock().unwrap().push(body);
+        let error = |status: StatusCode, message: &str| {
+            (
+                status,
+                axum::Json(
+                    json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}}),
+                ),
+            )
+        };
+        if !multipart || !parts {
+            return error(StatusCode::BAD_REQUEST, "expected multipart file and model");
+        }
+        match self.mode.lock().unwrap().as_str() {
+            "error400" => error(StatusCode::BAD_REQUEST, "Invalid file format."),
+            "error500" => error(StatusCode::INTERNAL_SERVER_ERROR, "boom"),
+            _ => (
+                StatusCode::OK,
+                axum::Json(json!({"text": self.heard.lock().unwrap().clone()})),
+            ),
+        }
     }
 }
 

@@ -453,3 +453,114 @@ async fn voicemail_greeting_settings_upload_and_signed_playback() {
     let call = app.call("+15125550187", "no-answer").await;
     assert!(!call.dial_twiml.unwrap().contains("<Play>"));
 }
+
+#[tokio::test]
+async fn the_calls_page_plays_a_voicemail_and_shows_its_words() {
+    let app = TestApp::spawn().await;
+    route_all(&app, "voicemail").await;
+    app.call_with(CallRequest {
+        from: CALLER.into(),
+        outcome: Some("no-answer".into()),
+        voicemail: Some(voicemail(
+            "My kitchen sink is clogged and the water will not drain.",
+        )),
+        ..Default::default()
+    })
+    .await;
+    wait_until(
+        Duration::from_secs(90),
+        "the voicemail transcribed",
+        || async {
+            app.count("select count(*) from recordings where status = 'transcribed'")
+                .await
+                == 1
+        },
+    )
+    .await;
+    let b = browser::Browser::desktop(&app.api_url).await;
+    crate::business::log_in_page(&b, "dana@acme.example", OWNER_PASSWORD).await;
+    b.goto("/app/calls").await;
+    let words = b.text(".transcript").await.to_lowercase();
+    assert!(words.contains("sink"), "{words}");
+    b.js("const a = document.querySelector('audio'); a.preload = 'auto'; a.load(); return true;")
+        .await;
+    let mut played = Value::Null;
+    for _ in 0..100 {
+        played = b
+            .js("const a = document.querySelector('audio'); return {ready: a.readyState, duration: a.duration, error: a.error && a.error.code};")
+            .await;
+        if played["ready"].as_i64().unwrap_or(0) >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(played["ready"].as_i64().unwrap_or(0) >= 1, "{played}");
+    assert!(played["duration"].as_f64().unwrap_or(0.0) > 1.0, "{played}");
+    b.screenshot("calls-voicemail").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_configured_transcription_service_is_used_and_a_refusal_still_alerts() {
+    let double = LlmDouble::default();
+    *double.heard.lock().unwrap() = "Hi it's Jo, the furnace stopped working, 5 Elm Street.".into();
+    let base = double.start().await;
+    let app = TestApp::builder()
+        .worker_env("NMC_TRANSCRIPTION_BASE_URL", base)
+        .worker_env("NMC_TRANSCRIPTION_API_KEY", "sk-test")
+        .spawn()
+        .await;
+    route_all(&app, "voicemail").await;
+    let leave = |from: &'static str| {
+        app.call_with(CallRequest {
+            from: from.into(),
+            outcome: Some("no-answer".into()),
+            voicemail: Some(voicemail("The furnace stopped working.")),
+            ..Default::default()
+        })
+    };
+    leave(CALLER).await;
+    wait_until(
+        Duration::from_secs(30),
+        "transcribed by the service",
+        || async {
+            app.count("select count(*) from recordings where transcript like '%furnace stopped%'")
+                .await
+                == 1
+        },
+    )
+    .await;
+    let upload = double.uploads.lock().unwrap()[0].clone();
+    let body = String::from_utf8_lossy(&upload);
+    assert!(
+        body.contains("whisper-1") && body.contains("RIFF"),
+        "the model and the audio are sent"
+    );
+    let texts = app.expect_texts(CALLER, 1).await;
+    assert!(
+        texts[0].body.contains("Got your voicemail"),
+        "{}",
+        texts[0].body
+    );
+
+    // The service refuses the file: the message is kept to play, the owner is told, and the
+    // caller still gets the usual greeting.
+    *double.mode.lock().unwrap() = "error400".into();
+    let other = "+15125550188";
+    leave(other).await;
+    wait_until(Duration::from_secs(30), "marked failed", || async {
+        app.count(
+            "select count(*) from recordings where status = 'failed' and storage_key is not null",
+        )
+        .await
+            == 1
+    })
+    .await;
+    let texts = app.expect_texts(other, 1).await;
+    assert_eq!(texts[0].body, nmc_domain::default_greeting("Acme Plumbing"));
+    assert_eq!(
+        app.count("select count(*) from notifications where kind = 'voicemail' and body like '%could not be transcribed%'")
+            .await,
+        1
+    );
+}
