@@ -2,14 +2,16 @@
 -- line-type checks, a block list, and routing by the time of the call.
 
 -- Screening: in dial-through mode the person who answers must press 1 before the caller is
--- bridged, so a carrier voicemail (which cannot) counts as missed.
-alter table businesses add column call_screening boolean not null default true;
+-- bridged, so a carrier voicemail (which cannot) counts as missed. On for businesses set up
+-- from now on; the ones already live keep their calls as they are until the owner turns it on.
+alter table businesses add column call_screening boolean not null default false;
+alter table businesses alter column call_screening set default true;
 -- Set by the whisper's key press on the answering leg; the dial result alone cannot tell a
 -- person from a voicemail box.
 alter table calls add column screened_at timestamptz;
--- How long the bridged call lasted (Twilio's DialCallDuration).
+-- How long the answered call lasted (Twilio's DialCallDuration, the whisper included).
 alter table calls add column answered_secs integer;
--- 'blocked' calls are dropped without a lead; 'voicemail' calls went to the message box.
+-- 'blocked' calls are turned away without a lead.
 alter table calls drop constraint calls_status_check;
 alter table calls add constraint calls_status_check
     check (status in ('ringing', 'answered', 'missed', 'blocked'));
@@ -60,7 +62,7 @@ create table line_checks (
     phone            e164 not null,
     line_type        text,
     carrier_name     text,
-    -- 0–100; Twilio counts 75 and above as high risk of SMS pumping.
+    -- 0–100; 90 and above is Lookup's "high" band of SMS-pumping risk.
     sms_pumping_risk integer,
     checked_at       timestamptz not null default now(),
     primary key (business_id, phone)

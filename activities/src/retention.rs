@@ -14,6 +14,31 @@ use crate::retryable;
 
 pub struct RetentionActivities {
     pub pool: PgPool,
+    /// Voicemail audio goes with the texts' bodies (180 days).
+    pub storage: nmc_storage::Storage,
+}
+
+impl RetentionActivities {
+    /// Deletes voicemail audio past its 180 days from storage, then forgets its key.
+    async fn forget_audio(&self, batch: u32) -> Result<u64, ActivityError> {
+        let mut forgotten = 0;
+        loop {
+            let mut db = nmc_store::conn(&self.pool).await.map_err(retryable)?;
+            let due = nmc_store::retention::expired_audio(&mut db, i64::from(batch.max(1)))
+                .await
+                .map_err(retryable)?;
+            if due.is_empty() {
+                return Ok(forgotten);
+            }
+            for (id, key) in due {
+                self.storage.delete(&key).await.map_err(retryable)?;
+                nmc_store::retention::audio_forgotten(&mut db, id)
+                    .await
+                    .map_err(retryable)?;
+                forgotten += 1;
+            }
+        }
+    }
 }
 
 #[activities]
@@ -40,6 +65,7 @@ impl RetentionActivities {
                 .record_heartbeat(total.message_bodies + total.dispatched_rows)
                 .await;
         }
+        total.message_bodies += self.forget_audio(batch).await?;
         tracing::info!(?total, "retention pass done");
         Ok(RetentionReport {
             message_bodies: total.message_bodies,

@@ -97,19 +97,31 @@ impl VoiceActivities {
                 .put(&key, media.bytes)
                 .await
                 .map_err(retryable)?;
-            voicemail::mark_stored(&self.pool, r.recording_id, &key, &media.content_type, size)
-                .await
-                .map_err(retryable)?;
+            let kept =
+                voicemail::mark_stored(&self.pool, r.recording_id, &key, &media.content_type, size)
+                    .await
+                    .map_err(retryable)?;
+            if !kept {
+                // The caller was erased meanwhile: no copy of theirs stays behind.
+                self.storage.delete(&key).await.map_err(retryable)?;
+                return Err(permanent("the recording was erased"));
+            }
         }
-        // Only once our copy is safe: Twilio's goes.
+        // Only once our copy is safe: Twilio's goes. A refusal is logged, never a reason to
+        // hold back the caller's answer (the copy we need is ours).
         if !rec.twilio_deleted {
-            self.twilio
+            match self
+                .twilio
                 .delete_recording(&rec.twilio_account_sid, &token, &rec.twilio_recording_sid)
                 .await
-                .map_err(twilio_error)?;
-            voicemail::mark_twilio_deleted(&self.pool, r.recording_id)
-                .await
-                .map_err(retryable)?;
+            {
+                Ok(()) => voicemail::mark_twilio_deleted(&self.pool, r.recording_id)
+                    .await
+                    .map_err(retryable)?,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Twilio's copy of a voicemail was not deleted; delete it by hand");
+                }
+            }
         }
         Ok(())
     }

@@ -135,6 +135,7 @@ pub async fn erase_caller(
     for key in &erased.recording_keys {
         forget(&s, key).await;
     }
+    forget_at_twilio(&s, t.business_id, &erased.twilio_recordings).await;
     // The calendars we pushed those jobs to get the copy without the caller's details.
     for id in &erased.appointment_ids {
         crate::owner::tell_workflow(&s, t.business_id, *id, false).await?;
@@ -223,6 +224,28 @@ pub async fn delete_business(
 async fn forget(s: &AppState, key: &str) {
     if let Err(e) = s.storage.delete(key).await {
         tracing::warn!(error = %e, "an erased caller's recording was not deleted; delete it by hand");
+    }
+}
+
+/// Deletes an erased caller's voicemails that Twilio still holds (best effort, logged).
+async fn forget_at_twilio(s: &AppState, business_id: uuid::Uuid, sids: &[String]) {
+    if sids.is_empty() {
+        return;
+    }
+    let Ok(Some(b)) = nmc_store::business::for_webhook(&s.db, business_id).await else {
+        return;
+    };
+    let Ok(token) = s.secrets.decrypt(&b.twilio_auth_token_enc) else {
+        return;
+    };
+    let twilio = nmc_twilio::TwilioClient::new(s.config.twilio_api_base.clone());
+    for sid in sids {
+        if let Err(e) = twilio
+            .delete_recording(&b.twilio_account_sid, &token, sid)
+            .await
+        {
+            tracing::warn!(error = %e, "an erased caller's voicemail is still at Twilio; delete it by hand");
+        }
     }
 }
 

@@ -113,6 +113,25 @@ impl Temporal {
         queue.signal(client, business_id, caller, event).await
     }
 
+    /// Ends the caller's open conversation, if there is one (they were blocked): no follow-up
+    /// or reply goes to them after this. Best effort: a blocked caller's texts are ignored anyway.
+    pub async fn close_caller(&self, business_id: Uuid, caller: &E164) {
+        let id = nmc_domain::conversation_workflow_id(business_id, caller);
+        let Ok(handle) = self.conversation(&id) else {
+            return;
+        };
+        let closed = handle
+            .signal(
+                ConversationWorkflow::close,
+                "blocked".to_owned(),
+                temporalio_client::WorkflowSignalOptions::default(),
+            )
+            .await;
+        if let Err(e) = closed {
+            tracing::debug!(error = %e, "no open conversation to close for the blocked caller");
+        }
+    }
+
     /// Tells the appointment's workflow to look again (calendar sync, reminders, and a text to
     /// the caller when `notify_caller`), starting it if needed. The change is already committed;
     /// if this fails the worker's catch-up signals it (`nmc_store::booking::untold`).

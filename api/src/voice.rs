@@ -302,6 +302,7 @@ pub async fn block(
     )
     .await?;
     commit(tx).await?;
+    s.temporal.close_caller(t.business_id, &phone).await;
     let status = if new {
         StatusCode::CREATED
     } else {
@@ -452,7 +453,13 @@ pub async fn put_routing(
         })?;
         grid.set_range(&days, r.from, r.to, r.method);
     }
-    let holidays = c.holidays.unwrap_or(kept);
+    // Days gone by are history: a full list replaces only today and what is ahead.
+    let holidays: Vec<Holiday> = c
+        .holidays
+        .unwrap_or(kept)
+        .into_iter()
+        .filter(|h| h.day >= today)
+        .collect();
     let uses_agent = grid.uses(Method::needs_voice_agent)
         || holidays.iter().any(|h| h.method.needs_voice_agent());
     if uses_agent {
@@ -481,7 +488,6 @@ pub async fn put_routing(
     )
     .await?;
     commit(tx).await?;
-    let holidays: Vec<Holiday> = holidays.into_iter().filter(|h| h.day >= today).collect();
     Ok(Json(routing_view(&grid, &holidays, &timezone)))
 }
 

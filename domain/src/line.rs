@@ -2,9 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Twilio counts a score of 75 or more as high risk of SMS pumping (artificially inflated
-/// traffic): such numbers are never texted.
-pub const HIGH_PUMPING_RISK: i32 = 75;
+/// Lookup's `sms_pumping_risk_score` bands are low (0–59), mild, moderate and high (90–100):
+/// only "high" numbers, likely part of an SMS-pumping (artificially inflated traffic) scheme,
+/// go untexted. Twilio advises caution with the score for US and Canadian numbers, so the bar
+/// is the top band, never the middle ones.
+pub const HIGH_PUMPING_RISK: i32 = 90;
 
 /// What the conversation does with a caller's line before the first text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,7 +16,7 @@ pub enum LineVerdict {
     Textable,
     /// A landline or similar cannot take texts: the owner gets a "call back" task instead.
     Landline,
-    /// Lookup flags the number as likely SMS pumping: no text, no task.
+    /// Lookup flags the number as likely SMS pumping: no text; the owner hears of the call.
     PumpingRisk,
 }
 
@@ -44,5 +46,6 @@ mod tests {
         assert_eq!(verdict(Some("landline"), Some(0)), LineVerdict::Landline);
         assert_eq!(verdict(Some("tollFree"), None), LineVerdict::Landline);
         assert_eq!(verdict(Some("mobile"), Some(92)), LineVerdict::PumpingRisk);
+        assert_eq!(verdict(Some("mobile"), Some(80)), LineVerdict::Textable);
     }
 }

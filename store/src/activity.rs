@@ -77,7 +77,9 @@ pub async fn prepare_outbound(pool: &PgPool, s: &OutboundSms) -> Result<Outbound
     Ok(row)
 }
 
-/// Opens the conversation's row (and the caller's lead) if no text has yet: safe to repeat.
+/// Opens the conversation's row for the caller's lead if no text has yet: safe to repeat. The
+/// lead must exist (the webhook made it with the call): an alert never brings back a caller
+/// who was erased meanwhile.
 pub async fn open_conversation(
     pool: &PgPool,
     business_id: Uuid,
@@ -85,9 +87,17 @@ pub async fn open_conversation(
     workflow_id: &str,
     caller: &str,
 ) -> Result<()> {
-    let mut tx = pool.begin().await?;
-    ensure_conversation(&mut tx, business_id, conversation_id, workflow_id, caller).await?;
-    tx.commit().await?;
+    sqlx::query(
+        "insert into conversations (id, business_id, lead_id, workflow_id)
+         select $2, $1, l.id, $4 from leads l where l.business_id = $1 and l.phone = $3
+         on conflict (id) do nothing",
+    )
+    .bind(business_id)
+    .bind(conversation_id)
+    .bind(caller)
+    .bind(workflow_id)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

@@ -76,10 +76,13 @@ impl AlertLinks {
         self.verify(UNSUBSCRIBE, token, now)
     }
 
-    /// Lets Twilio fetch a business's uploaded voicemail greeting for an hour (the URL goes into
-    /// the TwiML of one call; nobody else can list or guess it).
+    /// Lets Twilio fetch a business's uploaded voicemail greeting for one to two hours (the URL
+    /// goes into calls' TwiML; nobody else can list or guess it). It ends on the hour, so the
+    /// URL stays the same for an hour and Twilio's media cache can keep the file.
     pub fn greeting_token(&self, business_id: Uuid, now: DateTime<Utc>) -> String {
-        self.sign(GREETING, business_id, now + chrono::Duration::hours(1))
+        let hour = now.timestamp() - now.timestamp().rem_euclid(3600);
+        let until = DateTime::from_timestamp(hour + 7200, 0).unwrap_or(now);
+        self.sign(GREETING, business_id, until)
     }
 
     pub fn open_greeting(&self, token: &str, now: DateTime<Utc>) -> Result<Uuid, LinkError> {

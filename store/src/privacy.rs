@@ -66,6 +66,8 @@ pub struct Erased {
     pub workflow_ids: Vec<String>,
     /// Their voicemails' stored copies, for the caller to delete once this commits.
     pub recording_keys: Vec<String>,
+    /// Their voicemails Twilio may still hold (not yet deleted there), by RecordingSid.
+    pub twilio_recordings: Vec<String>,
 }
 
 /// Erases the caller at `phone`: leads, calls, conversations, texts, alerts about them, the
@@ -147,7 +149,7 @@ pub async fn erase_caller(db: &mut PgConnection, business_id: Uuid, phone: &str)
         .execute(&mut *db)
         .await?
         .rows_affected();
-    e.recording_keys = erase_voice(db, business_id, phone, &leads).await?;
+    (e.recording_keys, e.twilio_recordings) = erase_voice(db, business_id, phone, &leads).await?;
     e.calls = sqlx::query("delete from calls where business_id = $1 and (caller_phone::text = $2 or lead_id = any($3))")
         .bind(business_id).bind(phone).bind(&leads).execute(&mut *db).await?.rows_affected();
     sqlx::query("delete from events where business_id = $1 and (data->>'id' = any($2) or data->>'lead_id' = any($2)
@@ -173,17 +175,17 @@ pub async fn erase_caller(db: &mut PgConnection, business_id: Uuid, phone: &str)
     Ok(e)
 }
 
-/// The caller's voicemails (their stored copies' keys come back, to delete after the commit)
-/// and what Lookup said about their line.
+/// The caller's voicemails (their stored copies' keys, and the sids of those Twilio may still
+/// hold, come back to delete after the commit) and what Lookup said about their line.
 async fn erase_voice(
     db: &mut PgConnection,
     business_id: Uuid,
     phone: &str,
     leads: &[Uuid],
-) -> Result<Vec<String>> {
-    let keys: Vec<Option<String>> = sqlx::query_scalar(
+) -> Result<(Vec<String>, Vec<String>)> {
+    let gone: Vec<(Option<String>, String, bool)> = sqlx::query_as(
         "delete from recordings where business_id = $1 and (caller_phone::text = $2 or lead_id = any($3))
-         returning storage_key",
+         returning storage_key, twilio_recording_sid, twilio_deleted_at is null",
     )
     .bind(business_id)
     .bind(phone)
@@ -195,7 +197,9 @@ async fn erase_voice(
         .bind(phone)
         .execute(&mut *db)
         .await?;
-    Ok(keys.into_iter().flatten().collect())
+    let keys = gone.iter().filter_map(|g| g.0.clone()).collect();
+    let at_twilio = gone.into_iter().filter(|g| g.2).map(|g| g.1).collect();
+    Ok((keys, at_twilio))
 }
 
 /// Every row the business owns, table by table (for its own export before it leaves).

@@ -47,7 +47,27 @@ pub struct RetentionPass {
     pub dispatched_rows: u64,
 }
 
-/// The seeds' limits: text bodies 180 days; a caller's calls, leads and conversations 13
+/// Voicemails whose audio is past the 180 days text bodies keep: `(id, storage key)`, for the
+/// caller to delete from storage, then [`audio_forgotten`].
+pub async fn expired_audio(db: &mut PgConnection, batch: i64) -> Result<Vec<(uuid::Uuid, String)>> {
+    Ok(sqlx::query_as(
+        "select id, storage_key from recordings
+         where created_at < now() - interval '180 days' and storage_key is not null limit $1",
+    )
+    .bind(batch)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn audio_forgotten(db: &mut PgConnection, id: uuid::Uuid) -> Result<()> {
+    sqlx::query("update recordings set storage_key = null, updated_at = now() where id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// The seeds' limits: text bodies (and voicemail transcripts) 180 days; a caller's calls, leads and conversations 13
 /// months after their last contact (the opt-out stays, number only); webhook dedupe rows 90
 /// days; feed events, sent mail, alert deliveries and carrier status rows 30 days after
 /// dispatch. Up to `batch` rows per statement; run again until it returns zeros. Idempotent.
@@ -57,6 +77,7 @@ pub async fn apply_due(db: &mut PgConnection, batch: i64) -> Result<RetentionPas
         "update messages set body = '' where id in (select id from messages where created_at < now() - interval '180 days' and body <> '' limit $1)",
         "update team_texts set body = '', reply_body = null where id in (select id from team_texts where created_at < now() - interval '180 days' and body <> '' limit $1)",
         "update notifications set body = '' where id in (select id from notifications where created_at < now() - interval '180 days' and body <> '' limit $1)",
+        "update recordings set transcript = null where id in (select id from recordings where created_at < now() - interval '180 days' and transcript is not null limit $1)",
     ] {
         pass.message_bodies += run(db, sql, batch).await?;
     }

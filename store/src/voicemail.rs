@@ -104,14 +104,15 @@ pub async fn to_store(pool: &PgPool, id: Uuid) -> Result<Option<ToStore>> {
     .await?)
 }
 
+/// False when the recording's row is gone (the caller was erased while it was being stored).
 pub async fn mark_stored(
     pool: &PgPool,
     id: Uuid,
     key: &str,
     content_type: &str,
     bytes: i64,
-) -> Result<()> {
-    sqlx::query(
+) -> Result<bool> {
+    let done = sqlx::query(
         "update recordings set storage_key = $2, content_type = $3, bytes = $4,
              status = case when status = 'recorded' then 'stored' else status end, updated_at = now()
          where id = $1",
@@ -122,7 +123,7 @@ pub async fn mark_stored(
     .bind(bytes)
     .execute(pool)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn mark_twilio_deleted(pool: &PgPool, id: Uuid) -> Result<()> {

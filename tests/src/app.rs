@@ -193,14 +193,8 @@ fn api_config(
         phone_countries: vec!["US".into(), "CA".into()],
         platform_number: Some(PLATFORM_NUMBER.into()),
         billing: None,
-        storage: nmc_storage::Storage::local(&objects_dir(database_url)).unwrap(),
+        storage: nmc_storage::Storage::local(&crate::voice::objects_dir(database_url)).unwrap(),
     }
-}
-
-/// The test's object storage (recordings, greetings), shared by its API and worker.
-pub fn objects_dir(database_url: &str) -> std::path::PathBuf {
-    let name = database_url.rsplit('/').next().unwrap_or("nmc");
-    std::env::temp_dir().join(format!("nmc-objects-{name}"))
 }
 
 /// Serves the API until the returned switch is flipped.
@@ -327,7 +321,10 @@ impl TestApp {
             .env("NMC_SECRET_KEY", SECRET_KEY)
             .env(
                 "NMC_STORAGE_URL",
-                format!("file://{}", objects_dir(&self.database_url).display()),
+                format!(
+                    "file://{}",
+                    crate::voice::objects_dir(&self.database_url).display()
+                ),
             )
             .env(
                 "NMC_CONVERSATION_IDLE_SECS",

@@ -22,9 +22,10 @@ pub mod voice;
 mod wait;
 mod webhooks;
 
-pub use app::{TestApp, TestAppBuilder, objects_dir};
+pub use app::{TestApp, TestAppBuilder};
 pub use doubles::{EventStream, FeedEvent, LlmDouble};
 pub use smtp::{Mail, SmtpServer};
+pub use voice::objects_dir;
 pub use wait::{DUPLICATE_WINDOW, wait_until};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";

@@ -29,3 +29,9 @@ pub fn voicemail(text: &str) -> Voicemail {
         duration_secs: secs.ceil() as u32,
     }
 }
+
+/// The test's object storage (recordings, greetings), shared by its API and worker.
+pub fn objects_dir(database_url: &str) -> std::path::PathBuf {
+    let name = database_url.rsplit('/').next().unwrap_or("nmc");
+    std::env::temp_dir().join(format!("nmc-objects-{name}"))
+}

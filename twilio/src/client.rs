@@ -369,7 +369,7 @@ impl TwilioClient {
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| TwilioError::Transport(e.to_string()))?;
+            .map_err(|e| TwilioError::Transport(e.without_url().to_string()))?;
         if (200..300).contains(&status) {
             return serde_json::from_slice(&bytes)
                 .map_err(|e| TwilioError::Transport(format!("unreadable answer: {e}")));

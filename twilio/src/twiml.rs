@@ -88,6 +88,15 @@ impl Response {
         self
     }
 
+    /// `<Redirect method="POST">url</Redirect>`: fetch the next TwiML from `url`.
+    pub fn redirect(mut self, url: &str) -> Self {
+        self.body.push_str(&format!(
+            r#"<Redirect method="POST">{}</Redirect>"#,
+            escape(url)
+        ));
+        self
+    }
+
     /// `<Reject/>`: the caller hears busy and nothing is answered (a blocked caller).
     pub fn reject(mut self) -> Self {
         self.body.push_str(r#"<Reject reason="busy"/>"#);

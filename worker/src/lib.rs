@@ -282,6 +282,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         .register_workflow::<RetentionWorkflow>()?
         .register_activities(nmc_activities::retention::RetentionActivities {
             pool: activities.pool.clone(),
+            storage: config.storage.clone(),
         })
         .register_activities(nmc_activities::digest::DigestActivities {
             pool: activities.pool.clone(),

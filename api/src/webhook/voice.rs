@@ -99,9 +99,12 @@ async fn incoming(
         return unanswered(&state, &b, call_sid, caller.as_ref(), "forwarded").await;
     }
     store::record_ringing_call(&state.db, b.id, call_sid, caller.as_ref(), after_hours(&b)).await?;
+    // Whether this call is screened is fixed when it is dialled (the owner may change the
+    // setting while it rings); the signed action URL carries it.
     let action = format!(
-        "{}/webhook/voice/call-completed",
-        state.config.public_base_url
+        "{}/webhook/voice/call-completed{}",
+        state.config.public_base_url,
+        if b.call_screening { "?screened=1" } else { "" }
     );
     let dial = if b.call_screening {
         let whisper = super::screening::whisper_url(&state, b.id, call_sid);
@@ -152,6 +155,7 @@ async fn unanswered(
 )]
 async fn call_completed(
     State(state): State<AppState>,
+    Query(dialled): Query<Dialled>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
@@ -167,7 +171,7 @@ async fn call_completed(
     // Screened: only a key press on the answering leg makes it answered; a carrier voicemail
     // that picked up (which Twilio reports as `completed`) cannot press one.
     let answered = outcome == DialOutcome::Answered
-        && (!b.call_screening || voice::was_screened(&state.db, b.id, call_sid).await?);
+        && (dialled.screened.is_none() || voice::was_screened(&state.db, b.id, call_sid).await?);
     if !answered {
         return unanswered(&state, &b, call_sid, caller.as_ref(), dial_status).await;
     }
@@ -185,6 +189,12 @@ async fn call_completed(
     )
     .await?;
     Ok(xml(twiml::Response::new().hangup().render()))
+}
+
+/// How the call was dialled (`?screened=1`: behind the whisper).
+#[derive(serde::Deserialize)]
+pub struct Dialled {
+    screened: Option<u8>,
 }
 
 /// The platform's own test call reached this number: forwarding (or the number) works. It is

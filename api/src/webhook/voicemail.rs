@@ -174,11 +174,25 @@ async fn recording_ready(
         .and_then(|d| d.parse::<i32>().ok())
         .unwrap_or(0);
     let rec = if completed && duration > 0 {
+        let recording_sid = params.required("RecordingSid")?;
+        let url = params.required("RecordingUrl")?;
+        // Twilio's shapes only: the sid goes into a URL path, and the media must be this
+        // business's own account's.
+        if !is_sid(recording_sid, "RE")
+            || !url.contains(&format!(
+                "/Accounts/{}/Recordings/{recording_sid}",
+                b.twilio_account_sid
+            ))
+        {
+            return Err(ApiError::BadRequest(
+                "RecordingSid or RecordingUrl is not Twilio's".into(),
+            ));
+        }
         let new = NewRecording {
             call_sid,
             caller: &caller,
-            recording_sid: params.required("RecordingSid")?,
-            url: params.required("RecordingUrl")?,
+            recording_sid,
+            url,
             duration_secs: duration,
         };
         store::record_voicemail(&state.db, b.id, &new, b.profile()).await?
@@ -187,6 +201,11 @@ async fn recording_ready(
     };
     super::hand_over(&state, b.id, &caller, &rec).await;
     Ok(xml(twiml::Response::new().render()))
+}
+
+/// A Twilio sid: its two-letter prefix and 32 hex digits.
+fn is_sid(sid: &str, prefix: &str) -> bool {
+    sid.len() == 34 && sid.starts_with(prefix) && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The uploaded greeting, for Twilio's `<Play>`: only with a fresh signed token.

@@ -15,7 +15,7 @@ async fn missed_call_texts_the_greeting() {
     let call = app.call(CALLER, "no-answer").await;
     assert_eq!(call.voice_status, 200);
     assert!(call.voice_twiml.contains(&format!(
-        r#"<Dial timeout="20" action="{}/webhook/voice/call-completed""#,
+        r#"<Dial timeout="20" action="{}/webhook/voice/call-completed?screened=1""#,
         app.api_url
     )));
     assert!(call.voice_twiml.contains(BUSINESS_PHONE));

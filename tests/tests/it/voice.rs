@@ -278,12 +278,38 @@ async fn a_landline_is_not_texted_and_the_owner_is_told_to_call_back() {
     app.call("+15125550182", "no-answer").await;
     app.expect_texts("+15125550182", 1).await;
     assert!(app.texts_to(pumped).is_empty());
+    // The owner still hears of the call (it may be a real customer).
+    wait_until(Duration::from_secs(15), "the owner told of the flagged call", || async {
+        app.count("select count(*) from notifications where kind = 'missed_call' and body like '%SMS-fraud%'").await == 1
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_blocked_caller_is_dropped_silently_but_a_stop_still_counts() {
     let app = TestApp::spawn().await;
     let b = app.business_id().await;
+    // A robocaller already in a conversation: blocking ends it (no follow-ups to them).
+    let robot = "+15125550189";
+    app.call(robot, "no-answer").await;
+    app.expect_texts(robot, 1).await;
+    let r = app
+        .owner(Method::POST, "/api/blocked-callers", b)
+        .json(&json!({"phone": robot}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    wait_until(
+        Duration::from_secs(10),
+        "the robocaller's conversation closed",
+        || async {
+            app.count("select count(*) from conversations where status = 'active'")
+                .await
+                == 0
+        },
+    )
+    .await;
     let r = app
         .owner(Method::POST, "/api/blocked-callers", b)
         .json(&json!({"phone": CALLER, "note": "robocaller"}))
@@ -301,13 +327,22 @@ async fn a_blocked_caller_is_dropped_silently_but_a_stop_still_counts() {
     let call = app.call(CALLER, "no-answer").await;
     assert!(call.voice_twiml.contains("<Reject"), "{}", call.voice_twiml);
     app.text(CALLER, "hello??").await;
-    assert_eq!(app.count("select count(*) from leads").await, 0);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from leads where phone = '{CALLER}'"
+        ))
+        .await,
+        0
+    );
     assert_eq!(
         app.count("select count(*) from calls where status = 'blocked'")
             .await,
         1
     );
-    assert_eq!(app.count("select count(*) from notifications").await, 0);
+    assert_eq!(
+        app.count("select count(*) from notifications n join conversations c on c.id = n.conversation_id join leads l on l.id = c.lead_id where l.phone = '+15125550177'").await,
+        0
+    );
     app.text(CALLER, "STOP").await;
     wait_until(Duration::from_secs(10), "the opt-out", || async {
         app.count("select count(*) from opt_outs").await == 1

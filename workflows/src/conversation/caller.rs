@@ -122,7 +122,7 @@ const MISSED_CALL_ALERT: &str = "missed-call-alert";
 const HELD_GREETING_WAITS: &str = "held-greeting-waits";
 
 /// Twilio's code for a message from an unregistered 10DLC number; ours for a held text.
-const HELD: i64 = 30034;
+pub(crate) const HELD: i64 = 30034;
 
 /// A greeting older than this when texting is approved is stale: the owner texts by hand.
 const FRESH_FOR: chrono::Duration = chrono::Duration::minutes(30);
@@ -209,6 +209,8 @@ pub(crate) async fn on_text(ctx: &mut Ctx, sms: InboundSms) {
         // Any reply from the caller cancels the follow-ups.
         s.memory.follow_up_anchor = None;
         s.memory.follow_ups_sent = 0;
+        // They text rather than leave a message: the conversation goes on by text.
+        s.memory.voicemail_wait = None;
     });
     if let Some(keyword) = sms.keyword {
         return on_keyword(ctx, sms, keyword).await;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use nmc_activity_defs::conversation::{ConversationActivities, Triage, TriageRequest};
+use nmc_activity_defs::conversation::{ConversationActivities, Triage, TriageRequest, TurnResult};
 use nmc_activity_defs::voice::{LineCheckRequest, RecordingRef, Transcript, VoiceActivities};
 use nmc_domain::line::LineVerdict;
 use nmc_domain::{
@@ -61,7 +61,19 @@ pub(crate) async fn line_ok(ctx: &mut Ctx, call: &MissedCall, clock: &str) -> bo
             set_flags(ctx).await;
             false
         }
-        LineVerdict::PumpingRisk => false,
+        LineVerdict::PumpingRisk => {
+            let body = format!(
+                "Missed call from {{caller}} at {clock}. Not texted: Twilio Lookup flags the number as a likely SMS-fraud (pumping) number. Call back if you know them."
+            );
+            notify(
+                ctx,
+                NoticeKind::MissedCall,
+                body,
+                format!("missed:{}", call.call_sid),
+            )
+            .await;
+            false
+        }
     }
 }
 
@@ -82,6 +94,7 @@ pub(crate) async fn voicemail_timed_out(ctx: &mut Ctx) {
         return;
     };
     greet_instead(ctx, &wait.call_sid).await;
+    close_if_unreachable(ctx);
 }
 
 /// A voicemail (or the end of a call that left none).
@@ -110,11 +123,13 @@ pub(crate) async fn on_voicemail(ctx: &mut Ctx, vm: VoicemailLeft) {
         business_id: ctx.state(|s| s.start.business_id),
         recording_id,
     };
+    // Bounded, so the caller's first text waits minutes at most: a store or transcription that
+    // gives up falls back to the usual greeting and an alert to listen.
     let stored = ctx
         .execute_activity(
             VoiceActivities::store_recording,
             recording.clone(),
-            long_step(Duration::from_mins(2)),
+            long_step(Duration::from_mins(2), Duration::from_mins(5)),
         )
         .await
         .is_ok();
@@ -122,7 +137,7 @@ pub(crate) async fn on_voicemail(ctx: &mut Ctx, vm: VoicemailLeft) {
         ctx.execute_activity(
             VoiceActivities::transcribe_recording,
             recording,
-            long_step(Duration::from_mins(6)),
+            long_step(Duration::from_mins(6), Duration::from_mins(10)),
         )
         .await
         .unwrap_or_default()
@@ -187,13 +202,32 @@ async fn answer_voicemail(ctx: &mut Ctx, vm: &VoicemailLeft, words: Option<&str>
             answered: false,
         });
     });
-    if !waited || !ctx.state(|s| s.memory.textable()) {
+    if !ctx.state(|s| s.memory.textable()) {
         return;
+    }
+    if !waited {
+        // A voicemail in a conversation already under way: answered like a text.
+        return answer_later_voicemail(ctx, &sid, turn).await;
     }
     let next = turn.map(|t| t.outcome.reply).unwrap_or_default();
     let (name, fields) = ctx.state(|s| (s.memory.profile().name, s.memory.fields.clone()));
     let body = voicemail_pickup(&name, &fields, &next);
     first_text(ctx, &sid, body).await;
+}
+
+/// The assistant's answer to a voicemail left while the conversation was already going (the
+/// owner's, if they have taken over).
+async fn answer_later_voicemail(ctx: &mut Ctx, sid: &str, turn: Option<TurnResult>) {
+    let Some(turn) = turn else { return };
+    if ctx.state(|s| s.memory.mode != nmc_domain::Mode::Assistant) {
+        return;
+    }
+    let key = format!("reply:voicemail:{sid}");
+    let outcome = send(ctx, SmsKind::AssistantReply, key, turn.outcome.reply, None).await;
+    if matches!(outcome, Some(SendOutcome::Sent { .. })) {
+        let at = now(ctx);
+        ctx.state_mut(|s| s.memory.note_answered(at));
+    }
 }
 
 /// The generic greeting, for a caller whose voicemail brought nothing to pick up from.
@@ -211,6 +245,7 @@ async fn first_text(ctx: &mut Ctx, call_sid: &str, body: String) {
     let key = format!("greeting:{call_sid}");
     let outcome = send(ctx, SmsKind::Greeting, key, body, Some(call_sid.to_owned())).await;
     let at = now(ctx);
+    let call_sid = call_sid.to_owned();
     ctx.state_mut(|s| match outcome {
         Some(SendOutcome::Sent { .. }) => {
             s.memory.note_outbound(at);
@@ -218,6 +253,18 @@ async fn first_text(ctx: &mut Ctx, call_sid: &str, body: String) {
                 t.answered = true;
             }
             s.memory.replied_once = true;
+        }
+        // Held until texting is approved: the usual greeting goes then, if still fresh.
+        Some(SendOutcome::Rejected {
+            code: super::caller::HELD,
+            ..
+        }) => {
+            let call = MissedCall {
+                call_sid,
+                profile: s.memory.profile(),
+                voicemail: false,
+            };
+            s.held_greeting = Some((call, at));
         }
         ref other => {
             if let Some(closed) = nmc_domain::decisions::status_after_greeting(other.as_ref()) {
@@ -227,11 +274,11 @@ async fn first_text(ctx: &mut Ctx, call_sid: &str, body: String) {
     });
 }
 
-/// A voicemail step: scheduled (the workflow keeps taking signals meanwhile), retried with
-/// backoff for up to an hour.
-fn long_step(start_to_close: Duration) -> ActivityOptions {
+/// A voicemail step: scheduled (its own task, not a local one in the workflow's), retried with
+/// backoff until `give_up_after`.
+fn long_step(start_to_close: Duration, give_up_after: Duration) -> ActivityOptions {
     let timeouts = ActivityCloseTimeouts::ScheduleAndStartToClose {
-        schedule_to_close: Duration::from_hours(1),
+        schedule_to_close: give_up_after,
         start_to_close,
     };
     ActivityOptions::with_close_timeouts(timeouts)
