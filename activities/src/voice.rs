@@ -178,11 +178,15 @@ impl VoiceActivities {
 
 impl VoiceActivities {
     async fn account(&self, business_id: uuid::Uuid) -> Result<(String, String), ActivityError> {
-        let (sid, enc) = voice::twilio_account(&self.pool, business_id)
+        let b = nmc_store::business::for_webhook(&self.pool, business_id)
             .await
-            .map_err(retryable)?;
-        let token = self.secrets.decrypt(&enc).map_err(permanent)?;
-        Ok((sid, token))
+            .map_err(retryable)?
+            .ok_or_else(|| permanent("no such business"))?;
+        let token = self
+            .secrets
+            .decrypt(&b.twilio_auth_token_enc)
+            .map_err(permanent)?;
+        Ok((b.twilio_account_sid, token))
     }
 
     async fn give_up(&self, r: RecordingRef, why: &str) -> Result<Transcript, ActivityError> {

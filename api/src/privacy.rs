@@ -133,7 +133,7 @@ pub async fn erase_caller(
     let erased = privacy::erase_caller(&mut tx, t.business_id, phone.as_str()).await?;
     commit(tx).await?;
     for key in &erased.recording_keys {
-        forget(&s, key).await;
+        s.storage.forget(key, "an erased caller's voicemail").await;
     }
     forget_at_twilio(&s, t.business_id, &erased.twilio_recordings).await;
     // The calendars we pushed those jobs to get the copy without the caller's details.
@@ -217,14 +217,6 @@ pub async fn delete_business(
     Ok(Json(
         json!({ "deleted": true, "histories_deleted": workflows.len() }),
     ))
-}
-
-/// Deletes a stored recording; a failure is logged for operations (the row is already gone,
-/// so nothing links to the file).
-async fn forget(s: &AppState, key: &str) {
-    if let Err(e) = s.storage.delete(key).await {
-        tracing::warn!(error = %e, "an erased caller's recording was not deleted; delete it by hand");
-    }
 }
 
 /// Deletes an erased caller's voicemails that Twilio still holds (best effort, logged).

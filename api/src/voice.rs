@@ -135,7 +135,9 @@ pub async fn put_greeting_audio(
     let old = voice::set_greeting_audio(&mut tx, t.business_id, Some((&key, kind.content_type())))
         .await?;
     commit(tx).await?;
-    forget(&s, old).await;
+    if let Some(old) = old {
+        s.storage.forget(&old, "a replaced greeting").await;
+    }
     Ok(Json(
         json!({"audio": true, "seconds": (secs * 10.0).round() / 10.0, "content_type": kind.content_type()}),
     ))
@@ -149,17 +151,10 @@ pub async fn delete_greeting_audio(
     let mut tx = t.begin(&s.db).await?;
     let old = voice::set_greeting_audio(&mut tx, t.business_id, None).await?;
     commit(tx).await?;
-    forget(&s, old).await;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Deletes a replaced greeting; a failure only leaves an unreferenced file behind.
-async fn forget(s: &AppState, key: Option<String>) {
-    if let Some(k) = key
-        && let Err(e) = s.storage.delete(&k).await
-    {
-        tracing::warn!(error = %e, "an old greeting could not be deleted");
+    if let Some(old) = old {
+        s.storage.forget(&old, "a replaced greeting").await;
     }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/voice/greeting-audio`: the uploaded greeting, for the settings page's player.

@@ -138,6 +138,14 @@ impl Storage {
         Ok(())
     }
 
+    /// Deletes an object whose row is already gone (nothing links to it): a failure is logged
+    /// with `what` it was, for operations to delete by hand, never an error for the caller.
+    pub async fn forget(&self, key: &str, what: &str) {
+        if let Err(e) = self.delete(key).await {
+            tracing::warn!(error = %e, "{what} was not deleted from storage; delete it by hand");
+        }
+    }
+
     /// Deletes an object; one already gone counts as deleted.
     pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
         match self.inner.delete(&Path::from(key)).await {

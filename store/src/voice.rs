@@ -9,16 +9,6 @@ use uuid::Uuid;
 
 use crate::Result;
 
-/// The business's Twilio account: `(sid, sealed auth token)`.
-pub async fn twilio_account(pool: &PgPool, business_id: Uuid) -> Result<(String, String)> {
-    Ok(sqlx::query_as(
-        "select coalesce(twilio_account_sid, ''), coalesce(twilio_auth_token_enc, '') from businesses where id = $1",
-    )
-    .bind(business_id)
-    .fetch_one(pool)
-    .await?)
-}
-
 /// The person who answered a screened call pressed the key: the call is theirs.
 pub async fn mark_screened(pool: &PgPool, business_id: Uuid, call_sid: &str) -> Result<()> {
     sqlx::query(
