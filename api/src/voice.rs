@@ -366,9 +366,9 @@ pub struct RoutingChange {
 #[derive(Deserialize)]
 pub struct Range {
     days: Days,
-    #[serde(with = "hhmm")]
+    #[serde(with = "nmc_domain::hours::hhmm")]
     from: chrono::NaiveTime,
-    #[serde(with = "hhmm")]
+    #[serde(with = "nmc_domain::hours::hhmm")]
     to: chrono::NaiveTime,
     method: Method,
 }
@@ -384,34 +384,16 @@ pub enum Days {
 
 impl Days {
     fn numbers(&self) -> Option<Vec<u8>> {
-        const NAMES: [&str; 7] = [
-            "monday",
-            "tuesday",
-            "wednesday",
-            "thursday",
-            "friday",
-            "saturday",
-            "sunday",
-        ];
         let list = match self {
             Days::List(l) => l.clone(),
             Days::Named(n) => match n.as_str() {
                 "weekdays" => vec![0, 1, 2, 3, 4],
                 "weekends" => vec![5, 6],
                 "every_day" => (0..7).collect(),
-                day => vec![NAMES.iter().position(|d| *d == day)? as u8],
+                day => vec![day.parse::<chrono::Weekday>().ok()?.num_days_from_monday() as u8],
             },
         };
         (!list.is_empty() && list.iter().all(|d| *d < 7)).then_some(list)
-    }
-}
-
-mod hhmm {
-    use serde::{Deserialize, Deserializer, de::Error};
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<chrono::NaiveTime, D::Error> {
-        let s = String::deserialize(d)?;
-        chrono::NaiveTime::parse_from_str(&s, "%H:%M")
-            .map_err(|_| D::Error::custom(format!("`{s}` is not a HH:MM time")))
     }
 }
 

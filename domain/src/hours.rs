@@ -96,7 +96,7 @@ pub fn parse_timezone(name: &str) -> Option<Tz> {
 }
 
 /// Wall-clock times as "HH:MM" (seconds, "HH:MM:SS", are accepted and kept when not zero).
-pub(crate) mod hhmm {
+pub mod hhmm {
     use chrono::{NaiveTime, Timelike};
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
