@@ -167,16 +167,24 @@ impl Browser {
         let xpath = format!(
             "//*[self::button or self::a or self::summary][contains(normalize-space(.), '{text}')]"
         );
-        let e = self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::XPath(&xpath))
-            .await
-            .unwrap_or_else(|e| panic!("{text}: {e}"));
-        e.click()
-            .await
-            .unwrap_or_else(|e| panic!("click {text}: {e}"));
+        // A live page (the inbox) may redraw between finding the element and clicking it:
+        // find it again, a few times, before calling it a failure.
+        for attempt in 1..=3 {
+            let e = self
+                .client
+                .wait()
+                .at_most(Duration::from_secs(10))
+                .for_element(Locator::XPath(&xpath))
+                .await
+                .unwrap_or_else(|e| panic!("{text}: {e}"));
+            match e.click().await {
+                Ok(()) => return,
+                Err(e) if attempt < 3 && e.to_string().contains("stale element") => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("click {text}: {e}"),
+            }
+        }
     }
 
     pub async fn text(&self, css: &str) -> String {
