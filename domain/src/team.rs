@@ -11,6 +11,7 @@ pub const ALERT_KINDS: &[(&str, &str)] = &[
     ("missed_call", "Missed calls"),
     ("caller_text", "Caller texts"),
     ("voicemail", "Voicemails"),
+    ("agent_call", "Calls the AI voice agent took"),
     ("call_back", "Landline callers to call back"),
     ("emergency", "Emergencies"),
     ("needs_owner", "Asks for you"),
@@ -35,7 +36,7 @@ pub const ALERT_ENDING: &str = "Reply to text them back. HELP for commands.";
 pub const COMMANDS_LINE: &str = "Reply to text them. #n TEXT answers alert n, AI hands back, CALL gets their number, ? lists who waits.";
 
 /// HELP's answer.
-pub const HELP_TEXT: &str = "NeverMissCall team commands: reply to an alert to text that caller from the business number (you take over). #n TEXT answers alert #n. AI hands the latest back to the assistant. CALL sends the caller's number. ? lists conversations waiting on you. STOP ends alert texts.";
+pub const HELP_TEXT: &str = "NeverMissCall team commands: reply to an alert to text that caller from the business number (you take over). #n TEXT answers alert #n. AI hands the latest back to the assistant. CALL sends a tap-to-call link to the caller. ? lists conversations waiting on you. STOP ends alert texts.";
 
 /// What a member's text asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

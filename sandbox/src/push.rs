@@ -89,6 +89,12 @@ impl PushDouble {
         }
     }
 
+    /// The subscription expired at the push service: its endpoint answers 404 from now on.
+    pub fn expire(&self, endpoint: &str) {
+        let id = endpoint.rsplit('/').next().unwrap_or_default();
+        self.inner.lock().unwrap().browsers.remove(id);
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.inner.lock().unwrap().received.clone()
     }

@@ -24,9 +24,9 @@ mod webhooks;
 
 pub use app::{TestApp, TestAppBuilder};
 pub use doubles::{EventStream, FeedEvent, LlmDouble};
-pub use smtp::{Mail, SmtpServer};
+pub use smtp::{Mail, SmtpServer, Tls};
 pub use voice::objects_dir;
-pub use wait::{DUPLICATE_WINDOW, wait_until};
+pub use wait::{DUPLICATE_WINDOW, wait_for, wait_until};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 pub const SECRET_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";

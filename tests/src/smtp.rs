@@ -17,6 +17,8 @@ use uuid::Uuid;
 
 pub struct SmtpServer {
     port: u16,
+    /// A relay with TLS and a password (`secure.py`); plain `rawdrop` when `None`.
+    secure: Option<Tls>,
     /// Where rawdrop writes N.eml (the message) and N.json (its envelope).
     dir: PathBuf,
     child: Option<Child>,
@@ -24,26 +26,98 @@ pub struct SmtpServer {
     taken: Mutex<HashSet<PathBuf>>,
 }
 
+/// How a secure relay takes TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// Plain text first, upgraded with STARTTLS (port 587 style).
+    StartTls,
+    /// TLS from the first byte (port 465 style, RFC 8314).
+    Implicit,
+}
+
+/// The one account a secure relay accepts.
+const SMTP_USER: &str = "alerts@acme.example";
+const SMTP_PASSWORD: &str = "relay p@ss/word";
+
 impl SmtpServer {
     /// Starts a server on a free loopback port; it stops when dropped.
     pub async fn start() -> Self {
+        Self::launch(None).await
+    }
+
+    /// A relay that wants TLS (`tls`) and a password, with its own certificate authority:
+    /// clients trust it through `ca_file()` (SSL_CERT_FILE).
+    pub async fn start_secure(tls: Tls) -> Self {
+        Self::launch(Some(tls)).await
+    }
+
+    async fn launch(secure: Option<Tls>) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
         let mut server = Self {
             port,
+            secure,
             dir: std::env::temp_dir().join(format!("nmc-smtp-{}", Uuid::new_v4().simple())),
             child: None,
             taken: Mutex::default(),
         };
+        if secure.is_some() {
+            server.make_certificate();
+        }
         server.restart().await;
         server
     }
 
-    /// `smtp://127.0.0.1:PORT`: plaintext, no credentials, loopback (what the worker allows).
+    /// Plain: `smtp://127.0.0.1:PORT` (no credentials, loopback: what the worker allows).
+    /// Secure: `smtp://user:pass@localhost:PORT?tls=required` or `smtps://user:pass@localhost:PORT`.
     pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
+        let (user, pass) = (userinfo(SMTP_USER), userinfo(SMTP_PASSWORD));
+        match self.secure {
+            None => format!("smtp://127.0.0.1:{}", self.port),
+            Some(Tls::StartTls) => {
+                format!("smtp://{user}:{pass}@localhost:{}?tls=required", self.port)
+            }
+            Some(Tls::Implicit) => format!("smtps://{user}:{pass}@localhost:{}", self.port),
+        }
+    }
+
+    /// The relay's private certificate authority, to trust (SSL_CERT_FILE).
+    pub fn ca_file(&self) -> PathBuf {
+        self.tls_dir().join("ca.crt")
+    }
+
+    fn tls_dir(&self) -> PathBuf {
+        self.dir.with_extension("tls")
+    }
+
+    /// A private CA and, signed by it, the relay's certificate for localhost and 127.0.0.1
+    /// (openssl, from Debian): what a company's own relay looks like.
+    fn make_certificate(&self) {
+        let dir = self.tls_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = r"
+            set -e
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+                -subj '/CN=NeverMissCall test CA' -keyout ca.key -out ca.crt
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+                -subj '/CN=localhost' -keyout relay.key -out relay.csr
+            printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > relay.ext
+            openssl x509 -req -in relay.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+                -extfile relay.ext -out relay.crt
+        ";
+        let status = std::process::Command::new("sh")
+            .args(["-c", script])
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("sh and openssl");
+        assert!(
+            status.success(),
+            "openssl could not make the relay's certificates"
+        );
     }
 
     /// Stops listening (connections are refused), as a relay that is down.
@@ -65,12 +139,28 @@ impl SmtpServer {
         let handlers = Path::new(env!("CARGO_MANIFEST_DIR")).join("smtp");
         let pythonpath = std::env::join_paths([PathBuf::from(aiosmtpd), handlers]).unwrap();
         let log = self.dir.with_extension("log");
-        let child = Command::new("python3")
-            .env("PYTHONPATH", pythonpath)
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{}", self.port))
-            .args(["-c", "rawdrop.RawDrop"])
-            .arg(&self.dir)
+        let mut command = Command::new("python3");
+        command.env("PYTHONPATH", pythonpath);
+        match self.secure {
+            None => command
+                .args(["-m", "aiosmtpd", "-n", "-l"])
+                .arg(format!("127.0.0.1:{}", self.port))
+                .args(["-c", "rawdrop.RawDrop"])
+                .arg(&self.dir),
+            Some(tls) => command
+                .args(["-m", "secure"])
+                .arg(if tls == Tls::Implicit {
+                    "smtps"
+                } else {
+                    "starttls"
+                })
+                .arg(self.port.to_string())
+                .arg(&self.dir)
+                .arg(self.tls_dir().join("relay.crt"))
+                .arg(self.tls_dir().join("relay.key"))
+                .args([SMTP_USER, SMTP_PASSWORD]),
+        };
+        let child = command
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).map_or_else(|_| Stdio::null(), Stdio::from))
             .kill_on_drop(true)
@@ -146,10 +236,25 @@ impl SmtpServer {
     }
 }
 
+/// Percent-encodes all but RFC 3986's unreserved characters, as a URL's user and password need
+/// (form encoding's `+` for a space would be taken literally there).
+fn userinfo(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 impl Drop for SmtpServer {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
         let _ = std::fs::remove_file(self.dir.with_extension("log"));
+        let _ = std::fs::remove_dir_all(self.tls_dir());
     }
 }
 
@@ -159,6 +264,8 @@ impl Drop for SmtpServer {
 pub struct Mail {
     pub mail_from: String,
     pub rcpt_tos: Vec<String>,
+    /// The client logged in (AUTH) before sending it.
+    pub authenticated: bool,
     /// The bytes as received, as text (what lettre sends is ASCII).
     pub raw: String,
     headers: Vec<(String, String)>,
@@ -193,6 +300,7 @@ impl Mail {
                         .collect()
                 })
                 .unwrap_or_default(),
+            authenticated: envelope["auth"].as_bool().unwrap_or(false),
             headers,
             parts,
             raw,

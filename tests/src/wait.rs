@@ -34,11 +34,39 @@ where
     panic!("timed out waiting for {what}");
 }
 
+/// Polls `f` until it gives a value; after `timeout`, fails naming `what`.
+pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
 fn bodies(texts: &[SandboxMessage]) -> Vec<&str> {
     texts.iter().map(|m| m.body.as_str()).collect()
 }
 
 impl TestApp {
+    /// The newest text to `to` that contains `needle`, waited for.
+    pub async fn text_containing(&self, to: &str, needle: &str) -> String {
+        wait_for(TEXT_TIMEOUT, needle, || async {
+            self.texts_to(to)
+                .into_iter()
+                .rev()
+                .find(|m| m.body.contains(needle))
+                .map(|m| m.body)
+        })
+        .await
+    }
+
     pub fn texts_to(&self, to: &str) -> Vec<SandboxMessage> {
         self.sandbox
             .messages()

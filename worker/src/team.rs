@@ -212,7 +212,7 @@ fn on_conversation(command: TeamCommand, c: AlertedConversation) -> Plan {
             },
             "handed back",
         ),
-        _ => (say(format!("Call {}: {}", who(&c), c.caller)), "call"),
+        _ => (say(format!("Call {}: tel:{}", who(&c), c.caller)), "call"),
     };
     (plan, outcome, Some(c.conversation_id))
 }

@@ -146,8 +146,12 @@ async fn a_member_chooses_channels_and_emergencies_use_them_all() {
 }
 
 #[tokio::test]
-async fn quiet_hours_hold_back_texts_but_never_an_emergency() {
-    let app = TestApp::spawn().await;
+async fn quiet_hours_hold_back_texts_and_pushes_but_never_an_emergency_or_email() {
+    let smtp = SmtpServer::start().await;
+    let app = TestApp::builder()
+        .worker_env("SMTP_URL", smtp.url())
+        .spawn()
+        .await;
     let business = app.business_id().await;
     // Quiet from an hour ago for three hours, in the business's timezone.
     use chrono::Timelike;
@@ -164,20 +168,38 @@ async fn quiet_hours_hold_back_texts_but_never_an_emergency() {
         "/api/me/alerts",
         &json!({
             "phone": OWNER_PHONE,
-            "channels": {"sms": ["missed_call", "caller_text", "emergency"]},
+            "channels": {"sms": ["missed_call", "caller_text", "emergency"],
+                         "push": ["missed_call"], "email": ["missed_call"]},
             "quiet_hours": {"start": start, "end": end},
         }),
     )
     .await;
     assert_eq!(r.status(), 200);
+    let browser = app.sandbox.push.subscribe(&app.sandbox_url);
+    let r = app
+        .owner(Method::POST, "/api/push/subscriptions", business)
+        .json(&browser)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
     app.call(CALLER, "no-answer").await;
     app.expect_texts(CALLER, 1).await;
+    // The text and the push wait for morning; the email goes, for the record.
     wait_until(Duration::from_secs(10), "held back", || async {
-        app.count("select count(*) from alert_deliveries where status = 'quiet'")
+        app.count("select count(*) from alert_deliveries where status = 'quiet' and channel in ('sms', 'push')")
             .await
-            == 1
+            == 2
     })
     .await;
+    wait_until(Duration::from_secs(15), "mailed", || async {
+        smtp.received().len() == 1
+    })
+    .await;
+    assert!(
+        app.sandbox.push.received().is_empty(),
+        "no push in quiet hours"
+    );
     app.text(CALLER, "Gas smell in the kitchen, emergency")
         .await;
     let texts = app.expect_texts(OWNER_PHONE, 1).await;

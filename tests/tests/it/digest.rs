@@ -1,6 +1,6 @@
 //! The weekly email over real HTTP and a real Temporal: each business gets a Temporal Schedule
 //! (Mondays 7:00 in its timezone) that the worker creates, moves with the timezone and deletes
-//! when no owner wants the email; a run mails last week's figures and who still waits through a
+//! when no owner wants the email or the business is deleted; a run mails last week's figures and who still waits through a
 //! real SMTP server, once however often it runs; the one-click unsubscribe works without a
 //! session and a GET never unsubscribes; the reports page previews the same email.
 
@@ -10,9 +10,9 @@ use chrono::{Datelike, Timelike};
 use nmc_tests::browser::Browser;
 use nmc_tests::*;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 use temporalio_client::schedules::{
-    DeleteScheduleOptions, ScheduleDescription, ScheduleOverlapPolicy, TriggerScheduleOptions,
+    ScheduleDescription, ScheduleOverlapPolicy, TriggerScheduleOptions,
 };
 use temporalio_client::{Client, RpcOptions};
 
@@ -166,15 +166,40 @@ async fn the_weekly_email_runs_on_each_business_schedule_and_unsubscribes_in_one
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    app.set("timezone = 'America/New_York'").await;
+    let mut settings: Value = app
+        .owner(Method::GET, "/api/settings", business)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    settings["timezone"] = json!("America/New_York");
+    let r = app
+        .owner(Method::PUT, "/api/settings", business)
+        .json(&settings)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     schedule_is(&app, Some("America/New_York")).await;
     let d = describe(&client, business).await.unwrap();
     let spec = d.raw().schedule.as_ref().unwrap().spec.as_ref().unwrap();
     assert_eq!(spec.timezone_name, "America/New_York");
-    handle
-        .delete(DeleteScheduleOptions::default())
+
+    // The business is deleted: its schedule goes with it.
+    let r = app
+        .owner(Method::DELETE, "/api/business", business)
+        .json(&json!({"confirm": "Acme Plumbing"}))
+        .send()
         .await
         .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    schedule_is(&app, None).await;
+    assert!(
+        describe(&client, business).await.is_none(),
+        "deleted with the business"
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,8 @@
 //! Account mail over real SMTP: the worker delivers the outbox to an aiosmtpd server
 //! (`SmtpServer`), as multipart/alternative with a text and an HTML part, and the links in it
-//! work; with the relay down a mail waits, keeps its error, and goes once the relay is back.
+//! work; a relay that wants TLS (STARTTLS or from the first byte) and a password gets both; with
+//! no relay the log mailer says so at start; with the relay down a mail waits, keeps its error,
+//! and goes once the relay is back.
 
 use std::time::Duration;
 
@@ -180,6 +182,57 @@ async fn a_password_reset_arrives_by_smtp_and_its_link_sets_the_new_password() {
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     log_in(&app.http, &app.api_url, OWNER_EMAIL, NEW_PASSWORD).await;
+}
+
+#[tokio::test]
+async fn a_relay_that_wants_tls_and_a_password_gets_both() {
+    for tls in [Tls::Implicit, Tls::StartTls] {
+        let smtp = SmtpServer::start_secure(tls).await;
+        // The relay's private CA, trusted the way the platform verifier reads extra roots.
+        let app = TestApp::builder()
+            .worker_env("SMTP_URL", smtp.url())
+            .worker_env("SSL_CERT_FILE", smtp.ca_file().display().to_string())
+            .worker_env("NMC_MAIL_FROM", FROM)
+            .spawn()
+            .await;
+        forgot_password(&app, OWNER_EMAIL).await;
+        let mail = smtp.wait_for(OWNER_EMAIL, MAIL_TIMEOUT).await;
+        assert!(mail.authenticated, "{tls:?}: logged in before sending");
+        wait_marked_sent(&app, OWNER_EMAIL).await;
+        let log = std::fs::read_to_string(app.worker_log()).unwrap_or_default();
+        assert!(log.contains("mail: delivering over SMTP"), "{tls:?}");
+        assert!(!log.contains("p@ss"), "the password is never logged");
+    }
+
+    // A wrong password: the relay refuses (535), the mail waits with the error, nothing goes.
+    let smtp = SmtpServer::start_secure(Tls::StartTls).await;
+    let wrong = smtp.url().replace("relay%20p%40ss%2Fword", "not%20it");
+    assert_ne!(wrong, smtp.url());
+    let app = TestApp::builder()
+        .worker_env("SMTP_URL", wrong)
+        .worker_env("SSL_CERT_FILE", smtp.ca_file().display().to_string())
+        .spawn()
+        .await;
+    forgot_password(&app, OWNER_EMAIL).await;
+    wait_until(MAIL_TIMEOUT, "the refusal recorded", || async {
+        app.count("select count(*) from outbound_emails where last_error like '%535%' and sent_at is null")
+            .await
+            == 1
+    })
+    .await;
+    assert!(smtp.received().is_empty());
+}
+
+#[tokio::test]
+async fn without_a_relay_the_log_mailer_says_so_at_start() {
+    let app = TestApp::spawn().await;
+    forgot_password(&app, OWNER_EMAIL).await;
+    wait_marked_sent(&app, OWNER_EMAIL).await;
+    let log = std::fs::read_to_string(app.worker_log()).unwrap_or_default();
+    assert!(
+        log.contains("mail: no SMTP_URL, using the log mailer"),
+        "{log}"
+    );
 }
 
 #[tokio::test]

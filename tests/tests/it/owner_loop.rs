@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use nmc_tests::*;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
 
 const CALLER: &str = "+15125550144";
 
@@ -59,6 +60,7 @@ async fn a_missed_call_alerts_the_owner_at_once_and_its_link_lands_on_the_thread
         "{}",
         alert.body
     );
+    assert!(!alert.body.contains("after hours"), "open all week");
     // A repeat call inside the open conversation does not alert again.
     app.call(CALLER, "busy").await;
     app.expect_no_more_texts(OWNER_PHONE, 1, Duration::from_secs(2))
@@ -83,29 +85,11 @@ async fn a_missed_call_alerts_the_owner_at_once_and_its_link_lands_on_the_thread
         .unwrap();
     let login = location(&r);
     assert!(login.starts_with("/login?next="), "{login}");
-    let r = http
-        .post(format!("{}{login}", app.api_url))
-        .header("origin", &app.api_url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(
-            form_urlencoded::Serializer::new(String::new())
-                .append_pair("email", "dana@acme.example")
-                .append_pair("password", OWNER_PASSWORD)
-                .finish(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(location(&r), open);
-    let cookies: Vec<String> = r
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned())
-        .collect();
+    let (landed, cookies) = page_log_in(&http, &app.api_url, &login, "dana@acme.example").await;
+    assert_eq!(landed, open);
     let r = http
         .get(format!("{}{open}", app.api_url))
-        .header(COOKIE, cookies.join("; "))
+        .header(COOKIE, &cookies)
         .send()
         .await
         .unwrap();
@@ -125,6 +109,79 @@ async fn a_missed_call_alerts_the_owner_at_once_and_its_link_lands_on_the_thread
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+
+    // An expired link says so and opens nothing.
+    let notification: uuid::Uuid = open
+        .trim_start_matches("/app/notifications/")
+        .trim_end_matches("/open")
+        .parse()
+        .unwrap();
+    let old = nmc_store::links::AlertLinks::new(SECRET_KEY)
+        .token(notification, chrono::Utc::now() - chrono::Duration::days(8));
+    let r = http
+        .get(format!("{}/n/{old}", app.api_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("expired"));
+
+    // The owner of another business, signed in, never lands on this thread.
+    app.onboard(
+        json!({"name": "Beta Electric", "owner_email": "lee@beta.example",
+        "owner_phone": "+15125550177", "twilio_number": "+15125550188"}),
+    )
+    .await;
+    let r = http
+        .get(format!("{}{path}", app.api_url))
+        .send()
+        .await
+        .unwrap();
+    let login = location(
+        &http
+            .get(format!("{}{}", app.api_url, location(&r)))
+            .send()
+            .await
+            .unwrap(),
+    );
+    let (_, theirs) = page_log_in(&http, &app.api_url, &login, "lee@beta.example").await;
+    let r = http
+        .get(format!("{}{open}", app.api_url))
+        .header(COOKIE, &theirs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "not theirs: nothing opens");
+}
+
+/// Logs in through the page's form at `login` (its `?next=` kept); returns where the answer
+/// sends the browser and the session cookies.
+async fn page_log_in(
+    http: &reqwest::Client,
+    base: &str,
+    login: &str,
+    email: &str,
+) -> (String, String) {
+    let r = http
+        .post(format!("{base}{login}"))
+        .header("origin", base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("email", email)
+                .append_pair("password", OWNER_PASSWORD)
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect();
+    (location(&r), cookies.join("; "))
 }
 
 #[tokio::test]
@@ -137,6 +194,8 @@ async fn a_caller_known_from_an_earlier_conversation_is_named_in_the_alert() {
         .execute(&app.db)
         .await
         .unwrap();
+    // Closed all week: the alert says the call came after hours.
+    app.set("business_hours = '{}'").await;
     app.call(CALLER, "no-answer").await;
     let alert = app.expect_texts(OWNER_PHONE, 1).await.remove(0);
     assert!(
@@ -146,6 +205,7 @@ async fn a_caller_known_from_an_earlier_conversation_is_named_in_the_alert() {
         "{}",
         alert.body
     );
+    assert!(alert.body.contains(", after hours."), "{}", alert.body);
 }
 
 #[tokio::test]
@@ -183,7 +243,7 @@ async fn the_owner_answers_from_their_phone_and_no_lead_is_made() {
 
     // Commands, each answered on the owner's phone.
     let answers = [
-        ("CALL", "Call (512) 555-0144: +15125550144"),
+        ("CALL", "Call (512) 555-0144: tel:+15125550144"),
         ("#99 hello", "There is no alert #99."),
         ("HELP", "NeverMissCall team commands"),
         ("#", "Reply to text them."),
@@ -250,4 +310,47 @@ async fn a_team_text_recorded_while_temporal_is_away_is_acted_on_later() {
         .await;
     assert_eq!(app.count("select count(*) from team_texts").await, 1);
     assert_eq!(app.count("select count(*) from leads").await, 1);
+}
+
+#[tokio::test]
+async fn the_owner_hears_who_is_waiting_and_why_a_reply_did_not_go() {
+    let app = TestApp::spawn().await;
+    app.set("owner_window_secs = 600").await;
+    app.call(CALLER, "no-answer").await;
+    app.expect_texts(CALLER, 1).await;
+    app.expect_texts(OWNER_PHONE, 1).await;
+    app.text(
+        CALLER,
+        "Water is pouring through the ceiling, a pipe burst!",
+    )
+    .await;
+    wait_until(Duration::from_secs(20), "the emergency flagged", || async {
+        app.count("select count(*) from conversations where emergency")
+            .await
+            == 1
+    })
+    .await;
+    let n = app
+        .count("select max(number)::bigint from notifications where kind = 'emergency'")
+        .await;
+    app.text(OWNER_PHONE, "?").await;
+    let list = app.text_containing(OWNER_PHONE, "waiting:").await;
+    assert_eq!(
+        list,
+        format!("1 waiting: #{n} (512) 555-0144 EMERGENCY. Reply #n TEXT to answer.")
+    );
+
+    // The caller opts out: the owner's reply cannot go, and only then does the owner hear back.
+    app.text(CALLER, "STOP").await;
+    wait_until(Duration::from_secs(20), "the opt-out recorded", || async {
+        app.count("select count(*) from opt_outs").await == 1
+    })
+    .await;
+    app.text(OWNER_PHONE, "On my way").await;
+    let refused = app.text_containing(OWNER_PHONE, "Not sent").await;
+    assert!(refused.starts_with("Not sent"), "{refused}");
+    assert!(
+        !app.texts_to(CALLER).iter().any(|m| m.body == "On my way"),
+        "nothing reaches an opted-out caller"
+    );
 }

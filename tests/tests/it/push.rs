@@ -1,8 +1,8 @@
 //! Web Push over real HTTP: a browser's subscription is taken (and a bad one refused), a missed
 //! call is pushed to every browser encrypted for it and signed with our VAPID key (the push
 //! double decrypts and verifies, so a malformed push fails here), an unsubscribed browser (410)
-//! is forgotten; and in a real browser the owner turns alerts on, the alert arrives, the service
-//! worker shows it, and its tap opens the thread.
+//! and an expired one (404) are forgotten; and in a real browser the owner turns alerts on, the
+//! service worker takes the push and shows it, and its link opens the thread after a log-in.
 
 use std::time::Duration;
 
@@ -117,6 +117,29 @@ async fn alerts_are_pushed_encrypted_and_signed_and_a_gone_browser_is_forgotten(
             "select count(*) from alert_deliveries where channel = 'push' and status = 'gone'"
         )
         .await,
+        1
+    );
+    // A subscription that expired at its push service: 404, and we forget it as well.
+    let tablet = app.sandbox.push.subscribe(&app.sandbox_url);
+    assert_eq!(subscribe(&app, business, &tablet).await.status(), 201);
+    app.sandbox
+        .push
+        .expire(tablet["endpoint"].as_str().unwrap());
+    app.call("+15125550199", "no-answer").await;
+    wait_until(
+        Duration::from_secs(10),
+        "the expired browser forgotten",
+        || async {
+            app.count(
+                "select count(*) from alert_deliveries where channel = 'push' and status = 'gone'",
+            )
+            .await
+                == 2
+        },
+    )
+    .await;
+    assert_eq!(
+        app.count("select count(*) from push_subscriptions").await,
         1
     );
     // Turning alerts off on the phone: 204, then 404.
