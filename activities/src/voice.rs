@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use nmc_activity_defs::voice::{LineCheckRequest, RecordingRef, Transcript};
+use nmc_activity_defs::voice::{CallerDetails, LineCheckRequest, RecordingRef, Transcript};
 use nmc_assistant::transcribe::{TranscribeError, Transcriber};
 use nmc_domain::line::{LineVerdict, verdict};
 use nmc_store::{PgPool, SecretBox, voice, voicemail};
@@ -123,6 +123,26 @@ impl VoiceActivities {
                 }
             }
         }
+        Ok(())
+    }
+
+    #[activity]
+    pub async fn note_caller(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        d: CallerDetails,
+    ) -> Result<(), ActivityError> {
+        let complete =
+            d.said.name.is_some() && d.said.address.is_some() && d.said.service_needed.is_some();
+        nmc_store::activity::record_learned(
+            &self.pool,
+            d.business_id,
+            d.conversation_id,
+            &d.said,
+            complete,
+        )
+        .await
+        .map_err(retryable)?;
         Ok(())
     }
 

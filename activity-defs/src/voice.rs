@@ -30,6 +30,14 @@ pub struct Transcript {
     pub error: Option<String>,
 }
 
+/// What the caller told the AI voice agent about themselves, for their lead.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CallerDetails {
+    pub business_id: Uuid,
+    pub conversation_id: Uuid,
+    pub said: nmc_domain::lead::LeadFields,
+}
+
 /// Implemented by `nmc_activities::voice::VoiceActivities`.
 pub struct VoiceActivities;
 
@@ -45,6 +53,12 @@ impl VoiceActivities {
     /// Fetches the recording from Twilio, stores it, then deletes it from Twilio. Repeatable.
     #[activity]
     pub fn store_recording(recording: RecordingRef) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
+
+    /// Puts what the caller told the voice agent on their lead (only what is still unknown).
+    #[activity]
+    pub fn note_caller(details: CallerDetails) -> Result<(), ActivityError> {
         unimplemented!()
     }
 

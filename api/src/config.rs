@@ -56,6 +56,9 @@ pub struct Config {
     /// Recordings and uploaded greetings (`NMC_STORAGE_URL`; local disk by default), shared
     /// with the worker.
     pub storage: nmc_storage::Storage,
+    /// Vapi's API for the AI voice agent (`VAPI_API_BASE`, `https://api.vapi.ai`; the
+    /// sandbox's double with `NMC_SANDBOX=1`).
+    pub vapi_api_base: String,
 }
 
 /// Stripe: one plan (`STRIPE_PRICE_ID`), a trial, and the webhook's signing secret.
@@ -206,7 +209,15 @@ impl Config {
                 TWILIO_API.to_owned()
             }
         });
+        let vapi_api_base = get("VAPI_API_BASE").unwrap_or_else(|| {
+            if sandbox {
+                format!("{public_base_url}/sandbox/vapi")
+            } else {
+                "https://api.vapi.ai".to_owned()
+            }
+        });
         Ok(Self {
+            vapi_api_base,
             database_url: required("DATABASE_URL")?,
             database_migrate_url: get("DATABASE_MIGRATE_URL"),
             database_pool_size: or("NMC_DATABASE_POOL_SIZE", "16").parse()?,

@@ -22,6 +22,7 @@ pub mod privacy;
 pub mod push;
 pub mod temporal;
 pub mod voice;
+pub mod voice_agent;
 pub mod web;
 pub mod webhook;
 
@@ -62,6 +63,8 @@ pub struct AppState {
     pub vapid_public_key: String,
     /// Recordings and uploaded greetings.
     pub storage: nmc_storage::Storage,
+    /// The AI voice agent's platform.
+    pub vapi: nmc_vapi::VapiClient,
 }
 
 impl AppState {
@@ -89,7 +92,9 @@ impl AppState {
         let sandbox = config.sandbox.then(|| built_in_sandbox(&config));
         let events = events::EventHub::start(db.clone());
         let storage = config.storage.clone();
+        let vapi = nmc_vapi::VapiClient::new(&config.vapi_api_base);
         Ok(Self {
+            vapi,
             db,
             temporal,
             secrets,
@@ -134,6 +139,8 @@ fn built_in_sandbox(config: &Config) -> nmc_sandbox::Sandbox {
         // The platform's number: test calls and codes come from it; nothing calls it back.
         sandbox.register_number(n, &sid, &token, "", "");
     }
+    // The Vapi double's account for development (the sandbox serves loopback only).
+    sandbox.vapi.add_key(nmc_sandbox::vapi::DEV_KEY);
     sandbox
 }
 

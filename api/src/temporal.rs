@@ -271,6 +271,29 @@ impl Temporal {
     }
 }
 
+impl Temporal {
+    /// A tool the AI voice agent calls, answered by the caller's conversation (an update whose
+    /// id is Vapi's tool-call id, so a redelivered call joins the first instead of booking
+    /// twice). Returns the line the agent says.
+    pub async fn agent_tool(
+        &self,
+        business_id: Uuid,
+        caller: &E164,
+        tool_call_id: &str,
+        tool: nmc_domain::voice_agent::AgentTool,
+    ) -> Result<String, String> {
+        let id = nmc_domain::conversation_workflow_id(business_id, caller);
+        let handle = self.conversation(&id)?;
+        let options = temporalio_client::WorkflowExecuteUpdateOptions::builder()
+            .update_id(format!("agent-tool-{tool_call_id}"))
+            .build();
+        handle
+            .execute_update(ConversationWorkflow::agent_tool, tool, options)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// What came of the owner's takeover or hand-back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModeChange {

@@ -439,7 +439,7 @@ pub async fn put_routing(
         .collect();
     let uses_agent = grid.uses(Method::needs_voice_agent)
         || holidays.iter().any(|h| h.method.needs_voice_agent());
-    if uses_agent {
+    if uses_agent && !agent_connected(&mut tx, t.business_id).await? {
         return Err(invalid(
             "grid",
             "AI voice needs a voice agent connected first (Settings → Voice agent)",
@@ -474,16 +474,16 @@ pub async fn put_holiday(
     State(s): State<AppState>,
     ApiJson(h): ApiJson<Holiday>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if h.method.needs_voice_agent() {
+    if h.label.as_ref().is_some_and(|l| l.chars().count() > 80) {
+        return Err(invalid("label", "at most 80 characters"));
+    }
+    let mut tx = t.begin(&s.db).await?;
+    if h.method.needs_voice_agent() && !agent_connected(&mut tx, t.business_id).await? {
         return Err(invalid(
             "method",
             "AI voice needs a voice agent connected first",
         ));
     }
-    if h.label.as_ref().is_some_and(|l| l.chars().count() > 80) {
-        return Err(invalid("label", "at most 80 characters"));
-    }
-    let mut tx = t.begin(&s.db).await?;
     let (_, _, timezone) = nmc_store::booking::business_basics(&mut tx, t.business_id).await?;
     if h.day < local_today(&timezone) {
         return Err(invalid("day", "that day has passed"));
@@ -505,4 +505,14 @@ pub async fn delete_holiday(
     }
     commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// AI-voice cells need the business's voice agent connected (and in sync with Vapi).
+async fn agent_connected(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    business_id: Uuid,
+) -> Result<bool, ApiError> {
+    Ok(nmc_store::voice_agent::connection(&mut **tx, business_id)
+        .await?
+        .is_some_and(|c| c.sip_uri.is_some()))
 }

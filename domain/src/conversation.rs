@@ -101,6 +101,8 @@ pub enum CallerEvent {
     Texted(InboundSms),
     /// The caller's voicemail is recorded (or they hung up without leaving one).
     Voicemail(VoicemailLeft),
+    /// A call the AI voice agent took has ended; its report is on record.
+    AgentCall(crate::voice_agent::AgentCallEnded),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,6 +113,10 @@ pub struct MissedCall {
     /// from what they said) instead of going at once.
     #[serde(default)]
     pub voicemail: bool,
+    /// The AI voice agent is taking the call: the first text waits for its report (it picks
+    /// up from what they said), as for a voicemail.
+    #[serde(default)]
+    pub agent: bool,
 }
 
 /// The end of a voicemail: Twilio's recording (on record in `recordings`), or none when the
@@ -378,6 +384,8 @@ pub enum NoticeKind {
     Voicemail,
     /// The caller is on a landline: call them back (no text can reach them).
     CallBack,
+    /// The AI voice agent took a call: its summary and what the caller said.
+    AgentCall,
 }
 
 impl NoticeKind {
@@ -396,6 +404,7 @@ impl NoticeKind {
             NoticeKind::Cancelled => "cancelled",
             NoticeKind::Voicemail => "voicemail",
             NoticeKind::CallBack => "call_back",
+            NoticeKind::AgentCall => "agent_call",
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod routing;
 pub mod team;
 pub mod timezone;
 pub mod turn;
+pub mod voice_agent;
 
 pub use conversation::*;
 pub use email::{Email, EmailError};

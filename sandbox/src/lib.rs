@@ -15,6 +15,9 @@
 //! - `POST /api/lines`  `{number, behaviour?, forward_to?}`  a line outside Twilio (see [`lines`])
 //! - `POST /api/lookups` `{number, line_type, sms_pumping_risk?}` what Lookup says (see [`voice`])
 //! - `/api/calendars…`  the calendar doubles' control routes
+//!
+//! Beside the carrier: the Vapi double under `/vapi` (see [`vapi`]), which the carrier's
+//! `<Dial><Sip>` reaches.
 
 pub mod auth;
 pub mod calendars;
@@ -25,6 +28,7 @@ pub mod push;
 mod rest;
 pub mod slack;
 pub mod stripe;
+pub mod vapi;
 pub mod voice;
 
 use std::collections::HashMap;
@@ -114,6 +118,8 @@ pub struct Sandbox {
     pub stripe: stripe::StripeDouble,
     /// The Web Push service double.
     pub push: push::PushDouble,
+    /// The Vapi double (the AI voice agent), reached by `<Dial><Sip>` too.
+    pub vapi: vapi::VapiDouble,
     http: reqwest::Client,
     /// Delay before each status callback (sent, then delivered).
     status_delay: Duration,
@@ -153,6 +159,7 @@ impl Sandbox {
             slack: Default::default(),
             stripe: Default::default(),
             push: Default::default(),
+            vapi: Default::default(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
@@ -173,6 +180,7 @@ impl Sandbox {
     /// the server that hosts the sandbox fetch its internal URLs.
     pub fn with_webhook_base(mut self, base: &str) -> Self {
         self.webhook_base = Some(Arc::from(base.trim_end_matches('/')));
+        self.vapi.posts_only_under(base);
         self
     }
 
@@ -281,6 +289,7 @@ impl Sandbox {
             .merge(self.slack.router())
             .merge(self.stripe.router())
             .merge(self.push.router())
+            .merge(self.vapi.router())
     }
 
     /// Where the sandbox is served (its REST base): recording URLs in callbacks point here.
@@ -402,6 +411,9 @@ pub struct CallResult {
     /// The voicemail's `RecordingSid`, if one was left.
     #[serde(default)]
     pub recording_sid: Option<String>,
+    /// How the AI voice agent's `<Dial><Sip>` ended, when the call went to it.
+    #[serde(default)]
+    pub agent_status: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

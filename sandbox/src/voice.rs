@@ -206,10 +206,22 @@ impl Sandbox {
             dial_status: None,
             dial_twiml: None,
             recording_sid: None,
+            agent_status: None,
         };
         let mut last = voice.1;
-        if let Some(action) = attr(&last, "<Dial", "action") {
-            let dial = self.dial(&req, &cfg, &base, &last, &action).await?;
+        // The business's phone, then (when it says so) the AI voice agent's SIP number.
+        for _ in 0..2 {
+            let Some(action) = attr(&last, "<Dial", "action") else {
+                break;
+            };
+            let dial = match inner_text(&last, "Sip") {
+                Some(sip) => {
+                    let status = self.vapi.take_call(&sip, &req.from).await?;
+                    result.agent_status = Some(status.to_owned());
+                    self.dial_ended(&req, &cfg, &base, &action, status).await?
+                }
+                None => self.dial(&req, &cfg, &base, &last, &action).await?,
+            };
             last.clone_from(&dial.1);
             result.dial_status = Some(dial.0);
             result.dial_twiml = Some(dial.1);
@@ -266,6 +278,26 @@ impl Sandbox {
             last = self
                 .post_signed(action, &cfg.auth_token, &completed)
                 .await?;
+        }
+        Ok(last)
+    }
+
+    /// The agent's `<Dial>` ended with `status`: its action answered.
+    async fn dial_ended(
+        &self,
+        req: &CallRequest,
+        cfg: &NumberConfig,
+        base: &[(String, String)],
+        action: &str,
+        status: &str,
+    ) -> Result<(u16, String), String> {
+        let mut ended = base.to_vec();
+        ended.push(("CallStatus".to_owned(), "in-progress".to_owned()));
+        ended.push(("DialCallStatus".to_owned(), status.to_owned()));
+        ended.push(("DialCallSid".to_owned(), new_sid("CA")));
+        let mut last = (0, String::new());
+        for _ in 0..req.deliveries.max(1) {
+            last = self.post_signed(action, &cfg.auth_token, &ended).await?;
         }
         Ok(last)
     }
@@ -365,6 +397,19 @@ impl Sandbox {
         }
         Ok(Some(sid))
     }
+}
+
+/// The text inside the first `<tag>…</tag>` in a TwiML answer, unescaped.
+pub(crate) fn inner_text(twiml: &str, tag: &str) -> Option<String> {
+    let start = twiml.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = start + twiml[start..].find(&format!("</{tag}>"))?;
+    Some(
+        twiml[start..end]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&"),
+    )
 }
 
 /// The value of `name="…"` on the first `tag` in a TwiML answer, unescaped.

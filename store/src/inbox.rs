@@ -232,6 +232,12 @@ pub struct Call {
     pub transcript: Option<String>,
     /// recorded | stored | transcribed | failed
     pub recording_status: Option<String>,
+    /// The AI voice agent took it: completed | hung_up | failed, its summary, length and
+    /// recording (kept in the business's Vapi account).
+    pub agent_outcome: Option<String>,
+    pub agent_summary: Option<String>,
+    pub agent_secs: Option<i32>,
+    pub agent_recording_url: Option<String>,
 }
 
 pub struct CallFilter {
@@ -253,12 +259,18 @@ pub async fn calls(
     let rows: Vec<Call> = sqlx::query_as(
         "select c.id, c.caller_phone, c.lead_id, c.status, c.dial_status, c.is_after_hours, c.is_repeat, c.created_at,
                 c.route, c.answered_secs, r.rec_id as recording_id, r.rec_secs as recording_secs,
-                r.rec_text as transcript, r.rec_status as recording_status
+                r.rec_text as transcript, r.rec_status as recording_status,
+                a.outcome as agent_outcome, a.summary as agent_summary, a.duration_secs as agent_secs,
+                a.recording_url as agent_recording_url
          from calls c
          left join lateral (
              select id as rec_id, duration_secs as rec_secs, transcript as rec_text, status as rec_status
              from recordings where business_id = c.business_id and call_sid = c.twilio_call_sid
              order by created_at desc limit 1) r on true
+         left join lateral (
+             select outcome, summary, duration_secs, recording_url from agent_calls
+             where business_id = c.business_id and call_sid = c.twilio_call_sid
+             order by created_at desc limit 1) a on true
          where c.business_id = $1 and ($2::timestamptz is null or c.created_at >= $2) and ($3::timestamptz is null or c.created_at < $3)
            and ($4::text is null or c.status = $4) and ($5::boolean is null or c.is_after_hours = $5)
            and ($6::timestamptz is null or (c.created_at, c.id) < ($6, $7))

@@ -28,6 +28,7 @@ pub mod secrets;
 pub mod settings;
 pub mod team;
 pub mod voice;
+pub mod voice_agent;
 pub mod voicemail;
 pub mod webhook;
 

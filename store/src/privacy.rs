@@ -197,6 +197,14 @@ async fn erase_voice(
         .bind(phone)
         .execute(&mut *db)
         .await?;
+    // The AI voice agent's calls with them (the recording stays in the business's Vapi
+    // account, which the owner controls).
+    sqlx::query("delete from agent_calls where business_id = $1 and (caller_phone::text = $2 or lead_id = any($3))")
+        .bind(business_id)
+        .bind(phone)
+        .bind(leads)
+        .execute(&mut *db)
+        .await?;
     let keys = gone.iter().filter_map(|g| g.0.clone()).collect();
     let at_twilio = gone.into_iter().filter(|g| g.2).map(|g| g.1).collect();
     Ok((keys, at_twilio))
@@ -328,6 +336,8 @@ pub async fn delete_business(
         "alert_preferences",
         "phone_verifications",
         "forwarding_tests",
+        "agent_calls",
+        "voice_agents",
         "recordings",
         "line_checks",
         "blocked_callers",

@@ -49,6 +49,7 @@ pub(crate) async fn record_event(
         CallerEvent::Missed(_) => "missed_call",
         CallerEvent::Texted(_) => "inbound_sms",
         CallerEvent::Voicemail(_) => "voicemail",
+        CallerEvent::AgentCall(_) => "agent_call",
     };
     let json = serde_json::to_value(&signal).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let (event_id, signalled, stored): (Uuid, Option<chrono::DateTime<chrono::Utc>>, Option<serde_json::Value>) = sqlx::query_as(
@@ -160,6 +161,7 @@ pub async fn record_missed_call(
         call_sid: call_sid.to_owned(),
         profile,
         voicemail: route == Method::Voicemail,
+        agent: route == Method::AiVoice,
     });
     let rec = record_event(&mut tx, business_id, call_sid, caller, signal).await?;
     tx.commit().await?;
@@ -348,7 +350,9 @@ pub async fn record_inbound_sms(
     // A redelivery reports what the first delivery decided (the opt-out list has moved on since).
     let (keyword, newly_opted_out) = match &event.signal {
         CallerEvent::Texted(first) => (first.keyword, first.newly_opted_out),
-        CallerEvent::Missed(_) | CallerEvent::Voicemail(_) => (keyword, newly_opted_out),
+        CallerEvent::Missed(_) | CallerEvent::Voicemail(_) | CallerEvent::AgentCall(_) => {
+            (keyword, newly_opted_out)
+        }
     };
     Ok(RecordedSms {
         event,

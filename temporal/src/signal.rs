@@ -91,6 +91,17 @@ impl ConversationQueue {
                     )
                     .await
             }
+            CallerEvent::AgentCall(ended) => {
+                client
+                    .signal_with_start_workflow(
+                        ConversationWorkflow::run,
+                        start,
+                        ConversationWorkflow::agent_call,
+                        ended,
+                        options,
+                    )
+                    .await
+            }
         };
         sent.map(|_| ()).map_err(|e| e.to_string())
     }

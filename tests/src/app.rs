@@ -175,6 +175,7 @@ fn api_config(
         bind,
         public_base_url,
         twilio_api_base: twilio_api_base.to_owned(),
+        vapi_api_base: format!("{twilio_api_base}/vapi"),
         sandbox: false,
         admin_token: ADMIN_TOKEN.into(),
         secret_key: SECRET_KEY.into(),

@@ -35,3 +35,17 @@ pub fn objects_dir(database_url: &str) -> std::path::PathBuf {
     let name = database_url.rsplit('/').next().unwrap_or("nmc");
     std::env::temp_dir().join(format!("nmc-objects-{name}"))
 }
+
+impl crate::TestApp {
+    /// Every missed call, at any hour, gets `method` (text, voicemail, ai_voice, both).
+    pub async fn route_all(&self, method: &str) {
+        let b = self.business_id().await;
+        let r = self
+            .owner(reqwest::Method::PUT, "/api/routing", b)
+            .json(&serde_json::json!({"preset": {"open": method, "closed": method}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+}

@@ -32,6 +32,17 @@ impl Response {
         self
     }
 
+    /// `<Dial answerOnBridge><Sip>`: hands the caller to a SIP endpoint (the AI voice agent).
+    /// The caller's number goes along as the SIP From, as Twilio does for every `<Dial>`.
+    pub fn dial_sip(mut self, sip_uri: &str, timeout_secs: u32, action: &str) -> Self {
+        self.body.push_str(&format!(
+            r#"<Dial timeout="{timeout_secs}" answerOnBridge="true" action="{}" method="POST"><Sip>{}</Sip></Dial>"#,
+            escape(action),
+            escape(sip_uri)
+        ));
+        self
+    }
+
     /// `<Say voice=".." language="..">`: Twilio's speech in the business's chosen voice.
     pub fn say_as(mut self, text: &str, voice: &str, language: &str) -> Self {
         self.body.push_str(&format!(

@@ -18,7 +18,7 @@ use self::Role::{Member, MemberReadsOwnerWrites, Owner};
 use crate::auth::Tenant;
 use crate::{
     AppState, alerts, auth, billing, error::ApiError, forwarding, inbox, insights, messaging,
-    notifications, numbers, phone_codes, privacy, push, voice,
+    notifications, numbers, phone_codes, privacy, push, voice, voice_agent,
 };
 
 pub(crate) use appointments::tell_workflow;
@@ -434,6 +434,20 @@ fn voice_routes() -> Vec<OwnerRoute> {
             &["POST"],
             Owner,
             post(voice::preview_call),
+        ),
+        r(
+            "/api/voice-agent",
+            &["GET", "PUT", "DELETE"],
+            Owner,
+            get(voice_agent::get_agent)
+                .put(voice_agent::put_agent)
+                .delete(voice_agent::delete_agent),
+        ),
+        r(
+            "/api/voice-agent/voices",
+            &["GET"],
+            Owner,
+            get(voice_agent::get_voices),
         ),
         r(
             "/api/routing",

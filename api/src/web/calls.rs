@@ -146,7 +146,7 @@ async fn log(
             } @else {
                 div class="scroll" {
                     table class="table" {
-                        thead { tr { th scope="col" { "When" } th scope="col" { "Caller" } th scope="col" { "Outcome" } th scope="col" { "Voicemail" } } }
+                        thead { tr { th scope="col" { "When" } th scope="col" { "Caller" } th scope="col" { "Outcome" } th scope="col" { "Message" } } }
                         tbody {
                             @for r in &rows {
                                 tr {
@@ -158,9 +158,13 @@ async fn log(
                                         @if r.call.is_after_hours { " " span class="badge" { "after hours" } }
                                         @if r.call.is_repeat { " " span class="badge" { "called again" } }
                                         @if let Some(secs) = r.call.answered_secs { " " span class="muted" { (minutes(secs)) } }
-                                        @if r.call.route.as_deref() == Some("voicemail") { " " span class="badge" { "to voicemail" } }
+                                        @match r.call.route.as_deref() {
+                                            Some("voicemail") => { " " span class="badge" { "to voicemail" } }
+                                            Some("ai_voice" | "both") => { " " span class="badge" { "to the AI agent" } }
+                                            _ => {}
+                                        }
                                     }
-                                    td { (voicemail(&r.call)) }
+                                    td { (voicemail(&r.call)) (agent_call(&r.call)) }
                                 }
                             }
                         }
@@ -190,6 +194,27 @@ fn voicemail(c: &inbox::Call) -> maud::Markup {
                 (Some(t), _) => p class="transcript" { "“" (t) "”" },
                 (None, Some("failed")) => p class="muted" { "No transcript: listen to it." },
                 _ => p class="muted" { "Transcribing…" },
+            }
+        }
+    }
+}
+
+/// The AI voice agent's call: how it ended, its summary, and its recording at Vapi.
+fn agent_call(c: &inbox::Call) -> maud::Markup {
+    let Some(outcome) = c.agent_outcome.as_deref() else {
+        return html! {};
+    };
+    let how = match outcome {
+        "completed" => "AI call",
+        "hung_up" => "AI call: they hung up early",
+        _ => "AI call broke down",
+    };
+    html! {
+        div class="agent-call" {
+            span class="badge" { (how) } " " span class="muted" { (minutes(c.agent_secs.unwrap_or(0))) }
+            @if let Some(s) = &c.agent_summary { p class="transcript" { (s) } }
+            @if let Some(url) = c.agent_recording_url.as_deref().filter(|u| u.starts_with("https://")) {
+                audio controls preload="none" src=(url) aria-label="Play the AI call" { "Your browser cannot play it." }
             }
         }
     }

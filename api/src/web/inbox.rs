@@ -173,7 +173,7 @@ fn thread(
         @if messages.is_empty() { p class="empty" { "No texts yet." } }
         @for m in messages {
             div class=(match (m.direction.as_str(), m.sender.as_str()) { ("inbound", _) => "bubble them", (_, "owner") => "bubble me owner", _ => "bubble me" }) {
-                small class="who" { (match (m.sender.as_str(), m.kind.as_str()) { ("caller", "voicemail") => "Caller's voicemail", ("caller", _) => "Caller", ("assistant", _) => "Assistant", ("owner", _) => "You", _ => "Automatic" }) }
+                small class="who" { (match (m.sender.as_str(), m.kind.as_str()) { ("caller", "voicemail") => "Caller's voicemail", ("caller", "agent_call") => "Call with your AI voice agent", ("caller", _) => "Caller", ("assistant", _) => "Assistant", ("owner", _) => "You", _ => "Automatic" }) }
                 @if let Some(id) = m.recording_id {
                     audio controls preload="none" src={ "/api/recordings/" (id) "/audio" } aria-label="Play the voicemail" { "Your browser cannot play it." }
                 }

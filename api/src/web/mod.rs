@@ -39,6 +39,7 @@ pub mod settings;
 mod tokens;
 pub mod ui;
 pub mod voice;
+pub mod voice_agent;
 
 use crate::auth::{ClientAddr, REFRESH_TTL_DAYS, Tenant, Tokens};
 use crate::error::Params;

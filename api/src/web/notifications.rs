@@ -33,6 +33,7 @@ fn kind_label(kind: &str) -> (&'static str, Tone) {
         "missed_call" => ("Missed call", Tone::Warn),
         "voicemail" => ("Voicemail", Tone::Info),
         "call_back" => ("Call back", Tone::Warn),
+        "agent_call" => ("AI call", Tone::Info),
         _ => ("Alert", Tone::Info),
     }
 }

@@ -35,14 +35,18 @@ async fn voice_page(
     let today = chrono::Utc::now().with_timezone(&zone).date_naive();
     let (grid, holidays) = voice::routing_in(&mut tx, t.business_id, today).await?;
     let blocked = voice::blocked(&mut tx, t.business_id).await?;
+    let agent = nmc_store::voice_agent::connection(&mut *tx, t.business_id).await?;
     crate::owner::commit(tx).await?;
+    let samples = super::voice_agent::samples(&s, agent.as_ref()).await;
     let grid = grid.unwrap_or_else(|| Grid::uniform(Method::Text));
+    let with_agent = agent.as_ref().is_some_and(|a| a.sip_uri.is_some());
     let body = html! {
         (nav("settings", &t))
         h1 { "Calls and voicemail" }
         (screening(&sent, &v))
         (voicemail(&sent, &v, &name))
-        (routing(&sent, &grid, &holidays, &timezone))
+        (super::voice_agent::section(&sent, agent.as_ref(), &name, &samples))
+        (routing(&sent, &grid, &holidays, &timezone, with_agent))
         (block_list(&sent, &blocked))
     };
     Ok(page("Calls and voicemail", body).into_response())
@@ -118,9 +122,17 @@ fn voicemail(sent: &Submitted, v: &VoiceSettings, business: &str) -> Markup {
     }
 }
 
-fn routing(sent: &Submitted, grid: &Grid, holidays: &[Holiday], timezone: &str) -> Markup {
-    let methods: Vec<(&str, &str)> = [Method::Text, Method::Voicemail]
+fn routing(
+    sent: &Submitted,
+    grid: &Grid,
+    holidays: &[Holiday],
+    timezone: &str,
+    with_agent: bool,
+) -> Markup {
+    // AI voice is offered once a voice agent is connected (the API refuses it before).
+    let methods: Vec<(&str, &str)> = Method::ALL
         .iter()
+        .filter(|m| with_agent || !m.needs_voice_agent())
         .map(|m| (m.as_str(), m.label()))
         .collect();
     let preset = ui::Form::new(sent, "routing-preset", "PUT", "/api/routing", PAGE);

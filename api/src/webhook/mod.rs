@@ -1,6 +1,7 @@
 //! Twilio webhooks. Each handler only verifies, records and signals, then answers; no text is
 //! ever sent inside a request. Rejected requests record nothing.
 
+pub mod agent;
 pub mod screening;
 pub mod sms;
 pub mod voice;

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/webhook/voice/test-call", post(test_call_status))
         .merge(super::screening::router())
         .merge(super::voicemail::router())
+        .merge(super::agent::router())
 }
 
 /// Parses a voice webhook, finds the business it is for (by `To`) and checks the signature.
@@ -123,8 +124,11 @@ async fn unanswered(
     caller: Option<&E164>,
     dial_status: &str,
 ) -> Result<Response, ApiError> {
-    let route = super::voicemail::route_now(state, b).await?;
+    let (route, agent) = super::voicemail::route_now(state, b).await?;
     missed(state, b, call_sid, caller, dial_status, route).await?;
+    if let (Some(sip), Some(_)) = (&agent, caller) {
+        return Ok(super::agent::hand_to_agent(state, sip));
+    }
     if route == Method::Voicemail && caller.is_some() {
         return Ok(super::voicemail::prompt(state, b));
     }

@@ -31,24 +31,31 @@ pub fn router() -> Router<AppState> {
 }
 
 /// What a missed call gets now, by the business's routing grid and holidays (text when it has
-/// none). A voice agent is not connected here yet, so its methods fall back to voicemail, the
-/// fallback seed 004 names (VTCR 3.5a).
-pub async fn route_now(state: &AppState, b: &BusinessForWebhook) -> Result<Method, ApiError> {
+/// none), with the voice agent's SIP address for its methods. Without a connected agent those
+/// fall back to voicemail, the fallback seed 004 names (VTCR 3.5a).
+pub async fn route_now(
+    state: &AppState,
+    b: &BusinessForWebhook,
+) -> Result<(Method, Option<String>), ApiError> {
     let Some(tz) = nmc_domain::hours::parse_timezone(&b.timezone) else {
-        return Ok(Method::Text);
+        return Ok((Method::Text, None));
     };
     let now = Utc::now();
     let today = now.with_timezone(&tz).date_naive();
     let (grid, holidays) = nmc_store::voice::routing(&state.db, b.id, today).await?;
     let Some(grid) = grid else {
-        return Ok(Method::Text);
+        return Ok((Method::Text, None));
     };
     let method = method_at(&grid, &holidays, tz, now);
-    Ok(if method.needs_voice_agent() {
-        Method::Voicemail
-    } else {
-        method
-    })
+    if !method.needs_voice_agent() {
+        return Ok((method, None));
+    }
+    Ok(
+        match nmc_store::voice_agent::sip_uri(&state.db, b.id).await? {
+            Some(uri) => (method, Some(uri)),
+            None => (Method::Voicemail, None),
+        },
+    )
 }
 
 /// The greeting (the owner's recording, or their words in the chosen voice), then the beep.

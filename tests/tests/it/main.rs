@@ -43,4 +43,5 @@ mod secure_default;
 mod security_web;
 mod storage;
 mod voice;
+mod voice_agent;
 mod web;

@@ -204,6 +204,57 @@ async fn record_patch_histories() {
     .unwrap();
 }
 
+/// `ai-voice`: the agent's tools answered by the conversation (an update each), a booking in
+/// the call, then the report; written as patch-ai-voice.json.
+#[tokio::test]
+#[ignore = "records histories into tests/histories/; run by hand after a deliberate workflow change"]
+async fn record_ai_voice_history() {
+    use nmc_sandbox::vapi::{AgentScript, ScriptedTool};
+    let app = TestApp::spawn().await;
+    let b = app.bookable().await;
+    app.sandbox.vapi.add_key("vapi-key-for-history");
+    let r = app
+        .owner(reqwest::Method::PUT, "/api/voice-agent", b)
+        .json(&serde_json::json!({"api_key": "vapi-key-for-history"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    app.route_all("ai_voice").await;
+    let tool = |name: &str, arguments: serde_json::Value| ScriptedTool {
+        name: name.into(),
+        arguments,
+    };
+    app.sandbox.vapi.script(AgentScript {
+        caller_lines: vec!["This is Sam, my kitchen sink is clogged, 9 Elm St.".into()],
+        tools: vec![
+            tool(
+                "check_availability",
+                serde_json::json!({"need": "kitchen sink clogged"}),
+            ),
+            tool(
+                "book_appointment",
+                serde_json::json!({"slot": 1, "name": "Sam", "address": "9 Elm St"}),
+            ),
+        ],
+        secs: 40,
+        ..Default::default()
+    });
+    let caller = "+15125550177";
+    app.call(caller, "no-answer").await;
+    wait_until(Duration::from_secs(20), "booked", || async {
+        app.count("select count(*) from conversations where status = 'closed_booked'")
+            .await
+            == 1
+    })
+    .await;
+    std::fs::write(
+        histories_dir().join("patch-ai-voice.json"),
+        history_of(&app, caller).await,
+    )
+    .unwrap();
+}
+
 /// The conversation paths of the baseline (docs/WORKFLOWS.md), written as baseline-*.json.
 #[tokio::test]
 #[ignore = "records histories into tests/histories/; run by hand after a deliberate workflow change"]

@@ -92,22 +92,11 @@ async fn a_declined_call_is_texted_thanks_to_screening_and_a_taken_one_is_timed(
 }
 
 /// Every half hour of the week to `method` (text or voicemail).
-async fn route_all(app: &TestApp, method: &str) {
-    let b = app.business_id().await;
-    let r = app
-        .owner(Method::PUT, "/api/routing", b)
-        .json(&json!({"preset": {"open": method, "closed": method}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-}
-
 #[tokio::test]
 async fn a_voicemail_is_stored_transcribed_alerted_as_an_emergency_and_answered() {
     let app = TestApp::spawn().await;
     let b = app.business_id().await;
-    route_all(&app, "voicemail").await;
+    app.route_all("voicemail").await;
     let said = "Hi, this is Sam Carter. A pipe burst and my basement is flooding. Please come right away, I am at 12 Oak Street.";
     let call = app
         .call_with(CallRequest {
@@ -212,7 +201,7 @@ async fn a_voicemail_is_stored_transcribed_alerted_as_an_emergency_and_answered(
 #[tokio::test]
 async fn a_caller_who_leaves_no_message_gets_the_greeting_at_once() {
     let app = TestApp::spawn().await;
-    route_all(&app, "voicemail").await;
+    app.route_all("voicemail").await;
     let call = app.call(CALLER, "busy").await;
     assert!(call.dial_twiml.unwrap().contains("<Record "));
     let texts = app.expect_texts(CALLER, 1).await;
@@ -435,7 +424,7 @@ async fn voicemail_greeting_settings_upload_and_signed_playback() {
     ] {
         assert_eq!(put(bad.clone()).await.unwrap().status(), 422, "{bad}");
     }
-    route_all(&app, "voicemail").await;
+    app.route_all("voicemail").await;
     let call = app.call(CALLER, "no-answer").await;
     let twiml = call.dial_twiml.unwrap();
     assert!(
@@ -492,7 +481,7 @@ async fn voicemail_greeting_settings_upload_and_signed_playback() {
 #[tokio::test]
 async fn the_calls_page_plays_a_voicemail_and_shows_its_words() {
     let app = TestApp::spawn().await;
-    route_all(&app, "voicemail").await;
+    app.route_all("voicemail").await;
     app.call_with(CallRequest {
         from: CALLER.into(),
         outcome: Some("no-answer".into()),
@@ -545,7 +534,7 @@ async fn a_configured_transcription_service_is_used_and_a_refusal_still_alerts()
         .worker_env("NMC_TRANSCRIPTION_API_KEY", "sk-test")
         .spawn()
         .await;
-    route_all(&app, "voicemail").await;
+    app.route_all("voicemail").await;
     let leave = |from: &'static str| {
         app.call_with(CallRequest {
             from: from.into(),

@@ -26,19 +26,19 @@ use crate::appointment::{
 /// Slots we offered and are waiting for the caller to pick from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct PendingOffer {
-    job: QuotedJob,
-    timezone: String,
-    slots: Vec<Slot>,
+    pub job: QuotedJob,
+    pub timezone: String,
+    pub slots: Vec<Slot>,
     /// Moving this appointment rather than booking a new one.
-    reschedule: Option<Uuid>,
+    pub reschedule: Option<Uuid>,
 }
 
-fn tz(name: &str) -> Tz {
+pub(crate) fn tz(name: &str) -> Tz {
     name.parse().unwrap_or(chrono_tz::UTC)
 }
 
 /// Sends a booking text and counts it as the answer to the caller's last text.
-async fn say(
+pub(crate) async fn say(
     ctx: &mut WorkflowContext<ConversationWorkflow>,
     key: String,
     body: String,
@@ -434,20 +434,7 @@ async fn book(
             if offer.reschedule.is_some() {
                 signal_appointment(ctx, appointment_id).await;
             } else {
-                let opts = ChildWorkflowOptions::builder()
-                    .workflow_id(appointment_workflow_id(appointment_id))
-                    .parent_close_policy(ParentClosePolicy::Abandon)
-                    .build();
-                let _ = ctx
-                    .start_child_workflow(
-                        AppointmentWorkflow::run,
-                        AppointmentStart {
-                            business_id,
-                            appointment_id,
-                        },
-                        opts,
-                    )
-                    .await;
+                start_appointment(ctx, business_id, appointment_id).await;
             }
             ctx.state_mut(|s| {
                 if s.status == ConversationStatus::Active {
@@ -460,6 +447,28 @@ async fn book(
             present(ctx, format!("booking:{sid}"), fresh, offer.reschedule, lead).await;
         }
     }
+}
+
+/// The new appointment's own workflow (reminders, calendar sync), outliving this conversation.
+pub(crate) async fn start_appointment(
+    ctx: &mut WorkflowContext<ConversationWorkflow>,
+    business_id: Uuid,
+    appointment_id: Uuid,
+) {
+    let opts = ChildWorkflowOptions::builder()
+        .workflow_id(appointment_workflow_id(appointment_id))
+        .parent_close_policy(ParentClosePolicy::Abandon)
+        .build();
+    let _ = ctx
+        .start_child_workflow(
+            AppointmentWorkflow::run,
+            AppointmentStart {
+                business_id,
+                appointment_id,
+            },
+            opts,
+        )
+        .await;
 }
 
 async fn signal_appointment(ctx: &mut WorkflowContext<ConversationWorkflow>, appointment_id: Uuid) {

@@ -18,7 +18,7 @@ use temporalio_sdk::WorkflowContext;
 use super::follow_ups::caller_is_done;
 use super::state::PendingText;
 use super::steps::{Step, attach_text, notify, outbound, owner_notice, send, set_flags, step};
-use super::{ConversationWorkflow, booking, voice};
+use super::{ConversationWorkflow, agent, booking, voice};
 use crate::now;
 
 type Ctx = WorkflowContext<ConversationWorkflow>;
@@ -50,7 +50,24 @@ pub(crate) async fn on_missed_call(ctx: &mut Ctx, call: MissedCall) {
         if call.voicemail && ctx.patched(voice::VOICEMAIL) {
             // Their message is still kept, transcribed and alerted; nothing is texted.
             voice::await_voicemail(ctx, &call, at);
+        } else if call.agent && ctx.patched(agent::AI_VOICE) {
+            // The agent's report still fills the lead and reaches the owner.
+            agent::await_agent(ctx, &call, at);
         }
+        return;
+    }
+    if call.agent && ctx.patched(agent::AI_VOICE) {
+        let body = format!(
+            "Missed call from {{caller}} at {clock}{after_hours}. Your AI voice agent is taking it."
+        );
+        notify(
+            ctx,
+            NoticeKind::MissedCall,
+            body,
+            format!("missed:{}", call.call_sid),
+        )
+        .await;
+        agent::await_agent(ctx, &call, at);
         return;
     }
     if call.voicemail && ctx.patched(voice::VOICEMAIL) {

@@ -6,8 +6,10 @@
 //! - `caller.rs`: the missed call, keywords, and texts (alert, head start, answer);
 //! - `follow_ups.rs`: follow-ups to a quiet caller, and when they stop;
 //! - `booking.rs`: slot offers, the caller's pick, C / R / X about an appointment;
-//! - `voice.rs`: the line check before the first text, and voicemails.
+//! - `voice.rs`: the line check before the first text, and voicemails;
+//! - `agent.rs`: the AI voice agent's tools during a call, and its report after.
 
+mod agent;
 mod booking;
 mod caller;
 mod follow_ups;
@@ -19,6 +21,7 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 use nmc_activity_defs::conversation::{ConversationActivities, ConversationClosing};
+use nmc_domain::voice_agent::{AgentCallEnded, AgentTool};
 use nmc_domain::{
     CallerEvent, Carried, ConversationStart, ConversationStatus, InboundSms, MissedCall, Mode,
     SendOutcome, SmsKind, VoicemailLeft, Waiting,
@@ -126,6 +129,7 @@ impl ConversationWorkflow {
                     CallerEvent::Missed(call) => caller::on_missed_call(ctx, call).await,
                     CallerEvent::Texted(sms) => caller::on_text(ctx, sms).await,
                     CallerEvent::Voicemail(vm) => voice::on_voicemail(ctx, vm).await,
+                    CallerEvent::AgentCall(ended) => agent::on_agent_call(ctx, ended).await,
                 }
                 voice::close_if_unreachable(ctx);
             }
@@ -174,6 +178,14 @@ impl ConversationWorkflow {
         );
         if self.first_sighting(&sid) {
             self.inbox.push_back(CallerEvent::Voicemail(vm));
+        }
+    }
+
+    /// A call the AI voice agent took has ended (Signal-With-Start from Vapi's report).
+    #[signal]
+    pub fn agent_call(&mut self, _ctx: &mut SyncWorkflowContext<Self>, ended: AgentCallEnded) {
+        if self.first_sighting(&format!("agent:{}", ended.agent_call_id)) {
+            self.inbox.push_back(CallerEvent::AgentCall(ended));
         }
     }
 
@@ -278,6 +290,28 @@ impl ConversationWorkflow {
             }
             _ => Err("the text could not be sent".into()),
         }
+    }
+
+    #[update_validator(agent_tool)]
+    fn validate_agent_tool(
+        &self,
+        _ctx: &WorkflowContextView,
+        _tool: &AgentTool,
+    ) -> Result<(), HandlerError> {
+        if self.status != ConversationStatus::Active {
+            return Err("conversation is closed".into());
+        }
+        Ok(())
+    }
+
+    /// A tool the AI voice agent calls during the call (open times, or booking one of them);
+    /// returns the one line the agent reads back.
+    #[update]
+    pub async fn agent_tool(
+        ctx: &mut WorkflowContext<Self>,
+        tool: AgentTool,
+    ) -> Result<String, HandlerError> {
+        Ok(agent::use_tool(ctx, tool).await)
     }
 
     #[query]

@@ -40,6 +40,9 @@ pub(crate) struct Memory {
     /// The caller went to voicemail: the first text waits for the message until then.
     #[serde(default)]
     pub voicemail_wait: Option<VoicemailWait>,
+    /// The AI voice agent booked `booked` during the call (its confirmation is texted).
+    #[serde(default)]
+    pub booked_by_agent: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

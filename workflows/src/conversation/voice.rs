@@ -165,22 +165,9 @@ async fn answer_voicemail(ctx: &mut Ctx, vm: &VoicemailLeft, words: Option<&str>
         }
         return;
     };
-    let request = TriageRequest {
-        message: words.to_owned(),
-        asked: ctx.state(|s| s.memory.asked),
-    };
-    let triage = step(ctx, ConversationActivities::triage, request, Step::Record)
-        .await
-        .unwrap_or(Triage {
-            emergency: false,
-            needs_human: false,
-        });
-    let turn = assistant_turn(ctx, words).await;
-    let emergency = triage.emergency || turn.as_ref().is_some_and(|t| t.outcome.emergency);
+    let (emergency, turn) = read_words(ctx, words).await;
     let quoted: String = words.chars().take(300).collect();
     let (kind, body) = if emergency {
-        ctx.state_mut(|s| s.memory.emergency = true);
-        set_flags(ctx).await;
         let name = vm.profile.name.clone();
         (
             NoticeKind::Emergency,
@@ -207,7 +194,7 @@ async fn answer_voicemail(ctx: &mut Ctx, vm: &VoicemailLeft, words: Option<&str>
     }
     if !waited {
         // A voicemail in a conversation already under way: answered like a text.
-        return answer_later_voicemail(ctx, &sid, turn).await;
+        return answer_like_text(ctx, &format!("voicemail:{sid}"), turn).await;
     }
     let next = turn.map(|t| t.outcome.reply).unwrap_or_default();
     let (name, fields) = ctx.state(|s| (s.memory.profile().name, s.memory.fields.clone()));
@@ -215,14 +202,36 @@ async fn answer_voicemail(ctx: &mut Ctx, vm: &VoicemailLeft, words: Option<&str>
     first_text(ctx, &sid, body).await;
 }
 
-/// The assistant's answer to a voicemail left while the conversation was already going (the
-/// owner's, if they have taken over).
-async fn answer_later_voicemail(ctx: &mut Ctx, sid: &str, turn: Option<TurnResult>) {
+/// Reads spoken words like a text: the rules' triage and the assistant's turn (which fills the
+/// lead). True when it is an emergency (flagged on the conversation at once).
+pub(crate) async fn read_words(ctx: &mut Ctx, words: &str) -> (bool, Option<TurnResult>) {
+    let request = TriageRequest {
+        message: words.to_owned(),
+        asked: ctx.state(|s| s.memory.asked),
+    };
+    let triage = step(ctx, ConversationActivities::triage, request, Step::Record)
+        .await
+        .unwrap_or(Triage {
+            emergency: false,
+            needs_human: false,
+        });
+    let turn = assistant_turn(ctx, words).await;
+    let emergency = triage.emergency || turn.as_ref().is_some_and(|t| t.outcome.emergency);
+    if emergency {
+        ctx.state_mut(|s| s.memory.emergency = true);
+        set_flags(ctx).await;
+    }
+    (emergency, turn)
+}
+
+/// The assistant's answer to words spoken while the conversation was already going (a later
+/// voicemail, an AI call after the greeting), as to a text; nothing while the owner has it.
+pub(crate) async fn answer_like_text(ctx: &mut Ctx, source: &str, turn: Option<TurnResult>) {
     let Some(turn) = turn else { return };
     if ctx.state(|s| s.memory.mode != nmc_domain::Mode::Assistant) {
         return;
     }
-    let key = format!("reply:voicemail:{sid}");
+    let key = format!("reply:{source}");
     let outcome = send(ctx, SmsKind::AssistantReply, key, turn.outcome.reply, None).await;
     if matches!(outcome, Some(SendOutcome::Sent { .. })) {
         let at = now(ctx);
@@ -231,7 +240,7 @@ async fn answer_later_voicemail(ctx: &mut Ctx, sid: &str, turn: Option<TurnResul
 }
 
 /// The generic greeting, for a caller whose voicemail brought nothing to pick up from.
-async fn greet_instead(ctx: &mut Ctx, call_sid: &str) {
+pub(crate) async fn greet_instead(ctx: &mut Ctx, call_sid: &str) {
     if !ctx.state(|s| s.memory.textable()) {
         return;
     }
@@ -241,7 +250,7 @@ async fn greet_instead(ctx: &mut Ctx, call_sid: &str) {
 }
 
 /// The call's one first text (the greeting's key: never both a greeting and a pick-up).
-async fn first_text(ctx: &mut Ctx, call_sid: &str, body: String) {
+pub(crate) async fn first_text(ctx: &mut Ctx, call_sid: &str, body: String) {
     let key = format!("greeting:{call_sid}");
     let outcome = send(ctx, SmsKind::Greeting, key, body, Some(call_sid.to_owned())).await;
     let at = now(ctx);
@@ -263,6 +272,7 @@ async fn first_text(ctx: &mut Ctx, call_sid: &str, body: String) {
                 call_sid,
                 profile: s.memory.profile(),
                 voicemail: false,
+                agent: false,
             };
             s.held_greeting = Some((call, at));
         }
