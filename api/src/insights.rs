@@ -117,9 +117,14 @@ pub async fn put_settings(
         return Err(ApiError::Invalid(bad));
     }
     let mut tx = t.begin(&s.db).await?;
+    let was = settings::get(&mut tx, t.business_id).await?;
     settings::put(&mut tx, t.business_id, &new).await?;
     let saved = settings::get(&mut tx, t.business_id).await?;
     commit(tx).await?;
+    // The voice agent speaks the business's and owner's names: its assistant follows them.
+    if (&was.name, &was.owner_name) != (&saved.name, &saved.owner_name) {
+        crate::voice_agent::resync(&s, t.business_id).await;
+    }
     Ok(Json(settings_json(&saved)))
 }
 

@@ -265,6 +265,45 @@ async fn sync(
     Ok(())
 }
 
+/// The business's name or owner changed: the assistant's greeting and instructions follow.
+/// Best effort: a failure shows in settings ("not in sync", with Vapi's words) until the next
+/// save.
+pub async fn resync(s: &AppState, business_id: Uuid) {
+    let Ok(Some(mut conn)) = store::connection(&s.db, business_id).await else {
+        return;
+    };
+    let settings = Settings {
+        voice: conn.voice.clone(),
+        greeting: conn.greeting.clone(),
+        collect: conn
+            .checklist
+            .iter()
+            .filter_map(|c| Collect::parse(c))
+            .collect(),
+    };
+    let synced: Result<(), ApiError> = async {
+        let key = s.secrets.decrypt(&conn.api_key_sealed)?;
+        let spec = assistant_spec(s, business_id, &conn, &settings).await?;
+        sync(s, &key, &mut conn, &spec).await.map_err(vapi_refused)
+    }
+    .await;
+    if let Err(e) = synced {
+        tracing::warn!(error = %e, "voice agent not re-synced with Vapi");
+        conn.health = "error".into();
+        conn.last_error = Some(e.to_string());
+    }
+    let saved = match s.db.begin().await {
+        Ok(mut tx) => match store::save(&mut tx, &conn).await {
+            Ok(()) => tx.commit().await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = saved {
+        tracing::warn!(error = %e, "voice agent's sync state not saved");
+    }
+}
+
 /// `DELETE /api/voice-agent`: the number and the assistant are deleted at Vapi (best effort:
 /// the owner may have revoked the key) and the connection here; AI-voice cells fall back to
 /// voicemail from the next call.

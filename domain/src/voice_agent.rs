@@ -171,8 +171,33 @@ pub struct AgentCallEnded {
     pub caller_words: Option<String>,
     /// The platform's summary of the call.
     pub summary: Option<String>,
+    /// What the agent collected (the report's structured data), for the lead.
+    #[serde(default)]
+    pub collected: LeadFields,
     pub duration_secs: u32,
     pub profile: BusinessProfile,
+}
+
+/// The report's structured data (`analysis.structuredData`, the fields our assistant asks Vapi
+/// to fill) as lead fields; anything else in it is ignored.
+pub fn collected_fields(data: Option<&serde_json::Value>) -> LeadFields {
+    let text = |k: &str| {
+        data.and_then(|d| d[k].as_str())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.chars().take(200).collect::<String>())
+    };
+    let urgency = text("urgency")
+        .map(|u| u.to_lowercase())
+        .filter(|u| ["emergency", "soon", "flexible"].contains(&u.as_str()));
+    LeadFields {
+        name: text("name"),
+        service_needed: text("need"),
+        urgency,
+        address: text("address"),
+        preferred_time: text("preferred_time"),
+        ..LeadFields::default()
+    }
 }
 
 /// A tool the agent calls during a call; answered by the caller's conversation.

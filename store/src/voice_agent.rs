@@ -165,6 +165,7 @@ pub async fn record_call(
         outcome: call.outcome,
         caller_words: call.caller_words.map(str::to_owned),
         summary: call.summary.map(str::to_owned),
+        collected: nmc_domain::voice_agent::collected_fields(call.structured),
         duration_secs: call.duration_secs,
         profile,
     });

@@ -237,6 +237,9 @@ async fn record_ai_voice_history() {
                 serde_json::json!({"slot": 1, "name": "Sam", "address": "9 Elm St"}),
             ),
         ],
+        structured: Some(
+            serde_json::json!({"name": "Sam", "need": "kitchen sink clogged", "urgency": "soon"}),
+        ),
         secs: 40,
         ..Default::default()
     });

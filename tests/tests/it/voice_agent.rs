@@ -12,7 +12,6 @@ use nmc_tests::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-
 const CALLER: &str = "+15125550161";
 const KEY: &str = "vapi-private-key-acme";
 
@@ -138,6 +137,32 @@ async fn the_owner_connects_vapi_and_the_assistant_is_kept_in_sync() {
     let wav = reqwest::get(sample).await.unwrap();
     assert_eq!(wav.status(), 200);
     assert!(wav.bytes().await.unwrap().starts_with(b"RIFF"));
+
+    // The business's new name reaches the assistant.
+    let mut settings: Value = app
+        .owner(Method::GET, "/api/settings", b)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    settings["name"] = json!("Acme Drains");
+    let r = app
+        .owner(Method::PUT, "/api/settings", b)
+        .json(&settings)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let assistants = app.sandbox.vapi.assistants();
+    assert_eq!(assistants[0]["name"], "Acme Drains (NeverMissCall)");
+    assert!(
+        assistants[0]["model"]["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Acme Drains")
+    );
 
     // Now AI voice can be routed to; disconnecting deletes what we made at Vapi.
     app.route_all("ai_voice").await;
@@ -376,4 +401,36 @@ async fn the_server_url_takes_only_vapis_secret_and_readable_messages() {
     let status = json!({"message": {"type": "status-update", "status": "ringing"}});
     assert_eq!(post(url, Some(secret), status.to_string()).await, 200);
     assert_eq!(app.count("select count(*) from webhook_events").await, 0);
+}
+
+#[tokio::test]
+async fn ai_voice_and_text_greets_at_once_then_answers_what_was_said_on_the_call() {
+    let app = TestApp::spawn().await;
+    connected(&app, "both").await;
+    app.sandbox.vapi.script(AgentScript {
+        caller_lines: vec!["It's Lee, the upstairs toilet keeps running.".into()],
+        ended_reason: "customer-ended-call".into(),
+        structured: Some(
+            json!({"name": "Lee Park", "need": "upstairs toilet keeps running", "urgency": "Soon"}),
+        ),
+        secs: 30,
+        ..Default::default()
+    });
+    let call = app.call(CALLER, "no-answer").await;
+    assert_eq!(call.agent_status.as_deref(), Some("completed"));
+    // The greeting at the call, then the assistant's answer to the call, as to a text.
+    let texts = app.expect_texts(CALLER, 2).await;
+    assert!(texts[0].body.contains("Acme Plumbing"), "{}", texts[0].body);
+    assert_ne!(texts[0].body, texts[1].body);
+    app.expect_no_more_texts(CALLER, 2, Duration::from_secs(2))
+        .await;
+    // What the agent collected is on the lead.
+    let lead: (Option<String>, Option<String>, Option<String>) =
+        sqlx::query_as("select name, service_needed, urgency from leads")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(lead.0.as_deref(), Some("Lee Park"));
+    assert_eq!(lead.1.as_deref(), Some("upstairs toilet keeps running"));
+    assert_eq!(lead.2.as_deref(), Some("soon"));
 }

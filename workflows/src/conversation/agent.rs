@@ -239,6 +239,16 @@ pub(crate) async fn on_agent_call(ctx: &mut Ctx, ended: AgentCallEnded) {
     if let Some(id) = ended.message_id {
         attach_text(ctx, id).await;
     }
+    if ended.collected != LeadFields::default() {
+        // What the agent collected goes on the lead first (only what is still unknown).
+        let details = ctx.state(|s| CallerDetails {
+            business_id: s.start.business_id,
+            conversation_id: s.conversation_id,
+            said: ended.collected.clone(),
+        });
+        let _ = step(ctx, VoiceActivities::note_caller, details, Step::Record).await;
+        ctx.state_mut(|s| s.memory.fields.merge_missing(&ended.collected));
+    }
     let sid = ended.call_sid.clone();
     let duration = format!(
         "{}:{:02}",
