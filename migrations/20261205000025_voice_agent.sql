@@ -10,6 +10,9 @@ create table voice_agents (
     assistant_id     text,
     phone_number_id  text,
     sip_uri          text,
+    -- The SIP number's digest credentials (Vapi's `authentication`): only our <Dial> gets in.
+    sip_username     text,
+    sip_password_sealed text,
     voice            text not null default 'Elliot' check (length(voice) <= 40),
     greeting         text check (greeting is null or length(greeting) <= 300),
     -- What the agent collects, in order: name, address, need, urgency, preferred_time.

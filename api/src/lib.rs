@@ -139,8 +139,11 @@ fn built_in_sandbox(config: &Config) -> nmc_sandbox::Sandbox {
         // The platform's number: test calls and codes come from it; nothing calls it back.
         sandbox.register_number(n, &sid, &token, "", "");
     }
-    // The Vapi double's account for development (the sandbox serves loopback only).
-    sandbox.vapi.add_key(nmc_sandbox::vapi::DEV_KEY);
+    // The Vapi double's account for development, on loopback only: its key is in the source,
+    // and every business there shares the one account.
+    if config.bind.ip().is_loopback() {
+        sandbox.vapi.add_key(nmc_sandbox::vapi::DEV_KEY);
+    }
     sandbox
 }
 

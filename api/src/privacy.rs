@@ -180,6 +180,7 @@ pub async fn delete_business(
     let workflows = privacy::business_workflows(&mut tx, t.business_id).await?;
     let plan = nmc_store::billing::get(&mut tx, t.business_id).await?;
     let (number, account) = privacy::number_and_account(&mut tx, t.business_id).await?;
+    let agent = nmc_store::voice_agent::connection(&mut *tx, t.business_id).await?;
     commit(tx).await?;
     s.temporal.delete_histories(&workflows).await.map_err(|e| {
         tracing::warn!(error = %e, "histories not deleted; the deletion waits for Temporal");
@@ -203,6 +204,12 @@ pub async fn delete_business(
     }
     if let (Some(number), Some(account)) = (number, account) {
         release_number(&s, &number, &account).await;
+    }
+    // The assistant and SIP number we made in their Vapi account (the key is gone with the row).
+    if let Some(agent) = agent
+        && let Ok(key) = s.secrets.decrypt(&agent.api_key_sealed)
+    {
+        crate::voice_agent::take_down(&s, &key, &agent).await;
     }
     for prefix in ["recordings", "greetings"] {
         if let Err(e) = s

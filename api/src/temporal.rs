@@ -69,13 +69,19 @@ impl Temporal {
         use futures::StreamExt;
         let client = self.client().ok_or("Temporal is not connected")?;
         for id in workflow_ids {
-            // The latest run by name (visibility may lag), then every run the list knows.
-            let mut runs = vec![String::new()];
+            // The latest run by its explicit id (describe finds a closed one too; deleting with
+            // an empty run id only reaches a "current" run, and a closed workflow's may be gone,
+            // which answers NotFound and deletes nothing), then every run the list knows
+            // (visibility may lag).
+            let mut runs: Vec<String> = latest_run(client, id).await?.into_iter().collect();
             let query = format!("WorkflowId = '{}'", id.replace(['\'', '\\'], ""));
             let mut listed =
                 client.list_workflows(query, temporalio_client::WorkflowListOptions::default());
             while let Some(run) = listed.next().await {
-                runs.push(run.map_err(|e| e.to_string())?.run_id().to_owned());
+                let run = run.map_err(|e| e.to_string())?.run_id().to_owned();
+                if !runs.contains(&run) {
+                    runs.push(run);
+                }
             }
             for run in runs {
                 delete_run(client, id, run).await?;
@@ -362,6 +368,33 @@ fn short_reason(e: &str) -> String {
 }
 
 /// `DeleteWorkflowExecution` for one run (empty: the latest); not found counts as done.
+/// The workflow's latest run id, running or closed; `None` when there is none.
+async fn latest_run(client: &Client, id: &str) -> Result<Option<String>, String> {
+    use temporalio_client::NamespacedClient;
+    use temporalio_client::grpc::WorkflowService;
+    use temporalio_client::tonic::{Code, Request};
+    use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
+    use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionRequest;
+    let request = DescribeWorkflowExecutionRequest {
+        namespace: client.namespace(),
+        execution: Some(WorkflowExecution {
+            workflow_id: id.to_owned(),
+            run_id: String::new(),
+        }),
+    };
+    let mut c = client.clone();
+    match WorkflowService::describe_workflow_execution(&mut c, Request::new(request)).await {
+        Ok(r) => Ok(r
+            .into_inner()
+            .workflow_execution_info
+            .and_then(|i| i.execution)
+            .map(|e| e.run_id)
+            .filter(|r| !r.is_empty())),
+        Err(s) if s.code() == Code::NotFound => Ok(None),
+        Err(s) => Err(s.message().to_owned()),
+    }
+}
+
 async fn delete_run(client: &Client, id: &str, run_id: String) -> Result<(), String> {
     use temporalio_client::NamespacedClient;
     use temporalio_client::grpc::WorkflowService;

@@ -157,11 +157,11 @@ pub async fn put_agent(
     if c.api_key.is_some() {
         s.vapi.check_key(&key).await.map_err(vapi_refused)?;
     }
-    // Another account: what we made in the old one is not reachable with this key.
+    // Another key: start afresh there; what we made with the old one goes once this is saved.
     let same_account = old_key.as_deref() == Some(key.as_str());
-    let mut conn = match (was, same_account) {
-        (Some(w), true) => w,
-        _ => new_connection(&s, t.business_id, &key),
+    let (mut conn, replaced) = match (was, same_account) {
+        (Some(w), true) => (w, None),
+        (was, _) => (new_connection(&s, t.business_id, &key), was),
     };
     let spec = assistant_spec(&s, t.business_id, &conn, &settings).await?;
     sync(&s, &key, &mut conn, &spec)
@@ -185,6 +185,9 @@ pub async fn put_agent(
     )
     .await?;
     commit(tx).await?;
+    if let (Some(old), Some(old_key)) = (&replaced, &old_key) {
+        take_down(&s, old_key, old).await;
+    }
     Ok(Json(view(Some(&conn))))
 }
 
@@ -197,6 +200,8 @@ fn new_connection(s: &AppState, business_id: Uuid, key: &str) -> Connection {
         assistant_id: None,
         phone_number_id: None,
         sip_uri: None,
+        sip_username: None,
+        sip_password_sealed: None,
         voice: DEFAULT_VOICE.to_owned(),
         greeting: None,
         checklist: Vec::new(),
@@ -241,23 +246,46 @@ async fn sync(
     conn: &mut Connection,
     spec: &AssistantSpec,
 ) -> Result<(), VapiError> {
-    let assistant = match &conn.assistant_id {
+    let (assistant, made) = match &conn.assistant_id {
         Some(id) => {
             s.vapi.update_assistant(key, id, spec).await?;
-            id.clone()
+            (id.clone(), false)
         }
-        None => s.vapi.create_assistant(key, spec).await?,
+        None => (s.vapi.create_assistant(key, spec).await?, true),
     };
     conn.assistant_id = Some(assistant.clone());
     if conn.phone_number_id.is_none() {
         let user = format!("nmc-{}", &Uuid::new_v4().simple().to_string()[..16]);
         let uri = format!("sip:{user}@{}", s.vapi.sip_host());
-        let id = s
+        // Digest credentials, so only our <Dial> reaches the agent (the URI alone would let
+        // anyone who learns it book jobs as any caller).
+        let sip_user = format!("nmc{}", &Uuid::new_v4().simple().to_string()[..24]);
+        let sip_password = Uuid::new_v4().simple().to_string();
+        let created = s
             .vapi
-            .create_sip_number(key, &uri, &assistant, &spec.name)
-            .await?;
+            .create_sip_number(
+                key,
+                &uri,
+                &assistant,
+                &spec.name,
+                (&sip_user, &sip_password),
+            )
+            .await;
+        let id = match created {
+            Ok(id) => id,
+            Err(e) => {
+                // Not kept here, so not left at Vapi either: a retry makes both again.
+                if made && let Err(gone) = s.vapi.delete(key, "assistant", &assistant).await {
+                    tracing::warn!(error = %gone, "assistant left at Vapi after a failed number");
+                }
+                conn.assistant_id = None;
+                return Err(e);
+            }
+        };
         conn.phone_number_id = Some(id);
         conn.sip_uri = Some(uri);
+        conn.sip_username = Some(sip_user);
+        conn.sip_password_sealed = Some(s.secrets.encrypt(&sip_password));
     }
     conn.health = "ok".into();
     conn.last_error = None;
@@ -292,14 +320,9 @@ pub async fn resync(s: &AppState, business_id: Uuid) {
         conn.health = "error".into();
         conn.last_error = Some(e.to_string());
     }
-    let saved = match s.db.begin().await {
-        Ok(mut tx) => match store::save(&mut tx, &conn).await {
-            Ok(()) => tx.commit().await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        },
-        Err(e) => Err(e.to_string()),
-    };
-    if let Err(e) = saved {
+    // Only over the same connection: an owner who disconnected or changed the key meanwhile
+    // keeps what they did.
+    if let Err(e) = store::save_sync(&s.db, &conn).await {
         tracing::warn!(error = %e, "voice agent's sync state not saved");
     }
 }
@@ -314,16 +337,7 @@ pub async fn delete_agent(t: Tenant, State(s): State<AppState>) -> Result<Status
     };
     commit(tx).await?;
     let key = s.secrets.decrypt(&c.api_key_sealed)?;
-    for (kind, id) in [
-        ("phone-number", &c.phone_number_id),
-        ("assistant", &c.assistant_id),
-    ] {
-        if let Some(id) = id
-            && let Err(e) = s.vapi.delete(&key, kind, id).await
-        {
-            tracing::warn!(error = %e, kind, "could not delete at Vapi; disconnecting anyway");
-        }
-    }
+    take_down(&s, &key, &c).await;
     let mut tx = t.begin(&s.db).await?;
     store::delete(&mut tx, t.business_id).await?;
     nmc_store::audit_member(
@@ -336,6 +350,21 @@ pub async fn delete_agent(t: Tenant, State(s): State<AppState>) -> Result<Status
     .await?;
     commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes the number and the assistant we made at Vapi (best effort: the owner may have
+/// revoked the key; one already gone counts as deleted).
+pub async fn take_down(s: &AppState, key: &str, c: &Connection) {
+    for (kind, id) in [
+        ("phone-number", &c.phone_number_id),
+        ("assistant", &c.assistant_id),
+    ] {
+        if let Some(id) = id
+            && let Err(e) = s.vapi.delete(key, kind, id).await
+        {
+            tracing::warn!(error = %e, kind, "could not delete at Vapi");
+        }
+    }
 }
 
 /// `GET /api/voice-agent/voices`: each voice with its sample from Vapi's voice library when the

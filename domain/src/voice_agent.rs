@@ -126,6 +126,17 @@ pub enum AgentOutcome {
 }
 
 impl AgentOutcome {
+    /// How the call went, from its `endedReason` and what the agent collected: most good calls
+    /// end with the caller hanging up after goodbye (`customer-ended-call`), so a caller who
+    /// hung up counts as cut off only when the agent never learned what they need.
+    pub fn from_report(reason: &str, collected: &LeadFields) -> Self {
+        match Self::from_ended_reason(reason) {
+            AgentOutcome::HungUp if collected.service_needed.is_some() => AgentOutcome::Completed,
+            other => other,
+        }
+    }
+
+    /// The family of `endedReason` alone.
     pub fn from_ended_reason(reason: &str) -> Self {
         const FAILED: [&str; 11] = [
             "pipeline-error",
@@ -276,6 +287,26 @@ mod tests {
         ] {
             assert_eq!(AgentOutcome::from_ended_reason(reason), outcome, "{reason}");
         }
+    }
+
+    #[test]
+    fn a_caller_who_said_goodbye_after_giving_the_need_completed_the_call() {
+        let told = LeadFields {
+            service_needed: Some("leaking tap".into()),
+            ..LeadFields::default()
+        };
+        assert_eq!(
+            AgentOutcome::from_report("customer-ended-call", &told),
+            AgentOutcome::Completed
+        );
+        assert_eq!(
+            AgentOutcome::from_report("customer-ended-call", &LeadFields::default()),
+            AgentOutcome::HungUp
+        );
+        assert_eq!(
+            AgentOutcome::from_report("pipeline-error-openai-llm-failed", &told),
+            AgentOutcome::Failed
+        );
     }
 
     #[test]

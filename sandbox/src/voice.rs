@@ -216,7 +216,9 @@ impl Sandbox {
             };
             let dial = match inner_text(&last, "Sip") {
                 Some(sip) => {
-                    let status = self.vapi.take_call(&sip, &req.from).await?;
+                    let credentials =
+                        attr(&last, "<Sip", "username").zip(attr(&last, "<Sip", "password"));
+                    let status = self.vapi.take_call(&sip, credentials, &req.from).await?;
                     result.agent_status = Some(status.to_owned());
                     self.dial_ended(&req, &cfg, &base, &action, status).await?
                 }
@@ -401,7 +403,10 @@ impl Sandbox {
 
 /// The text inside the first `<tag>…</tag>` in a TwiML answer, unescaped.
 pub(crate) fn inner_text(twiml: &str, tag: &str) -> Option<String> {
-    let start = twiml.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let open = twiml
+        .find(&format!("<{tag}>"))
+        .or_else(|| twiml.find(&format!("<{tag} ")))?;
+    let start = open + twiml[open..].find('>')? + 1;
     let end = start + twiml[start..].find(&format!("</{tag}>"))?;
     Some(
         twiml[start..end]

@@ -46,9 +46,13 @@ pub async fn caller_export(db: &mut PgConnection, business_id: Uuid, phone: &str
     let opt_outs = q("select coalesce(jsonb_agg(jsonb_build_object('at', o.created_at, 'opted_in_at', o.opted_in_at)), '[]')
                       from opt_outs o where business_id = $1 and phone::text = $2")
         .fetch_one(&mut *db).await?;
+    let ai_calls = q("select coalesce(jsonb_agg(jsonb_build_object('at', a.created_at, 'outcome', a.outcome, 'summary', a.summary,
+                          'transcript', a.transcript, 'collected', a.structured, 'recording_url', a.recording_url) order by a.created_at), '[]')
+                      from agent_calls a where business_id = $1 and caller_phone::text = $2")
+        .fetch_one(&mut *db).await?;
     Ok(json!({
         "phone": phone, "leads": leads, "calls": calls, "messages": messages,
-        "appointments": appointments, "opt_outs": opt_outs,
+        "appointments": appointments, "opt_outs": opt_outs, "ai_voice_calls": ai_calls,
     }))
 }
 

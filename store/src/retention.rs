@@ -78,7 +78,9 @@ pub async fn apply_due(db: &mut PgConnection, batch: i64) -> Result<RetentionPas
         "update team_texts set body = '', reply_body = null where id in (select id from team_texts where created_at < now() - interval '180 days' and body <> '' limit $1)",
         "update notifications set body = '' where id in (select id from notifications where created_at < now() - interval '180 days' and body <> '' limit $1)",
         "update recordings set transcript = null where id in (select id from recordings where created_at < now() - interval '180 days' and transcript is not null limit $1)",
-        "update agent_calls set transcript = null, caller_words = null, summary = null, structured = null where id in (select id from agent_calls where created_at < now() - interval '180 days' and transcript is not null limit $1)",
+        "update agent_calls set transcript = null, caller_words = null, summary = null, structured = null, recording_url = null
+         where id in (select id from agent_calls where created_at < now() - interval '180 days'
+                      and num_nonnulls(transcript, caller_words, summary, structured, recording_url) > 0 limit $1)",
     ] {
         pass.message_bodies += run(db, sql, batch).await?;
     }

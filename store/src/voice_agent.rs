@@ -21,6 +21,8 @@ pub struct Connection {
     pub assistant_id: Option<String>,
     pub phone_number_id: Option<String>,
     pub sip_uri: Option<String>,
+    pub sip_username: Option<String>,
+    pub sip_password_sealed: Option<String>,
     pub voice: String,
     pub greeting: Option<String>,
     pub checklist: Vec<String>,
@@ -29,7 +31,7 @@ pub struct Connection {
     pub synced_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "business_id, api_key_sealed, secret_sealed, assistant_id, phone_number_id, sip_uri, voice, greeting, checklist, health, last_error, synced_at";
+const COLUMNS: &str = "business_id, api_key_sealed, secret_sealed, assistant_id, phone_number_id, sip_uri, sip_username, sip_password_sealed, voice, greeting, checklist, health, last_error, synced_at";
 
 pub async fn connection<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -46,11 +48,12 @@ pub async fn connection<'e>(
 /// Saves the whole connection (a new one, or changed settings and what Vapi answered).
 pub async fn save(tx: &mut Transaction<'_, Postgres>, c: &Connection) -> Result<()> {
     sqlx::query(
-        "insert into voice_agents (business_id, api_key_sealed, secret_sealed, assistant_id, phone_number_id, sip_uri, voice, greeting, checklist, health, last_error, synced_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        "insert into voice_agents (business_id, api_key_sealed, secret_sealed, assistant_id, phone_number_id, sip_uri, voice, greeting, checklist, health, last_error, synced_at, sip_username, sip_password_sealed)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          on conflict (business_id) do update set api_key_sealed = excluded.api_key_sealed,
              secret_sealed = excluded.secret_sealed, assistant_id = excluded.assistant_id,
              phone_number_id = excluded.phone_number_id, sip_uri = excluded.sip_uri,
+             sip_username = excluded.sip_username, sip_password_sealed = excluded.sip_password_sealed,
              voice = excluded.voice, greeting = excluded.greeting, checklist = excluded.checklist,
              health = excluded.health, last_error = excluded.last_error,
              synced_at = excluded.synced_at, updated_at = now()",
@@ -67,9 +70,35 @@ pub async fn save(tx: &mut Transaction<'_, Postgres>, c: &Connection) -> Result<
     .bind(&c.health)
     .bind(&c.last_error)
     .bind(c.synced_at)
+    .bind(&c.sip_username)
+    .bind(&c.sip_password_sealed)
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// A re-sync's outcome, written only over the same connection (same key) it started from, and
+/// never bringing back one the owner disconnected meanwhile.
+pub async fn save_sync(pool: &PgPool, c: &Connection) -> Result<bool> {
+    let done = sqlx::query(
+        "update voice_agents set assistant_id = $3, phone_number_id = $4, sip_uri = $5,
+             sip_username = $6, sip_password_sealed = $7, health = $8, last_error = $9,
+             synced_at = $10, updated_at = now()
+         where business_id = $1 and api_key_sealed = $2",
+    )
+    .bind(c.business_id)
+    .bind(&c.api_key_sealed)
+    .bind(&c.assistant_id)
+    .bind(&c.phone_number_id)
+    .bind(&c.sip_uri)
+    .bind(&c.sip_username)
+    .bind(&c.sip_password_sealed)
+    .bind(&c.health)
+    .bind(&c.last_error)
+    .bind(c.synced_at)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 pub async fn delete(tx: &mut Transaction<'_, Postgres>, business_id: Uuid) -> Result<bool> {
@@ -80,20 +109,30 @@ pub async fn delete(tx: &mut Transaction<'_, Postgres>, business_id: Uuid) -> Re
     Ok(gone.rows_affected() > 0)
 }
 
-/// The SIP URI calls go to, when the agent is connected and in sync.
-pub async fn sip_uri(pool: &PgPool, business_id: Uuid) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "select sip_uri from voice_agents where business_id = $1 and sip_uri is not null",
+/// Where calls go to reach the agent: its SIP number and credentials.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AgentLine {
+    pub sip_uri: String,
+    pub sip_username: Option<String>,
+    pub sip_password_sealed: Option<String>,
+}
+
+/// The agent's line, when it is connected and in sync.
+pub async fn line(pool: &PgPool, business_id: Uuid) -> Result<Option<AgentLine>> {
+    Ok(sqlx::query_as(
+        "select sip_uri, sip_username, sip_password_sealed from voice_agents
+         where business_id = $1 and sip_uri is not null",
     )
     .bind(business_id)
     .fetch_optional(pool)
-    .await?
-    .flatten())
+    .await?)
 }
 
 /// A call the agent took, from its end-of-call report.
 pub struct NewAgentCall<'a> {
     pub vapi_call_id: &'a str,
+    /// Our Twilio call, as the SIP header we sent came back (Vapi's `variableValues`).
+    pub our_call: Option<&'a str>,
     pub caller: &'a E164,
     pub ended_reason: &'a str,
     pub outcome: AgentOutcome,
@@ -117,14 +156,26 @@ pub async fn record_call(
 ) -> Result<Recorded> {
     let mut tx = pool.begin().await?;
     let caller = call.caller.as_str();
-    // Our Twilio call handed to the agent: the caller's latest one routed to it.
+    // Our Twilio call handed to the agent: the one the SIP header named, if it is this
+    // caller's; else their latest call routed to it that began before this one and has no
+    // report yet (a caller who redials at once has two).
     let (call_sid, lead_id): (Option<String>, Option<Uuid>) = sqlx::query_as(
-        "select (select twilio_call_sid from calls where business_id = $1 and caller_phone = $2
-                 and route in ('ai_voice', 'both') order by created_at desc limit 1),
+        "select coalesce(
+                  (select twilio_call_sid from calls where business_id = $1 and caller_phone = $2
+                     and twilio_call_sid = $3),
+                  (select c.twilio_call_sid from calls c where c.business_id = $1 and c.caller_phone = $2
+                     and c.route in ('ai_voice', 'both')
+                     and c.created_at <= coalesce($4, now()) + interval '5 seconds'
+                     and not exists (select 1 from agent_calls a where a.business_id = $1
+                                     and a.call_sid = c.twilio_call_sid and a.vapi_call_id <> $5)
+                   order by c.created_at desc limit 1)),
                 (select id from leads where business_id = $1 and phone = $2)",
     )
     .bind(business_id)
     .bind(caller)
+    .bind(call.our_call)
+    .bind(call.started_at)
+    .bind(call.vapi_call_id)
     .fetch_one(&mut *tx)
     .await?;
     let secs = i32::try_from(call.duration_secs).unwrap_or(i32::MAX);

@@ -32,11 +32,25 @@ impl Response {
         self
     }
 
-    /// `<Dial answerOnBridge><Sip>`: hands the caller to a SIP endpoint (the AI voice agent).
-    /// The caller's number goes along as the SIP From, as Twilio does for every `<Dial>`.
-    pub fn dial_sip(mut self, sip_uri: &str, timeout_secs: u32, action: &str) -> Self {
+    /// `<Dial answerOnBridge><Sip>`: hands the caller to a SIP endpoint (the AI voice agent),
+    /// with digest credentials when it wants them. The caller's number goes along as the SIP
+    /// From, as Twilio does for every `<Dial>`; `sip_uri` may carry `?X-…=` headers.
+    pub fn dial_sip(
+        mut self,
+        sip_uri: &str,
+        credentials: Option<(&str, &str)>,
+        timeout_secs: u32,
+        action: &str,
+    ) -> Self {
+        let auth = credentials.map_or_else(String::new, |(user, password)| {
+            format!(
+                r#" username="{}" password="{}""#,
+                escape(user),
+                escape(password)
+            )
+        });
         self.body.push_str(&format!(
-            r#"<Dial timeout="{timeout_secs}" answerOnBridge="true" action="{}" method="POST"><Sip>{}</Sip></Dial>"#,
+            r#"<Dial timeout="{timeout_secs}" answerOnBridge="true" action="{}" method="POST"><Sip{auth}>{}</Sip></Dial>"#,
             escape(action),
             escape(sip_uri)
         ));

@@ -50,6 +50,8 @@ pub struct Report {
     pub recording_url: Option<String>,
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// Our call's sid, from the `x-nmc_call` SIP header Vapi kept as a template variable.
+    pub our_call: Option<String>,
 }
 
 impl Report {
@@ -176,6 +178,17 @@ fn report(m: &Value, call: CallInfo) -> Result<Report, String> {
             .or_else(|| text(&m["recordingUrl"])),
         started_at: time("startedAt"),
         ended_at: time("endedAt"),
+        our_call: variable(&artifact["variableValues"], "nmc_call"),
+    })
+}
+
+/// A template variable by name (SIP header names are case-insensitive, `x-` optional).
+fn variable(values: &Value, name: &str) -> Option<String> {
+    values.as_object()?.iter().find_map(|(k, v)| {
+        let k = k.to_ascii_lowercase();
+        (k == name || k.strip_prefix("x-") == Some(name))
+            .then(|| v.as_str().map(str::to_owned))
+            .flatten()
     })
 }
 
@@ -228,12 +241,15 @@ mod tests {
             "artifact": {"transcript": "AI: Hi\nUser: My sink is leaking", "messages": [
                 {"role": "bot", "message": "Hi"}, {"role": "user", "message": "My sink is leaking"}]},
             "analysis": {"summary": "Leaking sink", "structuredData": {"need": "leaking sink"}}}});
+        let mut body = body;
+        body["message"]["artifact"]["variableValues"] = json!({"X-NMC_CALL": "CA123"});
         let ServerMessage::EndOfCall(r) = parse(body.to_string().as_bytes()).unwrap() else {
             panic!("a report")
         };
         assert_eq!(r.caller_words.as_deref(), Some("My sink is leaking"));
         assert_eq!(r.call.customer_number.as_deref(), Some("+15125550101"));
         assert_eq!(r.duration_secs(), 65);
+        assert_eq!(r.our_call.as_deref(), Some("CA123"));
         assert_eq!(r.summary.as_deref(), Some("Leaking sink"));
     }
 

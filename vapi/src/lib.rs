@@ -102,19 +102,23 @@ impl VapiClient {
             .map(|_| ())
     }
 
-    /// `POST /phone-number` with `provider: vapi`: a free SIP number that rings the assistant.
+    /// `POST /phone-number` with `provider: vapi`: a free SIP number that rings the assistant,
+    /// answering only INVITEs with these digest credentials (`authentication`; Vapi takes
+    /// 20 to 40 characters for each).
     pub async fn create_sip_number(
         &self,
         key: &str,
         sip_uri: &str,
         assistant_id: &str,
         name: &str,
+        (username, password): (&str, &str),
     ) -> Result<String, VapiError> {
         let body = json!({
             "provider": "vapi",
             "sipUri": sip_uri,
             "assistantId": assistant_id,
             "name": name.chars().take(40).collect::<String>(),
+            "authentication": {"username": username, "password": password},
         });
         let made = self
             .call(key, Method::POST, "/phone-number", Some(body))

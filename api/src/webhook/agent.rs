@@ -39,13 +39,28 @@ const RING_SECS: u32 = 15;
 /// Vapi waits 20 s for a tool's answer (`server.timeoutSeconds`); ours comes well before.
 const TOOL_WAIT: Duration = Duration::from_secs(15);
 
-/// The TwiML that hands the caller to the agent.
-pub fn hand_to_agent(state: &AppState, sip_uri: &str) -> Response {
+/// The TwiML that hands the caller to the agent: its SIP number with our credentials, and our
+/// call's sid as a header (Vapi keeps `x-` headers as template variables, so the report names
+/// the call it belongs to).
+pub fn hand_to_agent(
+    state: &AppState,
+    line: &nmc_store::voice_agent::AgentLine,
+    call_sid: &str,
+) -> Result<Response, ApiError> {
     let action = format!("{}/webhook/voice/agent-done", state.config.public_base_url);
-    xml(twiml::Response::new()
-        .dial_sip(sip_uri, RING_SECS, &action)
-        .render())
+    let password = match &line.sip_password_sealed {
+        Some(sealed) => Some(state.secrets.decrypt(sealed)?),
+        None => None,
+    };
+    let credentials = line.sip_username.as_deref().zip(password.as_deref());
+    let uri = format!("{}?{CALL_HEADER}={call_sid}", line.sip_uri);
+    Ok(xml(twiml::Response::new()
+        .dial_sip(&uri, credentials, RING_SECS, &action)
+        .render()))
 }
+
+/// The SIP header naming our call (Vapi's variable `nmc_call`).
+const CALL_HEADER: &str = "X-nmc_call";
 
 /// The agent's `<Dial>` ended. Answered and finished: goodbye. Not answered (Vapi down, busy,
 /// failing): the caller gets the voicemail prompt, and the conversation, which waits on this
@@ -205,9 +220,13 @@ async fn end_of_call(
     let structured: Option<Value> = r.structured.clone();
     let new = NewAgentCall {
         vapi_call_id: call_id,
+        our_call: r.our_call.as_deref(),
         caller: &caller,
         ended_reason: &r.ended_reason,
-        outcome: AgentOutcome::from_ended_reason(&r.ended_reason),
+        outcome: AgentOutcome::from_report(
+            &r.ended_reason,
+            &nmc_domain::voice_agent::collected_fields(structured.as_ref()),
+        ),
         transcript: r.transcript.as_deref(),
         caller_words: r.caller_words.as_deref(),
         summary: r.summary.as_deref(),

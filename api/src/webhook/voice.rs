@@ -126,8 +126,8 @@ async fn unanswered(
 ) -> Result<Response, ApiError> {
     let (route, agent) = super::voicemail::route_now(state, b).await?;
     missed(state, b, call_sid, caller, dial_status, route).await?;
-    if let (Some(sip), Some(_)) = (&agent, caller) {
-        return Ok(super::agent::hand_to_agent(state, sip));
+    if let (Some(line), Some(_)) = (&agent, caller) {
+        return super::agent::hand_to_agent(state, line, call_sid);
     }
     if route == Method::Voicemail && caller.is_some() {
         return Ok(super::voicemail::prompt(state, b));

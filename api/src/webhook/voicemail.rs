@@ -31,12 +31,12 @@ pub fn router() -> Router<AppState> {
 }
 
 /// What a missed call gets now, by the business's routing grid and holidays (text when it has
-/// none), with the voice agent's SIP address for its methods. Without a connected agent those
-/// fall back to voicemail, the fallback seed 004 names (VTCR 3.5a).
+/// none), with the voice agent's line for its methods. Without a connected agent those fall
+/// back to voicemail, the fallback seed 004 names (VTCR 3.5a).
 pub async fn route_now(
     state: &AppState,
     b: &BusinessForWebhook,
-) -> Result<(Method, Option<String>), ApiError> {
+) -> Result<(Method, Option<nmc_store::voice_agent::AgentLine>), ApiError> {
     let Some(tz) = nmc_domain::hours::parse_timezone(&b.timezone) else {
         return Ok((Method::Text, None));
     };
@@ -50,12 +50,10 @@ pub async fn route_now(
     if !method.needs_voice_agent() {
         return Ok((method, None));
     }
-    Ok(
-        match nmc_store::voice_agent::sip_uri(&state.db, b.id).await? {
-            Some(uri) => (method, Some(uri)),
-            None => (Method::Voicemail, None),
-        },
-    )
+    Ok(match nmc_store::voice_agent::line(&state.db, b.id).await? {
+        Some(line) => (method, Some(line)),
+        None => (Method::Voicemail, None),
+    })
 }
 
 /// The greeting (the owner's recording, or their words in the chosen voice), then the beep.

@@ -48,18 +48,45 @@ pub struct ToolAnswer {
 impl VapiDouble {
     /// The carrier dialled `sip_uri` for the caller `from`: Twilio's `DialCallStatus`
     /// (`failed` when Vapi is down or the number is not one of its).
-    pub async fn take_call(&self, sip_uri: &str, from: &str) -> Result<&'static str, String> {
+    pub async fn take_call(
+        &self,
+        dialled: &str,
+        credentials: Option<(String, String)>,
+        from: &str,
+    ) -> Result<&'static str, String> {
+        // `sip:user@host?X-Header=value`: the number, and the headers Vapi keeps as variables.
+        let (sip_uri, headers) = dialled.split_once('?').unwrap_or((dialled, ""));
+        let variables: serde_json::Map<String, Value> = form_urlencoded::parse(headers.as_bytes())
+            .map(|(k, v)| {
+                let name = k.to_ascii_lowercase();
+                let name = name.strip_prefix("x-").unwrap_or(&name).to_owned();
+                (name, json!(v))
+            })
+            .collect();
         let (assistant, script) = {
             let mut inner = self.inner.lock().unwrap();
             if inner.down {
                 return Ok("failed");
             }
-            let Some(assistant_id) = inner
+            let Some(number) = inner
                 .numbers
                 .values()
                 .find(|(_, n)| n["sipUri"] == sip_uri)
-                .and_then(|(_, n)| n["assistantId"].as_str().map(str::to_owned))
+                .map(|(_, n)| n.clone())
             else {
+                return Ok("failed");
+            };
+            // Digest authentication, when the number asks for it: a 401 the dialler cannot
+            // answer ends the call as Twilio's `failed`.
+            let auth = &number["authentication"];
+            let wanted = auth["username"].as_str().zip(auth["password"].as_str());
+            if let Some((user, password)) = wanted
+                && credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str()))
+                    != Some((user, password))
+            {
+                return Ok("failed");
+            }
+            let Some(assistant_id) = number["assistantId"].as_str().map(str::to_owned) else {
                 return Ok("failed");
             };
             let Some((_, assistant)) = inner.assistants.get(&assistant_id).cloned() else {
@@ -89,7 +116,8 @@ impl VapiDouble {
             lines.push(json!({"role": "bot", "message": answer.result}));
             self.inner.lock().unwrap().answers.push(answer);
         }
-        let report = report(&call, &script, &lines);
+        let mut report = report(&call, &script, &lines);
+        report["message"]["artifact"]["variableValues"] = Value::Object(variables);
         for _ in 0..script.report_deliveries.max(1) {
             post(self, &assistant, &report).await?;
         }

@@ -55,10 +55,24 @@ struct Inner {
     reports_sent: u32,
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct VapiDouble {
     inner: Arc<Mutex<Inner>>,
     http: reqwest::Client,
+}
+
+impl Default for VapiDouble {
+    fn default() -> Self {
+        Self {
+            inner: Arc::default(),
+            // Never following a redirect: the base check covers the URL it was given only.
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(25))
+                .build()
+                .expect("a client"),
+        }
+    }
 }
 
 /// A refusal in NestJS's shape (`{"message", "error", "statusCode"}`), as Vapi answers; a 429

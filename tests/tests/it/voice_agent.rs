@@ -259,7 +259,8 @@ async fn an_ai_voice_call_books_the_job_and_the_owner_hears_what_was_said() {
     .await;
     assert_eq!(
         app.count(
-            "select count(*) from agent_calls where outcome = 'completed' and duration_secs = 95"
+            "select count(*) from agent_calls a join calls c on c.twilio_call_sid = a.call_sid
+             where a.outcome = 'completed' and a.duration_secs = 95 and c.caller_phone = a.caller_phone"
         )
         .await,
         1
@@ -433,4 +434,16 @@ async fn ai_voice_and_text_greets_at_once_then_answers_what_was_said_on_the_call
     assert_eq!(lead.0.as_deref(), Some("Lee Park"));
     assert_eq!(lead.1.as_deref(), Some("upstairs toilet keeps running"));
     assert_eq!(lead.2.as_deref(), Some("soon"));
+
+    // The business deleted: what we made in its Vapi account goes too.
+    let b = app.business_id().await;
+    let r = app
+        .owner(Method::DELETE, "/api/business", b)
+        .json(&json!({"confirm": "Acme Plumbing"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert!(app.sandbox.vapi.assistants().is_empty());
+    assert!(app.sandbox.vapi.phone_numbers().is_empty());
 }

@@ -223,7 +223,16 @@ async fn book(ctx: &mut Ctx, slot: u32, said: LeadFields) -> String {
 /// its confirmation, and ends the conversation booked).
 pub(crate) async fn on_agent_call(ctx: &mut Ctx, ended: AgentCallEnded) {
     let at = now(ctx);
-    let waited = ctx.state_mut(|s| {
+    let words = ended
+        .caller_words
+        .as_deref()
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned);
+    // A call that failed before anyone spoke leaves the wait to the voicemail the caller was
+    // sent to (the Dial's action does that), for ten minutes at most.
+    let silent_failure = words.is_none() && ended.outcome == AgentOutcome::Failed;
+    let (waited, booked) = ctx.state_mut(|s| {
         s.memory.profile = Some(ended.profile.clone());
         s.memory.last_activity = Some(at);
         let ours = s
@@ -231,81 +240,94 @@ pub(crate) async fn on_agent_call(ctx: &mut Ctx, ended: AgentCallEnded) {
             .voicemail_wait
             .as_ref()
             .is_some_and(|w| w.call_sid == ended.call_sid);
-        if ours {
+        if ours && silent_failure {
+            if let Some(w) = s.memory.voicemail_wait.as_mut() {
+                w.until = w.until.min(at + chrono::Duration::minutes(10));
+            }
+        } else if ours {
             s.memory.voicemail_wait = None;
         }
-        ours
+        // A booking made in this call (the flag is cleared by the report that follows it).
+        let booked = std::mem::take(&mut s.memory.booked_by_agent);
+        (ours && !silent_failure, booked)
     });
     if let Some(id) = ended.message_id {
         attach_text(ctx, id).await;
     }
-    if ended.collected != LeadFields::default() {
-        // What the agent collected goes on the lead first (only what is still unknown).
-        let details = ctx.state(|s| CallerDetails {
-            business_id: s.start.business_id,
-            conversation_id: s.conversation_id,
-            said: ended.collected.clone(),
-        });
-        let _ = step(ctx, VoiceActivities::note_caller, details, Step::Record).await;
-        ctx.state_mut(|s| s.memory.fields.merge_missing(&ended.collected));
-    }
+    note_collected(ctx, &ended).await;
     let sid = ended.call_sid.clone();
     let duration = format!(
         "{}:{:02}",
         ended.duration_secs / 60,
         ended.duration_secs % 60
     );
-    let words = ended
-        .caller_words
-        .as_deref()
-        .map(str::trim)
-        .filter(|w| !w.is_empty());
     let Some(words) = words else {
-        let body = match ended.outcome {
-            AgentOutcome::Failed => format!(
-                "The AI voice agent could not take the call from {{caller}} ({duration}). They're texted instead."
+        let body = match (booked, ended.outcome) {
+            (true, _) => format!("AI call from {{caller}} ({duration}): booked."),
+            (false, AgentOutcome::Failed) => format!(
+                "The AI voice agent could not take the call from {{caller}} ({duration}). They get your voicemail or a text."
             ),
-            _ => format!(
+            (false, _) => format!(
                 "{{caller}} hung up on the AI voice agent ({duration}) without saying anything."
             ),
         };
         notify(ctx, NoticeKind::AgentCall, body, format!("agent:{sid}")).await;
-        if waited {
+        if booked {
+            close_booked(ctx);
+        } else if waited {
             greet_instead(ctx, &sid).await;
         }
         return;
     };
-    let (emergency, turn) = read_words(ctx, words).await;
-    alert_owner(ctx, &ended, words, emergency, &duration).await;
+    let (emergency, turn) = read_words(ctx, &words).await;
+    alert_owner(ctx, &ended, &words, emergency, &duration).await;
     ctx.state_mut(|s| {
         s.memory.last_caller_text = Some(PendingText {
             message_sid: format!("agent:{sid}"),
-            text: words.to_owned(),
-            answered: false,
+            text: words.clone(),
+            answered: booked,
         });
     });
-    if ctx.state(|s| s.memory.booked_by_agent) {
-        ctx.state_mut(|s| {
-            if let Some(t) = s.memory.last_caller_text.as_mut() {
-                t.answered = true;
-            }
-            if s.status == ConversationStatus::Active {
-                s.status = ConversationStatus::ClosedBooked;
-            }
-        });
-        return;
+    if booked {
+        // Its confirmation was the text; nothing more to say.
+        return close_booked(ctx);
     }
     if !ctx.state(|s| s.memory.textable()) {
         return;
     }
-    if !waited {
-        // The caller was greeted by text already (AI voice and text): answered like a text.
+    if !waited && ctx.state(|s| s.greeted) {
+        // The caller was texted already (AI voice and text): answered like a text.
         return answer_like_text(ctx, &format!("agent:{sid}"), turn).await;
     }
+    // The first text of this conversation (also when the report came after it closed and
+    // started a new one): it picks up from what they said.
     let next = turn.map(|t| t.outcome.reply).unwrap_or_default();
     let (business, fields) = ctx.state(|s| (s.memory.profile().name, s.memory.fields.clone()));
     let body = call_pickup(&business, &fields, ended.outcome, &next);
+    ctx.state_mut(|s| s.greeted = true);
     first_text(ctx, &sid, body).await;
+}
+
+/// What the agent collected goes on the lead first (only what is still unknown).
+async fn note_collected(ctx: &mut Ctx, ended: &AgentCallEnded) {
+    if ended.collected == LeadFields::default() {
+        return;
+    }
+    let details = ctx.state(|s| CallerDetails {
+        business_id: s.start.business_id,
+        conversation_id: s.conversation_id,
+        said: ended.collected.clone(),
+    });
+    let _ = step(ctx, VoiceActivities::note_caller, details, Step::Record).await;
+    ctx.state_mut(|s| s.memory.fields.merge_missing(&ended.collected));
+}
+
+fn close_booked(ctx: &mut Ctx) {
+    ctx.state_mut(|s| {
+        if s.status == ConversationStatus::Active {
+            s.status = ConversationStatus::ClosedBooked;
+        }
+    });
 }
 
 async fn alert_owner(

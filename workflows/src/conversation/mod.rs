@@ -298,7 +298,7 @@ impl ConversationWorkflow {
         _ctx: &WorkflowContextView,
         _tool: &AgentTool,
     ) -> Result<(), HandlerError> {
-        if self.status != ConversationStatus::Active {
+        if self.status != ConversationStatus::Active || self.close_requested {
             return Err("conversation is closed".into());
         }
         Ok(())
@@ -392,6 +392,13 @@ fn set_status_attribute(ctx: &WorkflowContext<ConversationWorkflow>, status: Con
 async fn close(
     ctx: &mut WorkflowContext<ConversationWorkflow>,
 ) -> WorkflowResult<ConversationStatus> {
+    if ctx.patched(agent::AI_VOICE) {
+        // An agent's tool (a booking) still running finishes first: its appointment's own
+        // workflow and the owner's alert must not be cut off by the close.
+        let handlers = ctx.clone();
+        ctx.wait_condition(move |_| handlers.all_handlers_finished())
+            .await?;
+    }
     let (business_id, conversation_id, status) =
         ctx.state(|s| (s.start.business_id, s.conversation_id, s.status));
     set_status_attribute(ctx, status);

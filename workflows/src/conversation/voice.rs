@@ -93,6 +93,10 @@ pub(crate) async fn voicemail_timed_out(ctx: &mut Ctx) {
     let Some(wait) = ctx.state_mut(|s| s.memory.voicemail_wait.take()) else {
         return;
     };
+    if ctx.state(|s| s.memory.booked_by_agent) {
+        // The AI voice agent booked the job and its confirmation was the first text.
+        return;
+    }
     greet_instead(ctx, &wait.call_sid).await;
     close_if_unreachable(ctx);
 }
