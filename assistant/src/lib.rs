@@ -5,6 +5,7 @@
 pub mod eval;
 pub mod guardrails;
 pub mod llm;
+pub mod plausible;
 pub mod rules;
 pub mod transcribe;
 

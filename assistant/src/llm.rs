@@ -6,6 +6,9 @@
 //! each of our attempts; an API error that survives those goes straight to rules. Our own attempts
 //! cover timeouts and unparseable output. Every attempt, its inner retries included, is bounded by
 //! `timeout`, so a turn never waits longer than about `attempts × timeout`.
+//!
+//! Two things never wait for a model: an emergency gets the rules' fixed acknowledgement at once,
+//! and a reply that does not make sense (`plausible.rs`) is replaced by the rules' answer.
 
 use std::time::Duration;
 
@@ -22,6 +25,7 @@ use serde_json::json;
 
 use crate::extract::{self, Field, LeadFields};
 use crate::guardrails::{self, Policy};
+use crate::plausible;
 use crate::{Assistant, Intent, RulesAssistant, TurnInput, TurnOutcome};
 
 pub struct LlmAssistant {
@@ -30,6 +34,9 @@ pub struct LlmAssistant {
     /// Attempts before falling back to rules (a bound on the caller's wait).
     pub attempts: u32,
     pub timeout: Duration,
+    /// The longest reply the model may write (`max_completion_tokens`): a bound on a small CPU
+    /// model's time, and two SMS need far fewer.
+    pub max_tokens: u32,
     rules: RulesAssistant,
 }
 
@@ -65,6 +72,7 @@ impl LlmAssistant {
             model: model.to_owned(),
             attempts: 2,
             timeout: Duration::from_secs(8),
+            max_tokens: 256,
             rules: RulesAssistant,
         }
     }
@@ -126,6 +134,8 @@ impl LlmAssistant {
                     strict: Some(true),
                 },
             }),
+            max_completion_tokens: Some(self.max_tokens),
+            temperature: Some(0.2),
             ..Default::default()
         }
     }
@@ -151,9 +161,28 @@ impl LlmAssistant {
 
 impl Assistant for LlmAssistant {
     async fn turn(&self, input: &TurnInput) -> TurnOutcome {
+        let reading = extract::read(&input.message, input.asked);
+        if reading.emergency {
+            // The fixed acknowledgement, at once: no model is asked while the basement floods.
+            let mut out = self.rules.answer(input);
+            out.engine = "rules (emergency)".into();
+            return out;
+        }
         for attempt in 0..self.attempts.max(1) {
             match self.call(input).await {
-                Ok(turn) => return finish(input, turn),
+                Ok(turn) => match plausible::check(&turn.reply, input, reading.spanish) {
+                    Ok(()) => return finish(input, turn),
+                    Err(why) => {
+                        tracing::warn!(
+                            reason = %why.as_str(),
+                            "the model's reply made no sense; the rules assistant answers"
+                        );
+                        nmc_telemetry::MODEL_REPLIES_REJECTED
+                            .with_label_values(&[why.as_str()])
+                            .inc();
+                        break;
+                    }
+                },
                 Err(Failure::Permanent(e)) => {
                     tracing::warn!(error = %e, "LLM refused the request; the rules assistant answers");
                     break;

@@ -126,6 +126,16 @@ pub static OUTBOX_SIGNALS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     )
 });
 
+/// Model replies not sent because they made no sense (`nmc_assistant::plausible`), by reason;
+/// the rules assistant answered those turns.
+pub static MODEL_REPLIES_REJECTED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    counter(
+        "assistant_model_replies_rejected_total",
+        "Model replies replaced by the rules assistant's, by the reason they were refused",
+        &["reason"],
+    )
+});
+
 /// Registers every metric, so a scrape shows them all (at zero) from the start.
 pub fn init_metrics() {
     LazyLock::force(&HTTP_SECONDS);
@@ -136,6 +146,7 @@ pub fn init_metrics() {
     LazyLock::force(&TEXTS);
     LazyLock::force(&CARRIER_RETRIES);
     LazyLock::force(&OUTBOX_SIGNALS);
+    LazyLock::force(&MODEL_REPLIES_REJECTED);
 }
 
 /// The Prometheus text exposition of everything registered.

@@ -17,6 +17,7 @@ use uuid::Uuid;
 mod app;
 pub mod browser;
 mod doubles;
+pub mod model_server;
 pub mod smtp;
 pub mod voice;
 mod wait;

@@ -51,6 +51,8 @@ const ATTEMPTS: u32 = 3;
 impl VapiClient {
     /// `base`: `VAPI_API_BASE` (`https://api.vapi.ai`; `https://api.eu.vapi.ai` in the EU).
     pub fn new(base: &str) -> Self {
+        // reqwest's rustls comes without a crypto provider here: ring, as everywhere else.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .build()

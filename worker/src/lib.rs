@@ -102,6 +102,7 @@ pub struct LlmConfig {
     pub model: String,
     pub timeout_secs: u64,
     pub attempts: u32,
+    pub max_tokens: u32,
 }
 
 fn env_or(name: &str, default: &str) -> String {
@@ -183,6 +184,7 @@ impl WorkerConfig {
                     model: env_or("NMC_LLM_MODEL", "gpt-4o-mini"),
                     timeout_secs: env_or("NMC_LLM_TIMEOUT_SECS", "8").parse()?,
                     attempts: env_or("NMC_LLM_ATTEMPTS", "2").parse()?,
+                    max_tokens: env_or("NMC_LLM_MAX_TOKENS", "256").parse()?,
                 }),
             },
         })
@@ -248,6 +250,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
                     &l.model,
                 );
                 llm.timeout = Duration::from_secs(l.timeout_secs);
+                llm.max_tokens = l.max_tokens;
                 llm.attempts = l.attempts;
                 nmc_activities::Engine::Llm(Box::new(llm))
             }
