@@ -132,6 +132,7 @@ pub async fn erase_caller(
     let mut tx = t.begin(&s.db).await?;
     let erased = privacy::erase_caller(&mut tx, t.business_id, phone.as_str()).await?;
     commit(tx).await?;
+    again_without_rows(&s, &workflows).await;
     for key in &erased.recording_keys {
         s.storage.forget(key, "an erased caller's voicemail").await;
     }
@@ -144,6 +145,15 @@ pub async fn erase_caller(
     Ok(Json(
         json!({ "erased": erased, "histories_deleted": workflows.len() }),
     ))
+}
+
+/// Deletes the histories once more now that the rows are gone: a webhook the worker's outbox
+/// signalled in between (its row still there) would have started a fresh run of the same
+/// conversation. Best effort: the first pass already took what existed.
+async fn again_without_rows(s: &AppState, workflows: &[String]) {
+    if let Err(e) = s.temporal.delete_histories(workflows).await {
+        tracing::warn!(error = %e, "second pass over the deleted histories failed");
+    }
 }
 
 /// `GET /api/privacy/business`.
@@ -199,6 +209,7 @@ pub async fn delete_business(
     let mut tx = t.begin(&s.db).await?;
     let calendars = privacy::delete_business(&mut tx, t.business_id).await?;
     commit(tx).await?;
+    again_without_rows(&s, &workflows).await;
     for (provider, access, refresh) in calendars {
         crate::calendar_connect::revoke(&s, &provider, (access, refresh)).await;
     }

@@ -117,6 +117,9 @@ pub struct MissedCall {
     /// up from what they said), as for a voicemail.
     #[serde(default)]
     pub agent: bool,
+    /// A caller who has been here before: greeted by name (issue 18).
+    #[serde(default)]
+    pub known: Option<crate::greeting::KnownCaller>,
 }
 
 /// The end of a voicemail: Twilio's recording (on record in `recordings`), or none when the

@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::BusinessProfile;
 
@@ -54,6 +55,75 @@ pub fn greeting_for(profile: &BusinessProfile, at: DateTime<Utc>) -> String {
     }
 }
 
+/// What we know of a caller who has been here before, for their greeting.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownCaller {
+    pub name: Option<String>,
+    /// The job they had us for last time.
+    pub last_service: Option<String>,
+    /// A missed call from them earlier today (its conversation is over).
+    pub called_today: bool,
+}
+
+/// The greeting for a caller we know: by name, asking about the last job ("Welcome back, Sam! …
+/// Is this about the water heater again?"), or owning up to the earlier missed call today.
+/// `None` when we know too little to say more than the usual greeting.
+pub fn returning_greeting(
+    profile: &BusinessProfile,
+    at: DateTime<Utc>,
+    known: &KnownCaller,
+) -> Option<String> {
+    let open = crate::hours::parse_timezone(&profile.timezone)
+        .is_some_and(|tz| profile.business_hours.is_open(tz, at));
+    let first = known
+        .name
+        .as_deref()
+        .and_then(|n| n.split_whitespace().next())
+        .map(str::to_owned);
+    let business = &profile.name;
+    let sorry = if open {
+        "sorry we missed your call"
+    } else {
+        "we're closed right now, but we'll get back to you first thing"
+    };
+    if known.called_today {
+        let hi = first.map_or_else(|| "Hi".to_owned(), |n| format!("Hi {n}"));
+        return Some(with_opt_out_line(&format!(
+            "{hi}, this is {business}. I see you called earlier today too; {sorry}. How can we help?"
+        )));
+    }
+    let name = first?;
+    let ask = known
+        .last_service
+        .as_deref()
+        .and_then(job_phrase)
+        .map_or_else(
+            || "How can we help?".to_owned(),
+            |job| format!("Is this about {job} again?"),
+        );
+    Some(with_opt_out_line(&format!(
+        "Welcome back, {name}! This is {business}, {sorry}. {ask}"
+    )))
+}
+
+/// A job in the caller's own words as a text can say it back: "your water heater", or quoted
+/// when it does not read as a noun ("\"leaking under the sink\""). `None` when empty or long.
+fn job_phrase(words: &str) -> Option<String> {
+    let s = words.trim();
+    if s.is_empty() || s.chars().count() > 60 {
+        return None;
+    }
+    let s = s.trim_end_matches(['.', '!', '?']).to_lowercase();
+    // "the water heater", "my sink": a short noun phrase reads as ours to say back.
+    let noun = (s.starts_with("the ") || s.starts_with("my ") || s.starts_with("a "))
+        && s.split_whitespace().count() <= 4;
+    Some(if noun {
+        s.replacen("my ", "your ", 1)
+    } else {
+        format!("\"{s}\"")
+    })
+}
+
 /// What a caller hears before the beep when the owner wrote no greeting of their own.
 pub fn default_voicemail_greeting(business: &str) -> String {
     format!(
@@ -69,16 +139,7 @@ pub fn voicemail_pickup(business: &str, fields: &crate::lead::LeadFields, next: 
     let about = fields
         .service_needed
         .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty() && s.chars().count() <= 60)
-        .map(|s| {
-            let s = s.trim_end_matches(['.', '!']).to_lowercase();
-            if s.starts_with("the ") || s.starts_with("my ") || s.starts_with("a ") {
-                s.replacen("my ", "your ", 1)
-            } else {
-                format!("\"{s}\"")
-            }
-        })
+        .and_then(job_phrase)
         .or_else(|| {
             fields
                 .trade
@@ -249,5 +310,55 @@ mod tests {
             ),
             "Hi, One Stop Plumbing here, sorry we missed you! Reply STOP to opt out."
         );
+    }
+}
+
+#[cfg(test)]
+mod returning_tests {
+    use super::*;
+
+    fn profile() -> BusinessProfile {
+        BusinessProfile {
+            name: "Acme Plumbing".into(),
+            owner_name: "Dana Rivera".into(),
+            business_phone: "+15125550100".into(),
+            timezone: "America/Chicago".into(),
+            business_hours: serde_json::from_value(serde_json::json!({
+                "monday": {"open": "00:00", "close": "23:59"}, "tuesday": {"open": "00:00", "close": "23:59"},
+                "wednesday": {"open": "00:00", "close": "23:59"}, "thursday": {"open": "00:00", "close": "23:59"},
+                "friday": {"open": "00:00", "close": "23:59"}, "saturday": {"open": "00:00", "close": "23:59"},
+                "sunday": {"open": "00:00", "close": "23:59"}
+            }))
+            .unwrap(),
+            greeting: None,
+            after_hours_greeting: None,
+            settings: crate::ConversationSettings::default(),
+        }
+    }
+
+    #[test]
+    fn a_known_caller_is_greeted_by_name_about_the_last_job() {
+        let known = KnownCaller {
+            name: Some("Sam Ortiz".into()),
+            last_service: Some("My water heater is leaking".into()),
+            called_today: false,
+        };
+        let text = returning_greeting(&profile(), Utc::now(), &known).unwrap();
+        assert_eq!(
+            text,
+            "Welcome back, Sam! This is Acme Plumbing, sorry we missed your call. Is this about \"my water heater is leaking\" again? Reply STOP to opt out."
+        );
+        let earlier = KnownCaller {
+            name: None,
+            last_service: None,
+            called_today: true,
+        };
+        let text = returning_greeting(&profile(), Utc::now(), &earlier).unwrap();
+        assert!(
+            text.starts_with("Hi, this is Acme Plumbing. I see you called earlier today too;"),
+            "{text}"
+        );
+        let nameless = KnownCaller::default();
+        assert_eq!(returning_greeting(&profile(), Utc::now(), &nameless), None);
     }
 }

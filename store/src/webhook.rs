@@ -140,6 +140,7 @@ pub async fn record_missed_call(
     route: Method,
 ) -> Result<Recorded> {
     let mut tx = pool.begin().await?;
+    let known = known_caller(&mut tx, business_id, call_sid, caller).await?;
     let lead_id = upsert_lead(&mut tx, business_id, caller, "missed_call").await?;
     sqlx::query(
         "insert into calls (business_id, twilio_call_sid, caller_phone, lead_id, status, dial_status, is_after_hours, route)
@@ -162,10 +163,43 @@ pub async fn record_missed_call(
         profile,
         voicemail: route == Method::Voicemail,
         agent: route == Method::AiVoice,
+        known,
     });
     let rec = record_event(&mut tx, business_id, call_sid, caller, signal).await?;
     tx.commit().await?;
     Ok(rec)
+}
+
+/// What we know of a caller from before this call: their name and last job from an earlier
+/// conversation, and whether they called earlier today (the business's day).
+async fn known_caller(
+    tx: &mut Transaction<'_, Postgres>,
+    business_id: Uuid,
+    call_sid: &str,
+    caller: &E164,
+) -> Result<Option<nmc_domain::KnownCaller>> {
+    let row: Option<(Option<String>, Option<String>, bool)> = sqlx::query_as(
+        "select l.name, coalesce(l.last_service, l.service_needed),
+                exists (select 1 from calls c join businesses b on b.id = c.business_id
+                        where c.business_id = $1 and c.caller_phone = $2 and c.twilio_call_sid <> $3
+                          and c.status = 'missed'
+                          and (c.created_at at time zone b.timezone)::date = (now() at time zone b.timezone)::date)
+         from leads l
+         where l.business_id = $1 and l.phone = $2
+           and exists (select 1 from conversations c where c.lead_id = l.id)",
+    )
+    .bind(business_id)
+    .bind(caller.as_str())
+    .bind(call_sid)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.and_then(|(name, last_service, called_today)| {
+        (name.is_some() || called_today).then_some(nmc_domain::KnownCaller {
+            name,
+            last_service,
+            called_today,
+        })
+    }))
 }
 
 /// A missed call from a withheld number: recorded, nobody to text.

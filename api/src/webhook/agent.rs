@@ -36,7 +36,8 @@ pub fn router() -> Router<AppState> {
 
 /// How long the agent has to pick up before the caller goes to voicemail.
 const RING_SECS: u32 = 15;
-/// Vapi waits 20 s for a tool's answer (`server.timeoutSeconds`); ours comes well before.
+/// Vapi waits 20 s for a message's answer (`server.timeoutSeconds`); every tool in it is
+/// answered within this, all together.
 const TOOL_WAIT: Duration = Duration::from_secs(15);
 
 /// The TwiML that hands the caller to the agent: its SIP number with our credentials, and our
@@ -119,9 +120,11 @@ async fn vapi_event(
         ServerMessage::ToolCalls { call, calls } => {
             let caller = caller_of(call.customer_number.as_deref());
             let owner = b.profile().owner_name;
+            // One after another (a booking needs the times offered before it), under one deadline.
+            let deadline = tokio::time::Instant::now() + TOOL_WAIT;
             let mut results = Vec::new();
             for c in &calls {
-                let said = answer_tool(&state, q.b, caller.as_ref(), c, &owner).await;
+                let said = answer_tool(&state, (q.b, caller.as_ref()), c, &owner, deadline).await;
                 results.push((c.id.clone(), said));
             }
             Ok(Json(events::tool_results(&results)).into_response())
@@ -146,10 +149,10 @@ fn caller_of(number: Option<&str>) -> Option<E164> {
 /// line it can say (Vapi ignores anything but a 200 with results).
 async fn answer_tool(
     state: &AppState,
-    business_id: Uuid,
-    caller: Option<&E164>,
+    (business_id, caller): (Uuid, Option<&E164>),
     call: &ToolCall,
     owner: &str,
+    deadline: tokio::time::Instant,
 ) -> String {
     let owner = owner.split_whitespace().next().unwrap_or("The owner");
     let fallback =
@@ -161,15 +164,16 @@ async fn answer_tool(
     let asked = state
         .temporal
         .agent_tool(business_id, caller, &call.id, tool);
-    match tokio::time::timeout(TOOL_WAIT, asked).await {
+    match tokio::time::timeout_at(deadline, asked).await {
         Ok(Ok(said)) => said,
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "the conversation could not answer the tool");
             fallback
         }
         Err(_) => {
+            // The conversation still has it and finishes it (a booking texts its confirmation).
             tracing::warn!("the conversation did not answer the tool in time");
-            fallback
+            "Still working on that. Tell the caller they will get a text to confirm.".to_owned()
         }
     }
 }

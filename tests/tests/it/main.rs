@@ -37,6 +37,7 @@ mod privacy;
 mod push;
 mod registration;
 mod replay;
+mod returning;
 mod scheduling;
 mod schema;
 mod secure_default;

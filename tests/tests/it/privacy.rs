@@ -128,7 +128,8 @@ async fn a_caller_is_exported_then_erased_everywhere_with_their_history_but_the_
     assert_eq!(opt_out, 1, "the opt-out is kept");
     let audit = app.count(&format!("select count(*) from audit_log where action = 'caller_erased' and strpos(details::text, '{ERASED}') = 0")).await;
     assert_eq!(audit, 1, "audited, the number masked");
-    let deadline = Instant::now() + Duration::from_secs(15);
+    // Temporal deletes asynchronously; a loaded CI box takes its time.
+    let deadline = Instant::now() + Duration::from_secs(30);
     while history.describe(Default::default()).await.is_ok() {
         assert!(
             Instant::now() < deadline,
@@ -376,7 +377,8 @@ async fn a_business_deletes_its_account_and_keeps_only_the_opt_outs_and_the_reco
         .await
         .unwrap();
     assert_eq!(after.status(), 401);
-    let deadline = Instant::now() + Duration::from_secs(15);
+    // Temporal deletes asynchronously; a loaded CI box takes its time.
+    let deadline = Instant::now() + Duration::from_secs(30);
     while history.describe(Default::default()).await.is_ok() {
         assert!(
             Instant::now() < deadline,

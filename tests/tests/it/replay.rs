@@ -258,6 +258,34 @@ async fn record_ai_voice_history() {
     .unwrap();
 }
 
+/// `returning-caller`: a caller known from before greeted by name; patch-returning-caller.json.
+#[tokio::test]
+#[ignore = "records histories into tests/histories/; run by hand after a deliberate workflow change"]
+async fn record_returning_caller_history() {
+    let app = TestApp::spawn().await;
+    let caller = "+15125550178";
+    let business = app.business_id().await;
+    sqlx::query(
+        "with lead as (insert into leads (business_id, phone, name, last_service, status)
+                       values ($1, $2, 'Sam Lee', 'the kitchen sink', 'completed') returning id)
+         insert into conversations (id, business_id, lead_id, workflow_id, status)
+         select gen_random_uuid(), $1, id, 'earlier', 'closed_idle' from lead",
+    )
+    .bind(business)
+    .bind(caller)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    app.call(caller, "no-answer").await;
+    app.expect_texts(caller, 1).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    std::fs::write(
+        histories_dir().join("patch-returning-caller.json"),
+        history_of(&app, caller).await,
+    )
+    .unwrap();
+}
+
 /// The conversation paths of the baseline (docs/WORKFLOWS.md), written as baseline-*.json.
 #[tokio::test]
 #[ignore = "records histories into tests/histories/; run by hand after a deliberate workflow change"]

@@ -84,7 +84,7 @@ pub(crate) async fn on_missed_call(ctx: &mut Ctx, call: MissedCall) {
         voice::await_voicemail(ctx, &call, at);
         return;
     }
-    let body = greeting_for(&call.profile, at);
+    let body = greeting(ctx, &call, at);
     let key = format!("greeting:{}", call.call_sid);
     let call_sid = call.call_sid.clone();
     let sms = outbound(ctx, SmsKind::Greeting, key, body, Some(call_sid.clone()));
@@ -132,8 +132,19 @@ pub(crate) async fn on_missed_call(ctx: &mut Ctx, call: MissedCall) {
     }
 }
 
+/// The first text: by name for a caller we know (patch `returning-caller`), else the usual one.
+fn greeting(ctx: &Ctx, call: &MissedCall, at: DateTime<Utc>) -> String {
+    call.known
+        .as_ref()
+        .filter(|_| ctx.patched(RETURNING_CALLER))
+        .and_then(|k| nmc_domain::returning_greeting(&call.profile, at, k))
+        .unwrap_or_else(|| greeting_for(&call.profile, at))
+}
+
 /// Patch id: the alert at the missed call (added 2026-12-05).
 const MISSED_CALL_ALERT: &str = "missed-call-alert";
+/// Patch id: a caller we know is greeted by name (added 2026-12-05).
+const RETURNING_CALLER: &str = "returning-caller";
 
 /// Patch id: a greeting held for registration keeps the conversation open (added 2026-12-05).
 const HELD_GREETING_WAITS: &str = "held-greeting-waits";

@@ -277,6 +277,7 @@ pub(crate) async fn first_text(ctx: &mut Ctx, call_sid: &str, body: String) {
                 profile: s.memory.profile(),
                 voicemail: false,
                 agent: false,
+                known: None,
             };
             s.held_greeting = Some((call, at));
         }
