@@ -135,7 +135,6 @@ impl LlmAssistant {
                 },
             }),
             max_completion_tokens: Some(self.max_tokens),
-            temperature: Some(0.2),
             ..Default::default()
         }
     }
@@ -162,6 +161,12 @@ impl LlmAssistant {
 impl Assistant for LlmAssistant {
     async fn turn(&self, input: &TurnInput) -> TurnOutcome {
         let reading = extract::read(&input.message, input.asked);
+        // The conversation's language: any of the caller's texts, as the rules read it.
+        let spanish = reading.spanish
+            || input
+                .history
+                .iter()
+                .any(|l| l.from == "caller" && extract::read(&l.text, None).spanish);
         if reading.emergency {
             // The fixed acknowledgement, at once: no model is asked while the basement floods.
             let mut out = self.rules.answer(input);
@@ -170,19 +175,28 @@ impl Assistant for LlmAssistant {
         }
         for attempt in 0..self.attempts.max(1) {
             match self.call(input).await {
-                Ok(turn) => match plausible::check(&turn.reply, input, reading.spanish) {
-                    Ok(()) => return finish(input, turn),
-                    Err(why) => {
-                        tracing::warn!(
-                            reason = %why.as_str(),
-                            "the model's reply made no sense; the rules assistant answers"
-                        );
-                        nmc_telemetry::MODEL_REPLIES_REJECTED
-                            .with_label_values(&[why.as_str()])
-                            .inc();
-                        break;
+                Ok(turn) => {
+                    match plausible::check(&turn.reply, input, spanish, decided(input, &turn)) {
+                        Ok(()) => return finish(input, turn),
+                        Err(why) => {
+                            tracing::warn!(
+                                reason = %why.as_str(),
+                                "the model's reply made no sense; the rules assistant answers"
+                            );
+                            nmc_telemetry::MODEL_REPLIES_REJECTED
+                                .with_label_values(&[why.as_str()])
+                                .inc();
+                            // The rules answer; what the model understood still stands (a
+                            // revocation above all: "any reasonable means").
+                            let mut out = self.rules.answer(input);
+                            out.engine = "llm→rules".into();
+                            out.opt_out |= turn.intent == Intent::OptOut;
+                            out.declined |= turn.intent == Intent::Declined;
+                            out.needs_human |= turn.needs_human;
+                            return out;
+                        }
                     }
-                },
+                }
                 Err(Failure::Permanent(e)) => {
                     tracing::warn!(error = %e, "LLM refused the request; the rules assistant answers");
                     break;
@@ -196,6 +210,22 @@ impl Assistant for LlmAssistant {
         let mut out = self.rules.answer(input);
         out.engine = "llm→rules".into();
         out
+    }
+}
+
+/// What the model decided, for the plausibility check: qualified with what it just learned, or a
+/// turn where a reply without a question is right.
+fn decided(input: &TurnInput, turn: &ModelTurn) -> plausible::Decided {
+    let mut known = input.known.clone();
+    known.merge_missing(&turn.learned);
+    plausible::Decided {
+        qualified: known.is_qualified(),
+        ends_the_asking: turn.emergency
+            || turn.needs_human
+            || matches!(
+                turn.intent,
+                Intent::OptOut | Intent::Declined | Intent::NeedsHuman | Intent::Emergency
+            ),
     }
 }
 

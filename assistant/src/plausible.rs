@@ -115,13 +115,61 @@ fn count(text: &str, markers: &[&str]) -> usize {
     markers.iter().filter(|m| text.contains(*m)).count()
 }
 
-/// Whether `reply` may answer `input`; `spanish` is the caller's language as the rules read it.
-pub fn check(reply: &str, input: &TurnInput, spanish: bool) -> Result<(), Implausible> {
-    let words: Vec<&str> = reply
+/// Lowercase words separated by single spaces, padded: `" we ll text you closer "`, so a word
+/// list matches whole words only ("closer" is not "loser").
+fn words_of(text: &str) -> String {
+    let mut out = String::from(" ");
+    for w in text
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric() && c != '%')
+        .filter(|w| !w.is_empty())
+    {
+        out.push_str(w);
+        out.push(' ');
+    }
+    out
+}
+
+fn has_word(words: &str, list: &[&str]) -> bool {
+    list.iter()
+        .any(|w| words.contains(&format!(" {} ", words_of(w).trim())))
+}
+
+/// The caller asked something: a question mark, or a question's first word.
+fn asks(message: &str) -> bool {
+    const OPENERS: [&str; 16] = [
+        "do", "does", "did", "are", "is", "can", "could", "will", "would", "what", "when", "how",
+        "who", "where", "why", "which",
+    ];
+    message.contains('?')
+        || words_of(message)
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| OPENERS.contains(&w))
+}
+
+/// What the model decided beside its words: these stand even when its reply is not sent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Decided {
+    /// The lead is qualified with what the model just learned.
+    pub qualified: bool,
+    /// An opt-out, a decline, a hand-off or an emergency: a reply with no question is right.
+    pub ends_the_asking: bool,
+}
+
+/// Whether `reply` may answer `input`; `spanish` is the conversation's language as the rules
+/// read it (any of the caller's texts).
+pub fn check(
+    reply: &str,
+    input: &TurnInput,
+    spanish: bool,
+    decided: Decided,
+) -> Result<(), Implausible> {
+    let word_count = reply
         .split_whitespace()
         .filter(|w| w.chars().any(char::is_alphabetic))
-        .collect();
-    if words.len() < 3 {
+        .count();
+    if word_count < 3 {
         return Err(Implausible::TooShort);
     }
     let letters: Vec<char> = reply.chars().filter(|c| c.is_alphabetic()).collect();
@@ -129,29 +177,31 @@ pub fn check(reply: &str, input: &TurnInput, spanish: bool) -> Result<(), Implau
     if letters.len() >= 8 && capitals * 10 > letters.len() * 6 {
         return Err(Implausible::Shouting);
     }
-    let lower = format!(" {} ", reply.to_lowercase());
-    if INSULTS.iter().any(|w| lower.contains(w)) {
+    let words = words_of(reply);
+    if has_word(&words, &INSULTS) {
         return Err(Implausible::Insult);
     }
+    let lower = format!(" {} ", reply.to_lowercase());
     if FOLLOWED.iter().any(|w| lower.contains(w)) {
         return Err(Implausible::FollowsTheCaller);
     }
-    if OFF_SCOPE.iter().any(|w| lower.contains(w)) {
+    if has_word(&words, &OFF_SCOPE) {
         return Err(Implausible::OffScope);
     }
     let questions = reply.matches('?').count();
     if questions > 1 {
         return Err(Implausible::ManyQuestions);
     }
+    // Only a reply plainly in the other language: two of its markers and none of ours.
     let (es, en) = (
         count(&lower, &SPANISH_MARKERS),
         count(&lower, &ENGLISH_MARKERS),
     );
-    if (spanish && en > es) || (!spanish && es > en) {
+    if (spanish && es == 0 && en >= 2) || (!spanish && en == 0 && es >= 2) {
         return Err(Implausible::WrongLanguage);
     }
-    let caller_asked = input.message.contains('?');
-    if questions == 0 && !caller_asked && !input.known.is_qualified() {
+    let must_ask = !decided.qualified && !decided.ends_the_asking && !asks(&input.message);
+    if questions == 0 && must_ask {
         return Err(Implausible::AsksNothing);
     }
     Ok(())
@@ -207,25 +257,83 @@ mod tests {
                 Implausible::AsksNothing,
             ),
         ] {
-            assert_eq!(check(reply, &flood, false), Err(why), "{reply}");
+            assert_eq!(
+                check(reply, &flood, false, Decided::default()),
+                Err(why),
+                "{reply}"
+            );
         }
     }
 
     #[test]
     fn a_sensible_reply_goes() {
         let i = input("my kitchen sink won't drain");
+        let open = Decided::default();
         assert_eq!(
-            check("Sorry to hear that. What's the service address?", &i, false),
+            check(
+                "Sorry to hear that. What's the service address?",
+                &i,
+                false,
+                open
+            ),
             Ok(())
+        );
+        // Whole words only: "closer" is no insult, "selection" no election.
+        assert_eq!(
+            check(
+                "We'll text you closer to the time. Which selection works?",
+                &i,
+                false,
+                open
+            ),
+            Ok(())
+        );
+        // A question without its mark, a goodbye after an opt-out, a Spanish name in English.
+        let asked = input("do you do water heaters");
+        assert_eq!(
+            check(
+                "Yes, we repair and replace water heaters.",
+                &asked,
+                false,
+                open
+            ),
+            Ok(())
+        );
+        let done = Decided {
+            qualified: false,
+            ends_the_asking: true,
+        };
+        assert_eq!(
+            check("Understood, we won't text you again.", &i, false, done),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                "Thanks! What is the address and when can we come?",
+                &i,
+                true,
+                open
+            ),
+            Err(Implausible::WrongLanguage)
         );
         let es = input("hola, necesito un plomero");
         assert_eq!(
-            check("Claro. ¿Cuál es la dirección del servicio?", &es, true),
+            check(
+                "Claro. ¿Cuál es la dirección del servicio?",
+                &es,
+                true,
+                open
+            ),
             Ok(())
         );
         let asked = input("are you licensed and insured?");
         assert_eq!(
-            check("Yes, we are licensed and insured in Texas.", &asked, false),
+            check(
+                "Yes, we are licensed and insured in Texas.",
+                &asked,
+                false,
+                open
+            ),
             Ok(())
         );
     }

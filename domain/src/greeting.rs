@@ -93,6 +93,16 @@ pub fn returning_greeting(
         )));
     }
     let name = first?;
+    let custom = if open {
+        &profile.greeting
+    } else {
+        &profile.after_hours_greeting
+    };
+    if let Some(template) = custom {
+        // The owner's own words stay; the caller is still welcomed by name.
+        let text = render_greeting(template, business, &profile.owner_name);
+        return Some(format!("Welcome back, {name}! {text}"));
+    }
     let ask = known
         .last_service
         .as_deref()
@@ -113,15 +123,31 @@ fn job_phrase(words: &str) -> Option<String> {
     if s.is_empty() || s.chars().count() > 60 {
         return None;
     }
-    let s = s.trim_end_matches(['.', '!', '?']).to_lowercase();
-    // "the water heater", "my sink": a short noun phrase reads as ours to say back.
-    let noun = (s.starts_with("the ") || s.starts_with("my ") || s.starts_with("a "))
-        && s.split_whitespace().count() <= 4;
-    Some(if noun {
-        s.replacen("my ", "your ", 1)
-    } else {
-        format!("\"{s}\"")
-    })
+    let s = s.trim_end_matches(['.', '!', '?']);
+    // "the water heater", "my sink is clogged": the thing itself, up to its verb, reads as ours
+    // to say back ("your sink"); anything else is quoted as they said it.
+    const VERBS: [&str; 16] = [
+        "is", "are", "was", "keeps", "keep", "won't", "wont", "isn't", "stopped", "broke", "leaks",
+        "leaking", "needs", "has", "started", "doesn't",
+    ];
+    let words: Vec<&str> = s.split_whitespace().collect();
+    let first = words.first()?.to_lowercase();
+    if ["the", "my", "a"].contains(&first.as_str()) {
+        let thing: Vec<&str> = words
+            .iter()
+            .take_while(|w| !VERBS.contains(&w.to_lowercase().as_str()))
+            .copied()
+            .collect();
+        if (2..=4).contains(&thing.len()) {
+            let lead = if first == "my" {
+                "your"
+            } else {
+                first.as_str()
+            };
+            return Some(format!("{lead} {}", thing[1..].join(" ").to_lowercase()));
+        }
+    }
+    Some(format!("\"{s}\""))
 }
 
 /// What a caller hears before the beep when the owner wrote no greeting of their own.
@@ -346,7 +372,7 @@ mod returning_tests {
         let text = returning_greeting(&profile(), Utc::now(), &known).unwrap();
         assert_eq!(
             text,
-            "Welcome back, Sam! This is Acme Plumbing, sorry we missed your call. Is this about \"my water heater is leaking\" again? Reply STOP to opt out."
+            "Welcome back, Sam! This is Acme Plumbing, sorry we missed your call. Is this about your water heater again? Reply STOP to opt out."
         );
         let earlier = KnownCaller {
             name: None,

@@ -95,6 +95,18 @@ pub fn parse_timezone(name: &str) -> Option<Tz> {
     name.parse::<Tz>().ok()
 }
 
+/// When `at`'s local day began in `tz`: midnight, or the first minute that exists on a day a
+/// clock change skips it.
+pub fn local_midnight(tz: Tz, at: DateTime<Utc>) -> DateTime<Utc> {
+    let day = at.with_timezone(&tz).date_naive();
+    (0..180)
+        .find_map(|minute| {
+            let local = day.and_hms_opt(0, 0, 0)? + chrono::Duration::minutes(minute);
+            tz.from_local_datetime(&local).earliest()
+        })
+        .map_or(at - chrono::Duration::hours(24), |t| t.with_timezone(&Utc))
+}
+
 /// Wall-clock times as "HH:MM" (seconds, "HH:MM:SS", are accepted and kept when not zero).
 pub mod hhmm {
     use chrono::{NaiveTime, Timelike};

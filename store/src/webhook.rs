@@ -140,7 +140,7 @@ pub async fn record_missed_call(
     route: Method,
 ) -> Result<Recorded> {
     let mut tx = pool.begin().await?;
-    let known = known_caller(&mut tx, business_id, call_sid, caller).await?;
+    let known = known_caller(&mut tx, business_id, call_sid, caller, &profile.timezone).await?;
     let lead_id = upsert_lead(&mut tx, business_id, caller, "missed_call").await?;
     sqlx::query(
         "insert into calls (business_id, twilio_call_sid, caller_phone, lead_id, status, dial_status, is_after_hours, route)
@@ -177,13 +177,20 @@ async fn known_caller(
     business_id: Uuid,
     call_sid: &str,
     caller: &E164,
+    timezone: &str,
 ) -> Result<Option<nmc_domain::KnownCaller>> {
+    // The business's day began at local midnight (worked out here, so the calls index serves).
+    let today = nmc_domain::hours::parse_timezone(timezone).map_or_else(
+        || chrono::Utc::now() - chrono::Duration::hours(24),
+        |tz| nmc_domain::hours::local_midnight(tz, chrono::Utc::now()),
+    );
+    // The latest job is the lead's current one until a new conversation moves it to
+    // `last_service`.
     let row: Option<(Option<String>, Option<String>, bool)> = sqlx::query_as(
-        "select l.name, coalesce(l.last_service, l.service_needed),
-                exists (select 1 from calls c join businesses b on b.id = c.business_id
+        "select l.name, coalesce(l.service_needed, l.last_service),
+                exists (select 1 from calls c
                         where c.business_id = $1 and c.caller_phone = $2 and c.twilio_call_sid <> $3
-                          and c.status = 'missed'
-                          and (c.created_at at time zone b.timezone)::date = (now() at time zone b.timezone)::date)
+                          and c.status = 'missed' and c.created_at >= $4)
          from leads l
          where l.business_id = $1 and l.phone = $2
            and exists (select 1 from conversations c where c.lead_id = l.id)",
@@ -191,6 +198,7 @@ async fn known_caller(
     .bind(business_id)
     .bind(caller.as_str())
     .bind(call_sid)
+    .bind(today)
     .fetch_optional(&mut **tx)
     .await?;
     Ok(row.and_then(|(name, last_service, called_today)| {

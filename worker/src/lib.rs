@@ -249,9 +249,21 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
                     l.api_key.expose_secret(),
                     &l.model,
                 );
-                llm.timeout = Duration::from_secs(l.timeout_secs);
                 llm.max_tokens = l.max_tokens;
-                llm.attempts = l.attempts;
+                llm.attempts = l.attempts.max(1);
+                // The engine's whole bound (its attempts, each with its backoff) must end before
+                // Temporal cuts the turn off, or the rules fallback never gets to answer.
+                let budget = nmc_workflows::TURN_LIMIT.as_secs() - 5 - u64::from(llm.attempts);
+                let per_attempt = budget / u64::from(llm.attempts);
+                if l.timeout_secs > per_attempt {
+                    tracing::warn!(
+                        timeout_secs = l.timeout_secs,
+                        attempts = llm.attempts,
+                        used = per_attempt,
+                        "NMC_LLM_TIMEOUT_SECS × NMC_LLM_ATTEMPTS exceeds the turn's limit; shortened"
+                    );
+                }
+                llm.timeout = Duration::from_secs(l.timeout_secs.min(per_attempt));
                 nmc_activities::Engine::Llm(Box::new(llm))
             }
         },

@@ -19,7 +19,7 @@ use temporalio_sdk::WorkflowContext;
 pub use appointment::{
     AppointmentChanged, AppointmentStart, AppointmentWorkflow, appointment_workflow_id,
 };
-pub use conversation::{ConversationView, ConversationWorkflow, OwnerMessage};
+pub use conversation::{ConversationView, ConversationWorkflow, OwnerMessage, TURN_LIMIT};
 pub use digest::{DigestStart, DigestWorkflow, digest_schedule_id};
 pub use nmc_domain::{Mode, Waiting};
 pub use retention::{RETENTION_BATCH, RetentionWorkflow, retention_schedule_id};

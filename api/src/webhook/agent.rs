@@ -161,6 +161,11 @@ async fn answer_tool(
         tracing::warn!(tool = %call.name, "a tool call we cannot read");
         return fallback;
     };
+    if tokio::time::Instant::now() >= deadline {
+        // No time left to start it: nothing has been done, and the agent says so.
+        return fallback;
+    }
+    let booking = matches!(tool, AgentTool::BookAppointment { .. });
     let asked = state
         .temporal
         .agent_tool(business_id, caller, &call.id, tool);
@@ -170,10 +175,14 @@ async fn answer_tool(
             tracing::warn!(error = %e, "the conversation could not answer the tool");
             fallback
         }
+        Err(_) if booking => {
+            // The conversation has it and finishes it; a booking texts its confirmation.
+            tracing::warn!("the booking did not answer in time");
+            "Still booking that. Tell the caller they will get a text to confirm.".to_owned()
+        }
         Err(_) => {
-            // The conversation still has it and finishes it (a booking texts its confirmation).
             tracing::warn!("the conversation did not answer the tool in time");
-            "Still working on that. Tell the caller they will get a text to confirm.".to_owned()
+            fallback
         }
     }
 }

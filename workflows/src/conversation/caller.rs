@@ -416,7 +416,7 @@ pub(crate) async fn assistant_turn(ctx: &mut Ctx, text: &str) -> Option<TurnResu
         .execute_activity(
             ConversationActivities::assistant_turn,
             request,
-            Step::Record.options(),
+            Step::turn_options(),
         )
         .await
         .ok()?;

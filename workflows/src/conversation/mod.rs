@@ -34,6 +34,7 @@ use uuid::Uuid;
 
 pub use state::{ConversationView, OwnerMessage};
 pub(crate) use steps::Step;
+pub use steps::TURN_LIMIT;
 
 use crate::{CONVERSATION_STATUS, now};
 use state::Memory;

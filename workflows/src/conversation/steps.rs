@@ -26,6 +26,9 @@ pub(crate) enum Step {
     Record,
 }
 
+/// The longest an assistant turn may run (the worker fits the engine's bound inside it).
+pub const TURN_LIMIT: Duration = Duration::from_secs(60);
+
 impl Step {
     fn retry(self) -> RetryPolicy {
         let policy = RetryPolicy::builder().initial_interval(Duration::from_millis(500));
@@ -53,6 +56,19 @@ impl Step {
         };
         ActivityOptions::with_close_timeouts(timeouts)
             .retry_policy(self.retry())
+            .build()
+    }
+
+    /// The assistant's turn: a model on a small CPU may take its time. The worker keeps the
+    /// engine's own bound (attempts × timeout, then the rules answer) under this, so the rules
+    /// fallback runs before Temporal would cut the attempt off and start it again.
+    pub fn turn_options() -> ActivityOptions {
+        let timeouts = ActivityCloseTimeouts::ScheduleAndStartToClose {
+            schedule_to_close: Step::Record.schedule_to_close(),
+            start_to_close: TURN_LIMIT,
+        };
+        ActivityOptions::with_close_timeouts(timeouts)
+            .retry_policy(Step::Record.retry())
             .build()
     }
 
