@@ -21,9 +21,9 @@ def main():
     params.n_ctx = 2048
     params.n_parallel = 1
     params.warmup = False
-    # Two cores here: one request at a time, both threads on it.
-    params.cpuparams.n_threads = 2
-    params.cpuparams_batch.n_threads = 2
+    # Two cores here, shared with the rest of the test suite: one request at a time, one thread.
+    params.cpuparams.n_threads = 1
+    params.cpuparams_batch.n_threads = 1
     server = xlc.Server(params)
     print("listening", server.listening_address, flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
