@@ -73,7 +73,7 @@ async fn a_missed_call_streams_to_its_owner_only_and_a_reconnect_misses_nothing(
         .unwrap();
     assert_eq!(booked.status(), 201, "{}", booked.text().await.unwrap());
     let appt = again
-        .until("appointment.created", Duration::from_secs(10))
+        .until("appointment.created", Duration::from_secs(30))
         .await;
     assert_eq!(appt.last().unwrap().data["customer_name"], "Pat");
     // A second API instance on the same database delivers the same events (LISTEN/NOTIFY, not memory).
@@ -82,7 +82,7 @@ async fn a_missed_call_streams_to_its_owner_only_and_a_reconnect_misses_nothing(
         EventStream::connect(&app.http, &second, &app.owner_token(a), None).await;
     app.owner(Method::POST, "/api/appointments", a).json(&json!({"start": start + chrono::Duration::hours(3), "duration_minutes": 60, "customer_name": "Quinn"})).send().await.unwrap();
     let via_other = other_instance
-        .until("appointment.created", Duration::from_secs(10))
+        .until("appointment.created", Duration::from_secs(30))
         .await;
     assert_eq!(via_other.last().unwrap().data["customer_name"], "Quinn");
     // Without a token: 401.
