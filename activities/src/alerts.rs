@@ -210,6 +210,7 @@ impl ConversationActivities {
                 body,
                 kind: SmsKind::OwnerAlert,
                 call_sid: None,
+                note: None,
             })
             .await?;
         let status = if matches!(outcome, SendOutcome::Sent { .. }) {

@@ -37,6 +37,18 @@ fn tz_of(name: &str) -> Tz {
     name.parse().unwrap_or(chrono_tz::UTC)
 }
 
+/// Fresh slots for the same job, after the picked one was taken.
+fn again(r: &BookRequest) -> OfferRequest {
+    OfferRequest {
+        business_id: r.business_id,
+        service_text: r.job.name.clone(),
+        job: Some(r.job.clone()),
+        emergency: false,
+        after: None,
+        preferred_time: None,
+    }
+}
+
 #[activities]
 impl BookingActivities {
     /// Up to four slots that fit the whole job, after refreshing the Google busy time, so a slot
@@ -146,16 +158,7 @@ impl BookingActivities {
             }
             Booked::SlotTaken => {
                 info!(business_id = %r.business_id, "slot taken in the meantime; offering fresh ones");
-                let offer = self
-                    .offer(&OfferRequest {
-                        business_id: r.business_id,
-                        service_text: r.job.name.clone(),
-                        job: Some(r.job.clone()),
-                        emergency: false,
-                        after: None,
-                    })
-                    .await
-                    .map_err(retryable)?;
+                let offer = self.offer(&again(&r)).await.map_err(retryable)?;
                 Ok(BookOutcome::Taken { offer })
             }
         }
@@ -451,6 +454,7 @@ impl BookingActivities {
             scheduling::open_slots(&mut db, r.business_id, job.duration_minutes, r.after, now)
                 .await?;
         let tz = tz_of(&timezone);
+        let (slots, fit) = availability::narrow(tz, now, &slots, r.preferred_time.as_deref());
         Ok(Offer {
             matched: job.catalog_item_id.is_some() || r.job.is_some(),
             job,
@@ -458,6 +462,7 @@ impl BookingActivities {
             slots: availability::pick_offers(tz, &slots, OFFERS),
             window_days: rules.booking_window_days,
             bookable,
+            fit,
         })
     }
 

@@ -5,6 +5,7 @@ mod alerts;
 pub mod booking;
 pub mod contract;
 pub mod digest;
+mod knowledge;
 pub mod retention;
 pub mod voice;
 
@@ -42,6 +43,9 @@ pub struct ConversationActivities {
     pub links: nmc_store::AlertLinks,
     /// `PUBLIC_BASE_URL`, for those links.
     pub public_base_url: String,
+    /// Places callers' addresses for a service-area radius (`NMC_GEOCODER_URL`); none: ZIP
+    /// codes and cities are read from the address as typed.
+    pub geocoder: Option<Arc<nmc_geocode::Geocoder>>,
 }
 
 /// Why a held text was not sent, for the owner.
@@ -180,21 +184,30 @@ impl ConversationActivities {
         {
             history.pop();
         }
+        let (facts, area) =
+            nmc_store::knowledge::for_turn(&self.pool, t.business_id, t.conversation_id)
+                .await
+                .map_err(retryable)?;
         let input = TurnInput {
             business_name: t.business_name.clone(),
-            owner_name: t.owner_name,
+            owner_name: t.owner_name.clone(),
             disclose: t.disclose,
             first_reply: t.first_reply,
             known: known.clone(),
             asked: t.asked,
             history,
-            message: t.message,
+            message: t.message.clone(),
+            business: facts,
         };
         let outcome = self.engine.turn(&input).await;
         tracing::info!(engine = %outcome.engine, business_id = %t.business_id, "assistant turn");
+        let (outcome, out_of_area) =
+            knowledge::judge_area(self.geocoder.as_deref(), &t, &known, &area, outcome).await;
         if outcome.wrong_number || outcome.declined {
             let reason = if outcome.wrong_number {
                 "wrong_number"
+            } else if out_of_area {
+                "out_of_area"
             } else {
                 "declined"
             };

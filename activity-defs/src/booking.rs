@@ -2,7 +2,7 @@
 //! replies about them, and pushing each change to the business's calendars.
 
 use chrono::{DateTime, Utc};
-use nmc_domain::availability::Slot;
+use nmc_domain::availability::{Fit, Slot};
 use serde::{Deserialize, Serialize};
 use temporalio_common::ActivityError;
 use temporalio_macros::activity_definitions;
@@ -31,6 +31,9 @@ pub struct OfferRequest {
     pub emergency: bool,
     /// Only slots starting after this (a "none of those" asks for later ones).
     pub after: Option<DateTime<Utc>>,
+    /// The caller's preferred time in their words ("tomorrow morning"): it narrows the slots.
+    #[serde(default)]
+    pub preferred_time: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,6 +47,13 @@ pub struct Offer {
     /// The business has technicians: booking by text is set up.
     #[serde(default)]
     pub bookable: bool,
+    /// How the slots fit the caller's preferred time.
+    #[serde(default = "any_time")]
+    pub fit: Fit,
+}
+
+fn any_time() -> Fit {
+    Fit::Any
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

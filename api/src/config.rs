@@ -56,6 +56,9 @@ pub struct Config {
     /// Recordings and uploaded greetings (`NMC_STORAGE_URL`; local disk by default), shared
     /// with the worker.
     pub storage: nmc_storage::Storage,
+    /// Places addresses for service-area radii (`NMC_GEOCODER_URL`, Nominatim's API); none
+    /// by default, and then an area is ZIP codes and cities only.
+    pub geocoder: Option<nmc_geocode::Settings>,
     /// Vapi's API for the AI voice agent (`VAPI_API_BASE`, `https://api.vapi.ai`; the
     /// sandbox's double with `NMC_SANDBOX=1`).
     pub vapi_api_base: String,
@@ -187,6 +190,14 @@ impl Config {
         let public_base_url = or("PUBLIC_BASE_URL", &format!("http://{bind}"))
             .trim_end_matches('/')
             .to_owned();
+        let geocoder = get("NMC_GEOCODER_URL").map(|url| nmc_geocode::Settings {
+            url,
+            user_agent: or(
+                "NMC_GEOCODER_USER_AGENT",
+                &format!("NeverMissCall/0.1 (+{public_base_url})"),
+            ),
+            countries: Some(or("NMC_GEOCODER_COUNTRIES", "us")),
+        });
         let sandbox = flag("NMC_SANDBOX", get("NMC_SANDBOX").as_deref())?;
         let allow_public = flag(
             "NMC_SANDBOX_ALLOW_PUBLIC",
@@ -253,6 +264,7 @@ impl Config {
                 .collect(),
             platform_number: platform_number(get("NMC_PLATFORM_NUMBER"), sandbox)?,
             billing: billing(&get)?,
+            geocoder,
             storage: nmc_storage::Storage::from_vars(get, std::path::Path::new("data/objects"))?,
         })
     }

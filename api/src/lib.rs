@@ -65,6 +65,8 @@ pub struct AppState {
     pub storage: nmc_storage::Storage,
     /// The AI voice agent's platform.
     pub vapi: nmc_vapi::VapiClient,
+    /// Places the business's address for a service-area radius (`NMC_GEOCODER_URL`).
+    pub geocoder: Option<std::sync::Arc<nmc_geocode::Geocoder>>,
 }
 
 impl AppState {
@@ -93,8 +95,13 @@ impl AppState {
         let events = events::EventHub::start(db.clone());
         let storage = config.storage.clone();
         let vapi = nmc_vapi::VapiClient::new(&config.vapi_api_base);
+        let geocoder = config
+            .geocoder
+            .as_ref()
+            .map(|g| std::sync::Arc::new(nmc_geocode::Geocoder::new(g)));
         Ok(Self {
             vapi,
+            geocoder,
             db,
             temporal,
             secrets,

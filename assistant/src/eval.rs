@@ -121,6 +121,7 @@ async fn play<A: Assistant>(assistant: &A, conv: &Conversation, r: &mut Report) 
             asked,
             history: history.clone(),
             message: msg.clone(),
+            business: Default::default(),
         };
         let out = assistant.turn(&input).await;
         known.merge_missing(&out.learned);

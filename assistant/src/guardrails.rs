@@ -77,8 +77,44 @@ pub fn claims_booking(text: &str) -> bool {
     .any(|p| lower.contains(p))
 }
 
+/// Does the sentence diagnose the problem ("it's probably your thermostat")? That is the
+/// technician's to say on site (seed 003): the assistant collects and defers.
+pub fn diagnoses(sentence: &str) -> bool {
+    let lower = sentence.to_lowercase();
+    [
+        "probably",
+        "most likely",
+        "likely your",
+        "likely the",
+        "likely a ",
+        "sounds like a",
+        "sounds like your",
+        "sounds like the",
+        "might be your",
+        "might be the",
+        "could be your",
+        "could be the",
+        "may be your",
+        "may be the",
+        "the problem is",
+        "the issue is",
+        "caused by",
+        "is due to",
+        "need a new",
+        "needs to be replaced",
+        "have to replace",
+        "should replace",
+        "probablemente",
+        "seguramente",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
+}
+
 pub struct Policy<'a> {
     pub business_name: &'a str,
+    /// The name the assistant goes by, in its disclosure.
+    pub assistant_name: Option<&'a str>,
     /// Say "virtual assistant" in the first reply of a conversation.
     pub disclose: bool,
     pub first_reply: bool,
@@ -94,11 +130,14 @@ pub fn enforce(reply: &str, policy: &Policy) -> String {
     let mut kept: Vec<String> = Vec::new();
     let mut dropped_price = false;
     let mut dropped_booking = false;
+    let mut dropped_diagnosis = false;
     for sentence in split_sentences(reply) {
         if states_price(&sentence) {
             dropped_price = true;
         } else if claims_booking(&sentence) {
             dropped_booking = true;
+        } else if diagnoses(&sentence) {
+            dropped_diagnosis = true;
         } else {
             kept.push(sentence);
         }
@@ -109,6 +148,16 @@ pub fn enforce(reply: &str, policy: &Policy) -> String {
         } else {
             "The owner will confirm pricing with you.".into()
         });
+    }
+    if dropped_diagnosis {
+        kept.insert(
+            0,
+            if es {
+                "El técnico lo revisará en el lugar.".into()
+            } else {
+                "The technician will take a look on site.".into()
+            },
+        );
     }
     if dropped_booking {
         kept.push(if es {
@@ -127,10 +176,14 @@ pub fn enforce(reply: &str, policy: &Policy) -> String {
     }
     let mut prefix = String::new();
     if policy.disclose && policy.first_reply {
+        let name = policy
+            .assistant_name
+            .map(|n| format!("{n}, "))
+            .unwrap_or_default();
         prefix = if es {
-            format!("(Asistente virtual de {}) ", policy.business_name)
+            format!("({name}asistente virtual de {}) ", policy.business_name)
         } else {
-            format!("({}'s virtual assistant) ", policy.business_name)
+            format!("({name}{}'s virtual assistant) ", policy.business_name)
         };
     }
     let named = prefix.contains(policy.business_name) || body.contains(policy.business_name);
@@ -182,6 +235,7 @@ mod tests {
     fn policy() -> Policy<'static> {
         Policy {
             business_name: "Acme Plumbing",
+            assistant_name: None,
             disclose: true,
             first_reply: false,
             spanish: false,
@@ -219,6 +273,22 @@ mod tests {
         assert!(out.contains("Acme Plumbing"));
         assert!(states_price("about 120 dollars"));
         assert!(!states_price("I have 2 toilets"));
+    }
+
+    #[test]
+    fn the_assistant_never_diagnoses() {
+        let out = enforce(
+            "It's probably your thermostat. Sounds like a bad capacitor. What's your address?",
+            &policy(),
+        );
+        assert!(!diagnoses(&out), "{out}");
+        assert!(
+            out.contains("technician will take a look") && out.contains("address"),
+            "{out}"
+        );
+        assert!(!diagnoses(
+            "That sounds urgent. I'm alerting Dana right now."
+        ));
     }
 
     #[test]

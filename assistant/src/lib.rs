@@ -2,6 +2,7 @@
 //! (default: offline, deterministic) and an LLM engine (in `nmc-activities`, through async-openai,
 //! falling back to rules). Whatever an engine says, [`guardrails::enforce`] has the last word.
 
+pub mod context;
 pub mod eval;
 pub mod guardrails;
 pub mod llm;
@@ -14,7 +15,7 @@ use std::future::Future;
 // The vocabulary of a turn is domain (the workflow and the store use it without the engines).
 pub use llm::LlmAssistant;
 pub use nmc_domain::lead::{Field, LeadFields};
-pub use nmc_domain::turn::{Intent, Line, TurnInput, TurnOutcome};
+pub use nmc_domain::turn::{Facts, Intent, Line, TurnInput, TurnOutcome};
 pub use nmc_domain::{catalog, lead as extract};
 pub use rules::RulesAssistant;
 

@@ -23,6 +23,7 @@ use async_openai::types::chat::{
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::context;
 use crate::extract::{self, Field, LeadFields};
 use crate::guardrails::{self, Policy};
 use crate::plausible;
@@ -37,6 +38,8 @@ pub struct LlmAssistant {
     /// The longest reply the model may write (`max_completion_tokens`): a bound on a small CPU
     /// model's time, and two SMS need far fewer.
     pub max_tokens: u32,
+    /// The system prompt's budget: the business's facts are cut to fit it.
+    pub context_tokens: usize,
     rules: RulesAssistant,
 }
 
@@ -73,31 +76,21 @@ impl LlmAssistant {
             attempts: 2,
             timeout: Duration::from_secs(8),
             max_tokens: 256,
+            context_tokens: 1200,
             rules: RulesAssistant,
         }
     }
 
     fn request(&self, input: &TurnInput) -> CreateChatCompletionRequest {
         let known = serde_json::to_string(&input.known).unwrap_or_default();
-        let system = format!(
-            "You text with a caller on behalf of {business}, a home-services business whose owner is {owner}. \
-             They just missed the caller's call. Find out, one short question at a time: what they need, how urgent \
-             it is, their name, the service address and a preferred time. Keep replies to one or two short SMS \
-             sentences. Never state a price or estimate (say the owner will confirm pricing). Never say an appointment \
-             is booked or confirmed. Emergencies (gas smell, burst pipe or flooding, sparks or burning smell, CO alarm, \
-             no heat in freezing weather, no cooling in extreme heat): acknowledge, say the owner is being alerted, set \
-             emergency. A caller who is angry, asks for a person, or whom you cannot help: set needs_human. Reply in the \
-             caller's language. Already known (do not ask again): {known}. In `learned`, give only facts stated by the \
-             caller, null otherwise; trade is one of plumbing, hvac, electrical, handyman, cleaning, auto; urgency is \
-             one of emergency, soon, flexible. Intent `declined`: the caller no longer wants the job done by \
-             us (no thanks, found someone else). Intent `opt_out`: the caller asks, in any words, not to be texted \
-             any more.",
-            business = input.business_name,
-            owner = input.owner_name,
-        );
+        let system = context::system_prompt(input, &known, self.context_tokens);
         let mut messages: Vec<ChatCompletionRequestMessage> =
             vec![ChatCompletionRequestSystemMessage::from(system).into()];
-        for line in &input.history {
+        let (summary, recent) = context::recent(&input.history);
+        if let Some(summary) = summary {
+            messages.push(ChatCompletionRequestSystemMessage::from(summary).into());
+        }
+        for line in recent {
             messages.push(match line.from.as_str() {
                 "caller" => ChatCompletionRequestUserMessage::from(line.text.as_str()).into(),
                 _ => ChatCompletionRequestAssistantMessage::from(line.text.as_str()).into(),
@@ -258,8 +251,12 @@ fn finish(input: &TurnInput, turn: ModelTurn) -> TurnOutcome {
     }
     let mut known = input.known.clone();
     known.merge_missing(&learned);
+    // The FAQ question this answered, or the question passed to the owner: as the rules read it,
+    // so the thread and the owner hear the same whichever engine answered.
+    let by_rules = RulesAssistant.answer(input);
     let policy = Policy {
         business_name: &input.business_name,
+        assistant_name: input.business.assistant_name.as_deref(),
         disclose: input.disclose,
         first_reply: input.first_reply,
         spanish: reading.spanish,
@@ -281,5 +278,7 @@ fn finish(input: &TurnInput, turn: ModelTurn) -> TurnOutcome {
         // A revocation is honoured whatever else the model said (the FCC's "any reasonable means").
         opt_out: turn.intent == Intent::OptOut,
         engine: "llm".into(),
+        note: by_rules.note,
+        for_owner: by_rules.for_owner,
     }
 }

@@ -221,6 +221,7 @@ mod tests {
             asked: None,
             history: Vec::new(),
             message: message.into(),
+            business: Default::default(),
         }
     }
 

@@ -4,6 +4,7 @@
 use crate::extract::{self, Field, LeadFields, Reading};
 use crate::guardrails::{self, Policy};
 use crate::{Assistant, Intent, TurnInput, TurnOutcome};
+use nmc_domain::faq;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RulesAssistant;
@@ -41,6 +42,8 @@ struct Reply {
     needs_human: bool,
     parts: Vec<String>,
     asked: Option<Field>,
+    note: Option<String>,
+    for_owner: Option<String>,
 }
 
 impl Reply {
@@ -50,6 +53,8 @@ impl Reply {
             needs_human: false,
             parts: vec![part],
             asked: None,
+            note: None,
+            for_owner: None,
         }
     }
 }
@@ -183,12 +188,30 @@ fn qualifying_reply(
     owner: &str,
     es: bool,
 ) -> Reply {
-    let mut reply = Reply {
-        intent: Intent::Question,
-        needs_human: false,
-        parts: acknowledgement(input, reading, es).into_iter().collect(),
-        asked: None,
-    };
+    let mut reply = Reply::saying(Intent::Question, String::new());
+    reply.parts.clear();
+    if let Some(m) = faq::best_match(&input.message, &input.business.faqs) {
+        // The owner's own answer, word for word; the thread says which question it was.
+        reply.parts.push(m.faq.answer.clone());
+        reply.note = Some(format!("From your FAQ: {}", m.faq.question));
+    } else if faq::is_business_question(&input.message)
+        && reading.fields == LeadFields::default()
+        && !reading.price_question
+    {
+        // Not in the FAQ: the owner answers rather than the assistant guessing.
+        reply.parts.push(if es {
+            format!("Buena pregunta: le pido a {owner} que se lo confirme.")
+        } else {
+            format!("Good question. I'll have {owner} confirm that for you.")
+        });
+        let asked: String = input.message.chars().take(200).collect();
+        reply.note = Some("Passed to you: not in your FAQ".into());
+        reply.for_owner = Some(format!(
+            "A caller asked \"{asked}\", which your FAQ does not answer. The assistant said you would confirm: please reply to them (and add it to your FAQ)."
+        ));
+    } else {
+        reply.parts.extend(acknowledgement(input, reading, es));
+    }
     match next_missing(known) {
         Some(field) => {
             reply.asked = Some(field);
@@ -249,7 +272,10 @@ fn acknowledgement(input: &TurnInput, reading: &Reading, es: bool) -> Option<Str
 impl RulesAssistant {
     /// The whole turn, synchronously: rules need no IO.
     pub fn answer(&self, input: &TurnInput) -> TurnOutcome {
-        let reading = extract::read(&input.message, input.asked);
+        // A question is not the answer to ours: "do you fix garage doors?" after "what can we
+        // help you with?" keeps only what it says outright.
+        let asked = input.asked.filter(|_| !faq::is_question(&input.message));
+        let reading = extract::read(&input.message, asked);
         let es = speaks_spanish(input, &reading);
         let mut known = input.known.clone();
         known.merge_missing(&reading.fields);
@@ -257,6 +283,7 @@ impl RulesAssistant {
         let reply = reply_to(input, &reading, &known, &owner, es);
         let policy = Policy {
             business_name: &input.business_name,
+            assistant_name: input.business.assistant_name.as_deref(),
             disclose: input.disclose,
             first_reply: input.first_reply,
             spanish: es,
@@ -273,6 +300,8 @@ impl RulesAssistant {
             declined: reply.intent == Intent::Declined,
             opt_out: false,
             engine: "rules".into(),
+            note: reply.note,
+            for_owner: reply.for_owner,
         }
     }
 }
@@ -297,6 +326,7 @@ mod tests {
             asked,
             history: vec![],
             message: message.into(),
+            business: nmc_domain::turn::Facts::default(),
         }
     }
 

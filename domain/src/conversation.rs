@@ -236,6 +236,9 @@ pub struct OutboundSms {
     /// The missed call that opened the conversation, if any.
     #[serde(default)]
     pub call_sid: Option<String>,
+    /// What the owner should know about this text, shown beside it ("From your FAQ: …").
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -80,6 +80,43 @@ impl BusinessHours {
             .collect()
     }
 
+    /// The week in words, runs of days with the same hours together: "Mon–Fri 8am–5pm; Sat
+    /// 9am–1pm" (closed days left out; "closed all week" when every day is).
+    pub fn describe(&self) -> String {
+        use crate::availability::clock;
+        let days = [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+            Weekday::Sun,
+        ];
+        let mut runs: Vec<(Weekday, Weekday, DayHours)> = Vec::new();
+        for d in days {
+            let Some(h) = self.day(d) else { continue };
+            match runs.last_mut() {
+                Some(run) if run.2 == h && run.1.succ() == d => run.1 = d,
+                _ => runs.push((d, d, h)),
+            }
+        }
+        if runs.is_empty() {
+            return "closed all week".into();
+        }
+        runs.iter()
+            .map(|(a, b, h)| {
+                let span = if a == b {
+                    format!("{a}")
+                } else {
+                    format!("{a}–{b}")
+                };
+                format!("{span} {}–{}", clock(h.open), clock(h.close))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// Is the business open at `at`, read on the wall clock of `tz`?
     /// Daylight-saving changes are handled by converting the instant, never the wall time.
     pub fn is_open(&self, tz: Tz, at: DateTime<Utc>) -> bool {
@@ -204,6 +241,21 @@ pub fn defer_out_of_quiet(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_week_in_words() {
+        let mut h = BusinessHours::default();
+        assert_eq!(h.describe(), "Mon–Fri 8am–5pm");
+        h.saturday = Some(DayHours {
+            open: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            close: NaiveTime::from_hms_opt(13, 30, 0).unwrap(),
+        });
+        h.wednesday = None;
+        assert_eq!(
+            h.describe(),
+            "Mon–Tue 8am–5pm; Thu–Fri 8am–5pm; Sat 9am–1:30pm"
+        );
+    }
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::faq::Faq;
 use crate::lead::{Field, LeadFields};
 
 /// What the caller's message is about, as the engine reads it.
@@ -43,6 +44,31 @@ pub struct TurnInput {
     pub asked: Option<Field>,
     pub history: Vec<Line>,
     pub message: String,
+    /// What the business has taught the assistant (empty for a business that has not).
+    #[serde(default)]
+    pub business: Facts,
+}
+
+/// What the assistant knows about the business and this caller, beyond the conversation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
+    /// The name the assistant goes by (seed 004); none: "the virtual assistant".
+    pub assistant_name: Option<String>,
+    pub trade: Option<String>,
+    pub faqs: Vec<Faq>,
+    /// The jobs on the price list, with what each covers (never their prices).
+    pub services: Vec<String>,
+    /// "Mon–Fri 8am–5pm; Sat 9am–1pm".
+    pub hours: String,
+    pub open_now: bool,
+    /// "Tue 3:05pm", in the business's timezone.
+    pub local_time: String,
+    /// "ZIP codes 78701, 78702; within 25 miles of Austin" (empty: anywhere).
+    pub service_area: String,
+    /// The owner's own instructions, as they wrote them (length-limited).
+    pub instructions: Option<String>,
+    /// The caller's earlier jobs with the business, newest first ("Jan 5: water heater, 12 Oak St").
+    pub caller_history: Vec<String>,
 }
 
 /// An engine's answer to one caller message, after guardrails.
@@ -71,4 +97,12 @@ pub struct TurnOutcome {
     pub opt_out: bool,
     /// rules | llm | llm→rules (the LLM failed and rules answered)
     pub engine: String,
+    /// Shown beside the reply in the thread, so the owner knows what was said for them
+    /// ("From your FAQ: Are you insured?").
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Something the owner must hear now (a question the FAQ does not answer, a caller outside
+    /// the service area): sent to them as a "needs you" alert.
+    #[serde(default)]
+    pub for_owner: Option<String>,
 }

@@ -22,6 +22,7 @@
 pub mod auth;
 pub mod calendars;
 mod control;
+pub mod geocode;
 pub mod lines;
 mod oauth;
 pub mod push;
@@ -120,6 +121,8 @@ pub struct Sandbox {
     pub push: push::PushDouble,
     /// The Vapi double (the AI voice agent), reached by `<Dial><Sip>` too.
     pub vapi: vapi::VapiDouble,
+    /// The Nominatim double (service-area radii).
+    pub geocode: geocode::GeocodeDouble,
     http: reqwest::Client,
     /// Delay before each status callback (sent, then delivered).
     status_delay: Duration,
@@ -160,6 +163,7 @@ impl Sandbox {
             stripe: Default::default(),
             push: Default::default(),
             vapi: Default::default(),
+            geocode: Default::default(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
@@ -290,6 +294,7 @@ impl Sandbox {
             .merge(self.stripe.router())
             .merge(self.push.router())
             .merge(self.vapi.router())
+            .merge(self.geocode.router())
     }
 
     /// Where the sandbox is served (its REST base): recording URLs in callbacks point here.

@@ -44,8 +44,8 @@ pub async fn prepare_outbound(pool: &PgPool, s: &OutboundSms) -> Result<Outbound
     }
     sqlx::query(
         "insert into messages (business_id, lead_id, conversation_id, direction, sender, kind, from_phone, to_phone, body,
-                               idempotency_key, status)
-         select b.id, c.lead_id, c.id, 'outbound', $7, $3, b.twilio_number, $4, $5, $6, 'pending'
+                               idempotency_key, status, note)
+         select b.id, c.lead_id, c.id, 'outbound', $7, $3, b.twilio_number, $4, $5, $6, 'pending', $8
          from businesses b join conversations c on c.id = $2 and c.business_id = b.id
          where b.id = $1
          on conflict (business_id, idempotency_key) do nothing",
@@ -57,6 +57,7 @@ pub async fn prepare_outbound(pool: &PgPool, s: &OutboundSms) -> Result<Outbound
     .bind(&s.body)
     .bind(&s.idempotency_key)
     .bind(s.kind.sender())
+    .bind(s.note.as_deref().map(|n| n.chars().take(300).collect::<String>()))
     .execute(&mut *tx)
     .await?;
     let row: Outbound = sqlx::query_as(&format!(
@@ -108,12 +109,11 @@ async fn ensure_conversation(
     workflow_id: &str,
     caller: &str,
 ) -> Result<()> {
+    // The lead is the webhook's (recorded with the call or text), never made here: a text still
+    // in flight when the caller was erased must not bring them back.
     let opened: Option<Uuid> = sqlx::query_scalar(
-        "with lead as (
-             insert into leads (business_id, phone, source) values ($1, $3, 'missed_call')
-             on conflict (business_id, phone) do update set updated_at = leads.updated_at returning id)
-         insert into conversations (id, business_id, lead_id, workflow_id)
-         select $2, $1, lead.id, $4 from lead
+        "insert into conversations (id, business_id, lead_id, workflow_id)
+         select $2, $1, l.id, $4 from leads l where l.business_id = $1 and l.phone = $3
          on conflict (id) do nothing
          returning lead_id",
     )

@@ -402,6 +402,8 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     /// A voicemail's recording (its transcript is the body).
     pub recording_id: Option<Uuid>,
+    /// What the owner should know about it ("From your FAQ: …").
+    pub note: Option<String>,
 }
 
 pub async fn messages(
@@ -411,7 +413,7 @@ pub async fn messages(
 ) -> Result<Vec<Message>> {
     Ok(sqlx::query_as(
         "select m.id, m.direction, m.sender, m.kind, m.body, m.status, m.error_code, m.created_at,
-                r.id as recording_id
+                r.id as recording_id, m.note
          from messages m
          left join recordings r on m.kind = 'voicemail' and r.business_id = m.business_id
                                and r.twilio_recording_sid = m.twilio_message_sid

@@ -13,6 +13,7 @@ pub mod events;
 pub mod forwarding;
 pub mod inbox;
 pub mod insights;
+pub mod knowledge;
 pub mod links;
 pub mod mail;
 pub mod notifications;

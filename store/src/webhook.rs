@@ -359,7 +359,6 @@ pub async fn record_inbound_sms(
             opt_out(
                 &mut tx,
                 business_id,
-                lead_id,
                 from,
                 "stop_keyword",
                 Some(message_sid),
@@ -412,17 +411,9 @@ pub async fn opt_out_read_by_assistant(
     phone: &E164,
     message_sid: &str,
 ) -> Result<bool> {
+    // No lead is made here: the caller may have been erased while the assistant read them.
     let mut tx = pool.begin().await?;
-    let lead_id = upsert_lead(&mut tx, business_id, phone, "inbound_sms").await?;
-    let created = opt_out(
-        &mut tx,
-        business_id,
-        lead_id,
-        phone,
-        "assistant",
-        Some(message_sid),
-    )
-    .await?;
+    let created = opt_out(&mut tx, business_id, phone, "assistant", Some(message_sid)).await?;
     sqlx::query("update messages set kind = 'opt_out', updated_at = now() where business_id = $1 and twilio_message_sid = $2 and direction = 'inbound'")
         .bind(business_id)
         .bind(message_sid)
@@ -449,7 +440,6 @@ async fn opt_out_in_force(
 pub(crate) async fn opt_out(
     tx: &mut Transaction<'_, Postgres>,
     business_id: Uuid,
-    lead_id: Uuid,
     phone: &E164,
     source: &str,
     message_sid: Option<&str>,
@@ -465,16 +455,19 @@ pub(crate) async fn opt_out(
     .bind(message_sid)
     .fetch_one(&mut **tx)
     .await?;
-    sqlx::query("update leads set status = 'opted_out', updated_at = now() where id = $1")
-        .bind(lead_id)
-        .execute(&mut **tx)
-        .await?;
+    let lead_id: Option<Uuid> = sqlx::query_scalar(
+        "update leads set status = 'opted_out', updated_at = now() where business_id = $1 and phone = $2 returning id",
+    )
+    .bind(business_id)
+    .bind(phone.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
     if created {
         crate::audit(
             &mut **tx,
             business_id,
             "lead",
-            Some(lead_id),
+            lead_id,
             "opted_out",
             serde_json::json!({"message_sid": message_sid, "source": source}),
         )

@@ -114,45 +114,6 @@ impl TestAppBuilder {
     }
 }
 
-/// Where the calendar adapters (API and worker) find the sandbox's Google and Jobber doubles,
-/// and the OAuth clients they connect as.
-pub fn calendar_env(sandbox_url: &str) -> Vec<(&'static str, String)> {
-    vec![
-        (
-            "GOOGLE_CALENDAR_API_BASE",
-            format!("{sandbox_url}/google/calendar/v3"),
-        ),
-        (
-            "GOOGLE_OAUTH_AUTHORIZE_URL",
-            format!("{sandbox_url}/google/authorize"),
-        ),
-        (
-            "GOOGLE_OAUTH_TOKEN_URL",
-            format!("{sandbox_url}/google/token"),
-        ),
-        (
-            "GOOGLE_OAUTH_REVOKE_URL",
-            format!("{sandbox_url}/google/revoke"),
-        ),
-        (
-            "GOOGLE_CLIENT_ID",
-            "nmc-test.apps.googleusercontent.com".into(),
-        ),
-        ("GOOGLE_CLIENT_SECRET", "google-test-secret".into()),
-        ("JOBBER_API_BASE", format!("{sandbox_url}/jobber")),
-        (
-            "JOBBER_OAUTH_AUTHORIZE_URL",
-            format!("{sandbox_url}/jobber/oauth/authorize"),
-        ),
-        (
-            "JOBBER_OAUTH_TOKEN_URL",
-            format!("{sandbox_url}/jobber/oauth/token"),
-        ),
-        ("JOBBER_CLIENT_ID", "nmc-test-jobber".into()),
-        ("JOBBER_CLIENT_SECRET", "jobber-test-secret".into()),
-    ]
-}
-
 /// Connections each API and worker of a test may hold.
 const POOL_SIZE: u32 = 8;
 
@@ -195,6 +156,11 @@ fn api_config(
         platform_number: Some(PLATFORM_NUMBER.into()),
         billing: None,
         storage: nmc_storage::Storage::local(&crate::voice::objects_dir(database_url)).unwrap(),
+        geocoder: Some(nmc_geocode::Settings {
+            url: format!("{twilio_api_base}/geocode"),
+            user_agent: "nmc-tests".into(),
+            countries: Some("us".into()),
+        }),
     }
 }
 
@@ -261,7 +227,7 @@ impl TestApp {
         let mut state = nmc_api::AppState::build(config.clone())
             .await
             .expect("api state");
-        let calendars = calendar_env(&sandbox_url);
+        let calendars = crate::doubles::vendor_env(&sandbox_url);
         state.calendars = nmc_calendar::Calendars::from_vars(|k| {
             calendars
                 .iter()
@@ -334,7 +300,7 @@ impl TestApp {
             .env("NMC_METRICS_BIND", "off")
             .env("NMC_LOG_FORMAT", "text")
             // The calendar adapters talk to the sandbox's Google and Jobber doubles.
-            .envs(calendar_env(&self.sandbox_url))
+            .envs(crate::doubles::vendor_env(&self.sandbox_url))
             .env(
                 "RUST_LOG",
                 std::env::var("NMC_TEST_WORKER_LOG")

@@ -209,3 +209,43 @@ impl EventStream {
         );
     }
 }
+
+/// Where the calendar adapters (API and worker) find the sandbox's Google and Jobber doubles
+/// and the OAuth clients they connect as, and where the worker finds the geocoder double.
+pub fn vendor_env(sandbox_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "GOOGLE_CALENDAR_API_BASE",
+            format!("{sandbox_url}/google/calendar/v3"),
+        ),
+        (
+            "GOOGLE_OAUTH_AUTHORIZE_URL",
+            format!("{sandbox_url}/google/authorize"),
+        ),
+        (
+            "GOOGLE_OAUTH_TOKEN_URL",
+            format!("{sandbox_url}/google/token"),
+        ),
+        (
+            "GOOGLE_OAUTH_REVOKE_URL",
+            format!("{sandbox_url}/google/revoke"),
+        ),
+        (
+            "GOOGLE_CLIENT_ID",
+            "nmc-test.apps.googleusercontent.com".into(),
+        ),
+        ("GOOGLE_CLIENT_SECRET", "google-test-secret".into()),
+        ("JOBBER_API_BASE", format!("{sandbox_url}/jobber")),
+        (
+            "JOBBER_OAUTH_AUTHORIZE_URL",
+            format!("{sandbox_url}/jobber/oauth/authorize"),
+        ),
+        (
+            "JOBBER_OAUTH_TOKEN_URL",
+            format!("{sandbox_url}/jobber/oauth/token"),
+        ),
+        ("JOBBER_CLIENT_ID", "nmc-test-jobber".into()),
+        ("NMC_GEOCODER_URL", format!("{sandbox_url}/geocode")),
+        ("JOBBER_CLIENT_SECRET", "jobber-test-secret".into()),
+    ]
+}

@@ -53,6 +53,8 @@ pub struct WorkerConfig {
     pub storage: nmc_storage::Storage,
     /// How voicemails become words.
     pub transcription: Transcription,
+    /// Places addresses for service-area radii (`NMC_GEOCODER_URL`); none by default.
+    pub geocoder: Option<Arc<nmc_geocode::Geocoder>>,
 }
 
 /// `NMC_TRANSCRIPTION_BASE_URL` (an OpenAI-compatible `/audio/transcriptions`), else the
@@ -103,6 +105,8 @@ pub struct LlmConfig {
     pub timeout_secs: u64,
     pub attempts: u32,
     pub max_tokens: u32,
+    /// The system prompt's budget (`NMC_LLM_CONTEXT_TOKENS`).
+    pub context_tokens: usize,
 }
 
 fn env_or(name: &str, default: &str) -> String {
@@ -145,7 +149,7 @@ impl WorkerConfig {
             temporal_namespace: env_or("TEMPORAL_NAMESPACE", "default"),
             task_queue: env_or("TEMPORAL_TASK_QUEUE", "nmc-conversations"),
             twilio_api_base,
-            public_base_url,
+            public_base_url: public_base_url.clone(),
             secret_key: req("NMC_SECRET_KEY")?.into(),
             vapid_private_key: std::env::var("NMC_VAPID_PRIVATE_KEY")
                 .ok()
@@ -160,6 +164,8 @@ impl WorkerConfig {
                 std::path::Path::new("data/objects"),
             )?,
             transcription: Transcription::from_env(),
+            geocoder: nmc_geocode::Settings::from_env(&public_base_url)
+                .map(|g| Arc::new(nmc_geocode::Geocoder::new(&g))),
             calendars: nmc_calendar::Calendars::from_env(),
             enforce_registration: match std::env::var("NMC_ENFORCE_MESSAGING_REGISTRATION")
                 .ok()
@@ -185,6 +191,7 @@ impl WorkerConfig {
                     timeout_secs: env_or("NMC_LLM_TIMEOUT_SECS", "8").parse()?,
                     attempts: env_or("NMC_LLM_ATTEMPTS", "2").parse()?,
                     max_tokens: env_or("NMC_LLM_MAX_TOKENS", "256").parse()?,
+                    context_tokens: env_or("NMC_LLM_CONTEXT_TOKENS", "1200").parse()?,
                 }),
             },
         })
@@ -229,6 +236,35 @@ pub async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
     }
 }
 
+/// The assistant engine: the LLM (with its rules fallback) when one is configured, else rules.
+fn engine(config: &WorkerConfig) -> nmc_activities::Engine {
+    match &config.llm {
+        None => nmc_activities::Engine::Rules(nmc_assistant::RulesAssistant),
+        Some(l) => {
+            tracing::info!(model = %l.model, "assistant: LLM with rules fallback");
+            let mut llm =
+                nmc_assistant::LlmAssistant::new(&l.base_url, l.api_key.expose_secret(), &l.model);
+            llm.max_tokens = l.max_tokens;
+            llm.context_tokens = l.context_tokens;
+            llm.attempts = l.attempts.max(1);
+            // The engine's whole bound (its attempts, each with its backoff) must end before
+            // Temporal cuts the turn off, or the rules fallback never gets to answer.
+            let budget = nmc_workflows::TURN_LIMIT.as_secs() - 5 - u64::from(llm.attempts);
+            let per_attempt = budget / u64::from(llm.attempts);
+            if l.timeout_secs > per_attempt {
+                tracing::warn!(
+                    timeout_secs = l.timeout_secs,
+                    attempts = llm.attempts,
+                    used = per_attempt,
+                    "NMC_LLM_TIMEOUT_SECS × NMC_LLM_ATTEMPTS exceeds the turn's limit; shortened"
+                );
+            }
+            llm.timeout = Duration::from_secs(l.timeout_secs.min(per_attempt));
+            nmc_activities::Engine::Llm(Box::new(llm))
+        }
+    }
+}
+
 /// Runs the worker until the process is stopped.
 pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     let pool = nmc_store::connect(&config.database_url, config.database_pool_size).await?;
@@ -240,39 +276,14 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     });
     let activities = ConversationActivities {
         pool,
-        engine: match &config.llm {
-            None => nmc_activities::Engine::Rules(nmc_assistant::RulesAssistant),
-            Some(l) => {
-                tracing::info!(model = %l.model, "assistant: LLM with rules fallback");
-                let mut llm = nmc_assistant::LlmAssistant::new(
-                    &l.base_url,
-                    l.api_key.expose_secret(),
-                    &l.model,
-                );
-                llm.max_tokens = l.max_tokens;
-                llm.attempts = l.attempts.max(1);
-                // The engine's whole bound (its attempts, each with its backoff) must end before
-                // Temporal cuts the turn off, or the rules fallback never gets to answer.
-                let budget = nmc_workflows::TURN_LIMIT.as_secs() - 5 - u64::from(llm.attempts);
-                let per_attempt = budget / u64::from(llm.attempts);
-                if l.timeout_secs > per_attempt {
-                    tracing::warn!(
-                        timeout_secs = l.timeout_secs,
-                        attempts = llm.attempts,
-                        used = per_attempt,
-                        "NMC_LLM_TIMEOUT_SECS × NMC_LLM_ATTEMPTS exceeds the turn's limit; shortened"
-                    );
-                }
-                llm.timeout = Duration::from_secs(l.timeout_secs.min(per_attempt));
-                nmc_activities::Engine::Llm(Box::new(llm))
-            }
-        },
+        engine: engine(&config),
         secrets: SecretBox::from_base64(config.secret_key.expose_secret())?,
         twilio: TwilioClient::new(config.twilio_api_base.clone()),
         status_callback_url: format!("{}/webhook/sms/status", config.public_base_url),
         enforce_registration: config.enforce_registration,
         links: nmc_store::AlertLinks::new(config.secret_key.expose_secret()),
         public_base_url: config.public_base_url.clone(),
+        geocoder: config.geocoder.clone(),
     };
     let client = connect(&config.temporal_address, &config.temporal_namespace).await?;
     ensure_search_attributes(&client, &config.temporal_namespace).await?;

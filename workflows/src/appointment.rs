@@ -363,6 +363,7 @@ async fn text_caller(
         body,
         kind,
         call_sid: None,
+        note: None,
     };
     // Opted-out callers are suppressed by the activity.
     let _ = ctx

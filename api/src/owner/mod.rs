@@ -6,6 +6,7 @@
 mod appointments;
 mod calendar;
 mod catalog;
+mod knowledge;
 mod schedule;
 
 use axum::Router;
@@ -107,6 +108,30 @@ fn schedule_routes() -> Vec<OwnerRoute> {
             &["PUT", "DELETE"],
             Owner,
             put(catalog::update_catalog_item).delete(catalog::delete_catalog_item),
+        ),
+        r(
+            "/api/assistant",
+            &["GET", "PUT"],
+            Owner,
+            get(knowledge::get_profile).put(knowledge::put_profile),
+        ),
+        r(
+            "/api/faqs",
+            &["GET", "POST"],
+            Owner,
+            get(knowledge::list_faqs).post(knowledge::create_faq),
+        ),
+        r(
+            "/api/faqs/adopt",
+            &["POST"],
+            Owner,
+            post(knowledge::adopt_faqs),
+        ),
+        r(
+            "/api/faqs/{faq_id}",
+            &["PUT", "DELETE"],
+            Owner,
+            put(knowledge::update_faq).delete(knowledge::delete_faq),
         ),
         r(
             "/api/schedule",

@@ -178,6 +178,7 @@ fn thread(
                     audio controls preload="none" src={ "/api/recordings/" (id) "/audio" } aria-label="Play the voicemail" { "Your browser cannot play it." }
                 }
                 p { (m.body) }
+                @if let Some(note) = &m.note { small class="note" { (note) } br; }
                 small { time datetime=(m.created_at.to_rfc3339()) { (m.created_at.with_timezone(&zone).format("%-I:%M %p")) }
                     @if m.direction == "outbound" { " · " span class=(if matches!(m.status.as_str(), "failed" | "undelivered") { "tick bad" } else { "tick" }) { (ticks(&m.status)) } } }
             }

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 pub mod alerts;
 pub mod appointments;
+pub mod assistant;
 pub mod billing;
 pub mod calendars;
 pub mod calls;
@@ -73,6 +74,7 @@ pub fn router() -> Router<AppState> {
         .merge(calls::router())
         .merge(appointments::router())
         .merge(catalog::router())
+        .merge(assistant::router())
         .merge(settings::router())
         .merge(reports::router())
         .merge(install::router())
@@ -155,10 +157,11 @@ pub(crate) fn nav(current: &str, t: &Tenant) -> Markup {
         ("appointments", "/app/appointments", "Jobs"),
         ("leads", "/app/leads", "Leads"),
     ];
-    let more: [(&str, &str, &str, bool); 7] = [
+    let more: [(&str, &str, &str, bool); 8] = [
         ("alerts", "/app/notifications", "Alerts", false),
         ("calls", "/app/calls", "Calls", false),
         ("catalog", "/app/catalog", "Prices", true),
+        ("assistant", "/app/assistant", "Assistant", true),
         ("reports", "/app/reports", "Reports", true),
         ("settings", "/app/settings", "Settings", true),
         ("team", "/app/team", "Team", true),

@@ -210,7 +210,8 @@ pub enum Choice {
     Unclear,
 }
 
-fn clock(t: NaiveTime) -> String {
+/// "8am", "9:30pm".
+pub fn clock(t: NaiveTime) -> String {
     let (h, m) = (t.hour(), t.minute());
     let h12 = if h % 12 == 0 { 12 } else { h % 12 };
     let ampm = if h < 12 { "am" } else { "pm" };
@@ -359,7 +360,7 @@ fn numbered_pick(words: &[String], offers: usize) -> Option<usize> {
 }
 
 /// The hour a word names, on the 24-hour clock: "10", "1pm", "2:30pm".
-fn hour_of(w: &str) -> Option<u32> {
+pub(crate) fn hour_of(w: &str) -> Option<u32> {
     let pm = w.ends_with("pm");
     let digits = w.trim_end_matches("am").trim_end_matches("pm");
     let h: u32 = digits.split(':').next()?.parse().ok()?;
@@ -370,7 +371,7 @@ fn hour_of(w: &str) -> Option<u32> {
 }
 
 /// The hours (from, to) of a part of the day the reply names: morning, afternoon or evening.
-fn part_of_day(words: &[String]) -> Option<(u32, u32)> {
+pub(crate) fn part_of_day(words: &[String]) -> Option<(u32, u32)> {
     if words.iter().any(|w| w == "morning") {
         Some((0, 12))
     } else if words.iter().any(|w| w == "afternoon") {
@@ -382,7 +383,7 @@ fn part_of_day(words: &[String]) -> Option<(u32, u32)> {
     }
 }
 
-fn weekday(w: &str) -> Option<Weekday> {
+pub(crate) fn weekday(w: &str) -> Option<Weekday> {
     Some(match w {
         "mon" | "monday" | "lunes" => Weekday::Mon,
         "tue" | "tues" | "tuesday" | "martes" => Weekday::Tue,
@@ -394,6 +395,9 @@ fn weekday(w: &str) -> Option<Weekday> {
         _ => return None,
     })
 }
+
+mod preferred;
+pub use preferred::{Fit, Window, narrow, window};
 
 #[cfg(test)]
 mod tests;

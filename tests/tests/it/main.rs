@@ -21,6 +21,7 @@ mod drills;
 mod events;
 mod forwarding;
 mod go_live;
+mod knowledge;
 mod llm;
 mod mail;
 mod missed_call;

@@ -93,6 +93,7 @@ async fn check_availability(ctx: &mut Ctx, need: String) -> String {
         job: None,
         emergency,
         after: None,
+        preferred_time: None,
     };
     let Ok(offer) = step(ctx, BookingActivities::offer_slots, req, Step::Record).await else {
         return format!(

@@ -9,7 +9,7 @@ use nmc_activity_defs::booking::{
 };
 use nmc_activity_defs::conversation::TurnResult;
 use nmc_domain::appointment::AppointmentReply;
-use nmc_domain::availability::{Choice, Slot, offer_lines, parse_choice};
+use nmc_domain::availability::{Choice, Fit, Slot, offer_lines, parse_choice};
 use nmc_domain::{ConversationStatus, InboundSms, Mode, NoticeKind, SendOutcome, SmsKind};
 use serde::{Deserialize, Serialize};
 use temporalio_sdk::{
@@ -18,6 +18,7 @@ use temporalio_sdk::{
 use uuid::Uuid;
 
 use super::ConversationWorkflow;
+use super::caller::ASSISTANT_KNOWS;
 use super::steps::{Step, notify, send, step};
 use crate::appointment::{
     AppointmentChanged, AppointmentStart, AppointmentWorkflow, appointment_workflow_id,
@@ -104,6 +105,7 @@ pub(crate) async fn on_text(
                 job: Some(appt.job.clone()),
                 emergency: false,
                 after: None,
+                preferred_time: None,
             };
             let lead = format!(
                 "Sure. Other times for your {} (now {}) with {name}:",
@@ -138,6 +140,7 @@ async fn answer_offer(
                 job: Some(offer.job.clone()),
                 emergency: false,
                 after,
+                preferred_time: None,
             };
             offer_slots(
                 ctx,
@@ -292,6 +295,15 @@ async fn present(
     say(ctx, key, body).await;
 }
 
+/// How the slots are introduced: as they come, or as they fit the caller's preferred time.
+fn times(fit: &Fit) -> String {
+    match fit {
+        Fit::Any => "Next open times:".to_owned(),
+        Fit::Inside { said } => format!("Open times {said}:"),
+        Fit::Nearest { said } => format!("Nothing is open {said}; the nearest times:"),
+    }
+}
+
 /// Instead of the assistant's "the owner will follow up", a qualified lead gets a quote from the
 /// catalog and numbered slots. Returns true when it answered.
 pub(crate) async fn offer_instead_of_reply(
@@ -330,6 +342,11 @@ pub(crate) async fn offer_instead_of_reply(
         job: None,
         emergency: fields.urgency.as_deref() == Some("emergency"),
         after: None,
+        // The caller's preferred time narrows the slots (issue 18).
+        preferred_time: fields
+            .preferred_time
+            .clone()
+            .filter(|_| ctx.patched(ASSISTANT_KNOWS)),
     };
     let Ok(offer) = step(ctx, BookingActivities::offer_slots, req, Step::Record).await else {
         return false;
@@ -388,7 +405,7 @@ pub(crate) async fn offer_instead_of_reply(
         )
         .await;
     }
-    let lead = format!("{intro}{thanks} {quote} Next open times:");
+    let lead = format!("{intro}{thanks} {quote} {}", times(&offer.fit));
     present(ctx, format!("reply:{message_sid}"), offer, None, lead).await;
     true
 }

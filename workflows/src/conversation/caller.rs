@@ -145,6 +145,8 @@ fn greeting(ctx: &Ctx, call: &MissedCall, at: DateTime<Utc>) -> String {
 const MISSED_CALL_ALERT: &str = "missed-call-alert";
 /// Patch id: a caller we know is greeted by name (added 2026-12-05).
 const RETURNING_CALLER: &str = "returning-caller";
+/// Replies carry their note (an FAQ answered) and a question passed on reaches the owner (issue 18).
+pub(crate) const ASSISTANT_KNOWS: &str = "assistant-knows";
 
 /// Patch id: a greeting held for registration keeps the conversation open (added 2026-12-05).
 const HELD_GREETING_WAITS: &str = "held-greeting-waits";
@@ -436,10 +438,23 @@ pub(crate) async fn reply(ctx: &mut Ctx, message_sid: &str, turn: &TurnResult) {
     }
     let key = format!("reply:{message_sid}");
     let body = turn.outcome.reply.clone();
-    let outcome = send(ctx, SmsKind::AssistantReply, key, body, None).await;
+    // What the assistant knows (issue 18): the reply carries its note for the thread, and a
+    // question it passed on reaches the owner.
+    let knows = ctx.patched(ASSISTANT_KNOWS);
+    let mut sms = outbound(ctx, SmsKind::AssistantReply, key, body, None);
+    if knows {
+        sms.note.clone_from(&turn.outcome.note);
+    }
+    let outcome = step(ctx, ConversationActivities::send_sms, sms, Step::Send)
+        .await
+        .ok();
     if matches!(outcome, Some(SendOutcome::Sent { .. })) {
         let at = now(ctx);
         ctx.state_mut(|s| s.memory.note_answered(at));
+    }
+    if knows && let Some(body) = turn.outcome.for_owner.clone() {
+        let key = format!("for_owner:{message_sid}");
+        notify(ctx, NoticeKind::NeedsOwner, body, key).await;
     }
     let Some(summary) = turn.summary.clone() else {
         return;

@@ -129,6 +129,7 @@ pub(crate) fn outbound(
         body,
         kind,
         call_sid,
+        note: None,
     })
 }
 
