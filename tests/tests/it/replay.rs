@@ -286,6 +286,45 @@ async fn record_returning_caller_history() {
     .unwrap();
 }
 
+/// `assistant-knows`: an FAQ answered (its note on the reply), a question passed to the owner
+/// (their alert), and the preferred time narrowing the offer; patch-assistant-knows.json.
+#[tokio::test]
+#[ignore = "records histories into tests/histories/; run by hand after a deliberate workflow change"]
+async fn record_assistant_knows_history() {
+    let app = TestApp::spawn().await;
+    let b = app.bookable().await;
+    let r = app
+        .owner(reqwest::Method::POST, "/api/faqs/adopt", b)
+        .json(&serde_json::json!({"trade": "plumbing"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let caller = "+15125550179";
+    app.call(caller, "no-answer").await;
+    app.expect_texts(caller, 1).await;
+    let script = [
+        "are you insured?",
+        "are you family owned?",
+        "my kitchen sink won't drain",
+        "Sam Lee",
+        "55 Birch Ln",
+        "tomorrow morning",
+    ];
+    for (i, says) in script.iter().enumerate() {
+        app.text(caller, says).await;
+        app.expect_texts(caller, i + 2).await;
+    }
+    let offer = app.texts_to(caller).last().unwrap().body.clone();
+    assert!(offer.contains("Open times tomorrow morning"), "{offer}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    std::fs::write(
+        histories_dir().join("patch-assistant-knows.json"),
+        history_of(&app, caller).await,
+    )
+    .unwrap();
+}
+
 /// The conversation paths of the baseline (docs/WORKFLOWS.md), written as baseline-*.json.
 #[tokio::test]
 #[ignore = "records histories into tests/histories/; run by hand after a deliberate workflow change"]
