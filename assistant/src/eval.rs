@@ -103,6 +103,29 @@ pub async fn score<A: Assistant>(assistant: &A, set: &[Conversation]) -> Report 
     r
 }
 
+/// One caller message as the workflow hands it to an engine, for a business that taught the
+/// assistant nothing (the knowledge evaluation adds its facts).
+pub(crate) fn turn_input(
+    business: &str,
+    first_reply: bool,
+    known: &LeadFields,
+    asked: Option<crate::Field>,
+    history: &[Line],
+    message: &str,
+) -> TurnInput {
+    TurnInput {
+        business_name: business.into(),
+        owner_name: "Dana Rivera".into(),
+        disclose: true,
+        first_reply,
+        known: known.clone(),
+        asked,
+        history: history.to_vec(),
+        message: message.into(),
+        business: Default::default(),
+    }
+}
+
 /// Feeds the caller's turns one at a time, carrying what was learned and asked, as the workflow
 /// does; counts each reply's price and length on the way.
 async fn play<A: Assistant>(assistant: &A, conv: &Conversation, r: &mut Report) -> Played {
@@ -112,17 +135,7 @@ async fn play<A: Assistant>(assistant: &A, conv: &Conversation, r: &mut Report) 
     let (mut emergency, mut human, mut wrong) = (false, false, false);
     let mut qualified_at = None;
     for (i, msg) in conv.turns.iter().enumerate() {
-        let input = TurnInput {
-            business_name: "Acme Services".into(),
-            owner_name: "Dana Rivera".into(),
-            disclose: true,
-            first_reply: i == 0,
-            known: known.clone(),
-            asked,
-            history: history.clone(),
-            message: msg.clone(),
-            business: Default::default(),
-        };
+        let input = turn_input("Acme Services", i == 0, &known, asked, &history, msg);
         let out = assistant.turn(&input).await;
         known.merge_missing(&out.learned);
         asked = out.asked;

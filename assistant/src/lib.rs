@@ -4,6 +4,7 @@
 
 pub mod context;
 pub mod eval;
+pub mod eval_knows;
 pub mod guardrails;
 pub mod llm;
 pub mod plausible;

@@ -92,7 +92,15 @@ pub fn returning_greeting(
             "{hi}, this is {business}. I see you called earlier today too; {sorry}. How can we help?"
         )));
     }
-    let name = first?;
+    // By name, or, for a caller we know only by their last job, by that job.
+    let job = known.last_service.as_deref().and_then(job_phrase);
+    if first.is_none() && job.is_none() {
+        return None;
+    }
+    let welcome = first.map_or_else(
+        || "Welcome back!".to_owned(),
+        |n| format!("Welcome back, {n}!"),
+    );
     let custom = if open {
         &profile.greeting
     } else {
@@ -101,18 +109,14 @@ pub fn returning_greeting(
     if let Some(template) = custom {
         // The owner's own words stay; the caller is still welcomed by name.
         let text = render_greeting(template, business, &profile.owner_name);
-        return Some(format!("Welcome back, {name}! {text}"));
+        return Some(format!("{welcome} {text}"));
     }
-    let ask = known
-        .last_service
-        .as_deref()
-        .and_then(job_phrase)
-        .map_or_else(
-            || "How can we help?".to_owned(),
-            |job| format!("Is this about {job} again?"),
-        );
+    let ask = job.map_or_else(
+        || "How can we help?".to_owned(),
+        |job| format!("Is this about {job} again?"),
+    );
     Some(with_opt_out_line(&format!(
-        "Welcome back, {name}! This is {business}, {sorry}. {ask}"
+        "{welcome} This is {business}, {sorry}. {ask}"
     )))
 }
 

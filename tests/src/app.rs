@@ -512,17 +512,23 @@ impl TestApp {
             .bearer_auth(self.owner_token(business))
     }
 
-    /// Ready to book by text: catalog adopted, one technician, open around the clock in 15-minute steps from 10 minutes out.
-    pub async fn bookable(&self) -> Uuid {
-        self.set("owner_window_secs = 0").await;
+    /// The plumbing starters adopted: `/api/catalog/adopt` or `/api/faqs/adopt`.
+    pub async fn adopt(&self, path: &str) {
         let b = self.business_id().await;
         let r = self
-            .owner(reqwest::Method::POST, "/api/catalog/adopt", b)
+            .owner(reqwest::Method::POST, path, b)
             .json(&json!({"trade": "plumbing"}))
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 200);
+        assert_eq!(r.status(), 200, "{path}");
+    }
+
+    /// Ready to book by text: catalog adopted, one technician, open around the clock in 15-minute steps from 10 minutes out.
+    pub async fn bookable(&self) -> Uuid {
+        self.set("owner_window_secs = 0").await;
+        let b = self.business_id().await;
+        self.adopt("/api/catalog/adopt").await;
         let r = self
             .owner(reqwest::Method::POST, "/api/technicians", b)
             .json(&json!({"name": "Alex"}))

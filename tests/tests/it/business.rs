@@ -180,6 +180,7 @@ pub(crate) fn owner_pages(conversation: uuid::Uuid) -> Vec<String> {
         "/app/appointments".into(),
         "/app/appointments?view=list".into(),
         "/app/catalog".into(),
+        "/app/assistant".into(),
         "/app/settings".into(),
         "/app/team".into(),
         "/app/reports".into(),

@@ -326,18 +326,8 @@ async fn the_model_is_told_the_business_and_its_faq_answer_is_marked() {
         .await;
     app.set("owner_window_secs = 0").await;
     let b = app.business_id().await;
-    for (path, trade) in [
-        ("/api/faqs/adopt", "plumbing"),
-        ("/api/catalog/adopt", "plumbing"),
-    ] {
-        let r = app
-            .owner(Method::POST, path, b)
-            .json(&json!({ "trade": trade }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-    }
+    app.adopt("/api/faqs/adopt").await;
+    app.adopt("/api/catalog/adopt").await;
     let r = put_area(
         &app,
         json!({"assistant_name": "Riley", "instructions": "We are family-owned since 1998.", "zips": ["78701"]}),

@@ -292,14 +292,8 @@ async fn record_returning_caller_history() {
 #[ignore = "records histories into tests/histories/; run by hand after a deliberate workflow change"]
 async fn record_assistant_knows_history() {
     let app = TestApp::spawn().await;
-    let b = app.bookable().await;
-    let r = app
-        .owner(reqwest::Method::POST, "/api/faqs/adopt", b)
-        .json(&serde_json::json!({"trade": "plumbing"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    app.bookable().await;
+    app.adopt("/api/faqs/adopt").await;
     let caller = "+15125550179";
     app.call(caller, "no-answer").await;
     app.expect_texts(caller, 1).await;

@@ -747,6 +747,7 @@ async fn technicians_get_403_on_prices_and_schedule_rules() {
     let jar = cookies(&form_log_in(&app, &http, "", "lee@acme.example", TECH_PASSWORD).await);
     for page in [
         "/app/catalog",
+        "/app/assistant",
         "/app/onboarding/hours",
         "/app/onboarding/catalog",
         "/app/settings",
