@@ -73,6 +73,18 @@ pub fn names() -> Vec<(String, String)> {
             &defs::DigestActivities::send_weekly_digest,
             &crate::digest::DigestActivities::send_weekly_digest,
         ),
+        same(
+            &defs::ReviewActivities::review_plan,
+            &crate::review::ReviewActivities::review_plan,
+        ),
+        same(
+            &defs::ReviewActivities::review_opened,
+            &crate::review::ReviewActivities::review_opened,
+        ),
+        same(
+            &defs::ReviewActivities::review_done,
+            &crate::review::ReviewActivities::review_done,
+        ),
     ]
 }
 

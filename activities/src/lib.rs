@@ -7,6 +7,7 @@ pub mod contract;
 pub mod digest;
 mod knowledge;
 pub mod retention;
+pub mod review;
 pub mod voice;
 
 use std::sync::Arc;

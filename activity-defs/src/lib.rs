@@ -8,6 +8,7 @@ pub mod booking;
 pub mod conversation;
 pub mod digest;
 pub mod retention;
+pub mod review;
 pub mod team;
 pub mod voice;
 
@@ -15,5 +16,6 @@ pub use booking::BookingActivities;
 pub use conversation::ConversationActivities;
 pub use digest::DigestActivities;
 pub use retention::RetentionActivities;
+pub use review::ReviewActivities;
 pub use team::TeamActivities;
 pub use voice::VoiceActivities;

@@ -235,16 +235,15 @@ async fn report(
         let first = anchor - Duration::days(anchor.weekday().num_days_from_monday() as i64);
         (first, first + Duration::days(6))
     };
-    let totals = insights::totals(
-        &mut tx,
-        t.business_id,
+    let span = (
         local_midnight(tz, first),
         local_midnight(tz, last + Duration::days(1)),
-    )
-    .await?;
+    );
+    let totals = insights::totals(&mut tx, t.business_id, span.0, span.1).await?;
     let days = insights::daily(&mut tx, t.business_id, &timezone, first, last).await?;
+    let reviews = nmc_store::reviews::counts(&mut tx, t.business_id, span).await?;
     Ok(Json(
-        json!({"period": if monthly { "monthly" } else { "weekly" }, "from": first, "to": last, "timezone": timezone, "totals": totals_json(&totals, true), "days": days}),
+        json!({"period": if monthly { "monthly" } else { "weekly" }, "from": first, "to": last, "timezone": timezone, "totals": totals_json(&totals, true), "days": days, "reviews": reviews}),
     ))
 }
 

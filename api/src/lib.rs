@@ -20,6 +20,7 @@ pub mod owner;
 pub mod phone_codes;
 pub mod privacy;
 pub mod push;
+pub mod reviews;
 pub mod temporal;
 pub mod voice;
 pub mod voice_agent;

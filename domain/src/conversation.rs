@@ -168,6 +168,8 @@ pub enum SmsKind {
     Reminder,
     /// The owner moved or cancelled the appointment.
     AppointmentNotice,
+    /// After a completed job: the review link, and its one reminder.
+    ReviewRequest,
 }
 
 impl SmsKind {
@@ -184,6 +186,7 @@ impl SmsKind {
             SmsKind::Booking => "booking",
             SmsKind::Reminder => "reminder",
             SmsKind::AppointmentNotice => "appointment_notice",
+            SmsKind::ReviewRequest => "review_request",
         }
     }
 
@@ -197,6 +200,7 @@ impl SmsKind {
                 | SmsKind::FollowUp
                 | SmsKind::Booking
                 | SmsKind::Reminder
+                | SmsKind::ReviewRequest
         )
     }
 

@@ -21,6 +21,7 @@ pub mod line;
 pub mod money;
 pub mod phone;
 pub mod registration;
+pub mod review;
 pub mod routing;
 pub mod service_area;
 pub mod team;

@@ -24,6 +24,7 @@ pub mod privacy;
 pub mod push;
 pub mod registration;
 pub mod retention;
+pub mod reviews;
 pub mod scheduling;
 pub mod secrets;
 pub mod settings;

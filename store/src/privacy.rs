@@ -159,6 +159,11 @@ pub async fn erase_caller(db: &mut PgConnection, business_id: Uuid, phone: &str)
     sqlx::query("delete from events where business_id = $1 and (data->>'id' = any($2) or data->>'lead_id' = any($2)
                  or data->>'conversation_id' = any($2) or data->>'call_id' = any($2))")
         .bind(business_id).bind(&feed_ids).execute(&mut *db).await?;
+    sqlx::query("delete from review_requests where business_id = $1 and phone::text = $2")
+        .bind(business_id)
+        .bind(phone)
+        .execute(&mut *db)
+        .await?;
     sqlx::query("delete from webhook_events where business_id = $1 and caller_phone::text = $2")
         .bind(business_id)
         .bind(phone)
@@ -332,6 +337,7 @@ pub async fn delete_business(
         "team_texts",
         "calendar_syncs",
         "external_busy",
+        "review_requests",
         "appointments",
         "catalog_items",
         "faqs",

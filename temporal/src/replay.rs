@@ -42,6 +42,8 @@ pub async fn replay(history: WorkflowHistory) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .register_workflow::<nmc_workflows::AppointmentWorkflow>()
         .map_err(|e| e.to_string())?
+        .register_workflow::<nmc_workflows::ReviewWorkflow>()
+        .map_err(|e| e.to_string())?
         .build();
     let replayer = WorkflowReplayer::new(options).map_err(|e| e.to_string())?;
     replayer

@@ -305,6 +305,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         .register_workflow::<AppointmentWorkflow>()?
         .register_workflow::<TeamTextWorkflow>()?
         .register_workflow::<DigestWorkflow>()?
+        .register_workflow::<nmc_workflows::ReviewWorkflow>()?
         .register_workflow::<RetentionWorkflow>()?
         .register_activities(nmc_activities::retention::RetentionActivities {
             pool: activities.pool.clone(),
@@ -313,6 +314,10 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         .register_activities(nmc_activities::digest::DigestActivities {
             pool: activities.pool.clone(),
             links: activities.links.clone(),
+            public_base_url: config.public_base_url.clone(),
+        })
+        .register_activities(nmc_activities::review::ReviewActivities {
+            pool: activities.pool.clone(),
             public_base_url: config.public_base_url.clone(),
         })
         .register_activities(team::TeamActivities {

@@ -15,12 +15,13 @@ use serde::{Deserialize, Serialize};
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityCloseTimeouts, ActivityOptions, SyncWorkflowContext, WorkflowContext,
-    WorkflowContextView, WorkflowResult,
+    ActivityCloseTimeouts, ActivityOptions, ChildWorkflowOptions, ParentClosePolicy,
+    SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult,
 };
 use uuid::Uuid;
 
 use crate::conversation::Step;
+use crate::review::{ReviewStart, ReviewWorkflow, review_workflow_id};
 
 pub fn appointment_workflow_id(appointment_id: Uuid) -> String {
     format!("appointment-{appointment_id}")
@@ -113,6 +114,9 @@ impl AppointmentWorkflow {
                 && deferred.is_none()
                 && (synced || now >= st.end + chrono::Duration::days(1))
             {
+                if st.status == "completed" && ctx.patched(REVIEW_REQUEST) {
+                    ask_for_a_review(ctx, &r).await;
+                }
                 return Ok(st.status);
             }
             wait_for_next_due(ctx, &st, now, seen, finished, deferred).await;
@@ -126,6 +130,25 @@ impl AppointmentWorkflow {
             self.notify_at.get_or_insert(self.changes);
         }
     }
+}
+
+/// Patch id: a completed job starts its review request (issue 19, added 2026-12-05).
+const REVIEW_REQUEST: &str = "review-request";
+
+/// Starts the job's review workflow, which outlives this one; a second completion finds it
+/// started and asks nothing twice.
+async fn ask_for_a_review(ctx: &mut WorkflowContext<AppointmentWorkflow>, r: &AppointmentRef) {
+    let opts = ChildWorkflowOptions::builder()
+        .workflow_id(review_workflow_id(r.appointment_id))
+        .parent_close_policy(ParentClosePolicy::Abandon)
+        .build();
+    let start = ReviewStart {
+        business_id: r.business_id,
+        appointment_id: r.appointment_id,
+    };
+    let _ = ctx
+        .start_child_workflow(ReviewWorkflow::run, start, opts)
+        .await;
 }
 
 /// Tells the caller the owner moved or cancelled the appointment, unless quiet hours defer the

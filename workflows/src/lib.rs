@@ -7,6 +7,7 @@ pub mod appointment;
 pub mod conversation;
 pub mod digest;
 pub mod retention;
+pub mod review;
 pub mod team_text;
 
 use std::time::UNIX_EPOCH;
@@ -23,6 +24,7 @@ pub use conversation::{ConversationView, ConversationWorkflow, OwnerMessage, TUR
 pub use digest::{DigestStart, DigestWorkflow, digest_schedule_id};
 pub use nmc_domain::{Mode, Waiting};
 pub use retention::{RETENTION_BATCH, RetentionWorkflow, retention_schedule_id};
+pub use review::{ReviewStart, ReviewWorkflow, review_workflow_id};
 pub use team_text::{TeamTextWorkflow, team_text_workflow_id};
 
 pub const BUSINESS_ID: SearchAttributeKey<String> = SearchAttributeKey::keyword(SA_BUSINESS_ID);

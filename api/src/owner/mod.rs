@@ -110,6 +110,12 @@ fn schedule_routes() -> Vec<OwnerRoute> {
             put(catalog::update_catalog_item).delete(catalog::delete_catalog_item),
         ),
         r(
+            "/api/reviews",
+            &["GET", "PUT"],
+            Owner,
+            get(crate::reviews::get_settings).put(crate::reviews::put_settings),
+        ),
+        r(
             "/api/assistant",
             &["GET", "PUT"],
             Owner,

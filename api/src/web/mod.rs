@@ -75,6 +75,7 @@ pub fn router() -> Router<AppState> {
         .merge(appointments::router())
         .merge(catalog::router())
         .merge(assistant::router())
+        .merge(crate::reviews::router())
         .merge(settings::router())
         .merge(reports::router())
         .merge(install::router())

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Datelike, Duration, NaiveDate};
-use maud::html;
+use maud::{Markup, html};
 use nmc_store::{insights, settings};
 use serde::Deserialize;
 
@@ -34,6 +34,22 @@ fn month_bounds(anchor: NaiveDate) -> (NaiveDate, NaiveDate) {
     (first, next.unwrap_or(first) - Duration::days(1))
 }
 
+/// Review requests made in the period: sent, opened, and the share answered by a text.
+fn review_stats(r: &nmc_store::reviews::Counts) -> Markup {
+    let replied = if r.sent > 0 {
+        r.replied * 100 / r.sent
+    } else {
+        0
+    };
+    html! {
+        section class="stats" aria-label="Review requests" {
+            div class="stat" { span class="n" { (r.sent) } span { "review requests sent" } }
+            div class="stat" { span class="n" { (r.opened) } span { "opened" } }
+            div class="stat" { span class="n" { (replied) "%" } span { "replied" } }
+        }
+    }
+}
+
 async fn report(
     Signed(t): Signed,
     State(s): State<AppState>,
@@ -58,13 +74,12 @@ async fn report(
     } else {
         (first - Duration::days(7), first + Duration::days(7))
     };
-    let totals = insights::totals(
-        &mut tx,
-        t.business_id,
+    let span = (
         local_midnight(zone, first),
         local_midnight(zone, last + Duration::days(1)),
-    )
-    .await?;
+    );
+    let totals = insights::totals(&mut tx, t.business_id, span.0, span.1).await?;
+    let reviews = nmc_store::reviews::counts(&mut tx, t.business_id, span).await?;
     let days = insights::daily(&mut tx, t.business_id, &timezone, first, last).await?;
     let label = |d: &insights::Day| {
         d.day
@@ -115,6 +130,7 @@ async fn report(
                 div class="stat" { span class="n" { (totals.booked) } span { "jobs booked" } }
                 div class="stat" { span class="n" { (dollars(totals.revenue_cents)) } span { "revenue recovered" } }
             }
+            (review_stats(&reviews))
             @if totals.missed == 0 && totals.booked == 0 {
                 p class="empty" { "Nothing in this period yet. Reports fill in as missed calls turn into conversations and jobs." }
             }

@@ -51,6 +51,7 @@ async fn settings_page(
     let c = settings::get(&mut tx, t.business_id).await?;
     let number = settings::number(&mut tx, t.business_id).await?;
     let messaging = settings::messaging(&mut tx, t.business_id).await?;
+    let reviews = nmc_store::reviews::settings(&mut tx, t.business_id).await?;
     let (business, hours) = (
         settings_form(&sent, "settings-business"),
         settings_form(&sent, "settings-hours"),
@@ -68,6 +69,7 @@ async fn settings_page(
             (section(&hours, "Hours", &super::onboarding::hours_fields(&hours, &c)))
             (section(&greetings, "Greetings", &super::onboarding::greeting_fields(&greetings, &c)))
             (section(&assistant, "Assistant", &assistant_fields(&assistant, &c)))
+            (crate::reviews::section(&sent, &reviews))
             section class="settings-section" {
                 h2 { "Number and calls" }
                 @match &number {

@@ -39,6 +39,7 @@ mod push;
 mod registration;
 mod replay;
 mod returning;
+mod reviews;
 mod scheduling;
 mod schema;
 mod secure_default;

@@ -319,6 +319,59 @@ async fn record_assistant_knows_history() {
     .unwrap();
 }
 
+/// `review-request`: a job marked completed starts its review workflow, which asks once and
+/// reminds once; patch-review-request.json (the appointment) and review-request.json.
+#[tokio::test]
+#[ignore = "records histories into tests/histories/; run by hand after a deliberate workflow change"]
+async fn record_review_request_histories() {
+    let app = TestApp::spawn().await;
+    let b = app.bookable().await;
+    app.set("google_place_id = 'ChIJN1t_tDeuEmsRUsoyG83frY4', review_delay_secs = 0, review_reminder_secs = 2")
+        .await;
+    let customer = "+15125550709";
+    let start = chrono::Utc::now() + chrono::Duration::hours(3);
+    let r = app
+        .owner(reqwest::Method::POST, "/api/appointments", b)
+        .json(&serde_json::json!({"start": start, "duration_minutes": 60, "customer_phone": customer}))
+        .send()
+        .await
+        .unwrap();
+    let id: uuid::Uuid = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    app.owner(
+        reqwest::Method::PATCH,
+        &format!("/api/appointments/{id}"),
+        b,
+    )
+    .json(&serde_json::json!({"status": "completed"}))
+    .send()
+    .await
+    .unwrap();
+    app.expect_texts(customer, 2).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let client = nmc_api::temporal::connect(&temporal_address(), "default")
+        .await
+        .unwrap();
+    for (workflow_id, file) in [
+        (
+            nmc_workflows::appointment_workflow_id(id),
+            "patch-review-request.json",
+        ),
+        (nmc_workflows::review_workflow_id(id), "review-request.json"),
+    ] {
+        let history = client
+            .get_workflow_handle::<nmc_workflows::ReviewWorkflow>(workflow_id)
+            .fetch_history(WorkflowFetchHistoryOptions::default())
+            .to_json()
+            .await
+            .unwrap();
+        std::fs::write(histories_dir().join(file), history).unwrap();
+    }
+}
+
 /// The conversation paths of the baseline (docs/WORKFLOWS.md), written as baseline-*.json.
 #[tokio::test]
 #[ignore = "records histories into tests/histories/; run by hand after a deliberate workflow change"]
