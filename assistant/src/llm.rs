@@ -222,6 +222,20 @@ fn decided(input: &TurnInput, turn: &ModelTurn) -> plausible::Decided {
     }
 }
 
+/// Did the caller say it? At least half of the value's words (two characters or more) are in
+/// their message.
+fn stated(value: &str, message: &str) -> bool {
+    let said = message.to_lowercase();
+    let words: Vec<String> = value
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 2)
+        .map(str::to_owned)
+        .collect();
+    let found = words.iter().filter(|w| said.contains(w.as_str())).count();
+    !words.is_empty() && found * 2 >= words.len()
+}
+
 /// Code has the last word over the model: guardrails on the reply, emergencies also caught by
 /// rules, and "qualified" computed from the facts rather than taken from the model.
 fn finish(input: &TurnInput, turn: ModelTurn) -> TurnOutcome {
@@ -239,6 +253,25 @@ fn finish(input: &TurnInput, turn: ModelTurn) -> TurnOutcome {
             *v = None;
         }
     }
+    // What the model says the caller stated must be in the caller's words; a small model
+    // invents ("1234567890", the owner's own name). What it drops, the rules may have read.
+    for v in [
+        &mut learned.name,
+        &mut learned.service_needed,
+        &mut learned.address,
+        &mut learned.preferred_time,
+    ] {
+        if v.as_deref().is_some_and(|s| !stated(s, &input.message)) {
+            *v = None;
+        }
+    }
+    if !matches!(
+        learned.trade.as_deref(),
+        None | Some("plumbing" | "hvac" | "electrical" | "handyman" | "cleaning" | "auto")
+    ) {
+        learned.trade = None;
+    }
+    learned.merge_missing(&reading.fields);
     if !matches!(
         learned.urgency.as_deref(),
         None | Some("emergency" | "soon" | "flexible")
@@ -280,5 +313,19 @@ fn finish(input: &TurnInput, turn: ModelTurn) -> TurnOutcome {
         engine: "llm".into(),
         note: by_rules.note,
         for_owner: by_rules.for_owner,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stated;
+
+    #[test]
+    fn what_the_caller_did_not_say_is_not_learned() {
+        assert!(stated("Sam Lee", "this is sam lee"));
+        assert!(stated("tomorrow morning", "Tomorrow morning works"));
+        assert!(!stated("1234567890", "55 Birch Ln"));
+        assert!(!stated("Dana Rivera", "my sink is clogged"));
+        assert!(!stated("", "anything"));
     }
 }

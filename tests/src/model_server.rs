@@ -17,6 +17,8 @@ pub struct ModelServer {
 impl ModelServer {
     /// Starts the server on a free loopback port; returns once `/health` answers.
     pub async fn start() -> Self {
+        // The tests' own HTTP clients use rustls on ring, as the services do.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let (Ok(lib), Ok(model)) = (
             std::env::var("NMC_XLLAMACPP_PATH"),
             std::env::var("NMC_SMOLLM_GGUF"),
