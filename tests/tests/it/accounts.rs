@@ -527,7 +527,17 @@ async fn every_owner_route_keeps_tenants_apart() {
         .send()
         .await
         .unwrap();
+    let bravo_faq = app
+        .owner(Method::POST, "/api/faqs", b)
+        .json(&json!({"question": "Bravo Secret question?", "answer": "Bravo Secret answer."}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
     let ids: HashMap<&str, String> = HashMap::from([
+        ("faq_id", bravo_faq["id"].as_str().unwrap().to_owned()),
         ("recording_id", bravo_recording.to_string()),
         ("day", "2031-12-25".to_owned()),
         ("phone", "+15125550900".to_owned()),
@@ -575,6 +585,10 @@ async fn every_owner_route_keeps_tenants_apart() {
         (
             "/api/leads/{lead_id}",
             json!({"name": "Hijacked", "status": "lost"}),
+        ),
+        (
+            "/api/faqs/{faq_id}",
+            json!({"question": "Hijacked?", "answer": "Hijacked."}),
         ),
         (
             "/api/conversations/{conversation_id}/message",
@@ -702,6 +716,8 @@ async fn snapshot(app: &TestApp, b: Uuid) -> Vec<String> {
         "select string_agg(day::text || method, ',' order by day) from routing_holidays where business_id = $1",
         "select string_agg(phone::text, ',' order by phone) from blocked_callers where business_id = $1",
         "select string_agg(id::text, ',' order by id) from recordings where business_id = $1",
+        "select string_agg(question || answer, ',' order by id) from faqs where business_id = $1",
+        "select coalesce(assistant_name, '') || service_area::text || coalesce(google_place_id, '') from businesses where id = $1",
     ] {
         let v: Option<String> = sqlx::query_scalar(q)
             .bind(b)

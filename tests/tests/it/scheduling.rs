@@ -382,15 +382,31 @@ async fn a_slot_taken_meanwhile_gets_an_apology_and_fresh_slots_never_a_false_co
     let offer = qualify(&app, CALLER).await;
     assert!(offer.contains("1) "), "{offer}");
     // The owner books the first offered time by hand before the caller answers.
+    let offered_start = offer
+        .lines()
+        .find_map(|l| l.strip_prefix("1) "))
+        .and_then(|l| l.split('–').next())
+        .unwrap()
+        .to_owned();
     let slots: Value = app
-        .owner(Method::GET, "/api/availability?duration_minutes=60", b)
+        .owner(
+            Method::GET,
+            "/api/availability?duration_minutes=60&limit=2000",
+            b,
+        )
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let first = slots["slots"][0].clone();
+    let first = slots["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["label"].as_str().unwrap().starts_with(&offered_start))
+        .unwrap_or_else(|| panic!("{offered_start} is not open: {offer}"))
+        .clone();
     let r = app
         .owner(Method::POST, "/api/appointments", b)
         .json(&json!({"start": first["start"], "duration_minutes": 60, "customer_name": "Walk-in"}))
