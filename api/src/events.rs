@@ -84,12 +84,24 @@ const RECHECK: Duration = Duration::from_secs(2);
 /// reconnected, a notification dropped under load): late by seconds at most, never lost.
 const IDLE_CHECK: Duration = Duration::from_secs(5);
 
+/// How far below the newest id sent a late event is still looked for. Ids are taken when a
+/// row is written but become visible when its transaction commits, so a slower transaction's
+/// event (an appointment booked while status callbacks stream in) can commit after a later id
+/// was sent; it is delivered then, once, rather than skipped.
+const LATE_IDS: i64 = 200;
+
 /// One client's feed: it ends when its session is revoked or expires or its user is removed.
 struct Feed {
     db: sqlx::PgPool,
     out: tokio::sync::mpsc::Sender<Event>,
     tenant: Tenant,
+    /// Where the feed began (the client's Last-Event-ID, or the newest event then): nothing at
+    /// or before it is sent.
+    start: i64,
+    /// The newest id sent.
     last: i64,
+    /// Ids sent within [`LATE_IDS`] of `last`, so a late one goes once.
+    sent: std::collections::BTreeSet<i64>,
     checked: Instant,
 }
 
@@ -115,18 +127,30 @@ impl Feed {
         }
     }
 
-    /// Sends one event; `false` ends the stream.
+    /// Sends one event, once; `false` ends the stream.
     async fn deliver(&mut self, e: &LiveEvent) -> bool {
+        if e.id <= self.start || e.id <= self.last - LATE_IDS || self.sent.contains(&e.id) {
+            return true;
+        }
         if !self.session_stands().await {
             return false;
         }
-        self.last = e.id;
+        self.last = self.last.max(e.id);
+        self.sent.insert(e.id);
+        let floor = self.last - LATE_IDS;
+        self.sent.retain(|id| *id > floor);
         self.out.send(to_sse(e)).await.is_ok()
     }
 
-    /// Anything in the log after the last event sent (a reconnect, or a client that fell behind).
-    async fn catch_up(&mut self) -> bool {
-        let Ok(rows) = events::after(&self.db, self.tenant.business_id, self.last).await else {
+    /// Anything in the log after the last event sent (a reconnect, or a client that fell
+    /// behind), and, once the feed runs, anything that committed late just below it.
+    async fn catch_up(&mut self, late_too: bool) -> bool {
+        let from = if late_too {
+            self.last - LATE_IDS
+        } else {
+            self.last
+        };
+        let Ok(rows) = events::after(&self.db, self.tenant.business_id, from).await else {
             return true;
         };
         for e in &rows {
@@ -138,19 +162,20 @@ impl Feed {
     }
 
     async fn run(mut self, mut rx: broadcast::Receiver<LiveEvent>) {
-        if !self.catch_up().await {
+        // A reconnect asks for what came after its Last-Event-ID, nothing before it.
+        if !self.catch_up(false).await {
             return;
         }
         loop {
             let more = match tokio::time::timeout(IDLE_CHECK, rx.recv()).await {
-                Ok(Ok(e)) if e.business_id == self.tenant.business_id && e.id > self.last => {
-                    self.deliver(&e).await
-                }
+                Ok(Ok(e)) if e.business_id == self.tenant.business_id => self.deliver(&e).await,
                 Ok(Ok(_)) => true,
-                Ok(Err(broadcast::error::RecvError::Lagged(_))) => self.catch_up().await,
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => self.catch_up(true).await,
                 Ok(Err(broadcast::error::RecvError::Closed)) => false,
                 Err(_) => {
-                    !self.out.is_closed() && self.session_stands().await && self.catch_up().await
+                    !self.out.is_closed()
+                        && self.session_stands().await
+                        && self.catch_up(true).await
                 }
             };
             if !more {
@@ -182,7 +207,9 @@ async fn stream(
             db,
             out,
             tenant: t,
+            start: last,
             last,
+            sent: std::collections::BTreeSet::new(),
             checked: Instant::now(),
         }
         .run(rx)

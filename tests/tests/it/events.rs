@@ -96,3 +96,40 @@ async fn a_missed_call_streams_to_its_owner_only_and_a_reconnect_misses_nothing(
         401
     );
 }
+
+/// An event id is taken when its row is written but seen when its transaction commits: a slow
+/// transaction's event that commits after a later one was sent still reaches the feed, once.
+#[tokio::test]
+async fn an_event_that_commits_late_is_still_delivered_once() {
+    let app = TestApp::spawn().await;
+    let a = app.business_id().await;
+    app.call(CALLER, "no-answer").await;
+    app.expect_texts(CALLER, 1).await;
+    let mut feed = EventStream::connect(&app.http, &app.api_url, &app.owner_token(a), None).await;
+    while feed.next(Duration::from_millis(800)).await.is_some() {}
+    // The slow one takes its id first and holds it.
+    let mut slow = app.db.begin().await.unwrap();
+    sqlx::query("update leads set name = 'Late Larry' where business_id = $1")
+        .bind(a)
+        .execute(&mut *slow)
+        .await
+        .unwrap();
+    sqlx::query("update conversations set needs_owner = not needs_owner where business_id = $1")
+        .bind(a)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let seen = feed
+        .until("conversation.updated", Duration::from_secs(10))
+        .await;
+    assert!(!seen.iter().any(|e| e.kind == "lead.updated"));
+    slow.commit().await.unwrap();
+    let late = feed.until("lead.updated", Duration::from_secs(15)).await;
+    let lead = late.last().unwrap();
+    assert_eq!(lead.data["name"], "Late Larry");
+    assert!(lead.id < seen.last().unwrap().id, "it did commit late");
+    assert!(
+        feed.next(Duration::from_secs(7)).await.is_none(),
+        "and only once, idle catch-up included"
+    );
+}
