@@ -24,6 +24,9 @@ pub enum Implausible {
     FollowsTheCaller,
     /// About something a trades business does not talk about.
     OffScope,
+    /// The caller asked one of the business's FAQ questions and the reply does not say the
+    /// owner's answer.
+    IgnoresTheFaq,
 }
 
 impl Implausible {
@@ -37,6 +40,7 @@ impl Implausible {
             Implausible::AsksNothing => "asks_nothing",
             Implausible::FollowsTheCaller => "follows_the_caller",
             Implausible::OffScope => "off_scope",
+            Implausible::IgnoresTheFaq => "ignores_the_faq",
         }
     }
 }
@@ -200,6 +204,14 @@ pub fn check(
     if (spanish && es == 0 && en >= 2) || (!spanish && en == 0 && es >= 2) {
         return Err(Implausible::WrongLanguage);
     }
+    // An FAQ question is answered from the owner's answer: the reply shares its words.
+    if let Some(m) = nmc_domain::faq::best_match(&input.message, &input.business.faqs) {
+        let answer = nmc_domain::faq::terms(&m.faq.answer);
+        let said = nmc_domain::faq::terms(reply);
+        if !answer.iter().any(|t| t.len() >= 4 && said.contains(t)) {
+            return Err(Implausible::IgnoresTheFaq);
+        }
+    }
     let must_ask = !decided.qualified && !decided.ends_the_asking && !asks(&input.message);
     if questions == 0 && must_ask {
         return Err(Implausible::AsksNothing);
@@ -335,6 +347,21 @@ mod tests {
                 false,
                 open
             ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn an_faq_question_is_answered_with_the_owners_answer() {
+        let mut i = input("are you insured?");
+        i.business.faqs = nmc_domain::faq::starter("plumbing");
+        let d = Decided::default();
+        assert_eq!(
+            check("Jai! Welcome! This is your team! Good luck!", &i, false, d),
+            Err(Implausible::IgnoresTheFaq)
+        );
+        assert_eq!(
+            check("Yes, we are fully licensed and insured.", &i, false, d),
             Ok(())
         );
     }

@@ -5,6 +5,8 @@ use nmc_assistant::{Assistant, LlmAssistant, RulesAssistant, eval, eval_knows};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    // `NMC_EVAL_ONLY=knowledge`: the knowledge sets alone (the model's run of the others is long).
+    let only_knowledge = std::env::var("NMC_EVAL_ONLY").is_ok_and(|v| v == "knowledge");
     let report = eval::score(&RulesAssistant, &eval::conversations()).await;
     eval::print(
         "rules — development set (the rules were tuned on it)",
@@ -20,11 +22,13 @@ async fn main() {
         let llm = LlmAssistant::new(&base, &key, &model);
         let mut all = eval::conversations();
         all.extend(eval::held_out());
-        println!();
-        eval::print(
-            &format!("llm {model} at {base} — both sets"),
-            &eval::score(&llm, &all).await,
-        );
+        if !only_knowledge {
+            println!();
+            eval::print(
+                &format!("llm {model} at {base} — both sets"),
+                &eval::score(&llm, &all).await,
+            );
+        }
         knowledge(&llm, &format!("llm {model}")).await;
     }
 }
