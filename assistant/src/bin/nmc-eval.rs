@@ -5,8 +5,8 @@ use nmc_assistant::{Assistant, LlmAssistant, RulesAssistant, eval, eval_knows};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    // `NMC_EVAL_ONLY=knowledge`: the knowledge sets alone (the model's run of the others is long).
-    let only_knowledge = std::env::var("NMC_EVAL_ONLY").is_ok_and(|v| v == "knowledge");
+    // `--knowledge`: the model plays the knowledge sets alone (its run of the others is long).
+    let only_knowledge = std::env::args().any(|a| a == "--knowledge");
     let report = eval::score(&RulesAssistant, &eval::conversations()).await;
     eval::print(
         "rules — development set (the rules were tuned on it)",
