@@ -56,7 +56,7 @@ impl ReviewActivities {
         match d.what.as_str() {
             "sent" => nmc_store::reviews::mark_sent(pool, b, a, false).await,
             "reminded" => nmc_store::reviews::mark_sent(pool, b, a, true).await,
-            why => nmc_store::reviews::skip(pool, b, a, None, why).await,
+            why => nmc_store::reviews::skip(pool, b, a, why).await,
         }
         .map_err(retryable)
     }

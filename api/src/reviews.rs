@@ -83,14 +83,15 @@ pub async fn put_settings(
         return Err(invalid("message", "at most 300 characters"));
     }
     let mut tx = t.begin(&s.db).await?;
-    let before = reviews::settings(&mut tx, t.business_id).await?;
-    let saved = Settings {
-        google_place_id: place,
-        review_delay_secs: (r.delay_hours * 3600.0).round() as i32,
-        review_reminder_secs: before.review_reminder_secs,
-        review_message: message,
-    };
-    reviews::put_settings(&mut tx, t.business_id, &saved).await?;
+    reviews::put_settings(
+        &mut tx,
+        t.business_id,
+        place.as_deref(),
+        (r.delay_hours * 3600.0).round() as i32,
+        message.as_deref(),
+    )
+    .await?;
+    let saved = reviews::settings(&mut tx, t.business_id).await?;
     crate::owner::commit(tx).await?;
     Ok(Json(view(saved)))
 }

@@ -51,8 +51,8 @@ pub async fn plan(
     let Some(r) = row.filter(|r| r.status == "completed") else {
         return Ok(None);
     };
+    // No number, nobody to ask (a job booked by hand without one).
     let Some(phone) = r.phone.clone() else {
-        skip(pool, business_id, appointment_id, None, "no_phone").await?;
         return Ok(None);
     };
     let token = Uuid::new_v4().simple().to_string();
@@ -88,35 +88,15 @@ pub async fn plan(
 }
 
 /// Nothing (more) goes: why.
-pub async fn skip(
-    pool: &PgPool,
-    business_id: Uuid,
-    appointment_id: Uuid,
-    phone: Option<&str>,
-    why: &str,
-) -> Result<()> {
-    if let Some(phone) = phone {
-        sqlx::query(
-            "insert into review_requests (business_id, appointment_id, phone, token, skipped) values ($1, $2, $3, $4, $5)
-             on conflict (business_id, appointment_id) do update set skipped = $5, updated_at = now()",
-        )
-        .bind(business_id)
-        .bind(appointment_id)
-        .bind(phone)
-        .bind(Uuid::new_v4().simple().to_string())
-        .bind(why)
-        .execute(pool)
-        .await?;
-    } else {
-        sqlx::query(
-            "update review_requests set skipped = $3, updated_at = now() where business_id = $1 and appointment_id = $2",
-        )
-        .bind(business_id)
-        .bind(appointment_id)
-        .bind(why)
-        .execute(pool)
-        .await?;
-    }
+pub async fn skip(pool: &PgPool, business_id: Uuid, appointment_id: Uuid, why: &str) -> Result<()> {
+    sqlx::query(
+        "update review_requests set skipped = $3, updated_at = now() where business_id = $1 and appointment_id = $2",
+    )
+    .bind(business_id)
+    .bind(appointment_id)
+    .bind(why)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -207,14 +187,21 @@ pub async fn settings(db: &mut PgConnection, business_id: Uuid) -> Result<Settin
     .await?)
 }
 
-pub async fn put_settings(db: &mut PgConnection, business_id: Uuid, s: &Settings) -> Result<()> {
+/// What the owner edits: the Place ID, the delay and the wording (the reminder's delay stays).
+pub async fn put_settings(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    place_id: Option<&str>,
+    delay_secs: i32,
+    message: Option<&str>,
+) -> Result<()> {
     sqlx::query(
         "update businesses set google_place_id = $2, review_delay_secs = $3, review_message = $4, updated_at = now() where id = $1",
     )
     .bind(business_id)
-    .bind(&s.google_place_id)
-    .bind(s.review_delay_secs)
-    .bind(&s.review_message)
+    .bind(place_id)
+    .bind(delay_secs)
+    .bind(message)
     .execute(&mut *db)
     .await?;
     Ok(())
