@@ -467,7 +467,7 @@ impl BookingActivities {
     }
 
     /// A live access token: refreshed (and stored sealed) when it expires within five minutes.
-    async fn access_token(
+    pub(crate) async fn access_token(
         &self,
         business_id: Uuid,
         conn: &cal::Connection,

@@ -85,6 +85,14 @@ pub fn names() -> Vec<(String, String)> {
             &defs::ReviewActivities::review_done,
             &crate::review::ReviewActivities::review_done,
         ),
+        same(
+            &defs::CrmActivities::crm_push,
+            &crate::crm::CrmActivities::crm_push,
+        ),
+        same(
+            &defs::CrmActivities::crm_gave_up,
+            &crate::crm::CrmActivities::crm_gave_up,
+        ),
     ]
 }
 

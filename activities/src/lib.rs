@@ -4,6 +4,7 @@
 mod alerts;
 pub mod booking;
 pub mod contract;
+pub mod crm;
 pub mod digest;
 mod knowledge;
 pub mod retention;

@@ -6,6 +6,7 @@
 
 pub mod booking;
 pub mod conversation;
+pub mod crm;
 pub mod digest;
 pub mod retention;
 pub mod review;
@@ -14,6 +15,7 @@ pub mod voice;
 
 pub use booking::BookingActivities;
 pub use conversation::ConversationActivities;
+pub use crm::CrmActivities;
 pub use digest::DigestActivities;
 pub use retention::RetentionActivities;
 pub use review::ReviewActivities;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod billing;
 pub mod calendar_connect;
 pub mod config;
+pub mod crm;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub sandbox: Option<nmc_sandbox::Sandbox>,
     /// Calendar adapters (OAuth code exchange when an owner connects a calendar).
     pub calendars: nmc_calendar::Calendars,
+    /// The CRM adapters (checked when an owner connects one).
+    pub crms: nmc_crm::Crms,
     pub mailer: auth::Mailer,
     /// Committed events for the live feed, from this instance's LISTEN connection.
     pub events: events::EventHub,
@@ -100,6 +103,8 @@ impl AppState {
             .geocoder
             .as_ref()
             .map(|g| std::sync::Arc::new(nmc_geocode::Geocoder::new(g)));
+        // A plain-http deployment (development, tests) may send webhooks to local receivers.
+        let crms = nmc_crm::Crms::from_env(config.public_base_url.starts_with("http://"));
         Ok(Self {
             vapi,
             geocoder,
@@ -109,6 +114,7 @@ impl AppState {
             config: std::sync::Arc::new(config),
             sandbox,
             calendars: nmc_calendar::Calendars::from_env(),
+            crms,
             mailer: Default::default(),
             login_limiter: Default::default(),
             events,

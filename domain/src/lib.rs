@@ -8,6 +8,7 @@ pub mod billing;
 pub mod catalog;
 pub mod conversation;
 pub mod country;
+pub mod crm;
 pub mod decisions;
 pub mod digest;
 pub mod email;

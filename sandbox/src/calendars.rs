@@ -18,8 +18,10 @@ use serde_json::{Value, json};
 #[derive(Default)]
 pub(crate) struct Calendars {
     google_events: BTreeMap<String, Value>,
-    jobber_clients: BTreeMap<String, Value>,
-    jobber_requests: BTreeMap<String, Value>,
+    pub(crate) jobber_clients: BTreeMap<String, Value>,
+    pub(crate) jobber_requests: BTreeMap<String, Value>,
+    /// Notes on requests (the CRM sync's `requestCreateNote`).
+    pub(crate) jobber_notes: Vec<Value>,
     busy: Vec<(DateTime<Utc>, DateTime<Utc>)>,
     /// provider → (HTTP status to answer, how many more times).
     failing: BTreeMap<String, (u16, u32)>,
@@ -40,7 +42,7 @@ pub struct CalendarDoubles {
 
 /// Tokens the doubles accept (what their token endpoint hands out, or what tests connect
 /// with), unless revoked.
-fn authorized(d: &CalendarDoubles, headers: &HeaderMap) -> bool {
+pub(crate) fn authorized(d: &CalendarDoubles, headers: &HeaderMap) -> bool {
     headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -69,7 +71,7 @@ impl CalendarDoubles {
                 patch(patch_event).delete(delete_event),
             )
             .route("/google/calendar/v3/freeBusy", post(free_busy))
-            .route("/jobber/api/graphql", post(graphql))
+            .route("/jobber/api/graphql", post(crate::jobber::graphql))
             .with_state(self.clone())
     }
 
@@ -104,7 +106,7 @@ impl CalendarDoubles {
     }
 
     /// An injected failure for this provider, if one is armed.
-    fn fault(&self, provider: &str) -> Option<Response> {
+    pub(crate) fn fault(&self, provider: &str) -> Option<Response> {
         let mut c = self.inner.lock().unwrap();
         c.requests += 1;
         let (status, left) = c.failing.get_mut(provider)?;
@@ -223,88 +225,13 @@ async fn free_busy(
     Json(json!({"kind": "calendar#freeBusy", "timeMin": q["timeMin"], "timeMax": q["timeMax"], "calendars": calendars})).into_response()
 }
 
-async fn graphql(
-    State(d): State<CalendarDoubles>,
-    headers: HeaderMap,
-    Json(req): Json<Value>,
-) -> Response {
-    if !authorized(&d, &headers) {
-        return StatusCode::UNAUTHORIZED.into_response();
-    }
-    if headers.get("x-jobber-graphql-version").is_none() {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"errors": [{"message": "X-JOBBER-GRAPHQL-VERSION header is required"}]})),
-        )
-            .into_response();
-    }
-    if let Some(f) = d.fault("jobber") {
-        return f;
-    }
-    let query = req["query"].as_str().unwrap_or_default();
-    let vars = &req["variables"];
-    let mut c = d.inner.lock().unwrap();
-    let new_id = |prefix: &str| format!("{prefix}{}", uuid::Uuid::new_v4().simple());
-    let data = if query.contains("appDisconnect") {
-        // The token stops working, as Jobber's does once the app is disconnected.
-        let token = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default()
-            .to_owned();
-        c.revoked.push(token);
-        json!({"appDisconnect": {"app": {"id": "app-nevermisscall", "name": "NeverMissCall"}, "userErrors": []}})
-    } else if query.contains("clientCreate(") {
-        let id = new_id("Z2lkOi8vSm9iYmVyL0NsaWVudC8");
-        c.jobber_clients.insert(id.clone(), vars["input"].clone());
-        json!({"clientCreate": {"client": {"id": id}, "userErrors": []}})
-    } else if query.contains("requestCreate(") {
-        let client = vars
-            .pointer("/input/clientId")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if !c.jobber_clients.contains_key(client) {
-            return Json(json!({"data": {"requestCreate": {"request": null, "userErrors": [{"message": "Client not found", "path": ["clientId"]}]}}})).into_response();
-        }
-        let id = new_id("Z2lkOi8vSm9iYmVyL1JlcXVlc3Qv");
-        let mut r = vars["input"].clone();
-        r["archived"] = json!(false);
-        c.jobber_requests.insert(id.clone(), r);
-        json!({"requestCreate": {"request": {"id": id}, "userErrors": []}})
-    } else if query.contains("requestEdit(") || query.contains("requestArchive(") {
-        let id = vars["requestId"].as_str().unwrap_or_default().to_owned();
-        let archive = query.contains("requestArchive(");
-        let Some(r) = c.jobber_requests.get_mut(&id) else {
-            return Json(json!({"data": null, "errors": [{"message": "Request not found"}]}))
-                .into_response();
-        };
-        if archive {
-            r["archived"] = json!(true);
-        } else if let (Some(o), Some(ch)) = (r.as_object_mut(), vars["input"].as_object()) {
-            for (k, v) in ch {
-                o.insert(k.clone(), v.clone());
-            }
-        }
-        let name = if archive {
-            "requestArchive"
-        } else {
-            "requestEdit"
-        };
-        json!({name: {"request": {"id": id}, "userErrors": []}})
-    } else {
-        return Json(json!({"errors": [{"message": "operation not supported by the sandbox"}]}))
-            .into_response();
-    };
-    Json(json!({"data": data})).into_response()
-}
-
 async fn inspect(State(d): State<CalendarDoubles>) -> Json<Value> {
     let c = d.inner.lock().unwrap();
     Json(json!({
         "google_events": c.google_events,
         "jobber_clients": c.jobber_clients,
         "jobber_requests": c.jobber_requests,
+        "jobber_notes": c.jobber_notes,
         "busy": c.busy.iter().map(|(s, e)| json!({"start": s, "end": e})).collect::<Vec<_>>(),
         "token_requests": c.token_requests,
         "requests": c.requests,

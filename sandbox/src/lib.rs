@@ -22,7 +22,9 @@
 pub mod auth;
 pub mod calendars;
 mod control;
+pub mod crm;
 pub mod geocode;
+mod jobber;
 pub mod lines;
 mod oauth;
 pub mod push;
@@ -123,6 +125,8 @@ pub struct Sandbox {
     pub vapi: vapi::VapiDouble,
     /// The Nominatim double (service-area radii).
     pub geocode: geocode::GeocodeDouble,
+    /// The CRM doubles (HubSpot, GoHighLevel, ServiceTitan, Housecall Pro).
+    pub crm: crm::CrmDoubles,
     http: reqwest::Client,
     /// Delay before each status callback (sent, then delivered).
     status_delay: Duration,
@@ -164,6 +168,7 @@ impl Sandbox {
             push: Default::default(),
             vapi: Default::default(),
             geocode: Default::default(),
+            crm: Default::default(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
@@ -281,6 +286,7 @@ impl Sandbox {
             .merge(voice::control_router(self))
             .merge(stripe::control_router(&self.stripe))
             .merge(self.calendars.control_router())
+            .merge(self.crm.control_router())
             .route_layer(axum::middleware::from_fn_with_state(
                 self.admin_token.clone(),
                 auth::require_admin,
@@ -295,6 +301,7 @@ impl Sandbox {
             .merge(self.push.router())
             .merge(self.vapi.router())
             .merge(self.geocode.router())
+            .merge(self.crm.router())
     }
 
     /// Where the sandbox is served (its REST base): recording URLs in callbacks point here.

@@ -346,6 +346,14 @@ pub async fn close_conversation(
             serde_json::json!({"status": status.as_str()}),
         )
         .await?;
+        // The interaction resolved: it goes to the business's CRMs (recorded here, pushed by
+        // its own workflow).
+        let trigger = if status == ConversationStatus::ClosedBooked {
+            "booked"
+        } else {
+            "ended"
+        };
+        crate::crm::enqueue_conversation(&mut tx, business_id, conversation_id, trigger).await?;
     }
     tx.commit().await?;
     Ok(())

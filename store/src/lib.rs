@@ -8,6 +8,7 @@ pub mod billing;
 pub mod booking;
 pub mod business;
 pub mod calendar;
+pub mod crm;
 pub mod digest;
 pub mod events;
 pub mod forwarding;
@@ -154,4 +155,14 @@ pub async fn tenant_transaction(
     .execute(&mut *tx)
     .await?;
     Ok(tx)
+}
+
+/// Waits for this key's turn, until the transaction ends (committed, rolled back or dropped):
+/// work on one key is done one at a time across every worker.
+pub async fn take_turn(db: &mut sqlx::PgConnection, key: &str) -> Result<()> {
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(key)
+        .execute(db)
+        .await?;
+    Ok(())
 }

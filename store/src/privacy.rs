@@ -164,6 +164,18 @@ pub async fn erase_caller(db: &mut PgConnection, business_id: Uuid, phone: &str)
         .bind(phone)
         .execute(&mut *db)
         .await?;
+    // What we pushed about them, and the CRMs' ids for them (the CRM's own copy is the
+    // business's to erase there).
+    sqlx::query("delete from crm_pushes where business_id = $1 and lead_id = any($2)")
+        .bind(business_id)
+        .bind(&leads)
+        .execute(&mut *db)
+        .await?;
+    sqlx::query("delete from crm_contacts where business_id = $1 and phone::text = $2")
+        .bind(business_id)
+        .bind(phone)
+        .execute(&mut *db)
+        .await?;
     sqlx::query("delete from webhook_events where business_id = $1 and caller_phone::text = $2")
         .bind(business_id)
         .bind(phone)
@@ -233,6 +245,7 @@ pub async fn business_export(db: &mut PgConnection, business_id: Uuid) -> Result
         "technicians",
         "notifications",
         "opt_outs",
+        "crm_pushes",
         "audit_log",
     ] {
         let rows: Value = sqlx::query_scalar(&format!(
@@ -338,6 +351,10 @@ pub async fn delete_business(
         "calendar_syncs",
         "external_busy",
         "review_requests",
+        "crm_attempts",
+        "crm_pushes",
+        "crm_contacts",
+        "crm_connections",
         "appointments",
         "catalog_items",
         "faqs",

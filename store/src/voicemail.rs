@@ -154,9 +154,10 @@ pub async fn save_transcript(
     language: Option<&str>,
 ) -> Result<Uuid> {
     let mut tx = pool.begin().await?;
-    let (business_id, sid, caller): (Uuid, String, Option<String>) = sqlx::query_as(
-        "update recordings set transcript = $2, transcript_language = $3, status = 'transcribed', error = null, updated_at = now()
-         where id = $1 returning business_id, twilio_recording_sid, caller_phone",
+    let (business_id, sid, caller, lead, before): (Uuid, String, Option<String>, Option<Uuid>, String) = sqlx::query_as(
+        "update recordings r set transcript = $2, transcript_language = $3, status = 'transcribed', error = null, updated_at = now()
+         from (select status from recordings where id = $1) old
+         where r.id = $1 returning r.business_id, r.twilio_recording_sid, r.caller_phone, r.lead_id, old.status",
     )
     .bind(id)
     .bind(transcript)
@@ -165,6 +166,10 @@ pub async fn save_transcript(
     .await?;
     let message_id =
         thread_message(&mut tx, business_id, &sid, caller.as_deref(), transcript).await?;
+    // A transcribed voicemail is an interaction the business's CRMs hear about (once).
+    if let (Some(lead), true) = (lead, before != "transcribed") {
+        crate::crm::enqueue(&mut tx, business_id, lead, None, "voicemail").await?;
+    }
     tx.commit().await?;
     Ok(message_id)
 }

@@ -44,6 +44,8 @@ pub async fn replay(history: WorkflowHistory) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .register_workflow::<nmc_workflows::ReviewWorkflow>()
         .map_err(|e| e.to_string())?
+        .register_workflow::<nmc_workflows::CrmPushWorkflow>()
+        .map_err(|e| e.to_string())?
         .build();
     let replayer = WorkflowReplayer::new(options).map_err(|e| e.to_string())?;
     replayer

@@ -140,3 +140,31 @@ pub async fn start_team_text(
         Err(e) => Err(e.to_string()),
     }
 }
+
+/// Starts a recorded CRM push's workflow; one already started (or finished) counts as started.
+pub async fn start_crm_push(
+    client: &Client,
+    task_queue: &str,
+    business_id: Uuid,
+    push_id: Uuid,
+) -> Result<(), String> {
+    use nmc_workflows::{CrmPushStart, CrmPushWorkflow, crm_push_workflow_id};
+    let options = WorkflowStartOptions::new(task_queue.to_owned(), crm_push_workflow_id(push_id))
+        .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+        .search_attributes(SearchAttributes::new([
+            BUSINESS_ID.value_set(business_id.to_string())
+        ]))
+        .build();
+    let start = CrmPushStart {
+        business_id,
+        push_id,
+    };
+    match client
+        .start_workflow(CrmPushWorkflow::run, start, options)
+        .await
+    {
+        Ok(_) | Err(temporalio_client::errors::WorkflowStartError::AlreadyStarted { .. }) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}

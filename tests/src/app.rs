@@ -227,13 +227,15 @@ impl TestApp {
         let mut state = nmc_api::AppState::build(config.clone())
             .await
             .expect("api state");
-        let calendars = crate::doubles::vendor_env(&sandbox_url);
-        state.calendars = nmc_calendar::Calendars::from_vars(|k| {
-            calendars
+        let vendors = crate::doubles::vendor_env(&sandbox_url);
+        let var = |k: &str| {
+            vendors
                 .iter()
                 .find(|(n, _)| *n == k)
                 .map(|(_, v)| v.clone())
-        });
+        };
+        state.calendars = nmc_calendar::Calendars::from_vars(var);
+        state.crms = nmc_crm::Crms::from_vars(var, true);
         if let Some(built_in) = &state.sandbox {
             sandbox = built_in.clone();
         }

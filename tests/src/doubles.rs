@@ -247,5 +247,16 @@ pub fn vendor_env(sandbox_url: &str) -> Vec<(&'static str, String)> {
         ("JOBBER_CLIENT_ID", "nmc-test-jobber".into()),
         ("NMC_GEOCODER_URL", format!("{sandbox_url}/geocode")),
         ("JOBBER_CLIENT_SECRET", "jobber-test-secret".into()),
+        ("HUBSPOT_API_BASE", format!("{sandbox_url}/hubspot")),
+        ("GOHIGHLEVEL_API_BASE", format!("{sandbox_url}/gohighlevel")),
+        (
+            "SERVICETITAN_API_BASE",
+            format!("{sandbox_url}/servicetitan"),
+        ),
+        (
+            "SERVICETITAN_AUTH_URL",
+            format!("{sandbox_url}/servicetitan/connect/token"),
+        ),
+        ("HOUSECALLPRO_API_BASE", format!("{sandbox_url}/housecall")),
     ]
 }

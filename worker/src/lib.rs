@@ -37,6 +37,8 @@ pub struct WorkerConfig {
     /// OpenAI-compatible endpoint; rules assistant when unset.
     pub llm: Option<LlmConfig>,
     pub calendars: nmc_calendar::Calendars,
+    /// The CRM adapters' base URLs (the sandbox's doubles in tests and `scripts/dev`).
+    pub crms: nmc_crm::Crms,
     /// Hold texts of businesses not approved for 10DLC (on unless the carrier is the built-in sandbox).
     pub enforce_registration: bool,
     /// The VAPID key (`NMC_VAPID_PRIVATE_KEY`); the stored one, or a new one, when unset.
@@ -167,6 +169,8 @@ impl WorkerConfig {
             geocoder: nmc_geocode::Settings::from_env(&public_base_url)
                 .map(|g| Arc::new(nmc_geocode::Geocoder::new(&g))),
             calendars: nmc_calendar::Calendars::from_env(),
+            // A plain-http deployment (development, tests) may send webhooks to local receivers.
+            crms: nmc_crm::Crms::from_env(public_base_url.starts_with("http://")),
             enforce_registration: match std::env::var("NMC_ENFORCE_MESSAGING_REGISTRATION")
                 .ok()
                 .as_deref()
@@ -306,6 +310,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         .register_workflow::<TeamTextWorkflow>()?
         .register_workflow::<DigestWorkflow>()?
         .register_workflow::<nmc_workflows::ReviewWorkflow>()?
+        .register_workflow::<nmc_workflows::CrmPushWorkflow>()?
         .register_workflow::<RetentionWorkflow>()?
         .register_activities(nmc_activities::retention::RetentionActivities {
             pool: activities.pool.clone(),
@@ -314,6 +319,11 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         .register_activities(nmc_activities::digest::DigestActivities {
             pool: activities.pool.clone(),
             links: activities.links.clone(),
+            public_base_url: config.public_base_url.clone(),
+        })
+        .register_activities(nmc_activities::crm::CrmActivities {
+            booking: booking.clone(),
+            crms: config.crms.clone(),
             public_base_url: config.public_base_url.clone(),
         })
         .register_activities(nmc_activities::review::ReviewActivities {
@@ -423,6 +433,11 @@ async fn spawn_outboxes(
         config.enforce_registration,
     ));
     tokio::spawn(outbox::start_unstarted_team_texts(
+        booking.pool.clone(),
+        client.clone(),
+        config.task_queue.clone(),
+    ));
+    tokio::spawn(outbox::start_unstarted_crm_pushes(
         booking.pool.clone(),
         client.clone(),
         config.task_queue.clone(),

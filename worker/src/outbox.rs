@@ -119,3 +119,34 @@ pub async fn release_held_greetings(pool: PgPool, client: Client, enforced: bool
         }
     }
 }
+
+/// Each recorded CRM push gets its workflow (the id is the push's, so a second start finds the
+/// first).
+pub async fn start_unstarted_crm_pushes(pool: PgPool, client: Client, task_queue: String) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let Ok(pending) = nmc_store::crm::unstarted(&pool, 100).await else {
+            continue;
+        };
+        for push in pending {
+            let started = nmc_temporal::signal::start_crm_push(
+                &client,
+                &task_queue,
+                push.business_id,
+                push.id,
+            )
+            .await;
+            match started {
+                Ok(()) => {
+                    if let Err(e) = nmc_store::crm::mark_started(&pool, push.id).await {
+                        tracing::warn!(error = %e, "crm outbox: could not mark the push started");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(push_id = %push.id, error = %e, "crm outbox: start failed; retrying");
+                }
+            }
+        }
+    }
+}

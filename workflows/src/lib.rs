@@ -5,6 +5,7 @@
 
 pub mod appointment;
 pub mod conversation;
+pub mod crm;
 pub mod digest;
 pub mod retention;
 pub mod review;
@@ -21,6 +22,7 @@ pub use appointment::{
     AppointmentChanged, AppointmentStart, AppointmentWorkflow, appointment_workflow_id,
 };
 pub use conversation::{ConversationView, ConversationWorkflow, OwnerMessage, TURN_LIMIT};
+pub use crm::{CrmPushStart, CrmPushWorkflow, crm_push_workflow_id};
 pub use digest::{DigestStart, DigestWorkflow, digest_schedule_id};
 pub use nmc_domain::{Mode, Waiting};
 pub use retention::{RETENTION_BATCH, RetentionWorkflow, retention_schedule_id};

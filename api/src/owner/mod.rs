@@ -82,6 +82,7 @@ pub fn routes() -> Vec<OwnerRoute> {
         going_live_routes(),
         business_routes(),
         voice_routes(),
+        crate::crm::routes(),
     ]
     .into_iter()
     .flatten()

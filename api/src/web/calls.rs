@@ -112,8 +112,11 @@ async fn log(
     Signed(t): Signed,
     State(s): State<AppState>,
     Params(q): Params<Query>,
+    sent: super::ui::Submitted,
 ) -> Result<Response, ApiError> {
     let (zone, rows) = load(&t, &s, &q, 200).await?;
+    let leads: Vec<uuid::Uuid> = rows.iter().filter_map(|r| r.call.lead_id).collect();
+    let crm = super::integrations::CallsSync::load(&t, &s, &leads).await?;
     let sel = |v: &Option<String>, x: &str| v.as_deref() == Some(x);
     Ok(page(
         "Calls",
@@ -146,7 +149,7 @@ async fn log(
             } @else {
                 div class="scroll" {
                     table class="table" {
-                        thead { tr { th scope="col" { "When" } th scope="col" { "Caller" } th scope="col" { "Outcome" } th scope="col" { "Message" } } }
+                        thead { tr { th scope="col" { "When" } th scope="col" { "Caller" } th scope="col" { "Outcome" } th scope="col" { "Message" } @if crm.connected { th scope="col" { "CRM" } } } }
                         tbody {
                             @for r in &rows {
                                 tr {
@@ -165,6 +168,7 @@ async fn log(
                                         }
                                     }
                                     td { (voicemail(&r.call)) (agent_call(&r.call)) }
+                                    @if crm.connected { td { @if let Some(lead) = r.call.lead_id { (crm.cell(&sent, lead, &q.query_string())) } } }
                                 }
                             }
                         }

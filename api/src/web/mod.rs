@@ -26,6 +26,7 @@ pub mod forwarding;
 pub mod home;
 pub mod inbox;
 pub mod install;
+pub mod integrations;
 pub mod leads;
 pub mod messaging;
 pub mod notifications;
@@ -69,6 +70,7 @@ pub fn router() -> Router<AppState> {
         .merge(messaging::router())
         .merge(billing::router())
         .merge(calendars::router())
+        .merge(integrations::router())
         .merge(voice::router())
         .merge(operations::router())
         .merge(calls::router())

@@ -80,6 +80,7 @@ async fn settings_page(
                 p { a href="/app/settings/alerts" { "Your alerts" } ": how missed calls and texts reach you." }
                 p { a href="/app/settings/billing" { "Your plan" } ": the free trial, the card, invoices and cancelling." }
                 p { a href="/app/settings/calendars" { "Calendars" } ": jobs in Google Calendar or Jobber, and your busy time." }
+                p { a href="/app/settings/integrations" { "Integrations" } ": every call and conversation in your CRM (ServiceTitan, Housecall Pro, Jobber, GoHighLevel, HubSpot) or a signed webhook." }
                 p { a href="/app/settings/voice" { "Calls and voicemail" } ": call screening, your voicemail greeting, what missed calls get by the hour, and blocked callers." }
                 p { a href="/api/privacy/business" download { "Download all your data" } " (JSON)." }
             }

@@ -536,7 +536,15 @@ async fn every_owner_route_keeps_tenants_apart() {
         .json::<Value>()
         .await
         .unwrap();
+    let bravo_crm: Uuid = sqlx::query_scalar(
+        "insert into crm_connections (business_id, vendor, settings) values ($1, 'webhook', '{\"url\": \"https://bravo-secret.example/hook\"}') returning id",
+    )
+    .bind(b)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
     let ids: HashMap<&str, String> = HashMap::from([
+        ("connection_id", bravo_crm.to_string()),
         ("faq_id", bravo_faq["id"].as_str().unwrap().to_owned()),
         ("recording_id", bravo_recording.to_string()),
         ("day", "2031-12-25".to_owned()),

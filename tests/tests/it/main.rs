@@ -15,6 +15,7 @@ mod business;
 mod calendar_connect;
 mod consent;
 mod conversation;
+mod crm;
 mod deploy;
 mod digest;
 mod drills;

@@ -1,0 +1,346 @@
+//! CRM sync: the business's connections, a push recorded per interaction (in the same
+//! transaction as what resolved it), the record each push carries, every attempt in the
+//! delivery log, and the CRM's id per caller so the next push updates.
+
+use chrono::{DateTime, Utc};
+use nmc_domain::crm::{FieldMap, Record, Vendor};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::Result;
+
+mod record;
+mod status;
+pub use status::*;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConnectionRow {
+    pub id: Uuid,
+    pub vendor: String,
+    pub settings: Value,
+    pub field_map: sqlx::types::Json<FieldMap>,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn connections(db: &mut PgConnection, business_id: Uuid) -> Result<Vec<ConnectionRow>> {
+    Ok(sqlx::query_as(
+        "select id, vendor, settings, field_map, enabled, created_at from crm_connections
+         where business_id = $1 order by created_at",
+    )
+    .bind(business_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Connects (or reconnects, keeping what was pushed) one vendor.
+pub async fn connect(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    vendor: Vendor,
+    secret_enc: Option<&str>,
+    settings: &Value,
+    field_map: &FieldMap,
+) -> Result<Uuid> {
+    Ok(sqlx::query_scalar(
+        "insert into crm_connections (business_id, vendor, secret_enc, settings, field_map)
+         values ($1, $2, $3, $4, $5)
+         on conflict (business_id, vendor) do update set secret_enc = excluded.secret_enc,
+             settings = excluded.settings, field_map = excluded.field_map, enabled = true, updated_at = now()
+         returning id",
+    )
+    .bind(business_id)
+    .bind(vendor.as_str())
+    .bind(secret_enc)
+    .bind(settings)
+    .bind(sqlx::types::Json(field_map))
+    .fetch_one(db)
+    .await?)
+}
+
+/// Changes the field map or pauses the connection; false if it is not this business's.
+pub async fn update(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    id: Uuid,
+    field_map: Option<&FieldMap>,
+    enabled: Option<bool>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "update crm_connections set field_map = coalesce($3, field_map), enabled = coalesce($4, enabled), updated_at = now()
+         where business_id = $1 and id = $2",
+    )
+    .bind(business_id)
+    .bind(id)
+    .bind(field_map.map(sqlx::types::Json))
+    .bind(enabled)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Disconnects: the secret and everything pushed through it go.
+pub async fn disconnect(db: &mut PgConnection, business_id: Uuid, id: Uuid) -> Result<bool> {
+    let done = sqlx::query("delete from crm_connections where business_id = $1 and id = $2")
+        .bind(business_id)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Records a push to every enabled connection; the outbox starts their workflows.
+pub async fn enqueue(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    lead_id: Uuid,
+    conversation_id: Option<Uuid>,
+    trigger: &str,
+) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "insert into crm_pushes (business_id, connection_id, lead_id, conversation_id, trigger)
+         select $1, c.id, $2, $3, $4 from crm_connections c where c.business_id = $1 and c.enabled
+         returning id",
+    )
+    .bind(business_id)
+    .bind(lead_id)
+    .bind(conversation_id)
+    .bind(trigger)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Pushes a conversation's resolution (its lead, from the row).
+pub async fn enqueue_conversation(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    conversation_id: Uuid,
+    trigger: &str,
+) -> Result<()> {
+    let lead: Option<Uuid> =
+        sqlx::query_scalar("select lead_id from conversations where id = $1 and business_id = $2")
+            .bind(conversation_id)
+            .bind(business_id)
+            .fetch_optional(&mut *db)
+            .await?;
+    if let Some(lead) = lead {
+        enqueue(db, business_id, lead, Some(conversation_id), trigger).await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Unstarted {
+    pub id: Uuid,
+    pub business_id: Uuid,
+}
+
+pub async fn unstarted(pool: &PgPool, limit: i64) -> Result<Vec<Unstarted>> {
+    Ok(sqlx::query_as(
+        "select id, business_id from crm_pushes where workflow_started_at is null order by created_at limit $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn mark_started(pool: &PgPool, id: Uuid) -> Result<()> {
+    sqlx::query("update crm_pushes set workflow_started_at = now() where id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// What one push needs: its connection (sealed) and what we know of the caller there.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Job {
+    pub business_id: Uuid,
+    pub connection_id: Uuid,
+    pub lead_id: Uuid,
+    pub conversation_id: Option<Uuid>,
+    pub trigger: String,
+    pub status: String,
+    pub attempts: i32,
+    pub vendor: String,
+    pub secret_enc: Option<String>,
+    pub settings: Value,
+    pub field_map: sqlx::types::Json<FieldMap>,
+    pub phone: String,
+    pub known_id: Option<String>,
+    pub known_extra: Option<Value>,
+}
+
+pub async fn job(pool: &PgPool, push_id: Uuid) -> Result<Option<Job>> {
+    Ok(sqlx::query_as(
+        "select p.business_id, p.connection_id, p.lead_id, p.conversation_id, p.trigger, p.status, p.attempts,
+                c.vendor, c.secret_enc, c.settings, c.field_map, l.phone::text as phone,
+                k.remote_id as known_id, k.remote_extra as known_extra
+         from crm_pushes p join crm_connections c on c.id = p.connection_id join leads l on l.id = p.lead_id
+         left join crm_contacts k on k.connection_id = p.connection_id and k.phone = l.phone
+         where p.id = $1",
+    )
+    .bind(push_id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// One attempt's outcome, in the delivery log and on the push.
+pub struct Attempt<'a> {
+    pub push_id: Uuid,
+    pub business_id: Uuid,
+    pub ok: bool,
+    pub http_status: Option<i32>,
+    pub error: Option<&'a str>,
+    pub duration_ms: i32,
+    /// pending | retrying | synced | failed
+    pub status: &'a str,
+}
+
+pub async fn record_attempt(pool: &PgPool, a: &Attempt<'_>) -> Result<i32> {
+    let mut tx = pool.begin().await?;
+    let attempt: i32 = sqlx::query_scalar(
+        "update crm_pushes set attempts = attempts + 1, status = $2, last_error = $3,
+             synced_at = case when $2 = 'synced' then now() else synced_at end, updated_at = now()
+         where id = $1 returning attempts",
+    )
+    .bind(a.push_id)
+    .bind(a.status)
+    .bind(a.error)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        "insert into crm_attempts (push_id, business_id, attempt, ok, http_status, error, duration_ms)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(a.push_id)
+    .bind(a.business_id)
+    .bind(attempt)
+    .bind(a.ok)
+    .bind(a.http_status)
+    .bind(a.error)
+    .bind(a.duration_ms)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(attempt)
+}
+
+/// A push that went through: the CRM's id on the push and kept for the caller.
+pub async fn synced(
+    pool: &PgPool,
+    push_id: Uuid,
+    remote_id: &str,
+    extra: &Value,
+    created: bool,
+    keep_contact: bool,
+) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("update crm_pushes set remote_id = $2, created_remote = $3, updated_at = now() where id = $1")
+        .bind(push_id)
+        .bind(remote_id)
+        .bind(created)
+        .execute(&mut *tx)
+        .await?;
+    if keep_contact {
+        sqlx::query(
+            "insert into crm_contacts (connection_id, business_id, phone, remote_id, remote_extra)
+             select p.connection_id, p.business_id, l.phone, $2, coalesce($3, '{}'::jsonb)
+             from crm_pushes p join leads l on l.id = p.lead_id where p.id = $1
+             on conflict (connection_id, phone) do update set remote_id = excluded.remote_id,
+                 remote_extra = excluded.remote_extra, updated_at = now()",
+        )
+        .bind(push_id)
+        .bind(remote_id)
+        .bind(extra.is_object().then_some(extra))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The workflow gave up (retries spent): the push is failed, with its last error.
+pub async fn give_up(pool: &PgPool, push_id: Uuid) -> Result<()> {
+    sqlx::query("update crm_pushes set status = 'failed', updated_at = now() where id = $1 and status <> 'synced'")
+        .bind(push_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The record a push carries, read when it is pushed (so a retry sends the latest).
+pub async fn record(pool: &PgPool, job: &Job, base_url: &str) -> Result<Record> {
+    let lead: LeadRow = sqlx::query_as(
+        "select l.phone::text as phone, l.name, l.address, l.service_needed, l.urgency, l.status, l.notes,
+                l.created_at, l.updated_at, b.name as business_name
+         from leads l join businesses b on b.id = l.business_id where l.id = $1",
+    )
+    .bind(job.lead_id)
+    .fetch_one(pool)
+    .await?;
+    let conversation: Option<Uuid> =
+        match job.conversation_id {
+            Some(c) => Some(c),
+            None => sqlx::query_scalar(
+                "select id from conversations where lead_id = $1 order by created_at desc limit 1",
+            )
+            .bind(job.lead_id)
+            .fetch_optional(pool)
+            .await?,
+        };
+    let voice = record::voice(pool, job.lead_id, base_url).await?;
+    let appointment = record::appointment(pool, job.lead_id).await?;
+    let thread = match (&voice, conversation) {
+        (None, Some(c)) => record::thread(pool, c).await?,
+        _ => None,
+    };
+    let last = [Some(lead.updated_at), voice.as_ref().map(|v| v.at)]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(lead.updated_at);
+    Ok(Record {
+        lead_id: job.lead_id,
+        conversation_id: conversation,
+        business_name: lead.business_name,
+        phone: lead.phone,
+        name: lead.name,
+        address: lead.address,
+        channel: voice.as_ref().map_or("text", |v| v.channel).to_owned(),
+        outcome: lead.status,
+        summary: voice
+            .as_ref()
+            .and_then(|v| v.summary.clone())
+            .or(lead.notes)
+            .or_else(|| lead.service_needed.clone())
+            .unwrap_or_default(),
+        service: lead.service_needed,
+        urgency: lead.urgency,
+        transcript: voice.as_ref().and_then(|v| v.transcript.clone()).or(thread),
+        appointment,
+        recording_url: voice.and_then(|v| v.recording_url),
+        link: conversation.map_or_else(
+            || format!("{base_url}/app/inbox"),
+            |c| format!("{base_url}/app/inbox/{c}"),
+        ),
+        first_contact_at: lead.created_at,
+        last_activity_at: last,
+        trigger: job.trigger.clone(),
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct LeadRow {
+    phone: String,
+    name: Option<String>,
+    address: Option<String>,
+    service_needed: Option<String>,
+    urgency: Option<String>,
+    status: String,
+    notes: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    business_name: String,
+}
