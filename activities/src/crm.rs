@@ -133,7 +133,7 @@ impl CrmActivities {
                     message,
                     after: None,
                 },
-                other => refused(&other.to_string()),
+                other @ nmc_calendar::CalendarError::Refused { .. } => refused(&other.to_string()),
             })
     }
 

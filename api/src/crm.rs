@@ -323,6 +323,10 @@ async fn deliveries(
     Path(connection_id): Path<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     let mut tx = t.begin(&s.db).await?;
+    let ours = store::connections(&mut tx, t.business_id).await?;
+    if !ours.iter().any(|c| c.id == connection_id) {
+        return Err(ApiError::NotFound);
+    }
     let log = store::deliveries(&mut tx, t.business_id, connection_id, 200).await?;
     Ok(Json(json!({"deliveries": log})))
 }

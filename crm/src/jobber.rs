@@ -117,24 +117,23 @@ pub async fn push(
         .conversation_id
         .map(|c| c.to_string())
         .unwrap_or_else(|| "manual".into());
-    let request = match extra["requests"][&conversation].as_str() {
-        Some(id) => id.to_owned(),
-        None => {
-            let q = "mutation($input: RequestCreateInput!) { requestCreate(input: $input) { request { id } userErrors { message path } } }";
-            let made = call(
-                crms,
-                c,
-                q,
-                json!({"input": {"clientId": client, "title": r.title()}}),
-            )
-            .await?;
-            let id = made["requestCreate"]["request"]["id"]
-                .as_str()
-                .ok_or_else(|| refused("Jobber made no request"))?
-                .to_owned();
-            extra["requests"][&conversation] = id.clone().into();
-            id
-        }
+    let request = if let Some(id) = extra["requests"][&conversation].as_str() {
+        id.to_owned()
+    } else {
+        let q = "mutation($input: RequestCreateInput!) { requestCreate(input: $input) { request { id } userErrors { message path } } }";
+        let made = call(
+            crms,
+            c,
+            q,
+            json!({"input": {"clientId": client, "title": r.title()}}),
+        )
+        .await?;
+        let id = made["requestCreate"]["request"]["id"]
+            .as_str()
+            .ok_or_else(|| refused("Jobber made no request"))?
+            .to_owned();
+        extra["requests"][&conversation] = id.clone().into();
+        id
     };
     let q = "mutation($id: EncodedId!, $input: RequestCreateNoteInput!) { requestCreateNote(requestId: $id, input: $input) { requestNote { id } userErrors { message path } } }";
     call(

@@ -164,18 +164,7 @@ pub async fn erase_caller(db: &mut PgConnection, business_id: Uuid, phone: &str)
         .bind(phone)
         .execute(&mut *db)
         .await?;
-    // What we pushed about them, and the CRMs' ids for them (the CRM's own copy is the
-    // business's to erase there).
-    sqlx::query("delete from crm_pushes where business_id = $1 and lead_id = any($2)")
-        .bind(business_id)
-        .bind(&leads)
-        .execute(&mut *db)
-        .await?;
-    sqlx::query("delete from crm_contacts where business_id = $1 and phone::text = $2")
-        .bind(business_id)
-        .bind(phone)
-        .execute(&mut *db)
-        .await?;
+    crate::crm::erase_caller(db, business_id, phone, &leads).await?;
     sqlx::query("delete from webhook_events where business_id = $1 and caller_phone::text = $2")
         .bind(business_id)
         .bind(phone)

@@ -58,16 +58,14 @@ impl CrmPushWorkflow {
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<String> {
         let push_id = ctx.state(|s| s.start.push_id);
-        match ctx
+        let pushed = ctx
             .execute_activity(CrmActivities::crm_push, push_id, push_options())
-            .await
-        {
-            Ok(status) => Ok(status),
-            Err(_) => {
-                ctx.execute_activity(CrmActivities::crm_gave_up, push_id, Step::Record.options())
-                    .await?;
-                Ok("failed".into())
-            }
+            .await;
+        if let Ok(status) = pushed {
+            return Ok(status);
         }
+        ctx.execute_activity(CrmActivities::crm_gave_up, push_id, Step::Record.options())
+            .await?;
+        Ok("failed".into())
     }
 }

@@ -92,7 +92,7 @@ async fn create(
     let mut contact = body.clone();
     contact["id"] = d.new_id(V);
     contact["dateAdded"] = json!(chrono::Utc::now().to_rfc3339());
-    d.with(|c| c.records.entry(V.into()).or_default().push(contact.clone()));
+    d.add_record(V, contact.clone());
     (StatusCode::CREATED, Json(json!({"contact": contact}))).into_response()
 }
 

@@ -107,7 +107,7 @@ async fn create(
     let mut c = body.clone();
     c["id"] = d.new_id(V);
     c["created_at"] = json!(chrono::Utc::now().to_rfc3339());
-    d.with(|s| s.records.entry(V.into()).or_default().push(c.clone()));
+    d.add_record(V, c.clone());
     (StatusCode::CREATED, Json(c)).into_response()
 }
 

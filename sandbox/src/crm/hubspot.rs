@@ -119,7 +119,7 @@ async fn create(
         "id": d.new_id(V), "properties": props, "createdAt": at, "updatedAt": at,
         "indexedAt": now_ms() + 1000,
     });
-    d.with(|c| c.records.entry(V.into()).or_default().push(contact.clone()));
+    d.add_record(V, contact.clone());
     (StatusCode::CREATED, Json(public(&contact))).into_response()
 }
 

@@ -105,7 +105,7 @@ impl CrmDoubles {
         let id = self.new_id(vendor);
         record["id"] = id.clone();
         record["searchable"] = json!(true);
-        self.with(|c| c.records.entry(vendor.to_owned()).or_default().push(record));
+        self.add_record(vendor, record);
         id.as_str().map_or_else(|| id.to_string(), str::to_owned)
     }
 
@@ -143,6 +143,10 @@ impl CrmDoubles {
         })?;
         let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         Some(fault_response(vendor, code))
+    }
+
+    fn add_record(&self, vendor: &str, record: Value) {
+        self.with(|c| c.records.entry(vendor.to_owned()).or_default().push(record));
     }
 
     fn push_note(&self, vendor: &str, note: Value) {

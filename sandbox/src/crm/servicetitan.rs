@@ -153,12 +153,7 @@ async fn create(
     }
     customer["contacts"] = json!(contacts);
     customer["locations"][0]["id"] = d.new_id(V);
-    d.with(|c| {
-        c.records
-            .entry(V.into())
-            .or_default()
-            .push(customer.clone())
-    });
+    d.add_record(V, customer.clone());
     Json(customer).into_response()
 }
 

@@ -344,3 +344,24 @@ struct LeadRow {
     updated_at: DateTime<Utc>,
     business_name: String,
 }
+
+/// What we pushed about an erased caller, and the CRMs' ids for them (the CRM's own copy is
+/// the business's to erase there).
+pub async fn erase_caller(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    phone: &str,
+    leads: &[Uuid],
+) -> Result<()> {
+    sqlx::query("delete from crm_pushes where business_id = $1 and lead_id = any($2)")
+        .bind(business_id)
+        .bind(leads)
+        .execute(&mut *db)
+        .await?;
+    sqlx::query("delete from crm_contacts where business_id = $1 and phone::text = $2")
+        .bind(business_id)
+        .bind(phone)
+        .execute(&mut *db)
+        .await?;
+    Ok(())
+}

@@ -16,6 +16,22 @@ pub(super) struct Voice {
     pub at: DateTime<Utc>,
 }
 
+#[derive(sqlx::FromRow)]
+struct AgentRow {
+    summary: Option<String>,
+    words: Option<String>,
+    recording_url: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AppointmentRow {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    service: Option<String>,
+    status: String,
+}
+
 pub(super) async fn voice(pool: &PgPool, lead_id: Uuid, base_url: &str) -> Result<Option<Voice>> {
     let voicemail: Option<(Uuid, Option<String>, DateTime<Utc>)> = sqlx::query_as(
         "select id, transcript, updated_at from recordings where lead_id = $1 and status <> 'failed'
@@ -24,9 +40,9 @@ pub(super) async fn voice(pool: &PgPool, lead_id: Uuid, base_url: &str) -> Resul
     .bind(lead_id)
     .fetch_optional(pool)
     .await?;
-    let agent: Option<(Option<String>, Option<String>, Option<String>, DateTime<Utc>)> =
+    let agent: Option<AgentRow> =
         sqlx::query_as(
-            "select summary, coalesce(caller_words, transcript), recording_url, created_at from agent_calls
+            "select summary, coalesce(caller_words, transcript) as words, recording_url, created_at from agent_calls
              where lead_id = $1 order by created_at desc limit 1",
         )
         .bind(lead_id)
@@ -40,12 +56,12 @@ pub(super) async fn voice(pool: &PgPool, lead_id: Uuid, base_url: &str) -> Resul
         recording_url: Some(format!("{base_url}/app/recordings/{id}")),
         at,
     });
-    let from_agent = agent.map(|(summary, transcript, recording_url, at)| Voice {
+    let from_agent = agent.map(|a| Voice {
         channel: "ai_voice",
-        summary,
-        transcript,
-        recording_url,
-        at,
+        summary: a.summary,
+        transcript: a.words,
+        recording_url: a.recording_url,
+        at: a.created_at,
     });
     Ok(match (from_voicemail, from_agent) {
         (Some(v), Some(a)) => Some(if a.at > v.at { a } else { v }),
@@ -54,19 +70,19 @@ pub(super) async fn voice(pool: &PgPool, lead_id: Uuid, base_url: &str) -> Resul
 }
 
 pub(super) async fn appointment(pool: &PgPool, lead_id: Uuid) -> Result<Option<Appointment>> {
-    let row: Option<(DateTime<Utc>, DateTime<Utc>, Option<String>, String)> = sqlx::query_as(
-        "select lower(a.during), upper(a.during), c.name, a.status from appointments a
+    let row: Option<AppointmentRow> = sqlx::query_as(
+        "select lower(a.during) as start, upper(a.during) as end, c.name as service, a.status from appointments a
          left join catalog_items c on c.id = a.catalog_item_id
          where a.lead_id = $1 order by a.created_at desc limit 1",
     )
     .bind(lead_id)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(start, end, service, status)| Appointment {
-        start,
-        end,
-        service: service.unwrap_or_else(|| "Appointment".into()),
-        status,
+    Ok(row.map(|r| Appointment {
+        start: r.start,
+        end: r.end,
+        service: r.service.unwrap_or_else(|| "Appointment".into()),
+        status: r.status,
     }))
 }
 

@@ -195,6 +195,7 @@ pub(crate) fn owner_pages(conversation: uuid::Uuid) -> Vec<String> {
         "/app/settings/messaging".into(),
         "/app/settings/billing".into(),
         "/app/settings/calendars".into(),
+        "/app/settings/integrations".into(),
         "/app/settings/voice".into(),
         "/dev/phone".into(),
     ]

@@ -13,7 +13,7 @@ use nmc_tests::*;
 use nmc_workflows::ConversationWorkflow;
 use temporalio_client::WorkflowFetchHistoryOptions;
 
-fn histories_dir() -> PathBuf {
+pub(crate) fn histories_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("histories")
 }
 

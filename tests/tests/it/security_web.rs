@@ -751,6 +751,7 @@ async fn technicians_get_403_on_prices_and_schedule_rules() {
         "/app/onboarding/hours",
         "/app/onboarding/catalog",
         "/app/settings",
+        "/app/settings/integrations",
     ] {
         assert_eq!(
             http.get(format!("{}{page}", app.api_url))
