@@ -59,6 +59,9 @@ pub struct Config {
     /// Places addresses for service-area radii (`NMC_GEOCODER_URL`, Nominatim's API); none
     /// by default, and then an area is ZIP codes and cities only.
     pub geocoder: Option<nmc_geocode::Settings>,
+    /// Google's Places API for "find my business" in the review settings
+    /// (`GOOGLE_PLACES_API_KEY`, at `GOOGLE_PLACES_API_BASE`); none: the owner pastes a Place ID.
+    pub google_places: Option<(String, SecretString)>,
     /// Vapi's API for the AI voice agent (`VAPI_API_BASE`, `https://api.vapi.ai`; the
     /// sandbox's double with `NMC_SANDBOX=1`).
     pub vapi_api_base: String,
@@ -265,6 +268,12 @@ impl Config {
             platform_number: platform_number(get("NMC_PLATFORM_NUMBER"), sandbox)?,
             billing: billing(&get)?,
             geocoder,
+            google_places: get("GOOGLE_PLACES_API_KEY").map(|key| {
+                (
+                    or("GOOGLE_PLACES_API_BASE", "https://places.googleapis.com"),
+                    SecretString::from(key),
+                )
+            }),
             storage: nmc_storage::Storage::from_vars(get, std::path::Path::new("data/objects"))?,
         })
     }

@@ -55,6 +55,8 @@ pub struct AppState {
     pub sandbox: Option<nmc_sandbox::Sandbox>,
     /// Calendar adapters (OAuth code exchange when an owner connects a calendar).
     pub calendars: nmc_calendar::Calendars,
+    /// Google Places, for "find my business" (none unless configured).
+    pub places: Option<std::sync::Arc<nmc_geocode::places::Places>>,
     /// The CRM adapters (checked when an owner connects one).
     pub crms: nmc_crm::Crms,
     pub mailer: auth::Mailer,
@@ -103,6 +105,9 @@ impl AppState {
             .geocoder
             .as_ref()
             .map(|g| std::sync::Arc::new(nmc_geocode::Geocoder::new(g)));
+        let places = config.google_places.as_ref().map(|(base, key)| {
+            std::sync::Arc::new(nmc_geocode::places::Places::new(base, key.clone()))
+        });
         // A plain-http deployment (development, tests) may send webhooks to local receivers.
         let crms = nmc_crm::Crms::from_env(config.public_base_url.starts_with("http://"));
         Ok(Self {
@@ -115,6 +120,7 @@ impl AppState {
             sandbox,
             calendars: nmc_calendar::Calendars::from_env(),
             crms,
+            places,
             mailer: Default::default(),
             login_limiter: Default::default(),
             events,

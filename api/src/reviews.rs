@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::{Markup, html};
 use nmc_domain::review::{google_review_url, is_place_id};
+use nmc_geocode::places::Listing;
 use nmc_store::reviews::{self, Settings};
 use serde::{Deserialize, Serialize};
 
@@ -112,8 +113,42 @@ async fn open(State(s): State<AppState>, Path(token): Path<String>) -> Response 
     }
 }
 
-/// The Settings section.
-pub fn section(sent: &Submitted, s: &Settings) -> Markup {
+#[derive(Deserialize)]
+pub struct PlaceQuery {
+    #[serde(default)]
+    pub q: String,
+}
+
+/// `GET /api/reviews/places?q=`: "find my business", the listings Google has for what the
+/// owner typed (`configured: false` when this server has no Places key).
+pub async fn find_places(
+    _t: Tenant,
+    State(s): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<PlaceQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let listings = listings(&s, &q.q).await?;
+    Ok(Json(
+        serde_json::json!({"configured": s.places.is_some(), "places": listings}),
+    ))
+}
+
+/// The listings for a query (none when Places is not configured or the query is blank).
+pub async fn listings(s: &AppState, q: &str) -> Result<Vec<Listing>, ApiError> {
+    let q = q.trim();
+    if q.chars().count() > 200 {
+        return Err(invalid("q", "at most 200 characters"));
+    }
+    let Some(places) = s.places.as_ref().filter(|_| q.chars().count() >= 3) else {
+        return Ok(Vec::new());
+    };
+    places.search(q).await.map_err(|e| {
+        tracing::warn!(error = %e, "places search failed");
+        ApiError::Unavailable("places")
+    })
+}
+
+/// The Settings section; `found` are the listings of a "find my business" search.
+pub fn section(sent: &Submitted, s: &Settings, finder: Option<(&str, &[Listing])>) -> Markup {
     let f = Form::new(
         sent,
         "settings-reviews",
@@ -131,6 +166,27 @@ pub fn section(sent: &Submitted, s: &Settings) -> Markup {
                 (f.field("message", "Your wording (optional)", s.review_message.as_deref().unwrap_or("")).kind(Kind::Optional).textarea(3).attr("maxlength", 300).hint("{name}, {business} and {link} are filled in."))
                 (crate::web::form_status())
                 button type="submit" { "Save" }
+            }))
+            @if let Some((q, found)) = finder { (find_my_business(sent, q, found)) }
+        }
+    }
+}
+
+/// Search Google for the business's listing and take its Place ID in one tap.
+fn find_my_business(sent: &Submitted, q: &str, found: &[Listing]) -> Markup {
+    html! {
+        form method="get" action="/app/settings" class="card" role="search" {
+            label for="place_q" { "Find my business on Google" }
+            input id="place_q" name="place_q" type="search" value=(q) placeholder="Acme Plumbing, Austin" maxlength="200";
+            button type="submit" { "Search" }
+        }
+        @if !q.is_empty() && found.is_empty() { p class="hint" { "Google found no listing for that. Try your business's name and town." } }
+        @for (i, l) in found.iter().enumerate() {
+            @let f = Form::new(sent, format!("use-place-{i}"), "PUT", "/api/reviews", "/app/settings").merge();
+            (f.render("card", &html! {
+                input type="hidden" name="google_place_id" value=(l.id);
+                p { strong { (l.name) } br; (l.address) }
+                button type="submit" { "This is my business" }
             }))
         }
     }

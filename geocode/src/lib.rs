@@ -7,6 +7,8 @@
 //! one and keeps the other itself; a 429 or 403 is reported, never retried in a loop.
 //! Hand-written: the Rust geocoding crates pull a blocking HTTP client or a second TLS stack.
 
+pub mod places;
+
 use std::time::Duration;
 
 use serde::Deserialize;

@@ -27,6 +27,7 @@ pub mod geocode;
 mod jobber;
 pub mod lines;
 mod oauth;
+pub mod places;
 pub mod push;
 mod rest;
 pub mod slack;
@@ -302,6 +303,7 @@ impl Sandbox {
             .merge(self.vapi.router())
             .merge(self.geocode.router())
             .merge(self.crm.router())
+            .merge(places::router())
     }
 
     /// Where the sandbox is served (its REST base): recording URLs in callbacks point here.

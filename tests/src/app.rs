@@ -156,6 +156,10 @@ fn api_config(
         platform_number: Some(PLATFORM_NUMBER.into()),
         billing: None,
         storage: nmc_storage::Storage::local(&crate::voice::objects_dir(database_url)).unwrap(),
+        google_places: Some((
+            format!("{twilio_api_base}/places"),
+            "test-places-key".into(),
+        )),
         geocoder: Some(nmc_geocode::Settings {
             url: format!("{twilio_api_base}/geocode"),
             user_agent: "nmc-tests".into(),

@@ -117,6 +117,12 @@ fn schedule_routes() -> Vec<OwnerRoute> {
             get(crate::reviews::get_settings).put(crate::reviews::put_settings),
         ),
         r(
+            "/api/reviews/places",
+            &["GET"],
+            Owner,
+            get(crate::reviews::find_places),
+        ),
+        r(
             "/api/assistant",
             &["GET", "PUT"],
             Owner,

@@ -39,14 +39,27 @@ fn settings_form<'a>(sent: &'a Submitted, id: &str) -> ui::Form<'a> {
     ui::Form::new(sent, id, "PUT", "/api/settings", "/app/settings").merge()
 }
 
+#[derive(serde::Deserialize, Default)]
+struct Shown {
+    /// A "find my business" search.
+    #[serde(default)]
+    place_q: String,
+}
+
 async fn settings_page(
     Signed(t): Signed,
     State(s): State<AppState>,
+    axum::extract::Query(shown): axum::extract::Query<Shown>,
     sent: Submitted,
 ) -> Result<Response, ApiError> {
     if let Err(r) = owner_only(&t) {
         return Ok(r);
     }
+    let found = crate::reviews::listings(&s, &shown.place_q).await?;
+    let finder = s
+        .places
+        .is_some()
+        .then_some((shown.place_q.as_str(), found.as_slice()));
     let mut tx = t.begin(&s.db).await?;
     let c = settings::get(&mut tx, t.business_id).await?;
     let number = settings::number(&mut tx, t.business_id).await?;
@@ -69,7 +82,7 @@ async fn settings_page(
             (section(&hours, "Hours", &super::onboarding::hours_fields(&hours, &c)))
             (section(&greetings, "Greetings", &super::onboarding::greeting_fields(&greetings, &c)))
             (section(&assistant, "Assistant", &assistant_fields(&assistant, &c)))
-            (crate::reviews::section(&sent, &reviews))
+            (crate::reviews::section(&sent, &reviews, finder))
             section class="settings-section" {
                 h2 { "Number and calls" }
                 @match &number {

@@ -177,3 +177,64 @@ async fn an_opened_link_is_counted_and_no_reminder_follows_and_an_opted_out_cust
         1
     );
 }
+
+#[tokio::test]
+async fn the_owner_finds_their_business_on_google_and_takes_its_place_id() {
+    let app = TestApp::spawn().await;
+    let b = app.business_id().await;
+    let found: Value = app
+        .owner(
+            Method::GET,
+            "/api/reviews/places?q=Acme%20Plumbing%20Austin",
+            b,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["configured"], true);
+    assert_eq!(found["places"].as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found["places"][0]["id"], PLACE);
+    assert_eq!(
+        found["places"][0]["address"],
+        "12 Main St, Austin, TX 78701, USA"
+    );
+    let none: Value = app
+        .owner(
+            Method::GET,
+            "/api/reviews/places?q=Nobody%20Here%20Nowhere",
+            b,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none["places"], json!([]), "Google's empty answer is `{{}}`");
+    // The settings page lists the listings, each a one-tap choice.
+    let page = app
+        .owner(Method::GET, "/app/settings?place_q=Acme+Plumbing", b)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Acme Plumbing &amp; Heating") && page.contains("This is my business"));
+    assert!(page.contains(&format!("value=\"{PLACE}\"")));
+    let r = app
+        .owner(Method::PUT, "/api/reviews", b)
+        .json(&json!({"google_place_id": PLACE}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let chosen: Option<String> = sqlx::query_scalar("select google_place_id from businesses")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(chosen.as_deref(), Some(PLACE));
+}
