@@ -130,13 +130,20 @@ fn temporal_is_not_a_public_port() {
 /// The environment variables the binaries read: every whole string literal in their sources
 /// that names one of ours (or Temporal's, Twilio's, the LLM's, the calendars').
 fn variables_read() -> std::collections::BTreeSet<String> {
-    const PREFIXES: [&str; 9] = [
+    const PREFIXES: [&str; 15] = [
         "NMC_",
         "TEMPORAL_",
         "TWILIO_",
         "OPENAI_",
         "GOOGLE_",
         "JOBBER_",
+        // Not HubSpot's own constants (`HUBSPOT_DEFINED`).
+        "HUBSPOT_API",
+        "HUBSPOT_OAUTH",
+        "HUBSPOT_CLIENT",
+        "GOHIGHLEVEL_",
+        "SERVICETITAN_",
+        "HOUSECALLPRO_",
         "STRIPE_",
         "DATABASE_",
         "PUBLIC_BASE_URL",
@@ -146,6 +153,8 @@ fn variables_read() -> std::collections::BTreeSet<String> {
         "api",
         "worker",
         "calendar",
+        "crm",
+        "geocode",
         "activities",
         "assistant",
         "telemetry",
