@@ -11,6 +11,9 @@ create table crm_connections (
     -- The vendor's credential (API key, token, client secret, or the webhook's whsec_ secret),
     -- AES-256-GCM with NMC_SECRET_KEY. Jobber has none here: it uses the calendar's grant.
     secret_enc         text,
+    -- An OAuth grant's refresh token (sealed) and when its access token (secret_enc) expires.
+    refresh_token_enc  text,
+    token_expires_at   timestamptz,
     -- What is not secret: ServiceTitan's tenant, client id and app key; GoHighLevel's location;
     -- the webhook's URL.
     settings           jsonb not null default '{}',
@@ -83,3 +86,7 @@ begin
         execute format('create policy service_role on %I to public using (current_user <> ''nmc_app'') with check (current_user <> ''nmc_app'')', t);
     end loop;
 end $$;
+
+-- HubSpot and GoHighLevel connect through the same OAuth flow as the calendars.
+alter table oauth_states drop constraint oauth_states_provider_check,
+    add constraint oauth_states_provider_check check (provider in ('google', 'jobber', 'hubspot', 'gohighlevel'));

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use nmc_crm::{Connection, CrmError, Crms, Known, Pushed};
+use nmc_crm::{Connection, CrmError, Crms, Progress};
 use nmc_domain::crm::Vendor;
 use nmc_store::crm::{self as store, Attempt, Job};
 use secrecy::SecretString;
@@ -45,7 +45,11 @@ impl CrmActivities {
         }
         let connection = match self.open(&job).await {
             Ok(c) => c,
-            Err(e) => return self.finish(push_id, &job, Err(e), 0).await,
+            Err(e) => {
+                return self
+                    .finish(push_id, &job, Err(e), &Progress::default(), 0)
+                    .await;
+            }
         };
         let record = store::record(pool, &job, &self.public_base_url)
             .await
@@ -61,17 +65,14 @@ impl CrmActivities {
             .await
             .map_err(retryable)?
             .unwrap_or(job);
-        let known = job.known_id.clone().map(|remote_id| Known {
-            remote_id,
-            extra: job.known_extra.clone().unwrap_or_default(),
-        });
+        let mut progress = Progress::known(job.known_id.clone(), job.known_extra.clone());
         let started = Instant::now();
         let pushed = self
             .crms
-            .push(&connection, &record, known.as_ref(), push_id)
+            .push(&connection, &record, &mut progress, push_id)
             .await;
         let ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
-        let outcome = self.finish(push_id, &job, pushed, ms).await;
+        let outcome = self.finish(push_id, &job, pushed, &progress, ms).await;
         drop(turn);
         outcome
     }
@@ -95,6 +96,8 @@ impl CrmActivities {
         let vendor = Vendor::parse(&job.vendor).ok_or_else(|| refused("unknown CRM"))?;
         let secret = if vendor == Vendor::Jobber {
             self.jobber_token(job.business_id).await?
+        } else if let Some(fresh) = self.refreshed(vendor, job).await? {
+            fresh
         } else {
             let sealed = job
                 .secret_enc
@@ -111,6 +114,67 @@ impl CrmActivities {
             settings: job.settings.clone(),
             field_map: job.field_map.0.clone(),
         })
+    }
+
+    /// An OAuth grant's access token, refreshed (and stored sealed) when it expires within five
+    /// minutes; none for a pasted token or one still good.
+    async fn refreshed(&self, vendor: Vendor, job: &Job) -> Result<Option<String>, CrmError> {
+        let expiring = job
+            .token_expires_at
+            .is_some_and(|t| t < chrono::Utc::now() + chrono::Duration::minutes(5));
+        let (Some(sealed), Some(oauth), true) =
+            (&job.refresh_token_enc, self.crms.oauth(vendor), expiring)
+        else {
+            return Ok(None);
+        };
+        let secrets = &self.booking.secrets;
+        // One refresh at a time per grant: GoHighLevel rotates the refresh token, so a second
+        // refresh with the old one would fail for good. Whoever waited finds it fresh.
+        let pool = &self.booking.pool;
+        let mut turn = pool.begin().await.map_err(|e| unavailable(&e))?;
+        nmc_store::take_turn(&mut turn, &format!("crm-token:{}", job.connection_id))
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let grant = store::grant(pool, job.connection_id)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let unseal = |s: &str| {
+            secrets
+                .decrypt(s)
+                .map_err(|_| refused("the grant could not be unsealed"))
+        };
+        if grant
+            .expires_at
+            .is_some_and(|t| t > chrono::Utc::now() + chrono::Duration::minutes(5))
+        {
+            return grant.access_enc.as_deref().map(unseal).transpose();
+        }
+        let refresh = unseal(grant.refresh_enc.as_deref().unwrap_or(sealed))?;
+        let fresh = oauth
+            .refresh(&self.crms.http, &refresh)
+            .await
+            .map_err(|e| match e {
+                nmc_calendar::CalendarError::Unavailable { message, .. } => CrmError::Retry {
+                    status: None,
+                    message,
+                    after: None,
+                },
+                nmc_calendar::CalendarError::Refused { .. } => {
+                    refused("the CRM refused to renew our access; connect it again")
+                }
+            })?;
+        let now = chrono::Utc::now();
+        let tokens = store::SealedTokens {
+            access_enc: secrets.encrypt(&fresh.access_token),
+            refresh_enc: fresh.refresh_token.as_deref().map(|r| secrets.encrypt(r)),
+            expires_at: Some(now + chrono::Duration::seconds(fresh.lifetime_secs(now.timestamp()))),
+        };
+        store::store_tokens(&self.booking.pool, job.connection_id, &tokens)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        drop(turn);
+        info!(business_id = %job.business_id, vendor = vendor.as_str(), "crm token refreshed");
+        Ok(Some(fresh.access_token))
     }
 
     async fn jobber_token(&self, business_id: Uuid) -> Result<String, CrmError> {
@@ -142,12 +206,27 @@ impl CrmActivities {
         &self,
         push_id: Uuid,
         job: &Job,
-        pushed: Result<Pushed, CrmError>,
+        pushed: Result<(), CrmError>,
+        progress: &Progress,
         duration_ms: i32,
     ) -> Result<String, ActivityError> {
         let pool = &self.booking.pool;
+        // Kept whatever happened after: the retry must update what this attempt made.
+        if let Some(id) = progress.remote_id.as_deref() {
+            store::keep_contact(pool, push_id, id, &progress.extra)
+                .await
+                .map_err(retryable)?;
+        }
+        store::note_remote(
+            pool,
+            push_id,
+            progress.remote_id.as_deref(),
+            progress.created,
+        )
+        .await
+        .map_err(retryable)?;
         let (status, error) = match &pushed {
-            Ok(_) => ("synced", None),
+            Ok(()) => ("synced", None),
             Err(e) if e.is_retryable() => ("retrying", Some(e.to_string())),
             Err(e) => ("failed", Some(e.to_string())),
         };
@@ -168,12 +247,8 @@ impl CrmActivities {
             .await
             .map_err(retryable)?;
         match pushed {
-            Ok(p) => {
-                let keep = job.vendor != Vendor::Webhook.as_str();
-                store::synced(pool, push_id, &p.remote_id, &p.extra, p.created, keep)
-                    .await
-                    .map_err(retryable)?;
-                info!(business_id = %job.business_id, %push_id, vendor = %job.vendor, created = p.created, "crm push synced");
+            Ok(()) => {
+                info!(business_id = %job.business_id, %push_id, vendor = %job.vendor, created = progress.created, "crm push synced");
                 Ok("synced".into())
             }
             Err(e) if e.is_retryable() => {

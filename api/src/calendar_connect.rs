@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use nmc_calendar::oauth::{digest, random_token};
+use nmc_domain::crm::Vendor;
 use nmc_store::calendar as cal;
 use nmc_store::oauth::{self, Pending};
 use serde::Deserialize;
@@ -45,19 +46,40 @@ fn set_binder(c: &Config, value: &str, max_age: i64) -> header::HeaderValue {
 }
 
 fn provider_ok(p: &str) -> Result<(), ApiError> {
-    if p == "google" || p == "jobber" {
+    if ["google", "jobber", "hubspot", "gohighlevel"].contains(&p) {
         Ok(())
     } else {
         Err(ApiError::NotFound)
     }
 }
 
+/// The CRM a provider is, if it is one (its grant goes to the CRM sync, not the calendars).
+fn crm_of(provider: &str) -> Option<Vendor> {
+    Vendor::parse(provider).filter(|v| matches!(v, Vendor::HubSpot | Vendor::GoHighLevel))
+}
+
+fn client<'a>(s: &'a AppState, provider: &str) -> &'a nmc_calendar::OAuthClient {
+    crm_of(provider)
+        .and_then(|v| s.crms.oauth(v))
+        .unwrap_or_else(|| s.calendars.oauth(provider))
+}
+
+/// The page a provider's connection is made from, and its error parameter.
+fn page_of(provider: &str) -> (&'static str, &'static str) {
+    if crm_of(provider).is_some() {
+        (crate::web::integrations::PAGE, "crm_error")
+    } else {
+        (PAGE, "calendar_error")
+    }
+}
+
 /// Starts the flow: the browser goes to the provider's consent page.
 pub async fn start(t: Tenant, s: &AppState, provider: &str) -> Result<Response, ApiError> {
     provider_ok(provider)?;
-    let client = s.calendars.oauth(provider);
+    let client = client(s, provider);
     if !client.configured() {
-        return Ok(Redirect::to(&format!("{PAGE}?calendar_error=not_configured")).into_response());
+        let (page, error) = page_of(provider);
+        return Ok(Redirect::to(&format!("{page}?{error}=not_configured")).into_response());
     }
     let (state, verifier, binder) = (random_token(), random_token(), random_token());
     let redirect_uri = format!("{}/oauth/{provider}/callback", s.config.public_base_url);
@@ -95,11 +117,12 @@ pub async fn callback(
 ) -> Result<Response, ApiError> {
     provider_ok(&provider)?;
     let outcome = finish(&s, &provider, &q, &headers).await;
+    let (page, error) = page_of(&provider);
     let next = match &outcome {
-        Ok(()) => format!("{PAGE}?connected={provider}"),
+        Ok(()) => format!("{page}?connected={provider}"),
         Err(why) => {
-            tracing::warn!(%provider, why, "calendar connection not made");
-            format!("{PAGE}?calendar_error={why}")
+            tracing::warn!(%provider, why, "oauth connection not made");
+            format!("{page}?{error}={why}")
         }
     };
     // A page of ours, not a redirect: the app page needs the session cookies, which a browser
@@ -149,9 +172,7 @@ async fn finish(
         .secrets
         .decrypt(&pending.code_verifier_enc)
         .map_err(|_| "unavailable")?;
-    let tokens = s
-        .calendars
-        .oauth(provider)
+    let tokens = client(s, provider)
         .exchange_code(
             &s.calendars.google.http,
             code,
@@ -166,7 +187,42 @@ async fn finish(
                 "refused"
             }
         })?;
+    if let Some(vendor) = crm_of(provider) {
+        return save_crm(s, &pending, vendor, &tokens).await;
+    }
     save(s, &pending, &tokens).await.map_err(|_| "unavailable")
+}
+
+/// A CRM's grant: sealed on its connection (GoHighLevel's with the location it is for).
+async fn save_crm(
+    s: &AppState,
+    p: &Pending,
+    vendor: Vendor,
+    tokens: &nmc_calendar::Tokens,
+) -> Result<(), &'static str> {
+    let settings = match vendor {
+        Vendor::GoHighLevel => {
+            let location = tokens.location_id.as_deref().ok_or("refused")?;
+            serde_json::json!({"location_id": location})
+        }
+        _ => serde_json::json!({}),
+    };
+    let now = Utc::now();
+    let sealed = nmc_store::crm::SealedTokens {
+        access_enc: s.secrets.encrypt(&tokens.access_token),
+        refresh_enc: tokens
+            .refresh_token
+            .as_deref()
+            .map(|r| s.secrets.encrypt(r)),
+        expires_at: Some(now + chrono::Duration::seconds(tokens.lifetime_secs(now.timestamp()))),
+    };
+    let mut tx = s.db.begin().await.map_err(|_| "unavailable")?;
+    nmc_store::crm::connect_oauth(&mut tx, p.business_id, vendor, &sealed, &settings)
+        .await
+        .map_err(|_| "unavailable")?;
+    tx.commit().await.map_err(|_| "unavailable")?;
+    tracing::info!(business_id = %p.business_id, vendor = vendor.as_str(), "crm connected by oauth");
+    Ok(())
 }
 
 async fn save(

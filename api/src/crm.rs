@@ -247,7 +247,8 @@ async fn connect(
     crate::owner::commit(tx).await?;
     tracing::info!(business_id = %t.business_id, vendor = vendor.as_str(), "crm connected");
     let mut body = json!({"id": id, "vendor": vendor.as_str()});
-    // The webhook's signing secret is shown this once; connecting again makes a new one.
+    // The webhook's signing secret, to set up the receiver (Settings shows it to the owner too);
+    // connecting again makes a new one.
     if vendor == Vendor::Webhook {
         body["secret"] = secret.unwrap_or_default().into();
     }
@@ -289,6 +290,18 @@ async fn change(
         check_field_map(m).map_err(|why| invalid("field_map", &why))?;
     }
     let mut tx = t.begin(&s.db).await?;
+    let vendor = store::connections(&mut tx, t.business_id)
+        .await?
+        .into_iter()
+        .find(|c| c.id == connection_id)
+        .and_then(|c| Vendor::parse(&c.vendor))
+        .ok_or(ApiError::NotFound)?;
+    if !vendor.maps_fields() && field_map.as_ref().is_some_and(|m| !m.is_empty()) {
+        return Err(invalid(
+            "field_map",
+            "Housecall Pro's API takes no custom fields",
+        ));
+    }
     if !store::update(
         &mut tx,
         t.business_id,
@@ -351,9 +364,14 @@ pub async fn push_lead(t: &Tenant, s: &AppState, lead_id: Uuid) -> Result<Vec<Uu
         return Err(ApiError::NotFound);
     }
     let (lead_recent, hour) = store::recent_manual(&mut tx, t.business_id, lead_id).await?;
-    if lead_recent >= MANUAL_PER_LEAD_MINUTE || hour >= MANUAL_PER_HOUR {
+    if lead_recent >= MANUAL_PER_LEAD_MINUTE {
         return Err(ApiError::TooManyRequests(
             "this caller was just pushed; try again in a minute".into(),
+        ));
+    }
+    if hour >= MANUAL_PER_HOUR {
+        return Err(ApiError::TooManyRequests(
+            "30 pushes by hand an hour at most; the automatic ones still go".into(),
         ));
     }
     let ids = store::enqueue(&mut tx, t.business_id, lead_id, None, "manual").await?;

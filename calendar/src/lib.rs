@@ -172,6 +172,9 @@ pub struct Tokens {
     /// What Google granted (the owner may untick scopes).
     #[serde(default)]
     pub scope: Option<String>,
+    /// GoHighLevel's sub-account the grant is for.
+    #[serde(default, rename = "locationId")]
+    pub location_id: Option<String>,
 }
 
 /// One OAuth 2.0 token endpoint (Google's and Jobber's work the same way).
@@ -217,6 +220,7 @@ impl OAuthClient {
         if let Some(v) = code_verifier {
             form.push(("code_verifier", v));
         }
+
         self.token_request(http, &form).await
     }
 
@@ -226,6 +230,10 @@ impl OAuthClient {
         params: &[(&str, &str)],
     ) -> Result<Tokens, CalendarError> {
         let mut form: Vec<(&str, &str)> = params.to_vec();
+        // GoHighLevel issues (and renews) a sub-account's token only when asked for one.
+        if self.provider == "gohighlevel" {
+            form.push(("user_type", "Location"));
+        }
         form.push(("client_id", &self.client_id));
         form.push(("client_secret", self.client_secret.expose_secret()));
         let body = form_body(&form);

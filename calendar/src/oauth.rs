@@ -36,8 +36,8 @@ pub fn digest(secret: &str) -> String {
 
 impl OAuthClient {
     /// Where the owner's browser goes to consent. Google gets the calendar scopes, offline
-    /// access (a refresh token) and a fresh consent (so a reconnect gets one too); Jobber's
-    /// scopes are fixed on the app.
+    /// access (a refresh token) and a fresh consent (so a reconnect gets one too); HubSpot and
+    /// GoHighLevel their contact scopes; Jobber's scopes are fixed on the app.
     pub fn authorize_link(&self, redirect_uri: &str, state: &str, verifier: &str) -> String {
         let mut q = vec![
             ("response_type", "code"),
@@ -48,13 +48,20 @@ impl OAuthClient {
         let challenge = challenge(verifier);
         q.push(("code_challenge", &challenge));
         q.push(("code_challenge_method", "S256"));
-        if self.provider == "google" {
-            q.extend([
+        match self.provider {
+            "google" => q.extend([
                 ("scope", GOOGLE_SCOPES),
                 ("access_type", "offline"),
                 ("prompt", "consent"),
                 ("include_granted_scopes", "true"),
-            ]);
+            ]),
+            // The CRMs' contact scopes (docs/research/crm-hubspot-gohighlevel.md §1.1, §2.1).
+            "hubspot" => q.push((
+                "scope",
+                "crm.objects.contacts.read crm.objects.contacts.write oauth",
+            )),
+            "gohighlevel" => q.push(("scope", "contacts.readonly contacts.write")),
+            _ => {}
         }
         let query: Vec<String> = q
             .iter()
@@ -133,6 +140,7 @@ mod tests {
             refresh_token: None,
             expires_in: None,
             scope: None,
+            location_id: None,
         };
         assert_eq!(t.lifetime_secs(1_700_000_000), 3600);
         let opaque = Tokens {

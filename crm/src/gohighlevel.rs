@@ -8,7 +8,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::http::{refused, send};
-use crate::{Connection, CrmError, Crms, Known, Pushed};
+use crate::{Connection, CrmError, Crms, Progress, gone};
 use nmc_domain::crm::Record;
 use secrecy::ExposeSecret;
 
@@ -35,37 +35,10 @@ pub async fn push(
     crms: &Crms,
     c: &Connection,
     r: &Record,
-    known: Option<&Known>,
-) -> Result<Pushed, CrmError> {
-    let found = match known {
-        Some(k) => Some(k.remote_id.clone()),
-        None => find(crms, c, &r.phone).await?,
-    };
-    let mut fields = fields(c, r);
-    let (id, created) = if let Some(id) = found {
-        let req = request(crms, c, reqwest::Method::PUT, &format!("/contacts/{id}")).json(&fields);
-        send(req).await?;
-        (id, false)
-    } else {
-        fields.insert("locationId".into(), c.setting("location_id")?.into());
-        fields.insert("phone".into(), r.phone.clone().into());
-        fields.insert("source".into(), "NeverMissCall".into());
-        fields.insert("tags".into(), json!(["missed-call"]));
-        let req = request(crms, c, reqwest::Method::POST, "/contacts/").json(&fields);
-        match send(req).await {
-            Ok(body) => (contact_id(&body)?, true),
-            // A location that allows no duplicates names the contact it matched.
-            Err(CrmError::Refused {
-                status: Some(400),
-                message,
-            }) if message.contains("duplicated") => {
-                return Err(refused(format!(
-                    "{message} (the duplicate lookup did not find it; check the location's duplicate setting)"
-                )));
-            }
-            Err(e) => return Err(e),
-        }
-    };
+    p: &mut Progress,
+) -> Result<(), CrmError> {
+    let id = contact(crms, c, r, p).await?;
+    p.remote_id = Some(id.clone());
     let req = request(
         crms,
         c,
@@ -73,12 +46,60 @@ pub async fn push(
         &format!("/contacts/{id}/notes"),
     )
     .json(&json!({ "body": r.note() }));
-    send(req).await?;
-    Ok(Pushed {
-        remote_id: id,
-        extra: Value::Null,
-        created,
-    })
+    send(req).await.map(|_| ())
+}
+
+/// The contact we kept (unless it is gone), else the location's duplicate match, else a new one.
+async fn contact(
+    crms: &Crms,
+    c: &Connection,
+    r: &Record,
+    p: &mut Progress,
+) -> Result<String, CrmError> {
+    if let Some(id) = p.remote_id.clone() {
+        match update(crms, c, r, &id).await {
+            Err(e) if gone(&e) => {}
+            other => return other.map(|()| id),
+        }
+    }
+    if let Some(id) = find(crms, c, &r.phone).await? {
+        update(crms, c, r, &id).await?;
+        return Ok(id);
+    }
+    let mut fields = fields(c, r);
+    let (first, last) = r.first_last();
+    fields.insert("firstName".into(), first.into());
+    fields.insert("lastName".into(), last.into());
+    fields.insert("locationId".into(), c.setting("location_id")?.into());
+    fields.insert("phone".into(), r.phone.clone().into());
+    fields.insert("source".into(), "NeverMissCall".into());
+    fields.insert("tags".into(), json!(["missed-call"]));
+    let req = request(crms, c, reqwest::Method::POST, "/contacts/").json(&fields);
+    match send(req).await {
+        Ok(body) => {
+            p.created = true;
+            contact_id(&body)
+        }
+        Err(CrmError::Refused {
+            status: Some(400),
+            message,
+        }) if message.contains("duplicated") => Err(refused(format!(
+            "{message} (the duplicate lookup did not find it; check the location's duplicate setting)"
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// The name only when the caller gave one (a contact the business named stays named).
+async fn update(crms: &Crms, c: &Connection, r: &Record, id: &str) -> Result<(), CrmError> {
+    let mut fields = fields(c, r);
+    if r.name.is_some() {
+        let (first, last) = r.first_last();
+        fields.insert("firstName".into(), first.into());
+        fields.insert("lastName".into(), last.into());
+    }
+    let req = request(crms, c, reqwest::Method::PUT, &format!("/contacts/{id}")).json(&fields);
+    send(req).await.map(|_| ())
 }
 
 /// `GET /contacts/search/duplicate?locationId=…&number=%2B1…`: `{"contact": {...}}` or none.
@@ -93,11 +114,9 @@ async fn find(crms: &Crms, c: &Connection, phone: &str) -> Result<Option<String>
     Ok(body["contact"]["id"].as_str().map(str::to_owned))
 }
 
+/// The address and the mapped custom fields.
 fn fields(c: &Connection, r: &Record) -> Map<String, Value> {
-    let (first, last) = r.first_last();
     let mut f = Map::new();
-    f.insert("firstName".into(), first.into());
-    f.insert("lastName".into(), last.into());
     if let Some(a) = &r.address {
         f.insert("address1".into(), a.clone().into());
     }

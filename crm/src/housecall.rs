@@ -9,7 +9,7 @@
 use serde_json::json;
 
 use crate::http::{refused, send};
-use crate::{Connection, CrmError, Crms, Known, Pushed};
+use crate::{Connection, CrmError, Crms, Progress, gone};
 use nmc_domain::crm::{Record, UsAddress, national_digits, same_phone};
 use secrecy::ExposeSecret;
 
@@ -43,47 +43,68 @@ pub async fn push(
     crms: &Crms,
     c: &Connection,
     r: &Record,
-    known: Option<&Known>,
-) -> Result<Pushed, CrmError> {
-    let found = match known {
-        Some(k) => Some(k.remote_id.clone()),
-        None => find(crms, c, &r.phone).await?,
-    };
-    let (first, last) = r.first_last();
-    let (id, created) = match found {
-        Some(id) => {
-            if r.name.is_some() {
-                let body = json!({"first_name": first, "last_name": last});
-                let path = format!("/customers/{id}");
-                send(request(crms, c, reqwest::Method::PUT, &path).json(&body)).await?;
-            }
-            (id, false)
-        }
-        None => (create(crms, c, r).await?, true),
-    };
-    let mut extra = known.map(|k| k.extra.clone()).unwrap_or_else(|| json!({}));
+    p: &mut Progress,
+) -> Result<(), CrmError> {
+    let id = customer(crms, c, r, p).await?;
+    p.remote_id = Some(id.clone());
     let conversation = r.conversation_id.map(|c| c.to_string()).unwrap_or_default();
-    if extra["leads"][&conversation].is_string() {
-        let body = json!({"first_name": first, "last_name": last, "notes": r.note()});
-        send(request(crms, c, reqwest::Method::PUT, &format!("/customers/{id}")).json(&body))
-            .await?;
-    } else {
-        let body = json!({
-            "customer_id": id,
-            "lead_source": "NeverMissCall",
-            "note": r.note(),
-            "tags": ["missed-call"],
-        });
-        let lead = send(request(crms, c, reqwest::Method::POST, "/leads").json(&body)).await?;
-        if let (Some(lead_id), false) = (lead["id"].as_str(), conversation.is_empty()) {
-            extra["leads"][&conversation] = lead_id.into();
+    if p.extra["leads"][&conversation].is_string() {
+        // This conversation has its lead, and leads take no notes later: the latest goes on
+        // the customer's notes.
+        let mut body = names(r);
+        body["notes"] = r.note().into();
+        let path = format!("/customers/{id}");
+        return send(request(crms, c, reqwest::Method::PUT, &path).json(&body))
+            .await
+            .map(|_| ());
+    }
+    let body = json!({
+        "customer_id": id,
+        "lead_source": "NeverMissCall",
+        "note": r.note(),
+        "tags": ["missed-call"],
+    });
+    let lead = send(request(crms, c, reqwest::Method::POST, "/leads").json(&body)).await?;
+    if let (Some(lead_id), false) = (lead["id"].as_str(), conversation.is_empty()) {
+        p.extra["leads"][&conversation] = lead_id.into();
+    }
+    Ok(())
+}
+
+/// The names, only when the caller gave one (a customer the business named stays named).
+fn names(r: &Record) -> serde_json::Value {
+    if r.name.is_none() {
+        return json!({});
+    }
+    let (first, last) = r.first_last();
+    json!({"first_name": first, "last_name": last})
+}
+
+/// The customer we kept (unless it is gone), else one whose number is the caller's, else new.
+async fn customer(
+    crms: &Crms,
+    c: &Connection,
+    r: &Record,
+    p: &mut Progress,
+) -> Result<String, CrmError> {
+    let update = |id: String| async move {
+        let path = format!("/customers/{id}");
+        send(request(crms, c, reqwest::Method::PUT, &path).json(&names(r)))
+            .await
+            .map(|_| id)
+    };
+    if let Some(id) = p.remote_id.clone() {
+        match update(id).await {
+            Err(e) if gone(&e) => {}
+            other => return other,
         }
     }
-    Ok(Pushed {
-        remote_id: id,
-        extra,
-        created,
-    })
+    if let Some(id) = find(crms, c, &r.phone).await? {
+        return update(id).await;
+    }
+    let id = create(crms, c, r).await?;
+    p.created = true;
+    Ok(id)
 }
 
 async fn find(crms: &Crms, c: &Connection, phone: &str) -> Result<Option<String>, CrmError> {

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::http::{refused, send};
-use crate::{Connection, CrmError, Crms, Known, Pushed};
+use crate::{Connection, CrmError, Crms, Progress, gone};
 use nmc_domain::crm::{Record, national_digits};
 use secrecy::ExposeSecret;
 
@@ -27,49 +27,71 @@ pub async fn push(
     crms: &Crms,
     c: &Connection,
     r: &Record,
-    known: Option<&Known>,
-) -> Result<Pushed, CrmError> {
-    let found = match known {
-        Some(k) => Some(k.remote_id.clone()),
-        None => find(crms, c, &r.phone).await?,
-    };
-    let props = properties(c, r);
-    let token = c.secret.expose_secret();
-    let (id, created) = if let Some(id) = found {
-        let req = crms
-            .http
-            .patch(url(crms, &format!("/crm/v3/objects/contacts/{id}")))
-            .bearer_auth(token)
-            .json(&json!({ "properties": props }));
-        send(req).await?;
-        (id, false)
-    } else {
-        let mut props = props;
-        props.insert("lifecyclestage".into(), "lead".into());
-        let req = crms
-            .http
-            .post(url(crms, "/crm/v3/objects/contacts"))
-            .bearer_auth(token)
-            .json(&json!({ "properties": props, "associations": [] }));
-        match send(req).await {
-            Ok(body) => (id_of(&body)?, true),
-            // A contact with this email exists already: HubSpot names it in the message.
-            Err(CrmError::Refused {
-                status: Some(409),
-                message,
-            }) => (
-                existing_id(&message).ok_or_else(|| refused(message))?,
-                false,
-            ),
-            Err(e) => return Err(e),
+    p: &mut Progress,
+) -> Result<(), CrmError> {
+    let id = contact(crms, c, r, p).await?;
+    p.remote_id = Some(id.clone());
+    note(crms, c.secret.expose_secret(), &id, r).await
+}
+
+/// The caller's contact: the one we kept (unless HubSpot lost it), else found by phone, else
+/// made.
+async fn contact(
+    crms: &Crms,
+    c: &Connection,
+    r: &Record,
+    p: &mut Progress,
+) -> Result<String, CrmError> {
+    if let Some(id) = p.remote_id.clone() {
+        match update(crms, c, r, &id).await {
+            Err(e) if gone(&e) => {}
+            other => return other.map(|()| id),
         }
-    };
-    note(crms, token, &id, r).await?;
-    Ok(Pushed {
-        remote_id: id,
-        extra: Value::Null,
-        created,
-    })
+    }
+    if let Some(id) = find(crms, c, &r.phone).await? {
+        update(crms, c, r, &id).await?;
+        return Ok(id);
+    }
+    let mut props = properties(c, r);
+    let (first, last) = r.first_last();
+    props.insert("firstname".into(), first.into());
+    props.insert("lastname".into(), last.into());
+    props.insert("phone".into(), r.phone.clone().into());
+    props.insert("lifecyclestage".into(), "lead".into());
+    let req = crms
+        .http
+        .post(url(crms, "/crm/v3/objects/contacts"))
+        .bearer_auth(c.secret.expose_secret())
+        .json(&json!({ "properties": props, "associations": [] }));
+    match send(req).await {
+        Ok(body) => {
+            p.created = true;
+            id_of(&body)
+        }
+        // A contact with this email exists already: HubSpot names it in the message.
+        Err(CrmError::Refused {
+            status: Some(409),
+            message,
+        }) => existing_id(&message).ok_or_else(|| refused(message)),
+        Err(e) => Err(e),
+    }
+}
+
+/// What we learnt, onto a contact the business may have curated: the name only when the caller
+/// gave one, never the number it was found by.
+async fn update(crms: &Crms, c: &Connection, r: &Record, id: &str) -> Result<(), CrmError> {
+    let mut props = properties(c, r);
+    if r.name.is_some() {
+        let (first, last) = r.first_last();
+        props.insert("firstname".into(), first.into());
+        props.insert("lastname".into(), last.into());
+    }
+    let req = crms
+        .http
+        .patch(url(crms, &format!("/crm/v3/objects/contacts/{id}")))
+        .bearer_auth(c.secret.expose_secret())
+        .json(&json!({ "properties": props }));
+    send(req).await.map(|_| ())
 }
 
 /// The contact whose phone or mobile is this caller's, oldest first.
@@ -96,12 +118,9 @@ async fn find(crms: &Crms, c: &Connection, phone: &str) -> Result<Option<String>
     Ok(found["results"][0]["id"].as_str().map(str::to_owned))
 }
 
+/// The address and the mapped custom properties (names are the caller's business).
 fn properties(c: &Connection, r: &Record) -> Map<String, Value> {
-    let (first, last) = r.first_last();
     let mut p = Map::new();
-    p.insert("firstname".into(), first.into());
-    p.insert("lastname".into(), last.into());
-    p.insert("phone".into(), r.phone.clone().into());
     if let Some(a) = &r.address {
         p.insert("address".into(), a.clone().into());
     }

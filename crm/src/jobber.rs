@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::http::{refused, send};
-use crate::{Connection, CrmError, Crms, Known, Pushed};
+use crate::{Connection, CrmError, Crms, Progress, gone};
 use nmc_domain::crm::{Record, UsAddress, national_digits};
 use secrecy::ExposeSecret;
 
@@ -94,30 +94,14 @@ pub async fn push(
     crms: &Crms,
     c: &Connection,
     r: &Record,
-    known: Option<&Known>,
-) -> Result<Pushed, CrmError> {
-    let found = match known {
-        Some(k) => Some(k.remote_id.clone()),
-        None => find(crms, c, &r.phone).await?,
-    };
-    let (client, created) = match found {
-        Some(id) => {
-            if r.name.is_some() {
-                edit(crms, c, &id, r).await?;
-            }
-            (id, false)
-        }
-        None => (create(crms, c, r).await?, true),
-    };
-    let mut extra = known
-        .map(|k| k.extra.clone())
-        .filter(Value::is_object)
-        .unwrap_or_else(|| json!({}));
+    p: &mut Progress,
+) -> Result<(), CrmError> {
+    let client = client(crms, c, r, p).await?;
+    p.remote_id = Some(client.clone());
     let conversation = r
         .conversation_id
-        .map(|c| c.to_string())
-        .unwrap_or_else(|| "manual".into());
-    let request = if let Some(id) = extra["requests"][&conversation].as_str() {
+        .map_or_else(|| "manual".to_owned(), |c| c.to_string());
+    let request = if let Some(id) = p.extra["requests"][&conversation].as_str() {
         id.to_owned()
     } else {
         let q = "mutation($input: RequestCreateInput!) { requestCreate(input: $input) { request { id } userErrors { message path } } }";
@@ -132,7 +116,7 @@ pub async fn push(
             .as_str()
             .ok_or_else(|| refused("Jobber made no request"))?
             .to_owned();
-        extra["requests"][&conversation] = id.clone().into();
+        p.extra["requests"][&conversation] = id.clone().into();
         id
     };
     let q = "mutation($id: EncodedId!, $input: RequestCreateNoteInput!) { requestCreateNote(requestId: $id, input: $input) { requestNote { id } userErrors { message path } } }";
@@ -142,12 +126,30 @@ pub async fn push(
         q,
         json!({"id": request, "input": {"message": r.note()}}),
     )
-    .await?;
-    Ok(Pushed {
-        remote_id: client,
-        extra,
-        created,
-    })
+    .await
+    .map(|_| ())
+}
+
+/// The client we kept (unless Jobber lost it), else found by phone, else made.
+async fn client(
+    crms: &Crms,
+    c: &Connection,
+    r: &Record,
+    p: &mut Progress,
+) -> Result<String, CrmError> {
+    if let Some(id) = p.remote_id.clone() {
+        match edit(crms, c, &id, r).await {
+            Err(e) if gone(&e) => p.extra = json!({}),
+            other => return other.map(|()| id),
+        }
+    }
+    if let Some(id) = find(crms, c, &r.phone).await? {
+        edit(crms, c, &id, r).await?;
+        return Ok(id);
+    }
+    let id = create(crms, c, r).await?;
+    p.created = true;
+    Ok(id)
 }
 
 async fn find(crms: &Crms, c: &Connection, phone: &str) -> Result<Option<String>, CrmError> {
@@ -173,10 +175,15 @@ fn custom(c: &Connection, r: &Record) -> Value {
         .collect()
 }
 
+/// The name only when the caller gave one, and the mapped fields.
 async fn edit(crms: &Crms, c: &Connection, id: &str, r: &Record) -> Result<(), CrmError> {
-    let (first, last) = r.first_last();
+    let mut input = json!({"customFields": custom(c, r)});
+    if r.name.is_some() {
+        let (first, last) = r.first_last();
+        input["firstName"] = first.into();
+        input["lastName"] = last.into();
+    }
     let q = "mutation($id: EncodedId!, $input: ClientEditInput!) { clientEdit(clientId: $id, input: $input) { client { id } userErrors { message path } } }";
-    let input = json!({"firstName": first, "lastName": last, "customFields": custom(c, r)});
     call(crms, c, q, json!({"id": id, "input": input}))
         .await
         .map(|_| ())

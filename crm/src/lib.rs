@@ -14,6 +14,7 @@ pub mod webhook;
 
 use std::time::Duration;
 
+use nmc_calendar::OAuthClient;
 use nmc_domain::crm::{FieldMap, Record, Vendor};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -28,6 +29,10 @@ pub struct Crms {
     pub servicetitan_auth: String,
     pub housecall: String,
     pub jobber: String,
+    /// HubSpot's and GoHighLevel's OAuth apps ("Connect with …"; a pasted private token works
+    /// without them).
+    pub hubspot_oauth: OAuthClient,
+    pub gohighlevel_oauth: OAuthClient,
     /// Webhooks may go to http:// and private addresses (a development or test deployment,
     /// whose own base URL is http://); otherwise only https:// to public addresses.
     pub webhook_private_ok: bool,
@@ -68,6 +73,34 @@ impl Crms {
             ),
             housecall: env("HOUSECALLPRO_API_BASE", "https://api.housecallpro.com"),
             jobber: env("JOBBER_API_BASE", "https://api.getjobber.com"),
+            hubspot_oauth: OAuthClient {
+                provider: "hubspot",
+                authorize_url: env(
+                    "HUBSPOT_OAUTH_AUTHORIZE_URL",
+                    "https://app.hubspot.com/oauth/authorize",
+                ),
+                token_url: env(
+                    "HUBSPOT_OAUTH_TOKEN_URL",
+                    "https://api.hubapi.com/oauth/v1/token",
+                ),
+                revoke_url: None,
+                client_id: var("HUBSPOT_CLIENT_ID").unwrap_or_default(),
+                client_secret: var("HUBSPOT_CLIENT_SECRET").unwrap_or_default().into(),
+            },
+            gohighlevel_oauth: OAuthClient {
+                provider: "gohighlevel",
+                authorize_url: env(
+                    "GOHIGHLEVEL_OAUTH_AUTHORIZE_URL",
+                    "https://marketplace.gohighlevel.com/v2/oauth/chooselocation",
+                ),
+                token_url: env(
+                    "GOHIGHLEVEL_OAUTH_TOKEN_URL",
+                    "https://services.leadconnectorhq.com/oauth/token",
+                ),
+                revoke_url: None,
+                client_id: var("GOHIGHLEVEL_CLIENT_ID").unwrap_or_default(),
+                client_secret: var("GOHIGHLEVEL_CLIENT_SECRET").unwrap_or_default().into(),
+            },
             webhook_private_ok,
         }
     }
@@ -99,19 +132,40 @@ impl Connection {
     }
 }
 
-/// What we already know of the caller in this CRM.
+/// What we know of the caller in this CRM, filled in as a push goes: kept after a failed
+/// attempt too, so the retry updates what this one made instead of making it again.
 #[derive(Debug, Clone, Default)]
-pub struct Known {
-    pub remote_id: String,
+pub struct Progress {
+    /// The CRM's record for the caller (kept per caller and connection).
+    pub remote_id: Option<String>,
+    /// Secondary ids (Jobber's requests and Housecall Pro's leads per conversation).
     pub extra: Value,
+    /// Whether this push made the record.
+    pub created: bool,
 }
 
-/// The outcome of a push: the record's id (kept for the next push) and whether we made it.
-#[derive(Debug, Clone)]
-pub struct Pushed {
-    pub remote_id: String,
-    pub extra: Value,
-    pub created: bool,
+impl Progress {
+    pub fn known(remote_id: Option<String>, extra: Option<Value>) -> Self {
+        Self {
+            remote_id,
+            extra: extra
+                .filter(Value::is_object)
+                .unwrap_or_else(|| serde_json::json!({})),
+            created: false,
+        }
+    }
+}
+
+/// Whether the CRM says the record we kept is gone (deleted or merged there): then the caller
+/// is looked up again by phone.
+pub(crate) fn gone(e: &CrmError) -> bool {
+    match e {
+        CrmError::Refused {
+            status: Some(404), ..
+        } => true,
+        CrmError::Refused { message, .. } => message.to_lowercase().contains("not found"),
+        CrmError::Retry { .. } => false,
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -152,20 +206,30 @@ impl CrmError {
 }
 
 impl Crms {
-    /// Pushes one interaction. `push_id` is the webhook's stable message id.
+    /// The OAuth app of a CRM that offers one (HubSpot, GoHighLevel).
+    pub fn oauth(&self, vendor: Vendor) -> Option<&OAuthClient> {
+        match vendor {
+            Vendor::HubSpot => Some(&self.hubspot_oauth),
+            Vendor::GoHighLevel => Some(&self.gohighlevel_oauth),
+            _ => None,
+        }
+    }
+
+    /// Pushes one interaction, recording in `p` what it found or made. `push_id` is the
+    /// webhook's stable message id.
     pub async fn push(
         &self,
         c: &Connection,
         r: &Record,
-        known: Option<&Known>,
+        p: &mut Progress,
         push_id: uuid::Uuid,
-    ) -> Result<Pushed, CrmError> {
+    ) -> Result<(), CrmError> {
         match c.vendor {
-            Vendor::HubSpot => hubspot::push(self, c, r, known).await,
-            Vendor::GoHighLevel => gohighlevel::push(self, c, r, known).await,
-            Vendor::ServiceTitan => servicetitan::push(self, c, r, known).await,
-            Vendor::HousecallPro => housecall::push(self, c, r, known).await,
-            Vendor::Jobber => jobber::push(self, c, r, known).await,
+            Vendor::HubSpot => hubspot::push(self, c, r, p).await,
+            Vendor::GoHighLevel => gohighlevel::push(self, c, r, p).await,
+            Vendor::ServiceTitan => servicetitan::push(self, c, r, p).await,
+            Vendor::HousecallPro => housecall::push(self, c, r, p).await,
+            Vendor::Jobber => jobber::push(self, c, r, p).await,
             Vendor::Webhook => webhook::deliver(self, c, r, push_id).await,
         }
     }

@@ -10,7 +10,7 @@
 use serde_json::{Value, json};
 
 use crate::http::{refused, send};
-use crate::{Connection, CrmError, Crms, Known, Pushed};
+use crate::{Connection, CrmError, Crms, Progress, gone};
 use nmc_domain::crm::{Record, UsAddress, national_digits, same_phone};
 use secrecy::ExposeSecret;
 
@@ -85,47 +85,57 @@ pub async fn push(
     crms: &Crms,
     c: &Connection,
     r: &Record,
-    known: Option<&Known>,
-) -> Result<Pushed, CrmError> {
+    p: &mut Progress,
+) -> Result<(), CrmError> {
     let s = session(crms, c).await?;
-    let known_id = known.map(|k| k.remote_id.clone());
-    // A booking we made earlier may have become a customer since: look again by phone.
-    let customer = match known_id.as_deref() {
-        Some(id) if !id.starts_with("booking/") => Some(id.to_owned()),
-        _ => find(&s, &r.phone).await?,
-    };
-    if let Some(id) = customer {
-        if r.name.is_some() {
-            let path = format!("crm/v2/tenant/{{t}}/customers/{id}");
-            let body = json!({"name": r.display_name(), "customFields": custom(c, r)});
-            send(s.req(reqwest::Method::PATCH, &path).json(&body)).await?;
+    let kept = p.remote_id.clone();
+    if let Some(id) = kept.as_deref().filter(|k| !k.starts_with("booking/")) {
+        match customer_note(&s, c, r, id).await {
+            Err(e) if gone(&e) => {}
+            other => return other,
         }
-        let path = format!("crm/v2/tenant/{{t}}/customers/{id}/notes");
-        let note = json!({"text": r.note(), "pinToTop": true, "addToLocations": false});
-        send(s.req(reqwest::Method::POST, &path).json(&note)).await?;
-        return Ok(Pushed {
-            remote_id: id,
-            extra: Value::Null,
-            created: false,
-        });
     }
-    if let Some(booking) = known_id.as_deref().and_then(|k| k.strip_prefix("booking/")) {
+    // A booking we made earlier may have become a customer since: look again by phone.
+    if let Some(id) = find(&s, &r.phone).await? {
+        p.remote_id = Some(id.clone());
+        return customer_note(&s, c, r, &id).await;
+    }
+    if let Some(booking) = kept.as_deref().and_then(|k| k.strip_prefix("booking/")) {
         let path = format!(
             "crm/v2/tenant/{{t}}/booking-provider/{}/bookings/{booking}",
             c.setting("booking_provider")?
         );
         let body = json!({"name": r.display_name(), "summary": r.note()});
-        send(s.req(reqwest::Method::PATCH, &path).json(&body)).await?;
-        return Ok(Pushed {
-            remote_id: format!("booking/{booking}"),
-            extra: Value::Null,
-            created: false,
-        });
+        match send(s.req(reqwest::Method::PATCH, &path).json(&body)).await {
+            Err(e) if gone(&e) => {}
+            other => return other.map(|_| ()),
+        }
     }
     match r.address.as_deref().and_then(UsAddress::parse) {
-        Some(address) => create_customer(&s, c, r, &address_json(&address)).await,
-        None => create_booking(&s, c, r).await,
+        Some(address) => create_customer(&s, c, r, &address_json(&address), p).await,
+        None => create_booking(&s, c, r, p).await,
     }
+}
+
+/// What we learnt onto the customer (the name only when the caller gave one), and the
+/// interaction as a pinned note.
+async fn customer_note(
+    s: &Session<'_>,
+    c: &Connection,
+    r: &Record,
+    id: &str,
+) -> Result<(), CrmError> {
+    let mut body = json!({"customFields": custom(c, r)});
+    if r.name.is_some() {
+        body["name"] = r.display_name().into();
+    }
+    let path = format!("crm/v2/tenant/{{t}}/customers/{id}");
+    send(s.req(reqwest::Method::PATCH, &path).json(&body)).await?;
+    let path = format!("crm/v2/tenant/{{t}}/customers/{id}/notes");
+    let note = json!({"text": r.note(), "pinToTop": true, "addToLocations": false});
+    send(s.req(reqwest::Method::POST, &path).json(&note))
+        .await
+        .map(|_| ())
 }
 
 /// `GET …/customers?phone=` (ten digits), each hit checked against its contacts: the filter's
@@ -179,7 +189,8 @@ async fn create_customer(
     c: &Connection,
     r: &Record,
     address: &Value,
-) -> Result<Pushed, CrmError> {
+    p: &mut Progress,
+) -> Result<(), CrmError> {
     let body = json!({
         "name": r.display_name(),
         "type": "Residential",
@@ -197,17 +208,22 @@ async fn create_customer(
         .as_i64()
         .ok_or_else(|| refused("ServiceTitan answered without a customer id"))?
         .to_string();
+    p.remote_id = Some(id.clone());
+    p.extra["location_id"] = made["locations"][0]["id"].clone();
+    p.created = true;
     let path = format!("crm/v2/tenant/{{t}}/customers/{id}/notes");
     let note = json!({"text": r.note(), "pinToTop": true, "addToLocations": false});
-    send(s.req(reqwest::Method::POST, &path).json(&note)).await?;
-    Ok(Pushed {
-        remote_id: id,
-        extra: json!({"location_id": made["locations"][0]["id"]}),
-        created: true,
-    })
+    send(s.req(reqwest::Method::POST, &path).json(&note))
+        .await
+        .map(|_| ())
 }
 
-async fn create_booking(s: &Session<'_>, c: &Connection, r: &Record) -> Result<Pushed, CrmError> {
+async fn create_booking(
+    s: &Session<'_>,
+    c: &Connection,
+    r: &Record,
+    p: &mut Progress,
+) -> Result<(), CrmError> {
     let path = format!(
         "crm/v2/tenant/{{t}}/booking-provider/{}/bookings",
         c.setting("booking_provider")?
@@ -225,11 +241,9 @@ async fn create_booking(s: &Session<'_>, c: &Connection, r: &Record) -> Result<P
     let id = made["id"]
         .as_i64()
         .ok_or_else(|| refused("ServiceTitan answered without a booking id"))?;
-    Ok(Pushed {
-        remote_id: format!("booking/{id}"),
-        extra: Value::Null,
-        created: true,
-    })
+    p.remote_id = Some(format!("booking/{id}"));
+    p.created = true;
+    Ok(())
 }
 
 /// ServiceTitan's address shape.

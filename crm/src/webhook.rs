@@ -20,7 +20,7 @@ use serde_json::json;
 use sha2::Sha256;
 
 use crate::http::refused;
-use crate::{Connection, CrmError, Crms, Pushed};
+use crate::{Connection, CrmError, Crms};
 use nmc_domain::crm::Record;
 
 /// A new endpoint secret: `whsec_` and 32 random bytes in base64.
@@ -90,12 +90,19 @@ fn is_public(ip: IpAddr) -> bool {
                 || v4.is_unspecified()
                 || v4.is_broadcast()
                 || v4.is_documentation()
-                || (a == 100 && (64..128).contains(&b)))
+                || v4.is_multicast()
+                || a == 0
+                || a >= 240
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (18..20).contains(&b)))
         }
         IpAddr::V6(v6) => {
             let first = v6.segments()[0];
             !(v6.is_loopback()
                 || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first == 0x64 && v6.segments()[1] == 0xff9b)
+                || first == 0x2002
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
                 || v6
@@ -114,7 +121,7 @@ pub async fn deliver(
     c: &Connection,
     r: &Record,
     push: uuid::Uuid,
-) -> Result<Pushed, CrmError> {
+) -> Result<(), CrmError> {
     let (url, pinned) = resolve(crms, &c.setting("url")?).await?;
     let id = format!("msg_{}", push.simple());
     let body = serde_json::to_vec(&json!({
@@ -129,6 +136,7 @@ pub async fn deliver(
         Some(addr) => reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(20))
             .redirect(reqwest::redirect::Policy::none())
+            .user_agent("NeverMissCall-Webhooks/1")
             .resolve(url.host_str().unwrap_or_default(), addr)
             .build()
             .map_err(|e| refused(e.to_string()))?,
@@ -155,11 +163,7 @@ pub async fn deliver(
         })?;
     let status = resp.status().as_u16();
     match status {
-        200..=299 => Ok(Pushed {
-            remote_id: id,
-            extra: serde_json::Value::Null,
-            created: false,
-        }),
+        200..=299 => Ok(()),
         410 => Err(CrmError::Refused {
             status: Some(410),
             message: "the receiver says the endpoint is gone (410)".into(),

@@ -232,7 +232,7 @@ pub fn check_field_map(map: &FieldMap) -> Result<(), String> {
                 .all(|c| c.is_ascii_alphanumeric() || "_-.:{}".contains(c));
         if !plausible {
             return Err(format!(
-                "{ours}: the CRM's field name must be 1-100 letters, digits or _ - . :"
+                "{ours}: the CRM's field name must be 1-100 letters, digits or _ - . : {{ }}"
             ));
         }
     }

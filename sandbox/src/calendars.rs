@@ -57,6 +57,13 @@ impl CalendarDoubles {
             .route("/jobber/oauth/token", post(crate::oauth::token))
             .route("/google/authorize", get(crate::oauth::authorize))
             .route("/jobber/oauth/authorize", get(crate::oauth::authorize))
+            .route("/hubspot/oauth/authorize", get(crate::oauth::authorize))
+            .route("/hubspot/oauth/v1/token", post(crate::oauth::token))
+            .route(
+                "/gohighlevel/oauth/chooselocation",
+                get(crate::oauth::authorize),
+            )
+            .route("/gohighlevel/oauth/token", post(crate::oauth::token))
             .route("/google/revoke", post(crate::oauth::revoke))
             .route(
                 "/google/calendar/v3/users/me/calendarList",

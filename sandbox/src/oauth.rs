@@ -21,11 +21,11 @@ use crate::calendars::CalendarDoubles;
 const GOOGLE_SCOPES: &str = "https://www.googleapis.com/auth/calendar.events https://www.googleapis.com/auth/calendar.events.freebusy https://www.googleapis.com/auth/calendar.calendarlist.readonly";
 
 fn provider_of(uri: &Uri) -> &'static str {
-    if uri.path().contains("/jobber/") {
-        "jobber"
-    } else {
-        "google"
-    }
+    let path = uri.path();
+    ["jobber", "hubspot", "gohighlevel"]
+        .into_iter()
+        .find(|p| path.contains(&format!("/{p}/")))
+        .unwrap_or("google")
 }
 
 fn new_token(prefix: &str) -> String {
@@ -121,6 +121,12 @@ fn jobber_access_token() -> String {
 fn tokens(provider: &str, scope: &str, refresh: Option<String>) -> Response {
     let body = if provider == "jobber" {
         json!({"access_token": jobber_access_token(), "refresh_token": refresh})
+    } else if provider == "hubspot" {
+        // HubSpot's OAuth access tokens live 30 minutes and name the portal.
+        json!({"access_token": new_token("hso"), "refresh_token": refresh, "expires_in": 1800, "token_type": "bearer", "hub_id": 424_242})
+    } else if provider == "gohighlevel" {
+        json!({"access_token": new_token("ghl-oauth"), "refresh_token": refresh, "expires_in": 86_399, "token_type": "Bearer",
+               "scope": scope, "userType": "Location", "locationId": "ve9EPM428h8vShlRW1KT", "companyId": "sandbox-company"})
     } else {
         let mut b = json!({"access_token": new_token("ya29"), "expires_in": 3599, "scope": scope, "token_type": "Bearer"});
         if let Some(r) = refresh {
@@ -141,6 +147,10 @@ pub(crate) async fn token(State(d): State<CalendarDoubles>, uri: Uri, body: Stri
     let has = |k: &str| form.get(k).is_some_and(|v| !v.is_empty());
     if !has("client_id") || !has("client_secret") {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    // GoHighLevel gives a sub-account's token only when asked for one.
+    if provider == "gohighlevel" && form.get("user_type").map(String::as_str) != Some("Location") {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
     }
     match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => exchange(&d, provider, &form),
@@ -192,16 +202,21 @@ fn exchange(d: &CalendarDoubles, provider: &str, form: &BTreeMap<String, String>
     )
 }
 
-/// Google keeps its refresh token; Jobber rotates it and refuses the old one at once.
+/// Google and HubSpot keep their refresh tokens.
 fn refresh(d: &CalendarDoubles, provider: &str, presented: &str) -> Response {
     let mut inner = d.inner.lock().unwrap();
     if presented.is_empty() || inner.revoked.iter().any(|r| r == presented) {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
     }
-    if provider == "jobber" {
+    // Jobber and GoHighLevel rotate the refresh token and refuse the old one at once.
+    if provider == "jobber" || provider == "gohighlevel" {
         inner.revoked.push(presented.to_owned());
         drop(inner);
-        return tokens(provider, "", Some(new_token("refresh")));
+        return tokens(
+            provider,
+            "contacts.readonly contacts.write",
+            Some(new_token("refresh")),
+        );
     }
     drop(inner);
     tokens(provider, GOOGLE_SCOPES, None)

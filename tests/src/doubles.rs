@@ -258,5 +258,25 @@ pub fn vendor_env(sandbox_url: &str) -> Vec<(&'static str, String)> {
             format!("{sandbox_url}/servicetitan/connect/token"),
         ),
         ("HOUSECALLPRO_API_BASE", format!("{sandbox_url}/housecall")),
+        (
+            "HUBSPOT_OAUTH_AUTHORIZE_URL",
+            format!("{sandbox_url}/hubspot/oauth/authorize"),
+        ),
+        (
+            "HUBSPOT_OAUTH_TOKEN_URL",
+            format!("{sandbox_url}/hubspot/oauth/v1/token"),
+        ),
+        ("HUBSPOT_CLIENT_ID", "nmc-test-hubspot".into()),
+        ("HUBSPOT_CLIENT_SECRET", "hubspot-test-secret".into()),
+        (
+            "GOHIGHLEVEL_OAUTH_AUTHORIZE_URL",
+            format!("{sandbox_url}/gohighlevel/oauth/chooselocation"),
+        ),
+        (
+            "GOHIGHLEVEL_OAUTH_TOKEN_URL",
+            format!("{sandbox_url}/gohighlevel/oauth/token"),
+        ),
+        ("GOHIGHLEVEL_CLIENT_ID", "nmc-test-ghl".into()),
+        ("GOHIGHLEVEL_CLIENT_SECRET", "ghl-test-secret".into()),
     ]
 }

@@ -130,6 +130,7 @@ async fn provider_tokens(
             refresh_token: c.refresh_token.clone(),
             expires_in: c.expires_in,
             scope: None,
+            location_id: None,
         }),
         _ => Err(ApiError::Invalid(BTreeMap::from([(
             "code",

@@ -29,7 +29,7 @@ struct Shown {
     calendar_error: Option<String>,
 }
 
-fn error_words(code: &str) -> &'static str {
+pub(crate) fn error_words(code: &str) -> &'static str {
     match code {
         "access_denied" => "You said no on the provider's page, so nothing was connected.",
         "not_configured" => {

@@ -4,9 +4,9 @@
 //! a form asking for exactly what that vendor needs. Every form saves through `/api/crm…`.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use maud::{Markup, html};
 use nmc_domain::crm::{MAPPABLE, Vendor};
 use nmc_store::crm as store;
@@ -19,12 +19,37 @@ use crate::{AppState, error::ApiError};
 pub const PAGE: &str = "/app/settings/integrations";
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(PAGE, get(integrations_page))
+    Router::new()
+        .route(PAGE, get(integrations_page))
+        .route("/app/crm/{provider}/connect", post(connect))
+}
+
+/// "Connect with HubSpot / GoHighLevel": their OAuth consent, as the calendars do it.
+async fn connect(
+    Signed(t): Signed,
+    State(s): State<AppState>,
+    Path(provider): Path<String>,
+) -> Result<Response, ApiError> {
+    if let Err(r) = owner_only(&t) {
+        return Ok(r);
+    }
+    let offers = Vendor::parse(&provider).is_some_and(|v| s.crms.oauth(v).is_some());
+    if !offers {
+        return Err(ApiError::NotFound);
+    }
+    crate::calendar_connect::start(t, &s, &provider).await
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Shown {
+    connected: Option<String>,
+    crm_error: Option<String>,
 }
 
 async fn integrations_page(
     Signed(t): Signed,
     State(s): State<AppState>,
+    Query(shown): Query<Shown>,
     sent: Submitted,
 ) -> Result<Response, ApiError> {
     if let Err(r) = owner_only(&t) {
@@ -46,6 +71,8 @@ async fn integrations_page(
     let body = html! {
         (nav("settings", &t))
         h1 { "Integrations" }
+        @if let Some(p) = shown.connected.as_deref().and_then(Vendor::parse) { p role="status" { (ui::badge("Connected", Tone::Ok)) " " (p.label()) " is connected." } }
+        @if let Some(e) = &shown.crm_error { p class="error" role="alert" { (crate::web::calendars::error_words(e)) } }
         p class="hint" { "Every missed-call conversation goes to the CRM you already use when it ends, is booked, or leaves a voicemail: the caller found by phone number (or created) and the conversation added as a note. A push that fails is retried for three days." }
         @for vendor in Vendor::ALL {
             @let connected = views.iter().position(|v| v.vendor == vendor.as_str());
@@ -53,7 +80,15 @@ async fn integrations_page(
                 h2 id={ (vendor.as_str()) "-title" } { (vendor.label()) }
                 @match connected {
                     Some(i) => (connected_card(&sent, &views[i], &logs[i], secrets.first().map(String::as_str))),
-                    None => (connect_form(&sent, vendor)),
+                    None => {
+                        @if s.crms.oauth(vendor).is_some_and(nmc_calendar::OAuthClient::configured) {
+                            form method="post" action={ "/app/crm/" (vendor.as_str()) "/connect" } {
+                                button type="submit" { "Connect with " (vendor.label()) }
+                            }
+                            p class="hint" { "Or paste a token:" }
+                        }
+                        (connect_form(&sent, vendor))
+                    },
                 }
             }
         }

@@ -30,7 +30,7 @@ fn error(status: StatusCode, message: Value) -> Response {
 }
 
 fn admit(d: &CrmDoubles, headers: &HeaderMap) -> Option<Response> {
-    if !bearer(headers).is_some_and(|t| t.starts_with("pit-")) {
+    if !bearer(headers).is_some_and(|t| t.starts_with("pit-") || t.starts_with("ghl-oauth-")) {
         return Some(error(
             StatusCode::UNAUTHORIZED,
             json!("Invalid token: access token is invalid"),

@@ -26,7 +26,8 @@ fn error(status: StatusCode, category: &str, message: &str) -> Response {
 }
 
 fn admit(d: &CrmDoubles, headers: &HeaderMap) -> Option<Response> {
-    if !bearer(headers).is_some_and(|t| t.starts_with("pat-")) {
+    // A private app's token, or one the OAuth double issued.
+    if !bearer(headers).is_some_and(|t| t.starts_with("pat-") || t.starts_with("hso-")) {
         return Some(error(
             StatusCode::UNAUTHORIZED,
             "INVALID_AUTHENTICATION",

@@ -47,6 +47,7 @@ pub async fn connect(
         "insert into crm_connections (business_id, vendor, secret_enc, settings, field_map)
          values ($1, $2, $3, $4, $5)
          on conflict (business_id, vendor) do update set secret_enc = excluded.secret_enc,
+             refresh_token_enc = null, token_expires_at = null,
              settings = excluded.settings, field_map = excluded.field_map, enabled = true, updated_at = now()
          returning id",
     )
@@ -57,6 +58,73 @@ pub async fn connect(
     .bind(sqlx::types::Json(field_map))
     .fetch_one(db)
     .await?)
+}
+
+/// Connects a CRM through its OAuth grant: the tokens sealed, the settings it came with (the
+/// GoHighLevel location), the field map kept on a reconnect.
+pub async fn connect_oauth(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    vendor: Vendor,
+    tokens: &SealedTokens,
+    settings: &Value,
+) -> Result<Uuid> {
+    Ok(sqlx::query_scalar(
+        "insert into crm_connections (business_id, vendor, secret_enc, refresh_token_enc, token_expires_at, settings)
+         values ($1, $2, $3, $4, $5, $6)
+         on conflict (business_id, vendor) do update set secret_enc = excluded.secret_enc,
+             refresh_token_enc = excluded.refresh_token_enc, token_expires_at = excluded.token_expires_at,
+             settings = excluded.settings, enabled = true, updated_at = now()
+         returning id",
+    )
+    .bind(business_id)
+    .bind(vendor.as_str())
+    .bind(&tokens.access_enc)
+    .bind(tokens.refresh_enc.as_deref())
+    .bind(tokens.expires_at)
+    .bind(settings)
+    .fetch_one(db)
+    .await?)
+}
+
+/// An OAuth grant's tokens, sealed.
+pub struct SealedTokens {
+    pub access_enc: String,
+    pub refresh_enc: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A connection's OAuth grant as it stands (sealed).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Grant {
+    pub access_enc: Option<String>,
+    pub refresh_enc: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub async fn grant(pool: &PgPool, connection_id: Uuid) -> Result<Grant> {
+    Ok(sqlx::query_as(
+        "select secret_enc as access_enc, refresh_token_enc as refresh_enc, token_expires_at as expires_at
+         from crm_connections where id = $1",
+    )
+    .bind(connection_id)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// A refreshed grant (a rotated refresh token replaces the old one; none keeps it).
+pub async fn store_tokens(pool: &PgPool, connection_id: Uuid, t: &SealedTokens) -> Result<()> {
+    sqlx::query(
+        "update crm_connections set secret_enc = $2, refresh_token_enc = coalesce($3, refresh_token_enc),
+             token_expires_at = $4, updated_at = now() where id = $1",
+    )
+    .bind(connection_id)
+    .bind(&t.access_enc)
+    .bind(t.refresh_enc.as_deref())
+    .bind(t.expires_at)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Changes the field map or pauses the connection; false if it is not this business's.
@@ -165,6 +233,8 @@ pub struct Job {
     pub attempts: i32,
     pub vendor: String,
     pub secret_enc: Option<String>,
+    pub refresh_token_enc: Option<String>,
+    pub token_expires_at: Option<DateTime<Utc>>,
     pub settings: Value,
     pub field_map: sqlx::types::Json<FieldMap>,
     pub phone: String,
@@ -175,7 +245,7 @@ pub struct Job {
 pub async fn job(pool: &PgPool, push_id: Uuid) -> Result<Option<Job>> {
     Ok(sqlx::query_as(
         "select p.business_id, p.connection_id, p.lead_id, p.conversation_id, p.trigger, p.status, p.attempts,
-                c.vendor, c.secret_enc, c.settings, c.field_map, l.phone::text as phone,
+                c.vendor, c.secret_enc, c.refresh_token_enc, c.token_expires_at, c.settings, c.field_map, l.phone::text as phone,
                 k.remote_id as known_id, k.remote_extra as known_extra
          from crm_pushes p join crm_connections c on c.id = p.connection_id join leads l on l.id = p.lead_id
          left join crm_contacts k on k.connection_id = p.connection_id and k.phone = l.phone
@@ -227,37 +297,42 @@ pub async fn record_attempt(pool: &PgPool, a: &Attempt<'_>) -> Result<i32> {
     Ok(attempt)
 }
 
-/// A push that went through: the CRM's id on the push and kept for the caller.
-pub async fn synced(
+/// The CRM's id for the caller, kept as soon as a push found or made it (a failed attempt's
+/// too), so the next attempt or push updates it.
+pub async fn keep_contact(
     pool: &PgPool,
     push_id: Uuid,
     remote_id: &str,
     extra: &Value,
-    created: bool,
-    keep_contact: bool,
 ) -> Result<()> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("update crm_pushes set remote_id = $2, created_remote = $3, updated_at = now() where id = $1")
+    sqlx::query(
+        "insert into crm_contacts (connection_id, business_id, phone, remote_id, remote_extra)
+         select p.connection_id, p.business_id, l.phone, $2, coalesce($3, '{}'::jsonb)
+         from crm_pushes p join leads l on l.id = p.lead_id where p.id = $1
+         on conflict (connection_id, phone) do update set remote_id = excluded.remote_id,
+             remote_extra = excluded.remote_extra, updated_at = now()",
+    )
+    .bind(push_id)
+    .bind(remote_id)
+    .bind(extra.is_object().then_some(extra))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// What the push found or made, on the push.
+pub async fn note_remote(
+    pool: &PgPool,
+    push_id: Uuid,
+    remote_id: Option<&str>,
+    created: bool,
+) -> Result<()> {
+    sqlx::query("update crm_pushes set remote_id = coalesce($2, remote_id), created_remote = $3, updated_at = now() where id = $1")
         .bind(push_id)
         .bind(remote_id)
         .bind(created)
-        .execute(&mut *tx)
+        .execute(pool)
         .await?;
-    if keep_contact {
-        sqlx::query(
-            "insert into crm_contacts (connection_id, business_id, phone, remote_id, remote_extra)
-             select p.connection_id, p.business_id, l.phone, $2, coalesce($3, '{}'::jsonb)
-             from crm_pushes p join leads l on l.id = p.lead_id where p.id = $1
-             on conflict (connection_id, phone) do update set remote_id = excluded.remote_id,
-                 remote_extra = excluded.remote_extra, updated_at = now()",
-        )
-        .bind(push_id)
-        .bind(remote_id)
-        .bind(extra.is_object().then_some(extra))
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -280,17 +355,23 @@ pub async fn record(pool: &PgPool, job: &Job, base_url: &str) -> Result<Record> 
     .bind(job.lead_id)
     .fetch_one(pool)
     .await?;
-    let conversation: Option<Uuid> =
-        match job.conversation_id {
-            Some(c) => Some(c),
-            None => sqlx::query_scalar(
-                "select id from conversations where lead_id = $1 order by created_at desc limit 1",
-            )
-            .bind(job.lead_id)
-            .fetch_optional(pool)
-            .await?,
-        };
-    let voice = record::voice(pool, job.lead_id, base_url).await?;
+    // The conversation this push is about (a manual push: the caller's latest).
+    let (conversation, started): (Option<Uuid>, Option<DateTime<Utc>>) = sqlx::query_as(
+        "select id, created_at from conversations where lead_id = $1 and ($2::uuid is null or id = $2)
+         order by created_at desc limit 1",
+    )
+    .bind(job.lead_id)
+    .bind(job.conversation_id)
+    .fetch_optional(pool)
+    .await?
+    .map_or((job.conversation_id, None), |(id, at): (Uuid, DateTime<Utc>)| {
+        (Some(id), Some(at))
+    });
+    // A voicemail or AI call belongs to this conversation only if it came with it, not from an
+    // earlier one of the same caller's.
+    let voice = record::voice(pool, job.lead_id, base_url)
+        .await?
+        .filter(|v| started.is_none_or(|at| v.at >= at - chrono::Duration::minutes(15)));
     let appointment = record::appointment(pool, job.lead_id).await?;
     let thread = match (&voice, conversation) {
         (None, Some(c)) => record::thread(pool, c).await?,

@@ -17,8 +17,13 @@ fn no_redirects() -> reqwest::Client {
 
 /// Starts "Connect" as the owner: returns the provider's consent URL and the binder cookie.
 async fn start(app: &TestApp, b: Uuid, provider: &str) -> (String, String) {
+    start_at(app, b, &format!("/app/calendar/{provider}/connect")).await
+}
+
+/// Starts a connection from the page form at `path`.
+pub(crate) async fn start_at(app: &TestApp, b: Uuid, path: &str) -> (String, String) {
     let r = no_redirects()
-        .post(format!("{}/app/calendar/{provider}/connect", app.api_url))
+        .post(format!("{}{path}", app.api_url))
         .bearer_auth(app.owner_token(b))
         .send()
         .await
@@ -37,14 +42,14 @@ async fn start(app: &TestApp, b: Uuid, provider: &str) -> (String, String) {
 }
 
 /// The provider decides and sends the browser back: the callback URL it redirects to.
-async fn consent(url: &str) -> String {
+pub(crate) async fn consent(url: &str) -> String {
     let r = no_redirects().get(url).send().await.unwrap();
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     r.headers()["location"].to_str().unwrap().to_owned()
 }
 
 /// Follows the callback with (or without) the binder; returns where the page sends the owner.
-async fn callback(url: &str, binder: Option<&str>) -> String {
+pub(crate) async fn callback(url: &str, binder: Option<&str>) -> String {
     let mut req = no_redirects().get(url);
     if let Some(c) = binder {
         req = req.header("cookie", c);

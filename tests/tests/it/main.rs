@@ -16,6 +16,7 @@ mod calendar_connect;
 mod consent;
 mod conversation;
 mod crm;
+mod crm_oauth;
 mod crm_webhook;
 mod deploy;
 mod digest;
