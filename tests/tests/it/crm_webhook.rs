@@ -245,3 +245,51 @@ async fn record_crm_push_history() {
     )
     .unwrap();
 }
+
+#[tokio::test]
+async fn a_transcribed_voicemail_is_pushed_with_its_words_and_recording() {
+    let (app, b) = crm_app().await;
+    app.route_all("voicemail").await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    connected(
+        &app,
+        b,
+        json!({"vendor": "webhook", "settings": {"url": url}}),
+    )
+    .await;
+    let said = "Hi, this is Sam Carter. My kitchen sink is leaking under the cabinet.";
+    let caller = "+15125550738";
+    app.call_with(nmc_sandbox::CallRequest {
+        from: caller.into(),
+        outcome: Some("no-answer".into()),
+        voicemail: Some(nmc_tests::voice::voicemail(said)),
+        ..Default::default()
+    })
+    .await;
+    wait_until(Duration::from_secs(120), "the voicemail pushed", || async {
+        app.count(
+            "select count(*) from crm_pushes where trigger = 'voicemail' and status = 'synced'",
+        )
+        .await
+            == 1
+    })
+    .await;
+    let got = receiver.got.lock().unwrap().clone();
+    let event: Value = got
+        .iter()
+        .map(|(_, body)| serde_json::from_slice::<Value>(body).unwrap())
+        .find(|e| e["type"] == "interaction.voicemail")
+        .unwrap();
+    assert_eq!(event["data"]["channel"], "voicemail");
+    assert_eq!(event["data"]["phone"], caller);
+    let words = event["data"]["transcript"].as_str().unwrap().to_lowercase();
+    assert!(words.contains("sink"), "{words}");
+    assert!(
+        event["data"]["recording_url"]
+            .as_str()
+            .unwrap()
+            .contains("/app/recordings/"),
+        "{event}"
+    );
+}
