@@ -154,9 +154,10 @@ impl CrmActivities {
             .refresh(&self.crms.http, &refresh)
             .await
             .map_err(|e| match e {
-                nmc_calendar::CalendarError::Unavailable { message, .. } => CrmError::Retry {
+                // Its own words may carry the token URL: none of that in the log shown to owners.
+                nmc_calendar::CalendarError::Unavailable { .. } => CrmError::Retry {
                     status: None,
-                    message,
+                    message: "the CRM's token endpoint did not answer".into(),
                     after: None,
                 },
                 nmc_calendar::CalendarError::Refused { .. } => {

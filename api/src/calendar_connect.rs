@@ -128,7 +128,7 @@ pub async fn callback(
     // A page of ours, not a redirect: the app page needs the session cookies, which a browser
     // sends only on a navigation our own site starts.
     let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url={next}\"><title>Calendar</title></head><body><p><a href=\"{next}\">Back to your calendars</a></p></body></html>"
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url={next}\"><title>Connected</title></head><body><p><a href=\"{next}\">Back to your settings</a></p></body></html>"
     );
     let mut r = Html(body).into_response();
     r.headers_mut()

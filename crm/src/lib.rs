@@ -163,7 +163,10 @@ pub(crate) fn gone(e: &CrmError) -> bool {
         CrmError::Refused {
             status: Some(404), ..
         } => true,
-        CrmError::Refused { message, .. } => message.to_lowercase().contains("not found"),
+        // Not an auth refusal ("Authentication credentials not found" is no missing record).
+        CrmError::Refused { status, message } => {
+            !matches!(status, Some(401 | 403)) && message.to_lowercase().contains("not found")
+        }
         CrmError::Retry { .. } => false,
     }
 }

@@ -33,7 +33,7 @@ pub(crate) fn error_words(code: &str) -> &'static str {
     match code {
         "access_denied" => "You said no on the provider's page, so nothing was connected.",
         "not_configured" => {
-            "This server has no OAuth client for that provider yet (docs/DEPLOY.md)."
+            "This server has no OAuth client for that provider yet (README, Configuration)."
         }
         "expired" | "missing_state" => {
             "That connection took too long or was already used. Try again."
@@ -156,6 +156,9 @@ async fn connect(
 ) -> Result<Response, ApiError> {
     if let Err(r) = owner_only(&t) {
         return Ok(r);
+    }
+    if provider != "google" && provider != "jobber" {
+        return Err(ApiError::NotFound);
     }
     crate::calendar_connect::start(t, &s, &provider).await
 }

@@ -327,7 +327,7 @@ pub async fn note_remote(
     remote_id: Option<&str>,
     created: bool,
 ) -> Result<()> {
-    sqlx::query("update crm_pushes set remote_id = coalesce($2, remote_id), created_remote = $3, updated_at = now() where id = $1")
+    sqlx::query("update crm_pushes set remote_id = coalesce($2, remote_id), created_remote = coalesce(created_remote, false) or $3, updated_at = now() where id = $1")
         .bind(push_id)
         .bind(remote_id)
         .bind(created)

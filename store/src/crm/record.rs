@@ -34,7 +34,7 @@ struct AppointmentRow {
 
 pub(super) async fn voice(pool: &PgPool, lead_id: Uuid, base_url: &str) -> Result<Option<Voice>> {
     let voicemail: Option<(Uuid, Option<String>, DateTime<Utc>)> = sqlx::query_as(
-        "select id, transcript, updated_at from recordings where lead_id = $1 and status <> 'failed'
+        "select id, transcript, created_at from recordings where lead_id = $1 and status <> 'failed'
          order by created_at desc limit 1",
     )
     .bind(lead_id)

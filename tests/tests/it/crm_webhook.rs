@@ -263,7 +263,7 @@ async fn a_transcribed_voicemail_is_pushed_with_its_words_and_recording() {
     app.call_with(nmc_sandbox::CallRequest {
         from: caller.into(),
         outcome: Some("no-answer".into()),
-        voicemail: Some(nmc_tests::voice::voicemail(said)),
+        voicemail: Some(voice::voicemail(said)),
         ..Default::default()
     })
     .await;
