@@ -472,12 +472,10 @@ impl BookingActivities {
         business_id: Uuid,
         conn: &cal::Connection,
     ) -> Result<String, CalendarError> {
-        let mut db = nmc_store::conn(&self.pool)
-            .await
-            .map_err(|e| CalendarError::Unavailable {
-                provider: "store",
-                message: e.to_string(),
-            })?;
+        let unavailable = |e: nmc_store::StoreError| CalendarError::Unavailable {
+            provider: "store",
+            message: e.to_string(),
+        };
         let sealed = |e: String| CalendarError::Refused {
             provider: "store",
             status: 0,
@@ -490,9 +488,35 @@ impl BookingActivities {
         let expiring = conn
             .expires_at
             .is_some_and(|t| t < Utc::now() + Duration::minutes(5));
-        let Some(refresh_enc) = conn.refresh_token_enc.as_ref().filter(|_| expiring) else {
+        if !expiring || conn.refresh_token_enc.is_none() {
             return Ok(token);
-        };
+        }
+        // One refresh at a time per grant (Jobber rotates its refresh token): whoever waited
+        // reads the grant again and finds it fresh.
+        let mut tx = self.pool.begin().await.map_err(|e| unavailable(e.into()))?;
+        let key = format!("calendar-token:{business_id}:{}", conn.provider);
+        nmc_store::take_turn(&mut tx, &key)
+            .await
+            .map_err(unavailable)?;
+        let now_conn = cal::connections(&mut tx, business_id)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .find(|c| c.provider == conn.provider)
+            .ok_or_else(|| sealed("the calendar was disconnected".into()))?;
+        if now_conn
+            .expires_at
+            .is_some_and(|t| t >= Utc::now() + Duration::minutes(5))
+        {
+            return self
+                .secrets
+                .decrypt(&now_conn.access_token_enc)
+                .map_err(|e| sealed(e.to_string()));
+        }
+        let refresh_enc = now_conn
+            .refresh_token_enc
+            .as_ref()
+            .ok_or_else(|| sealed("no refresh token".into()))?;
         let refresh = self
             .secrets
             .decrypt(refresh_enc)
@@ -512,7 +536,7 @@ impl BookingActivities {
         let now = Utc::now();
         let expires_at = Some(now + Duration::seconds(fresh.lifetime_secs(now.timestamp())));
         cal::store_refreshed_token(
-            &mut db,
+            &mut tx,
             business_id,
             &conn.provider,
             &access_enc,
@@ -521,6 +545,7 @@ impl BookingActivities {
         )
         .await
         .map_err(|e| sealed(e.to_string()))?;
+        tx.commit().await.map_err(|e| unavailable(e.into()))?;
         info!(%business_id, provider = %conn.provider, "calendar token refreshed");
         Ok(fresh.access_token)
     }

@@ -20,12 +20,17 @@ use uuid::Uuid;
 use crate::booking::BookingActivities;
 use crate::retryable;
 
+/// Pushes one worker runs at once (each holds a database connection while a CRM answers).
+pub const PUSHES_AT_ONCE: usize = 4;
+
 pub struct CrmActivities {
     /// For the pool, the sealing key, and Jobber's grant (the calendar's, refreshed there).
     pub booking: Arc<BookingActivities>,
     pub crms: Crms,
     /// `PUBLIC_BASE_URL`, for the links in the record.
     pub public_base_url: String,
+    /// [`PUSHES_AT_ONCE`] permits.
+    pub slots: tokio::sync::Semaphore,
 }
 
 #[activities]
@@ -43,6 +48,15 @@ impl CrmActivities {
         if job.status == "synced" || job.status == "failed" {
             return Ok(job.status);
         }
+        if !job.enabled {
+            let paused = Err(refused("the connection is paused"));
+            return self
+                .finish(push_id, &job, paused, &Progress::default(), 0)
+                .await;
+        }
+        // A few pushes at a time per worker: each holds a database connection for its lock
+        // while the CRM answers, and a slow CRM must not take the pool the texts need.
+        let _slot = self.slots.acquire().await.map_err(retryable)?;
         let connection = match self.open(&job).await {
             Ok(c) => c,
             Err(e) => {
@@ -60,11 +74,15 @@ impl CrmActivities {
         nmc_store::take_turn(&mut turn, &key)
             .await
             .map_err(retryable)?;
-        // Read again under the lock: the push before may have just made the contact.
+        // Read again under the lock: the push before may have just made the contact, or an
+        // attempt Temporal gave up on may have finished this push meanwhile.
         let job = store::job(pool, push_id)
             .await
             .map_err(retryable)?
             .unwrap_or(job);
+        if job.status == "synced" || job.status == "failed" {
+            return Ok(job.status);
+        }
         let mut progress = Progress::known(job.known_id.clone(), job.known_extra.clone());
         let started = Instant::now();
         let pushed = self

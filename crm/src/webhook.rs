@@ -94,7 +94,8 @@ fn is_public(ip: IpAddr) -> bool {
                 || a == 0
                 || a >= 240
                 || (a == 100 && (64..128).contains(&b))
-                || (a == 198 && (18..20).contains(&b)))
+                || (a == 198 && (18..20).contains(&b))
+                || (a == 192 && b == 0 && v4.octets()[2] == 0))
         }
         IpAddr::V6(v6) => {
             let first = v6.segments()[0];
@@ -103,6 +104,9 @@ fn is_public(ip: IpAddr) -> bool {
                 || v6.is_multicast()
                 || (first == 0x64 && v6.segments()[1] == 0xff9b)
                 || first == 0x2002
+                || (first == 0x2001 && v6.segments()[1] == 0)
+                || (first & 0xffc0) == 0xfec0
+                || (v6.segments()[..6].iter().all(|s| *s == 0) && !v6.is_loopback())
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
                 || v6
@@ -225,6 +229,18 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:10.0.0.1",
+            "0.1.2.3",
+            "224.0.0.1",
+            "240.0.0.1",
+            "198.18.0.1",
+            "192.0.0.8",
+            "ff02::1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::1",
+            "2002:a00:1::1",
+            "2001::1",
+            "fec0::1",
+            "::7f00:1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }

@@ -160,6 +160,10 @@ pub async fn tenant_transaction(
 /// Waits for this key's turn, until the transaction ends (committed, rolled back or dropped):
 /// work on one key is done one at a time across every worker.
 pub async fn take_turn(db: &mut sqlx::PgConnection, key: &str) -> Result<()> {
+    // A wait longer than this is an error (retried by the caller), never a hang.
+    sqlx::query("set local lock_timeout = '60s'")
+        .execute(&mut *db)
+        .await?;
     sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind(key)
         .execute(db)

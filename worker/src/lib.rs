@@ -325,6 +325,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
             booking: booking.clone(),
             crms: config.crms.clone(),
             public_base_url: config.public_base_url.clone(),
+            slots: tokio::sync::Semaphore::new(nmc_activities::crm::PUSHES_AT_ONCE),
         })
         .register_activities(nmc_activities::review::ReviewActivities {
             pool: activities.pool.clone(),

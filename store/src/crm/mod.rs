@@ -231,6 +231,7 @@ pub struct Job {
     pub trigger: String,
     pub status: String,
     pub attempts: i32,
+    pub enabled: bool,
     pub vendor: String,
     pub secret_enc: Option<String>,
     pub refresh_token_enc: Option<String>,
@@ -244,7 +245,7 @@ pub struct Job {
 
 pub async fn job(pool: &PgPool, push_id: Uuid) -> Result<Option<Job>> {
     Ok(sqlx::query_as(
-        "select p.business_id, p.connection_id, p.lead_id, p.conversation_id, p.trigger, p.status, p.attempts,
+        "select p.business_id, p.connection_id, p.lead_id, p.conversation_id, p.trigger, p.status, p.attempts, c.enabled,
                 c.vendor, c.secret_enc, c.refresh_token_enc, c.token_expires_at, c.settings, c.field_map, l.phone::text as phone,
                 k.remote_id as known_id, k.remote_extra as known_extra
          from crm_pushes p join crm_connections c on c.id = p.connection_id join leads l on l.id = p.lead_id
@@ -434,6 +435,16 @@ pub async fn erase_caller(
     phone: &str,
     leads: &[Uuid],
 ) -> Result<()> {
+    // Wait for any push about them still running (it holds this lock while it keeps the CRM's
+    // id), so nothing it keeps outlives the erasure.
+    sqlx::query(
+        "select pg_advisory_xact_lock(hashtextextended('crm:' || id::text || ':' || $2, 0))
+         from crm_connections where business_id = $1",
+    )
+    .bind(business_id)
+    .bind(phone)
+    .execute(&mut *db)
+    .await?;
     sqlx::query("delete from crm_pushes where business_id = $1 and lead_id = any($2)")
         .bind(business_id)
         .bind(leads)
