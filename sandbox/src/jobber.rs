@@ -57,11 +57,7 @@ fn crm(c: &mut Calendars, query: &str, vars: &Value) -> Option<Value> {
                 json!({"clientEdit": {"client": null, "userErrors": [{"message": "Client not found", "path": ["clientId"]}]}}),
             );
         };
-        if let (Some(o), Some(ch)) = (client.as_object_mut(), vars["input"].as_object()) {
-            for (k, v) in ch {
-                o.insert(k.clone(), v.clone());
-            }
-        }
+        crate::crm::merge(client, &vars["input"]);
         return Some(json!({"clientEdit": {"client": {"id": id}, "userErrors": []}}));
     }
     if query.contains("requestCreateNote(") {
@@ -145,10 +141,8 @@ pub(crate) async fn graphql(
         };
         if archive {
             r["archived"] = json!(true);
-        } else if let (Some(o), Some(ch)) = (r.as_object_mut(), vars["input"].as_object()) {
-            for (k, v) in ch {
-                o.insert(k.clone(), v.clone());
-            }
+        } else {
+            crate::crm::merge(r, &vars["input"]);
         }
         let name = if archive {
             "requestArchive"

@@ -111,15 +111,7 @@ async fn update(
             json!(["property locationId should not exist"]),
         );
     }
-    let updated = d.with(|c| {
-        let contact = c.records.get_mut(V)?.iter_mut().find(|r| r["id"] == id)?;
-        if let (Some(o), Some(ch)) = (contact.as_object_mut(), body.as_object()) {
-            for (k, v) in ch {
-                o.insert(k.clone(), v.clone());
-            }
-        }
-        Some(contact.clone())
-    });
+    let updated = d.update_record(V, |r| r["id"] == id, &body);
     match updated {
         Some(c) => Json(json!({"succeded": true, "contact": c})).into_response(),
         None => error(StatusCode::BAD_REQUEST, json!("Contact not found")),

@@ -120,15 +120,7 @@ async fn update(
     if let Some(r) = admit(&d, &headers) {
         return r;
     }
-    let updated = d.with(|s| {
-        let c = s.records.get_mut(V)?.iter_mut().find(|r| r["id"] == id)?;
-        if let (Some(o), Some(ch)) = (c.as_object_mut(), body.as_object()) {
-            for (k, v) in ch {
-                o.insert(k.clone(), v.clone());
-            }
-        }
-        Some(c.clone())
-    });
+    let updated = d.update_record(V, |r| r["id"] == id, &body);
     updated.map_or_else(
         || {
             (

@@ -135,14 +135,7 @@ async fn update(
     }
     let updated = d.with(|c| {
         let contact = c.records.get_mut(V)?.iter_mut().find(|r| r["id"] == id)?;
-        if let (Some(p), Some(ch)) = (
-            contact["properties"].as_object_mut(),
-            body["properties"].as_object(),
-        ) {
-            for (k, v) in ch {
-                p.insert(k.clone(), v.clone());
-            }
-        }
+        super::merge(&mut contact["properties"], &body["properties"]);
         contact["updatedAt"] = json!(chrono::Utc::now().to_rfc3339());
         Some(public(contact))
     });

@@ -145,6 +145,20 @@ impl CrmDoubles {
         Some(fault_response(vendor, code))
     }
 
+    /// Merges `changes` into the vendor's record that `is_it` picks; the record as it now is.
+    fn update_record(
+        &self,
+        vendor: &str,
+        is_it: impl Fn(&Value) -> bool,
+        changes: &Value,
+    ) -> Option<Value> {
+        self.with(|c| {
+            let record = c.records.get_mut(vendor)?.iter_mut().find(|r| is_it(r))?;
+            merge(record, changes);
+            Some(record.clone())
+        })
+    }
+
     fn add_record(&self, vendor: &str, record: Value) {
         self.with(|c| c.records.entry(vendor.to_owned()).or_default().push(record));
     }
@@ -197,6 +211,15 @@ fn fault_response(vendor: &str, code: StatusCode) -> Response {
         }
     }
     r
+}
+
+/// A partial update as the doubles apply it: each field sent replaces the stored one.
+pub(crate) fn merge(target: &mut Value, changes: &Value) {
+    if let (Some(o), Some(ch)) = (target.as_object_mut(), changes.as_object()) {
+        for (k, v) in ch {
+            o.insert(k.clone(), v.clone());
+        }
+    }
 }
 
 /// Digits only, without a leading North American 1.

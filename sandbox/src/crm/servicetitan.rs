@@ -166,15 +166,7 @@ async fn update(
     if let Some(r) = admit(&d, &headers, &t) {
         return r;
     }
-    let updated = d.with(|c| {
-        let customer = c.records.get_mut(V)?.iter_mut().find(|r| r["id"] == id)?;
-        if let (Some(o), Some(ch)) = (customer.as_object_mut(), body.as_object()) {
-            for (k, v) in ch {
-                o.insert(k.clone(), v.clone());
-            }
-        }
-        Some(customer.clone())
-    });
+    let updated = d.update_record(V, |r| r["id"] == id, &body);
     updated.map_or_else(
         || problem(StatusCode::NOT_FOUND, "Customer not found", json!({})),
         |c| Json(c).into_response(),
@@ -268,11 +260,7 @@ async fn update_booking(
             .get_mut(V)?
             .iter_mut()
             .find(|n| n["booking"]["id"] == id)?;
-        if let (Some(o), Some(ch)) = (b["booking"].as_object_mut(), body.as_object()) {
-            for (k, v) in ch {
-                o.insert(k.clone(), v.clone());
-            }
-        }
+        super::merge(&mut b["booking"], &body);
         Some(b["booking"].clone())
     });
     found.map_or_else(

@@ -354,3 +354,57 @@ async fn the_owner_hears_who_is_waiting_and_why_a_reply_did_not_go() {
         "nothing reaches an opted-out caller"
     );
 }
+
+/// The `n`th text (from 0) to `to`, once it came.
+async fn nth_text(app: &TestApp, to: &str, n: usize) -> String {
+    wait_for(Duration::from_secs(30), "a text", || async {
+        app.texts_to(to).get(n).map(|m| m.body.clone())
+    })
+    .await
+}
+
+/// A technician's own phone, proved, is a command channel as the owner's is: an alert's reply
+/// reaches the caller, and the commands answer; it is never a caller.
+#[tokio::test]
+async fn a_technicians_phone_answers_alerts_and_takes_commands() {
+    const TECH_PHONE: &str = "+15125550169";
+    let app = TestApp::spawn().await;
+    app.set("owner_window_secs = 600").await;
+    let b = app.business_id().await;
+    let r = app
+        .owner(reqwest::Method::POST, "/api/team/invites", b)
+        .json(&json!({"email": "lee@acme.example"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let tech = crate::business::accept_invitation(&app, "lee@acme.example").await;
+    let r = app
+        .http
+        .put(format!("{}/api/me/alerts", app.api_url))
+        .bearer_auth(&tech)
+        .json(&json!({"phone": TECH_PHONE, "channels": {"sms": ["missed_call"], "email": [], "push": []}, "quiet_hours": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    app.prove_phone(&tech, TECH_PHONE).await;
+    let proved = app.texts_to(TECH_PHONE).len();
+
+    app.call(CALLER, "no-answer").await;
+    app.expect_texts(CALLER, 1).await;
+    // (The proving code came from the platform's number, not the business's: read the phone.)
+    let alert = nth_text(&app, TECH_PHONE, proved).await;
+    assert!(alert.contains("(512) 555-0144"), "{alert}");
+    app.text(TECH_PHONE, "Lee here, I can be there by 4.").await;
+    let to_caller = app.expect_texts(CALLER, 2).await;
+    assert_eq!(to_caller[1].body, "Lee here, I can be there by 4.");
+    app.text(TECH_PHONE, "HELP").await;
+    let help = nth_text(&app, TECH_PHONE, proved + 1).await;
+    assert!(help.starts_with("NeverMissCall team commands"), "{help}");
+    assert_eq!(
+        app.count("select count(*) from leads").await,
+        1,
+        "the technician is no lead"
+    );
+}
