@@ -290,10 +290,8 @@ async fn change(
         check_field_map(m).map_err(|why| invalid("field_map", &why))?;
     }
     let mut tx = t.begin(&s.db).await?;
-    let vendor = store::connections(&mut tx, t.business_id)
+    let vendor = store::connection(&mut tx, t.business_id, connection_id)
         .await?
-        .into_iter()
-        .find(|c| c.id == connection_id)
         .and_then(|c| Vendor::parse(&c.vendor))
         .ok_or(ApiError::NotFound)?;
     if !vendor.maps_fields() && field_map.as_ref().is_some_and(|m| !m.is_empty()) {
@@ -336,8 +334,10 @@ async fn deliveries(
     Path(connection_id): Path<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     let mut tx = t.begin(&s.db).await?;
-    let ours = store::connections(&mut tx, t.business_id).await?;
-    if !ours.iter().any(|c| c.id == connection_id) {
+    if store::connection(&mut tx, t.business_id, connection_id)
+        .await?
+        .is_none()
+    {
         return Err(ApiError::NotFound);
     }
     let log = store::deliveries(&mut tx, t.business_id, connection_id, 200).await?;

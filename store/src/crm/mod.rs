@@ -34,6 +34,22 @@ pub async fn connections(db: &mut PgConnection, business_id: Uuid) -> Result<Vec
     .await?)
 }
 
+/// One of the business's connections (none: not this business's).
+pub async fn connection(
+    db: &mut PgConnection,
+    business_id: Uuid,
+    id: Uuid,
+) -> Result<Option<ConnectionRow>> {
+    Ok(sqlx::query_as(
+        "select id, vendor, settings, field_map, enabled, created_at from crm_connections
+         where business_id = $1 and id = $2",
+    )
+    .bind(business_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
+}
+
 /// Connects (or reconnects, keeping what was pushed) one vendor.
 pub async fn connect(
     db: &mut PgConnection,
